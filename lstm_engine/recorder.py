@@ -1,0 +1,200 @@
+"""Run forward + backward over a whole sequence and record every intermediate.
+
+Two implementations of the same pass:
+
+``record``    the fast recorder. One GEMM projects all inputs, one recurrent mat-vec per
+              step runs forward; the backward loop keeps only the recurrence (top_diff_h,
+              ds, the gate gradients and one mat-vec per step); everything else, including
+              the weight gradients (one GEMM), is computed for all steps at once after it.
+``run_stepwise``  the readable cell of ``cell.py`` called step by step, as the seed does.
+
+Tests hold the two to 1e-12 of each other and to an independent reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cell import check_variant, sigmoid
+from .losses import ToyLoss
+from .params import PARAM_NAMES, Params
+from .trace import BACKWARD_NAMES, FORWARD_NAMES, Trace
+
+
+def _prepare(params: Params, x, y, loss, dtype):
+    dtype = np.dtype(dtype or params.dtype)
+    if dtype.name not in ("float64", "float32"):
+        raise ValueError(f"dtype must be float64 or float32, got {dtype}")
+    p = params if params.dtype == dtype else params.astype(dtype)
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"inputs must have shape (T, X) with T >= 1, got {x.shape}")
+    if x.shape[1] != p.inputs:
+        raise ValueError(f"inputs have X={x.shape[1]} but the parameters expect X={p.inputs}")
+    if x.dtype.kind not in "fiu":
+        raise ValueError(f"inputs must be real numbers, got dtype {x.dtype}")
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("inputs contain NaN or Inf")
+    loss = loss if loss is not None else ToyLoss()
+    y = np.asarray(y)
+    if y.dtype.kind in "f":
+        y = y.astype(dtype)
+    loss.check_targets(y, x.shape[0])
+    return p, x, y, loss
+
+
+def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> Trace:
+    """Forward and backward through time over x (T, X) with targets y; returns the Trace.
+
+    ``dtype`` (float64 or float32) defaults to the parameters' dtype.
+    """
+    check_variant(variant)
+    p, x, y, loss = _prepare(params, x, y, loss, dtype)
+    dt = p.dtype
+    T, X, H = x.shape[0], p.inputs, p.hidden
+    seed = variant == "seed"
+
+    # Gates stacked in the order i, f, g, o: the first three get their gradient from ds.
+    W = np.vstack([p.wi, p.wf, p.wg, p.wo])                 # (4H, X+H)
+    Wx, Wh = np.ascontiguousarray(W[:, :X]), np.ascontiguousarray(W[:, X:])
+    WhT = np.ascontiguousarray(Wh.T)                        # (H, 4H)
+    b = np.concatenate([p.bi, p.bf, p.bg, p.bo])
+
+    # ---- forward ---------------------------------------------------------------------
+    z = x @ Wx.T                                            # all input projections at once
+    z += b
+    xc = np.empty((T, X + H), dt)
+    xc[:, :X] = x
+    xc[0, X:] = 0.0
+    gates = np.empty((T, 4 * H), dt)
+    s = np.empty((T, H), dt)
+    h = np.empty((T, H), dt)
+    gi, gf, gg, go = (slice(k * H, (k + 1) * H) for k in range(4))
+    s_prev = np.zeros(H, dt)
+    h_prev = xc[0, X:]
+    tmp = np.empty(H, dt)
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            zt, at = z[t], gates[t]
+            zt += Wh @ h_prev                               # the recurrent mat-vec
+            np.negative(zt, out=at)                         # sigmoid on all four …
+            np.exp(at, out=at)
+            at += 1.0
+            np.reciprocal(at, out=at)
+            np.tanh(zt[gg], out=at[gg])                     # … then tanh for g
+            st = s[t]
+            np.multiply(at[gg], at[gi], out=st)             # s = g*i + s_prev*f
+            np.multiply(s_prev, at[gf], out=tmp)
+            st += tmp
+            ht = h[t]
+            if seed:
+                np.multiply(st, at[go], out=ht)             # h = s*o
+            else:
+                np.tanh(st, out=ht)                         # h = o*tanh(s)
+                ht *= at[go]
+            if t + 1 < T:
+                xc[t + 1, X:] = ht
+            s_prev, h_prev = st, ht
+    del z
+    i, f, g, o = (gates[:, sl] for sl in (gi, gf, gg, go))
+    s_before = np.empty_like(s)                             # s(t-1), zero at t=0
+    s_before[0] = 0.0
+    s_before[1:] = s[:-1]
+
+    out = loss.evaluate(h, y)
+    dl_dh = np.ascontiguousarray(out.dl_dh, dtype=dt)
+
+    # ---- backward: the recurrence only -----------------------------------------------
+    # ds = A*top_diff_h + top_diff_s, with A = o (seed) or o*(1-tanh(s)^2) (standard);
+    # the stacked gate-input gradients are dz = C * [ds, ds, ds, top_diff_h].
+    tanh_s = None if seed else np.tanh(s)
+    s_out = s if seed else tanh_s                           # what o multiplies
+    A = o.copy() if seed else o * (1.0 - tanh_s * tanh_s)
+    C = np.empty((T, 4 * H), dt)
+    np.multiply(i * (1.0 - i), g, out=C[:, gi])             # dI/ds: i(1-i) * g
+    np.multiply(f * (1.0 - f), s_before, out=C[:, gf])      # df/ds: f(1-f) * s_prev
+    np.multiply(1.0 - g * g, i, out=C[:, gg])               # dG/ds: (1-g^2) * i
+    np.multiply(o * (1.0 - o), s_out, out=C[:, go])         # dO/dh: o(1-o) * s_out
+    C3 = C.reshape(T, 4, H)[:, :3]                          # views, never copies
+
+    top_diff_h = np.empty((T, H), dt)
+    ds = np.empty((T, H), dt)
+    bottom_diff_s = np.empty((T, H), dt)
+    dz = np.empty((T, 4 * H), dt)
+    dz3 = dz.reshape(T, 4, H)[:, :3]
+    dxc = np.empty((T, X + H), dt)
+    carry_h = np.zeros(H, dt)                               # dL(t+1)/dh(t)
+    carry_s = np.zeros(H, dt)                               # dL(t+1)/ds(t)
+    for t in range(T - 1, -1, -1):
+        tdh = top_diff_h[t]
+        np.add(dl_dh[t], carry_h, out=tdh)
+        dst = ds[t]
+        np.multiply(A[t], tdh, out=dst)
+        dst += carry_s
+        np.multiply(C3[t], dst, out=dz3[t])
+        np.multiply(C[t, go], tdh, out=dz[t, go])
+        carry_s = bottom_diff_s[t]
+        np.multiply(dst, f[t], out=carry_s)
+        carry_h = dxc[t, X:]
+        np.dot(WhT, dz[t], out=carry_h)
+    del A, C, C3
+
+    # ---- backward: everything that is not recurrent, for all steps at once -----------
+    top_diff_s = np.empty((T, H), dt)
+    top_diff_s[-1] = 0.0
+    top_diff_s[:-1] = bottom_diff_s[1:]
+    do = np.multiply(s_out, top_diff_h)
+    di = g * ds
+    dg = i * ds
+    df = np.multiply(s_before, ds, out=s_before)
+    dxc[:, :X] = dz @ Wx
+    wdiff = dz.T @ xc                                       # sum_t outer(dz[t], xc[t])
+    bdiff = dz.sum(axis=0)
+    arrays = dict(
+        xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, loss=out.loss, dl_dh=dl_dh,
+        top_diff_h=top_diff_h, top_diff_s=top_diff_s, ds=ds, do=do, di=di, dg=dg, df=df,
+        di_input=dz[:, gi], df_input=dz[:, gf], dg_input=dz[:, gg], do_input=dz[:, go],
+        dxc=dxc, bottom_diff_s=bottom_diff_s, bottom_diff_h=dxc[:, X:],
+    )
+    for k, sl in zip("ifgo", (gi, gf, gg, go), strict=True):
+        arrays[f"w{k}_diff"] = wdiff[sl]
+        arrays[f"b{k}_diff"] = bdiff[sl]
+    return Trace(p, x, y, arrays, variant, loss.name, out.param_grads, dz=dz)
+
+
+def run_stepwise(params: Params, x, y, variant: str = "seed", loss=None, dtype=None,
+                 forward_variant: str | None = None) -> Trace:
+    """The same pass through the readable cell, one step at a time, as the seed runs it.
+
+    ``forward_variant`` (default: ``variant``) lets the forward and backward cells differ:
+    used to build the deliberately wrong backward that the gradient check must catch.
+    """
+    from .cell import cell_backward, cell_forward
+
+    check_variant(variant)
+    fwd_variant = check_variant(forward_variant or variant)
+    p, x, y, loss = _prepare(params, x, y, loss, dtype)
+    T, H = x.shape[0], p.hidden
+    s_prev = np.zeros(H, p.dtype)
+    h_prev = np.zeros(H, p.dtype)
+    states = []
+    for t in range(T):
+        st = cell_forward(p, x[t], s_prev, h_prev, fwd_variant)
+        states.append(st)
+        s_prev, h_prev = st["s"], st["h"]
+    h = np.array([st["h"] for st in states])
+    out = loss.evaluate(h, y)
+    diff = p.zeros_like()
+    steps = [None] * T
+    top_diff_s = np.zeros(H, p.dtype)
+    bottom_diff_h = np.zeros(H, p.dtype)
+    for t in range(T - 1, -1, -1):
+        top_diff_h = out.dl_dh[t] + bottom_diff_h
+        steps[t] = cell_backward(p, states[t], top_diff_h, top_diff_s, diff, variant)
+        top_diff_s, bottom_diff_h = steps[t]["bottom_diff_s"], steps[t]["bottom_diff_h"]
+    arrays = {n: np.array([st[n] for st in states]) for n in FORWARD_NAMES}
+    arrays.update({n: np.array([st[n] for st in steps]) for n in BACKWARD_NAMES})
+    arrays.update(loss=out.loss, dl_dh=out.dl_dh)
+    arrays.update({f"{n}_diff": getattr(diff, n) for n in PARAM_NAMES})
+    return Trace(p, x, y, arrays, variant, loss.name, out.param_grads)
