@@ -75,8 +75,8 @@ def cell_backward(p: Params, fwd: dict, top_diff_h, top_diff_s, diff: Params,
     """
     seed = check_variant(variant) == "seed"
     xc, g, i, f, o, s, s_prev = (fwd[k] for k in ("xc", "g", "i", "f", "o", "s", "s_prev"))
-    ds = o * top_diff_h + top_diff_s if seed else o * (1 - np.tanh(s) ** 2) * top_diff_h + top_diff_s
-    do = s * top_diff_h if seed else np.tanh(s) * top_diff_h
+    ds = (o if seed else o * (1 - np.tanh(s) ** 2)) * top_diff_h + top_diff_s
+    do = (s if seed else np.tanh(s)) * top_diff_h
     di = g * ds
     dg = i * ds
     df = s_prev * ds

@@ -28,7 +28,8 @@ class ToyLoss:
 
     def check_targets(self, y: np.ndarray, steps: int) -> None:
         if y.shape != (steps,):
-            raise ValueError(f"the toy loss needs one target per step, shape ({steps},), got {y.shape}")
+            raise ValueError(f"the toy loss needs one target per step, shape ({steps},), "
+                             f"got {y.shape}")
 
     def config(self) -> dict:
         return {"name": self.name}

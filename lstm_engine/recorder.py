@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cell import check_variant, sigmoid
+from .cell import check_variant
 from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, Trace
@@ -160,7 +160,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     for k, sl in zip("ifgo", (gi, gf, gg, go), strict=True):
         arrays[f"w{k}_diff"] = wdiff[sl]
         arrays[f"b{k}_diff"] = bdiff[sl]
-    return Trace(p, x, y, arrays, variant, loss.name, out.param_grads, dz=dz)
+    return Trace(p, x, y, arrays, variant, loss, out.param_grads, dz=dz)
 
 
 def run_stepwise(params: Params, x, y, variant: str = "seed", loss=None, dtype=None,
@@ -197,4 +197,4 @@ def run_stepwise(params: Params, x, y, variant: str = "seed", loss=None, dtype=N
     arrays.update({n: np.array([st[n] for st in steps]) for n in BACKWARD_NAMES})
     arrays.update(loss=out.loss, dl_dh=out.dl_dh)
     arrays.update({f"{n}_diff": getattr(diff, n) for n in PARAM_NAMES})
-    return Trace(p, x, y, arrays, variant, loss.name, out.param_grads)
+    return Trace(p, x, y, arrays, variant, loss, out.param_grads)

@@ -33,11 +33,12 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 class Trace:
     """One recorded pass. Attributes: ``params``, ``x`` (T, X), ``y``, ``variant``,
-    ``loss_name``, every name in ``STEP_NAMES`` and ``GRAD_NAMES``, and ``loss_grads``
-    (gradients of the loss's own parameters, empty for the toy loss)."""
+    ``loss_fn`` (the loss object), every name in ``STEP_NAMES`` and ``GRAD_NAMES``
+    (``trace.loss`` is the per-step loss l(t)), and ``loss_grads`` (gradients of the
+    loss's own parameters, empty for the toy loss)."""
 
     def __init__(self, params: Params, x: np.ndarray, y: np.ndarray, arrays: dict,
-                 variant: str, loss_name: str, loss_grads: dict | None = None,
+                 variant: str, loss_fn, loss_grads: dict | None = None,
                  dz: np.ndarray | None = None):
         missing = [n for n in STEP_NAMES + GRAD_NAMES if n not in arrays]
         if missing:
@@ -46,7 +47,7 @@ class Trace:
         self.x = _readonly(x)
         self.y = _readonly(y)
         self.variant = variant
-        self.loss_name = loss_name
+        self.loss_fn = loss_fn
         self.loss_grads = {k: _readonly(v) for k, v in (loss_grads or {}).items()}
         self._arrays = {n: _readonly(arrays[n]) for n in STEP_NAMES + GRAD_NAMES}
         self._dz = None if dz is None else _readonly(dz)
@@ -59,6 +60,18 @@ class Trace:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._arrays[name]
+
+    @property
+    def loss_name(self) -> str:
+        return self.loss_fn.name
+
+    @property
+    def loss_config(self) -> dict:
+        return self.loss_fn.config()
+
+    @property
+    def loss_params(self) -> dict:
+        return self.loss_fn.params()
 
     @property
     def steps(self) -> int:
@@ -112,6 +125,6 @@ class Trace:
 
     def meta(self) -> dict:
         return {
-            "variant": self.variant, "loss": self.loss_name, "dtype": self.dtype.name,
+            "variant": self.variant, "loss": self.loss_config, "dtype": self.dtype.name,
             "steps": self.steps, "inputs": self.inputs, "hidden": self.hidden,
         }

@@ -1,0 +1,110 @@
+"""Parameter gradients as of any point of the backward pass, computed on demand.
+
+The backward pass visits t = T-1 … 0 and adds, at step t,
+
+    wk_diff += outer(dk_input[t], xc[t])      bk_diff += dk_input[t]      (k = i, f, g, o)
+
+so after the steps T-1 … t are done each accumulator holds the suffix sum over k >= t.
+Storing one (H, X+H) matrix per step is out of the question (31 GB at T=10,000, H=256,
+X=128), so suffix sums are kept at checkpoints every ``stride`` steps and a query adds at
+most ``stride - 1`` steps to the nearest later checkpoint with one GEMM. The bias sums are
+small and kept for every step. The last answer is cached, so stepping one statement
+or one step costs at most one outer product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .trace import GATE_ORDER, Trace
+
+WEIGHT_DIFFS = tuple(f"w{k}_diff" for k in GATE_ORDER)
+BIAS_DIFFS = tuple(f"b{k}_diff" for k in GATE_ORDER)
+
+
+class LiveGradients:
+    """Suffix sums of the weight gradients of one Trace, for random access."""
+
+    def __init__(self, trace: Trace, budget_bytes: int = 64 * 2**20):
+        self.trace = trace
+        self.dz = trace.dz                                  # (T, 4H), rows i, f, g, o
+        self.xc = trace.xc                                  # (T, X+H)
+        T, H = trace.steps, trace.hidden
+        per = self.dz.shape[1] * self.xc.shape[1] * self.dz.itemsize
+        # Enough checkpoints to fill the budget, but never more than one per step.
+        count = max(1, min(T, budget_bytes // per))
+        self.stride = max(1, -(-T // count))
+        self._checkpoints: dict[int, np.ndarray] | None = None
+        # Bias suffix sums for every k (tiny): bias_suffix[k] = sum_{j >= k} dz[j].
+        bias = np.zeros((T + 1, 4 * H), self.dz.dtype)
+        np.cumsum(self.dz[::-1], axis=0, out=bias[T - 1::-1])
+        self._bias_suffix = bias
+        self._cache: tuple[int, np.ndarray] | None = None
+
+    def _build(self) -> dict[int, np.ndarray]:
+        T, s = self.trace.steps, self.stride
+        ckpt = {T: np.zeros((self.dz.shape[1], self.xc.shape[1]), self.dz.dtype)}
+        k = T
+        while k > 0:
+            lo = ((k - 1) // s) * s                         # multiples of the stride
+            ckpt[lo] = ckpt[k] + self.dz[lo:k].T @ self.xc[lo:k]
+            k = lo
+        return ckpt
+
+    def _suffix(self, first: int) -> np.ndarray:
+        """sum_{k >= first} outer(dz[k], xc[k]) as a (4H, X+H) array (do not modify)."""
+        T = self.trace.steps
+        first = min(max(first, 0), T)
+        if self._cache is not None:
+            at, value = self._cache
+            if at == first:
+                return value
+            if at == first + 1:                             # one step further back
+                value = value + np.outer(self.dz[first], self.xc[first])
+                return self._remember(first, value)
+        if self._checkpoints is None:
+            self._checkpoints = self._build()
+        above = min(T, -(-first // self.stride) * self.stride)
+        value = self._checkpoints[above]
+        if above > first:
+            value = value + self.dz[first:above].T @ self.xc[first:above]
+        return self._remember(first, value)
+
+    def _remember(self, first: int, value: np.ndarray) -> np.ndarray:
+        value.flags.writeable = False                       # callers get views of the cache
+        self._cache = (first, value)
+        return value
+
+    def accumulated(self, first: int, partial: dict[str, bool] | None = None) -> dict:
+        """The accumulators after the steps T-1 … ``first`` are done.
+
+        ``partial`` names accumulators whose update at step ``first - 1`` has also run
+        (the statement-level view inside a step): ``{"wi_diff": True}``.
+        Returns ``{"wi_diff": (H, X+H), …, "bi_diff": (H,), …}``.
+        """
+        H = self.trace.hidden
+        w = self._suffix(first)
+        b = self._bias_suffix[min(max(first, 0), self.trace.steps)]
+        out = {}
+        for n, k in enumerate(GATE_ORDER):
+            rows = slice(n * H, (n + 1) * H)
+            out[f"w{k}_diff"], out[f"b{k}_diff"] = w[rows], b[rows]
+        if partial and first > 0:
+            t = first - 1
+            for n, k in enumerate(GATE_ORDER):
+                rows = slice(n * H, (n + 1) * H)
+                if partial.get(f"w{k}_diff"):
+                    out[f"w{k}_diff"] = w[rows] + np.outer(self.dz[t, rows], self.xc[t])
+                if partial.get(f"b{k}_diff"):
+                    out[f"b{k}_diff"] = b[rows] + self.dz[t, rows]
+        return out
+
+    def contribution(self, t: int) -> dict:
+        """Step t's own contribution to each accumulator."""
+        H = self.trace.hidden
+        out = {}
+        for n, k in enumerate(GATE_ORDER):
+            rows = slice(n * H, (n + 1) * H)
+            out[f"w{k}_diff"] = np.outer(self.dz[t, rows], self.xc[t])
+            out[f"b{k}_diff"] = np.array(self.dz[t, rows])
+        return out
