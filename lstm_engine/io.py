@@ -101,6 +101,7 @@ def load_npy(path, kinds: str = "fiu", what: str | None = None) -> np.ndarray:
                                 f"holds {present} (truncated or damaged)")
             if declared > memory_limit():
                 raise UserError(f"{what}: {declared / 2**30:.1f} GiB would not fit in memory")
+            fp.seek(0)                                      # read_array reads the header again
             return np.lib.format.read_array(fp, allow_pickle=False)
     except UserError:
         raise
@@ -201,7 +202,7 @@ def save_params(path, params: Params) -> None:
 
 def load_params(path) -> Params:
     """Parameters from an ``.npz`` holding ``wg wi wf wo bg bi bf bo`` (a trace file works too)."""
-    arrays = read_npz(path, kinds=dict.fromkeys(PARAM_NAMES, "f"))
+    arrays = read_npz(path, kinds={"meta": "U", **dict.fromkeys(PARAM_NAMES, "f")})
     return params_from_arrays(arrays, str(path))
 
 

@@ -53,6 +53,11 @@ class Params:
     def copy(self) -> Params:
         return self.astype(self.dtype)
 
+    def apply_diff(self, grads: Params, lr: float) -> None:
+        """The seed's SGD update, in place: ``w -= lr * w_diff`` for all eight arrays."""
+        for name in PARAM_NAMES:
+            getattr(self, name)[...] -= lr * getattr(grads, name)
+
     def zeros_like(self) -> Params:
         """Gradient accumulators ``wg_diff`` … ``bo_diff`` start at zero, as in the seed."""
         return Params(**{k: np.zeros_like(v) for k, v in self.as_dict().items()})

@@ -1,0 +1,59 @@
+"""Gradients as of any point of the backward pass, against direct sums of outer products."""
+
+import numpy as np
+import pytest
+
+from lstm_engine import init_uniform, record
+from lstm_engine.live import LiveGradients
+
+
+@pytest.fixture(scope="module")
+def trace():
+    rng = np.random.default_rng(4)
+    params = init_uniform(5, 6, rng, -0.5, 0.5)
+    return record(params, rng.standard_normal((37, 5)), rng.standard_normal(37))
+
+
+def direct(trace, first):
+    out = {}
+    for k in "gifo":
+        rows = trace[f"d{k}_input"]
+        out[f"w{k}_diff"] = sum((np.outer(rows[t], trace.xc[t])
+                                 for t in range(first, trace.steps)), np.zeros((6, 11)))
+        out[f"b{k}_diff"] = rows[first:].sum(axis=0) if first < trace.steps else np.zeros(6)
+    return out
+
+
+@pytest.mark.parametrize("budget", [1, 10_000, 64 * 2**20])     # stride 37, 8 … 1
+def test_accumulated_equals_the_direct_sum_at_every_step_in_any_order(trace, budget):
+    live = LiveGradients(trace, budget_bytes=budget)
+    order = list(range(trace.steps, -1, -1)) + [5, 30, 0, 37, 12, 11, 13]
+    for first in order:
+        got, want = live.accumulated(first), direct(trace, first)
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-14,
+                                       err_msg=f"{name} at {first}")
+
+
+def test_accumulated_from_zero_is_the_summed_gradient(trace):
+    got = LiveGradients(trace).accumulated(0)
+    for name in ("wi_diff", "wg_diff", "bf_diff", "bo_diff"):
+        np.testing.assert_allclose(got[name], trace[name], rtol=1e-12, atol=1e-14)
+
+
+def test_partial_adds_the_running_step_for_the_named_accumulators_only(trace):
+    live = LiveGradients(trace)
+    base = live.accumulated(20)
+    got = live.accumulated(20, partial={"wi_diff": True, "bi_diff": True})
+    contrib = live.contribution(19)
+    np.testing.assert_allclose(got["wi_diff"], base["wi_diff"] + contrib["wi_diff"], rtol=1e-14)
+    np.testing.assert_allclose(got["bi_diff"], base["bi_diff"] + contrib["bi_diff"], rtol=1e-14)
+    np.testing.assert_array_equal(got["wf_diff"], base["wf_diff"])
+    np.testing.assert_allclose(contrib["wi_diff"], np.outer(trace.di_input[19], trace.xc[19]))
+
+
+def test_checkpoints_respect_the_memory_budget(trace):
+    live = LiveGradients(trace, budget_bytes=24 * 11 * 8 * 4)      # room for four
+    live.accumulated(3)
+    assert live.stride == 10
+    assert len(live._checkpoints) <= 5                              # four plus the empty sum
