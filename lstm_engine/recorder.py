@@ -18,14 +18,14 @@ import numpy as np
 from .cell import check_variant
 from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
-from .trace import BACKWARD_NAMES, FORWARD_NAMES, Trace
+from .trace import BACKWARD_NAMES, FORWARD_NAMES, GATE_ORDER, Trace
 
 
 def _prepare(params: Params, x, y, loss, dtype):
     dtype = np.dtype(dtype or params.dtype)
     if dtype.name not in ("float64", "float32"):
         raise ValueError(f"dtype must be float64 or float32, got {dtype}")
-    p = params if params.dtype == dtype else params.astype(dtype)
+    p = params.astype(dtype)          # the trace keeps its own copy: callers update theirs
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] < 1:
         raise ValueError(f"inputs must have shape (T, X) with T >= 1, got {x.shape}")
@@ -55,49 +55,51 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     T, X, H = x.shape[0], p.inputs, p.hidden
     seed = variant == "seed"
 
-    # Gates stacked in the order i, f, g, o: the first three get their gradient from ds.
-    W = np.vstack([p.wi, p.wf, p.wg, p.wo])                 # (4H, X+H)
-    Wx, Wh = np.ascontiguousarray(W[:, :X]), np.ascontiguousarray(W[:, X:])
-    WhT = np.ascontiguousarray(Wh.T)                        # (H, 4H)
-    b = np.concatenate([p.bi, p.bf, p.bg, p.bo])
+    # Gates stacked in GATE_ORDER = i, f, o, g: one exp for the three sigmoids, one tanh.
+    # The sigmoid rows are negated so that the loop computes exp(-z) without a negation.
+    W = np.concatenate([p.wi, p.wf, p.wo, p.wg])            # (4H, X+H)
+    sign = np.ones((4 * H, 1), dt)
+    sign[: 3 * H] = -1.0
+    Wneg = W * sign
+    Wx, Wh = Wneg[:, :X], np.ascontiguousarray(Wneg[:, X:])
+    b = np.concatenate([p.bi, p.bf, p.bo, p.bg]) * sign[:, 0]
+    sig, tan = slice(0, 3 * H), slice(3 * H, 4 * H)
+    gi, gf, go, gg = (slice(k * H, (k + 1) * H) for k in range(4))
 
     # ---- forward ---------------------------------------------------------------------
     z = x @ Wx.T                                            # all input projections at once
     z += b
-    xc = np.empty((T, X + H), dt)
-    xc[:, :X] = x
-    xc[0, X:] = 0.0
+    # xc(t) = [x(t), h(t-1)]: h(t) is written straight into row t+1, so h is a view.
+    xc_buf = np.empty((T + 1, X + H), dt)
+    xc_buf[:T, :X] = x
+    xc_buf[T, :X] = 0.0
+    xc_buf[0, X:] = 0.0
+    xc, h = xc_buf[:T], xc_buf[1:, X:]
     gates = np.empty((T, 4 * H), dt)
     s = np.empty((T, H), dt)
-    h = np.empty((T, H), dt)
-    gi, gf, gg, go = (slice(k * H, (k + 1) * H) for k in range(4))
     s_prev = np.zeros(H, dt)
-    h_prev = xc[0, X:]
+    rec = np.empty(4 * H, dt)
     tmp = np.empty(H, dt)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):                        # exp(-z) -> inf gives sigmoid 0
         for t in range(T):
-            zt, at = z[t], gates[t]
-            zt += Wh @ h_prev                               # the recurrent mat-vec
-            np.negative(zt, out=at)                         # sigmoid on all four …
-            np.exp(at, out=at)
-            at += 1.0
-            np.reciprocal(at, out=at)
-            np.tanh(zt[gg], out=at[gg])                     # … then tanh for g
-            st = s[t]
+            zt, at, st, ht = z[t], gates[t], s[t], h[t]
+            np.dot(Wh, xc_buf[t, X:], out=rec)              # the recurrent mat-vec
+            zt += rec
+            np.exp(zt[sig], out=at[sig])                    # i, f, o = 1 / (1 + exp(-z))
+            at[sig] += 1.0
+            np.reciprocal(at[sig], out=at[sig])
+            np.tanh(zt[tan], out=at[tan])                   # g = tanh(z)
             np.multiply(at[gg], at[gi], out=st)             # s = g*i + s_prev*f
             np.multiply(s_prev, at[gf], out=tmp)
             st += tmp
-            ht = h[t]
             if seed:
                 np.multiply(st, at[go], out=ht)             # h = s*o
             else:
                 np.tanh(st, out=ht)                         # h = o*tanh(s)
                 ht *= at[go]
-            if t + 1 < T:
-                xc[t + 1, X:] = ht
-            s_prev, h_prev = st, ht
-    del z
-    i, f, g, o = (gates[:, sl] for sl in (gi, gf, gg, go))
+            s_prev = st
+    del z, rec, Wneg, Wh
+    i, f, o, g = (gates[:, sl] for sl in (gi, gf, go, gg))
     s_before = np.empty_like(s)                             # s(t-1), zero at t=0
     s_before[0] = 0.0
     s_before[1:] = s[:-1]
@@ -107,38 +109,38 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
 
     # ---- backward: the recurrence only -----------------------------------------------
     # ds = A*top_diff_h + top_diff_s, with A = o (seed) or o*(1-tanh(s)^2) (standard);
-    # the stacked gate-input gradients are dz = C * [ds, ds, ds, top_diff_h].
+    # the stacked gate-input gradients are dz = C * [ds, ds, top_diff_h, ds].
     tanh_s = None if seed else np.tanh(s)
     s_out = s if seed else tanh_s                           # what o multiplies
     A = o.copy() if seed else o * (1.0 - tanh_s * tanh_s)
     C = np.empty((T, 4 * H), dt)
-    np.multiply(i * (1.0 - i), g, out=C[:, gi])             # dI/ds: i(1-i) * g
-    np.multiply(f * (1.0 - f), s_before, out=C[:, gf])      # df/ds: f(1-f) * s_prev
-    np.multiply(1.0 - g * g, i, out=C[:, gg])               # dG/ds: (1-g^2) * i
-    np.multiply(o * (1.0 - o), s_out, out=C[:, go])         # dO/dh: o(1-o) * s_out
-    C3 = C.reshape(T, 4, H)[:, :3]                          # views, never copies
+    np.multiply(i * (1.0 - i), g, out=C[:, gi])             # d i_input / ds = i(1-i) * g
+    np.multiply(f * (1.0 - f), s_before, out=C[:, gf])      # d f_input / ds = f(1-f) * s_prev
+    np.multiply(o * (1.0 - o), s_out, out=C[:, go])         # d o_input / dh = o(1-o) * s_out
+    np.multiply(1.0 - g * g, i, out=C[:, gg])               # d g_input / ds = (1-g^2) * i
+    C4 = C.reshape(T, 4, H)                                 # views, never copies
 
+    WhT = W[:, X:].T.copy()                                 # (H, 4H), unnegated
     top_diff_h = np.empty((T, H), dt)
     ds = np.empty((T, H), dt)
     bottom_diff_s = np.empty((T, H), dt)
     dz = np.empty((T, 4 * H), dt)
-    dz3 = dz.reshape(T, 4, H)[:, :3]
+    dz4 = dz.reshape(T, 4, H)
     dxc = np.empty((T, X + H), dt)
     carry_h = np.zeros(H, dt)                               # dL(t+1)/dh(t)
     carry_s = np.zeros(H, dt)                               # dL(t+1)/ds(t)
     for t in range(T - 1, -1, -1):
-        tdh = top_diff_h[t]
+        tdh, dst = top_diff_h[t], ds[t]
         np.add(dl_dh[t], carry_h, out=tdh)
-        dst = ds[t]
         np.multiply(A[t], tdh, out=dst)
         dst += carry_s
-        np.multiply(C3[t], dst, out=dz3[t])
-        np.multiply(C[t, go], tdh, out=dz[t, go])
+        np.multiply(C4[t], dst, out=dz4[t])                 # i, f, g rows from ds …
+        np.multiply(C4[t, 2], tdh, out=dz4[t, 2])           # … the o row from top_diff_h
         carry_s = bottom_diff_s[t]
         np.multiply(dst, f[t], out=carry_s)
         carry_h = dxc[t, X:]
         np.dot(WhT, dz[t], out=carry_h)
-    del A, C, C3
+    del A, C, C4
 
     # ---- backward: everything that is not recurrent, for all steps at once -----------
     top_diff_s = np.empty((T, H), dt)
@@ -148,16 +150,16 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     di = g * ds
     dg = i * ds
     df = np.multiply(s_before, ds, out=s_before)
-    dxc[:, :X] = dz @ Wx
+    dxc[:, :X] = dz @ W[:, :X]
     wdiff = dz.T @ xc                                       # sum_t outer(dz[t], xc[t])
     bdiff = dz.sum(axis=0)
     arrays = dict(
         xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, loss=out.loss, dl_dh=dl_dh,
         top_diff_h=top_diff_h, top_diff_s=top_diff_s, ds=ds, do=do, di=di, dg=dg, df=df,
-        di_input=dz[:, gi], df_input=dz[:, gf], dg_input=dz[:, gg], do_input=dz[:, go],
+        di_input=dz[:, gi], df_input=dz[:, gf], do_input=dz[:, go], dg_input=dz[:, gg],
         dxc=dxc, bottom_diff_s=bottom_diff_s, bottom_diff_h=dxc[:, X:],
     )
-    for k, sl in zip("ifgo", (gi, gf, gg, go), strict=True):
+    for k, sl in zip(GATE_ORDER, (gi, gf, go, gg), strict=True):
         arrays[f"w{k}_diff"] = wdiff[sl]
         arrays[f"b{k}_diff"] = bdiff[sl]
     return Trace(p, x, y, arrays, variant, loss, out.param_grads, dz=dz)

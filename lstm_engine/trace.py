@@ -22,7 +22,7 @@ BACKWARD_NAMES = (
 STEP_NAMES = FORWARD_NAMES + LOSS_NAMES + BACKWARD_NAMES
 GRAD_NAMES = tuple(f"{p}_diff" for p in PARAM_NAMES)   # wg_diff … bo_diff
 # Row order of the stacked gate pre-activation gradients (see ``Trace.dz``).
-GATE_ORDER = ("i", "f", "g", "o")
+GATE_ORDER = ("i", "f", "o", "g")
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -43,7 +43,7 @@ class Trace:
         missing = [n for n in STEP_NAMES + GRAD_NAMES if n not in arrays]
         if missing:
             raise ValueError(f"trace is missing {', '.join(missing)}")
-        self.params = params
+        self.params = Params(**{k: _readonly(v) for k, v in params.as_dict().items()})
         self.x = _readonly(x)
         self.y = _readonly(y)
         self.variant = variant

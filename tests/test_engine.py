@@ -162,3 +162,13 @@ def test_half_open_forget_gate_halves_ds_per_step_along_s():
     # With the recurrent weights ~1e-9 the h path adds almost nothing: ds halves per step.
     ratio = np.linalg.norm(trace.ds[:-1], axis=1) / np.linalg.norm(trace.ds[1:], axis=1)
     np.testing.assert_allclose(ratio, 0.5, rtol=1e-6)
+
+
+def test_trace_keeps_its_own_parameters_when_the_caller_trains_on():
+    params, x, y = make_run(3, 4, 5, seed=1)
+    trace = record(params, x, y)
+    kept = np.array(trace.params.wi)
+    params.apply_diff(trace.grads, 1.0)
+    np.testing.assert_array_equal(trace.params.wi, kept)
+    with pytest.raises(ValueError):
+        trace.params.wi[0, 0] = 1.0
