@@ -2,7 +2,7 @@
 
 The backward pass visits t = T-1 … 0 and adds, at step t,
 
-    wk_diff += outer(dk_input[t], xc[t])      bk_diff += dk_input[t]      (k = i, f, g, o)
+    wk_diff += outer(dk_input[t], xc[t])      bk_diff += dk_input[t]      (k = i, f, o, g)
 
 so after the steps T-1 … t are done each accumulator holds the suffix sum over k >= t.
 Storing one (H, X+H) matrix per step is out of the question (31 GB at T=10,000, H=256,
@@ -27,7 +27,7 @@ class LiveGradients:
 
     def __init__(self, trace: Trace, budget_bytes: int = 64 * 2**20):
         self.trace = trace
-        self.dz = trace.dz                                  # (T, 4H), rows i, f, g, o
+        self.dz = trace.dz                                  # (T, 4H), rows i, f, o, g (GATE_ORDER)
         self.xc = trace.xc                                  # (T, X+H)
         T, H = trace.steps, trace.hidden
         per = self.dz.shape[1] * self.xc.shape[1] * self.dz.itemsize
