@@ -1,0 +1,282 @@
+"""Command-line experiments: ``train``, ``tasks``, ``import-torch``, ``export-torch``.
+
+``add_commands(subparsers)`` adds the four sub-commands to ``lstm-engine``'s parser; each
+handler returns the exit code and raises ``UserError`` on bad input. ``main(argv)`` runs
+them on their own (the same commands under a parser of their own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import signal
+import sys
+import time
+
+from .cell import VARIANTS
+from .errors import UserError
+from .init import INITS
+from .optim import OPTIMIZERS
+from .tasks import TASKS, describe_tasks
+from .training import History, TrainConfig, build_trainer, save_run
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train on a task and print the loss per iteration",
+        description="Train the LSTM on a built-in task (or your file); Ctrl+C stops cleanly "
+                    "and still writes the run.")
+    p.add_argument("--task", default="published", choices=list(TASKS),
+                   help="the task (see 'lstm-engine tasks'; default: published)")
+    p.add_argument("--variant", default="seed", choices=VARIANTS,
+                   help="seed (h = s*o, as published) or standard (h = o*tanh(s))")
+    p.add_argument("--hidden", type=_positive_int, help="memory cells H (default: the task's)")
+    p.add_argument("--steps", type=_count, default=100,
+                   help="training iterations (default: 100)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="default: the task's")
+    p.add_argument("--lr", type=_positive_float, help="learning rate (default: the task's)")
+    p.add_argument("--clip", type=_positive_float, help="clip the gradient's global norm to C")
+    p.add_argument("--seed", type=_count, default=0, help="seed of data and initialisation")
+    p.add_argument("--init", choices=INITS, help="initialisation (default: the task's)")
+    p.add_argument("--forget-bias", type=float, help="set the forget-gate bias bf to B")
+    p.add_argument("--batch", type=_positive_int, default=1, help="sequences per iteration")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--length", type=_positive_int, help="sequence length (sine, text, adding)")
+    p.add_argument("--data", metavar="FILE", help="the file task's .npy or .csv table")
+    p.add_argument("--targets", metavar="FILE", help="the file task's targets, if separate")
+    p.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="another task option, e.g. delay=20 for copy (repeatable)")
+    p.add_argument("--every", type=_positive_int, default=1, metavar="K",
+                   help="print every K-th iteration (default: 1)")
+    p.add_argument("-o", "--output", metavar="RUN.npz", help="write the run to this file")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("tasks", help="list the built-in tasks")
+    p.set_defaults(func=cmd_tasks)
+
+    p = subparsers.add_parser(
+        "import-torch", help="convert a single-layer nn.LSTM's weights to engine parameters",
+        description="Read weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 (gate order "
+                    "i, f, g, o) from a .pt state dict (needs torch) or an .npz; write the "
+                    "'standard' variant's parameters.")
+    p.add_argument("model", metavar="MODEL.pt|MODEL.npz")
+    p.add_argument("-o", "--output", required=True, metavar="PARAMS.npz")
+    p.set_defaults(func=cmd_import_torch)
+
+    p = subparsers.add_parser(
+        "export-torch", help="write engine parameters as an nn.LSTM state dict",
+        description="Write the parameters as weight_ih_l0 … bias_hh_l0 to a .pt (needs "
+                    "torch) or an .npz; use them with the 'standard' variant's equations.")
+    p.add_argument("params", metavar="PARAMS.npz")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.pt|MODEL.npz")
+    p.set_defaults(func=cmd_export_torch)
+
+
+# ---- argument types: a clear message instead of a traceback ----------------------------
+
+def _positive_int(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _task_options(args) -> dict:
+    options = {}
+    for item in args.task_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--task-option expects KEY=VALUE, got {item!r}")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            try:
+                options[key] = float(value)
+            except ValueError:
+                options[key] = value
+    if args.length is not None:
+        options["length"] = args.length
+    if args.data is not None:
+        options["path"] = args.data
+    if args.targets is not None:
+        options["targets"] = args.targets
+    if (args.data or args.targets) and args.task != "file":
+        raise UserError("--data and --targets belong to --task file")
+    return options
+
+
+# ---- train ---------------------------------------------------------------------------
+
+class _Progress:
+    """A one-line progress bar on a terminal; nothing otherwise."""
+
+    def __init__(self, stream, total: int):
+        self.stream, self.total = stream, total
+        self.on = total > 0 and stream.isatty()
+
+    def line(self, text: str) -> None:
+        if self.on:
+            self.stream.write("\r\033[K")                  # clear the bar, then print
+        print(text, file=self.stream)
+
+    def update(self, done: int, loss: float) -> None:
+        if not self.on:
+            return
+        width = 30
+        filled = int(width * done / self.total)
+        bar = "#" * filled + "." * (width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{self.total}  loss {loss:.6g}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.on:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+class _StopOnInterrupt:
+    """The first Ctrl+C asks the loop to stop after the current iteration; a second one
+    interrupts at once (the last committed iteration is still written)."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __enter__(self):
+        with contextlib.suppress(ValueError):               # not the main thread
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+def _format_iteration(it) -> str:
+    clipped = "  clipped" if it.clipped else ""
+    return f"iter {it.index:6d}  loss {it.loss:.6e}  |grad| {it.grad_norm:.3e}{clipped}"
+
+
+def cmd_train(args) -> int:
+    config = TrainConfig(
+        task=args.task, task_options=_task_options(args), seed=args.seed, variant=args.variant,
+        hidden=args.hidden, iterations=args.steps, optimizer=args.optimizer, lr=args.lr,
+        clip=args.clip, init=args.init, forget_bias=args.forget_bias, dtype=args.dtype,
+        batch=args.batch)
+    trainer, config = build_trainer(config)
+    out = sys.stdout
+    print(f"task {args.task} ({trainer.task.description}); variant {config.variant}, "
+          f"H={config.hidden}, {config.optimizer} lr={config.lr:g}, init {config.init}"
+          + (f", forget bias {config.forget_bias:g}" if config.forget_bias is not None else "")
+          + (f", clip {config.clip:g}" if config.clip else ""), file=out)
+    history = History()
+    progress = _Progress(out, config.iterations)
+    interrupted = False
+    start = time.perf_counter()
+    with _StopOnInterrupt() as stop:
+        try:
+            for it in trainer.run(config.iterations):
+                if it.problem is not None:
+                    break
+                history.append(it)
+                if it.index % args.every == 0 or it.index == config.iterations - 1:
+                    progress.line(_format_iteration(it))
+                progress.update(it.index + 1, it.loss)
+                if stop.requested:
+                    interrupted = True
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+    progress.close()
+    elapsed = time.perf_counter() - start
+    done = trainer.iteration
+    rate = done / elapsed if elapsed > 0 else float("inf")
+    summary = f"{done} iterations in {elapsed:.2f} s ({rate:.1f} it/s)"
+    if len(history):
+        # Single-sequence losses are noisy: compare the means of the first and last tenth.
+        w = max(1, min(100, len(history) // 10))
+        first, last = sum(history.loss[:w]) / w, sum(history.loss[-w:]) / w
+        summary += f"; mean loss of the first {w}: {first:.6g}, of the last {w}: {last:.6g}"
+    if interrupted:
+        summary = "interrupted after " + summary
+    print(summary, file=out)
+    if trainer.problem is not None:
+        print(f"lstm-engine: stopped: {trainer.problem}", file=sys.stderr)
+    if args.output:
+        save_run(args.output, trainer, config, history, interrupted)
+        print(f"run written to {args.output}", file=out)
+    if trainer.problem is not None:
+        return 1
+    return 130 if interrupted else 0
+
+
+# ---- tasks, import-torch, export-torch ------------------------------------------------
+
+def cmd_tasks(args) -> int:
+    width = max(len(name) for name in TASKS)
+    for name, description in describe_tasks():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def cmd_import_torch(args) -> int:
+    from .io import save_params
+    from .torch_io import load_torch
+
+    params = load_torch(args.model)
+    save_params(args.output, params)
+    print(f"{args.model}: X={params.inputs}, H={params.hidden}, {params.dtype} -> {args.output} "
+          "(use with --variant standard)")
+    return 0
+
+
+def cmd_export_torch(args) -> int:
+    from .io import load_params
+    from .torch_io import save_torch
+
+    params = load_params(args.params)
+    save_torch(args.output, params)
+    print(f"{args.params}: X={params.inputs}, H={params.hidden} -> {args.output}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Run these commands on their own: ``python -m lstm_engine.cli_experiments train …``."""
+    parser = argparse.ArgumentParser(prog="lstm-engine")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as err:
+        print(f"lstm-engine: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

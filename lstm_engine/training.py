@@ -1,0 +1,399 @@
+"""The training loop, as an iterator the CLI and the GUI drive one iteration at a time.
+
+One iteration n:
+
+1. record forward + backward (``recorder.record``) on the task's training sequences
+   ``1 + n*B … (n+1)*B`` (B = batch; sequence 0 is kept back as the example to watch);
+2. average their gradients over the batch, for the cell (``wg … bo``) and the loss's
+   read-out (``wy by``), and measure each array's norm;
+3. optionally clip to a global norm (the norm is reported *before* clipping);
+4. let the optimiser compute new arrays, and commit them with the optimiser's state.
+
+Nothing is written in place, so the state after iteration n (``Trainer.state()``) is a
+complete checkpoint: a new Trainer restored from it continues exactly as the old one
+would have. Pausing is not calling ``next()``; ``stop()`` ends the iteration.
+
+A NaN or Inf is never propagated: the first iteration, phase, step and array where one
+appears are reported in the iteration's ``problem``, the parameters stay those of the
+last good iteration, and the run stops.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from .cell import check_variant
+from .errors import UserError
+from .init import INITS, make_params
+from .losses import make_loss
+from .optim import OPTIMIZERS, clip_by_global_norm, global_norm, grad_norms, make_optimizer
+from .params import PARAM_NAMES, Params
+from .recorder import record
+from .tasks import Task, make_task
+from .trace import BACKWARD_NAMES, FORWARD_NAMES, Trace
+
+# The init generator is a child of the seed distinct from the task's per-sequence ones.
+_INIT_KEY = 0x5EED
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """Where a NaN or Inf first appeared."""
+
+    iteration: int
+    phase: str              # "forward", "loss", "backward", "gradient" or "update"
+    array: str              # the recorded array's name (the seed's), or a parameter's
+    step: int | None = None  # time step, for per-step arrays
+
+    def __str__(self) -> str:
+        where = f" at step {self.step}" if self.step is not None else ""
+        return (f"iteration {self.iteration}: NaN or Inf first appears in {self.array} "
+                f"({self.phase}{where})")
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """What one iteration reports."""
+
+    index: int
+    loss: float                       # L = sum_t l(t), averaged over the batch
+    grad_norms: dict[str, float]      # ||dL/dw|| per parameter array, before clipping
+    grad_norm: float                  # global norm over all arrays, before clipping
+    clipped: bool
+    trace: Trace | None = None        # on request: the pass this iteration started from
+    problem: NonFinite | None = None  # set on the iteration that met a NaN or Inf
+
+
+@dataclass(frozen=True)
+class TrainState:
+    """A checkpoint: everything a Trainer needs to continue from iteration ``iteration``."""
+
+    iteration: int                    # index of the next iteration
+    params: Params
+    loss_params: dict[str, np.ndarray]
+    optimizer_state: dict
+
+
+def first_nonfinite(trace: Trace, iteration: int = 0) -> NonFinite | None:
+    """The first NaN/Inf of a pass in execution order, or None if everything is finite.
+
+    Order: forward steps 0 … T-1 (arrays in the cell's order), the loss, backward steps
+    T-1 … 0, then the summed gradients.
+    """
+    names = FORWARD_NAMES + ("loss", "dl_dh") + BACKWARD_NAMES
+    grads = {f"{n}_diff": trace[f"{n}_diff"] for n in PARAM_NAMES}
+    grads.update(trace.loss_grads)
+    # Fast path: a non-finite value makes its array's sum non-finite.
+    with np.errstate(all="ignore"):
+        if all(np.isfinite(np.sum(trace[n])) for n in names) and all(
+                np.isfinite(np.sum(g)) for g in grads.values()):
+            return None
+    T = trace.steps
+
+    def bad_steps(name):
+        return ~np.isfinite(trace[name]).reshape(T, -1).all(axis=1)
+
+    def earliest(group, reverse=False):
+        best = None
+        for order, name in enumerate(group):
+            rows = np.flatnonzero(bad_steps(name))
+            if rows.size:
+                t = int(rows[-1] if reverse else rows[0])
+                key = (-t if reverse else t, order)
+                if best is None or key < best[0]:
+                    best = (key, name, t)
+        return best
+
+    for phase, group, reverse in (("forward", FORWARD_NAMES, False),
+                                  ("loss", ("loss", "dl_dh"), False),
+                                  ("backward", BACKWARD_NAMES, True)):
+        found = earliest(group, reverse)
+        if found:
+            return NonFinite(iteration, phase, found[1], found[2])
+    for name, g in grads.items():
+        if not np.all(np.isfinite(g)):
+            return NonFinite(iteration, "gradient", name)
+    return None                       # a sum overflowed, the values themselves are fine
+
+
+class Trainer:
+    """Iterates training: ``next(trainer)`` runs one iteration and returns its Iteration.
+
+    ``trace_every`` k > 0 attaches the Trace to every k-th iteration; ``request_trace()``
+    to the next one only. ``trace_index`` chooses the sequence traced: None for the
+    (first) training sequence of the iteration, or a task sequence number (0 is the
+    example never trained on).
+    """
+
+    def __init__(self, task: Task, params: Params, loss, optimizer, variant: str = "seed",
+                 clip: float | None = None, batch: int = 1, trace_every: int = 0,
+                 trace_index: int | None = None, state: TrainState | None = None):
+        self.task, self.optimizer = task, optimizer
+        self.variant = check_variant(variant)
+        if clip is not None and not clip > 0:
+            raise UserError(f"the clipping norm must be positive, got {clip}")
+        if batch < 1:
+            raise UserError(f"the batch size must be at least 1, got {batch}")
+        self.clip, self.batch = clip, int(batch)
+        self.trace_every, self.trace_index = int(trace_every), trace_index
+        self._loss_template = loss
+        self._want_trace = False
+        self._stopped = False
+        self.problem: NonFinite | None = None
+        if state is None:
+            arrays = {**params.as_dict(), **loss.params()}
+            state = TrainState(0, params, loss.params(), optimizer.init_state(arrays))
+        self.restore(state)
+
+    # ---- state ------------------------------------------------------------------------
+
+    @property
+    def iteration(self) -> int:
+        """Index of the next iteration (= iterations done so far)."""
+        return self._state.iteration
+
+    @property
+    def params(self) -> Params:
+        return self._state.params
+
+    @property
+    def loss_fn(self):
+        """The loss with the current read-out parameters."""
+        return self._loss_with(self._state.loss_params)
+
+    def _loss_with(self, loss_params: dict):
+        if not loss_params:
+            return self._loss_template
+        return make_loss(self._loss_template.config(), loss_params)
+
+    def state(self) -> TrainState:
+        """A checkpoint (deep copy): ``restore`` it here or in a new Trainer to continue."""
+        return _copy_state(self._state)
+
+    def restore(self, state: TrainState) -> None:
+        self._state = _copy_state(state)
+        self._stopped = False
+        self.problem = None
+
+    # ---- control ----------------------------------------------------------------------
+
+    def request_trace(self) -> None:
+        """Attach the Trace to the next iteration's record."""
+        self._want_trace = True
+
+    def stop(self) -> None:
+        """End the iteration: further ``next()`` calls raise StopIteration."""
+        self._stopped = True
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> Iteration:
+        if self._stopped:
+            raise StopIteration
+        return self._step()
+
+    def run(self, iterations: int):
+        """Yield up to ``iterations`` more iterations (fewer if stopped or a NaN appears)."""
+        for _ in range(iterations):
+            if self._stopped:
+                return
+            yield self._step()
+
+    # ---- one iteration ------------------------------------------------------------------
+
+    def _record(self, params, loss, index):
+        seq = self.task.sequence(index)
+        with np.errstate(all="ignore"):                     # non-finite values are checked
+            return record(params, seq.x, seq.y, self.variant, loss)
+
+    def _step(self) -> Iteration:
+        st = self._state
+        n = st.iteration
+        loss = self._loss_with(st.loss_params)
+        want_trace = self._want_trace or (self.trace_every > 0 and n % self.trace_every == 0)
+        self._want_trace = False
+
+        traces, total, sums = [], 0.0, None
+        for j in range(self.batch):
+            tr = self._record(st.params, loss, 1 + n * self.batch + j)
+            problem = first_nonfinite(tr, n)
+            if problem is not None:
+                return self._fail(problem, tr)
+            traces.append(tr)
+            total += tr.total_loss
+            grads = {**tr.grads.as_dict(), **{k[:-5]: v for k, v in tr.loss_grads.items()}}
+            sums = grads if sums is None else {k: sums[k] + grads[k] for k in sums}
+        grads = sums if self.batch == 1 else {k: g / self.batch for k, g in sums.items()}
+
+        norms = grad_norms(grads)
+        norm = global_norm(norms)
+        clipped = False
+        if self.clip is not None:
+            grads, norm, clipped = clip_by_global_norm(grads, self.clip, norm)
+        arrays = {**st.params.as_dict(), **st.loss_params}
+        with np.errstate(all="ignore"):
+            new, opt_state = self.optimizer.update(arrays, grads, st.optimizer_state)
+        for name, a in new.items():
+            if not np.all(np.isfinite(a)):
+                return self._fail(NonFinite(n, "update", name), traces[0])
+
+        trace = None
+        if want_trace:
+            trace = (traces[0] if self.trace_index is None
+                     else self._record(st.params, loss, self.trace_index))
+        cell = Params(**{k: new[k] for k in PARAM_NAMES})
+        head = {k: new[k] for k in st.loss_params}
+        self._state = TrainState(n + 1, cell, head, opt_state)   # the commit
+        return Iteration(n, total / self.batch, norms, norm, clipped, trace)
+
+    def _fail(self, problem: NonFinite, trace: Trace) -> Iteration:
+        self.problem = problem
+        self._stopped = True
+        nan = float("nan")
+        return Iteration(problem.iteration, nan, {}, nan, False, trace, problem)
+
+
+def _copy_state(s: TrainState) -> TrainState:
+    def copy(obj):
+        if isinstance(obj, dict):
+            return {k: copy(v) for k, v in obj.items()}
+        if isinstance(obj, np.ndarray):
+            return obj.copy()
+        return obj
+    return TrainState(s.iteration, s.params.copy(), copy(s.loss_params),
+                      copy(s.optimizer_state))
+
+
+# ---- configuration: what the CLI and the GUI choose ----------------------------------
+
+@dataclass
+class TrainConfig:
+    """A training run's settings; None means "the task's default" (``Task.defaults``)."""
+
+    task: str = "published"
+    task_options: dict = field(default_factory=dict)
+    seed: int = 0
+    variant: str = "seed"
+    hidden: int | None = None
+    iterations: int = 100
+    optimizer: str | None = None
+    lr: float | None = None
+    clip: float | None = None
+    init: str | None = None
+    forget_bias: float | None = None
+    dtype: str = "float64"
+    batch: int = 1
+
+    def resolved(self, task: Task) -> TrainConfig:
+        """A copy with every None replaced by the task's default, validated."""
+        d = task.defaults
+        out = replace(
+            self,
+            hidden=self.hidden if self.hidden is not None else d.get("hidden", 32),
+            optimizer=self.optimizer or d.get("optimizer", "adam"),
+            init=self.init or d.get("init", "xavier"),
+            forget_bias=(self.forget_bias if self.forget_bias is not None
+                         else d.get("forget_bias")),
+        )
+        if out.lr is None:
+            same = out.optimizer == d.get("optimizer")
+            out.lr = d["lr"] if same and "lr" in d else None
+        if not isinstance(out.hidden, int) or out.hidden < 1:
+            raise UserError(f"the hidden size must be a positive integer, got {out.hidden}")
+        if out.iterations < 0:
+            raise UserError(f"the number of iterations must be >= 0, got {out.iterations}")
+        if out.optimizer not in OPTIMIZERS:
+            raise UserError(f"unknown optimizer {out.optimizer!r}; "
+                            f"choose one of {', '.join(OPTIMIZERS)}")
+        if out.init not in INITS:
+            raise UserError(f"unknown initialisation {out.init!r}; "
+                            f"choose one of {', '.join(INITS)}")
+        if out.dtype not in ("float64", "float32"):
+            raise UserError(f"dtype must be float64 or float32, got {out.dtype!r}")
+        if out.lr is not None and not out.lr > 0:
+            raise UserError(f"the learning rate must be positive, got {out.lr}")
+        try:
+            check_variant(out.variant)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+        return out
+
+
+def build_trainer(config: TrainConfig, **trainer_options) -> tuple[Trainer, TrainConfig]:
+    """The task, initial parameters, loss and optimiser a config describes, as a Trainer.
+
+    Returns the Trainer and the resolved config (every default filled in).
+    """
+    task = make_task(config.task, config.seed, **config.task_options)
+    cfg = config.resolved(task)
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(_INIT_KEY,)))
+    params = make_params(cfg.init, task.inputs, cfg.hidden, rng, cfg.forget_bias, cfg.dtype)
+    loss = task.make_loss(cfg.hidden, rng, cfg.dtype)
+    optimizer = make_optimizer(cfg.optimizer, cfg.lr)
+    cfg.lr = optimizer.lr
+    trainer = Trainer(task, params, loss, optimizer, cfg.variant, cfg.clip, cfg.batch,
+                      **trainer_options)
+    return trainer, cfg
+
+
+# ---- history and run files -----------------------------------------------------------
+
+class History:
+    """The per-iteration numbers of a run, kept as lists and saved as arrays."""
+
+    def __init__(self):
+        self.index: list[int] = []
+        self.loss: list[float] = []
+        self.grad_norm: list[float] = []
+        self.clipped: list[bool] = []
+        self.grad_norms: dict[str, list[float]] = {}
+
+    def append(self, it: Iteration) -> None:
+        if it.problem is not None:
+            return
+        self.index.append(it.index)
+        self.loss.append(it.loss)
+        self.grad_norm.append(it.grad_norm)
+        self.clipped.append(it.clipped)
+        for k, v in it.grad_norms.items():
+            self.grad_norms.setdefault(k, []).append(v)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"history.iteration": np.array(self.index, dtype=np.int64),
+               "history.loss": np.array(self.loss, dtype=np.float64),
+               "history.grad_norm": np.array(self.grad_norm, dtype=np.float64),
+               "history.clipped": np.array(self.clipped, dtype=bool)}
+        out.update({f"history.grad_norm.{k}": np.array(v, dtype=np.float64)
+                    for k, v in self.grad_norms.items()})
+        return out
+
+
+RUN_FORMAT = "lstm-engine-run"
+
+
+def save_run(path, trainer: Trainer, config: TrainConfig, history: History,
+             interrupted: bool = False) -> None:
+    """Write the run atomically to an ``.npz``: the final parameters (``wg … bo``, the
+    read-out as ``loss.wy loss.by``), the history arrays and a JSON ``meta`` string."""
+    from .io import save_npz_atomic
+
+    meta = {"format": RUN_FORMAT, "version": 1, "config": asdict(config),
+            "task": trainer.task.config(), "loss": trainer.loss_fn.config(),
+            "optimizer": trainer.optimizer.config(), "iterations_done": trainer.iteration,
+            "interrupted": interrupted,
+            "problem": None if trainer.problem is None else str(trainer.problem)}
+    arrays = {**trainer.params.as_dict(), "meta": np.array(json.dumps(meta))}
+    arrays.update({f"loss.{k}": v for k, v in trainer.loss_fn.params().items()})
+    arrays.update(history.arrays())
+    save_npz_atomic(path, arrays)
