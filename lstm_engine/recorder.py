@@ -44,6 +44,26 @@ def _prepare(params: Params, x, y, loss, dtype):
     return p, x, y, loss
 
 
+def backward_coefficients(i, f, o, g, s, s_before, variant: str):
+    """The per-step factors that make one backward step two multiplications and a mat-vec.
+
+    ``ds = A*top_diff_h + top_diff_s`` with A = o (seed) or o*(1-tanh(s)^2) (standard), and
+    the gate pre-activation gradients stacked in GATE_ORDER are ``dz = C * [ds, ds,
+    top_diff_h, ds]``. Also returns ``s_out``, what o multiplies: s (seed) or tanh(s).
+    """
+    T, H = s.shape
+    tanh_s = None if variant == "seed" else np.tanh(s)
+    s_out = s if tanh_s is None else tanh_s
+    A = o.copy() if tanh_s is None else o * (1.0 - tanh_s * tanh_s)
+    C = np.empty((T, 4 * H), s.dtype)
+    gi, gf, go, gg = (slice(k * H, (k + 1) * H) for k in range(4))
+    np.multiply(i * (1.0 - i), g, out=C[:, gi])             # d i_input / ds = i(1-i) * g
+    np.multiply(f * (1.0 - f), s_before, out=C[:, gf])      # d f_input / ds = f(1-f) * s_prev
+    np.multiply(o * (1.0 - o), s_out, out=C[:, go])         # d o_input / dh = o(1-o) * s_out
+    np.multiply(1.0 - g * g, i, out=C[:, gg])               # d g_input / ds = (1-g^2) * i
+    return A, C, s_out
+
+
 def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> Trace:
     """Forward and backward through time over x (T, X) with targets y; returns the Trace.
 
@@ -108,16 +128,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     dl_dh = np.ascontiguousarray(out.dl_dh, dtype=dt)
 
     # ---- backward: the recurrence only -----------------------------------------------
-    # ds = A*top_diff_h + top_diff_s, with A = o (seed) or o*(1-tanh(s)^2) (standard);
-    # the stacked gate-input gradients are dz = C * [ds, ds, top_diff_h, ds].
-    tanh_s = None if seed else np.tanh(s)
-    s_out = s if seed else tanh_s                           # what o multiplies
-    A = o.copy() if seed else o * (1.0 - tanh_s * tanh_s)
-    C = np.empty((T, 4 * H), dt)
-    np.multiply(i * (1.0 - i), g, out=C[:, gi])             # d i_input / ds = i(1-i) * g
-    np.multiply(f * (1.0 - f), s_before, out=C[:, gf])      # d f_input / ds = f(1-f) * s_prev
-    np.multiply(o * (1.0 - o), s_out, out=C[:, go])         # d o_input / dh = o(1-o) * s_out
-    np.multiply(1.0 - g * g, i, out=C[:, gg])               # d g_input / ds = (1-g^2) * i
+    A, C, s_out = backward_coefficients(i, f, o, g, s, s_before, variant)
     C4 = C.reshape(T, 4, H)                                 # views, never copies
 
     WhT = W[:, X:].T.copy()                                 # (H, 4H), unnegated
