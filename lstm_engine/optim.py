@@ -99,14 +99,25 @@ def make_optimizer(name: str, lr: float | None = None, **options):
     return Adam(lr, **options)
 
 
+def _norm(values) -> float:
+    """L2 norm in float64, scaled by the largest entry first so that huge but finite
+    gradients (the ones worth seeing when they explode) do not overflow when squared."""
+    a = np.abs(np.asarray(values, dtype=np.float64)).ravel()
+    top = a.max(initial=0.0)
+    if top == 0.0 or not np.isfinite(top):
+        return float(top)
+    a = a / top
+    return float(top * np.sqrt(np.dot(a, a)))
+
+
 def grad_norms(grads: dict) -> dict[str, float]:
-    """The L2 (Frobenius) norm of each gradient array, computed in float64."""
-    return {k: float(np.sqrt(np.sum(np.square(g, dtype=np.float64)))) for k, g in grads.items()}
+    """The L2 (Frobenius) norm of each gradient array."""
+    return {k: _norm(g) for k, g in grads.items()}
 
 
 def global_norm(norms: dict[str, float]) -> float:
     """||g|| over all arrays at once: sqrt of the sum of the squared per-array norms."""
-    return float(np.sqrt(sum(n * n for n in norms.values())))
+    return _norm(list(norms.values()))
 
 
 def clip_by_global_norm(grads: dict, max_norm: float, norm: float | None = None):

@@ -229,7 +229,8 @@ class Trainer:
                 return self._fail(problem, tr)
             traces.append(tr)
             total += tr.total_loss
-            grads = {**tr.grads.as_dict(), **{k[:-5]: v for k, v in tr.loss_grads.items()}}
+            grads = {n: tr[f"{n}_diff"] for n in PARAM_NAMES}        # read-only views
+            grads.update({k[:-5]: v for k, v in tr.loss_grads.items()})  # wy_diff -> wy
             sums = grads if sums is None else {k: sums[k] + grads[k] for k in sums}
         grads = sums if self.batch == 1 else {k: g / self.batch for k, g in sums.items()}
 

@@ -82,6 +82,10 @@ def test_clipping_scales_to_the_norm_and_reports_the_norm_before():
     np.testing.assert_allclose(clipped["b"], [[0.0], [0.8]])
     same, norm, did = clip_by_global_norm(grads, 10.0)
     assert norm == 5.0 and not did and same is grads
+    # Exploding but finite gradients keep a finite norm (squaring 4e200 would overflow).
+    huge = {"a": np.array([3e200]), "b": np.array([4e200])}
+    assert global_norm(grad_norms(huge)) == pytest.approx(5e200, rel=1e-15)
+    assert math.isnan(grad_norms({"a": np.array([np.nan, 1.0])})["a"])
 
 
 def test_make_optimizer_and_bad_settings():
