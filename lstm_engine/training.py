@@ -49,9 +49,11 @@ class NonFinite:
     step: int | None = None  # time step, for per-step arrays
 
     def __str__(self) -> str:
+        during = {"forward": "in the forward pass", "loss": "in the loss",
+                  "backward": "in the backward pass", "gradient": "in the summed gradients",
+                  "update": "in the optimiser's update"}[self.phase]
         where = f" at step {self.step}" if self.step is not None else ""
-        return (f"iteration {self.iteration}: NaN or Inf first appears in {self.array} "
-                f"({self.phase}{where})")
+        return f"iteration {self.iteration}: first NaN or Inf in {self.array}, {during}{where}"
 
 
 @dataclass(frozen=True)

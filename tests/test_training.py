@@ -10,13 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from lstm_engine import PARAM_NAMES, Params, record
+from lstm_engine import GRAD_NAMES, PARAM_NAMES, STEP_NAMES, Params, Trace, record
 from lstm_engine.cli_experiments import main
 from lstm_engine.errors import UserError
 from lstm_engine.losses import ToyLoss
 from lstm_engine.optim import SGD
 from lstm_engine.tasks import Task, make_task
-from lstm_engine.training import TrainConfig, Trainer, build_trainer
+from lstm_engine.training import TrainConfig, Trainer, build_trainer, first_nonfinite
 
 # ---- it learns --------------------------------------------------------------------
 
@@ -204,6 +204,34 @@ def test_an_exploding_gradient_is_reported_at_its_first_step_and_array():
     assert trainer.iteration == 2 and trainer.problem == problem and trainer.stopped
     with pytest.raises(StopIteration):
         next(trainer)
+
+
+def _trace_with(changes):
+    """A real trace whose arrays are copied and given NaN/Inf at chosen places."""
+    rng = np.random.default_rng(0)
+    p = Params(**{n: rng.uniform(-0.5, 0.5, (3, 5) if n.startswith("w") else 3)
+                  for n in PARAM_NAMES})
+    tr = record(p, rng.standard_normal((6, 2)), rng.standard_normal(6), "seed")
+    arrays = {n: np.array(tr[n]) for n in STEP_NAMES + GRAD_NAMES}
+    for name, index, value in changes:
+        arrays[name][index] = value
+    return Trace(p, tr.x, tr.y, arrays, "seed", tr.loss_fn)
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ([], None),
+    ([("h", 4, np.nan), ("s", 4, np.inf), ("g", 5, np.nan)], ("forward", "s", 4)),
+    ([("ds", 1, np.inf), ("dl_dh", 5, np.nan)], ("loss", "dl_dh", 5)),
+    ([("ds", 1, np.inf), ("dxc", 3, np.nan), ("top_diff_h", 3, np.nan)],
+     ("backward", "top_diff_h", 3)),                     # backward runs from T-1 down
+    ([("bf_diff", 0, np.inf)], ("gradient", "bf_diff", None)),
+])
+def test_first_nonfinite_follows_execution_order(changes, expected):
+    found = first_nonfinite(_trace_with(changes), iteration=7)
+    if expected is None:
+        assert found is None
+    else:
+        assert (found.iteration, found.phase, found.array, found.step) == (7, *expected)
 
 
 def test_an_overflowing_update_is_reported_and_not_applied():
