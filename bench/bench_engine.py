@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bench_training import training_line  # noqa: E402
 from seed_style import seed_style_pass  # noqa: E402
 
 from lstm_engine import init_uniform, record  # noqa: E402
@@ -100,6 +101,7 @@ def main():
     args = ap.parse_args()
     bench_speed(args.quick)
     bench_memory()
+    print(training_line(args.quick))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import io
 from .cell import VARIANTS
+from .cli_experiments import add_commands
 from .errors import UserError
 from .gradcheck import CORRECT_BELOW, gradient_check
 from .params import published_example
@@ -103,6 +104,17 @@ def cmd_info(args) -> int:
         print(f"{path}: array {a.shape} {a.dtype}" + ("" if finite else ", contains NaN/Inf"))
         return 0
     arrays = io.read_npz(path, kinds={"meta": "U"})
+    run = _run_meta(arrays)
+    if run is not None:
+        params = io.params_from_arrays(arrays, str(path))
+        losses = arrays.get("history.loss")
+        last = f", last loss {float(losses[-1]):.6e}" if losses is not None and losses.size else ""
+        print(f"{path}: training run, task {run.get('task', {}).get('name', '?')}, "
+              f"{run.get('iterations_done', '?')} iterations{last}, parameters "
+              f"X={params.inputs} H={params.hidden} {params.dtype}"
+              + (", interrupted" if run.get("interrupted") else "")
+              + (f", stopped: {run['problem']}" if run.get("problem") else ""))
+        return 0
     if "meta" in arrays:
         trace = io.load_trace(path)
         m = trace.meta()
@@ -116,6 +128,18 @@ def cmd_info(args) -> int:
     norms = ", ".join(f"|{n}|={np.linalg.norm(v):.3g}" for n, v in params.as_dict().items())
     print(f"{path}: parameters X={params.inputs} H={params.hidden} {params.dtype}: {norms}")
     return 0
+
+
+def _run_meta(arrays: dict) -> dict | None:
+    """The meta of a training run file (``lstm-engine train -o``), or None."""
+    raw = arrays.get("meta")
+    if raw is None or raw.shape != ():
+        return None
+    try:
+        meta = json.loads(str(raw[()]))
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) and meta.get("format") == "lstm-engine-run" else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="validate and summarise a parameters, trace or .npy file")
     p.add_argument("file")
     p.set_defaults(func=cmd_info)
+    add_commands(sub)                                 # train, tasks, import-/export-torch
     return parser
 
 

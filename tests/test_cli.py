@@ -114,3 +114,13 @@ class _no_raise:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_subcommands_of_the_experiments_are_wired_and_info_reads_a_run(capsys, tmp_path):
+    code, out, _ = run(capsys, "tasks")
+    assert code == 0 and "adding" in out and "published" in out
+    code, out, _ = run(capsys, "train", "--task", "sine", "--steps", "3", "-o",
+                       str(tmp_path / "run.npz"))
+    assert code == 0
+    code, out, _ = run(capsys, "info", str(tmp_path / "run.npz"))
+    assert code == 0 and "training run, task sine, 3 iterations" in out
