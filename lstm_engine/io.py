@@ -154,14 +154,17 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
         raise UserError(f"{path}: cannot read ({_first_line(err)})") from None
 
 
-def save_npz_atomic(path, arrays: dict) -> None:
-    """Write an uncompressed ``.npz`` so that ``path`` is either the old file or the new one."""
+@contextlib.contextmanager
+def atomic_write(path):
+    """Open a temporary file beside ``path`` for binary writing; on success it is flushed,
+    synced and renamed over ``path``, on any failure removed: ``path`` is always either the
+    old file or the complete new one."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fp:
-            np.savez(fp, **arrays)
+            yield fp
             fp.flush()
             os.fsync(fp.fileno())
         os.replace(tmp, path)
@@ -171,19 +174,10 @@ def save_npz_atomic(path, arrays: dict) -> None:
         raise
 
 
-def save_npy_atomic(path, array: np.ndarray) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            np.save(fp, array, allow_pickle=False)
-            fp.flush()
-            os.fsync(fp.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def save_npz_atomic(path, arrays: dict) -> None:
+    """Write an uncompressed ``.npz`` atomically (see ``atomic_write``)."""
+    with atomic_write(path) as fp:
+        np.savez(fp, **arrays)
 
 
 # ---- parameters ---------------------------------------------------------------------

@@ -17,9 +17,6 @@ extra) or an ``.npz`` with the same four key names (always available).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -137,7 +134,7 @@ def load_torch(path) -> Params:
 
 def save_torch(path, params: Params) -> None:
     """Write the ``nn.LSTM`` arrays to a ``.pt`` state dict (torch needed) or an ``.npz``."""
-    from .io import save_npz_atomic
+    from .io import atomic_write, save_npz_atomic
 
     path = Path(path)
     arrays = params_to_torch(params)
@@ -148,16 +145,8 @@ def save_torch(path, params: Params) -> None:
     if suffix not in (".pt", ".pth"):
         raise UserError(f"{path}: choose a .pt or .npz file name")
     torch = _require_torch(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                               dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            torch.save({k: torch.from_numpy(v.copy()) for k, v in arrays.items()}, fp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as fp:
+        torch.save({k: torch.from_numpy(v.copy()) for k, v in arrays.items()}, fp)
 
 
 def _require_torch(path):
