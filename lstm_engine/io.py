@@ -105,8 +105,13 @@ def load_npy(path, kinds: str = "fiu", what: str | None = None) -> np.ndarray:
             return np.lib.format.read_array(fp, allow_pickle=False)
     except UserError:
         raise
-    except (OSError, ValueError, EOFError) as err:
+    except OSError as err:
         raise UserError(f"{what}: cannot read ({_first_line(err)})") from None
+    except MemoryError:
+        raise UserError(f"{what}: not enough memory to read it") from None
+    except Exception as err:   # a damaged header or body can raise many types
+        raise UserError(f"{what}: damaged file ({type(err).__name__}: "
+                        f"{_first_line(err)})") from None
 
 
 def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fiub") -> dict:
@@ -150,8 +155,13 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
         raise
     except zipfile.BadZipFile as err:
         raise UserError(f"{path}: not a valid .npz archive ({_first_line(err)})") from None
-    except (OSError, ValueError, EOFError, zipfile.LargeZipFile) as err:
+    except OSError as err:
         raise UserError(f"{path}: cannot read ({_first_line(err)})") from None
+    except MemoryError:
+        raise UserError(f"{path}: not enough memory to read it") from None
+    except Exception as err:   # zipfile and zlib raise many types on a damaged archive
+        raise UserError(f"{path}: damaged archive ({type(err).__name__}: "
+                        f"{_first_line(err)})") from None
 
 
 @contextlib.contextmanager

@@ -184,7 +184,7 @@ def test_recorded_nan_is_kept_because_that_is_what_one_debugs(small_trace, tmp_p
     assert np.isinf(io.load_trace(tmp_path / "t.npz").ds[2, 1])
 
 
-FAST = settings(max_examples=150, deadline=None,
+FAST = settings(max_examples=400, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
