@@ -1,0 +1,253 @@
+"""A run's configuration and everything that turns one into parameters and data.
+
+This is the one place that knows where tasks, initialisations and the optimiser come
+from: the engine's registries (``lstm_engine.tasks``, ``lstm_engine.init``,
+``lstm_engine.optim``) when they are installed, else a built-in fallback (the published
+example and ``random``). The viewer adds one task of its own, ``random``: uniform inputs
+and random targets for the toy loss, at any size (benchmarks, stress tests).
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+
+from lstm_engine.cell import VARIANTS
+from lstm_engine.errors import UserError
+from lstm_engine.io import memory_limit
+from lstm_engine.losses import ToyLoss, make_loss
+from lstm_engine.params import PARAM_NAMES, Params, init_published, init_uniform, published_example
+
+try:                                         # the engine's task / init / optimiser registries
+    from lstm_engine import tasks as _tasks
+except ImportError:                          # pragma: no cover - older engines
+    _tasks = None
+try:
+    from lstm_engine.init import INITS as _ENGINE_INITS
+    from lstm_engine.init import make_params as _make_params
+except ImportError:                          # pragma: no cover
+    _ENGINE_INITS, _make_params = None, None
+try:
+    from lstm_engine.optim import make_optimizer as _make_optimizer
+except ImportError:                          # pragma: no cover
+    _make_optimizer = None
+
+DTYPES = ("float64", "float32")
+INITS = tuple(_ENGINE_INITS) if _ENGINE_INITS else ("uniform", "published")
+RANDOM = "random"
+MAX_HIDDEN = 8192
+MAX_INPUTS = 8192
+MAX_STEPS = 1_000_000
+_INIT_STREAM = 0x5EED                        # init draws: a stream of their own per seed
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    description: str
+    inputs: int | None          # X fixed by the task, None: the user chooses
+    steps: int | None           # T fixed by the task, None: the user chooses
+    hidden: int                 # default H
+    init: str                   # default initialisation
+    lr: float                   # default learning rate (of the seed's SGD)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a run is made of. ``steps``/``inputs`` are ignored where the task fixes them."""
+
+    task: str = "published"
+    variant: str = "seed"
+    hidden: int = 100
+    steps: int = 4
+    inputs: int = 50
+    seed: int = 0
+    init: str = "published"
+    dtype: str = "float64"
+    lr: float = 0.1
+
+    def with_(self, **changes) -> RunConfig:
+        return replace(self, **changes)
+
+
+def _engine_task_classes() -> dict:
+    if _tasks is None:
+        return {}
+    return {n: c for n, c in _tasks.TASKS.items() if n != "file"}   # "file" needs a path
+
+
+def task_names() -> tuple[str, ...]:
+    names = tuple(_engine_task_classes()) or ("published",)
+    return (*names, RANDOM)
+
+
+def _takes_length(cls) -> bool:
+    return "length" in inspect.signature(cls.__init__).parameters
+
+
+@cache
+def task_info(name: str) -> TaskInfo:
+    if name == RANDOM:
+        return TaskInfo(RANDOM, "uniform random inputs and targets, toy loss on h[0], any size",
+                        None, None, 32, "uniform", 0.1)
+    classes = _engine_task_classes()
+    if name in classes:
+        cls = classes[name]
+        task = cls(0) if not _takes_length(cls) else cls(0, length=_default_length(cls))
+        d = getattr(cls, "defaults", {})
+        steps = None if _takes_length(cls) else task.sequence(0).x.shape[0]
+        lr = float(d.get("lr", 0.1)) if d.get("optimizer", "sgd") == "sgd" else 0.1
+        return TaskInfo(name, cls.description, task.inputs, steps, d.get("hidden", 32),
+                        d.get("init", "uniform"), lr)
+    if name == "published" and not classes:
+        return TaskInfo("published", "the source document's example", 50, 4, 100,
+                        "published", 0.1)
+    raise UserError(f"unknown task {name!r}; choose one of {', '.join(task_names())}")
+
+
+def _default_length(cls) -> int:
+    return inspect.signature(cls.__init__).parameters["length"].default
+
+
+def default_config(task: str = "published", **changes) -> RunConfig:
+    """The task's own defaults (size, init, learning rate), then ``changes``."""
+    info = task_info(task)
+    cfg = RunConfig(task=task, hidden=info.hidden, init=info.init, lr=info.lr,
+                    steps=info.steps or (_default_steps(task)), inputs=info.inputs or 16)
+    return replace(cfg, **changes)
+
+
+def _default_steps(task: str) -> int:
+    cls = _engine_task_classes().get(task)
+    return _default_length(cls) if cls is not None else 50
+
+
+def resolved(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with the sizes the task fixes filled in."""
+    info = task_info(cfg.task)
+    return replace(cfg, inputs=info.inputs or cfg.inputs, steps=info.steps or cfg.steps)
+
+
+# ---- checking and memory -----------------------------------------------------------------
+
+def trace_bytes(steps: int, inputs: int, hidden: int, dtype: str = "float64") -> int:
+    """Bytes the recorded Trace holds: per step 22 vectors of H, 3 of X, the loss."""
+    item = np.dtype(dtype).itemsize
+    per_step = 22 * hidden + 3 * inputs + 1
+    params = 4 * hidden * (inputs + hidden) + 4 * hidden
+    return item * (steps * per_step + 2 * params)
+
+
+def peak_bytes(steps: int, inputs: int, hidden: int, dtype: str = "float64") -> int:
+    """Recording's peak: the trace, its temporaries (9 vectors of H per step) and the
+    live-gradient checkpoints (at most 64 MiB)."""
+    item = np.dtype(dtype).itemsize
+    live = min(64 * 2**20, steps * 4 * hidden * (inputs + hidden) * item)
+    return trace_bytes(steps, inputs, hidden, dtype) + item * steps * 9 * hidden + live
+
+
+def check_config(cfg: RunConfig) -> RunConfig:
+    """The resolved config, or UserError with a one-line reason it cannot run."""
+    if cfg.task not in task_names():
+        raise UserError(f"unknown task {cfg.task!r}; choose one of {', '.join(task_names())}")
+    if cfg.variant not in VARIANTS:
+        raise UserError(f"unknown variant {cfg.variant!r}; choose one of {', '.join(VARIANTS)}")
+    if cfg.init not in INITS:
+        raise UserError(f"unknown initialisation {cfg.init!r}; choose one of {', '.join(INITS)}")
+    if cfg.dtype not in DTYPES:
+        raise UserError(f"dtype must be float64 or float32, got {cfg.dtype!r}")
+    cfg = resolved(cfg)
+    for name, value, high in (("hidden size", cfg.hidden, MAX_HIDDEN),
+                              ("number of inputs", cfg.inputs, MAX_INPUTS),
+                              ("sequence length", cfg.steps, MAX_STEPS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise UserError(f"the {name} must be an integer from 1 to {high}, got {value!r}")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise UserError(f"the seed must be a non-negative integer, got {cfg.seed!r}")
+    if not (isinstance(cfg.lr, int | float) and cfg.lr > 0 and np.isfinite(cfg.lr)):
+        raise UserError(f"the learning rate must be a positive number, got {cfg.lr!r}")
+    need, have = peak_bytes(cfg.steps, cfg.inputs, cfg.hidden, cfg.dtype), memory_limit()
+    if need > have:
+        raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden} needs about "
+                        f"{format_bytes(need)}, more than the {format_bytes(have)} available")
+    return cfg
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+# ---- building a run ------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    params: Params
+    x: np.ndarray
+    y: np.ndarray
+    loss: object
+
+
+def _params(cfg: RunConfig, inputs: int, rng, forget_bias=None) -> Params:
+    if _make_params is not None:
+        return _make_params(cfg.init, inputs, cfg.hidden, rng, forget_bias, cfg.dtype)
+    if cfg.init == "published":
+        return init_published(inputs, cfg.hidden).astype(cfg.dtype)
+    return init_uniform(inputs, cfg.hidden, rng, dtype=cfg.dtype)
+
+
+def build_run(cfg: RunConfig) -> Run:
+    """Parameters, inputs, targets and loss of the (checked) config's example sequence."""
+    cfg = check_config(cfg)
+    rng = np.random.default_rng([cfg.seed, _INIT_STREAM])
+    if cfg.task == RANDOM:
+        data = np.random.default_rng([cfg.seed, 1])
+        x = data.uniform(0.0, 1.0, size=(cfg.steps, cfg.inputs))
+        y = data.uniform(-0.5, 0.5, size=cfg.steps)
+        return Run(_params(cfg, cfg.inputs, rng), x, y, ToyLoss())
+    cls = _engine_task_classes().get(cfg.task)
+    if cls is None:                                    # the fallback published example
+        params, x, y = published_example(50, 100)
+        return Run(_params(cfg, 50, rng), x, y, ToyLoss())
+    options = {"length": cfg.steps} if _takes_length(cls) else {}
+    task = _tasks.make_task(cfg.task, cfg.seed, **options)
+    seq = task.sequence(0)                             # the example, never trained on
+    forget_bias = getattr(task, "defaults", {}).get("forget_bias")
+    params = _params(cfg, task.inputs, rng, forget_bias)
+    loss = task.make_loss(cfg.hidden, rng, cfg.dtype)
+    return Run(params, seq.x, seq.y, loss)
+
+
+def config_from_trace(trace, lr: float = 0.1) -> RunConfig:
+    """The config that describes a trace read from a file (task ``file``)."""
+    return RunConfig(task="file", variant=trace.variant, hidden=trace.hidden, steps=trace.steps,
+                     inputs=trace.inputs, seed=0, init="file", dtype=trace.dtype.name, lr=lr)
+
+
+# ---- one training iteration -----------------------------------------------------------------
+
+def sgd_step(trace, lr: float):
+    """The seed's update on the trace's summed gradients: W -= lr * W_diff for the eight
+    cell arrays (and a read-out's own arrays). Returns (new params, new loss)."""
+    arrays = {**trace.params.as_dict(), **trace.loss_params}
+    grads = {**{p: trace[f"{p}_diff"] for p in PARAM_NAMES},
+             **{k[:-5]: v for k, v in trace.loss_grads.items()}}
+    if _make_optimizer is not None:
+        opt = _make_optimizer("sgd", lr)
+        new, _ = opt.update(arrays, grads, opt.init_state(arrays))
+    else:                                              # pragma: no cover
+        new = {k: arrays[k] - lr * grads[k] for k in arrays}
+    for name, a in new.items():
+        if not np.all(np.isfinite(a)):
+            raise UserError(f"the update made {name} NaN or Inf; lower the learning rate")
+    params = Params(**{p: np.asarray(new[p], dtype=trace.dtype) for p in PARAM_NAMES})
+    loss_params = {k: new[k] for k in trace.loss_params}
+    loss = make_loss(trace.loss_config, loss_params) if loss_params else trace.loss_fn
+    return params, loss
