@@ -1,0 +1,154 @@
+"""The run-configuration dialog: task, variant, sizes, seed, init, dtype, learning rate.
+
+It validates as you type (``config.check_config``) and shows the memory the recording
+will need; OK is only enabled for a config that can run. It returns a RunConfig; the
+window hands it to ``session.configure``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from lstm_engine.cell import VARIANTS
+from lstm_engine.errors import UserError
+
+from . import config as cfgmod
+
+
+class ConfigDialog(QDialog):
+    def __init__(self, current: cfgmod.RunConfig, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Configure run")
+        self.task = QComboBox()
+        names = list(cfgmod.task_names())
+        if current.task not in names:                     # a run read from a file
+            names.insert(0, current.task)
+        self.task.addItems(names)
+        self.variant = QComboBox()
+        self.variant.addItems(VARIANTS)
+        self.hidden = self._spin(1, 100_000)
+        self.steps = self._spin(1, 10_000_000)
+        self.inputs = self._spin(1, 100_000)
+        self.seed = self._spin(0, 2**31 - 1)
+        self.init = QComboBox()
+        self.init.addItems(cfgmod.INITS)
+        self.dtype = QComboBox()
+        self.dtype.addItems(cfgmod.DTYPES)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 100.0)
+        self.lr.setSingleStep(0.01)
+        self.about = QLabel()
+        self.about.setWordWrap(True)
+        self.memory = QLabel()
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b01010;")
+        form = QFormLayout()
+        form.addRow("Task", self.task)
+        form.addRow("", self.about)
+        form.addRow("Variant", self.variant)
+        form.addRow("Hidden size H", self.hidden)
+        form.addRow("Sequence length T", self.steps)
+        form.addRow("Inputs X", self.inputs)
+        form.addRow("Seed", self.seed)
+        form.addRow("Initialisation", self.init)
+        form.addRow("dtype", self.dtype)
+        form.addRow("Learning rate (SGD)", self.lr)
+        form.addRow("Recording needs", self.memory)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self._file = current.task not in cfgmod.task_names()
+        self.set_config(current)
+        self.task.currentTextChanged.connect(self._task_changed)
+        for w in (self.hidden, self.steps, self.inputs, self.seed, self.lr):
+            w.valueChanged.connect(self.validate)
+        for w in (self.variant, self.init, self.dtype):
+            w.currentTextChanged.connect(self.validate)
+        self.validate()
+
+    @staticmethod
+    def _spin(low, high) -> QSpinBox:
+        s = QSpinBox()
+        s.setRange(low, high)
+        s.setKeyboardTracking(False)
+        return s
+
+    def set_config(self, c: cfgmod.RunConfig) -> None:
+        self.task.setCurrentText(c.task)
+        self.variant.setCurrentText(c.variant)
+        self.hidden.setValue(c.hidden)
+        self.steps.setValue(c.steps)
+        self.inputs.setValue(c.inputs)
+        self.seed.setValue(c.seed)
+        if c.init not in cfgmod.INITS:
+            self.init.addItem(c.init)
+        self.init.setCurrentText(c.init)
+        self.dtype.setCurrentText(c.dtype)
+        self.lr.setValue(c.lr)
+        self._enable()
+
+    def _task_changed(self, name: str) -> None:
+        if name in cfgmod.task_names():
+            d = cfgmod.default_config(name, variant=self.variant.currentText(),
+                                      seed=self.seed.value(), dtype=self.dtype.currentText())
+            self.set_config(d)
+        self.validate()
+
+    def _enable(self) -> None:
+        name = self.task.currentText()
+        fixed_file = name not in cfgmod.task_names()
+        info = None if fixed_file else cfgmod.task_info(name)
+        self.about.setText("the trace read from a file" if fixed_file else info.description)
+        for w in (self.hidden, self.seed, self.init):
+            w.setEnabled(not fixed_file)
+        self.steps.setEnabled(info is not None and info.steps is None)
+        self.inputs.setEnabled(info is not None and info.inputs is None)
+
+    def config(self) -> cfgmod.RunConfig:
+        return cfgmod.RunConfig(
+            task=self.task.currentText(), variant=self.variant.currentText(),
+            hidden=self.hidden.value(), steps=self.steps.value(), inputs=self.inputs.value(),
+            seed=self.seed.value(), init=self.init.currentText(), dtype=self.dtype.currentText(),
+            lr=float(self.lr.value()))
+
+    def validate(self, *_) -> bool:
+        """Check the config; show the memory estimate or the reason it is refused."""
+        c = self.config()
+        ok = True
+        try:
+            if c.task in cfgmod.task_names():
+                c = cfgmod.check_config(c)
+            self.problem.setText("")
+        except UserError as err:
+            self.problem.setText(str(err))
+            ok = False
+        if c.task in cfgmod.task_names():
+            c = cfgmod.resolved(c)
+        need = cfgmod.trace_bytes(c.steps, c.inputs, c.hidden, c.dtype)
+        peak = cfgmod.peak_bytes(c.steps, c.inputs, c.hidden, c.dtype)
+        self.memory.setText(f"{cfgmod.format_bytes(need)} (peak while recording "
+                            f"{cfgmod.format_bytes(peak)})")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+        return ok
+
+    def keyPressEvent(self, event):
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.validate():
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,79 @@
+"""One way errors reach the user: a dialog with a one-line message; the traceback goes to
+the log. The session is never touched here (its actions commit only on success)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from lstm_engine.errors import UserError
+
+log = logging.getLogger("lstm_viz")
+
+
+def message_of(error: BaseException | str) -> str:
+    """The one line shown to the user."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, UserError):
+        return str(error)
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+class ErrorReporter:
+    """Shows errors in a non-blocking message box and remembers them (``messages``)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        self.parent = parent
+        self.messages: list[str] = []
+        self.box: QMessageBox | None = None
+
+    def report(self, error: BaseException | str, detail: str | None = None) -> None:
+        message = message_of(error)
+        if isinstance(error, BaseException) and not isinstance(error, UserError):
+            detail = detail or "".join(traceback.format_exception(error))
+            log.error("%s\n%s", message, detail)
+        else:
+            log.info("%s", message)
+        self.messages.append(message)
+        box = QMessageBox(QMessageBox.Icon.Warning, "lstm-viz", message,
+                          QMessageBox.StandardButton.Ok, self.parent)
+        if detail:
+            box.setDetailedText(detail)
+        box.open()                                         # never blocks the event loop
+        if self.box is not None:
+            self.box.close()
+            self.box.deleteLater()
+        self.box = box
+
+    def guard(self, fn, *args):
+        """Call ``fn(*args)``; report any exception instead of raising it."""
+        try:
+            return fn(*args)
+        except Exception as err:                          # noqa: BLE001 - shown to the user
+            self.report(err)
+            return None
+
+
+def install_excepthook(reporter: ErrorReporter):
+    """Route uncaught exceptions (in slots, paint events …) to ``reporter``; returns a
+    function that restores the previous hook."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, tb)
+            return
+        reporter.report(value, "".join(traceback.format_exception(kind, value, tb)))
+
+    sys.excepthook = hook
+
+    def restore():
+        sys.excepthook = previous
+
+    return restore

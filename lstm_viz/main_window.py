@@ -1,0 +1,389 @@
+"""The main window: toolbar, timeline, dock panels, menus, status bar. It composes the
+panels and forwards intent to the session; it owns no state of the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QStyle,
+    QTextBrowser,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .errors import ErrorReporter
+from .session import SPEEDS, Session
+from .shortcuts import BINDINGS, MENUS, help_html, plain
+from .source_panel import SourcePanel
+from .timeline import Timeline
+from .variables_panel import VariablesPanel
+
+DEFAULT_SIZE = (1366, 768)
+MAX_RECENT = 8
+TRACE_FILTER = "lstm-viz traces (*.npz);;All files (*)"
+ICONS = {
+    "first": QStyle.StandardPixmap.SP_MediaSkipBackward,
+    "prev_frame": QStyle.StandardPixmap.SP_MediaSeekBackward,
+    "play": QStyle.StandardPixmap.SP_MediaPlay,
+    "next_frame": QStyle.StandardPixmap.SP_MediaSeekForward,
+    "last": QStyle.StandardPixmap.SP_MediaSkipForward,
+}
+TOOLBAR_TEXT = {
+    "step_back_over": "◀ Over", "step_over": "Over ▶",
+    "step_back_into": "◀ Into", "step_into": "Into ▶",
+    "step_back_out": "◀ Out", "step_out": "Out ▶",
+    "reverse_continue": "◀◀ Cont", "continue": "Cont ▶▶",
+    "toggle_breakpoint": "● Break", "train": "Train step", "configure": "Configure…",
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, settings: QSettings | None = None):
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self.errors = ErrorReporter(self)
+        self.first_paint_callback = None
+        self.setWindowTitle("lstm-viz")
+        self.resize(*DEFAULT_SIZE)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+        # Panels are docks; the central area is kept empty (and hidden) for later panels.
+        placeholder = QWidget(self)
+        self.setCentralWidget(placeholder)
+        placeholder.hide()
+
+        self.actions: dict[str, QAction] = {}
+        self._make_actions()
+        self._make_toolbars()
+        self.source_panel = SourcePanel(session)
+        self.variables_panel = VariablesPanel(session)
+        self.source_dock = self._dock("Source", "source", self.source_panel,
+                                      Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.variables_dock = self._dock("Variables", "variables", self.variables_panel,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.source_dock, self.variables_dock], [700, 640],
+                         Qt.Orientation.Horizontal)
+        self._make_menus()
+        self._make_status()
+
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        ev = session.events
+        ev.frame_changed.connect(self._update_status)
+        ev.trace_changed.connect(self._on_trace)
+        ev.playing_changed.connect(self._on_playing)
+        ev.speed_changed.connect(self._on_speed)
+        ev.history_changed.connect(self._update_status)
+        ev.path_changed.connect(self._update_title)
+        self._on_trace(session.trace)
+        self._on_speed(session.speed)
+        if settings is not None:
+            self._restore()
+
+    # ---- construction ---------------------------------------------------------------------
+
+    def _make_actions(self):
+        for b in BINDINGS:
+            a = QAction(b.text, self)
+            if b.keys:
+                a.setShortcut(QKeySequence(b.keys))
+                a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            tip = plain(b.text) + (f" ({b.keys})" if b.keys else "")
+            tip += f": {b.tip}" if b.tip else ""
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            if b.id in ICONS:
+                a.setIcon(self.style().standardIcon(ICONS[b.id]))
+            a.triggered.connect(self._command(b.command))
+            self.addAction(a)                  # shortcuts work even with the menu bar hidden
+            self.actions[b.id] = a
+
+    def _command(self, command: str):
+        owner, method = command.split(".", 1)
+
+        def run(checked=False):
+            target = self.session if owner == "session" else self
+            self.errors.guard(getattr(target, method))
+        return run
+
+    def _make_toolbars(self):
+        tb = QToolBar("Transport", self)
+        tb.setObjectName("transport")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for key in ("first", "prev_frame", "play", "next_frame", "last"):
+            tb.addAction(self.actions[key])
+        tb.addSeparator()
+        for key in ("step_back_over", "step_over", "step_back_into", "step_into",
+                    "step_back_out", "step_out", "reverse_continue", "continue"):
+            tb.addAction(self.actions[key])
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Speed "))
+        self.speed = QComboBox(self)
+        for v in SPEEDS:
+            self.speed.addItem(f"{v} frames/s", v)
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.speed.currentIndexChanged.connect(
+            lambda i: self.errors.guard(self.session.set_speed, self.speed.itemData(i)))
+        tb.addWidget(self.speed)
+        tb.addSeparator()
+        for key in ("toggle_breakpoint", "train", "configure"):
+            tb.addAction(self.actions[key])
+        for key in ("first", "prev_frame", "play", "next_frame", "last"):
+            tb.widgetForAction(self.actions[key]).setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for key, text in TOOLBAR_TEXT.items():
+            button = tb.widgetForAction(self.actions[key])
+            if button is not None:
+                button.setText(text)
+        for child in tb.findChildren(QWidget):
+            child.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.transport = tb
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        line = QToolBar("Timeline", self)
+        line.setObjectName("timeline")
+        line.setMovable(False)
+        self.timeline = Timeline(self.session, line)
+        line.addWidget(self.timeline)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, line)
+        self.timeline_bar = line
+
+    def _dock(self, title, name, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _make_menus(self):
+        menus = {name: self.menuBar().addMenu(f"&{name}") for name in MENUS}
+        for b in BINDINGS:
+            if b.id == "about":
+                continue
+            menus[b.menu].addAction(self.actions[b.id])
+            if b.id == "save_as":
+                self.recent_menu = menus["File"].addMenu("Open &Recent")
+            if b.id in ("export", "train", "clear_breakpoints", "play", "prev_frame"):
+                menus[b.menu].addSeparator()
+        menus["Help"].addAction(self.actions["about"])
+        menus["View"].addAction(self.source_dock.toggleViewAction())
+        menus["View"].addAction(self.variables_dock.toggleViewAction())
+        menus["View"].addAction(self.transport.toggleViewAction())
+        menus["View"].addAction(self.timeline_bar.toggleViewAction())
+        self.menus = menus
+        self._rebuild_recent()
+
+    def _make_status(self):
+        bar = self.statusBar()
+        self.status_frame = QLabel()
+        self.status_loss = QLabel()
+        self.status_grads = QLabel()
+        self.status_iter = QLabel()
+        # Fixed widths: a label that resizes with its text re-lays out the whole window.
+        for label, chars in ((self.status_frame, 28), (self.status_loss, 34),
+                             (self.status_iter, 11)):
+            label.setFixedWidth(self.fontMetrics().horizontalAdvance("0" * chars))
+        self.status_grads.setMinimumWidth(self.fontMetrics().horizontalAdvance("0" * 20))
+        self.status_grads.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bar.addWidget(self.status_frame)
+        bar.addWidget(self.status_loss)
+        bar.addWidget(self.status_grads, 1)
+        bar.addPermanentWidget(self.status_iter)
+
+    # ---- reacting to the session ----------------------------------------------------------
+
+    def _on_trace(self, trace):
+        self._update_status()
+        self._update_title()
+
+    def _update_title(self, *_):
+        s = self.session
+        c = s.config
+        name = Path(s.path).name if s.path else f"{c.task} example"
+        self.setWindowTitle(f"lstm-viz — {name} ({s.trace.variant}, T={s.trace.steps}, "
+                            f"X={s.trace.inputs}, H={s.trace.hidden}, {s.trace.dtype.name})")
+
+    def _update_status(self, *_):
+        s = self.session
+        frame = s.frame
+        self.status_frame.setText(f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
+        tr = s.trace
+        if frame.phase == "fwd":
+            loss = "loss: not computed yet (see frame loss)"
+        else:
+            t = s.data.focus_step(frame)
+            loss = f"L = {tr.total_loss:.6g}   l({t}) = {float(tr.loss[t]):.4g}"
+        self.status_loss.setText(loss)
+        norms = s.data.gradient_norms(s.cursor)
+        self.status_grads.setText("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
+                                  if norms else "gradients: not computed yet")
+        self.status_iter.setText(f"iteration {len(s.history)}")
+
+    def _on_playing(self, playing: bool):
+        a = self.actions["play"]
+        pixmap = QStyle.StandardPixmap
+        icon = pixmap.SP_MediaPause if playing else pixmap.SP_MediaPlay
+        a.setIcon(self.style().standardIcon(icon))
+        if playing:
+            self.timer.start(max(1, round(1000 / self.session.speed)))
+        else:
+            self.timer.stop()
+
+    def _on_speed(self, speed: float):
+        with QSignalBlocker(self.speed):
+            i = self.speed.findData(int(speed)) if float(speed).is_integer() else -1
+            if i < 0:
+                self.speed.addItem(f"{speed:g} frames/s", speed)
+                i = self.speed.count() - 1
+            self.speed.setCurrentIndex(i)
+        self.timer.setInterval(max(1, round(1000 / speed)))
+
+    def _tick(self):
+        self.errors.guard(self.session.tick)
+
+    # ---- commands (the window's own; the session's are bound directly) --------------------
+
+    def open_file(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open trace", self._last_dir(), TRACE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path) -> bool:
+        """Open a trace; a bad file shows its error and keeps the current session."""
+        try:
+            self.session.open(path)
+        except Exception as err:                          # noqa: BLE001 - shown to the user
+            self.errors.report(err)
+            return False
+        self._add_recent(str(path))
+        return True
+
+    def save_file(self):
+        if self.session.path and self.session.config.task == "file":
+            self.save_path(self.session.path)
+        else:
+            self.save_file_as()
+
+    def save_file_as(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Save trace", self._last_dir(), TRACE_FILTER)
+        if path:
+            if not path.endswith(".npz"):
+                path += ".npz"
+            self.save_path(path)
+
+    def save_path(self, path) -> bool:
+        try:
+            self.session.save(path)
+        except Exception as err:                          # noqa: BLE001
+            self.errors.report(err)
+            return False
+        self._add_recent(str(path))
+        return True
+
+    def export_png_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export view", self._last_dir(),
+                                              "PNG images (*.png)")
+        if path:
+            self.export_png(path if path.lower().endswith(".png") else path + ".png")
+
+    def export_png(self, path) -> bool:
+        if not self.grab().save(str(path), "PNG"):
+            self.errors.report(f"{path}: cannot write the PNG")
+            return False
+        return True
+
+    def configure_run(self):
+        from .config_dialog import ConfigDialog
+
+        dialog = ConfigDialog(self.session.config, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.errors.guard(self.session.configure, dialog.config())
+
+    def show_shortcuts(self):
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        text = QTextBrowser(dialog)
+        text.setHtml(help_html())
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        dialog.resize(760, 560)
+        dialog.open()
+        self.shortcuts_dialog = dialog
+
+    def show_about(self):
+        QMessageBox.about(self, "About lstm-viz",
+                          "lstm-viz: step through an LSTM's forward pass and backpropagation "
+                          "through time, statement by statement, forwards and backwards.")
+
+    # ---- settings -------------------------------------------------------------------------
+
+    def _last_dir(self) -> str:
+        recent = self.recent_files()
+        return str(Path(recent[0]).parent) if recent else ""
+
+    def recent_files(self) -> list[str]:
+        if self.settings is None:
+            return []
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str):
+        if self.settings is None:
+            return
+        path = str(Path(path).resolve())
+        files = [path] + [f for f in self.recent_files() if f != path]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self._rebuild_recent()
+
+    def _rebuild_recent(self):
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            a = self.recent_menu.addAction(f)
+            a.triggered.connect(lambda checked=False, f=f: self.open_path(f))
+        self.recent_menu.setEnabled(bool(files))
+
+    def _restore(self):
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("window_state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_settings(self):
+        if self.settings is not None:
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("window_state", self.saveState())
+            self.settings.sync()
+
+    def closeEvent(self, event):
+        self.session.pause()
+        self.save_settings()
+        super().closeEvent(event)
+
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        if self.first_paint_callback is not None:
+            callback, self.first_paint_callback = self.first_paint_callback, None
+            QTimer.singleShot(0, callback)

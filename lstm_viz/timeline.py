@@ -1,0 +1,168 @@
+"""The timeline: a slider over every frame of the pass, painted in one go.
+
+Forward part blue, loss amber, backward part red; a tick at every time-step boundary
+(thinned when they would crowd), a red dot per breakpoint, the cursor as a dark handle.
+Below it a label: the frame's text form and what it computes. The widget shows the
+session's cursor and turns clicks and drags into ``session.seek``; it takes no
+keyboard focus, so the arrow keys stay with the window's shortcuts.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
+
+FORWARD = QColor(120, 160, 220)
+LOSS = QColor(230, 170, 50)
+BACKWARD = QColor(215, 120, 110)
+TICK = QColor(40, 40, 60, 150)
+BREAK = QColor(200, 20, 20)
+HANDLE = QColor(20, 20, 30)
+
+
+class TimelineBar(QWidget):
+    MARGIN = 9
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setMouseTracking(True)
+        self.setMinimumHeight(30)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._value = session.cursor
+        self._marks: list[int] = session.breakpoint_indices()
+        self._ticks: list[QLineF] | None = None
+        self.paints = 0
+        session.events.frame_changed.connect(self._on_frame)
+        session.events.trace_changed.connect(self._on_trace)
+        session.events.breakpoints_changed.connect(self._on_breakpoints)
+
+    # ---- what it shows ------------------------------------------------------------------
+
+    def value(self) -> int:
+        return self._value
+
+    def maximum(self) -> int:
+        return len(self.session.frames) - 1
+
+    def markers(self) -> list[int]:
+        return list(self._marks)
+
+    def _on_frame(self, index: int) -> None:
+        if index != self._value:
+            self._value = index
+            self.update()
+
+    def _on_trace(self, trace) -> None:
+        self._ticks = None
+        self._value = self.session.cursor
+        self._marks = self.session.breakpoint_indices()
+        self.update()
+
+    def _on_breakpoints(self) -> None:
+        self._marks = self.session.breakpoint_indices()
+        self.update()
+
+    # ---- geometry -----------------------------------------------------------------------
+
+    def _span(self) -> tuple[float, float]:
+        return float(self.MARGIN), float(max(1, self.width() - 2 * self.MARGIN))
+
+    def x_of(self, index: float) -> float:
+        left, width = self._span()
+        return left + width * index / max(1, self.maximum())
+
+    def index_at(self, x: float) -> int:
+        left, width = self._span()
+        return round((x - left) / width * self.maximum())
+
+    def resizeEvent(self, event):
+        self._ticks = None
+        super().resizeEvent(event)
+
+    def _tick_lines(self, top: float, bottom: float) -> list[QLineF]:
+        if self._ticks is None:
+            frames = self.session.frames
+            bounds = frames.step_boundaries()
+            left, width = self._span()
+            per_frame = width / max(1, self.maximum())
+            # Keep ticks at least 5 px apart: every k-th boundary of each pass.
+            k = 1
+            fwd_px = per_frame * frames.NF
+            while fwd_px * k < 5:
+                k *= 2
+            chosen = [b for n, b in enumerate(bounds) if n % k == 0]
+            self._ticks = [QLineF(self.x_of(b - 0.5), top, self.x_of(b - 0.5), bottom)
+                           for b in chosen]
+        return self._ticks
+
+    # ---- painting -----------------------------------------------------------------------
+
+    def paintEvent(self, event):
+        self.paints += 1
+        frames = self.session.frames
+        p = QPainter(self)
+        h = self.height()
+        top, bottom = 9.0, h - 6.0
+        x_loss0, x_loss1 = self.x_of(frames.loss_index - 0.5), self.x_of(frames.loss_index + 0.5)
+        left, width = self._span()
+        p.fillRect(QRectF(left, top, x_loss0 - left, bottom - top), FORWARD)
+        p.fillRect(QRectF(x_loss0, top, max(3.0, x_loss1 - x_loss0), bottom - top), LOSS)
+        p.fillRect(QRectF(x_loss1, top, left + width - x_loss1, bottom - top), BACKWARD)
+        p.setPen(QPen(TICK, 1))
+        p.drawLines(self._tick_lines(top + (bottom - top) * 0.45, bottom))
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(BREAK)
+        for i in self._marks:
+            p.drawEllipse(QPointF(self.x_of(i), 4.5), 4.0, 4.0)
+        x = self.x_of(self._value)
+        p.setBrush(HANDLE)
+        p.drawRoundedRect(QRectF(x - 3, top - 2, 6, bottom - top + 4), 2, 2)
+        p.end()
+
+    # ---- input: intent only -------------------------------------------------------------
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.session.seek(self.index_at(event.position().x()))
+
+    def mouseMoveEvent(self, event):
+        i = self.session.frames.clamp(self.index_at(event.position().x()))
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.session.seek(i)
+        else:
+            QToolTip.showText(event.globalPosition().toPoint(), self.session.frames.text(i), self)
+
+
+class Timeline(QWidget):
+    """The bar and its label."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.bar = TimelineBar(session, self)
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        font = QFont(self.label.font())
+        font.setPointSizeF(font.pointSizeF() + 1)
+        self.label.setFont(font)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 2)
+        layout.setSpacing(0)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.label)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        session.events.frame_changed.connect(self._refresh)
+        session.events.trace_changed.connect(self._refresh)
+        self._refresh()
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def _refresh(self, *_):
+        s = self.session
+        self.label.setText(f"{s.frame_text}   ·   {s.data.describe(s.cursor)}")

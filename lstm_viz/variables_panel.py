@@ -1,0 +1,293 @@
+"""The variables panel: every quantity at this frame with its shape and statistics, and
+the selected one as a bar plot over the memory cells (values on hover).
+
+Rows are fixed (``frame_data.VARIABLES``); a frame change only tells the view that the
+cells changed, and the view asks for the visible ones, so only what is seen is computed.
+Quantities not computed yet at this frame say so. A weight-gradient accumulator is a
+matrix (H, X+H): its plot shows each memory cell's row norm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QSignalBlocker, Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGraphicsItem,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .frame_data import ACCUMULATORS, VARIABLES
+
+COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN")
+GREY = QColor(150, 150, 150)
+_ROOT = QModelIndex()
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+RED = QColor(200, 30, 30)
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}"
+
+
+class VariablesModel(QAbstractTableModel):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._italic = QFont()
+        self._italic.setItalic(True)
+        self._rows: dict[int, tuple] = {}
+
+    def rowCount(self, parent=_ROOT):
+        return 0 if parent.isValid() else len(VARIABLES)
+
+    def columnCount(self, parent=_ROOT):
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def step_text(self, name: str) -> str:
+        s = self.session
+        frame = s.frame
+        if name == "loss":
+            return "all t"
+        if name in ACCUMULATORS:
+            first = s.data.accumulated_from(name, frame)
+            return "none yet" if first >= s.trace.steps else f"Σ t≥{first}"
+        return f"t={s.data.focus_step(frame)}"
+
+    def _row(self, row: int):
+        """(texts, foreground, italic) of a row at the cursor, computed once per frame."""
+        found = self._rows.get(row)
+        if found is not None:
+            return found
+        name = VARIABLES[row]
+        s = self.session
+        stats = s.data.stats(name, s.cursor)
+        if stats is None:
+            found = ((name, "", "not yet computed", "", "", "", ""), GREY, True)
+        else:
+            shape = str(stats.shape) if stats.shape else "()"
+            texts = (name, self.step_text(name), shape, _num(stats.min), _num(stats.max),
+                     _num(stats.norm), str(stats.nan))
+            found = (texts, RED if stats.nan else None, False)
+        self._rows[row] = found
+        return found
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._row(index.row())[0][col]
+        if role == Qt.ItemDataRole.ForegroundRole and col > 0:
+            return self._row(index.row())[1]
+        if role == Qt.ItemDataRole.FontRole and col == 2:
+            return self._italic if self._row(index.row())[2] else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 3:
+            return _RIGHT
+        return None
+
+    def refresh(self):
+        self._rows.clear()
+        self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, len(COLUMNS) - 1))
+
+    def reset(self):
+        self.beginResetModel()
+        self.endResetModel()
+
+
+def _nice(v: float) -> float:
+    """The 1-2-5 number at least as far from zero as ``v`` (0 stays 0)."""
+    if v == 0 or not np.isfinite(v):
+        return 0.0
+    mag = 10.0 ** np.floor(np.log10(abs(v)))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if abs(v) <= m * mag * (1 + 1e-12):
+            return float(np.copysign(m * mag, v))
+    return float(np.copysign(10 * mag, v))
+
+
+class VectorPlot(QWidget):
+    """The selected quantity as bars over its entries."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.showGrid(x=False, y=True, alpha=0.3)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for side in ("left", "bottom"):                    # axes redraw from a pixmap
+            self.plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.bars = pg.BarGraphItem(x=np.zeros(1, np.float32), height=np.zeros(1, np.float32),
+                                    width=0.8, brush=(70, 120, 200), pen=None)
+        self.plot.addItem(self.bars)
+        dash = pg.mkPen((160, 80, 80), style=Qt.PenStyle.DashLine)
+        self.split = pg.InfiniteLine(angle=90, pen=dash)
+        self.plot.addItem(self.split)
+        self.split.hide()
+        self.title = QLabel(self)
+        self.hover = QLabel(" ", self)
+        for label in (self.title, self.hover):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.hover)
+        self.values = np.zeros(0, np.float32)
+        self._key = None
+        self._range = None
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse)
+        for ev in (session.events.frame_changed, session.events.trace_changed,
+                   session.events.selection_changed):
+            ev.connect(self.refresh)
+        self.refresh()
+
+    def _vector(self, name: str):
+        """(values, caption) of what is plotted for ``name`` at the cursor, or None."""
+        s = self.session
+        v = s.data.value(name, s.cursor)
+        if v is None:
+            return None
+        if v.ndim == 2:
+            return np.linalg.norm(v, axis=1), f"‖{name}[j, :]‖ per memory cell j"
+        if name == "loss":
+            return v, "l(t) per time step t"
+        return v, f"{name}[j] per {'entry' if v.shape[0] != s.trace.hidden else 'memory cell'} j"
+
+    def refresh(self, *_):
+        s = self.session
+        name = s.selected
+        frame = s.frame
+        if name is None:
+            key = None
+        elif name in ACCUMULATORS:
+            key = (name, s.cursor, id(s.trace))
+        elif not s.data.known(name, frame):
+            key = (name, "unknown", str(frame), id(s.trace))
+        else:
+            key = (name, "t" if name != "loss" else "all", s.data.focus_step(frame), id(s.trace))
+        if key == self._key:
+            return
+        self._key = key
+        if name is None:
+            self.title.setText("select a variable to plot it")
+            self._set(np.zeros(0, np.float32))
+            return
+        got = self._vector(name)
+        if got is None:
+            self.title.setText(f"{name}: not yet computed at {frame}")
+            self._set(np.zeros(0, np.float32))
+            return
+        values, caption = got
+        where = "" if name == "loss" else f", t={s.data.focus_step(frame)}"
+        self.title.setText(f"{caption}   ({s.frame_text}{where})")
+        self._set(np.asarray(values, dtype=np.float32))
+        X = s.trace.inputs
+        if name in ("xc", "dxc"):
+            self.split.setValue(X - 0.5)
+            self.split.show()
+        else:
+            self.split.hide()
+
+    def _set(self, values: np.ndarray) -> None:
+        self.values = values
+        n = values.shape[0]
+        heights = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        self.bars.setOpts(x=np.arange(n, dtype=np.float32), height=heights, width=0.8)
+        if n:
+            lo, hi = float(min(heights.min(), 0.0)), float(max(heights.max(), 0.0))
+            rng = (n, _nice(lo), _nice(hi))
+            old = self._range
+            if old is not None and old[0] == n and old[1] <= lo and hi <= old[2] and (
+                    hi - lo) > 0.25 * (old[2] - old[1]):
+                rng = old               # still fits and fills a quarter: keep the axes as drawn
+            if rng != self._range:      # a rounded, sticky range: the axes stay cached
+                self._range = rng
+                pad = 0.04 * (rng[2] - rng[1]) or 1e-3
+                self.plot.setRange(xRange=(-0.5, n - 0.5),
+                                   yRange=(rng[1] - pad, rng[2] + pad), padding=0)
+
+    def _on_mouse(self, pos):
+        vb = self.plot.getPlotItem().vb
+        if not self.plot.sceneBoundingRect().contains(pos) or not self.values.size:
+            return
+        j = int(round(vb.mapSceneToView(pos).x()))
+        if 0 <= j < self.values.size:
+            self.hover.setText(f"{self.session.selected}[{j}] = {self.values[j]:.6g}")
+
+
+class VariablesPanel(QWidget):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.model = VariablesModel(session, self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, chars in enumerate((14, 9, 15, 10, 10, 10, 4)):
+            self.table.setColumnWidth(col, self.fontMetrics().horizontalAdvance("0" * chars))
+        self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.table.setAlternatingRowColors(True)
+        self.table.setTabKeyNavigation(False)
+        self.plot = VectorPlot(session, self)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.table)
+        split.addWidget(self.plot)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(split)
+        self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        session.events.frame_changed.connect(self._on_frame)
+        session.events.trace_changed.connect(self._on_trace)
+        session.events.selection_changed.connect(self._show_selection)
+        self._show_selection(session.selected)
+
+    def row_text(self, name: str) -> list[str]:
+        """The cells of ``name``'s row as displayed (for tests and checks)."""
+        row = VARIABLES.index(name)
+        return [self.model.data(self.model.index(row, c)) for c in range(len(COLUMNS))]
+
+    def _on_frame(self, index):
+        self.model.refresh()
+
+    def _on_trace(self, trace):
+        self.model.refresh()
+
+    def _on_row(self, current, previous):
+        if current.isValid():
+            self.session.select(VARIABLES[current.row()])
+
+    def _show_selection(self, name):
+        sm = self.table.selectionModel()
+        with QSignalBlocker(sm):
+            if name is None:
+                sm.clearSelection()
+            else:
+                idx = self.model.index(VARIABLES.index(name), 0)
+                sm.setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                   | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.viewport().update()

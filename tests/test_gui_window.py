@@ -1,0 +1,265 @@
+"""The window against the session: keys, timeline, label, source, variables, dialogs."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from lstm_viz.config import RunConfig, default_config
+from lstm_viz.config_dialog import ConfigDialog
+from lstm_viz.frame_data import VARIABLES
+from lstm_viz.session import Session
+from lstm_viz.shortcuts import BINDINGS, help_html
+from lstm_viz.variables_panel import _num
+
+KEYS = {  # key press -> the session method the tests of the session define
+    (Qt.Key.Key_F10, Qt.KeyboardModifier.NoModifier): "step_over",
+    (Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier): "step_back_over",
+    (Qt.Key.Key_F11, Qt.KeyboardModifier.NoModifier): "step_into",
+    (Qt.Key.Key_F11, Qt.KeyboardModifier.ControlModifier): "step_back_into",
+    (Qt.Key.Key_F11, Qt.KeyboardModifier.ShiftModifier): "step_out",
+    (Qt.Key.Key_F11, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+        "step_back_out",
+    (Qt.Key.Key_F5, Qt.KeyboardModifier.NoModifier): "continue_",
+    (Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier): "reverse_continue",
+    (Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier): "next_frame",
+    (Qt.Key.Key_Left, Qt.KeyboardModifier.NoModifier): "prev_frame",
+    (Qt.Key.Key_Home, Qt.KeyboardModifier.NoModifier): "first",
+    (Qt.Key.Key_End, Qt.KeyboardModifier.NoModifier): "last",
+}
+
+
+def press(qtbot, widget, key):
+    qtbot.keyClick(widget, key[0], key[1])
+
+
+def test_app_opens_on_the_published_example_at_the_first_frame(make_window):
+    w = make_window()
+    s = w.session
+    assert s.frame_text == "fwd:0:xc" and s.trace.steps == 4
+    assert w.timeline.bar.value() == 0
+    assert w.timeline.text().startswith("fwd:0:xc")
+    assert "xc = [x, h_prev]" in w.timeline.text()
+    assert w.source_panel.current_statement() == "xc"
+    assert "published" in w.windowTitle()
+
+
+def test_every_key_moves_the_cursor_as_the_session_method_does(make_window, qtbot):
+    w = make_window()
+    w.session.add_breakpoint("fwd:2:o")
+    w.session.add_breakpoint("bwd:1:df")
+    ref = Session()
+    ref.add_breakpoint("fwd:2:o")
+    ref.add_breakpoint("bwd:1:df")
+    rng = np.random.default_rng(1)
+    keys = list(KEYS)
+    for n in range(160):
+        key = keys[n % len(keys)] if n < len(keys) else keys[rng.integers(len(keys))]
+        press(qtbot, w, key)
+        getattr(ref, KEYS[key])()
+        assert w.session.frame_text == ref.frame_text, KEYS[key]
+
+
+def test_keys_still_work_when_the_table_has_focus(make_window, qtbot):
+    w = make_window()
+    table = w.variables_panel.table
+    table.setFocus()
+    for key, expected in ((Qt.Key.Key_Right, "fwd:0:g"), (Qt.Key.Key_End, "bwd:0"),
+                          (Qt.Key.Key_Left, "bwd:0:bottom_diff_s"), (Qt.Key.Key_Home, "fwd:0:xc")):
+        qtbot.keyClick(table, key)
+        assert w.session.frame_text == expected
+
+
+def test_space_plays_and_pauses(make_window, qtbot):
+    w = make_window()
+    w.session.set_speed(500)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert w.session.playing and w.timer.isActive()
+    qtbot.waitUntil(lambda: w.session.cursor >= 5, timeout=3000)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert not w.session.playing and not w.timer.isActive()
+    at = w.session.cursor
+    qtbot.wait(30)
+    assert w.session.cursor == at
+
+
+def test_play_stops_at_a_breakpoint(make_window, qtbot):
+    w = make_window()
+    w.session.set_speed(500)
+    w.session.goto("fwd:1:g")
+    qtbot.keyClick(w, Qt.Key.Key_F9)
+    assert w.timeline.bar.markers() == [w.session.cursor]
+    w.session.first()
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not w.session.playing, timeout=3000)
+    assert w.session.frame_text == "fwd:1:g"
+
+
+def _check_agrees(w):
+    s = w.session
+    frame = s.frame
+    assert w.timeline.bar.value() == s.cursor
+    assert w.timeline.text().startswith(s.frame_text + " ")
+    assert s.data.describe(s.cursor) in w.timeline.text()
+    assert w.source_panel.current_statement() == (frame.statement or "loss")
+    for name in VARIABLES:
+        row = w.variables_panel.row_text(name)
+        stats = s.data.stats(name, s.cursor)
+        if stats is None:
+            assert row[2] == "not yet computed"
+        else:
+            assert row[3:6] == [_num(stats.min), _num(stats.max), _num(stats.norm)]
+    assert w.status_frame.text().startswith(f"frame {s.frame_text} ")
+
+
+def test_a_full_walk_keeps_every_view_in_step_with_the_session(make_window, qtbot):
+    w = make_window()
+    _check_agrees(w)
+    for _ in range(len(w.session.frames) - 1):
+        qtbot.keyClick(w, Qt.Key.Key_Right)
+        _check_agrees(w)
+    assert w.session.frame_text == "bwd:0"
+    for _ in range(len(w.session.frames) - 1):          # and back
+        qtbot.keyClick(w, Qt.Key.Key_Left)
+    _check_agrees(w)
+    assert w.session.cursor == 0
+
+
+def _engine_stats(values):
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    return [_num(v.min()), _num(v.max()), _num(np.linalg.norm(v))]
+
+
+def test_backward_values_shown_equal_the_engine_statement_by_statement(make_window, qtbot):
+    w = make_window()
+    s = w.session
+    tr = s.trace
+    s.goto("loss")
+    s.select("ds")
+    seen = 0
+    while s.cursor < s.frames.last:
+        qtbot.keyClick(w, Qt.Key.Key_F11)
+        frame = s.frame
+        t, k = frame.t, frame.statement_index
+        ds_row = w.variables_panel.row_text("ds")
+        if k >= 0:                                        # ds is the first statement
+            assert ds_row[3:6] == _engine_stats(tr.ds[t])
+            np.testing.assert_allclose(w.variables_panel.plot.values, tr.ds[t], rtol=1e-6)
+        dxc_row = w.variables_panel.row_text("dxc")
+        if k >= 17:
+            assert dxc_row[3:6] == _engine_stats(tr.dxc[t])
+            assert w.source_panel.note_for("dxc").startswith("dxc: (150,)")
+        else:
+            assert dxc_row[2] == "not yet computed"
+        # wi_diff as of this frame: steps > t, and step t once its line ran (an outer loop).
+        first = t if k >= 9 else t + 1
+        expect = np.zeros_like(tr.wi_diff)
+        for j in range(first, tr.steps):
+            expect += np.outer(tr.di_input[j], tr.xc[j])
+        assert w.variables_panel.row_text("wi_diff")[3:6] == _engine_stats(expect)
+        seen += 1
+    assert seen == 20 * tr.steps
+
+
+def test_selecting_a_row_plots_its_vector(make_window, qtbot):
+    w = make_window()
+    s = w.session
+    s.goto("bwd:1:do")
+    table = w.variables_panel.table
+    row = VARIABLES.index("do")
+    rect = table.visualRect(table.model().index(row, 0))
+    table.scrollTo(table.model().index(row, 0))
+    rect = table.visualRect(table.model().index(row, 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert s.selected == "do"
+    np.testing.assert_allclose(w.variables_panel.plot.values, s.trace.do[1], rtol=1e-6)
+    s.select("wo_diff")                                  # a matrix: its row norms
+    assert w.variables_panel.table.currentIndex().row() == VARIABLES.index("wo_diff")
+    acc = s.data.value("wo_diff", s.cursor)
+    np.testing.assert_allclose(w.variables_panel.plot.values, np.linalg.norm(acc, axis=1),
+                               rtol=1e-5)
+    s.select("dg")                                        # not yet computed at bwd:1:do
+    assert w.variables_panel.plot.values.size == 0
+    assert "not yet computed" in w.variables_panel.plot.title.text()
+
+
+def test_menus_and_help_list_every_binding(make_window, qtbot):
+    w = make_window()
+    menu_actions = {a for m in w.menus.values() for a in m.actions()}
+    html = help_html()
+    for b in BINDINGS:
+        assert w.actions[b.id] in menu_actions, b.id
+        if b.keys:
+            assert w.actions[b.id].shortcut().toString() == b.keys
+            assert b.keys in html
+    keys = [b.keys for b in BINDINGS if b.keys]
+    assert len(keys) == len(set(keys)), "two commands share a key"
+    qtbot.keyClick(w, Qt.Key.Key_F1)
+    assert w.shortcuts_dialog.isVisible()
+    w.shortcuts_dialog.close()
+
+
+def test_an_error_in_a_command_shows_a_dialog_and_keeps_the_session(make_window, qtbot,
+                                                                    monkeypatch):
+    w = make_window()
+    s = w.session
+    s.goto("bwd:2:ds")
+    before = s.trace
+
+    def broken():
+        raise RuntimeError("the optimiser exploded\nsecond line")
+
+    monkeypatch.setattr(s, "train_step", broken)
+    qtbot.keyClick(w, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert w.errors.messages[-1] == "RuntimeError: the optimiser exploded"
+    assert w.errors.box.isVisible()
+    assert s.trace is before and s.frame_text == "bwd:2:ds"
+    w.errors.box.close()
+    assert w.errors.guard(s.configure, RunConfig(task="random", hidden=0)) is None
+    assert "hidden size" in w.errors.messages[-1] and s.trace is before
+
+
+def test_the_global_hook_reports_uncaught_errors(make_window):
+    import sys
+
+    from lstm_viz.errors import install_excepthook
+    w = make_window()
+    restore = install_excepthook(w.errors)
+    try:
+        try:
+            raise ValueError("bad thing")
+        except ValueError as err:
+            sys.excepthook(type(err), err, err.__traceback__)
+    finally:
+        restore()
+    assert w.errors.messages[-1] == "ValueError: bad thing"
+    w.errors.box.close()
+
+
+def test_config_dialog_validates_and_estimates_memory(qtbot):
+    d = ConfigDialog(default_config())
+    qtbot.addWidget(d)
+    ok = d.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled() and "MiB" in d.memory.text() or "KiB" in d.memory.text()
+    assert not d.steps.isEnabled()                        # the published example has T = 4
+    d.task.setCurrentText("random")
+    assert d.steps.isEnabled() and d.inputs.isEnabled()
+    d.hidden.setValue(8000)
+    d.inputs.setValue(8000)
+    d.steps.setValue(1_000_000)
+    assert not ok.isEnabled() and d.problem.text()
+    d.hidden.setValue(16)
+    d.inputs.setValue(3)
+    d.steps.setValue(20)
+    assert ok.isEnabled() and d.problem.text() == ""
+    cfg = d.config()
+    assert (cfg.task, cfg.hidden, cfg.inputs, cfg.steps) == ("random", 16, 3, 20)
+
+
+@pytest.mark.parametrize("task", ["random", "sine"])
+def test_configure_changes_the_run_shown(make_window, task):
+    w = make_window()
+    w.session.configure(default_config(task, steps=12, inputs=3, hidden=6))
+    assert w.timeline.bar.maximum() == 27 * 12
+    assert w.session.trace.steps == 12
+    assert task in w.windowTitle()
