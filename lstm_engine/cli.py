@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,26 @@ from .params import published_example
 from .recorder import record
 
 PROG = "lstm-engine"
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +94,7 @@ def _load_run_inputs(args):
 
 
 def cmd_record(args) -> int:
+    io.check_writable(args.output)
     params, x, y = _load_run_inputs(args)
     trace = record(params, x, y, args.variant, dtype=args.dtype)
     io.save_trace(args.output, trace)
@@ -137,7 +159,7 @@ def _run_meta(arrays: dict) -> dict | None:
         return None
     try:
         meta = json.loads(str(raw[()]))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return meta if isinstance(meta, dict) and meta.get("format") == "lstm-engine-run" else None
 
@@ -149,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the source document's published example")
     p.add_argument("--iterations", type=int, default=100, help="SGD iterations (default 100)")
     p.add_argument("--variant", choices=VARIANTS, default="seed")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    p.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default 0.1)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_demo)
 
@@ -169,9 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gradcheck", help="check the backward pass by finite differences")
     run_inputs(p, demo=True)
-    p.add_argument("--tolerance", type=float, default=CORRECT_BELOW,
+    p.add_argument("--tolerance", type=_positive_float, default=CORRECT_BELOW,
                    help=f"largest acceptable relative error (default {CORRECT_BELOW:g})")
-    p.add_argument("--sample", type=int, default=200,
+    p.add_argument("--sample", type=_positive_int, default=200,
                    help="entries checked per large array (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the entry sample")
     p.set_defaults(func=cmd_gradcheck)
@@ -189,12 +211,15 @@ def main(argv=None) -> int:
         return args.func(args)
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
-    except (ValueError, OSError, MemoryError) as err:
-        print(f"{PROG}: error: {type(err).__name__}: {str(err).strip().splitlines()[0]}",
-              file=sys.stderr)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:       # anything unforeseen still ends in one line, not a trace
+        if os.environ.get("LSTM_VIZ_DEBUG"):
+            raise
+        text = str(err).strip().splitlines()
+        print(f"{PROG}: error: {type(err).__name__}: {text[0] if text else ''} "
+              "(set LSTM_VIZ_DEBUG=1 for the traceback)", file=sys.stderr)
     return 2
 
 

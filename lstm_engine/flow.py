@@ -25,9 +25,11 @@ def log10_forget_product(trace: Trace) -> np.ndarray:
     """``log10 prod_{j=t+1}^{T-1} f(j)`` per step and unit, (T, H); zero at the last step.
 
     How much of a gradient entering the carousel at the last step survives the s path
-    back to step t, unit by unit.
+    back to step t, unit by unit. -inf only where a recorded f is exactly 0 (a float32
+    sigmoid underflows below about e^-88).
     """
-    logf = np.log10(np.asarray(trace.f, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        logf = np.log10(np.asarray(trace.f, dtype=np.float64))
     out = np.zeros_like(logf)
     # out[t] = sum_{j > t} logf[j]: a reversed cumulative sum, shifted by one step.
     np.cumsum(logf[:0:-1], axis=0, out=out[-2::-1])

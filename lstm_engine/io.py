@@ -114,10 +114,18 @@ def load_npy(path, kinds: str = "fiu", what: str | None = None) -> np.ndarray:
                         f"{_first_line(err)})") from None
 
 
-def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fiub") -> dict:
-    """Every array of an ``.npz`` archive by name, each checked before it is allocated.
+# A member this large that deflated by more than this ratio is refused as a zip bomb
+# (np.savez writes uncompressed; savez_compressed of real data rarely exceeds ~10x).
+BOMB_SIZE = 64 * 2**20
+BOMB_RATIO = 1000
 
-    ``kinds`` maps a name to its allowed dtype kinds (numpy's one-letter codes).
+
+def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fiub",
+             select=None) -> dict:
+    """The arrays of an ``.npz`` archive by name, each checked before it is allocated.
+
+    ``kinds`` maps a name to its allowed dtype kinds (numpy's one-letter codes);
+    ``select(name) -> bool`` picks the members to read (others are never decompressed).
     """
     path = Path(path)
     _check_regular_file(path)
@@ -132,7 +140,12 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                 if not m.filename.endswith(".npy"):
                     raise UserError(f"{path}: unexpected member {m.filename!r} (not a .npy array)")
                 name = m.filename[:-4]
+                if select is not None and not select(name):
+                    continue
                 what = f"{path}: array {name!r}"
+                if m.file_size > BOMB_SIZE and m.file_size > BOMB_RATIO * m.compress_size:
+                    raise UserError(f"{what} would inflate {m.compress_size} bytes to "
+                                    f"{m.file_size}; refused as a zip bomb")
                 with zf.open(m) as fp:
                     shape, fortran, dtype = _read_header(fp, what)
                     offset = fp.tell()
@@ -164,14 +177,27 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                         f"{_first_line(err)})") from None
 
 
+def check_writable(path) -> Path:
+    """Refuse, in one line, an output path whose folder is missing or read-only, or that
+    names a folder: checked before a long computation, not after it."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory; give a file name")
+    if not folder.is_dir():
+        raise UserError(f"{path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"{path}: the folder {folder} is not writable")
+    return path
+
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Open a temporary file beside ``path`` for binary writing; on success it is flushed,
     synced and renamed over ``path``, on any failure removed: ``path`` is always either the
     old file or the complete new one."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fp:
             yield fp
@@ -230,7 +256,7 @@ def _parse_meta(arrays: dict, path: Path) -> dict:
         raise UserError(f"{path}: 'meta' must be a single JSON string")
     try:
         meta = json.loads(str(raw[()]))
-    except (json.JSONDecodeError, ValueError):
+    except (ValueError, RecursionError):
         raise UserError(f"{path}: 'meta' is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != TRACE_FORMAT:
         raise UserError(f"{path}: 'meta' does not describe an {TRACE_FORMAT} file")
@@ -250,8 +276,10 @@ def _parse_meta(arrays: dict, path: Path) -> dict:
 def load_trace(path) -> Trace:
     """A Trace from a trace file, with every array checked against ``meta``."""
     path = Path(path)
+    known = PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x", "y", "meta")
     kinds = {"meta": "U", **dict.fromkeys(PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x",), "f")}
-    arrays = read_npz(path, kinds=kinds, default_kinds="fiu")
+    arrays = read_npz(path, kinds=kinds, default_kinds="fiu",
+                      select=lambda n: n in known or n.startswith(LOSS_PREFIX))
     meta = _parse_meta(arrays, path)
     from .cell import VARIANTS
     if meta["variant"] not in VARIANTS:
@@ -272,6 +300,12 @@ def load_trace(path) -> Trace:
         loss = make_loss(meta.get("loss", "toy"), loss_params)
     except (ValueError, TypeError) as err:
         raise UserError(f"{path}: bad loss description ({_first_line(err)})") from None
+    if getattr(loss, "hidden", H) != H:
+        raise UserError(f"{path}: the read-out expects H={loss.hidden}, the cell has H={H}")
+    for key, grad in loss_grads.items():
+        param = loss_params.get(key[: -len("_diff")])
+        if param is None or grad.shape != param.shape:
+            raise UserError(f"{path}: {LOSS_PREFIX}{key} does not match a read-out parameter")
     x = arrays.get("x")
     if x is None or x.shape != (T, X):
         raise UserError(f"{path}: 'x' must have shape ({T}, {X})")

@@ -6,10 +6,11 @@ The backward pass visits t = T-1 … 0 and adds, at step t,
 
 so after the steps T-1 … t are done each accumulator holds the suffix sum over k >= t.
 Storing one (H, X+H) matrix per step is out of the question (31 GB at T=10,000, H=256,
-X=128), so suffix sums are kept at checkpoints every ``stride`` steps and a query adds at
-most ``stride - 1`` steps to the nearest later checkpoint with one GEMM. The bias sums are
-small and kept for every step. The last answer is cached, so stepping one statement
-or one step costs at most one outer product.
+X=128), so suffix sums are kept at checkpoints every ``stride`` steps (one stacked array within a
+memory budget) and a query adds at most ``stride - 1`` steps to the nearest later
+checkpoint with one GEMM. The bias sums are small and kept for every step. The last
+answer is cached, so stepping one step further back (T-1 towards 0, the direction the
+backward pass runs) costs one outer product; any other move costs one small GEMM.
 """
 
 from __future__ import annotations
@@ -34,21 +35,23 @@ class LiveGradients:
         # Enough checkpoints to fill the budget, but never more than one per step.
         count = max(1, min(T, budget_bytes // per))
         self.stride = max(1, -(-T // count))
-        self._checkpoints: dict[int, np.ndarray] | None = None
+        self._checkpoints: np.ndarray | None = None        # (T/stride + 1, 4H, X+H)
         # Bias suffix sums for every k (tiny): bias_suffix[k] = sum_{j >= k} dz[j].
         bias = np.zeros((T + 1, 4 * H), self.dz.dtype)
         np.cumsum(self.dz[::-1], axis=0, out=bias[T - 1::-1])
         self._bias_suffix = bias
         self._cache: tuple[int, np.ndarray] | None = None
 
-    def _build(self) -> dict[int, np.ndarray]:
+    def _build(self) -> np.ndarray:
+        """``ckpt[c]`` = the suffix sum from step ``min(c * stride, T)``."""
         T, s = self.trace.steps, self.stride
-        ckpt = {T: np.zeros((self.dz.shape[1], self.xc.shape[1]), self.dz.dtype)}
-        k = T
-        while k > 0:
-            lo = ((k - 1) // s) * s                         # multiples of the stride
-            ckpt[lo] = ckpt[k] + self.dz[lo:k].T @ self.xc[lo:k]
-            k = lo
+        n = -(-T // s)
+        ckpt = np.empty((n + 1, self.dz.shape[1], self.xc.shape[1]), self.dz.dtype)
+        ckpt[n] = 0.0
+        for c in range(n - 1, -1, -1):
+            lo, hi = c * s, min((c + 1) * s, T)
+            np.matmul(self.dz[lo:hi].T, self.xc[lo:hi], out=ckpt[c])
+            ckpt[c] += ckpt[c + 1]
         return ckpt
 
     def _suffix(self, first: int) -> np.ndarray:
@@ -64,8 +67,9 @@ class LiveGradients:
                 return self._remember(first, value)
         if self._checkpoints is None:
             self._checkpoints = self._build()
-        above = min(T, -(-first // self.stride) * self.stride)
-        value = self._checkpoints[above]
+        c = -(-first // self.stride)                        # the next checkpoint at or after
+        above = min(T, c * self.stride)
+        value = self._checkpoints[c]
         if above > first:
             value = value + self.dz[first:above].T @ self.xc[first:above]
         return self._remember(first, value)

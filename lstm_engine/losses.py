@@ -36,6 +36,10 @@ class ToyLoss:
         if y.shape != (steps,):
             raise ValueError(f"the toy loss needs one target per step, shape ({steps},), "
                              f"got {y.shape}")
+        if y.dtype.kind not in "fiu":
+            raise ValueError(f"the toy loss needs real targets, got dtype {y.dtype}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("the targets contain NaN or Inf")
 
     def config(self) -> dict:
         return {"name": self.name}
@@ -44,7 +48,7 @@ class ToyLoss:
         return {}
 
     def evaluate(self, h: np.ndarray, y: np.ndarray) -> LossOutput:
-        err = h[:, 0] - y
+        err = h[:, 0] - y.astype(h.dtype, copy=False)
         dl_dh = np.zeros_like(h)
         dl_dh[:, 0] = 2.0 * err
         return LossOutput(loss=err * err, dl_dh=dl_dh)

@@ -37,9 +37,9 @@ def _prepare(params: Params, x, y, loss, dtype):
     if not np.all(np.isfinite(x)):
         raise ValueError("inputs contain NaN or Inf")
     loss = loss if loss is not None else ToyLoss()
-    y = np.asarray(y)
-    if y.dtype.kind in "f":
-        y = y.astype(dtype)
+    y = np.array(y)                   # the trace keeps its own copy of the targets too
+    if y.dtype.kind == "f":
+        y = y.astype(dtype, copy=False)
     loss.check_targets(y, x.shape[0])
     return p, x, y, loss
 

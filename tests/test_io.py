@@ -220,3 +220,71 @@ def test_random_bytes_are_refused(tmp_path, blob):
         path = tmp_path / name
         path.write_bytes(blob)
         refused(path, io.load_trace if name.endswith("z") else io.load_npy)
+
+
+def test_float32_trace_with_integer_targets_round_trips_and_owns_its_targets(tmp_path):
+    rng = np.random.default_rng(2)
+    params = init_uniform(3, 4, rng)
+    y = np.arange(5)
+    trace = record(params, rng.standard_normal((5, 3)), y, dtype="float32")
+    assert trace.loss.dtype == np.float32
+    y[0] = 99
+    assert trace.y[0] == 0
+    io.save_trace(tmp_path / "t.npz", trace)
+    np.testing.assert_array_equal(io.load_trace(tmp_path / "t.npz").loss, trace.loss)
+
+
+def test_recorded_array_of_the_wrong_dtype_is_refused(small_trace, tmp_path):
+    io.save_trace(tmp_path / "t.npz", small_trace)
+    arrays = io.read_npz(tmp_path / "t.npz", kinds={"meta": "U"})
+    arrays["ds"] = arrays["ds"].astype(np.float32)
+    io.save_npz_atomic(tmp_path / "t.npz", arrays)
+    refused(tmp_path / "t.npz", match="'ds' has dtype float32, expected float64")
+
+
+def test_deeply_nested_meta_is_refused_in_one_line(small_trace, tmp_path):
+    refused(_trace_with_meta(small_trace, tmp_path, "[" * 100_000), match="not valid JSON")
+
+
+def test_zip_bomb_is_refused_before_inflating(tmp_path):
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        buf = _io.BytesIO()
+        np.save(buf, np.zeros(80 * 2**20 // 8))
+        zf.writestr("wg.npy", buf.getvalue())
+    assert path.stat().st_size < 2**20
+    refused(path, io.load_params, "zip bomb")
+
+
+def test_members_a_reader_does_not_need_are_never_read(small_trace, tmp_path, monkeypatch):
+    io.save_trace(tmp_path / "t.npz", small_trace)
+    arrays = io.read_npz(tmp_path / "t.npz", kinds={"meta": "U"})
+    arrays["unrelated"] = np.array([{"a": 1}], dtype=object)   # would be refused if read
+    with zipfile.ZipFile(tmp_path / "t.npz", "w") as zf:
+        for name, a in arrays.items():
+            buf = _io.BytesIO()
+            np.save(buf, a, allow_pickle=True)
+            zf.writestr(name + ".npy", buf.getvalue())
+    assert io.load_trace(tmp_path / "t.npz").steps == 5
+    refused(tmp_path / "t.npz", lambda p: io.read_npz(p, kinds={"meta": "U"}), "pickled")
+
+
+def test_readout_that_does_not_fit_the_cell_is_refused(small_trace, tmp_path):
+    from lstm_engine import ReadoutMSE
+
+    rng = np.random.default_rng(0)
+    loss = ReadoutMSE.create(4, 2, rng)
+    trace = record(small_trace.params, small_trace.x, rng.standard_normal((5, 2)), loss=loss)
+    io.save_trace(tmp_path / "t.npz", trace)
+    assert io.load_trace(tmp_path / "t.npz").loss_grads["wy_diff"].shape == (2, 4)
+    arrays = io.read_npz(tmp_path / "t.npz", kinds={"meta": "U"})
+    arrays["loss.wy"] = np.zeros((2, 9))
+    io.save_npz_atomic(tmp_path / "t.npz", arrays)
+    refused(tmp_path / "t.npz", match="read-out expects H=9")
+
+
+def test_output_folder_is_checked_before_writing(small_trace, tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        io.save_trace(tmp_path / "missing" / "t.npz", small_trace)
+    with pytest.raises(UserError, match="is a directory"):
+        io.save_trace(tmp_path, small_trace)
