@@ -133,8 +133,9 @@ def test_sgd_step_is_the_seeds_rule():
 # ---- the constant error carousel ----------------------------------------------------
 
 def _carousel_run(forget_bias, T=30):
-    """Input and output gates open, forget gate fixed by its bias, loss at the last step only
-    (targets elsewhere equal to h, so dl/dh = 0 there): ds then flows back along s alone."""
+    """Weights ~1e-9 (so every gate but f sits at 0.5 and the h path carries almost
+    nothing), the forget gate set by its bias alone, and a loss at the last step only
+    (targets elsewhere equal to h, so dl/dh = 0 there): ds flows back along s."""
     X, H = 1, 3
     rng = np.random.default_rng(0)
     params = init_uniform(X, H, rng, -1e-9, 1e-9)
