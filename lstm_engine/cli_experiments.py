@@ -1,8 +1,8 @@
 """Command-line experiments: ``train``, ``tasks``, ``import-torch``, ``export-torch``.
 
 ``add_commands(subparsers)`` adds the four sub-commands to ``lstm-engine``'s parser; each
-handler returns the exit code and raises ``UserError`` on bad input. ``main(argv)`` runs
-them on their own (the same commands under a parser of their own).
+handler returns the exit code and raises ``UserError`` on bad input. The one entry point
+is ``lstm_engine.cli:main`` (``lstm-engine …`` or ``python -m lstm_engine …``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from .cell import VARIANTS
 from .errors import UserError
 from .init import INITS
+from .io import check_writable
 from .optim import OPTIMIZERS
 from .tasks import TASKS, describe_tasks
 from .training import History, TrainConfig, build_trainer, save_run
@@ -39,14 +40,16 @@ def add_commands(subparsers) -> None:
     p.add_argument("--clip", type=_positive_float, help="clip the gradient's global norm to C")
     p.add_argument("--seed", type=_count, default=0, help="seed of data and initialisation")
     p.add_argument("--init", choices=INITS, help="initialisation (default: the task's)")
-    p.add_argument("--forget-bias", type=float, help="set the forget-gate bias bf to B")
+    p.add_argument("--forget-bias", type=_finite_float, metavar="B",
+                   help="set the forget-gate bias bf to B")
     p.add_argument("--batch", type=_positive_int, default=1, help="sequences per iteration")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--length", type=_positive_int, help="sequence length (sine, text, adding)")
     p.add_argument("--data", metavar="FILE", help="the file task's .npy or .csv table")
     p.add_argument("--targets", metavar="FILE", help="the file task's targets, if separate")
     p.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="another task option, e.g. delay=20 for copy (repeatable)")
+                   help="another task option, e.g. delay=20 for copy, period=10,20 for sine "
+                        "(repeatable)")
     p.add_argument("--every", type=_positive_int, default=1, metavar="K",
                    help="print every K-th iteration (default: 1)")
     p.add_argument("-o", "--output", metavar="RUN.npz", help="write the run to this file")
@@ -99,6 +102,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
 
 
@@ -184,6 +197,8 @@ def _format_iteration(it) -> str:
 
 
 def cmd_train(args) -> int:
+    if args.output:
+        check_writable(args.output)                     # before the work, not after it
     config = TrainConfig(
         task=args.task, task_options=_task_options(args), seed=args.seed, variant=args.variant,
         hidden=args.hidden, iterations=args.steps, optimizer=args.optimizer, lr=args.lr,
@@ -264,19 +279,3 @@ def cmd_export_torch(args) -> int:
     save_torch(args.output, params)
     print(f"{args.params}: X={params.inputs}, H={params.hidden} -> {args.output}")
     return 0
-
-
-def main(argv=None) -> int:
-    """Run these commands on their own: ``python -m lstm_engine.cli_experiments train …``."""
-    parser = argparse.ArgumentParser(prog="lstm-engine")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except UserError as err:
-        print(f"lstm-engine: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

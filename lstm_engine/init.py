@@ -16,8 +16,11 @@ keeps the carousel open at the start, the classic remedy for early vanishing gra
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .errors import UserError
 from .params import BIAS_NAMES, WEIGHT_NAMES, Params, init_published, init_uniform
 
 INITS = ("uniform", "xavier", "orthogonal", "published")
@@ -55,8 +58,18 @@ def init_orthogonal(inputs: int, hidden: int, rng: np.random.Generator,
     return Params(**arrays).astype(dtype)
 
 
+def check_forget_bias(value) -> float:
+    """``value`` as a float, if it is a finite real number; a UserError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise UserError(f"the forget-gate bias must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise UserError(f"the forget-gate bias must be a finite number, got {value}")
+    return float(value)
+
+
 def with_forget_bias(params: Params, value: float) -> Params:
     """A copy of ``params`` whose forget-gate bias ``bf`` is ``value`` everywhere."""
+    value = check_forget_bias(value)
     out = params.copy()
     out.bf[...] = value
     return out
@@ -68,6 +81,8 @@ def make_params(init: str, inputs: int, hidden: int, rng: np.random.Generator,
 
     ``published`` ignores ``rng`` (it reproduces the source document's reseeded draws).
     """
+    if forget_bias is not None:
+        forget_bias = check_forget_bias(forget_bias)        # before any drawing
     if init == "uniform":
         params = init_uniform(inputs, hidden, rng, dtype=dtype)
     elif init == "xavier":

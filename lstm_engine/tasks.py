@@ -87,6 +87,41 @@ def _int_option(name: str, value, low: int, high: int) -> int:
     return int(value)
 
 
+def _float_option(name: str, value, low: float, high: float) -> float:
+    """A real number in [low, high) (NaN and Inf never are)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise UserError(f"{name} must be a number, got {value!r}")
+    if not low <= value < high:
+        raise UserError(f"{name} must be in [{low:g}, {high:g}), got {value}")
+    return float(value)
+
+
+def _period_option(value) -> tuple[float, float]:
+    """The sine's period range: (low, high), one number (a fixed period) or "LOW,HIGH"."""
+    message = f"period must be a number or a range LOW,HIGH, got {value!r}"
+    if isinstance(value, str):
+        value = value.replace(":", ",").split(",")
+    elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        value = (value, value)
+    if not isinstance(value, list | tuple | np.ndarray) or len(value) != 2 \
+            or any(isinstance(v, bool) for v in value):
+        raise UserError(message)
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise UserError(message) from None
+    if not 2 <= lo <= hi <= 1e6:
+        raise UserError(f"period must be a range (low, high) with 2 <= low <= high <= 1e6, "
+                        f"got ({lo:g}, {hi:g})")
+    return lo, hi
+
+
+def _path_option(name: str, value) -> str:
+    if not isinstance(value, str | os.PathLike) or not str(value):
+        raise UserError(f"{name} must be a file name, got {value!r}")
+    return str(value)
+
+
 class PublishedTask(Task):
     name = "published"
     description = "the source document's example: 4 steps, 50 inputs, toy loss on h[0]"
@@ -113,12 +148,8 @@ class SineTask(Task):
     def __init__(self, seed: int = 0, length: int = 40, noise: float = 0.05,
                  period: tuple[float, float] = (10.0, 20.0)):
         length = _int_option("length", length, 2, 100_000)
-        if not (0 <= noise < 10):
-            raise UserError(f"noise must be in [0, 10), got {noise}")
-        lo, hi = (float(p) for p in period)
-        if not 2 <= lo <= hi:
-            raise UserError(f"period must be a range (low, high) with 2 <= low <= high, "
-                            f"got {period}")
+        noise = _float_option("noise", noise, 0.0, 10.0)
+        lo, hi = _period_option(period)
         super().__init__(seed, length=length, noise=noise, period=[lo, hi])
         self.length, self.noise, self.period = length, noise, (lo, hi)
         self.inputs, self.outputs = 1, 1
@@ -229,9 +260,10 @@ class FileTask(Task):
                  targets: str | os.PathLike | None = None, target_columns: int = 1):
         if path is None:
             raise UserError("the file task needs a data file (.npy or .csv)")
+        path = _path_option("path", path)
+        targets = None if targets is None else _path_option("targets", targets)
         k = _int_option("target_columns", target_columns, 1, 10_000)
-        super().__init__(seed, path=str(path), targets=None if targets is None else str(targets),
-                         target_columns=k)
+        super().__init__(seed, path=path, targets=targets, target_columns=k)
         table = read_table(path)
         if targets is None:
             if table.shape[1] <= k:
@@ -272,11 +304,18 @@ def read_table(path) -> np.ndarray:
     return a
 
 
-_CSV_LIMIT = 256 * 2**20
+_CSV_LIMIT = 64 * 2**20          # bytes; larger tables belong in a .npy
+_CSV_BLOCK = 1 << 20             # characters of lines handed to numpy's parser at once
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    """Comma-separated numbers, one row per step; one header line of names is allowed."""
+    """Comma-separated numbers, one row per step; one header line of names is allowed.
+
+    The first non-blank line is a header only if none of its cells is a number. A UTF-8
+    byte-order mark is ignored. The rows are parsed in blocks by numpy's C parser into
+    one preallocated float64 array; a block it refuses is parsed again line by line, to
+    name the first bad line.
+    """
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -286,34 +325,78 @@ def _read_csv(path: Path) -> np.ndarray:
     if not path.is_file():
         raise UserError(f"{path}: is not a regular file")
     if size > _CSV_LIMIT:
-        raise UserError(f"{path}: {size / 2**20:.0f} MiB is too large for a .csv; use .npy")
+        raise UserError(f"{path}: {size / 2**20:.0f} MiB is more than the "
+                        f"{_CSV_LIMIT // 2**20} MiB a .csv may have; save the table as .npy")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open(path, "rb") as fp:                        # an upper bound on the rows
+            newlines = sum(b.count(b"\n") for b in iter(lambda: fp.read(1 << 20), b""))
+        with open(path, encoding="utf-8-sig") as fp:
+            return _parse_csv(fp, newlines + 1, path)
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a UTF-8 text file") from None
     except OSError as err:
         raise UserError(f"{path}: cannot read ({err.strerror})") from None
-    rows, width = [], None
+
+
+def _parse_csv(lines, capacity: int, path: Path) -> np.ndarray:
+    width, table, rows, block, chars = None, None, 0, [], 0
+
+    def flush():
+        nonlocal table, rows, chars
+        values = _parse_block(block, width, path)
+        if rows + len(values) > table.shape[0]:             # lone "\r" line ends
+            grown = np.empty((2 * (rows + len(values)), width))
+            grown[:rows] = table[:rows]
+            table = grown
+        table[rows:rows + len(values)] = values
+        rows += len(values)
+        block.clear()
+        chars = 0
+
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        cells = [c.strip() for c in line.split(",")]
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            if not rows and width is None:                  # a header line of names
-                width = len(cells)
-                continue
-            bad = next(c for c in cells if not _is_number(c))
-            raise UserError(f"{path}: line {number}: {bad!r} is not a number") from None
         if width is None:
-            width = len(values)
-        if len(values) != width:
-            raise UserError(f"{path}: line {number} has {len(values)} columns, expected {width}")
-        rows.append(values)
+            cells = [c.strip() for c in line.split(",")]
+            width = len(cells)
+            if not any(_is_number(c) for c in cells):       # a header line of names
+                continue
+        if table is None:
+            table = np.empty((capacity, width))
+        block.append((number, line))
+        chars += len(line)
+        if chars >= _CSV_BLOCK:
+            flush()
+    if block:
+        flush()
     if not rows:
         raise UserError(f"{path}: no rows of numbers")
-    return np.array(rows, dtype=np.float64)
+    return table[:rows]
+
+
+def _parse_block(block: list[tuple[int, str]], width: int, path: Path) -> np.ndarray:
+    """The (len(block), width) values of (line number, text) pairs."""
+    try:
+        values = np.loadtxt([text for _, text in block], delimiter=",", comments=None,
+                            dtype=np.float64, ndmin=2)
+        if values.shape == (len(block), width):
+            return values
+    except ValueError:
+        pass
+    # numpy refused the block (or miscounted it): find and name the first bad line.
+    out = np.empty((len(block), width))
+    for row, (number, text) in enumerate(block):
+        cells = [c.strip() for c in text.split(",")]
+        if len(cells) != width:
+            raise UserError(f"{path}: line {number} has {len(cells)} columns, expected {width}")
+        if "" in cells:
+            raise UserError(f"{path}: line {number}, column {cells.index('') + 1} is empty")
+        try:
+            out[row] = [float(c) for c in cells]
+        except ValueError:
+            bad = next(c for c in cells if not _is_number(c))
+            raise UserError(f"{path}: line {number}: {bad!r} is not a number") from None
+    return out
 
 
 def _is_number(text: str) -> bool:

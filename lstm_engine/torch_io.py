@@ -17,6 +17,7 @@ extra) or an ``.npz`` with the same four key names (always available).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,6 +28,14 @@ from .params import Params
 
 TORCH_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 TORCH_GATES = ("i", "f", "g", "o")
+
+# A key of an nn.LSTM's state dict, alone or under a module prefix: "lstm.weight_ih_l0",
+# "weight_hh_l1_reverse", "weight_hr_l0" (a projection). Other keys are not the LSTM's.
+_LSTM_KEY = re.compile(r"(?:(?P<prefix>.+)\.)?(?P<name>weight_ih|weight_hh|bias_ih|bias_hh"
+                       r"|weight_hr)_l(?P<layer>\d+)(?P<reverse>_reverse)?")
+# Any dtype but Python objects (refused anyway): the LSTM's own arrays are checked to be
+# floating point by ``_select_keys``, with the same message for an .npz and a .pt.
+_ANY_KIND = "biufcmMSUV"
 
 
 def torch_available() -> bool:
@@ -74,15 +83,16 @@ def params_to_torch(params: Params) -> dict[str, np.ndarray]:
 def _select_keys(state: Mapping, what: str) -> dict[str, np.ndarray]:
     """The four arrays, found by exact name or as the one ``<prefix>.<name>`` of a larger
     model's state dict; anything that is not a single-layer, one-way LSTM is refused."""
-    names = list(state)
-    for marker, meaning in (("_l1", "more than one layer"), ("_reverse", "bidirectional"),
-                            ("weight_hr_l0", "a projection (proj_size > 0)")):
-        if any(marker in n for n in names):
+    lstm = {n: m for n in state if isinstance(n, str) and (m := _LSTM_KEY.fullmatch(n))}
+    for test, meaning in ((lambda m: int(m["layer"]) != 0, "more than one layer"),
+                          (lambda m: m["reverse"], "bidirectional"),
+                          (lambda m: m["name"] == "weight_hr", "a projection (proj_size > 0)")):
+        if any(test(m) for m in lstm.values()):
             raise UserError(f"{what}: the LSTM is {meaning}; only a single-layer, "
                             "one-directional nn.LSTM can be imported")
     out = {}
     for key in TORCH_KEYS:
-        hits = [n for n in names if n == key or n.endswith("." + key)]
+        hits = [n for n in lstm if n == key or n.endswith("." + key)]
         if not hits:
             raise UserError(f"{what}: no {key} (expected the state dict of a single-layer "
                             "nn.LSTM)")
@@ -101,7 +111,9 @@ def _to_numpy(value):
     detach = getattr(value, "detach", None)                 # a torch tensor
     if detach is not None:
         value = detach().cpu()
-        if str(value.dtype) not in ("torch.float32", "torch.float64"):
+        # float16 and bfloat16 (which numpy lacks) become float64; any other dtype stays
+        # what it is, so that an integer LSTM weight is refused as it is in an .npz.
+        if value.is_floating_point() and str(value.dtype) != "torch.float32":
             value = value.double()
         return value.numpy()
     return value
@@ -113,7 +125,10 @@ def load_torch(path) -> Params:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         from .io import read_npz
-        return params_from_torch(read_npz(path, default_kinds="f"), str(path))
+        # Only the LSTM's keys are read; the rest of a larger model is never decompressed.
+        state = read_npz(path, default_kinds=_ANY_KIND,
+                         select=lambda name: _LSTM_KEY.fullmatch(name) is not None)
+        return params_from_torch(state, str(path))
     if suffix in (".pt", ".pth"):
         torch = _require_torch(path)
         if not path.is_file():

@@ -27,7 +27,7 @@ import numpy as np
 
 from .cell import check_variant
 from .errors import UserError
-from .init import INITS, make_params
+from .init import INITS, check_forget_bias, make_params
 from .losses import make_loss
 from .optim import OPTIMIZERS, clip_by_global_norm, global_norm, grad_norms, make_optimizer
 from .params import PARAM_NAMES, Params
@@ -231,7 +231,7 @@ class Trainer:
                 return self._fail(problem, tr)
             traces.append(tr)
             total += tr.total_loss
-            grads = {n: tr[f"{n}_diff"] for n in PARAM_NAMES}        # read-only views
+            grads = {name: tr[f"{name}_diff"] for name in PARAM_NAMES}   # read-only views
             grads.update({k[:-5]: v for k, v in tr.loss_grads.items()})  # wy_diff -> wy
             sums = grads if sums is None else {k: sums[k] + grads[k] for k in sums}
         grads = sums if self.batch == 1 else {k: g / self.batch for k, g in sums.items()}
@@ -321,6 +321,8 @@ class TrainConfig:
                             f"choose one of {', '.join(INITS)}")
         if out.dtype not in ("float64", "float32"):
             raise UserError(f"dtype must be float64 or float32, got {out.dtype!r}")
+        if out.forget_bias is not None:
+            out.forget_bias = check_forget_bias(out.forget_bias)
         if out.lr is not None and not out.lr > 0:
             raise UserError(f"the learning rate must be positive, got {out.lr}")
         try:

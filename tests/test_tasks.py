@@ -1,12 +1,14 @@
 """Built-in tasks: shapes, determinism from the seed, each task's own rules, file input."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
-from lstm_engine import published_example
-from lstm_engine.cli_experiments import main
+from lstm_engine import published_example, tasks
+from lstm_engine.cli import main
 from lstm_engine.errors import UserError
-from lstm_engine.tasks import TASKS, describe_tasks, load_text, make_task
+from lstm_engine.tasks import TASKS, describe_tasks, load_text, make_task, read_table
 
 RANDOM_TASKS = ["sine", "text", "adding", "copy"]
 BUILT_IN = ["published", *RANDOM_TASKS]
@@ -118,6 +120,51 @@ def test_registry_descriptions_and_bad_names():
         make_task("sine", seed=-1)
 
 
+def test_sine_period_is_a_number_a_pair_or_low_comma_high():
+    assert make_task("sine", period=99).period == (99.0, 99.0)
+    assert make_task("sine", period=(10, 30)).period == (10.0, 30.0)
+    assert make_task("sine", period="12,14").period == (12.0, 14.0)
+    # One fixed period: every sequence is the same wave, up to its phase and noise.
+    x = make_task("sine", seed=1, period=8, noise=0.0, length=33).sequence(3).x[:, 0]
+    np.testing.assert_allclose(x[8:], x[:-8], atol=1e-12)
+
+
+@pytest.mark.parametrize("name,options,message", [
+    ("sine", {"period": "abc"}, "period must be a number or a range"),
+    ("sine", {"period": [10, 20, 30]}, "period must be a number or a range"),
+    ("sine", {"period": None}, "period must be a number or a range"),
+    ("sine", {"period": (True, 5)}, "period must be a number or a range"),
+    ("sine", {"period": (1, 5)}, "2 <= low <= high"),
+    ("sine", {"period": (30, 10)}, "2 <= low <= high"),
+    ("sine", {"period": float("inf")}, "2 <= low <= high"),
+    ("sine", {"noise": "abc"}, "noise must be a number"),
+    ("sine", {"noise": float("nan")}, "noise must be in [0, 10)"),
+    ("sine", {"noise": -0.5}, "noise must be in [0, 10)"),
+    ("sine", {"length": "long"}, "length must be an integer"),
+    ("text", {"length": 0}, "length must be between"),
+    ("copy", {"symbols": 2.5}, "symbols must be an integer"),
+    ("file", {"path": 5}, "path must be a file name"),
+    ("file", {"path": "x.csv", "targets": 3}, "targets must be a file name"),
+    ("file", {"path": "x.csv", "target_columns": "2"}, "target_columns must be an integer"),
+])
+def test_every_task_option_is_checked(name, options, message):
+    with pytest.raises(UserError) as info:
+        make_task(name, **options)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_train_command_task_options_of_the_wrong_type_are_one_line(capsys):
+    assert main(["train", "--task", "sine", "--steps", "1", "--task-option", "period=99"]) == 0
+    assert main(["train", "--task", "sine", "--steps", "1",
+                 "--task-option", "period=10,20"]) == 0
+    capsys.readouterr()
+    for option in ("period=abc", "noise=abc", "period=1"):
+        assert main(["train", "--task", "sine", "--steps", "1", "--task-option", option]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("lstm-engine: error: period" if option.startswith("period")
+                              else "lstm-engine: error: noise") and err.count("\n") == 1
+
+
 def test_tasks_command_lists_every_task(capsys):
     assert main(["tasks"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -146,6 +193,70 @@ def test_npy_inputs_with_separate_targets(tmp_path):
     assert task.sequence(0).y.shape == (4, 1)
     two = make_task("file", path=tmp_path / "x.npy", target_columns=2).sequence(0)
     np.testing.assert_array_equal(two.y, x[:, 1:])
+
+
+def test_csv_byte_order_mark_without_header_keeps_the_first_row(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf1,2\r\n3,4\r\n")         # as Excel writes "CSV UTF-8"
+    np.testing.assert_array_equal(read_table(path), [[1, 2], [3, 4]])
+    path.write_bytes(b"\xef\xbb\xbfa,b\n1,2\n")               # with a header
+    np.testing.assert_array_equal(read_table(path), [[1, 2]])
+
+
+def test_csv_header_only_if_no_cell_is_a_number(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(",name,value\n1,2,3\n")                  # an index column's empty name
+    np.testing.assert_array_equal(read_table(path), [[1, 2, 3]])
+    path.write_text("1,,3\n4,5,6\n")                          # data with a hole, no header
+    with pytest.raises(UserError) as info:
+        read_table(path)
+    assert str(info.value) == f"{path}: line 1, column 2 is empty"
+    path.write_text("a,b,c\n1,2,3\n4,5,\n")
+    with pytest.raises(UserError, match=r"d.csv: line 3, column 3 is empty"):
+        read_table(path)
+    path.write_text("time,2\n1,2\n")                          # a number: not a header
+    with pytest.raises(UserError, match=r"line 1: 'time' is not a number"):
+        read_table(path)
+
+
+def test_csv_in_many_blocks_names_the_right_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks, "_CSV_BLOCK", 20)   # characters
+    rows = np.arange(60.0).reshape(20, 3)
+    lines = ["a,b,c", ""] + [",".join(f"{v:g}" for v in r) for r in rows]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    np.testing.assert_array_equal(read_table(path), rows)
+    path.write_text("\r".join(lines))                           # old Mac line ends
+    np.testing.assert_array_equal(read_table(path), rows)
+    lines[15] = "1,2,x"                                         # line 16 of the file
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match=r"line 16: 'x' is not a number"):
+        read_table(path)
+
+
+def test_csv_parse_needs_little_more_memory_than_the_table(tmp_path):
+    rows = np.random.default_rng(0).standard_normal((100_000, 4))
+    path = tmp_path / "big.csv"
+    np.savetxt(path, rows, delimiter=",", fmt="%.17g")
+    tracemalloc.start()
+    try:
+        table = read_table(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(table, rows)
+    # A row of Python floats costs about 5x its float64 values; the parse must not.
+    assert peak < 3 * rows.nbytes, f"peak {peak / 2**20:.1f} MiB for {rows.nbytes / 2**20} MiB"
+
+
+def test_csv_larger_than_the_limit_is_refused_before_reading(tmp_path):
+    assert tasks._CSV_LIMIT <= 64 * 2**20
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as fp:                                # sparse: no disk used
+        fp.truncate(tasks._CSV_LIMIT + 1)
+    with pytest.raises(UserError) as info:
+        read_table(path)
+    assert "huge.csv" in str(info.value) and "save the table as .npy" in str(info.value)
 
 
 @pytest.mark.parametrize("name,content,message", [

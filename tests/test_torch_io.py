@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lstm_engine import PARAM_NAMES, record
-from lstm_engine.cli_experiments import main
+from lstm_engine.cli import main
 from lstm_engine.errors import UserError
 from lstm_engine.io import load_params, save_params
 from lstm_engine.losses import ReadoutMSE, ToyLoss
@@ -87,10 +87,36 @@ def test_a_prefixed_state_dict_and_float32_are_accepted():
     assert params_to_torch(p)["weight_hh_l0"].shape == (4 * H, H)
 
 
+def _with_unrelated_entries(a):
+    """A larger model's state dict: the LSTM beside entries that only look related."""
+    return {**a, "bn.num_batches_tracked": np.array(7, np.int64),
+            "bn.running_mean": np.zeros(H, np.float32), "mask": np.ones(3, bool),
+            "conv_l1.weight": np.ones((2, 2)), "head_reverse.bias": np.zeros(2),
+            "my_weight_hr_l0_copy": np.zeros(2), "rotation": np.ones(2, np.complex128)}
+
+
+def test_unrelated_entries_of_any_dtype_are_ignored_in_an_npz(tmp_path):
+    a = _torch_layout(prefix="enc.")
+    pickled = np.array([{"label": 1}, None], dtype=object)    # never read, never unpickled
+    np.savez(tmp_path / "m.npz", **_with_unrelated_entries(a), labels=pickled)
+    p = load_torch(tmp_path / "m.npz")
+    np.testing.assert_array_equal(p.wi, params_from_torch(a).wi)
+
+
+def test_the_lstms_own_arrays_must_be_floating_point(tmp_path):
+    a = _torch_layout()
+    a["weight_hh_l0"] = np.ones((4 * H, H), np.int64)
+    np.savez(tmp_path / "m.npz", **a)
+    with pytest.raises(UserError, match="weight_hh_l0 has dtype int64, expected floating point"):
+        load_torch(tmp_path / "m.npz")
+
+
 @pytest.mark.parametrize("change,message", [
     (lambda a: a.pop("bias_hh_l0"), "no bias_hh_l0"),
     (lambda a: a.update(weight_ih_l1=a["weight_ih_l0"]), "more than one layer"),
+    (lambda a: a.update({"lstm.weight_hh_l3": a["weight_hh_l0"]}), "more than one layer"),
     (lambda a: a.update(weight_ih_l0_reverse=a["weight_ih_l0"]), "bidirectional"),
+    (lambda a: a.update(weight_hr_l0=np.zeros((H, 2))), "a projection"),
     (lambda a: a.update(weight_hh_l0=np.zeros((4 * H, H + 1))), "(4H, H)"),
     (lambda a: a.update(bias_ih_l0=np.zeros(3)), "bias_ih_l0 must have shape"),
     (lambda a: a.update(weight_ih_l0=np.full((4 * H, X), np.nan)), "NaN"),
@@ -184,6 +210,21 @@ def test_readout_gradients_match_a_torch_linear_layer(torch):
     np.testing.assert_allclose(trace.loss_grads["by_diff"], head.bias.grad.numpy(), rtol=1e-10)
     for key, g in _engine_grads_in_torch_layout(trace).items():
         np.testing.assert_allclose(g, getattr(lstm, key).grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_pt_and_npz_accept_and_refuse_the_same_state_dicts(torch, tmp_path):
+    a = _with_unrelated_entries(_torch_layout(9, prefix="enc."))
+    np.savez(tmp_path / "m.npz", **a)
+    torch.save({k: torch.from_numpy(v) for k, v in a.items()}, tmp_path / "m.pt")
+    from_npz, from_pt = load_torch(tmp_path / "m.npz"), load_torch(tmp_path / "m.pt")
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(getattr(from_pt, name), getattr(from_npz, name))
+    a["enc.bias_ih_l0"] = np.ones(4 * H, np.int64)            # the LSTM's own: refused
+    np.savez(tmp_path / "bad.npz", **a)
+    torch.save({k: torch.from_numpy(v) for k, v in a.items()}, tmp_path / "bad.pt")
+    for name in ("bad.npz", "bad.pt"):
+        with pytest.raises(UserError, match=f"{name}: bias_ih_l0 has dtype int64, expected"):
+            load_torch(tmp_path / name)
 
 
 def test_exported_pt_loads_into_nn_lstm(torch, tmp_path):

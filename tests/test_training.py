@@ -6,13 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lstm_engine import GRAD_NAMES, PARAM_NAMES, STEP_NAMES, Params, Trace, record
-from lstm_engine.cli_experiments import main
+from lstm_engine import GRAD_NAMES, PARAM_NAMES, STEP_NAMES, Params, Trace, record, training
+from lstm_engine.cli import main
 from lstm_engine.errors import UserError
+from lstm_engine.init import make_params, with_forget_bias
 from lstm_engine.losses import ToyLoss
 from lstm_engine.optim import SGD
 from lstm_engine.tasks import Task, make_task
@@ -81,6 +84,56 @@ def test_clipping_bounds_the_step_and_reports_the_norm_before():
     assert it.clipped and it.grad_norm == pytest.approx(norm, rel=1e-12) and norm > 0.5
     np.testing.assert_allclose(trainer.params.wf, p0.wf - 0.1 * ref.wf_diff * 0.5 / norm,
                                rtol=1e-12)
+
+
+def _reference_grads(trace):
+    return {**trace.grads.as_dict(), "wy": trace.loss_grads["wy_diff"],
+            "by": trace.loss_grads["by_diff"]}
+
+
+def test_a_batch_averages_loss_and_gradients_over_its_own_sequences():
+    B, lr = 3, 0.05
+    trainer, _ = build_trainer(TrainConfig(task="sine", optimizer="sgd", lr=lr, seed=6,
+                                           batch=B, task_options={"length": 9}))
+    params, head = trainer.params, trainer.loss_fn
+    for n in range(2):                                  # iteration n: 1+n*B … (n+1)*B
+        refs = [record(params, s.x, s.y, "seed", head)
+                for s in (trainer.task.sequence(1 + n * B + j) for j in range(B))]
+        mean = {k: sum(_reference_grads(r)[k] for r in refs) / B
+                for k in _reference_grads(refs[0])}
+        it = next(trainer)
+        assert it.index == n
+        assert it.loss == pytest.approx(sum(r.total_loss for r in refs) / B, rel=1e-12)
+        for name, g in mean.items():
+            assert it.grad_norms[name] == pytest.approx(np.linalg.norm(g), rel=1e-12)
+        for name in PARAM_NAMES:
+            np.testing.assert_allclose(getattr(trainer.params, name),
+                                       getattr(params, name) - lr * mean[name], rtol=1e-13)
+        np.testing.assert_allclose(trainer.loss_fn.wy, head.wy - lr * mean["wy"], rtol=1e-13)
+        np.testing.assert_allclose(trainer.loss_fn.by, head.by - lr * mean["by"], rtol=1e-13)
+        params, head = trainer.params, trainer.loss_fn
+
+
+def test_clipping_just_above_the_norm_still_clips():
+    # max_norm < norm < 2 max_norm: a rule off by a factor (2 max_norm) would not clip.
+    config = TrainConfig(task="sine", optimizer="sgd", lr=0.1, seed=2)
+    probe, _ = build_trainer(config)
+    seq = probe.task.sequence(1)
+    grads = _reference_grads(record(probe.params, seq.x, seq.y, "seed", probe.loss_fn))
+    norm = math.sqrt(sum(np.sum(g * g) for g in grads.values()))
+    clip = norm / 1.5
+    trainer, _ = build_trainer(replace(config, clip=clip))
+    p0 = trainer.params
+    it = next(trainer)
+    assert it.clipped and it.grad_norm == pytest.approx(norm, rel=1e-12)
+    for name in PARAM_NAMES:
+        np.testing.assert_allclose(getattr(trainer.params, name),
+                                   getattr(p0, name) - 0.1 * grads[name] / 1.5, rtol=1e-12)
+    # Just below the norm: no clipping, the full step.
+    trainer, _ = build_trainer(replace(config, clip=norm * 1.01))
+    it = next(trainer)
+    assert not it.clipped
+    np.testing.assert_allclose(trainer.params.wo, p0.wo - 0.1 * grads["wo"], rtol=1e-12)
 
 
 def test_trace_on_request_every_k_and_of_a_chosen_sequence():
@@ -246,6 +299,27 @@ def test_an_overflowing_update_is_reported_and_not_applied():
     np.testing.assert_array_equal(trainer.params.wg, p0.wg)
 
 
+@pytest.mark.parametrize("bias", [math.nan, math.inf, -math.inf])
+def test_a_forget_bias_that_is_not_finite_is_refused(bias):
+    rng = np.random.default_rng(0)
+    with pytest.raises(UserError, match="forget-gate bias must be a finite number"):
+        make_params("xavier", 2, 3, rng, forget_bias=bias)
+    with pytest.raises(UserError, match="forget-gate bias must be a finite number"):
+        with_forget_bias(make_params("uniform", 2, 3, rng), bias)
+    with pytest.raises(UserError, match="forget-gate bias must be a finite number"):
+        build_trainer(TrainConfig(task="adding", forget_bias=bias))
+    assert make_params("xavier", 2, 3, rng, forget_bias=1.5).bf.tolist() == [1.5] * 3
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "one"])
+def test_train_command_refuses_a_forget_bias_that_is_not_a_finite_number(text, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--task", "sine", "--steps", "1", f"--forget-bias={text}"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert "--forget-bias" in err and ("finite number" in err or "expected a number" in err)
+
+
 def test_bad_settings_are_user_errors():
     for bad in (dict(hidden=0), dict(optimizer="rmsprop"), dict(init="he"),
                 dict(variant="peephole"), dict(lr=-1.0), dict(task="nope"),
@@ -284,9 +358,31 @@ def test_train_command_bad_input_is_one_line(capsys):
     assert main(["train", "--task", "sine", "--data", "x.csv"]) == 2
 
 
+@pytest.mark.parametrize("where", ["missing/run.npz", "."])
+def test_train_output_is_checked_before_the_first_iteration(tmp_path, monkeypatch, capsys,
+                                                            where):
+    steps = []
+    step = training.Trainer._step
+    monkeypatch.setattr(training.Trainer, "_step", lambda self: steps.append(1) or step(self))
+    out = tmp_path / where
+    assert main(["train", "--task", "sine", "--steps", "5", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lstm-engine: error: {out}") and err.count("\n") == 1
+    assert "does not exist" in err or "is a directory" in err
+    assert steps == [] and not (tmp_path / "missing").exists()
+    assert main(["train", "--task", "sine", "--steps", "2", "-o", str(tmp_path / "r.npz")]) == 0
+    assert len(steps) == 2                              # the counter counts
+
+
+def test_cli_experiments_has_no_entry_point_of_its_own():
+    import lstm_engine.cli_experiments as module
+    assert not hasattr(module, "main")
+    assert "__main__" not in Path(module.__file__).read_text()
+
+
 def test_ctrl_c_stops_cleanly_and_still_writes_the_run(tmp_path):
     out = tmp_path / "run.npz"
-    cmd = [sys.executable, "-m", "lstm_engine.cli_experiments", "train", "--task", "adding",
+    cmd = [sys.executable, "-m", "lstm_engine", "train", "--task", "adding",
            "--length", "100", "--steps", "1000000", "-o", str(out)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
