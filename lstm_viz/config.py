@@ -69,6 +69,13 @@ class RunConfig:
     init: str = "published"
     dtype: str = "float64"
     lr: float = 0.1
+    backward: str = ""              # the backward pass's variant; "" = the cell's own
+    forget_bias: float | None = None  # None: the task's default
+
+    @property
+    def backward_variant(self) -> str:
+        """The variant whose backward runs (differs from ``variant``: the wrong backward)."""
+        return self.backward or self.variant
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -160,6 +167,13 @@ def check_config(cfg: RunConfig) -> RunConfig:
         raise UserError(f"unknown initialisation {cfg.init!r}; choose one of {', '.join(INITS)}")
     if cfg.dtype not in DTYPES:
         raise UserError(f"dtype must be float64 or float32, got {cfg.dtype!r}")
+    if cfg.backward not in ("", *VARIANTS):
+        raise UserError(f"unknown backward {cfg.backward!r}; choose one of {', '.join(VARIANTS)}")
+    if cfg.backward == cfg.variant:
+        cfg = replace(cfg, backward="")
+    if cfg.forget_bias is not None and not (isinstance(cfg.forget_bias, int | float)
+                                            and np.isfinite(cfg.forget_bias)):
+        raise UserError(f"the forget bias must be a finite number, got {cfg.forget_bias!r}")
     cfg = resolved(cfg)
     for name, value, high in (("hidden size", cfg.hidden, MAX_HIDDEN),
                               ("number of inputs", cfg.inputs, MAX_INPUTS),
@@ -198,9 +212,13 @@ class Run:
 def _params(cfg: RunConfig, inputs: int, rng, forget_bias=None) -> Params:
     if _make_params is not None:
         return _make_params(cfg.init, inputs, cfg.hidden, rng, forget_bias, cfg.dtype)
-    if cfg.init == "published":
-        return init_published(inputs, cfg.hidden).astype(cfg.dtype)
-    return init_uniform(inputs, cfg.hidden, rng, dtype=cfg.dtype)
+    if cfg.init == "published":                        # pragma: no cover - older engines
+        params = init_published(inputs, cfg.hidden).astype(cfg.dtype)
+    else:                                              # pragma: no cover
+        params = init_uniform(inputs, cfg.hidden, rng, dtype=cfg.dtype)
+    if forget_bias is not None:                        # pragma: no cover
+        params.bf[...] = forget_bias
+    return params
 
 
 def build_run(cfg: RunConfig) -> Run:
@@ -211,15 +229,16 @@ def build_run(cfg: RunConfig) -> Run:
         data = np.random.default_rng([cfg.seed, 1])
         x = data.uniform(0.0, 1.0, size=(cfg.steps, cfg.inputs))
         y = data.uniform(-0.5, 0.5, size=cfg.steps)
-        return Run(_params(cfg, cfg.inputs, rng), x, y, ToyLoss())
+        return Run(_params(cfg, cfg.inputs, rng, cfg.forget_bias), x, y, ToyLoss())
     cls = _engine_task_classes().get(cfg.task)
     if cls is None:                                    # the fallback published example
         params, x, y = published_example(50, 100)
-        return Run(_params(cfg, 50, rng), x, y, ToyLoss())
+        return Run(_params(cfg, 50, rng, cfg.forget_bias), x, y, ToyLoss())
     options = {"length": cfg.steps} if _takes_length(cls) else {}
     task = _tasks.make_task(cfg.task, cfg.seed, **options)
     seq = task.sequence(0)                             # the example, never trained on
-    forget_bias = getattr(task, "defaults", {}).get("forget_bias")
+    forget_bias = (cfg.forget_bias if cfg.forget_bias is not None
+                   else getattr(task, "defaults", {}).get("forget_bias"))
     params = _params(cfg, task.inputs, rng, forget_bias)
     loss = task.make_loss(cfg.hidden, rng, cfg.dtype)
     return Run(params, seq.x, seq.y, loss)

@@ -46,6 +46,10 @@ class SessionEvents:
         self.selection_changed = Event("selection_changed")      # (name: str | None)
         self.history_changed = Event("history_changed")          # (history: list)
         self.path_changed = Event("path_changed")                # (path: str | None)
+        self.stopped = Event("stopped")                          # (stop: Stop | None)
+        self.iteration_changed = Event("iteration_changed")      # (iteration: int | None)
+        self.training_changed = Event("training_changed")        # () run, state or settings
+        self.gradcheck_changed = Event("gradcheck_changed")      # (result | None)
 
     def all(self) -> dict[str, Event]:
         return {k: v for k, v in vars(self).items() if isinstance(v, Event)}

@@ -25,11 +25,12 @@ from lstm_engine.errors import UserError
 from lstm_engine.io import load_trace, save_trace
 from lstm_engine.recorder import record
 
-from .breakpoints import Breakpoint, FrameBreakpoint
+from .breakpoints import NO_HITS, Breakpoint, FrameBreakpoint, Hits, parse_breakpoint
 from .config import RunConfig, build_run, check_config, config_from_trace, default_config, sgd_step
 from .events import SessionEvents
 from .frame_data import VARIABLES, FrameData
 from .frames import Frame
+from .training_run import TrainingRun, TrainingSettings, record_run
 
 SPEEDS = (1, 2, 5, 10, 25, 60, 120, 500)      # frames per second offered by the GUI
 MIN_SPEED, MAX_SPEED = 0.1, 5000.0
@@ -40,6 +41,30 @@ class HistoryEntry:
     iteration: int          # the update's number, 0 first
     loss: float             # L of the pass the update was computed from
     grad_norm: float        # global norm of that pass's gradient
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Where continue, play or training stopped on a condition, and why."""
+
+    index: int                      # the frame
+    frame: str                      # its text form
+    reasons: tuple[str, ...]        # one per breakpoint that holds there
+    iteration: int | None = None    # the training iteration, when training stopped
+
+    def text(self) -> str:
+        where = (self.frame if self.iteration is None
+                 else f"iteration {self.iteration}, {self.frame}")
+        return f"stopped at {where}: {'; '.join(self.reasons)}"
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What ``Session.train`` did."""
+
+    done: int                       # iterations run
+    stop: Stop | None = None        # a breakpoint that held in a new pass
+    problem: str | None = None      # the NaN/Inf that stopped the run
 
 
 class Session:
@@ -54,6 +79,13 @@ class Session:
         self._speed = 10.0
         self._path: str | None = None
         self._cursor = 0
+        self._hit_cache: dict[str, tuple[object, Hits]] = {}
+        self._stop: Stop | None = None
+        self._training: TrainingRun | None = None
+        self._iteration: int | None = None
+        self._training_running = False
+        self._gradchecks: dict[int, tuple[object, object]] = {}
+        self._quick: dict[int, tuple[object, dict]] = {}
         if trace is None:
             config = check_config(config or default_config())
             trace = self._record(config)
@@ -172,39 +204,85 @@ class Session:
         return self.seek(self.frames.step_back_out(self._cursor))
 
     def continue_(self) -> bool:
-        """The next breakpoint after the cursor, or the last frame."""
-        hit = self._next_hit(self._cursor, +1)
-        return self.seek(self.frames.last if hit is None else hit)
+        """The next frame where an enabled breakpoint holds, or the last frame."""
+        found = self._next_hit(self._cursor, +1)
+        if found is None:
+            return self.seek(self.frames.last)
+        return self._stop_at(found)
 
     def reverse_continue(self) -> bool:
-        """The previous breakpoint before the cursor, or the first frame."""
-        hit = self._next_hit(self._cursor, -1)
-        return self.seek(0 if hit is None else hit)
+        """The previous frame where an enabled breakpoint holds, or the first frame."""
+        found = self._next_hit(self._cursor, -1)
+        if found is None:
+            return self.seek(0)
+        return self._stop_at(found)
 
     def _next_hit(self, start: int, direction: int) -> int | None:
-        found = []
-        others = []
+        best = None
         for bp in self._breakpoints:
-            if isinstance(bp, FrameBreakpoint):
-                i = self._index_of(bp)
-                if i is not None and (i - start) * direction > 0:
-                    found.append(i)
-            else:
-                others.append(bp)
-        if others:
-            stop = self.frames.count if direction > 0 else -1
-            for i in range(start + direction, stop, direction):
-                frame = self.frames.frame(i)
-                if any(bp.hits(frame, self._trace) for bp in others):
-                    found.append(i)
-                    break
-        if not found:
-            return None
-        return min(found) if direction > 0 else max(found)
+            if not bp.enabled:
+                continue
+            hits = self.breakpoint_hits(bp)
+            k = hits.after(start) if direction > 0 else hits.before(start)
+            if k is None:
+                continue
+            i = int(hits.indices[k])
+            if best is None or (i - best) * direction < 0:
+                best = i
+        return best
+
+    def _reasons_at(self, index: int, trace=None) -> list[tuple[Breakpoint, str]]:
+        out = []
+        for bp in self._breakpoints:
+            if not bp.enabled:
+                continue
+            hits = self.breakpoint_hits(bp, trace)
+            k = hits.at(index)
+            if k is not None:
+                out.append((bp, bp.reason(hits, k)))
+        return out
 
     def _hits(self, index: int) -> bool:
-        frame = self.frames.frame(index)
-        return any(bp.hits(frame, self._trace) for bp in self._breakpoints)
+        return bool(self._reasons_at(index))
+
+    def _stop_at(self, index: int, iteration: int | None = None) -> bool:
+        """Move to a frame where breakpoints hold: count the hits, keep the reason."""
+        found = self._reasons_at(index)
+        for bp, _ in found:
+            bp.hit_count += 1
+        moved = self.seek(index)
+        self._set_stop(Stop(index, self.frames.text(index), tuple(r for _, r in found),
+                            iteration))
+        if found:
+            self.events.breakpoints_changed.emit()
+        return moved
+
+    def _set_stop(self, stop: Stop | None) -> None:
+        if stop != self._stop:
+            self._stop = stop
+            self.events.stopped.emit(stop)
+
+    @property
+    def stop(self) -> Stop | None:
+        """The last stop on a breakpoint (cleared when the pass changes)."""
+        return self._stop
+
+    def breakpoint_hits(self, bp: Breakpoint, trace=None) -> Hits:
+        """Where ``bp`` holds in the current pass (or ``trace``), evaluated once per pass."""
+        trace = self._trace if trace is None else trace
+        key = bp.spec()
+        found = self._hit_cache.get(key)
+        if found is not None and found[0] is trace:
+            return found[1]
+        model = self.frames if trace is self._trace else FrameData(trace).model
+        try:
+            with np.errstate(all="ignore"):
+                hits = bp.evaluate(trace, model, self)
+        except UserError:
+            hits = NO_HITS
+        if trace is self._trace:
+            self._hit_cache[key] = (trace, hits)
+        return hits
 
     # ---- play -------------------------------------------------------------------------
 
@@ -232,7 +310,10 @@ class Session:
         if not self._playing:
             return False
         self.seek(self._cursor + 1)
-        if self._cursor == self.frames.last or self._hits(self._cursor):
+        if self._hits(self._cursor):
+            self._set_playing(False)
+            self._stop_at(self._cursor)
+        elif self._cursor == self.frames.last:
             self._set_playing(False)
         return self._playing
 
@@ -263,9 +344,25 @@ class Session:
         out = (self._index_of(bp) for bp in self._breakpoints)
         return sorted(i for i in out if i is not None)
 
+    @staticmethod
+    def _as_breakpoint(bp: Breakpoint | Frame | str) -> Breakpoint:
+        if isinstance(bp, Breakpoint):
+            return bp
+        if isinstance(bp, Frame):
+            return FrameBreakpoint(bp)
+        return parse_breakpoint(bp)
+
+    def _find(self, bp: Breakpoint | Frame | str) -> Breakpoint | None:
+        bp = self._as_breakpoint(bp)
+        for have in self._breakpoints:
+            if have == bp:
+                return have
+        return None
+
     def add_breakpoint(self, bp: Breakpoint | Frame | str) -> bool:
-        if not isinstance(bp, Breakpoint):
-            bp = FrameBreakpoint(bp)
+        """Add a frame breakpoint (Frame or ``fwd:3``) or a condition (a Breakpoint or its
+        spec, e.g. ``norm ds < 1e-6``). False if the same one is there already."""
+        bp = self._as_breakpoint(bp)
         if isinstance(bp, FrameBreakpoint):
             self.frames.index(bp.frame)                   # UserError if it is not in this run
         if bp in self._breakpoints:
@@ -275,13 +372,39 @@ class Session:
         return True
 
     def remove_breakpoint(self, bp: Breakpoint | Frame | str) -> bool:
-        if not isinstance(bp, Breakpoint):
-            bp = FrameBreakpoint(bp)
-        if bp not in self._breakpoints:
+        have = self._find(bp)
+        if have is None:
             return False
-        self._breakpoints.remove(bp)
+        self._breakpoints.remove(have)
+        self._hit_cache.pop(have.spec(), None)
         self.events.breakpoints_changed.emit()
         return True
+
+    def set_breakpoint_enabled(self, bp: Breakpoint | Frame | str, enabled: bool) -> bool:
+        have = self._find(bp)
+        if have is None:
+            raise UserError(f"there is no breakpoint {self._as_breakpoint(bp).spec()!r}")
+        if have.enabled == bool(enabled):
+            return False
+        have.enabled = bool(enabled)
+        self.events.breakpoints_changed.emit()
+        return True
+
+    def reset_hit_counts(self) -> bool:
+        if not any(bp.hit_count for bp in self._breakpoints):
+            return False
+        for bp in self._breakpoints:
+            bp.hit_count = 0
+        self.events.breakpoints_changed.emit()
+        return True
+
+    def condition_indices(self) -> list[int]:
+        """Frames where an enabled condition holds in this pass (for timeline marks)."""
+        out = set()
+        for bp in self._breakpoints:
+            if bp.enabled and bp.frame is None:
+                out.update(int(i) for i in self.breakpoint_hits(bp).indices[:2000])
+        return sorted(out)
 
     def toggle_breakpoint(self, frame: Frame | str | None = None) -> bool:
         """Add a breakpoint at ``frame`` (default: the cursor's), or remove it. Returns
@@ -318,8 +441,8 @@ class Session:
     def _record(config: RunConfig):
         run = build_run(config)
         try:
-            with np.errstate(all="ignore"):
-                return record(run.params, run.x, run.y, config.variant, run.loss, config.dtype)
+            return record_run(run.params, run.x, run.y, config.variant, config.backward,
+                              run.loss, config.dtype)
         except ValueError as err:
             raise UserError(f"cannot record this run: {err}") from None
 
@@ -351,18 +474,273 @@ class Session:
         return True
 
     def train_step(self) -> HistoryEntry:
-        """One training iteration: the seed's SGD step on the current pass's gradient,
-        then the same sequence recorded again with the new parameters. The cursor stays."""
+        """One training iteration: with live training on, one iteration of it; else the
+        seed's SGD step on the current pass's gradient, then the same sequence recorded
+        again with the new parameters. The cursor stays."""
+        if self._training is not None:
+            self.train(1)
+            return self.history[-1] if self.history else HistoryEntry(0, float("nan"),
+                                                                      float("nan"))
         tr = self._trace
         grad_norm = float(np.sqrt(sum(_squared(tr[n]) for n in _GRADS)))
         params, loss = sgd_step(tr, self._config.lr)
-        with np.errstate(all="ignore"):
-            trace = record(params, tr.x, tr.y, tr.variant, loss, tr.dtype)
+        c = self._config
+        trace = record_run(params, tr.x, tr.y, c.variant if c.backward else tr.variant,
+                           c.backward, loss, tr.dtype)
         entry = HistoryEntry(len(self._history), tr.total_loss, grad_norm)
         self._commit(trace, self._config, path=self._path, keep_cursor=True, clear_history=False)
         self._history.append(entry)
         self.events.history_changed.emit(self.history)
         return entry
+
+    # ---- live training: iteration is a second scrub axis ---------------------------------
+
+    @property
+    def training(self) -> TrainingRun | None:
+        return self._training
+
+    @property
+    def iteration(self) -> int | None:
+        """The training iteration whose pass is shown (None: not training)."""
+        return self._iteration
+
+    @property
+    def training_running(self) -> bool:
+        return self._training_running
+
+    def iterations(self) -> list[int]:
+        """The iterations whose passes can be shown (the ring)."""
+        return [] if self._training is None else self._training.ring_indices()
+
+    def start_training(self, settings: TrainingSettings | None = None) -> None:
+        """Start a training run (UserError and nothing changes if the settings are refused);
+        the views show the pass its first iteration computes."""
+        run = TrainingRun(settings or TrainingSettings())
+        self._install_training(run, run.latest)
+
+    def _install_training(self, run: TrainingRun, shown: int) -> None:
+        self.pause_training()
+        config = run.run_config()
+        trace = run.trace_at(shown)
+        self._commit(trace, config, path=None, keep_cursor=False, clear_history=True)
+        self._training = run
+        self._iteration = shown
+        self._history = [HistoryEntry(r.iteration, r.loss, r.grad_norm) for r in run.records]
+        self.events.history_changed.emit(self.history)
+        self.events.training_changed.emit()
+        self.events.iteration_changed.emit(shown)
+
+    def _end_training(self) -> None:
+        self._training = None
+        self._training_running = False
+        self._iteration = None
+        self.events.training_changed.emit()
+        self.events.iteration_changed.emit(None)
+
+    def stop_training(self) -> bool:
+        """Leave training mode (the shown pass stays)."""
+        if self._training is None:
+            return False
+        self._end_training()
+        return True
+
+    def reset_training(self) -> None:
+        """The same settings from iteration 0 (a fresh Trainer)."""
+        if self._training is None:
+            raise UserError("no training run to reset; start one first")
+        self.start_training(self._training.settings)
+
+    def run_training(self) -> bool:
+        """Mark training as running: the GUI then calls ``train_slice`` repeatedly."""
+        if self._training is None:
+            self.start_training()
+        if self._training_running or self._training.stopped:
+            return False
+        self.pause()
+        self._training_running = True
+        self.events.training_changed.emit()
+        return True
+
+    def pause_training(self) -> bool:
+        if not self._training_running:
+            return False
+        self._training_running = False
+        self.events.training_changed.emit()
+        return True
+
+    def toggle_training(self) -> bool:
+        return self.pause_training() if self._training_running else self.run_training()
+
+    def train(self, iterations: int = 1, time_budget: float | None = None,
+              stop_at_breakpoints: bool = True) -> TrainReport:
+        """Run up to ``iterations`` iterations (and no longer than ``time_budget`` seconds),
+        then show the newest pass once. Stops early on a NaN/Inf (the run keeps its last
+        good parameters) or, with ``stop_at_breakpoints``, on the first pass where an
+        enabled condition breakpoint holds: that pass is shown at that frame."""
+        import time
+
+        if self._training is None:
+            self.start_training()
+        run = self._training
+        if run.stopped:
+            raise UserError(f"training stopped: {run.problem}; reset to start again"
+                            if run.problem else "training stopped; reset to start again")
+        conditions = [bp for bp in self._breakpoints
+                      if bp.enabled and not bp.per_frame_only] if stop_at_breakpoints else []
+        t0 = time.perf_counter()
+        done, stop_at, problem = 0, None, None
+        while done < iterations:
+            it = run.step()
+            done += 1
+            if it.problem is not None:
+                problem = str(it.problem)
+                break
+            if conditions and it.trace is not None:
+                index = self._first_condition(it.trace, conditions)
+                if index is not None:
+                    stop_at = (it.index, index)
+                    break
+            if time_budget is not None and time.perf_counter() - t0 >= time_budget:
+                break
+        self._show_iteration(run.latest)
+        if problem is not None:
+            self.pause_training()
+            first = self._first_condition(self._trace, [bp for bp in self._breakpoints
+                                                        if bp.enabled and bp.kind == "nan"])
+            if first is not None:
+                self._stop_at(first, run.latest)
+            self.events.training_changed.emit()
+        stop = None
+        if stop_at is not None:
+            self.pause_training()
+            self._stop_at(stop_at[1], stop_at[0])
+            stop = self._stop
+        return TrainReport(done, stop, problem)
+
+    def train_slice(self, time_budget: float = 0.03) -> TrainReport | None:
+        """What the GUI's timer calls while training runs: iterations for about
+        ``time_budget`` seconds, then one update of the views."""
+        if not self._training_running:
+            return None
+        report = self.train(10**9, time_budget)
+        if report.problem is not None or report.stop is not None:
+            self.pause_training()
+        return report
+
+    def _first_condition(self, trace, conditions) -> int | None:
+        best = None
+        for bp in conditions:
+            hits = self.breakpoint_hits(bp, trace)
+            if len(hits) and (best is None or hits.indices[0] < best):
+                best = int(hits.indices[0])
+        return best
+
+    def _show_iteration(self, k: int) -> None:
+        run = self._training
+        trace = run.trace_at(k)
+        n_before = len(self._history)
+        self._history.extend(HistoryEntry(r.iteration, r.loss, r.grad_norm)
+                             for r in run.records[n_before:])
+        if trace is not self._trace:
+            self._commit(trace, self._config if self._config.task == run.settings.task
+                         else run.run_config(), path=None, keep_cursor=True,
+                         clear_history=False)
+        if len(self._history) != n_before:
+            self.events.history_changed.emit(self.history)
+        if k != self._iteration:
+            self._iteration = k
+            self.events.iteration_changed.emit(k)
+
+    def seek_iteration(self, k: int) -> bool:
+        """Show the pass of iteration ``k`` (clamped to the ring); the frame stays."""
+        if self._training is None:
+            raise UserError("no training run: start one to scrub through iterations")
+        keys = self._training.ring_indices()
+        k = min(max(int(k), keys[0]), keys[-1])
+        if k not in keys:
+            k = min(keys, key=lambda j: abs(j - k))
+        if k == self._iteration:
+            return False
+        self.pause_training()
+        self._show_iteration(k)
+        return True
+
+    def previous_trace(self):
+        """The pass of the iteration before the shown one, if the ring still has it."""
+        if self._training is None or self._iteration is None:
+            return None
+        k = self._iteration - 1
+        return self._training.trace_at(k) if self._training.has(k) else None
+
+    def set_ring_size(self, n: int) -> bool:
+        if self._training is None:
+            raise UserError("no training run")
+        if n == self._training.settings.ring:
+            return False
+        self._training.set_ring_size(n)
+        if self._iteration not in self._training.ring_indices():
+            self._show_iteration(self._training.latest)
+        self.events.training_changed.emit()
+        return True
+
+    def history_arrays(self) -> dict[str, np.ndarray]:
+        """iteration, loss and grad_norm of every iteration so far (float64 arrays)."""
+        if self._training is not None:
+            return self._training.history_arrays()
+        h = self._history
+        return {"iteration": np.array([e.iteration for e in h], np.int64),
+                "loss": np.array([e.loss for e in h], np.float64),
+                "grad_norm": np.array([e.grad_norm for e in h], np.float64),
+                "clipped": np.zeros(len(h), bool)}
+
+    # ---- gradient checks -------------------------------------------------------------------
+
+    @property
+    def forward_variant(self) -> str:
+        """The forward the current pass ran (differs from ``trace.variant`` for the wrong
+        backward, whose trace carries its backward's variant)."""
+        return self._config.variant
+
+    def set_gradcheck(self, result, trace=None) -> None:
+        """Attach a full gradient check's result to a pass (default: the current one)."""
+        trace = self._trace if trace is None else trace
+        self._gradchecks[id(trace)] = (trace, result)
+        while len(self._gradchecks) > 8:
+            self._gradchecks.pop(next(iter(self._gradchecks)))
+        self._hit_cache = {k: v for k, v in self._hit_cache.items()
+                           if not k.startswith("gradcheck")}
+        self.events.gradcheck_changed.emit(result)
+
+    def gradcheck_result(self, trace=None):
+        trace = self._trace if trace is None else trace
+        found = self._gradchecks.get(id(trace))
+        return found[1] if found is not None and found[0] is trace else None
+
+    def run_gradient_check(self, **options):
+        """The engine's finite-difference check on the current pass (can take seconds;
+        the GUI runs ``checks.full_check`` in a worker and calls ``set_gradcheck``)."""
+        from .checks import full_check
+
+        result = full_check(self._trace, self.forward_variant, **options)
+        self.set_gradcheck(result)
+        return result
+
+    def gradcheck_errors(self, trace) -> dict[str, float]:
+        """Max relative error per array of a pass: from a full check if one ran on it,
+        else from the quick directional check (cached per pass)."""
+        full = self.gradcheck_result(trace)
+        if full is not None:
+            return {name: a.max_error for name, a in full.arrays.items()}
+        found = self._quick.get(id(trace))
+        if found is not None and found[0] is trace:
+            return found[1]
+        from .checks import quick_check
+
+        errors = quick_check(trace, self.forward_variant)
+        self._quick[id(trace)] = (trace, errors)
+        while len(self._quick) > 8:
+            self._quick.pop(next(iter(self._quick)))
+        return errors
 
     def open(self, path) -> None:
         """Read a trace file; on any problem UserError and the session is unchanged."""
@@ -386,6 +764,12 @@ class Session:
         old_text = self.frame_text
         self._trace = trace
         self._data = FrameData(trace)
+        self._hit_cache.clear()
+        if self._stop is not None:
+            self._stop = None
+            self.events.stopped.emit(None)
+        if clear_history and self._training is not None:
+            self._end_training()
         kept = [bp for bp in self._breakpoints
                 if bp.frame is None or self._index_of(bp) is not None]
         bps_changed = len(kept) != len(self._breakpoints)

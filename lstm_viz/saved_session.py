@@ -1,0 +1,342 @@
+"""Saved sessions: a run with its training history, breakpoints and view layout in one
+``.npz``, and a short text form (configuration + frame) that reopens the same view. No Qt.
+
+The file format is documented in ``docs/file-formats.md`` ("Saved session"). In short:
+a JSON ``meta`` string, the shown pass in the trace file's layout under ``trace.``,
+the history arrays, and for a training run its checkpoint (parameters, read-out and
+optimiser state under ``train.``) and the parameters of every pass kept in the ring
+under ``ring.<k>.``; those passes are recorded again on opening (recording is
+deterministic, so they come back bit for bit). No pickles; written atomically; every
+problem reading it is a one-line UserError naming the file, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+
+from lstm_engine.cell import VARIANTS
+from lstm_engine.errors import UserError
+from lstm_engine.io import LOSS_PREFIX, params_from_arrays, read_npz, save_npz_atomic
+from lstm_engine.losses import make_loss
+from lstm_engine.params import PARAM_NAMES
+from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
+from lstm_engine.training import TrainState
+
+from .breakpoints import Breakpoint
+from .config import RunConfig, check_config, default_config
+from .session import Session
+from .training_run import TrainingRun, TrainingSettings, check_settings
+
+FORMAT = "lstm-viz-session"
+VERSION = 1
+TEXT_PREFIX = "lstm-viz:1"
+MAX_TEXT_ITERATIONS = 100_000
+_SEP = ":"                                # nested optimiser state: train.opt:m:wg
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+def _trace_arrays(trace, prefix: str) -> dict:
+    out = {**trace.params.as_dict(), "x": trace.x, "y": trace.y}
+    out.update({n: trace[n] for n in STEP_NAMES + GRAD_NAMES})
+    out.update({LOSS_PREFIX + k: v for k, v in trace.loss_params.items()})
+    out.update({LOSS_PREFIX + k: v for k, v in trace.loss_grads.items()})
+    return {prefix + k: v for k, v in out.items()}
+
+
+def _flatten(obj, prefix: str, out: dict) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten(v, f"{prefix}{_SEP}{k}", out)
+    else:
+        out[prefix] = np.asarray(obj)
+
+
+def save_session(path, session: Session, view: dict | None = None) -> None:
+    """Write the session (and the GUI's ``view`` layout, any JSON object) atomically."""
+    trace = session.trace
+    meta = {"format": FORMAT, "version": VERSION, "config": asdict(session.config),
+            "frame": session.frame_text, "selected": session.selected,
+            "speed": session.speed, "breakpoints": [bp.to_dict() for bp in session.breakpoints],
+            "view": view or {}, "trace": trace.meta(), "training": None}
+    arrays = _trace_arrays(trace, "trace.")
+    hist = session.history_arrays()
+    arrays.update({f"history.{k}": v for k, v in hist.items()})
+    run = session.training
+    if run is not None:
+        state = run.trainer.state()
+        meta["training"] = {
+            "settings": run.settings.to_dict(), "iterations_done": state.iteration,
+            "shown": session.iteration, "problem": None if run.problem is None
+            else str(run.problem), "failed": run.failed, "ring": run.ring_indices()}
+        arrays.update({f"train.params.{k}": v for k, v in state.params.as_dict().items()})
+        arrays.update({f"train.loss.{k}": v for k, v in state.loss_params.items()})
+        _flatten(state.optimizer_state, "train.opt", arrays)
+        for k in run.ring_indices():
+            if k == session.iteration:
+                continue
+            tr = run.trace_at(k)
+            arrays.update({f"ring.{k}.{n}": v for n, v in tr.params.as_dict().items()})
+            arrays.update({f"ring.{k}.loss.{n}": v for n, v in tr.loss_params.items()})
+    arrays["meta"] = np.array(json.dumps(meta))
+    try:
+        save_npz_atomic(path, arrays)
+    except OSError as err:
+        raise UserError(f"{path}: cannot write ({err.strerror or err})") from None
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+def _meta(arrays: dict, path) -> dict:
+    raw = arrays.get("meta")
+    if raw is None or raw.shape != () or raw.dtype.kind != "U":
+        raise UserError(f"{path}: no JSON 'meta' text; this is not a saved session")
+    try:
+        meta = json.loads(str(raw[()]))
+    except (json.JSONDecodeError, ValueError):
+        raise UserError(f"{path}: 'meta' is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise UserError(f"{path}: not a saved lstm-viz session (format is not {FORMAT!r})")
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise UserError(f"{path}: 'meta' has no valid format version")
+    if version > VERSION:
+        raise UserError(f"{path}: saved by a newer lstm-viz (session format {version}); "
+                        f"this version reads format {VERSION}")
+    for key, typ in (("config", dict), ("frame", str), ("breakpoints", list), ("trace", dict)):
+        if not isinstance(meta.get(key), typ):
+            raise UserError(f"{path}: 'meta' lacks a valid {key!r}")
+    return meta
+
+
+def _sub(arrays: dict, prefix: str) -> dict:
+    n = len(prefix)
+    return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _trace_from(arrays: dict, tm: dict, path) -> Trace:
+    """The shown pass, checked as a trace file is (shapes, dtypes, finite inputs)."""
+    where = f"{path}: trace"
+    for key, typ in (("variant", str), ("dtype", str), ("steps", int), ("inputs", int),
+                     ("hidden", int)):
+        if not isinstance(tm.get(key), typ) or isinstance(tm.get(key), bool):
+            raise UserError(f"{where}: 'meta' lacks a valid {key!r}")
+    if tm["variant"] not in VARIANTS or tm["dtype"] not in ("float64", "float32"):
+        raise UserError(f"{where}: unknown variant or dtype")
+    T, X, H = tm["steps"], tm["inputs"], tm["hidden"]
+    params = params_from_arrays(arrays, where)
+    if (params.hidden, params.inputs, params.dtype.name) != (H, X, tm["dtype"]):
+        raise UserError(f"{where}: parameters do not match its sizes (X={X}, H={H})")
+    for n in PARAM_NAMES:
+        if not np.all(np.isfinite(getattr(params, n))):
+            raise UserError(f"{where}: parameter {n} holds NaN or Inf")
+    loss_params = {k[5:]: v for k, v in arrays.items()
+                   if k.startswith(LOSS_PREFIX) and not k.endswith("_diff")}
+    loss_grads = {k[5:]: v for k, v in arrays.items()
+                  if k.startswith(LOSS_PREFIX) and k.endswith("_diff")}
+    try:
+        loss = make_loss(tm.get("loss", "toy"), loss_params)
+    except (ValueError, TypeError) as err:
+        raise UserError(f"{where}: bad loss description ({err})") from None
+    x, y = arrays.get("x"), arrays.get("y")
+    if x is None or x.shape != (T, X) or y is None:
+        raise UserError(f"{where}: 'x' must have shape ({T}, {X}) and 'y' must be there")
+    if not np.all(np.isfinite(x)):
+        raise UserError(f"{where}: 'x' contains NaN or Inf")
+    try:
+        loss.check_targets(y, T)
+    except ValueError as err:
+        raise UserError(f"{where}: {err}") from None
+    recorded = {}
+    for name in STEP_NAMES + GRAD_NAMES:
+        a = arrays.get(name)
+        if a is None:
+            raise UserError(f"{where}: missing recorded array {name!r}")
+        want = (getattr(params, name[:-5]).shape if name in GRAD_NAMES else (T,)
+                if name == "loss" else (T, X + H) if name in ("xc", "dxc") else (T, H))
+        if a.shape != want or a.dtype != params.dtype:
+            raise UserError(f"{where}: {name!r} has shape {a.shape} and dtype {a.dtype}, "
+                            f"expected {want} and {params.dtype}")
+        recorded[name] = a
+    return Trace(params, x.astype(params.dtype, copy=False), y, recorded, tm["variant"],
+                 loss, loss_grads)
+
+
+def _config(d: dict, path) -> RunConfig:
+    names = {f.name for f in fields(RunConfig)}
+    if set(d) - names:
+        raise UserError(f"{path}: unknown config field {sorted(set(d) - names)[0]!r}")
+    try:
+        return RunConfig(**d)
+    except TypeError as err:
+        raise UserError(f"{path}: bad config ({err})") from None
+
+
+def _unflatten(flat: dict) -> dict:
+    out: dict = {}
+    for key, value in flat.items():
+        parts = key.split(_SEP)
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = int(value) if value.dtype.kind in "iu" and value.shape == () else value
+    return out
+
+
+def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
+    if not isinstance(tm, dict) or not isinstance(tm.get("settings"), dict):
+        raise UserError(f"{path}: 'training' lacks its settings")
+    settings = TrainingSettings.from_dict(tm["settings"])
+    done, shown, ring = tm.get("iterations_done"), tm.get("shown"), tm.get("ring")
+    if not (isinstance(done, int) and isinstance(shown, int) and isinstance(ring, list)
+            and all(isinstance(k, int) for k in ring) and shown in ring):
+        raise UserError(f"{path}: 'training' has no valid iteration numbers")
+    params = params_from_arrays(_sub(arrays, "train.params."), f"{path}: training state")
+    opt = _unflatten({k[1:]: v for k, v in _sub(arrays, "train.opt").items()})
+    state = TrainState(done, params, _sub(arrays, "train.loss."), opt)
+    try:
+        run = TrainingRun(settings, state=state)
+    except (KeyError, ValueError, TypeError) as err:
+        raise UserError(f"{path}: the training state does not fit its settings ({err})") from None
+    run.clear_ring()
+    for k in ring:
+        if k == shown:
+            run.put(k, trace)
+            continue
+        cell = params_from_arrays(_sub(arrays, f"ring.{k}."), f"{path}: ring pass {k}")
+        head = {n: v for n, v in _sub(arrays, f"ring.{k}.loss.").items()}
+        run.put(k, run.record_with(cell, head, k))
+    hist = _sub(arrays, "history.")
+    try:
+        run.restore_records(hist)
+    except (KeyError, ValueError) as err:
+        raise UserError(f"{path}: damaged training history ({err})") from None
+    run.failed = tm.get("failed") if isinstance(tm.get("failed"), int) else None
+    if tm.get("problem"):
+        run.trainer.stop()
+        run.problem_text = str(tm["problem"])
+    session._install_training(run, shown)
+
+
+def load_session(path) -> tuple[Session, dict]:
+    """A new Session from a saved one and the view layout saved with it."""
+    path = Path(path)
+    arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
+    meta = _meta(arrays, path)
+    trace = _trace_from(_sub(arrays, "trace."), meta["trace"], path)
+    config = _config(meta["config"], path)
+    session = Session(config=config, trace=trace)
+    if meta.get("training") is not None:
+        _training(session, arrays, meta["training"], trace, path)
+    elif "history.loss" in arrays:
+        from .session import HistoryEntry
+        h = _sub(arrays, "history.")
+        session._history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
+                            zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
+    for d in meta["breakpoints"]:
+        try:
+            bp = Breakpoint.from_dict(d)
+            session.add_breakpoint(bp)
+        except UserError as err:
+            raise UserError(f"{path}: {err}") from None
+    try:
+        session.goto(meta["frame"])
+        if meta.get("selected") is not None:
+            session.select(meta["selected"])
+        if isinstance(meta.get("speed"), int | float):
+            session.set_speed(meta["speed"])
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
+    session._path = None
+    view = meta.get("view") if isinstance(meta.get("view"), dict) else {}
+    return session, view
+
+
+# ---- the short text form ---------------------------------------------------------------------
+
+def _value_text(v) -> str:
+    return "none" if v is None else repr(v) if isinstance(v, float) else str(v)
+
+
+def _defaults_diff(obj, base) -> list[str]:
+    out = []
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if v != getattr(base, f.name):
+            out.append(f"{f.name}={_value_text(v)}")
+    return out
+
+
+def state_text(session: Session) -> str:
+    """``lstm-viz:1 task=adding steps=100 … frame=bwd:3:ds`` (training: ``train … iteration=k``)."""
+    run = session.training
+    if run is not None:
+        s = run.settings
+        words = ["train", f"task={s.task}"]
+        words += [w for w in _defaults_diff(s, TrainingSettings(task=s.task))
+                  if not w.startswith("task=")]
+        words.append(f"iteration={session.iteration}")
+    else:
+        c = session.config
+        if c.task == "file":
+            raise UserError("a run read from a file has no short text form; save the session")
+        words = [f"task={c.task}"]
+        words += [w for w in _defaults_diff(c, default_config(c.task))
+                  if not w.startswith("task=")]
+    words.append(f"frame={session.frame_text}")
+    return " ".join([TEXT_PREFIX, *words])
+
+
+def _parse_value(text: str, default, name: str):
+    if text == "none":
+        return None
+    kinds = {"hidden": int, "steps": int, "inputs": int, "seed": int, "length": int,
+             "ring": int, "lr": float, "clip": float, "forget_bias": float}
+    kind = kinds.get(name, type(default) if default is not None else str)
+    try:
+        return kind(text)
+    except ValueError:
+        raise UserError(f"{name}={text!r} is not a valid value") from None
+
+
+def session_from_text(text: str) -> Session:
+    """The session a ``state_text`` describes (a training run is trained again, from its
+    seed, up to that iteration: deterministic, so it is the same pass)."""
+    words = str(text).split()
+    if not words or words[0] != TEXT_PREFIX:
+        raise UserError(f"a session text starts with {TEXT_PREFIX!r}")
+    training = len(words) > 1 and words[1] == "train"
+    pairs = {}
+    for w in words[2 if training else 1:]:
+        key, sep, value = w.partition("=")
+        if not sep:
+            raise UserError(f"cannot read {w!r} in the session text (want key=value)")
+        pairs[key] = value
+    frame = pairs.pop("frame", None)
+    iteration = pairs.pop("iteration", None)
+    base = TrainingSettings(task=pairs.get("task", "adding")) if training else \
+        default_config(pairs.get("task", "published"))
+    names = {f.name for f in fields(base)}
+    changes = {}
+    for key, value in pairs.items():
+        if key not in names:
+            raise UserError(f"unknown setting {key!r} in the session text")
+        changes[key] = _parse_value(value, getattr(base, key), key)
+    if training:
+        settings = check_settings(base.with_(**changes))
+        k = 0 if iteration is None else _parse_value(iteration, 0, "iteration")
+        if not 0 <= k < MAX_TEXT_ITERATIONS:
+            raise UserError(f"iteration must be from 0 to {MAX_TEXT_ITERATIONS - 1}")
+        session = Session()
+        session.start_training(settings)
+        session.train(k + 1, stop_at_breakpoints=False)
+        session.seek_iteration(k)
+    else:
+        session = Session(check_config(base.with_(**changes)))
+    if frame:
+        session.goto(frame)
+    return session

@@ -1,0 +1,311 @@
+"""Live training for the app: the engine's Trainer, a ring of recent passes, the history.
+No Qt.
+
+``TrainingRun(settings)`` builds a ``lstm_engine.training.Trainer`` (``build_trainer``)
+and runs it one iteration per ``step()``. Iteration k records the pass with the
+parameters θ_k (before update k) and then updates them; that pass is kept in a bounded
+ring (``settings.ring`` recent iterations), which is what the iteration scrubber shows.
+Before the first iteration the ring holds the pass iteration 0 will compute.
+
+``watch`` chooses that pass: ``"training"`` (the sequence iteration k trains on: free,
+the trainer records it anyway) or ``"example"`` (task sequence 0, never trained on: the
+same data every iteration, at the cost of one more pass per iteration).
+
+``backward`` different from ``variant`` trains with the wrong backward: the forward of
+``variant`` with the backward of ``backward`` (``recorder.run_stepwise``'s
+``forward_variant``). A NaN or Inf stops the run (the Trainer keeps the last good
+parameters); the failing pass goes into the ring so it can be inspected.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+
+from lstm_engine.cell import VARIANTS
+from lstm_engine.errors import UserError
+from lstm_engine.init import INITS
+from lstm_engine.optim import OPTIMIZERS
+from lstm_engine.recorder import record, run_stepwise
+from lstm_engine.tasks import TASKS
+from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
+
+from .config import RunConfig, format_bytes, trace_bytes
+
+WATCH = ("training", "example")
+MAX_RING = 10_000
+TRAIN_TASKS = tuple(n for n in TASKS if n != "file")
+
+
+def _takes_length(task: str) -> bool:
+    return "length" in inspect.signature(TASKS[task].__init__).parameters
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What the training panel chooses. None: the task's default."""
+
+    task: str = "adding"
+    length: int | None = None          # sequence length, for tasks that take one
+    variant: str = "seed"              # the cell (its forward)
+    backward: str = ""                 # the backward's variant; "" = the cell's own
+    hidden: int | None = None
+    optimizer: str | None = None
+    lr: float | None = None
+    clip: float | None = None
+    seed: int = 0
+    init: str | None = None
+    forget_bias: float | None = None
+    dtype: str = "float64"
+    watch: str = "training"
+    ring: int = 32                     # passes of recent iterations kept
+
+    def with_(self, **changes) -> TrainingSettings:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainingSettings:
+        if not isinstance(d, dict):
+            raise UserError("training settings must be an object")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise UserError(f"unknown training setting {unknown[0]!r}")
+        return check_settings(cls(**d))
+
+    @property
+    def backward_variant(self) -> str:
+        return self.backward or self.variant
+
+
+def check_settings(s: TrainingSettings) -> TrainingSettings:
+    """The settings with ``backward`` normalised, or UserError with one line."""
+    if s.task not in TRAIN_TASKS:
+        raise UserError(f"unknown task {s.task!r}; choose one of {', '.join(TRAIN_TASKS)}")
+    if s.variant not in VARIANTS:
+        raise UserError(f"unknown variant {s.variant!r}; choose one of {', '.join(VARIANTS)}")
+    if s.backward not in ("", *VARIANTS):
+        raise UserError(f"unknown backward {s.backward!r}; choose one of {', '.join(VARIANTS)}")
+    if s.optimizer is not None and s.optimizer not in OPTIMIZERS:
+        raise UserError(f"unknown optimizer {s.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if s.init is not None and s.init not in INITS:
+        raise UserError(f"unknown initialisation {s.init!r}; choose one of {', '.join(INITS)}")
+    if s.watch not in WATCH:
+        raise UserError(f"watch must be one of {', '.join(WATCH)}, got {s.watch!r}")
+    for name, value in (("ring size", s.ring), ("seed", s.seed)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UserError(f"the {name} must be a non-negative integer, got {value!r}")
+    if not 1 <= s.ring <= MAX_RING:
+        raise UserError(f"the ring size must be from 1 to {MAX_RING}, got {s.ring}")
+    for name, value in (("learning rate", s.lr), ("clipping norm", s.clip)):
+        if value is not None and not (isinstance(value, int | float) and np.isfinite(value)
+                                      and value > 0):
+            raise UserError(f"the {name} must be a positive number, got {value!r}")
+    if s.length is not None and not _takes_length(s.task):
+        s = replace(s, length=None)
+    if s.backward == s.variant:
+        s = replace(s, backward="")
+    return s
+
+
+class _Trainer(Trainer):
+    """The engine's Trainer; with ``forward`` set, records through the readable cell with
+    that forward and ``variant``'s backward (the wrong-backward example)."""
+
+    forward: str | None = None
+
+    def _record(self, params, loss, index):
+        if self.forward is None or self.forward == self.variant:
+            return super()._record(params, loss, index)
+        seq = self.task.sequence(index)
+        with np.errstate(all="ignore"):
+            return run_stepwise(params, seq.x, seq.y, self.variant, loss,
+                                forward_variant=self.forward)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One iteration's numbers (the history)."""
+
+    iteration: int
+    loss: float
+    grad_norm: float
+    clipped: bool
+
+
+class TrainingRun:
+    """A Trainer, the ring of recent passes and the history of one training run."""
+
+    def __init__(self, settings: TrainingSettings, state=None):
+        settings = check_settings(settings)
+        options = {"length": settings.length} if settings.length is not None else {}
+        config = TrainConfig(task=settings.task, task_options=options, seed=settings.seed,
+                             variant=settings.backward_variant, hidden=settings.hidden,
+                             iterations=0, optimizer=settings.optimizer, lr=settings.lr,
+                             clip=settings.clip, init=settings.init,
+                             forget_bias=settings.forget_bias, dtype=settings.dtype)
+        try:
+            base, resolved = build_trainer(config)
+        except ValueError as err:
+            raise UserError(str(err).splitlines()[0]) from None
+        trainer = _Trainer(base.task, base.params, base.loss_fn, base.optimizer,
+                           resolved.variant, resolved.clip, resolved.batch, trace_every=1,
+                           trace_index=0 if settings.watch == "example" else None,
+                           state=state)
+        trainer.forward = settings.variant
+        self.settings = settings
+        self.resolved = resolved
+        self.trainer = trainer
+        self.records: list[Record] = []
+        self._ring: OrderedDict[int, object] = OrderedDict()
+        self.failed: int | None = None           # the iteration that met a NaN/Inf
+        self._arrays: tuple[int, dict] | None = None
+        self._put(trainer.iteration, self.preview())
+
+    # ---- facts --------------------------------------------------------------------------
+
+    @property
+    def iterations_done(self) -> int:
+        return self.trainer.iteration
+
+    problem_text: str | None = None          # a saved run's problem, when reopened
+
+    @property
+    def problem(self):
+        return self.trainer.problem or self.problem_text
+
+    @property
+    def stopped(self) -> bool:
+        return self.trainer.stopped
+
+    def sequence_index(self, iteration: int) -> int:
+        """The task sequence the pass of ``iteration`` runs on."""
+        if self.settings.watch == "example":
+            return 0
+        return 1 + iteration * self.trainer.batch
+
+    def run_config(self) -> RunConfig:
+        """The session's description of this run (for the title and the text form)."""
+        tr = self.latest_trace
+        return RunConfig(task=self.settings.task, variant=self.settings.variant,
+                         hidden=self.resolved.hidden, steps=tr.steps, inputs=tr.inputs,
+                         seed=self.settings.seed, init=self.resolved.init,
+                         dtype=self.settings.dtype, lr=float(self.resolved.lr),
+                         backward=self.settings.backward,
+                         forget_bias=self.resolved.forget_bias)
+
+    # ---- the ring -----------------------------------------------------------------------
+
+    def _put(self, k: int, trace) -> None:
+        self._ring[k] = trace
+        self._ring.move_to_end(k)
+        while len(self._ring) > self.settings.ring:
+            self._ring.popitem(last=False)
+
+    def ring_indices(self) -> list[int]:
+        return list(self._ring)
+
+    def has(self, k: int) -> bool:
+        return k in self._ring
+
+    def trace_at(self, k: int):
+        try:
+            return self._ring[k]
+        except KeyError:
+            raise UserError(f"iteration {k} is not in the history of recent passes "
+                            f"(kept: {self._span()})") from None
+
+    def _span(self) -> str:
+        keys = list(self._ring)
+        return f"{keys[0]}…{keys[-1]}" if keys else "none"
+
+    @property
+    def latest(self) -> int:
+        return next(reversed(self._ring))
+
+    @property
+    def latest_trace(self):
+        return self._ring[self.latest]
+
+    def set_ring_size(self, n: int) -> None:
+        self.settings = check_settings(replace(self.settings, ring=n))
+        while len(self._ring) > n:
+            self._ring.popitem(last=False)
+
+    def memory_estimate(self, n: int | None = None) -> int:
+        """Bytes a ring of ``n`` passes (default: the setting) holds."""
+        tr = self.latest_trace
+        return (n or self.settings.ring) * trace_bytes(tr.steps, tr.inputs, tr.hidden,
+                                                       tr.dtype.name)
+
+    def memory_text(self, n: int | None = None) -> str:
+        return format_bytes(self.memory_estimate(n))
+
+    # ---- running ------------------------------------------------------------------------
+
+    def preview(self):
+        """The pass the next iteration computes (recorded now, nothing changes)."""
+        tr = self.trainer
+        return tr._record(tr.params, tr.loss_fn, self.sequence_index(tr.iteration))
+
+    def step(self) -> Iteration:
+        """One iteration; its pass goes into the ring and its numbers into the history.
+        UserError if the run stopped (a NaN or Inf: reset or change the settings)."""
+        if self.trainer.stopped:
+            raise UserError(f"training stopped: {self.problem}; reset to start again"
+                            if self.problem else "training stopped; reset to start again")
+        it = next(self.trainer)
+        if it.trace is not None:
+            self._put(it.index, it.trace)
+        if it.problem is not None:
+            self.failed = it.index
+        else:
+            self.records.append(Record(it.index, float(it.loss), float(it.grad_norm),
+                                       bool(it.clipped)))
+        return it
+
+    def history_arrays(self) -> dict[str, np.ndarray]:
+        """iteration, loss, grad_norm (float64) and clipped, one entry per iteration."""
+        n = len(self.records)
+        if self._arrays is None or self._arrays[0] != n:
+            r = self.records
+            self._arrays = (n, {
+                "iteration": np.fromiter((e.iteration for e in r), np.int64, n),
+                "loss": np.fromiter((e.loss for e in r), np.float64, n),
+                "grad_norm": np.fromiter((e.grad_norm for e in r), np.float64, n),
+                "clipped": np.fromiter((e.clipped for e in r), bool, n)})
+        return self._arrays[1]
+
+    def restore_records(self, arrays: dict) -> None:
+        """Put back a saved history (``history_arrays`` of an earlier run)."""
+        self.records = [Record(int(i), float(lo), float(g), bool(c)) for i, lo, g, c in zip(
+            arrays["iteration"], arrays["loss"], arrays["grad_norm"], arrays["clipped"],
+            strict=True)]
+        self._arrays = None
+
+    def record_with(self, params, loss_params: dict, iteration: int):
+        """The pass of ``iteration`` with given parameters (to rebuild a saved ring)."""
+        tr = self.trainer
+        loss = tr._loss_with(loss_params)
+        return tr._record(params, loss, self.sequence_index(iteration))
+
+    def put(self, k: int, trace) -> None:
+        self._put(k, trace)
+
+    def clear_ring(self) -> None:
+        self._ring.clear()
+
+
+def record_run(params, x, y, variant: str, backward: str, loss, dtype):
+    """One pass with the cell ``variant`` and the backward of ``backward`` ('' = same)."""
+    back = backward or variant
+    with np.errstate(all="ignore"):
+        if back == variant:
+            return record(params, x, y, variant, loss, dtype)
+        return run_stepwise(params, x, y, back, loss, dtype, forward_variant=variant)

@@ -1,0 +1,71 @@
+"""Two runs side by side on the same data: synchronised frames and differences."""
+
+import numpy as np
+import pytest
+
+from lstm_engine.errors import UserError
+from lstm_engine.trace import BACKWARD_NAMES, GRAD_NAMES
+from lstm_viz.compare import QUANTITIES, Comparison
+from lstm_viz.config import default_config
+
+SMALL = default_config("random", steps=6, inputs=3, hidden=4, init="uniform")
+
+
+def test_a_run_compared_with_itself_differs_nowhere():
+    c = Comparison.of(SMALL, SMALL)
+    assert set(c.max_differences()) == set(QUANTITIES)
+    assert all(v == 0.0 for v in c.max_differences().values())
+    for i in range(0, len(c.left.frames), 7):
+        c.left.seek(i)
+        for name in ("h", "ds", "wi_diff"):
+            d = c.difference_at(name)
+            assert d is None or not np.any(d)
+
+
+def test_seed_and_standard_differ_where_they_must():
+    c = Comparison.of(SMALL, SMALL.with_(variant="standard"))
+    # step 0: h_prev = s_prev = 0, so the gates and s agree; h = s*o vs o*tanh(s) does not
+    for name in ("g", "i", "f", "o", "s"):
+        assert not np.any(c.difference(name)[0]), name
+    assert np.all(c.difference("h")[0] != 0)
+    # from step 1 on, h(t-1) feeds everything
+    for name in ("g", "i", "f", "o", "s", "h"):
+        assert np.all(np.abs(c.difference(name)[1:]).max(axis=1) > 0), name
+    for name in BACKWARD_NAMES + GRAD_NAMES:
+        if name == "top_diff_s":
+            assert not np.any(c.difference(name)[-1])       # zero at the last step on both
+        assert np.abs(c.difference(name)).max() > 0, name
+    assert "standard" in c.labels()[1]
+
+
+def test_the_wrong_backward_against_the_right_one_differs_in_the_backward_only():
+    right = SMALL.with_(variant="standard")
+    c = Comparison.of(right, right.with_(backward="seed"))
+    d = c.max_differences()
+    for name in ("xc", "g", "i", "f", "o", "s", "h", "loss", "dl_dh"):
+        assert d[name] < 1e-12, name
+    assert d["ds"] > 1e-6 and d["wi_diff"] > 1e-6 and d["do"] > 1e-6
+
+
+def test_cursors_are_synchronised_both_ways_and_unknown_values_are_none():
+    c = Comparison.of(SMALL, SMALL.with_(variant="standard"))
+    c.left.goto("fwd:2:g")
+    assert c.right.frame_text == "fwd:2:g"
+    c.right.step_over()
+    assert c.left.frame_text == "fwd:2" and c.right.frame_text == "fwd:2"
+    assert c.difference_at("ds") is None                   # not computed in the forward pass
+    c.left.goto("bwd:1:ds")
+    np.testing.assert_array_equal(c.difference_at("ds"), c.right.trace.ds[1] - c.left.trace.ds[1])
+    c.close()
+    c.left.first()
+    assert c.right.frame_text == "bwd:1:ds"
+
+
+def test_runs_on_different_data_are_refused():
+    with pytest.raises(UserError, match="same"):
+        Comparison.of(SMALL, SMALL.with_(seed=1))
+    with pytest.raises(UserError, match="sizes"):
+        Comparison.of(SMALL, SMALL.with_(steps=7))
+    fb = default_config("adding", steps=12)
+    c = Comparison.of(fb.with_(forget_bias=0.0), fb.with_(forget_bias=1.0))
+    assert c.max_differences(["f"])["f"] > 0.1

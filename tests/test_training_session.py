@@ -1,0 +1,146 @@
+"""Live training driven from the session, without Qt: iterations, the ring, NaN, resume."""
+
+import numpy as np
+import pytest
+
+from lstm_engine.errors import UserError
+from lstm_engine.params import PARAM_NAMES
+from lstm_engine.recorder import run_stepwise
+from lstm_engine.training import TrainConfig, build_trainer
+from lstm_viz.config import trace_bytes
+from lstm_viz.session import Session
+from lstm_viz.training_run import TrainingRun, TrainingSettings
+
+SMALL = TrainingSettings(task="adding", length=20, hidden=8)
+
+
+class Log:
+    def __init__(self, session, *names):
+        self.calls = []
+        for n in names:
+            getattr(session.events, n).connect(lambda *a, n=n: self.calls.append((n, a)))
+
+    def of(self, name):
+        return [a for n, a in self.calls if n == name]
+
+
+def test_training_advances_one_iteration_at_a_time_and_emits_events():
+    s = Session()
+    log = Log(s, "iteration_changed", "history_changed", "trace_changed", "training_changed")
+    s.start_training(SMALL)
+    assert s.iteration == 0 and s.iterations() == [0] and s.history == ()
+    assert s.config.task == "adding" and s.trace.steps == 20 and s.trace.hidden == 8
+    s.goto("bwd:3:ds")
+    log.calls.clear()
+    report = s.train(3)
+    assert report.done == 3 and s.iteration == 2 and len(s.history) == 3
+    assert s.frame_text == "bwd:3:ds"                 # the frame stays as passes change
+    assert log.of("iteration_changed") == [(2,)]       # one update of the views per call
+    assert len(log.of("trace_changed")) == 1 and len(log.of("history_changed")) == 1
+    # the engine's own trainer, run separately, gives the same losses
+    trainer, _ = build_trainer(TrainConfig(task="adding", task_options={"length": 20},
+                                           hidden=8))
+    losses = [next(trainer).loss for _ in range(3)]
+    assert [e.loss for e in s.history] == losses
+    np.testing.assert_array_equal(s.history_arrays()["loss"], losses)
+
+
+def test_pause_step_resume_is_the_uninterrupted_run_bit_for_bit():
+    a = Session()
+    a.start_training(SMALL)
+    a.run_training()
+    assert a.training_running
+    a.train_slice(0.0)                                 # one slice: at least one iteration
+    a.pause_training()
+    assert a.train_slice() is None                     # paused: the timer does nothing
+    a.train_step()                                     # the "one iteration" button
+    done = a.training.iterations_done
+    a.run_training()
+    while a.training.iterations_done < 12:
+        a.train(1)
+    a.pause_training()
+    b = Session()
+    b.start_training(SMALL)
+    b.train(12)
+    assert done >= 2 and a.training.iterations_done == b.training.iterations_done == 12
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(getattr(a.training.trainer.params, name),
+                                      getattr(b.training.trainer.params, name))
+    assert [e.loss for e in a.history] == [e.loss for e in b.history]
+    np.testing.assert_array_equal(a.trace.ds, b.trace.ds)
+
+
+def test_the_ring_is_bounded_and_iteration_is_a_scrub_axis():
+    s = Session()
+    s.start_training(SMALL.with_(ring=4))
+    s.train(10)
+    assert s.iterations() == [6, 7, 8, 9] and s.iteration == 9
+    latest = s.trace
+    s.goto("fwd:5:s")
+    log = Log(s, "iteration_changed", "frame_changed")
+    assert s.seek_iteration(7) is True
+    assert s.iteration == 7 and s.frame_text == "fwd:5:s"
+    assert s.trace is s.training.trace_at(7) and s.trace is not latest
+    assert s.previous_trace() is s.training.trace_at(6)
+    assert s.seek_iteration(7) is False
+    s.seek_iteration(0)                                # clamped to the oldest kept
+    assert s.iteration == 6 and s.previous_trace() is None
+    assert log.of("iteration_changed") == [(7,), (6,)]
+    one = trace_bytes(20, 2, 8)
+    assert s.training.memory_estimate() == 4 * one
+    assert s.training.memory_estimate(100) == 100 * one
+    s.set_ring_size(2)
+    assert s.iterations() == [8, 9] and s.iteration == 9
+    with pytest.raises(UserError):
+        s.set_ring_size(0)
+
+
+def test_nan_stops_training_and_keeps_the_last_good_parameters():
+    s = Session()
+    s.start_training(SMALL.with_(optimizer="sgd", lr=1e10))
+    s.add_breakpoint("nan")
+    s.run_training()
+    report = s.train(100)
+    assert report.problem is not None and "NaN or Inf" in report.problem
+    bad = s.training.failed
+    assert report.done == bad + 1 and not s.training_running
+    # the shown pass is the failing one, at its first NaN; the parameters are the last good
+    assert s.iteration == bad and not np.all(np.isfinite(s.trace.loss))
+    assert s.stop is not None and "NaN or Inf" in s.stop.reasons[0]
+    good = s.training.trace_at(bad).params
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(getattr(s.training.trainer.params, name),
+                                      getattr(good, name))
+    with pytest.raises(UserError, match="reset"):
+        s.train(1)
+    s.reset_training()
+    assert s.iteration == 0 and s.training.problem is None and s.history == ()
+
+
+def test_the_wrong_backward_trains_with_the_standard_forward_and_the_seed_backward():
+    run = TrainingRun(SMALL.with_(variant="standard", backward="seed"))
+    run.step()
+    tr = run.trace_at(0)
+    seq = run.trainer.task.sequence(1)
+    trainer, _ = build_trainer(TrainConfig(task="adding", task_options={"length": 20},
+                                           hidden=8))
+    ref = run_stepwise(trainer.params, seq.x, seq.y, "seed", trainer.loss_fn,
+                       forward_variant="standard")
+    np.testing.assert_array_equal(tr.ds, ref.ds)
+    np.testing.assert_array_equal(tr.h, ref.h)
+    assert tr.variant == "seed"
+
+
+def test_settings_are_checked_and_leaving_training():
+    s = Session()
+    for bad in (SMALL.with_(task="nope"), SMALL.with_(lr=-1.0), SMALL.with_(ring=0),
+                SMALL.with_(optimizer="rmsprop"), SMALL.with_(watch="all")):
+        with pytest.raises(UserError):
+            s.start_training(bad)
+        assert s.training is None and s.config.task == "published"
+    s.start_training(SMALL.with_(watch="example"))
+    s.train(2)
+    np.testing.assert_array_equal(s.trace.x, s.training.trainer.task.sequence(0).x)
+    s.configure(s.config.with_(task="published", hidden=100, steps=4, inputs=50,
+                               init="published", lr=0.1, forget_bias=None))
+    assert s.training is None and s.iteration is None
