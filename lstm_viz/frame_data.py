@@ -136,6 +136,13 @@ class FrameData:
         t = self.focus_step(frame)
         return (self.trace.x if name == "x" else self.trace[name])[t]
 
+    @property
+    def live(self) -> LiveGradients:
+        """The trace's LiveGradients (built on first use; shared by every view)."""
+        if self._live is None:
+            self._live = LiveGradients(self.trace)
+        return self._live
+
     def accumulators(self, index: int) -> dict:
         """The gradient accumulators as of backward frame ``index`` (cached for one frame)."""
         if self._acc is not None and self._acc[0] == index:
@@ -143,14 +150,12 @@ class FrameData:
         frame = self.model.frame(index)
         if frame.phase != "bwd":
             raise ValueError(f"no gradient is accumulated yet at {frame}")
-        if self._live is None:
-            self._live = LiveGradients(self.trace)
         if frame.is_step:
-            acc = self._live.accumulated(frame.t)
+            acc = self.live.accumulated(frame.t)
         else:
             k = frame.statement_index
             done = {n: True for n in ACCUMULATORS if _BWD_ORDER[n] <= k}
-            acc = self._live.accumulated(frame.t + 1, partial=done or None)
+            acc = self.live.accumulated(frame.t + 1, partial=done or None)
         self._acc = (index, acc)
         return acc
 
