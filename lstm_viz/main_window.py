@@ -32,6 +32,7 @@ from .variables_panel import VariablesPanel
 
 DEFAULT_SIZE = (1366, 768)
 MAX_RECENT = 8
+STATE_VERSION = 1            # dock layout version: 1 added the view docks (old layouts ignored)
 TRACE_FILTER = "lstm-viz traces (*.npz);;All files (*)"
 ICONS = {
     "first": QStyle.StandardPixmap.SP_MediaSkipBackward,
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.source_dock, self.variables_dock], [700, 640],
                          Qt.Orientation.Horizontal)
         self._make_menus()
+        self._make_view_docks()
         self._make_status()
 
         self.timer = QTimer(self)
@@ -190,6 +192,12 @@ class MainWindow(QMainWindow):
         menus["View"].addAction(self.timeline_bar.toggleViewAction())
         self.menus = menus
         self._rebuild_recent()
+
+    def _make_view_docks(self):
+        """The picture views (carousel, heatmaps, flow): see view_docks.py."""
+        from .view_docks import add_view_docks
+
+        add_view_docks(self)
 
     def _make_status(self):
         bar = self.statusBar()
@@ -369,12 +377,12 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, STATE_VERSION)
 
     def save_settings(self):
         if self.settings is not None:
             self.settings.setValue("geometry", self.saveGeometry())
-            self.settings.setValue("window_state", self.saveState())
+            self.settings.setValue("window_state", self.saveState(STATE_VERSION))
             self.settings.sync()
 
     def closeEvent(self, event):

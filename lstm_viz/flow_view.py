@@ -1,0 +1,271 @@
+"""Gradient flow through time: per-step gradient norms with the forget-gate product along
+the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on demand, cached).
+
+Curves hold only the steps computed at the frame (they grow from T-1 down in the backward
+pass); the cursor line follows the frame. Numbers come from ``view_data.Flow`` and
+``view_data.Contributions``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+)
+
+from .colors import SEQUENTIAL
+from .heatmap_view import CURSOR_PEN, Heatmap, VisibleView, _quiet_plot, frame_for_step
+from .view_data import FLOW_CURVES, csv_text
+
+CURVE_PENS = {"ds": pg.mkPen((200, 40, 40), width=2),
+              "top_diff_h": pg.mkPen((40, 90, 200), width=1.5),
+              "bottom_diff_s": pg.mkPen((40, 150, 60), width=1.5, style=Qt.PenStyle.DashLine)}
+CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
+                "bottom_diff_s": "‖bottom_diff_s(t)‖"}
+
+
+class FlowView(VisibleView):
+    """‖ds‖, ‖top_diff_h‖, ‖bottom_diff_s‖ against t, and log10 ∏ f from the last step."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        self.log = QCheckBox("log scale", self)
+        self.log.setChecked(True)
+        self.log.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.log.toggled.connect(self._on_log)
+        self.info = QLabel(self)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.norms = self.graphics.addPlot(row=0, col=0)
+        self.forget = self.graphics.addPlot(row=1, col=0)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        for p in (self.norms, self.forget):
+            _quiet_plot(p)
+            p.showGrid(x=True, y=True, alpha=0.25)
+        self.norms.setLabel("left", "gradient norm")
+        self.forget.setLabel("left", "log10 ∏ f")
+        self.forget.setLabel("bottom", "time step t")
+        self.forget.setXLink(self.norms)
+        legend = self.norms.addLegend(offset=(-4, 4), labelTextSize="8pt")
+        self.curves = {}
+        for name in FLOW_CURVES:
+            c = self.norms.plot([], [], pen=CURVE_PENS[name], name=CURVE_LABELS[name])
+            c.setClipToView(True)
+            c.setDownsampling(auto=True, method="peak")
+            self.curves[name] = c
+        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        band = pg.mkBrush(120, 150, 90, 70)
+        self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
+        self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))
+        self.f_band = pg.FillBetweenItem(self.f_lo, self.f_hi, brush=band)
+        self.forget.addItem(self.f_band)
+        self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=2))
+        self.cursor_lines = []
+        for p in (self.norms, self.forget):
+            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            p.addItem(line)
+            self.cursor_lines.append(line)
+        self.note = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))
+        self.forget.addItem(self.note)
+        self.norms.setLogMode(y=True)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.info, 1)
+        top.addWidget(self.log)
+        self.tools = top
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        lay.addLayout(top)
+        lay.addWidget(self.graphics, 1)
+        self._keys: dict = {}
+        self._built = None
+        self.state = None
+
+    def trace_changed(self):
+        self._keys = {}
+        self._built = None
+
+    def _on_log(self, on: bool):
+        self.norms.setLogMode(y=on)
+        self._keys = {}
+        self.request()
+
+    def refresh(self):
+        vd = self.view_data
+        flow = vd.flow
+        log = self.log.isChecked()
+        st = flow.state(self.session.cursor, log=log)
+        self.state = st
+        T = vd.data.trace.steps
+        if self._built != id(vd):
+            self._built = id(vd)
+            self.norms.setXRange(-0.5, T - 0.5, padding=0.01)
+        for name, (t, v) in st.curves.items():
+            key = (len(t), int(t[0]) if len(t) else -1, log)
+            if self._keys.get(name) != key:     # a curve changes only when a step is added
+                self._keys[name] = key
+                self.curves[name].setData(t, v, connect="finite")
+        fkey = st.forget is not None
+        if self._keys.get("forget") != fkey:
+            self._keys["forget"] = fkey
+            if st.forget is None:
+                for c in (self.f_hi, self.f_lo, self.f_median):
+                    c.setData([], [])
+                self.note.setText("∏ f along the carousel: known after the forward pass")
+                self.note.setPos(T / 2, 0)
+            else:
+                t, med, q10, q90 = st.forget
+                self.f_hi.setData(t, q90)
+                self.f_lo.setData(t, q10)
+                self.f_median.setData(t, med)
+                self.note.setText("")
+        for line in self.cursor_lines:
+            line.setValue(st.cursor)
+        done = len(st.curves["ds"][0])
+        if done:
+            v = self.session.trace.ds
+            last = np.linalg.norm(v[st.curves["ds"][0][0].astype(int)])
+            self.info.setText(f"ds known for {done}/{T} steps · ‖ds({int(st.curves['ds'][0][0])})‖"
+                              f" = {last:.4g} · ∏f: median and 10–90% of units")
+        else:
+            self.info.setText("gradients: not computed yet (backward pass) · "
+                              "∏f: median and 10–90% of units")
+
+    def csv(self) -> str:
+        return csv_text(*self.view_data.flow.table(self.session.cursor))
+
+
+class ContributionView(VisibleView):
+    """‖∂l(k)/∂s(t)‖ for k ≥ t: which future losses feed each step's cell gradient."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        self.button = QPushButton("Compute", self)
+        self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.button.clicked.connect(self.compute)
+        self.info = QLabel(self)
+        self.info.setWordWrap(False)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.map = Heatmap(self.graphics.ci, 0, 0)
+        self.map.plot.setLabel("bottom", "cell-state step t")
+        self.map.plot.setLabel("left", "loss step k")
+        self.map.bar.setColorMap(self._cmap())
+        self.map.anchors = SEQUENTIAL
+        self.future = pg.ImageItem(axisOrder="col-major")
+        self.future.setZValue(4)
+        self.map.plot.addItem(self.future)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.button)
+        top.addWidget(self.info, 1)
+        self.tools = top
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        lay.addLayout(top)
+        lay.addWidget(self.graphics, 1)
+        self.graphics.scene().sigMouseMoved.connect(self._hover)
+        self.graphics.scene().sigMouseClicked.connect(self._click)
+        self._built = None
+        self.image = None
+
+    @staticmethod
+    def _cmap():
+        from .heatmap_view import cmap_for
+        return cmap_for(SEQUENTIAL)
+
+    def trace_changed(self):
+        self._built = None
+        self.image = None
+
+    def compute(self):
+        """Run the engine's loss-to-cell computation (busy cursor), then show it."""
+        c = self.view_data.contributions
+        if not c.ready:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            self.info.setText("computing …")
+            QApplication.processEvents()
+            try:
+                c.compute()
+            finally:
+                QApplication.restoreOverrideCursor()
+        self.request()
+
+    def refresh(self):
+        vd = self.view_data
+        c = vd.contributions
+        T = vd.data.trace.steps
+        if not c.ready and c.cheap:
+            c.compute()
+        if not c.ready:
+            self.button.setEnabled(True)
+            self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
+                              f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
+            self.map.image.clear()
+            self.future.clear()
+            self.map.set_pending(None)
+            self.image = None
+            return
+        self.button.setEnabled(False)
+        img = c.compute()
+        self.image = img
+        K = len(img.sources)
+        if self._built != id(vd):
+            self._built = id(vd)
+            self.map.set_image(np.ascontiguousarray(img.log.T), QRectF(-0.5, 0, T, K),
+                               SEQUENTIAL, img.levels)
+            mask = np.zeros((T, K, 4), np.uint8)
+            mask[img.future.T] = (250, 250, 250, 255)
+            self.future.setImage(mask, autoLevels=False, levels=(0, 255))
+            self.future.setRect(QRectF(-0.5, 0, T, K))
+            step = max(1, K // 6)
+            self.map.plot.getAxis("left").setTicks(
+                [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources) if n % step == 0]])
+            self.map.bar.setLevels(img.levels)
+        lo, hi = vd.known("ds", self.session.cursor)
+        if hi <= lo:
+            self.map.set_pending(-0.5, T - 0.5)
+        else:
+            self.map.set_pending(-0.5, lo - 0.5) if lo > 0 else self.map.set_pending(None)
+        frame = vd.data.model.frame(self.session.cursor)
+        self.map.set_cursor(vd.data.focus_step(frame))
+        warn = f"  ⚠ {img.special.text()}" if img.special.total else ""
+        self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
+                          f"grey: not computed yet{warn}")
+
+    def _hover(self, pos):
+        img = self.image
+        got = self.map.at(pos)
+        if img is None or got is None:
+            return
+        t, n = int(np.floor(got[0] + 0.5)), int(np.floor(got[1]))
+        K, T = img.norms.shape
+        if 0 <= t < T and 0 <= n < K:
+            k = int(img.sources[n])
+            if img.future[n, t]:
+                self.info.setText(f"loss step k={k}, t={t}: t > k, no contribution")
+            else:
+                self.info.setText(f"‖∂l({k})/∂s({t})‖ = {img.norms[n, t]:.6g}")
+
+    def _click(self, event):
+        if event.button() != Qt.MouseButton.LeftButton or self.image is None:
+            return
+        got = self.map.at(event.scenePos())
+        if got is not None:
+            self.session.goto(frame_for_step(self.session, int(np.floor(got[0] + 0.5)), True))
+
+    def csv(self) -> str:
+        return csv_text(*self.view_data.contributions.table())

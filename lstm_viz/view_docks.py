@@ -1,0 +1,60 @@
+"""The picture views as dock panels: created, arranged and registered in one place.
+
+``add_view_docks(window)`` builds the carousel, the heatmaps over time, the parameter
+gradients, the gradient flow and the loss-to-cell matrix, each in a QDockWidget with an
+Export button, adds a toggle per dock to the View menu, and lays them out for a
+1366x768 screen: source over variables on the left, the carousel over the heatmaps on
+the right with the other views tabbed beside the heatmaps. The window's saved state
+(``saveState``/``restoreState``) keeps the arrangement.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from .carousel_view import CarouselView
+from .export import ExportButton
+from .flow_view import ContributionView, FlowView
+from .heatmap_view import ParamGradView, TimeHeatmapsView
+
+VIEWS = (  # object name, title, class
+    ("carousel", "Carousel", CarouselView),
+    ("heatmaps", "Heatmaps over time", TimeHeatmapsView),
+    ("param_grads", "Parameter gradients", ParamGradView),
+    ("flow", "Gradient flow", FlowView),
+    ("loss_to_cell", "Loss → cell gradients", ContributionView),
+)
+
+
+def add_view_docks(window) -> dict:
+    """Create the view docks of ``window`` (a MainWindow); returns {name: dock}."""
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    docks, views = {}, {}
+    for name, title, cls in VIEWS:
+        view = cls(window.session)
+        view.tools.addWidget(ExportButton(view, title, window.errors, view))
+        docks[name] = window._dock(title, name, view, right)
+        views[name] = view
+    # Left: source over variables. Right: carousel over the heatmaps, the other views
+    # tabbed with them. Every view is a dock: hide, float, move; the layout persists.
+    window.removeDockWidget(window.variables_dock)
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.variables_dock)
+    window.variables_dock.show()
+    window.splitDockWidget(window.source_dock, window.variables_dock, Qt.Orientation.Vertical)
+    window.splitDockWidget(docks["carousel"], docks["heatmaps"], Qt.Orientation.Vertical)
+    for name in ("param_grads", "flow", "loss_to_cell"):
+        window.tabifyDockWidget(docks["heatmaps"], docks[name])
+    docks["heatmaps"].raise_()
+    window.resizeDocks([window.source_dock, docks["carousel"]], [650, 716],
+                       Qt.Orientation.Horizontal)
+    window.resizeDocks([window.source_dock, window.variables_dock], [330, 300],
+                       Qt.Orientation.Vertical)
+    window.resizeDocks([docks["carousel"], docks["heatmaps"]], [275, 355],
+                       Qt.Orientation.Vertical)
+    menu = window.menus["View"]
+    menu.addSeparator()
+    for name, _, _ in VIEWS:
+        menu.addAction(docks[name].toggleViewAction())
+    window.view_docks = docks
+    window.views = views
+    return docks

@@ -1,0 +1,243 @@
+"""The picture views in the window: data as of the frame, clicks, NaN/Inf, layout, export."""
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
+from test_view_data import nan_trace
+
+from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
+from lstm_viz.config import default_config
+from lstm_viz.export import export_view
+from lstm_viz.session import Session
+from lstm_viz.view_data import TIME_BACKWARD, TIME_FORWARD, ViewData
+from lstm_viz.view_docks import VIEWS
+
+
+@pytest.fixture
+def window(make_window, qapp):
+    s = Session(default_config("random", steps=12, inputs=4, hidden=6))
+    w = make_window(s)
+    qapp.processEvents()
+    return w
+
+
+def show(w, name, qapp):
+    w.view_docks[name].show()
+    w.view_docks[name].raise_()
+    qapp.processEvents()
+    return w.views[name]
+
+
+def pending_steps(heatmap, T):
+    """The steps the grey rectangle covers (empty if hidden)."""
+    if not heatmap.pending.isVisible():
+        return set()
+    r = heatmap.pending.rect()
+    return {t for t in range(T) if r.left() < t < r.right()}
+
+
+def test_every_view_is_a_dock_with_a_view_menu_toggle(window):
+    titles = [a.text() for a in window.menus["View"].actions()]
+    for name, title, _ in VIEWS:
+        dock = window.view_docks[name]
+        assert dock.objectName() == name and dock.windowTitle() == title
+        assert title in titles
+    assert window.view_docks["carousel"].isVisible() and window.view_docks["heatmaps"].isVisible()
+    toggle = window.view_docks["carousel"].toggleViewAction()
+    toggle.trigger()
+    assert not window.view_docks["carousel"].isVisible()
+    toggle.trigger()
+    assert window.view_docks["carousel"].isVisible()
+
+
+def test_the_arrangement_persists(make_window, qapp):
+    w = make_window(settings_name="layout.ini")
+    w.view_docks["flow"].close()
+    w.save_settings()
+    w.close()
+    w2 = make_window(settings_name="layout.ini")
+    qapp.processEvents()
+    assert not w2.view_docks["flow"].isVisible()
+    assert w2.view_docks["carousel"].isVisible()
+
+
+@pytest.mark.parametrize("frame", ["fwd:4:o", "loss", "bwd:7:ds", "bwd:7:dxc", "bwd:0"])
+def test_time_heatmaps_show_the_engine_arrays_and_grey_out_what_is_not_computed(window, qapp,
+                                                                              frame):
+    s = window.session
+    view = show(window, "heatmaps", qapp)
+    s.goto(frame)
+    qapp.processEvents()
+    T = s.trace.steps
+    vd = ViewData.of(s.data)
+    for panel, names in ((view.forward, TIME_FORWARD), (view.backward, TIME_BACKWARD)):
+        for name in names:
+            panel.choose.setCurrentText(name)
+            qapp.processEvents()
+            np.testing.assert_array_equal(panel.map.data, s.trace[name].astype(np.float32))
+            lo, hi = vd.known(name, s.cursor)
+            assert pending_steps(panel.map, T) == set(range(T)) - set(range(lo, hi)), name
+            lo_l, hi_l = panel.map.image.levels
+            if name in ("i", "f", "o"):
+                assert (lo_l, hi_l) == (0.0, 1.0)
+            else:
+                assert lo_l == -hi_l > 0 or lo_l == -hi_l
+            assert panel.map.cursor.value() == s.data.focus_step(s.frame)
+
+
+def test_autoscale_levels_follow_the_computed_steps(window, qapp):
+    s = window.session
+    view = show(window, "heatmaps", qapp)
+    s.goto("bwd:9:ds")
+    view.autoscale.setChecked(True)
+    qapp.processEvents()
+    lo, hi = view.backward.map.image.levels
+    assert hi == pytest.approx(np.abs(s.trace.ds[9:]).max()) and lo == -hi
+    view.autoscale.setChecked(False)
+    qapp.processEvents()
+    assert view.backward.map.image.levels[1] == pytest.approx(np.abs(s.trace.ds).max())
+
+
+def click_step(qtbot, panel, t):
+    vb = panel.map.plot.getViewBox()
+    scene = vb.mapViewToScene(QPointF(t, panel.map.data.shape[1] / 2))
+    pos = panel.graphics.mapFromScene(scene)
+    qtbot.mouseClick(panel.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_clicking_a_heatmap_column_moves_the_cursor_to_that_step(window, qapp, qtbot):
+    s = window.session
+    view = show(window, "heatmaps", qapp)
+    s.goto("bwd:9:df")
+    qapp.processEvents()
+    click_step(qtbot, view.backward, 3)
+    assert s.frame_text == "bwd:3:df"
+    s.goto("fwd:2:g")
+    qapp.processEvents()
+    click_step(qtbot, view.forward, 10)
+    assert s.frame_text == "fwd:10:g"
+    s.goto("loss")
+    qapp.processEvents()
+    click_step(qtbot, view.backward, 5)
+    assert s.frame_text == "bwd:5"
+
+
+@pytest.mark.parametrize("frame", ["bwd:11:ds", "bwd:6:wo_diff", "bwd:6:bi_diff", "bwd:0"])
+def test_parameter_gradients_are_the_live_accumulators_as_of_the_frame(window, qapp, frame):
+    s = window.session
+    view = show(window, "param_grads", qapp)
+    s.goto(frame)
+    qapp.processEvents()
+    acc = s.data.accumulators(s.cursor)
+    for name in WEIGHT_DIFFS:
+        np.testing.assert_allclose(view._buffers[name], acc[name].T.astype(np.float32))
+        assert not view.maps[name].pending.isVisible()
+        lo, hi = view.maps[name].image.levels
+        assert lo == -hi
+    bias = np.stack([acc[n] for n in BIAS_DIFFS]).T
+    np.testing.assert_allclose(view._buffers["bias"], bias.astype(np.float32))
+    view.mode.setCurrentIndex(1)                              # this step's contribution alone
+    qapp.processEvents()
+    own = s.data.live.contribution(s.frame.t)
+    for name in WEIGHT_DIFFS:
+        if name in view.state.arrays:
+            np.testing.assert_allclose(view._buffers[name], own[name].T.astype(np.float32))
+        else:
+            assert view.maps[name].pending.isVisible()
+
+
+def test_parameter_gradients_are_grey_before_the_backward_pass(window, qapp):
+    view = show(window, "param_grads", qapp)
+    window.session.goto("loss")
+    qapp.processEvents()
+    assert all(view.maps[n].pending.isVisible() for n in (*WEIGHT_DIFFS, "bias"))
+    assert "not computed" in view.info.text()
+
+
+def test_flow_curves_and_cursor_follow_the_frame(window, qapp):
+    s = window.session
+    view = show(window, "flow", qapp)
+    s.goto("bwd:8:bottom_diff_s")
+    qapp.processEvents()
+    t, v = view.curves["ds"].xData, view.curves["ds"].yData
+    np.testing.assert_array_equal(t, np.arange(8, 12))
+    np.testing.assert_allclose(v, np.linalg.norm(s.trace.ds[8:], axis=1), rtol=1e-6)
+    t, v = view.curves["bottom_diff_s"].xData, view.curves["bottom_diff_s"].yData
+    np.testing.assert_allclose(v, np.linalg.norm(s.trace.bottom_diff_s[8:], axis=1), rtol=1e-6)
+    assert view.cursor_lines[0].value() == 8
+    _, med = view.f_median.getData()
+    np.testing.assert_allclose(med, ViewData.of(s.data).flow.forget()[0])
+    view.log.setChecked(False)
+    qapp.processEvents()
+    assert not view.norms.ctrl.logYCheck.isChecked()
+
+
+def test_contribution_matrix_is_the_engine_s_on_demand(window, qapp):
+    s = window.session
+    s.goto("bwd:0")
+    view = show(window, "loss_to_cell", qapp)
+    from lstm_engine.flow import loss_to_cell_gradients
+    sources, M = loss_to_cell_gradients(s.trace)
+    img = view.image
+    assert img is not None                                    # small: computed when shown
+    np.testing.assert_array_equal(img.sources, sources)
+    np.testing.assert_allclose(img.norms, M, equal_nan=True)
+    np.testing.assert_array_equal(view.map.data, img.log.T)
+    s.goto("bwd:6:ds")
+    qapp.processEvents()
+    assert pending_steps(view.map, s.trace.steps) == set(range(6))
+
+
+def test_carousel_hover_gives_unit_and_exact_value(window, qapp):
+    s = window.session
+    view = show(window, "carousel", qapp)
+    s.goto("bwd:5:ds")
+    qapp.processEvents()
+    text = view.hover_at("s", 3)
+    assert text.startswith(f"ds[3] = {float(s.trace.ds[5, 3]):.9g}")
+    assert view.lines["s"].pen().color().name() == "#eb7800"          # the active edge
+    s.goto("fwd:5:f")
+    qapp.processEvents()
+    assert view.hover_at("f", 2).startswith(f"f[2] = {float(s.trace.f[5, 2]):.9g}")
+
+
+def test_nan_and_inf_render_and_are_counted(make_window, qapp):
+    base = Session(default_config("random", steps=6, inputs=3, hidden=5))
+    s = Session(trace=nan_trace(base.trace))
+    w = make_window(s)
+    for name, _, _ in VIEWS:
+        show(w, name, qapp)
+        for frame in ("fwd:0:s", "loss", "bwd:3:ds", "bwd:0"):
+            s.goto(frame)
+            qapp.processEvents()
+            w.repaint()
+    heat = w.views["heatmaps"]
+    heat.backward.choose.setCurrentText("ds")
+    show(w, "heatmaps", qapp)
+    assert heat.backward.special_text == "NaN 1 · +Inf 1 · −Inf 1"
+    assert "NaN 1" in heat.backward.info.text()
+    assert heat.backward.map.special.isVisible()
+    assert "+Inf" in show(w, "param_grads", qapp).special_text
+
+
+def test_each_view_exports_png_svg_and_csv(window, qapp, tmp_path):
+    window.session.goto("bwd:4:ds")
+    for name, title, _ in VIEWS:
+        view = show(window, name, qapp)
+        for kind in ("png", "svg", "csv"):
+            path = tmp_path / f"{name}.{kind}"
+            export_view(view, path, title)
+            assert path.stat().st_size > 0
+        img = QImage(str(tmp_path / f"{name}.png"))
+        assert not img.isNull() and img.width() > 50
+        root = ET.parse(tmp_path / f"{name}.svg").getroot()
+        assert root.tag.endswith("svg")
+        rows = list(csv.reader(io.StringIO((tmp_path / f"{name}.csv").read_text())))
+        assert len(rows) > 1 and len(rows[0]) >= 2
+    with pytest.raises(Exception, match="png, .svg or .csv"):
+        export_view(window.views["flow"], tmp_path / "x.bmp")
