@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_view_docks()
         self._make_status()
+        self._make_workbench()
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
@@ -119,7 +120,10 @@ class MainWindow(QMainWindow):
 
         def run(checked=False):
             target = self.session if owner == "session" else self
-            self.errors.guard(getattr(target, method))
+            *path, name = method.split(".")          # window.workbench.gradient_check
+            for part in path:
+                target = getattr(target, part)
+            self.errors.guard(getattr(target, name))
         return run
 
     def _make_toolbars(self):
@@ -198,6 +202,13 @@ class MainWindow(QMainWindow):
         from .view_docks import add_view_docks
 
         add_view_docks(self)
+
+    def _make_workbench(self):
+        """Live training, breakpoints panel, gradient check, comparison, saved sessions:
+        see workbench.py."""
+        from .workbench import install_workbench
+
+        install_workbench(self)
 
     def _make_status(self):
         bar = self.statusBar()

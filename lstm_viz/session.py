@@ -742,6 +742,28 @@ class Session:
             self._quick.pop(next(iter(self._quick)))
         return errors
 
+    def adopt(self, other: Session) -> None:
+        """Take over everything ``other`` holds (a session read from a file or a text):
+        its pass, run, training, breakpoints, history, cursor, selection and speed."""
+        self.pause()
+        self.pause_training()
+        self._commit(other.trace, other.config, path=other.path, keep_cursor=False,
+                     clear_history=True)
+        self._breakpoints = list(other._breakpoints)
+        self._hit_cache.clear()
+        self.events.breakpoints_changed.emit()
+        self._gradchecks.update(other._gradchecks)
+        if other._training is not None:
+            self._training = other._training
+            self._iteration = other._iteration
+            self.events.training_changed.emit()
+            self.events.iteration_changed.emit(self._iteration)
+        self._history = list(other._history)
+        self.events.history_changed.emit(self.history)
+        self.seek(other.cursor)
+        self.select(other.selected)
+        self.set_speed(other.speed)
+
     def open(self, path) -> None:
         """Read a trace file; on any problem UserError and the session is unchanged."""
         trace = load_trace(path)

@@ -19,6 +19,7 @@ BACKWARD = QColor(215, 120, 110)
 TICK = QColor(40, 40, 60, 150)
 BREAK = QColor(200, 20, 20)
 HANDLE = QColor(20, 20, 30)
+STOP = QColor(235, 120, 0)                 # the frame a condition breakpoint stopped at
 
 
 class TimelineBar(QWidget):
@@ -38,6 +39,7 @@ class TimelineBar(QWidget):
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
         session.events.breakpoints_changed.connect(self._on_breakpoints)
+        session.events.stopped.connect(lambda *_: self.update())
 
     # ---- what it shows ------------------------------------------------------------------
 
@@ -118,6 +120,11 @@ class TimelineBar(QWidget):
         p.setBrush(BREAK)
         for i in self._marks:
             p.drawEllipse(QPointF(self.x_of(i), 4.5), 4.0, 4.0)
+        stop = self.session.stop
+        if stop is not None and stop.index <= self.maximum():    # where a condition stopped
+            xs = self.x_of(stop.index)
+            p.setBrush(STOP)
+            p.drawPolygon([QPointF(xs - 5, 0.5), QPointF(xs + 5, 0.5), QPointF(xs, 8.5)])
         x = self.x_of(self._value)
         p.setBrush(HANDLE)
         p.drawRoundedRect(QRectF(x - 3, top - 2, 6, bottom - top + 4), 2, 2)

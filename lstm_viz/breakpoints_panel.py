@@ -1,0 +1,226 @@
+"""The breakpoints dock: every breakpoint with its enabled box, what it tests, how many
+times it stopped execution and at how many frames it holds in this pass; a form to add
+a condition; Remove and Reset counts. The widget only forwards intent to the session."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lstm_engine.errors import UserError
+from lstm_engine.trace import BACKWARD_NAMES, GRAD_NAMES, STEP_NAMES
+
+from .breakpoints import GATES, NORM_QUANTITIES, parse_breakpoint
+
+KIND_TEXT = {
+    "nan": "NaN or Inf",
+    "norm": "norm of a quantity",
+    "vanish": "vanishing ratio ‖q(t)‖/‖q(t+1)‖",
+    "saturation": "gate saturation",
+    "gradcheck": "gradient-check error",
+    "frame": "frame",
+}
+COLUMNS = ("On", "Condition", "Hits", "Frames here")
+
+
+class BreakpointsPanel(QWidget):
+    def __init__(self, session, parent=None, report_error=None):
+        super().__init__(parent)
+        self.session = session
+        self.report_error = report_error or (lambda msg: None)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for c in (0, 2, 3):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.itemChanged.connect(self._item_changed)
+        self.table.cellDoubleClicked.connect(self._go_to_first)
+
+        self.kind = QComboBox()
+        for k in ("nan", "norm", "vanish", "saturation", "gradcheck", "frame"):
+            self.kind.addItem(KIND_TEXT[k], k)
+        self.quantity = QComboBox()
+        self.op = QComboBox()
+        self.op.addItems(["<", ">"])
+        self.threshold = QLineEdit()
+        self.threshold.setPlaceholderText("threshold")
+        self.eps = QLineEdit("0.01")
+        self.eps.setToolTip("ε: a unit is saturated within ε of 0 or 1")
+        self.eps.setMaximumWidth(60)
+        self.add_button = QPushButton("Add")
+        self.add_button.clicked.connect(self.add_from_form)
+        self.threshold.returnPressed.connect(self.add_from_form)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.spec = QLineEdit()
+        self.spec.setPlaceholderText("or type one: norm ds < 1e-6 · vanish ds < 0.1 · "
+                                     "saturation f > 0.9 eps 0.01 · nan · gradcheck > 1e-3")
+        self.spec.returnPressed.connect(self.add_from_text)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.reset_button = QPushButton("Reset counts")
+        self.reset_button.clicked.connect(lambda: self.session.reset_hit_counts())
+        self.hint = QLabel("F5 stops at the first frame where an enabled breakpoint holds; "
+                           "while training, at the first iteration. Double-click a row to "
+                           "go to its first frame.")
+        self.hint.setWordWrap(True)
+
+        form = QHBoxLayout()
+        form.addWidget(self.kind, 2)
+        form.addWidget(self.quantity, 1)
+        form.addWidget(self.op)
+        form.addWidget(self.threshold, 1)
+        self.eps_label = QLabel("ε")
+        form.addWidget(self.eps_label)
+        form.addWidget(self.eps)
+        form.addWidget(self.add_button)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.spec, 1)
+        bottom.addWidget(self.remove_button)
+        bottom.addWidget(self.reset_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(form)
+        layout.addLayout(bottom)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.hint)
+        for w in (self.kind, self.quantity, self.op, self.add_button, self.remove_button,
+                  self.reset_button):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._kind_changed()
+        ev = session.events
+        ev.breakpoints_changed.connect(self.refresh)
+        ev.trace_changed.connect(self.refresh)
+        self.refresh()
+
+    # ---- the form -------------------------------------------------------------------------
+
+    def _kind_changed(self, *_):
+        kind = self.kind.currentData()
+        choices = {"nan": ("any", *STEP_NAMES, *GRAD_NAMES), "norm": NORM_QUANTITIES,
+                   "vanish": BACKWARD_NAMES, "saturation": GATES, "gradcheck": (),
+                   "frame": ()}[kind]
+        with QSignalBlocker(self.quantity):
+            self.quantity.clear()
+            self.quantity.addItems(choices)
+            if kind in ("norm", "vanish"):
+                self.quantity.setCurrentText("ds")
+            elif kind == "saturation":
+                self.quantity.setCurrentText("f")
+        self.quantity.setVisible(bool(choices))
+        self.op.setVisible(kind == "norm")
+        self.threshold.setVisible(kind != "nan")
+        self.eps.setVisible(kind == "saturation")
+        self.eps_label.setVisible(kind == "saturation")
+        self.threshold.setPlaceholderText({"frame": "frame, e.g. bwd:2:ds",
+                                           "saturation": "fraction, e.g. 0.9",
+                                           "vanish": "ratio, e.g. 0.1",
+                                           "gradcheck": "error, e.g. 0.001"}.get(kind,
+                                                                                "threshold"))
+
+    def form_spec(self) -> str:
+        kind = self.kind.currentData()
+        q = self.quantity.currentText()
+        value = self.threshold.text().strip()
+        if kind == "nan":
+            return "nan" if q == "any" else f"nan {q}"
+        if kind == "frame":
+            return f"frame {value or self.session.frame_text}"
+        if not value:
+            raise UserError("enter a threshold")
+        if kind == "norm":
+            return f"norm {q} {self.op.currentText()} {value}"
+        if kind == "vanish":
+            return f"vanish {q} < {value}"
+        if kind == "saturation":
+            return f"saturation {q} > {value} eps {self.eps.text().strip() or '0.01'}"
+        return f"gradcheck > {value}"
+
+    def add_from_form(self):
+        try:
+            self.add(self.form_spec())
+        except UserError as err:
+            self.report_error(str(err))
+
+    def add_from_text(self):
+        try:
+            self.add(self.spec.text())
+            self.spec.clear()
+        except UserError as err:
+            self.report_error(str(err))
+
+    def add(self, spec: str) -> bool:
+        bp = parse_breakpoint(spec)
+        if not self.session.add_breakpoint(bp):
+            raise UserError(f"there is already a breakpoint {bp.label()}")
+        return True
+
+    def remove_selected(self):
+        rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)
+        bps = self.session.breakpoints
+        for r in rows:
+            if r < len(bps):
+                self.session.remove_breakpoint(bps[r])
+
+    # ---- the table --------------------------------------------------------------------------
+
+    def refresh(self, *_):
+        bps = self.session.breakpoints
+        with QSignalBlocker(self.table):
+            self.table.setRowCount(len(bps))
+            for r, bp in enumerate(bps):
+                on = self.table.item(r, 0)
+                if on is None:
+                    on = QTableWidgetItem()
+                    self.table.setItem(r, 0, on)
+                on.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
+                            | Qt.ItemFlag.ItemIsSelectable)
+                on.setCheckState(Qt.CheckState.Checked if bp.enabled
+                                 else Qt.CheckState.Unchecked)
+                cells = (bp.label(), str(bp.hit_count), self._frames_here(bp))
+                for c, text in enumerate(cells, start=1):
+                    item = self.table.item(r, c)
+                    if item is None:
+                        item = QTableWidgetItem()
+                        self.table.setItem(r, c, item)
+                    item.setText(text)
+                    if c == 1:
+                        item.setToolTip(bp.spec())
+        self.remove_button.setEnabled(bool(bps))
+
+    def _frames_here(self, bp) -> str:
+        if not bp.enabled:
+            return "–"
+        if bp.kind == "gradcheck" and self.session.gradcheck_result() is None:
+            return "on F5"              # computed when first needed (a quick check)
+        return str(len(self.session.breakpoint_hits(bp)))
+
+    def _item_changed(self, item: QTableWidgetItem):
+        if item.column() != 0:
+            return
+        bps = self.session.breakpoints
+        if item.row() < len(bps):
+            on = item.checkState() == Qt.CheckState.Checked
+            self.session.set_breakpoint_enabled(bps[item.row()], on)
+
+    def _go_to_first(self, row: int, column: int):
+        bps = self.session.breakpoints
+        if row < len(bps) and column != 0:
+            hits = self.session.breakpoint_hits(bps[row])
+            if len(hits):
+                self.session.seek(int(hits.indices[0]))

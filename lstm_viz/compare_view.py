@@ -1,0 +1,180 @@
+"""Run ▸ Compare Variants: two configurations on the same data and seed, side by side and
+frame-synchronised with the debugger, with the difference of any recorded quantity.
+
+Three time × unit heatmaps (left, right, right − left) of the chosen quantity, a line at
+the cursor's time step, and the difference at the cursor's frame. The comparison is a
+``compare.Comparison`` of two sessions; the debugger's cursor drives the left one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+)
+
+from lstm_engine.errors import UserError
+from lstm_engine.trace import STEP_NAMES
+
+from .compare import Comparison, describe
+
+PRESETS = {
+    "seed against standard": (dict(variant="seed", backward=""),
+                              dict(variant="standard", backward="")),
+    "right backward against the wrong one": (dict(variant="standard", backward=""),
+                                             dict(variant="standard", backward="seed")),
+    "forget bias 0 against 1": (dict(forget_bias=0.0), dict(forget_bias=1.0)),
+    "this run against itself": ({}, {}),
+}
+QUANTITIES = tuple(n for n in STEP_NAMES if n != "loss")
+
+
+class CompareView(QDialog):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.setWindowTitle("Compare variants")
+        self.comparison: Comparison | None = None
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.currentTextChanged.connect(self.build)
+        self.quantity = QComboBox()
+        self.quantity.addItems(QUANTITIES)
+        self.quantity.setCurrentText("ds")
+        self.quantity.currentTextChanged.connect(lambda *_: self.refresh())
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.at_frame = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Compare"))
+        top.addWidget(self.preset, 2)
+        top.addWidget(QLabel("Quantity"))
+        top.addWidget(self.quantity, 1)
+        grid = QGridLayout()
+        self.plots, self.images, self.lines, self.titles = [], [], [], []
+        for c, cmap in enumerate(("CET-D1", "CET-D1", "CET-D1")):
+            title = QLabel()
+            plot = pg.PlotWidget()
+            plot.setLabel("bottom", "time step t")
+            plot.setLabel("left", "unit")
+            image = pg.ImageItem(axisOrder="col-major")
+            image.setColorMap(pg.colormap.get(cmap))
+            plot.addItem(image)
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen((20, 20, 20), width=1))
+            plot.addItem(line)
+            grid.addWidget(title, 0, c)
+            grid.addWidget(plot, 1, c)
+            self.plots.append(plot)
+            self.images.append(image)
+            self.lines.append(line)
+            self.titles.append(title)
+        for p in self.plots[1:]:
+            p.setXLink(self.plots[0])
+            p.setYLink(self.plots[0])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addLayout(grid, 1)
+        layout.addWidget(self.at_frame)
+        self.resize(1200, 480)
+        self._stale = True
+        session.events.frame_changed.connect(self._follow)
+        session.events.config_changed.connect(self._config_changed)
+        self.build()
+
+    def _config_changed(self, *_):
+        self._stale = True
+        if self.isVisible():
+            self.build()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._stale:
+            self.build()
+
+    def build(self, *_):
+        """Two sessions from the debugger's configuration with the preset's changes."""
+        self._stale = False
+        if self.comparison is not None:
+            self.comparison.close()
+            self.comparison = None
+        base = self.session.config
+        if base.task == "file":
+            self.summary.setText("a run read from a file cannot be re-run with other "
+                                 "settings; configure a task to compare variants")
+            return
+        a, b = PRESETS[self.preset.currentText()]
+        try:
+            self.comparison = Comparison.of(base.with_(**a), base.with_(**b))
+        except UserError as err:
+            self.summary.setText(str(err))
+            return
+        self.comparison.left.seek(self.session.cursor)
+        self.refresh()
+
+    def _follow(self, index: int):
+        if self.comparison is not None and self.isVisible():
+            self.comparison.left.seek(index)
+            self._update_cursor()
+
+    def refresh(self):
+        c = self.comparison
+        if c is None:
+            return
+        name = self.quantity.currentText()
+        left, right = c.left.trace[name], c.right.trace[name]
+        diff = c.difference(name)
+        m = max(float(np.nanmax(np.abs(left))), float(np.nanmax(np.abs(right))), 1e-300)
+        d = float(np.nanmax(np.abs(diff))) if diff.size else 0.0
+        la, lb = c.labels()
+        for image, data, level, title, text in (
+                (self.images[0], left, m, self.titles[0], f"left: {la}"),
+                (self.images[1], right, m, self.titles[1], f"right: {lb}"),
+                (self.images[2], diff, d or 1.0, self.titles[2],
+                 f"right − left   max |Δ| = {d:.3g}")):
+            a = np.asarray(data, np.float32)
+            a = a[:, None] if a.ndim == 1 else a
+            image.setImage(a, levels=(-level, level), autoLevels=False)
+            title.setText(text)
+        worst = sorted(c.max_differences().items(), key=lambda kv: -kv[1])[:5]
+        self.summary.setText(
+            f"{describe(c.left.config)}  vs  {describe(c.right.config)}.  Largest "
+            "differences: " + ", ".join(f"{n} {v:.2g}" for n, v in worst if v > 0)
+            if worst and worst[0][1] > 0 else "The two runs are identical everywhere.")
+        self._update_cursor()
+
+    def _update_cursor(self):
+        c = self.comparison
+        if c is None:
+            return
+        frame = c.left.frame
+        t = c.left.data.focus_step(frame)
+        for line in self.lines:
+            line.setValue(t + 0.5)
+        name = self.quantity.currentText()
+        d = c.difference_at(name)
+        where = c.left.frame_text
+        if d is None:
+            self.at_frame.setText(f"at {where}: {name} is not computed yet")
+        else:
+            self.at_frame.setText(f"at {where}: max |Δ{name}(t={t})| = "
+                                  f"{float(np.max(np.abs(d))):.4g}")
+
+    def choose(self, preset: str, quantity: str | None = None) -> None:
+        with QSignalBlocker(self.quantity):
+            if quantity is not None:
+                self.quantity.setCurrentText(quantity)
+        self.preset.setCurrentText(preset)
+        self.build()
+
+    def closeEvent(self, event):
+        if self.comparison is not None:
+            self.comparison.close()
+        super().closeEvent(event)

@@ -1,0 +1,180 @@
+"""Run ▸ Gradient Check: the engine's finite-difference check on the current pass, in a
+worker thread (it takes seconds), then per parameter array the largest relative error,
+a heatmap of the per-entry error and the verdict with its thresholds."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from .checks import full_check, thresholds_text, verdict
+
+VERDICT_COLOR = {"correct": QColor(30, 140, 60), "suspect": QColor(200, 130, 0),
+                 "wrong": QColor(200, 30, 30)}
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradcheck")
+
+
+class GradCheckDialog(QDialog):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.setWindowTitle("Gradient check")
+        self.result = None
+        self._future: Future | None = None
+        self._trace = None
+        self.verdict = QLabel()
+        font = self.verdict.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.verdict.setFont(font)
+        self.what = QLabel()
+        self.what.setWordWrap(True)
+        self.thresholds = QLabel(thresholds_text())
+        self.thresholds.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["array", "entries checked", "max rel. error",
+                                              "verdict"])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.currentCellChanged.connect(lambda r, *_: self._show_array(r))
+        self.plot = pg.PlotWidget()
+        self.plot.invertY(True)
+        self.plot.setLabel("left", "row (unit)")
+        self.plot.setLabel("bottom", "column")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.plot.addItem(self.image)
+        self.bar = pg.ColorBarItem(values=(-16, 0), colorMap=pg.colormap.get("viridis"),
+                                   label="log10 relative error", interactive=False)
+        self.bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.heat_label = QLabel()
+        self.again = QPushButton("Check again")
+        self.again.clicked.connect(self.start)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.again)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.what)
+        layout.addWidget(self.thresholds)
+        body = QHBoxLayout()
+        body.addWidget(self.table, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.heat_label)
+        right.addWidget(self.plot, 1)
+        body.addLayout(right, 1)
+        layout.addLayout(body, 1)
+        layout.addLayout(buttons)
+        self.resize(980, 520)
+        self.poll = QTimer(self)
+        self.poll.setInterval(50)
+        self.poll.timeout.connect(self._poll)
+
+    def start(self):
+        """Check the current pass in the worker thread."""
+        if self._future is not None and not self._future.done():
+            return
+        s = self.session
+        self._trace = s.trace
+        fwd = s.forward_variant
+        back = self._trace.variant
+        mix = "" if fwd == back else f" — {fwd} forward with {back}'s backward"
+        self.what.setText(f"{s.config.task}: {fwd} cell{mix}, T={self._trace.steps}, "
+                          f"X={self._trace.inputs}, H={self._trace.hidden}"
+                          + (f", iteration {s.iteration}" if s.iteration is not None else ""))
+        self.verdict.setText("checking…")
+        self.verdict.setStyleSheet("")
+        self.progress.show()
+        self.again.setEnabled(False)
+        self._future = _POOL.submit(full_check, self._trace, fwd)
+        self.poll.start()
+
+    def _poll(self):
+        if self._future is None or not self._future.done():
+            return
+        self.poll.stop()
+        self.progress.hide()
+        self.again.setEnabled(True)
+        future, self._future = self._future, None
+        try:
+            result = future.result()
+        except Exception as err:                       # noqa: BLE001 - shown to the user
+            self.verdict.setText(f"the check failed: {err}")
+            return
+        self.show_result(result)
+        self.session.set_gradcheck(result, self._trace)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until the running check is done (tests, scripts)."""
+        if self._future is not None:
+            self._future.result(timeout)
+            self._poll()
+
+    def show_result(self, result):
+        self.result = result
+        v = result.verdict
+        self.verdict.setText(f"{v.upper()}: largest relative error {result.max_error:.3g}")
+        self.verdict.setStyleSheet(f"color: {VERDICT_COLOR[v].name()}")
+        arrays = list(result.arrays.values())
+        self.table.setRowCount(len(arrays))
+        worst, worst_row = -1.0, 0
+        for r, a in enumerate(arrays):
+            e = a.max_error
+            cells = (a.name, f"{a.checked} / {a.errors.size}", f"{e:.3g}", verdict(e))
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c == 3:
+                    item.setForeground(VERDICT_COLOR[verdict(e)])
+                self.table.setItem(r, c, item)
+            if not math.isfinite(e) or e > worst:
+                worst, worst_row = (math.inf if not math.isfinite(e) else e), r
+        self.table.setCurrentCell(worst_row, 0)
+        self._show_array(worst_row)
+
+    def _show_array(self, row: int):
+        if self.result is None or row < 0:
+            return
+        arrays = list(self.result.arrays.values())
+        if row >= len(arrays):
+            return
+        a = arrays[row]
+        err = np.asarray(a.errors, np.float64)
+        if err.ndim == 1:
+            err = err[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            img = np.log10(np.maximum(err, 1e-16)).astype(np.float32)
+        self.image.setImage(img, levels=(-16, 0), autoLevels=False)
+        unchecked = int(np.isnan(err).sum())
+        note = f", {unchecked} entries not checked (blank)" if unchecked else ""
+        self.heat_label.setText(f"{a.name}: per-entry relative error, shape "
+                                f"{a.errors.shape}{note}")
+        self.plot.getPlotItem().autoRange()
+
+    def closeEvent(self, event):
+        self.poll.stop()
+        super().closeEvent(event)
+

@@ -1,0 +1,533 @@
+"""The training dock: settings, Run / Pause / Step / Reset, progress, iterations per
+second, the loss curve, the iteration scrubber and a parameter-gradient heatmap with a
+"difference from the previous iteration" mode.
+
+Training runs in timer slices on the GUI thread: each timeout calls
+``session.train_slice(budget)``, which trains for ``budget`` seconds and then shows the
+newest pass once (every view updates from that one ``trace_changed``). The budget adapts
+so that the views take at most a fifth of the time and update at most ~30 times a
+second; between slices the event loop runs, so the window stays responsive.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lstm_engine.cell import VARIANTS
+from lstm_engine.errors import UserError
+from lstm_engine.init import INITS
+from lstm_engine.optim import OPTIMIZERS
+from lstm_engine.params import PARAM_NAMES
+
+from .training_run import TRAIN_TASKS, WATCH, TrainingSettings, _takes_length
+
+MIN_INTERVAL = 1 / 30                 # the views update at most ~30 times a second
+GUI_SHARE = 0.2                       # … and take at most this share of the time
+DEFAULT = "default"
+
+
+def _optional_float(text: str, what: str) -> float | None:
+    text = text.strip()
+    if not text or text == DEFAULT or text == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"the {what} must be a number or empty, got {text!r}") from None
+
+
+class LiveDriver:
+    """Calls ``session.train_slice`` from a zero-interval QTimer while training runs."""
+
+    def __init__(self, session, parent, on_report=None):
+        self.session = session
+        self.timer = QTimer(parent)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._slice)
+        self.on_report = on_report
+        self.budget = MIN_INTERVAL
+        self._slice_end: float | None = None
+        self.rate = 0.0                # iterations per second, smoothed
+        self.target: int | None = None  # stop when this many iterations are done
+        session.events.training_changed.connect(self._on_state)
+
+    def _on_state(self):
+        running = self.session.training_running
+        if running and not self.timer.isActive():
+            self._slice_end = None
+            self.timer.start()
+        elif not running and self.timer.isActive():
+            self.timer.stop()
+
+    def _slice(self):
+        s = self.session
+        now = time.perf_counter()
+        if self._slice_end is not None:         # what the views cost since the last slice
+            gui = now - self._slice_end
+            self.budget = max(MIN_INTERVAL, gui * (1 - GUI_SHARE) / GUI_SHARE)
+        before = s.training.iterations_done if s.training else 0
+        budget = self.budget
+        if self.target is not None and s.training is not None:
+            left = self.target - before
+            if left <= 0:
+                s.pause_training()
+                return
+        try:
+            report = s.train(self.target - before if self.target is not None else 10**9,
+                             budget)
+        except UserError as err:
+            s.pause_training()
+            if self.on_report is not None:
+                self.on_report(None, str(err))
+            return
+        end = time.perf_counter()
+        if report.done:
+            rate = report.done / max(end - now, 1e-9)
+            self.rate = rate if self.rate == 0 else 0.7 * self.rate + 0.3 * rate
+        if report.problem is not None or report.stop is not None:
+            s.pause_training()
+        if self.target is not None and s.training.iterations_done >= self.target:
+            s.pause_training()
+        if self.on_report is not None:
+            self.on_report(report, None)
+        self._slice_end = time.perf_counter()
+
+
+class TrainingPanel(QWidget):
+    def __init__(self, session, parent=None, report_error=None):
+        super().__init__(parent)
+        self.session = session
+        self.report_error = report_error or (lambda msg: None)
+        self.driver = LiveDriver(session, self, self._on_report)
+        self._build()
+        ev = session.events
+        ev.training_changed.connect(self._on_training)
+        ev.history_changed.connect(self._on_history)
+        ev.iteration_changed.connect(self._on_iteration)
+        ev.trace_changed.connect(self._on_trace)
+        self._on_training()
+        self._on_history()
+
+    # ---- construction -------------------------------------------------------------------
+
+    def _build(self):
+        self.task = QComboBox()
+        self.task.addItems(TRAIN_TASKS)
+        self.task.setCurrentText("adding")
+        self.length = QSpinBox()
+        self.length.setRange(1, 100_000)
+        self.length.setValue(100)
+        self.variant = QComboBox()
+        self.variant.addItems(VARIANTS)
+        self.backward = QComboBox()
+        self.backward.addItem("its own", "")
+        for v in VARIANTS:
+            self.backward.addItem(f"{v}'s", v)
+        self.backward.setToolTip("the backward pass: the cell's own, or another variant's "
+                                 "(standard cell + seed's backward = the wrong backward)")
+        self.hidden = QSpinBox()
+        self.hidden.setRange(1, 4096)
+        self.hidden.setValue(64)
+        self.optimizer = QComboBox()
+        self.optimizer.addItem(DEFAULT, None)
+        for o in OPTIMIZERS:
+            self.optimizer.addItem(o, o)
+        self.init = QComboBox()
+        self.init.addItem(DEFAULT, None)
+        for i in INITS:
+            self.init.addItem(i, i)
+        self.lr = QLineEdit()
+        self.lr.setPlaceholderText(DEFAULT)
+        self.clip = QLineEdit()
+        self.clip.setPlaceholderText("none")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.watch = QComboBox()
+        self.watch.addItems(WATCH)
+        self.watch.setToolTip("the pass shown: the sequence each iteration trains on, or the "
+                              "fixed example (sequence 0, one more pass per iteration)")
+        self.ring = QSpinBox()
+        self.ring.setRange(1, 10_000)
+        self.ring.setValue(32)
+        self.ring_memory = QLabel()
+        self.iterations = QSpinBox()
+        self.iterations.setRange(1, 10_000_000)
+        self.iterations.setValue(1000)
+        self.iterations.setToolTip("Run stops after this many iterations in total")
+
+        form = QGridLayout()
+        form.setHorizontalSpacing(6)
+        form.setVerticalSpacing(3)
+        rows = [(("Task", self.task), ("Length", self.length), ("Cell", self.variant)),
+                (("Backward", self.backward), ("Hidden", self.hidden), ("Init", self.init)),
+                (("Optimiser", self.optimizer), ("LR", self.lr), ("Clip", self.clip)),
+                (("Watch", self.watch), ("Seed", self.seed), ("Run to", self.iterations))]
+        for r, row in enumerate(rows):
+            for c, (text, widget) in enumerate(row):
+                form.addWidget(QLabel(text), r, 2 * c)
+                form.addWidget(widget, r, 2 * c + 1)
+                form.setColumnStretch(2 * c + 1, 1)
+        ring_row = QHBoxLayout()
+        ring_row.addWidget(self.ring)
+        ring_row.addWidget(self.ring_memory, 1)
+        form.addWidget(QLabel("Ring"), len(rows), 0)
+        form.addLayout(ring_row, len(rows), 1, 1, 5)
+
+        self.run_button = QPushButton("Run")
+        self.pause_button = QPushButton("Pause")
+        self.step_button = QPushButton("Step")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("start again from iteration 0 with these settings")
+        buttons = QHBoxLayout()
+        for b in (self.run_button, self.pause_button, self.step_button, self.reset_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            buttons.addWidget(b)
+        self.run_button.clicked.connect(self.run)
+        self.pause_button.clicked.connect(lambda: self.session.pause_training())
+        self.step_button.clicked.connect(self.step)
+        self.reset_button.clicked.connect(self.reset)
+
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m iterations")
+        self.progress.setMaximumHeight(self.fontMetrics().height() + 6)
+        self.rate = QLabel("– it/s")
+        self.rate.setMinimumWidth(self.fontMetrics().horizontalAdvance("00000 it/s "))
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        prog = QHBoxLayout()
+        prog.addWidget(self.progress, 1)
+        prog.addWidget(self.rate)
+        for w in (self.task, self.variant, self.backward, self.optimizer, self.init,
+                  self.watch):
+            w.setMinimumContentsLength(6)
+            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(90)
+        self.plot.setLabel("bottom", "iteration")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.curve = self.plot.plot(pen=pg.mkPen((30, 90, 200), width=1.5))
+        self.curve.setClipToView(True)
+        self.curve.setDownsampling(auto=True)
+        self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 60, 40), width=1))
+        self.plot.addItem(self.marker)
+        self.log = QCheckBox("log scale")
+        self.log.toggled.connect(lambda on: self.plot.setLogMode(False, on))
+        self.log.setChecked(True)
+
+        self.scrub = QSlider(Qt.Orientation.Horizontal)
+        self.scrub.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scrub.valueChanged.connect(self._scrubbed)
+        self.scrub_label = QLabel()
+        scrub_row = QHBoxLayout()
+        scrub_row.addWidget(QLabel("Iteration"))
+        scrub_row.addWidget(self.scrub, 1)
+        scrub_row.addWidget(self.scrub_label)
+
+        self.grad_name = QComboBox()
+        self.grad_name.addItems([f"{p}_diff" for p in PARAM_NAMES if p.startswith("w")])
+        self.grad_name.currentTextChanged.connect(lambda *_: self._update_heatmap())
+        self.diff = QCheckBox("Δ from previous iteration")
+        self.diff.toggled.connect(lambda *_: self._update_heatmap())
+        self.heat = pg.PlotWidget()
+        self.heat.setMinimumHeight(90)
+        self.heat.invertY(True)
+        self.heat.setLabel("left", "unit")
+        self.heat.setLabel("bottom", "column of xc = [x, h_prev]")
+        self.plot.getPlotItem().getAxis("left").setWidth(44)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("CET-D1"))
+        self.heat.addItem(self.image)
+        self.heat_label = QLabel()
+        heat_row = QHBoxLayout()
+        heat_row.addWidget(self.grad_name)
+        heat_row.addWidget(self.diff)
+        heat_row.addStretch(1)
+        self.heat_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        # Three columns for a wide, short bottom dock: settings and controls | the loss
+        # curve and the iteration scrubber | a parameter gradient (or its change).
+        left = QVBoxLayout()
+        left.addLayout(form)
+        left.addLayout(buttons)
+        left.addLayout(prog)
+        left.addWidget(self.status)
+        left.addStretch(1)
+        middle = QVBoxLayout()
+        log_row = QHBoxLayout()
+        log_row.addWidget(QLabel("Loss per iteration"))
+        log_row.addStretch(1)
+        log_row.addWidget(self.log)
+        middle.addLayout(log_row)
+        middle.addWidget(self.plot, 1)
+        middle.addLayout(scrub_row)
+        right = QVBoxLayout()
+        right.addLayout(heat_row)
+        right.addWidget(self.heat_label)
+        right.addWidget(self.heat, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(left, 6)
+        layout.addLayout(middle, 4)
+        layout.addLayout(right, 3)
+        self.ring.valueChanged.connect(self._ring_changed)
+        self.task.currentTextChanged.connect(self._task_changed)
+        self._task_changed(self.task.currentText())
+
+    # ---- settings -----------------------------------------------------------------------
+
+    def _task_changed(self, task: str):
+        self.length.setEnabled(_takes_length(task))
+        self._update_memory()
+
+    def settings(self) -> TrainingSettings:
+        task = self.task.currentText()
+        return TrainingSettings(
+            task=task, length=self.length.value() if _takes_length(task) else None,
+            variant=self.variant.currentText(), backward=self.backward.currentData(),
+            hidden=self.hidden.value(), optimizer=self.optimizer.currentData(),
+            lr=_optional_float(self.lr.text(), "learning rate"),
+            clip=_optional_float(self.clip.text(), "clipping norm"), seed=self.seed.value(),
+            init=self.init.currentData(), watch=self.watch.currentText(),
+            ring=self.ring.value())
+
+    def show_settings(self, s: TrainingSettings) -> None:
+        """Set the controls from settings (from code: no echo)."""
+        widgets = (self.task, self.length, self.variant, self.backward, self.hidden,
+                   self.optimizer, self.lr, self.clip, self.seed, self.init, self.watch,
+                   self.ring)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.task.setCurrentText(s.task)
+        if s.length is not None:
+            self.length.setValue(s.length)
+        self.length.setEnabled(_takes_length(s.task))
+        self.variant.setCurrentText(s.variant)
+        self.backward.setCurrentIndex(max(0, self.backward.findData(s.backward)))
+        run = self.session.training
+        hidden = s.hidden or (run.resolved.hidden if run is not None else None)
+        if hidden:
+            self.hidden.setValue(hidden)
+        self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(s.optimizer)))
+        self.init.setCurrentIndex(max(0, self.init.findData(s.init)))
+        self.lr.setText("" if s.lr is None else repr(s.lr))
+        self.clip.setText("" if s.clip is None else repr(s.clip))
+        self.seed.setValue(s.seed)
+        self.watch.setCurrentText(s.watch)
+        self.ring.setValue(s.ring)
+        del blockers
+        self._update_memory()
+
+    def _update_memory(self):
+        run = self.session.training
+        if run is not None:
+            text = run.memory_text(self.ring.value())
+        else:
+            from .config import format_bytes, trace_bytes
+            steps = self.length.value() if self.length.isEnabled() else 100
+            text = "≈ " + format_bytes(self.ring.value()
+                                       * trace_bytes(steps, 8, self.hidden.value()))
+        self.ring_memory.setText(f"recent passes kept: {text}")
+
+    def _ring_changed(self, n: int):
+        if self.session.training is not None:
+            self._guard(self.session.set_ring_size, n)
+        self._update_memory()
+
+    # ---- commands -----------------------------------------------------------------------
+
+    def _guard(self, fn, *args):
+        try:
+            return fn(*args)
+        except UserError as err:
+            self.report_error(str(err))
+            return None
+
+    def _ensure_run(self) -> bool:
+        """Start a run with the panel's settings unless one with these settings is on."""
+        try:
+            settings = self.settings()
+        except UserError as err:
+            self.report_error(str(err))
+            return False
+        run = self.session.training
+        if run is not None and _same_run(run, settings):
+            return True
+        try:
+            self.session.start_training(settings)
+        except UserError as err:
+            self.report_error(str(err))
+            return False
+        return True
+
+    def run(self):
+        if not self._ensure_run():
+            return
+        self.driver.target = self.iterations.value()
+        self.progress.setMaximum(self.driver.target)
+        if self.session.training.iterations_done >= self.driver.target:
+            self.report_error(f"already {self.session.training.iterations_done} iterations; "
+                              "raise 'Run to' to go on")
+            return
+        self.session.run_training()
+
+    def step(self):
+        if not self._ensure_run():
+            return
+        self.session.pause_training()
+        t = time.perf_counter()
+        self._guard(self.session.train, 1)
+        self.driver.rate = 1 / max(time.perf_counter() - t, 1e-9)
+        self._on_report(None, None)
+
+    def reset(self):
+        try:
+            settings = self.settings()
+        except UserError as err:
+            self.report_error(str(err))
+            return
+        self._guard(self.session.start_training, settings)
+
+    # ---- reacting to the session ----------------------------------------------------------
+
+    def _on_report(self, report, error):
+        if error:
+            self.report_error(error)
+        run = self.session.training
+        if run is None:
+            return
+        self.progress.setValue(min(run.iterations_done, self.progress.maximum()))
+        self.rate.setText(f"{self.driver.rate:,.0f} it/s" if self.driver.rate else "– it/s")
+
+    def _on_training(self):
+        s = self.session
+        run = s.training
+        running = s.training_running
+        self.run_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.step_button.setEnabled(not running)
+        if run is None:
+            self.status.setText("Not training. Run starts a run with these settings; the "
+                                "debugger then shows each iteration's pass.")
+        else:
+            if not running:
+                self.show_settings(run.settings)
+            c = run.resolved
+            problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
+            self.status.setText(f"{c.task}, {c.optimizer} lr {c.lr:g}, init {c.init}"
+                                f"{', clip ' + format(c.clip, 'g') if c.clip else ''}"
+                                f"  ·  {run.iterations_done} iterations done{problem}")
+            self.progress.setMaximum(max(self.driver.target or self.iterations.value(), 1))
+            self.progress.setValue(min(run.iterations_done, self.progress.maximum()))
+        self._update_scrubber()
+        self._update_memory()
+
+    def _on_history(self, *_):
+        h = self.session.history_arrays()
+        loss = h["loss"]
+        if len(loss):
+            x = h["iteration"].astype(np.float32)
+            y = loss.astype(np.float32)
+            if self.log.isChecked():
+                y = np.where(y > 0, y, np.nan).astype(np.float32)
+            self.curve.setData(x, y, connect="finite")
+        else:
+            self.curve.setData([], [])
+        run = self.session.training
+        if run is not None:
+            self.progress.setValue(min(run.iterations_done, self.progress.maximum()))
+            problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
+            text = self.status.text().split("  ·  ")
+            if len(text) >= 2:
+                self.status.setText(f"{text[0]}  ·  {run.iterations_done} iterations done"
+                                    f"{problem}")
+
+    def _on_iteration(self, k):
+        self._update_scrubber()
+        if k is not None:
+            self.marker.setValue(k)
+        self._update_heatmap()
+
+    def _on_trace(self, trace):
+        self._update_heatmap()
+
+    def _update_scrubber(self):
+        keys = self.session.iterations()
+        with QSignalBlocker(self.scrub):
+            if keys:
+                self.scrub.setEnabled(True)
+                self.scrub.setRange(keys[0], keys[-1])
+                self.scrub.setValue(self.session.iteration)
+                self.scrub_label.setText(f"{self.session.iteration}  (kept {keys[0]}…{keys[-1]})")
+            else:
+                self.scrub.setEnabled(False)
+                self.scrub_label.setText("–")
+
+    def _scrubbed(self, k: int):
+        if self.session.training is not None:
+            self._guard(self.session.seek_iteration, k)
+
+    def _update_heatmap(self):
+        if not self.isVisible():
+            return
+        name = self.grad_name.currentText()
+        tr = self.session.trace
+        a = np.asarray(tr[name], np.float32)
+        label = name
+        if self.diff.isChecked():
+            prev = self.session.previous_trace()
+            if prev is None:
+                self.heat_label.setText("no previous iteration kept")
+                self.image.clear()
+                return
+            a = a - np.asarray(prev[name], np.float32)
+            label = f"{name}(k) − {name}(k−1)"
+        m = float(np.nanmax(np.abs(a))) if a.size else 0.0
+        m = m if np.isfinite(m) and m > 0 else 1.0
+        self.image.setImage(a, levels=(-m, m), autoLevels=False)
+        self.heat_label.setText(f"{label}  max |·| {m:.3g}")
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._update_heatmap()
+
+
+def _same_run(run, s: TrainingSettings) -> bool:
+    """Whether the panel's settings describe the run going on (the ring size aside; a
+    setting the run left to the task's default matches the value it resolved to)."""
+    from dataclasses import fields
+
+    for f in fields(TrainingSettings):
+        if f.name == "ring":
+            continue
+        mine, panel = getattr(run.settings, f.name), getattr(s, f.name)
+        if mine == panel:
+            continue
+        if mine is None and hasattr(run.resolved, f.name) \
+                and getattr(run.resolved, f.name) == panel:
+            continue
+        if f.name == "length" and mine is None and panel == getattr(run.trainer.task,
+                                                                     "length", None):
+            continue
+        return False
+    return True

@@ -1,0 +1,269 @@
+"""The workbench: live training, condition breakpoints, the gradient check, variant
+comparison and saved sessions, added to the main window in one place.
+
+``install_workbench(window)`` creates the Training and Breakpoints docks (bottom area,
+tabbed, hidden until asked for), a status-bar label for the reason a breakpoint stopped
+execution, and the object behind the menu commands of ``shortcuts.py`` whose command is
+``window.workbench.<method>``. Widgets forward intent to the session; nothing here owns
+state of the run.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QFrame, QInputDialog, QLabel, QScrollArea, QSizePolicy
+
+from lstm_engine.errors import UserError
+
+from .breakpoints_panel import BreakpointsPanel
+from .training_panel import TrainingPanel
+
+SESSION_FILTER = "lstm-viz sessions (*.npz);;All files (*)"
+
+
+def _scrolling(panel):
+    """The panel in a scroll area: a small window scrolls it instead of growing."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setMinimumSize(120, 60)
+    return area
+
+
+def install_workbench(window) -> Workbench:
+    window.workbench = Workbench(window)
+    return window.workbench
+
+
+class Workbench:
+    def __init__(self, window):
+        self.window = window
+        self.session = window.session
+        report = window.errors.report
+        self.training_panel = TrainingPanel(self.session, report_error=report)
+        self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report)
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.training_dock = window._dock("Training", "training",
+                                          _scrolling(self.training_panel), bottom)
+        self.breakpoints_dock = window._dock("Breakpoints", "breakpoints",
+                                             _scrolling(self.breakpoints_panel), bottom)
+        for dock in (self.training_dock, self.breakpoints_dock):
+            dock.hide()
+        menu = window.menus["View"]
+        menu.addSeparator()
+        menu.addAction(self.training_dock.toggleViewAction())
+        menu.addAction(self.breakpoints_dock.toggleViewAction())
+        self.stop_label = QLabel()
+        self.stop_label.setStyleSheet("color: #b01010")
+        self.stop_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        window.statusBar().addWidget(self.stop_label, 2)
+        self.gradcheck_dialog = None
+        self.compare_view = None
+        ev = self.session.events
+        ev.stopped.connect(self._on_stop)
+        ev.frame_changed.connect(self._on_frame)
+
+    # ---- status ---------------------------------------------------------------------------
+
+    def _on_stop(self, stop):
+        self.stop_label.setText("" if stop is None else "■ " + stop.text())
+        self.stop_label.setToolTip("" if stop is None else stop.text())
+
+    def _on_frame(self, index: int):
+        stop = self.session.stop
+        if stop is not None:
+            self.stop_label.setEnabled(index == stop.index)
+
+    # ---- docks ----------------------------------------------------------------------------
+
+    def _raise(self, dock):
+        # Tabified only once both are shown: a tab bar of hidden docks still takes room.
+        other = self.breakpoints_dock if dock is self.training_dock else self.training_dock
+        if not dock.isVisible() and other.isVisible() and not other.isFloating() \
+                and dock not in self.window.tabifiedDockWidgets(other):
+            self.window.tabifyDockWidget(other, dock)
+        dock.show()
+        dock.raise_()
+        height = max(280, self.window.height() // 3)
+        self.window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+
+    def show_training(self):
+        self._raise(self.training_dock)
+
+    def show_breakpoints(self):
+        self._raise(self.breakpoints_dock)
+
+    # ---- training -------------------------------------------------------------------------
+
+    def toggle_training(self):
+        if self.session.training_running:
+            self.session.pause_training()
+        else:
+            self.show_training()
+            self.training_panel.run()
+
+    def step_training(self):
+        self.show_training()
+        self.training_panel.step()
+
+    def reset_training(self):
+        self.show_training()
+        self.training_panel.reset()
+
+    def next_iteration(self):
+        if self.session.iteration is None:
+            raise UserError("not training: start a run in the Training panel")
+        keys = self.session.iterations()
+        later = [k for k in keys if k > self.session.iteration]
+        if later:
+            self.session.seek_iteration(later[0])
+
+    def prev_iteration(self):
+        if self.session.iteration is None:
+            raise UserError("not training: start a run in the Training panel")
+        keys = self.session.iterations()
+        earlier = [k for k in keys if k < self.session.iteration]
+        if earlier:
+            self.session.seek_iteration(earlier[-1])
+
+    # ---- gradient check, wrong backward, comparison -------------------------------------------
+
+    def gradient_check(self):
+        from .gradcheck_dialog import GradCheckDialog
+
+        if self.gradcheck_dialog is None:
+            self.gradcheck_dialog = GradCheckDialog(self.session, self.window)
+        self.gradcheck_dialog.show()
+        self.gradcheck_dialog.raise_()
+        self.gradcheck_dialog.start()
+        return self.gradcheck_dialog
+
+    def wrong_backward(self):
+        """The standard cell with the seed's backward (the common mistake), as a run."""
+        s = self.session
+        if s.training is not None:
+            self.training_panel.show_settings(s.training.settings.with_(
+                variant="standard", backward="seed"))
+            self.training_panel.reset()
+            return
+        base = s.config
+        if base.task == "file":
+            raise UserError("a run read from a file cannot be re-run; configure a task first")
+        s.configure(base.with_(variant="standard", backward="seed"))
+
+    def compare(self, preset: str | None = None):
+        from .compare_view import CompareView
+
+        if self.compare_view is None:
+            self.compare_view = CompareView(self.session, self.window)
+        if preset is not None:
+            self.compare_view.choose(preset)
+        self.compare_view.show()
+        self.compare_view.raise_()
+        return self.compare_view
+
+    # ---- saved sessions -------------------------------------------------------------------------
+
+    def view_state(self) -> dict:
+        from . import main_window
+
+        w = self.window
+        version = getattr(main_window, "STATE_VERSION", 0)
+        p = self.training_panel
+        return {"window_state": base64.b64encode(bytes(w.saveState(version))).decode("ascii"),
+                "state_version": version,
+                "training_visible": self.training_dock.isVisible(),
+                "breakpoints_visible": self.breakpoints_dock.isVisible(),
+                "loss_log_scale": p.log.isChecked(), "grad_diff": p.diff.isChecked(),
+                "grad_array": p.grad_name.currentText()}
+
+    def apply_view(self, view: dict) -> None:
+        from PySide6.QtCore import QByteArray
+
+        w = self.window
+        state = view.get("window_state")
+        if isinstance(state, str):
+            try:
+                w.restoreState(QByteArray(base64.b64decode(state)),
+                               int(view.get("state_version", 0)))
+            except (ValueError, TypeError):
+                pass
+        for key, dock in (("training_visible", self.training_dock),
+                          ("breakpoints_visible", self.breakpoints_dock)):
+            if key in view:
+                dock.setVisible(bool(view[key]))
+        p = self.training_panel
+        if "loss_log_scale" in view:
+            p.log.setChecked(bool(view["loss_log_scale"]))
+        if "grad_diff" in view:
+            p.diff.setChecked(bool(view["grad_diff"]))
+        if isinstance(view.get("grad_array"), str):
+            p.grad_name.setCurrentText(view["grad_array"])
+
+    def save_session_to(self, path) -> bool:
+        from .saved_session import save_session
+
+        try:
+            save_session(path, self.session, self.view_state())
+        except UserError as err:
+            self.window.errors.report(err)
+            return False
+        return True
+
+    def open_session_from(self, path) -> bool:
+        """Open a saved session; a bad file shows one line and keeps the current one."""
+        from .saved_session import load_session
+
+        try:
+            loaded, view = load_session(path)
+        except UserError as err:
+            self.window.errors.report(err)
+            return False
+        self.session.adopt(loaded)
+        self.apply_view(view)
+        return True
+
+    def save_session(self):
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session",
+                                              self.window._last_dir(), SESSION_FILTER)
+        if path:
+            self.save_session_to(path if path.endswith(".npz") else path + ".npz")
+
+    def open_session(self):
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session",
+                                              self.window._last_dir(), SESSION_FILTER)
+        if path:
+            self.open_session_from(path)
+
+    def copy_state(self) -> str:
+        from .saved_session import state_text
+
+        text = state_text(self.session)
+        QGuiApplication.clipboard().setText(text)
+        self.window.statusBar().showMessage("copied: " + text, 4000)
+        return text
+
+    def open_text(self, text: str) -> bool:
+        from .saved_session import session_from_text
+
+        try:
+            loaded = session_from_text(text)
+        except UserError as err:
+            self.window.errors.report(err)
+            return False
+        self.session.adopt(loaded)
+        if loaded.training is not None:
+            self.training_panel.show_settings(loaded.training.settings)
+        return True
+
+    def paste_state(self):
+        current = QGuiApplication.clipboard().text().strip()
+        text, ok = QInputDialog.getText(self.window, "Open session from text",
+                                        "Session text (lstm-viz:1 …):",
+                                        text=current if current.startswith("lstm-viz:") else "")
+        if ok and text.strip():
+            self.open_text(text)

@@ -1,0 +1,170 @@
+"""The workbench in the window: live training, breakpoints panel, gradient check,
+comparison view, saved sessions (pytest-qt, offscreen)."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from lstm_engine.params import PARAM_NAMES
+from lstm_viz.config import default_config
+from lstm_viz.session import Session
+from lstm_viz.training_run import TrainingSettings
+
+
+def small_panel(w, iterations=40):
+    p = w.workbench.training_panel
+    p.task.setCurrentText("adding")
+    p.length.setValue(20)
+    p.hidden.setValue(8)
+    p.iterations.setValue(iterations)
+    return p
+
+
+def test_training_runs_while_the_window_processes_events_and_views_follow(make_window, qtbot):
+    w = make_window()
+    s = w.session
+    w.workbench.show_training()
+    p = small_panel(w, 60)
+    traces = []
+    s.events.trace_changed.connect(traces.append)
+    ticks = []
+    w.timer.timeout.connect(lambda: ticks.append(1))        # another timer keeps firing
+    w.timer.start(1)
+    p.run()
+    assert s.training_running and not p.run_button.isEnabled()
+    qtbot.waitUntil(lambda: not s.training_running, timeout=20000)
+    w.timer.stop()
+    assert s.training.iterations_done == 60 and s.iteration == 59
+    assert len(traces) >= 2 and traces[-1] is s.trace          # the views saw several passes
+    x, y = p.curve.getData()
+    assert len(x) == 60 and ticks                               # the event loop ran meanwhile
+    assert p.scrub.maximum() == 59 and p.scrub.value() == 59
+    assert p.progress.value() == 60 and "it/s" in p.rate.text()
+    # scrub back one iteration: every view shows that pass
+    p.scrub.setValue(57)
+    assert s.iteration == 57 and s.trace is s.training.trace_at(57)
+    p.diff.setChecked(True)
+    img = p.image.image
+    want = (s.trace["wg_diff"] - s.training.trace_at(56)["wg_diff"]).astype(np.float32)
+    np.testing.assert_allclose(img, want, rtol=1e-6)
+
+
+def test_pause_step_resume_in_the_panel_is_the_uninterrupted_run(make_window, qtbot):
+    w = make_window()
+    s = w.session
+    p = small_panel(w, 10)
+    p.step()
+    p.step()
+    assert s.training.iterations_done == 2 and not s.training_running
+    p.run()                                            # runs to 10, then pauses
+    qtbot.waitUntil(lambda: not s.training_running, timeout=10000)
+    assert s.training.iterations_done == 10
+    p.step()
+    p.iterations.setValue(1000)
+    p.run()
+    assert s.training_running
+    p.pause_button.click()                             # pause stops the timer at once
+    done = s.training.iterations_done
+    qtbot.wait(30)
+    assert not s.training_running and s.training.iterations_done == done
+    p.iterations.setValue(25)
+    p.run()
+    qtbot.waitUntil(lambda: not s.training_running, timeout=20000)
+    ref = Session()
+    ref.start_training(TrainingSettings(task="adding", length=20, hidden=8,
+                                        optimizer=None, init=None))
+    ref.train(25)
+    assert s.training.iterations_done == 25
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(getattr(s.training.trainer.params, name),
+                                      getattr(ref.training.trainer.params, name))
+
+
+def test_breakpoints_panel_and_f5_show_the_reason(make_window, qtbot):
+    w = make_window(Session(default_config("random", steps=10, inputs=3, hidden=4,
+                                           init="uniform")))
+    s = w.session
+    w.workbench.show_breakpoints()
+    panel = w.workbench.breakpoints_panel
+    norms = np.linalg.norm(s.trace.ds, axis=1)
+    threshold = float(np.sort(norms)[5])                         # some steps above it
+    panel.kind.setCurrentIndex(panel.kind.findData("norm"))
+    panel.quantity.setCurrentText("ds")
+    panel.op.setCurrentText(">")
+    panel.threshold.setText(repr(threshold))
+    panel.add_button.click()
+    assert [b.spec() for b in s.breakpoints] == [f"norm ds > {threshold!r}"]
+    assert panel.table.item(0, 3).text() == str(int(np.sum(norms > threshold)))
+    qtbot.keyClick(w, Qt.Key.Key_F5)
+    first = max(np.flatnonzero(norms > threshold))              # backward runs T-1 … 0
+    assert s.frame_text == f"bwd:{first}:ds"
+    assert "‖ds‖" in w.workbench.stop_label.text() and panel.table.item(0, 2).text() == "1"
+    assert w.timeline.bar.session.stop.index == s.cursor
+    panel.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)
+    assert not s.breakpoints[0].enabled
+    s.first()
+    qtbot.keyClick(w, Qt.Key.Key_F5)
+    assert s.cursor == s.frames.last
+    panel.spec.setText("norm zz < 1")
+    panel.add_from_text()
+    assert "zz" in w.errors.messages[-1] and len(s.breakpoints) == 1
+
+
+def test_gradient_check_dialog_flags_the_wrong_backward(make_window, qtbot):
+    cfg = default_config("random", steps=4, inputs=2, hidden=3, init="uniform")
+    w = make_window(Session(cfg))
+    w.workbench.wrong_backward()
+    s = w.session
+    assert s.config.variant == "standard" and s.config.backward == "seed"
+    dialog = w.workbench.gradient_check()
+    dialog.wait()
+    assert dialog.result.verdict == "wrong" and dialog.verdict.text().startswith("WRONG")
+    assert s.gradcheck_result() is dialog.result
+    assert dialog.image.image is not None and dialog.table.rowCount() >= 8
+    s.configure(cfg)
+    dialog.start()
+    dialog.wait()
+    assert dialog.result.verdict == "correct" and dialog.verdict.text().startswith("CORRECT")
+    dialog.close()
+
+
+def test_compare_view_shows_zero_for_a_run_against_itself(make_window):
+    cfg = default_config("random", steps=6, inputs=3, hidden=4, init="uniform")
+    w = make_window(Session(cfg))
+    view = w.workbench.compare("this run against itself")
+    assert not np.any(view.images[2].image) and "identical" in view.summary.text()
+    view.choose("seed against standard", "h")
+    assert np.any(view.images[2].image)
+    w.session.goto("fwd:2")
+    assert view.comparison.left.frame_text == "fwd:2"
+    assert view.comparison.right.frame_text == "fwd:2"
+    assert "max |Δh(t=2)|" in view.at_frame.text()
+    view.close()
+
+
+def test_save_and_reopen_a_session_in_the_window(make_window, tmp_path):
+    w = make_window()
+    s = w.session
+    p = small_panel(w)
+    p.step()
+    p.step()
+    p.step()
+    s.add_breakpoint("nan")
+    s.goto("bwd:3:ds")
+    w.workbench.show_training()
+    p.diff.setChecked(True)
+    path = tmp_path / "s.npz"
+    assert w.workbench.save_session_to(path)
+    text = w.workbench.copy_state()
+    other = make_window(settings_name="other.ini")
+    assert other.workbench.open_session_from(path)
+    o = other.session
+    assert o.iteration == s.iteration and o.frame_text == "bwd:3:ds"
+    assert o.breakpoints == s.breakpoints and o.history == s.history
+    np.testing.assert_array_equal(o.trace.ds, s.trace.ds)
+    assert other.workbench.training_panel.diff.isChecked()
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    assert not other.workbench.open_session_from(bad)
+    assert "bad.npz" in other.errors.messages[-1] and o.iteration == s.iteration
+    assert other.workbench.open_text(text)
+    assert o.frame_text == "bwd:3:ds" and o.iteration == s.iteration
