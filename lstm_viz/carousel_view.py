@@ -365,7 +365,7 @@ class _FitView(QGraphicsView):
         self.setMouseTracking(True)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.hovered = []
-        self.setMinimumSize(240, 110)
+        self.setMinimumSize(200, 70)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

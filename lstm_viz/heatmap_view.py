@@ -233,6 +233,7 @@ class TimeHeatmapPanel(QWidget):
         self.info = QLabel(self)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setMinimumHeight(30)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(2)
         self.map = Heatmap(self.graphics.ci, 0, 0)

@@ -58,3 +58,15 @@ def add_view_docks(window) -> dict:
     window.view_docks = docks
     window.views = views
     return docks
+
+
+def show_every_view(window, size=(640, 330)) -> None:
+    """Make every view dock visible at once (the tabbed ones float beside the window):
+    for the soak test and the benchmark, which must repaint all of them."""
+    for name, _, _ in VIEWS:
+        dock = window.view_docks[name]
+        dock.show()
+        if window.tabifiedDockWidgets(dock) or dock.isFloating():
+            dock.setFloating(True)
+            dock.resize(*size)
+            dock.show()
