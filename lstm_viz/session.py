@@ -65,6 +65,7 @@ class TrainReport:
     done: int                       # iterations run
     stop: Stop | None = None        # a breakpoint that held in a new pass
     problem: str | None = None      # the NaN/Inf that stopped the run
+    seconds: float = 0.0            # time spent in the iterations (not in showing them)
 
 
 class Session:
@@ -602,6 +603,7 @@ class Session:
                     break
             if time_budget is not None and time.perf_counter() - t0 >= time_budget:
                 break
+        seconds = time.perf_counter() - t0
         self._show_iteration(run.latest)
         if problem is not None:
             self.pause_training()
@@ -615,7 +617,7 @@ class Session:
             self.pause_training()
             self._stop_at(stop_at[1], stop_at[0])
             stop = self._stop
-        return TrainReport(done, stop, problem)
+        return TrainReport(done, stop, problem, seconds)
 
     def train_slice(self, time_budget: float = 0.03) -> TrainReport | None:
         """What the GUI's timer calls while training runs: iterations for about

@@ -5,7 +5,7 @@ second, the loss curve, the iteration scrubber and a parameter-gradient heatmap 
 Training runs in timer slices on the GUI thread: each timeout calls
 ``session.train_slice(budget)``, which trains for ``budget`` seconds and then shows the
 newest pass once (every view updates from that one ``trace_changed``). The budget adapts
-so that the views take at most a fifth of the time and update at most ~30 times a
+so that the views take at most 15 % of the time and update at most ~30 times a
 second; between slices the event loop runs, so the window stays responsive.
 """
 
@@ -41,7 +41,7 @@ from lstm_engine.params import PARAM_NAMES
 from .training_run import TRAIN_TASKS, WATCH, TrainingSettings, _takes_length
 
 MIN_INTERVAL = 1 / 30                 # the views update at most ~30 times a second
-GUI_SHARE = 0.2                       # … and take at most this share of the time
+GUI_SHARE = 0.15                      # … and take at most this share of the time
 DEFAULT = "default"
 
 
@@ -66,6 +66,7 @@ class LiveDriver:
         self.on_report = on_report
         self.budget = MIN_INTERVAL
         self._slice_end: float | None = None
+        self._showing = 0.0            # time the last slice spent showing its pass
         self.rate = 0.0                # iterations per second, smoothed
         self.target: int | None = None  # stop when this many iterations are done
         session.events.training_changed.connect(self._on_state)
@@ -81,8 +82,8 @@ class LiveDriver:
     def _slice(self):
         s = self.session
         now = time.perf_counter()
-        if self._slice_end is not None:         # what the views cost since the last slice
-            gui = now - self._slice_end
+        if self._slice_end is not None:         # what the views cost: the gap since the last
+            gui = now - self._slice_end + self._showing   # slice and showing its pass
             self.budget = max(MIN_INTERVAL, gui * (1 - GUI_SHARE) / GUI_SHARE)
         before = s.training.iterations_done if s.training else 0
         budget = self.budget
@@ -100,6 +101,7 @@ class LiveDriver:
                 self.on_report(None, str(err))
             return
         end = time.perf_counter()
+        self._showing = max(0.0, end - now - report.seconds)
         if report.done:
             rate = report.done / max(end - now, 1e-9)
             self.rate = rate if self.rate == 0 else 0.7 * self.rate + 0.3 * rate
@@ -207,10 +209,13 @@ class TrainingPanel(QWidget):
         self.reset_button.clicked.connect(self.reset)
 
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m iterations")
+        # No text in the bar: QProgressBar repaints synchronously when its text changes
+        # (8 ms a call here); the count goes into the label beside it.
+        self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(self.fontMetrics().height() + 6)
         self.rate = QLabel("– it/s")
-        self.rate.setMinimumWidth(self.fontMetrics().horizontalAdvance("00000 it/s "))
+        self.rate.setMinimumWidth(self.fontMetrics().horizontalAdvance(
+            "0000000 / 0000000 · 00000 it/s "))
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -416,8 +421,17 @@ class TrainingPanel(QWidget):
         run = self.session.training
         if run is None:
             return
-        self.progress.setValue(min(run.iterations_done, self.progress.maximum()))
-        self.rate.setText(f"{self.driver.rate:,.0f} it/s" if self.driver.rate else "– it/s")
+        self._show_progress()
+
+    def _show_progress(self):
+        run = self.session.training
+        if run is None:
+            return
+        done, top = run.iterations_done, self.progress.maximum()
+        if self.progress.value() != min(done, top):
+            self.progress.setValue(min(done, top))
+        rate = f"{self.driver.rate:,.0f} it/s" if self.driver.rate else "– it/s"
+        self.rate.setText(f"{done} / {top} · {rate}")
 
     def _on_training(self):
         s = self.session
@@ -438,7 +452,7 @@ class TrainingPanel(QWidget):
                                 f"{', clip ' + format(c.clip, 'g') if c.clip else ''}"
                                 f"  ·  {run.iterations_done} iterations done{problem}")
             self.progress.setMaximum(max(self.driver.target or self.iterations.value(), 1))
-            self.progress.setValue(min(run.iterations_done, self.progress.maximum()))
+            self._show_progress()
         self._update_scrubber()
         self._update_memory()
 
@@ -455,7 +469,6 @@ class TrainingPanel(QWidget):
             self.curve.setData([], [])
         run = self.session.training
         if run is not None:
-            self.progress.setValue(min(run.iterations_done, self.progress.maximum()))
             problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
             text = self.status.text().split("  ·  ")
             if len(text) >= 2:
