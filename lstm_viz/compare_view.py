@@ -98,6 +98,8 @@ class CompareView(QDialog):
         super().showEvent(event)
         if self._stale:
             self.build()
+        else:
+            self.refresh()
 
     def build(self, *_):
         """Two sessions from the debugger's configuration with the preset's changes."""
@@ -143,6 +145,8 @@ class CompareView(QDialog):
             a = a[:, None] if a.ndim == 1 else a
             image.setImage(a, levels=(-level, level), autoLevels=False)
             title.setText(text)
+        for plot in self.plots:
+            plot.getPlotItem().getViewBox().autoRange(padding=0)
         worst = sorted(c.max_differences().items(), key=lambda kv: -kv[1])[:5]
         self.summary.setText(
             f"{describe(c.left.config)}  vs  {describe(c.right.config)}.  Largest "
