@@ -266,21 +266,32 @@ def _parse_meta(arrays: dict, path: Path) -> dict:
     if version > TRACE_VERSION:
         raise UserError(f"{path}: written in trace format {version} by a newer lstm-viz; "
                         f"this version reads format {TRACE_VERSION}")
-    for key, typ in (("variant", str), ("dtype", str), ("steps", int), ("inputs", int),
-                     ("hidden", int)):
-        if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
-            raise UserError(f"{path}: 'meta' lacks a valid {key!r}")
     return meta
+
+
+# The arrays a trace holds (beside the loss's own ``loss.*`` entries) and their dtype kinds.
+TRACE_ARRAYS = PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x", "y")
+TRACE_KINDS = dict.fromkeys(PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x",), "f")
 
 
 def load_trace(path) -> Trace:
     """A Trace from a trace file, with every array checked against ``meta``."""
     path = Path(path)
-    known = PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x", "y", "meta")
-    kinds = {"meta": "U", **dict.fromkeys(PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x",), "f")}
-    arrays = read_npz(path, kinds=kinds, default_kinds="fiu",
-                      select=lambda n: n in known or n.startswith(LOSS_PREFIX))
-    meta = _parse_meta(arrays, path)
+    arrays = read_npz(path, kinds={"meta": "U", **TRACE_KINDS}, default_kinds="fiu",
+                      select=lambda n: n in TRACE_ARRAYS or n == "meta"
+                      or n.startswith(LOSS_PREFIX))
+    return trace_from_arrays(arrays, _parse_meta(arrays, path), str(path))
+
+
+def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
+    """A Trace from its arrays (named as in a trace file) and the trace part of its meta
+    (variant, loss, dtype, steps, inputs, hidden), checked as a trace file is; problems
+    are UserErrors starting with ``where``. Used for trace files and saved sessions."""
+    path = where
+    for key, typ in (("variant", str), ("dtype", str), ("steps", int), ("inputs", int),
+                     ("hidden", int)):
+        if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
+            raise UserError(f"{path}: 'meta' lacks a valid {key!r}")
     from .cell import VARIANTS
     if meta["variant"] not in VARIANTS:
         raise UserError(f"{path}: unknown variant {meta['variant']!r}")
@@ -289,7 +300,7 @@ def load_trace(path) -> Trace:
     T, X, H = meta["steps"], meta["inputs"], meta["hidden"]
     if min(T, X, H) < 1:
         raise UserError(f"{path}: sizes in 'meta' must be positive")
-    params = params_from_arrays(arrays, str(path))
+    params = params_from_arrays(arrays, path)
     if params.hidden != H or params.inputs != X or params.dtype.name != meta["dtype"]:
         raise UserError(f"{path}: parameters do not match 'meta' (X={X}, H={H}, {meta['dtype']})")
     loss_params = {k[len(LOSS_PREFIX):]: v for k, v in arrays.items()

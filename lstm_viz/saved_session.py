@@ -18,12 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
-from lstm_engine.io import LOSS_PREFIX, params_from_arrays, read_npz, save_npz_atomic
-from lstm_engine.losses import make_loss
-from lstm_engine.params import PARAM_NAMES
-from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
+from lstm_engine.io import (
+    LOSS_PREFIX,
+    params_from_arrays,
+    read_npz,
+    save_npz_atomic,
+    trace_from_arrays,
+)
+from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 from lstm_engine.training import TrainState
 
 from .breakpoints import Breakpoint
@@ -118,54 +121,6 @@ def _sub(arrays: dict, prefix: str) -> dict:
     return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
-def _trace_from(arrays: dict, tm: dict, path) -> Trace:
-    """The shown pass, checked as a trace file is (shapes, dtypes, finite inputs)."""
-    where = f"{path}: trace"
-    for key, typ in (("variant", str), ("dtype", str), ("steps", int), ("inputs", int),
-                     ("hidden", int)):
-        if not isinstance(tm.get(key), typ) or isinstance(tm.get(key), bool):
-            raise UserError(f"{where}: 'meta' lacks a valid {key!r}")
-    if tm["variant"] not in VARIANTS or tm["dtype"] not in ("float64", "float32"):
-        raise UserError(f"{where}: unknown variant or dtype")
-    T, X, H = tm["steps"], tm["inputs"], tm["hidden"]
-    params = params_from_arrays(arrays, where)
-    if (params.hidden, params.inputs, params.dtype.name) != (H, X, tm["dtype"]):
-        raise UserError(f"{where}: parameters do not match its sizes (X={X}, H={H})")
-    for n in PARAM_NAMES:
-        if not np.all(np.isfinite(getattr(params, n))):
-            raise UserError(f"{where}: parameter {n} holds NaN or Inf")
-    loss_params = {k[5:]: v for k, v in arrays.items()
-                   if k.startswith(LOSS_PREFIX) and not k.endswith("_diff")}
-    loss_grads = {k[5:]: v for k, v in arrays.items()
-                  if k.startswith(LOSS_PREFIX) and k.endswith("_diff")}
-    try:
-        loss = make_loss(tm.get("loss", "toy"), loss_params)
-    except (ValueError, TypeError) as err:
-        raise UserError(f"{where}: bad loss description ({err})") from None
-    x, y = arrays.get("x"), arrays.get("y")
-    if x is None or x.shape != (T, X) or y is None:
-        raise UserError(f"{where}: 'x' must have shape ({T}, {X}) and 'y' must be there")
-    if not np.all(np.isfinite(x)):
-        raise UserError(f"{where}: 'x' contains NaN or Inf")
-    try:
-        loss.check_targets(y, T)
-    except ValueError as err:
-        raise UserError(f"{where}: {err}") from None
-    recorded = {}
-    for name in STEP_NAMES + GRAD_NAMES:
-        a = arrays.get(name)
-        if a is None:
-            raise UserError(f"{where}: missing recorded array {name!r}")
-        want = (getattr(params, name[:-5]).shape if name in GRAD_NAMES else (T,)
-                if name == "loss" else (T, X + H) if name in ("xc", "dxc") else (T, H))
-        if a.shape != want or a.dtype != params.dtype:
-            raise UserError(f"{where}: {name!r} has shape {a.shape} and dtype {a.dtype}, "
-                            f"expected {want} and {params.dtype}")
-        recorded[name] = a
-    return Trace(params, x.astype(params.dtype, copy=False), y, recorded, tm["variant"],
-                 loss, loss_grads)
-
-
 def _config(d: dict, path) -> RunConfig:
     names = {f.name for f in fields(RunConfig)}
     if set(d) - names:
@@ -227,7 +182,7 @@ def load_session(path) -> tuple[Session, dict]:
     path = Path(path)
     arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
-    trace = _trace_from(_sub(arrays, "trace."), meta["trace"], path)
+    trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
     config = _config(meta["config"], path)
     session = Session(config=config, trace=trace)
     if meta.get("training") is not None:
