@@ -1,4 +1,5 @@
-"""The run-configuration dialog: task, variant, sizes, seed, init, dtype, learning rate.
+"""The run-configuration dialog: task, variant, sizes, seed, init, dtype, learning rate,
+the backward pass (the cell's own or another variant's) and the forget-gate bias.
 
 It validates as you type (``config.check_config``) and shows the memory the recording
 will need; OK is only enabled for a config that can run. It returns a RunConfig; the
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QSpinBox,
     QVBoxLayout,
@@ -48,6 +51,21 @@ class ConfigDialog(QDialog):
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 100.0)
         self.lr.setSingleStep(0.01)
+        self.backward = QComboBox()
+        self.backward.addItem("the cell's own", "")
+        for v in VARIANTS:
+            self.backward.addItem(f"{v} variant's backward", v)
+        self.backward.setToolTip("Run another variant's backward pass: the standard cell with "
+                                 "the seed's backward is the classic mistake the gradient "
+                                 "check must catch")
+        self.use_forget_bias = QCheckBox("set")
+        self.use_forget_bias.setToolTip("Unchecked: the initialisation's own forget-gate bias")
+        self.forget_bias = QDoubleSpinBox()
+        self.forget_bias.setRange(-20.0, 20.0)
+        self.forget_bias.setSingleStep(0.5)
+        forget_row = QHBoxLayout()
+        forget_row.addWidget(self.use_forget_bias)
+        forget_row.addWidget(self.forget_bias, 1)
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.memory = QLabel()
@@ -65,6 +83,8 @@ class ConfigDialog(QDialog):
         form.addRow("Initialisation", self.init)
         form.addRow("dtype", self.dtype)
         form.addRow("Learning rate (SGD)", self.lr)
+        form.addRow("Backward pass", self.backward)
+        form.addRow("Forget-gate bias", forget_row)
         form.addRow("Recording needs", self.memory)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
@@ -79,8 +99,11 @@ class ConfigDialog(QDialog):
         self.task.currentTextChanged.connect(self._task_changed)
         for w in (self.hidden, self.steps, self.inputs, self.seed, self.lr):
             w.valueChanged.connect(self.validate)
-        for w in (self.variant, self.init, self.dtype):
+        for w in (self.variant, self.init, self.dtype, self.backward):
             w.currentTextChanged.connect(self.validate)
+        self.forget_bias.valueChanged.connect(self.validate)
+        self.use_forget_bias.toggled.connect(self.forget_bias.setEnabled)
+        self.use_forget_bias.toggled.connect(self.validate)
         self.validate()
 
     @staticmethod
@@ -102,6 +125,10 @@ class ConfigDialog(QDialog):
         self.init.setCurrentText(c.init)
         self.dtype.setCurrentText(c.dtype)
         self.lr.setValue(c.lr)
+        self.backward.setCurrentIndex(max(0, self.backward.findData(c.backward)))
+        self.use_forget_bias.setChecked(c.forget_bias is not None)
+        self.forget_bias.setEnabled(c.forget_bias is not None)
+        self.forget_bias.setValue(0.0 if c.forget_bias is None else c.forget_bias)
         self._enable()
 
     def _task_changed(self, name: str) -> None:
@@ -126,7 +153,9 @@ class ConfigDialog(QDialog):
             task=self.task.currentText(), variant=self.variant.currentText(),
             hidden=self.hidden.value(), steps=self.steps.value(), inputs=self.inputs.value(),
             seed=self.seed.value(), init=self.init.currentText(), dtype=self.dtype.currentText(),
-            lr=float(self.lr.value()))
+            lr=float(self.lr.value()), backward=self.backward.currentData() or "",
+            forget_bias=(float(self.forget_bias.value()) if self.use_forget_bias.isChecked()
+                         else None))
 
     def validate(self, *_) -> bool:
         """Check the config; show the memory estimate or the reason it is refused."""

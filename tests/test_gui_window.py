@@ -263,3 +263,15 @@ def test_configure_changes_the_run_shown(make_window, task):
     assert w.timeline.bar.maximum() == 27 * 12
     assert w.session.trace.steps == 12
     assert task in w.windowTitle()
+
+
+def test_config_dialog_keeps_the_backward_pass_and_forget_bias(qtbot):
+    start = default_config().with_(variant="standard", backward="seed", forget_bias=1.0)
+    d = ConfigDialog(start)
+    qtbot.addWidget(d)
+    cfg = d.config()
+    assert (cfg.backward, cfg.forget_bias) == ("seed", 1.0)
+    d.use_forget_bias.setChecked(False)
+    d.backward.setCurrentIndex(0)
+    cfg = d.config()
+    assert (cfg.backward, cfg.forget_bias) == ("", None)
