@@ -332,6 +332,18 @@ class TrainConfig:
         return out
 
 
+def init_model(task: Task, init: str, hidden: int, seed: int, forget_bias=None,
+               dtype="float64"):
+    """The initial cell parameters and loss (with its read-out) for a task and a seed.
+
+    The draws come from a stream of their own per seed, apart from the task's data, so
+    the debugger's example run and a training run with the same seed start identically.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_INIT_KEY,)))
+    params = make_params(init, task.inputs, hidden, rng, forget_bias, dtype)
+    return params, task.make_loss(hidden, rng, dtype)
+
+
 def build_trainer(config: TrainConfig, **trainer_options) -> tuple[Trainer, TrainConfig]:
     """The task, initial parameters, loss and optimiser a config describes, as a Trainer.
 
@@ -339,9 +351,7 @@ def build_trainer(config: TrainConfig, **trainer_options) -> tuple[Trainer, Trai
     """
     task = make_task(config.task, config.seed, **config.task_options)
     cfg = config.resolved(task)
-    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(_INIT_KEY,)))
-    params = make_params(cfg.init, task.inputs, cfg.hidden, rng, cfg.forget_bias, cfg.dtype)
-    loss = task.make_loss(cfg.hidden, rng, cfg.dtype)
+    params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, cfg.forget_bias, cfg.dtype)
     optimizer = make_optimizer(cfg.optimizer, cfg.lr)
     cfg.lr = optimizer.lr
     trainer = Trainer(task, params, loss, optimizer, cfg.variant, cfg.clip, cfg.batch,

@@ -2,8 +2,7 @@
 
 This is the one place that knows where tasks, initialisations and the optimiser come
 from: the engine's registries (``lstm_engine.tasks``, ``lstm_engine.init``,
-``lstm_engine.optim``) when they are installed, else a built-in fallback (the published
-example and ``random``). The viewer adds one task of its own, ``random``: uniform inputs
+``lstm_engine.optim``). The viewer adds one task of its own, ``random``: uniform inputs
 and random targets for the toy loss, at any size (benchmarks, stress tests).
 No Qt here.
 """
@@ -16,33 +15,22 @@ from functools import cache
 
 import numpy as np
 
+from lstm_engine import tasks as _tasks
 from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
+from lstm_engine.init import INITS as _ENGINE_INITS
 from lstm_engine.io import memory_limit
 from lstm_engine.losses import ToyLoss, make_loss
-from lstm_engine.params import PARAM_NAMES, Params, init_published, init_uniform, published_example
-
-try:                                         # the engine's task / init / optimiser registries
-    from lstm_engine import tasks as _tasks
-except ImportError:                          # pragma: no cover - older engines
-    _tasks = None
-try:
-    from lstm_engine.init import INITS as _ENGINE_INITS
-    from lstm_engine.init import make_params as _make_params
-except ImportError:                          # pragma: no cover
-    _ENGINE_INITS, _make_params = None, None
-try:
-    from lstm_engine.optim import make_optimizer as _make_optimizer
-except ImportError:                          # pragma: no cover
-    _make_optimizer = None
+from lstm_engine.optim import make_optimizer
+from lstm_engine.params import PARAM_NAMES, Params
+from lstm_engine.training import init_model
 
 DTYPES = ("float64", "float32")
-INITS = tuple(_ENGINE_INITS) if _ENGINE_INITS else ("uniform", "published")
+INITS = tuple(_ENGINE_INITS)
 RANDOM = "random"
 MAX_HIDDEN = 8192
 MAX_INPUTS = 8192
 MAX_STEPS = 1_000_000
-_INIT_STREAM = 0x5EED                        # init draws: a stream of their own per seed
 
 
 @dataclass(frozen=True)
@@ -82,14 +70,11 @@ class RunConfig:
 
 
 def _engine_task_classes() -> dict:
-    if _tasks is None:
-        return {}
     return {n: c for n, c in _tasks.TASKS.items() if n != "file"}   # "file" needs a path
 
 
 def task_names() -> tuple[str, ...]:
-    names = tuple(_engine_task_classes()) or ("published",)
-    return (*names, RANDOM)
+    return (*_engine_task_classes(), RANDOM)
 
 
 def _takes_length(cls) -> bool:
@@ -110,9 +95,6 @@ def task_info(name: str) -> TaskInfo:
         lr = float(d.get("lr", 0.1)) if d.get("optimizer", "sgd") == "sgd" else 0.1
         return TaskInfo(name, cls.description, task.inputs, steps, d.get("hidden", 32),
                         d.get("init", "uniform"), lr)
-    if name == "published" and not classes:
-        return TaskInfo("published", "the source document's example", 50, 4, 100,
-                        "published", 0.1)
     raise UserError(f"unknown task {name!r}; choose one of {', '.join(task_names())}")
 
 
@@ -209,39 +191,40 @@ class Run:
     loss: object
 
 
-def _params(cfg: RunConfig, inputs: int, rng, forget_bias=None) -> Params:
-    if _make_params is not None:
-        return _make_params(cfg.init, inputs, cfg.hidden, rng, forget_bias, cfg.dtype)
-    if cfg.init == "published":                        # pragma: no cover - older engines
-        params = init_published(inputs, cfg.hidden).astype(cfg.dtype)
-    else:                                              # pragma: no cover
-        params = init_uniform(inputs, cfg.hidden, rng, dtype=cfg.dtype)
-    if forget_bias is not None:                        # pragma: no cover
-        params.bf[...] = forget_bias
-    return params
+class _RandomTask:
+    """The viewer's own ``random`` task: uniform inputs and targets for the toy loss."""
+
+    def __init__(self, cfg: RunConfig):
+        self.inputs = cfg.inputs
+        data = np.random.default_rng([cfg.seed, 1])
+        self.x = data.uniform(0.0, 1.0, size=(cfg.steps, cfg.inputs))
+        self.y = data.uniform(-0.5, 0.5, size=cfg.steps)
+
+    def make_loss(self, hidden, rng, dtype):
+        return ToyLoss()
 
 
 def build_run(cfg: RunConfig) -> Run:
-    """Parameters, inputs, targets and loss of the (checked) config's example sequence."""
+    """Parameters, inputs, targets and loss of the (checked) config's example sequence.
+
+    The parameters and the loss come from ``init_model``, as a training run's do, so the
+    example and iteration 0 of training with the same seed start from the same weights.
+    """
     cfg = check_config(cfg)
-    rng = np.random.default_rng([cfg.seed, _INIT_STREAM])
     if cfg.task == RANDOM:
-        data = np.random.default_rng([cfg.seed, 1])
-        x = data.uniform(0.0, 1.0, size=(cfg.steps, cfg.inputs))
-        y = data.uniform(-0.5, 0.5, size=cfg.steps)
-        return Run(_params(cfg, cfg.inputs, rng, cfg.forget_bias), x, y, ToyLoss())
-    cls = _engine_task_classes().get(cfg.task)
-    if cls is None:                                    # the fallback published example
-        params, x, y = published_example(50, 100)
-        return Run(_params(cfg, 50, rng, cfg.forget_bias), x, y, ToyLoss())
-    options = {"length": cfg.steps} if _takes_length(cls) else {}
-    task = _tasks.make_task(cfg.task, cfg.seed, **options)
-    seq = task.sequence(0)                             # the example, never trained on
-    forget_bias = (cfg.forget_bias if cfg.forget_bias is not None
-                   else getattr(task, "defaults", {}).get("forget_bias"))
-    params = _params(cfg, task.inputs, rng, forget_bias)
-    loss = task.make_loss(cfg.hidden, rng, cfg.dtype)
-    return Run(params, seq.x, seq.y, loss)
+        task = _RandomTask(cfg)
+        x, y = task.x, task.y
+        forget_bias = cfg.forget_bias
+    else:
+        cls = _engine_task_classes()[cfg.task]
+        options = {"length": cfg.steps} if _takes_length(cls) else {}
+        task = _tasks.make_task(cfg.task, cfg.seed, **options)
+        seq = task.sequence(0)                         # the example, never trained on
+        x, y = seq.x, seq.y
+        forget_bias = (cfg.forget_bias if cfg.forget_bias is not None
+                       else getattr(task, "defaults", {}).get("forget_bias"))
+    params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, forget_bias, cfg.dtype)
+    return Run(params, x, y, loss)
 
 
 def config_from_trace(trace, lr: float = 0.1) -> RunConfig:
@@ -258,11 +241,8 @@ def sgd_step(trace, lr: float):
     arrays = {**trace.params.as_dict(), **trace.loss_params}
     grads = {**{p: trace[f"{p}_diff"] for p in PARAM_NAMES},
              **{k[:-5]: v for k, v in trace.loss_grads.items()}}
-    if _make_optimizer is not None:
-        opt = _make_optimizer("sgd", lr)
-        new, _ = opt.update(arrays, grads, opt.init_state(arrays))
-    else:                                              # pragma: no cover
-        new = {k: arrays[k] - lr * grads[k] for k in arrays}
+    opt = make_optimizer("sgd", lr)
+    new, _ = opt.update(arrays, grads, opt.init_state(arrays))
     for name, a in new.items():
         if not np.all(np.isfinite(a)):
             raise UserError(f"the update made {name} NaN or Inf; lower the learning rate")
