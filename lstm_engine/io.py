@@ -177,6 +177,16 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                         f"{_first_line(err)})") from None
 
 
+def _file_mode(path: Path) -> int:
+    """The mode a new file gets (0o666 less the umask), or the replaced file's mode."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def check_writable(path) -> Path:
     """Refuse, in one line, an output path whose folder is missing or read-only, or that
     names a folder: checked before a long computation, not after it."""
@@ -199,6 +209,7 @@ def atomic_write(path):
     path = check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode(path))                     # mkstemp makes it owner-only
         with os.fdopen(fd, "wb") as fp:
             yield fp
             fp.flush()

@@ -288,3 +288,15 @@ def test_output_folder_is_checked_before_writing(small_trace, tmp_path):
         io.save_trace(tmp_path / "missing" / "t.npz", small_trace)
     with pytest.raises(UserError, match="is a directory"):
         io.save_trace(tmp_path, small_trace)
+
+
+def test_saved_files_get_ordinary_permissions(small_trace, tmp_path):
+    old = os.umask(0o022)
+    try:
+        io.save_trace(tmp_path / "t.npz", small_trace)
+        assert (tmp_path / "t.npz").stat().st_mode & 0o777 == 0o644
+        os.chmod(tmp_path / "t.npz", 0o600)                  # a replaced file keeps its mode
+        io.save_trace(tmp_path / "t.npz", small_trace)
+        assert (tmp_path / "t.npz").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
