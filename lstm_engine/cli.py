@@ -15,33 +15,13 @@ import numpy as np
 
 from . import io
 from .cell import VARIANTS
-from .cli_experiments import add_commands
+from .cli_experiments import add_commands, positive_float, positive_int
 from .errors import UserError
 from .gradcheck import CORRECT_BELOW, gradient_check
 from .params import published_example
 from .recorder import record
 
 PROG = "lstm-engine"
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -171,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the source document's published example")
     p.add_argument("--iterations", type=int, default=100, help="SGD iterations (default 100)")
     p.add_argument("--variant", choices=VARIANTS, default="seed")
-    p.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default 0.1)")
+    p.add_argument("--lr", type=positive_float, default=0.1, help="learning rate (default 0.1)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_demo)
 
@@ -191,9 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gradcheck", help="check the backward pass by finite differences")
     run_inputs(p, demo=True)
-    p.add_argument("--tolerance", type=_positive_float, default=CORRECT_BELOW,
+    p.add_argument("--tolerance", type=positive_float, default=CORRECT_BELOW,
                    help=f"largest acceptable relative error (default {CORRECT_BELOW:g})")
-    p.add_argument("--sample", type=_positive_int, default=200,
+    p.add_argument("--sample", type=positive_int, default=200,
                    help="entries checked per large array (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the entry sample")
     p.set_defaults(func=cmd_gradcheck)

@@ -32,25 +32,25 @@ def add_commands(subparsers) -> None:
                    help="the task (see 'lstm-engine tasks'; default: published)")
     p.add_argument("--variant", default="seed", choices=VARIANTS,
                    help="seed (h = s*o, as published) or standard (h = o*tanh(s))")
-    p.add_argument("--hidden", type=_positive_int, help="memory cells H (default: the task's)")
+    p.add_argument("--hidden", type=positive_int, help="memory cells H (default: the task's)")
     p.add_argument("--steps", type=_count, default=100,
                    help="training iterations (default: 100)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="default: the task's")
-    p.add_argument("--lr", type=_positive_float, help="learning rate (default: the task's)")
-    p.add_argument("--clip", type=_positive_float, help="clip the gradient's global norm to C")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default: the task's)")
+    p.add_argument("--clip", type=positive_float, help="clip the gradient's global norm to C")
     p.add_argument("--seed", type=_count, default=0, help="seed of data and initialisation")
     p.add_argument("--init", choices=INITS, help="initialisation (default: the task's)")
     p.add_argument("--forget-bias", type=_finite_float, metavar="B",
                    help="set the forget-gate bias bf to B")
-    p.add_argument("--batch", type=_positive_int, default=1, help="sequences per iteration")
+    p.add_argument("--batch", type=positive_int, default=1, help="sequences per iteration")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--length", type=_positive_int, help="sequence length (sine, text, adding)")
+    p.add_argument("--length", type=positive_int, help="sequence length (sine, text, adding)")
     p.add_argument("--data", metavar="FILE", help="the file task's .npy or .csv table")
     p.add_argument("--targets", metavar="FILE", help="the file task's targets, if separate")
     p.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
                    help="another task option, e.g. delay=20 for copy, period=10,20 for sine "
                         "(repeatable)")
-    p.add_argument("--every", type=_positive_int, default=1, metavar="K",
+    p.add_argument("--every", type=positive_int, default=1, metavar="K",
                    help="print every K-th iteration (default: 1)")
     p.add_argument("-o", "--output", metavar="RUN.npz", help="write the run to this file")
     p.set_defaults(func=cmd_train)
@@ -78,7 +78,7 @@ def add_commands(subparsers) -> None:
 
 # ---- argument types: a clear message instead of a traceback ----------------------------
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     value = _count(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
@@ -95,7 +95,7 @@ def _count(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
