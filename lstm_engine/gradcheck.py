@@ -22,7 +22,7 @@ import numpy as np
 
 from .losses import ToyLoss, make_loss
 from .params import PARAM_NAMES, Params
-from .recorder import record, run_stepwise
+from .recorder import forward_loss, record, run_stepwise
 
 STENCIL_STEPS = (-2, -1, 1, 2)
 STENCIL_WEIGHTS = np.array([1.0, -8.0, 8.0, -1.0])
@@ -69,12 +69,14 @@ def gradient_check(params: Params, x, y, variant: str = "seed", loss=None, *,
                    forward_variant: str | None = None, eps: float = 1e-3,
                    max_entries: int = 2000, sample: int = 200, floor: float = 1e-12,
                    scale_floor: float = 1e-3,
-                   rng: np.random.Generator | None = None) -> GradCheckResult:
+                   rng: np.random.Generator | None = None, progress=None) -> GradCheckResult:
     """Check the analytic gradients of L = sum_t l(t) for each parameter array.
 
     Arrays with at most ``max_entries`` entries are checked completely, larger ones at
     ``sample`` entries drawn from ``rng``. ``forward_variant`` differing from
     ``variant`` checks a backward pass against the wrong forward (a deliberate bug).
+    ``progress(done, total)``, if given, is called after every entry checked; it may
+    raise to cancel (the exception propagates).
     """
     loss = loss if loss is not None else ToyLoss()
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -90,17 +92,21 @@ def gradient_check(params: Params, x, y, variant: str = "seed", loss=None, *,
 
     def total_loss() -> float:
         lp = make_loss(loss.config(), loss_params) if loss_params else loss
-        return record(p, x, y, fwd_variant, lp, dtype="float64").total_loss
+        return forward_loss(p, x, y, fwd_variant, lp, dtype="float64")
 
     targets = [(name, getattr(p, name), trace[f"{name}_diff"]) for name in PARAM_NAMES]
     targets += [(f"loss.{k}", v, trace.loss_grads[f"{k}_diff"]) for k, v in loss_params.items()]
-    result = GradCheckResult()
-    for name, array, analytic in targets:
-        flat = array.reshape(-1)                     # a view: perturbs the live array
-        if flat.size <= max_entries:
-            indices = np.arange(flat.size)
+    chosen = []
+    for _, array, _ in targets:
+        if array.size <= max_entries:
+            chosen.append(np.arange(array.size))
         else:
-            indices = np.sort(rng.choice(flat.size, size=sample, replace=False))
+            chosen.append(np.sort(rng.choice(array.size, size=min(sample, array.size),
+                                             replace=False)))
+    total, done = sum(len(c) for c in chosen), 0
+    result = GradCheckResult()
+    for (name, array, analytic), indices in zip(targets, chosen, strict=True):
+        flat = array.reshape(-1)                     # a view: perturbs the live array
         numeric = np.full(flat.size, np.nan)
         for k in indices:
             keep = flat[k]
@@ -110,6 +116,9 @@ def gradient_check(params: Params, x, y, variant: str = "seed", loss=None, *,
                 losses.append(total_loss())
             flat[k] = keep
             numeric[k] = np.dot(STENCIL_WEIGHTS, losses) / (12 * eps)
+            done += 1
+            if progress is not None:
+                progress(done, total)
         a = np.asarray(analytic, dtype=np.float64).reshape(-1)
         errors = np.full(flat.size, np.nan)
         lowest = max(floor, scale_floor * float(np.max(np.abs(a), initial=0.0)))

@@ -64,17 +64,12 @@ def backward_coefficients(i, f, o, g, s, s_before, variant: str):
     return A, C, s_out
 
 
-def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> Trace:
-    """Forward and backward through time over x (T, X) with targets y; returns the Trace.
-
-    ``dtype`` (float64 or float32) defaults to the parameters' dtype.
-    """
-    check_variant(variant)
-    p, x, y, loss = _prepare(params, x, y, loss, dtype)
+def _forward(p: Params, x: np.ndarray, variant: str):
+    """The forward pass over all steps: returns (W, xc_buf, gates, s), W stacked in
+    GATE_ORDER, xc_buf (T+1, X+H) with h(t) in row t+1, gates (T, 4H) in GATE_ORDER."""
     dt = p.dtype
     T, X, H = x.shape[0], p.inputs, p.hidden
     seed = variant == "seed"
-
     # Gates stacked in GATE_ORDER = i, f, o, g: one exp for the three sigmoids, one tanh.
     # The sigmoid rows are negated so that the loop computes exp(-z) without a negation.
     W = np.concatenate([p.wi, p.wf, p.wo, p.wg])            # (4H, X+H)
@@ -86,7 +81,6 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     sig, tan = slice(0, 3 * H), slice(3 * H, 4 * H)
     gi, gf, go, gg = (slice(k * H, (k + 1) * H) for k in range(4))
 
-    # ---- forward ---------------------------------------------------------------------
     z = x @ Wx.T                                            # all input projections at once
     z += b
     # xc(t) = [x(t), h(t-1)]: h(t) is written straight into row t+1, so h is a view.
@@ -94,7 +88,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     xc_buf[:T, :X] = x
     xc_buf[T, :X] = 0.0
     xc_buf[0, X:] = 0.0
-    xc, h = xc_buf[:T], xc_buf[1:, X:]
+    h = xc_buf[1:, X:]
     gates = np.empty((T, 4 * H), dt)
     s = np.empty((T, H), dt)
     s_prev = np.zeros(H, dt)
@@ -118,7 +112,32 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
                 np.tanh(st, out=ht)                         # h = o*tanh(s)
                 ht *= at[go]
             s_prev = st
-    del z, rec, Wneg, Wh
+    return W, xc_buf, gates, s
+
+
+def forward_loss(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> float:
+    """L = sum_t l(t) from the forward pass alone (what finite differences need)."""
+    check_variant(variant)
+    p, x, y, loss = _prepare(params, x, y, loss, dtype)
+    _, xc_buf, _, _ = _forward(p, x, variant)
+    out = loss.evaluate(xc_buf[1:, p.inputs:], y)
+    return float(np.sum(out.loss, dtype=np.float64))
+
+
+def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> Trace:
+    """Forward and backward through time over x (T, X) with targets y; returns the Trace.
+
+    ``dtype`` (float64 or float32) defaults to the parameters' dtype.
+    """
+    check_variant(variant)
+    p, x, y, loss = _prepare(params, x, y, loss, dtype)
+    dt = p.dtype
+    T, X, H = x.shape[0], p.inputs, p.hidden
+    gi, gf, go, gg = (slice(k * H, (k + 1) * H) for k in range(4))
+
+    # ---- forward ---------------------------------------------------------------------
+    W, xc_buf, gates, s = _forward(p, x, variant)
+    xc, h = xc_buf[:T], xc_buf[1:, X:]
     i, f, o, g = (gates[:, sl] for sl in (gi, gf, go, gg))
     s_before = np.empty_like(s)                             # s(t-1), zero at t=0
     s_before[0] = 0.0

@@ -173,3 +173,11 @@ def test_trace_keeps_its_own_parameters_when_the_caller_trains_on():
     np.testing.assert_array_equal(trace.params.wi, kept)
     with pytest.raises(ValueError):
         trace.params.wi[0, 0] = 1.0
+
+
+@pytest.mark.parametrize("variant", ["seed", "standard"])
+def test_forward_loss_is_the_recorded_total_loss(variant):
+    from lstm_engine.recorder import forward_loss
+
+    params, x, y = make_run(5, 6, 9, seed=4)
+    assert forward_loss(params, x, y, variant) == record(params, x, y, variant).total_loss

@@ -68,3 +68,21 @@ def test_verdict_thresholds():
     assert verdict(1e-5) == "suspect"
     assert verdict(0.1) == "wrong"
     assert verdict(float("nan")) == "wrong"
+
+
+def test_progress_counts_every_entry_and_can_cancel():
+    params, x, y = _run(3, 4, 5, seed=3, scale=0.5)
+    seen = []
+    gradient_check(params, x, y, progress=lambda done, total: seen.append((done, total)))
+    total = sum(getattr(params, n).size for n in PARAM_NAMES)
+    assert seen[-1] == (total, total) and len(seen) == total
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done, total):
+        if done == 3:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        gradient_check(params, x, y, progress=cancel)
