@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from .colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
 from .heatmap_view import VisibleView
+from .steady import steady_height
 from .view_data import EDGES, csv_text, unit_at
 
 W, H_SCENE = 800.0, 300.0
@@ -95,12 +96,29 @@ STRIPS = {
 }
 
 
+_PENS: dict = {}
+_BRUSHES: dict = {}
+
+
 def _pen(color: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
-    pen = QPen(color, width, style)
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    pen.setCosmetic(False)
+    """A round-capped pen, made once per (colour, width, style) and then reused: a frame
+    sets some forty pens, and an equal pen leaves an item untouched (no repaint)."""
+    key = (color.rgba(), width, style)
+    pen = _PENS.get(key)
+    if pen is None:
+        pen = _PENS[key] = QPen(color, width, style)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        pen.setCosmetic(False)
     return pen
+
+
+def _brush(color: QColor) -> QBrush:
+    key = color.rgba()
+    brush = _BRUSHES.get(key)
+    if brush is None:
+        brush = _BRUSHES[key] = QBrush(color)
+    return brush
 
 
 def _path(points):
@@ -179,7 +197,7 @@ class CarouselView(VisibleView):
         self.scene = QGraphicsScene(self)
         self.scene.setSceneRect(QRectF(0, 0, W, H_SCENE))
         self.view = _FitView(self.scene, self)
-        self.hover = QLabel(" ", self)
+        self.hover = steady_height(QLabel(" ", self))
         self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -310,7 +328,7 @@ class CarouselView(VisibleView):
             width = 4.5 if active else 3.0 if feed else 2.0
             self.lines[name].setPen(_pen(color, width))
             self.arrows[name].setPen(_pen(color, 1))
-            self.arrows[name].setBrush(QBrush(color))
+            self.arrows[name].setBrush(_brush(color))
             if strip is None:
                 continue
             if v is None:

@@ -23,11 +23,14 @@ from PySide6.QtWidgets import (
 
 from .colors import SEQUENTIAL
 from .heatmap_view import CURSOR_PEN, Heatmap, VisibleView, _quiet_plot, frame_for_step
+from .steady import steady_height
 from .view_data import FLOW_CURVES, csv_text
 
-CURVE_PENS = {"ds": pg.mkPen((200, 40, 40), width=2),
-              "top_diff_h": pg.mkPen((40, 90, 200), width=1.5),
-              "bottom_diff_s": pg.mkPen((40, 150, 60), width=1.5, style=Qt.PenStyle.DashLine)}
+# Thin (width 1) pens: Qt draws them without stroking; a 2 px pen made the flow view the
+# costliest panel to repaint (5 ms against 2 ms at T=1000, bench/bench_gui.py).
+CURVE_PENS = {"ds": pg.mkPen((200, 40, 40), width=1),
+              "top_diff_h": pg.mkPen((40, 90, 200), width=1),
+              "bottom_diff_s": pg.mkPen((40, 150, 60), width=1, style=Qt.PenStyle.DashLine)}
 CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
                 "bottom_diff_s": "‖bottom_diff_s(t)‖"}
 
@@ -41,7 +44,7 @@ class FlowView(VisibleView):
         self.log.setChecked(True)
         self.log.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.log.toggled.connect(self._on_log)
-        self.info = QLabel(self)
+        self.info = steady_height(QLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
@@ -69,7 +72,7 @@ class FlowView(VisibleView):
         self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))
         self.f_band = pg.FillBetweenItem(self.f_lo, self.f_hi, brush=band)
         self.forget.addItem(self.f_band)
-        self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=2))
+        self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
         self.cursor_lines = []
         for p in (self.norms, self.forget):
             line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
@@ -99,7 +102,23 @@ class FlowView(VisibleView):
     def _on_log(self, on: bool):
         self.norms.setLogMode(y=on)
         self._keys = {}
+        self._built = None
         self.request()
+
+    def _build(self, vd, log: bool) -> None:
+        """Once per trace (and scale): the axes' ranges and the forget-gate band. The
+        ranges cover the whole pass, so no frame re-ranges (or re-ticks) an axis."""
+        flow = vd.flow
+        T = vd.data.trace.steps
+        self.norms.setXRange(-0.5, T - 0.5, padding=0.01)
+        self.norms.setYRange(*flow.norm_range(log), padding=0)
+        self.forget.setYRange(*flow.forget_range(), padding=0)
+        med, q10, q90 = flow.forget()
+        self.f_hi.setData(flow.t, q90)
+        self.f_lo.setData(flow.t, q10)
+        self.f_median.setData(flow.t, med)
+        self.note.setText("∏ f along the carousel: known after the forward pass")
+        self.note.setPos(T / 2, sum(flow.forget_range()) / 2)
 
     def refresh(self):
         vd = self.view_data
@@ -108,28 +127,20 @@ class FlowView(VisibleView):
         st = flow.state(self.session.cursor, log=log)
         self.state = st
         T = vd.data.trace.steps
-        if self._built != id(vd):
-            self._built = id(vd)
-            self.norms.setXRange(-0.5, T - 0.5, padding=0.01)
+        if self._built != (id(vd), log):
+            self._built = (id(vd), log)
+            self._build(vd, log)
         for name, (t, v) in st.curves.items():
             key = (len(t), int(t[0]) if len(t) else -1, log)
             if self._keys.get(name) != key:     # a curve changes only when a step is added
                 self._keys[name] = key
                 self.curves[name].setData(t, v, connect="finite")
-        fkey = st.forget is not None
-        if self._keys.get("forget") != fkey:
-            self._keys["forget"] = fkey
-            if st.forget is None:
-                for c in (self.f_hi, self.f_lo, self.f_median):
-                    c.setData([], [])
-                self.note.setText("∏ f along the carousel: known after the forward pass")
-                self.note.setPos(T / 2, 0)
-            else:
-                t, med, q10, q90 = st.forget
-                self.f_hi.setData(t, q90)
-                self.f_lo.setData(t, q10)
-                self.f_median.setData(t, med)
-                self.note.setText("")
+        known = st.forget is not None           # the band is set once; a frame shows or hides it
+        if self._keys.get("forget") != known:
+            self._keys["forget"] = known
+            for item in (self.f_hi, self.f_lo, self.f_band, self.f_median):
+                item.setVisible(known)
+            self.note.setVisible(not known)
         for line in self.cursor_lines:
             line.setValue(st.cursor)
         done = len(st.curves["ds"][0])
@@ -154,7 +165,7 @@ class ContributionView(VisibleView):
         self.button = QPushButton("Compute", self)
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.button.clicked.connect(self.compute)
-        self.info = QLabel(self)
+        self.info = steady_height(QLabel(self))
         self.info.setWordWrap(False)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)

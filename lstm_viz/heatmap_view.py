@@ -28,6 +28,7 @@ from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 
 from .colors import DIVERGING, NOT_COMPUTED_RGB, SEQUENTIAL, Special, anchors_for, special_rgba
 from .frames import Frame
+from .steady import steady_height
 from .view_data import TIME_BACKWARD, TIME_FORWARD, ViewData, csv_text, stack_tables
 
 PENDING = QColor(*NOT_COMPUTED_RGB)
@@ -52,7 +53,7 @@ def _quiet_plot(plot: pg.PlotItem) -> None:
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        axis.setStyle(tickTextOffset=2)
+        axis.setStyle(tickTextOffset=2, autoReduceTextSpace=False)   # no re-layout to shrink
 
 
 class StepAxis(pg.AxisItem):
@@ -193,6 +194,16 @@ class VisibleView(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
+        self.catch_up()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)          # e.g. a dock dragged open from zero height
+        if self._stale and not self.visibleRegion().isEmpty():
+            self.catch_up()
+
+    def catch_up(self):
+        """Refresh now if a frame or trace changed while the view was not drawn (hidden,
+        closed, or a tab behind another: its dock's ``visibilityChanged`` calls this)."""
         if self._stale:
             self._stale = False
             self.refreshes += 1
@@ -230,7 +241,7 @@ class TimeHeatmapPanel(QWidget):
         self.choose.setCurrentText(default)
         self.choose.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.choose.currentTextChanged.connect(lambda _: self.owner.rebuild(self))
-        self.info = QLabel(self)
+        self.info = steady_height(QLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setMinimumHeight(30)
@@ -392,7 +403,7 @@ class ParamGradView(VisibleView):
         self.autoscale = QCheckBox("autoscale per frame", self)
         self.autoscale.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.autoscale.toggled.connect(lambda _: self.request())
-        self.info = QLabel(self)
+        self.info = steady_height(QLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)

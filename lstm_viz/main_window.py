@@ -27,6 +27,7 @@ from .errors import ErrorReporter
 from .session import SPEEDS, Session
 from .shortcuts import BINDINGS, MENUS, help_html, plain
 from .source_panel import SourcePanel
+from .steady import steady_height
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
 
@@ -216,6 +217,8 @@ class MainWindow(QMainWindow):
         self.status_loss = QLabel()
         self.status_grads = QLabel()
         self.status_iter = QLabel()
+        for label in (self.status_frame, self.status_loss, self.status_grads, self.status_iter):
+            steady_height(label)
         # Fixed widths: a label that resizes with its text re-lays out the whole window.
         for label, chars in ((self.status_frame, 28), (self.status_loss, 34),
                              (self.status_iter, 11)):

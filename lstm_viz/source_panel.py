@@ -14,6 +14,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from .steady import steady_height
+
 CURRENT_BG = QColor(255, 236, 140)
 RAN_MARK = QColor(90, 170, 90)
 GUTTER_BG = QColor(240, 240, 244)
@@ -42,6 +44,7 @@ class SourceView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.MinimumExpanding)
         self.setAutoFillBackground(False)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)   # paints all of itself
 
     def set_state(self, state, notes) -> None:
         if self.state is None or state.lines is not self.state.lines:
@@ -112,7 +115,7 @@ class SourcePanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.header = QLabel(self)
+        self.header = steady_height(QLabel(self))
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.view = SourceView(session)

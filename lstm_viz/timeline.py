@@ -13,6 +13,8 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
+from .steady import steady_height
+
 FORWARD = QColor(120, 160, 220)
 LOSS = QColor(230, 170, 50)
 BACKWARD = QColor(215, 120, 110)
@@ -156,6 +158,7 @@ class Timeline(QWidget):
         font = QFont(self.label.font())
         font.setPointSizeF(font.pointSizeF() + 1)
         self.label.setFont(font)
+        steady_height(self.label)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 2)

@@ -26,12 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from .frame_data import ACCUMULATORS, VARIABLES
+from .steady import steady_height
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN")
 GREY = QColor(150, 150, 150)
 _ROOT = QModelIndex()
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 RED = QColor(200, 30, 30)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 
 
 def _num(v: float) -> str:
@@ -85,16 +90,16 @@ class VariablesModel(QAbstractTableModel):
         self._rows[row] = found
         return found
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._row(index.row())[0][col]
-        if role == Qt.ItemDataRole.ForegroundRole and col > 0:
-            return self._row(index.row())[1]
-        if role == Qt.ItemDataRole.FontRole and col == 2:
-            return self._italic if self._row(index.row())[2] else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 3:
-            return _RIGHT
+    def data(self, index, role=_DISPLAY):
+        # Called for every role of every visible cell on each repaint: plain int compares.
+        if role == _DISPLAY:
+            return self._row(index.row())[0][index.column()]
+        if role == _FOREGROUND:
+            return self._row(index.row())[1] if index.column() > 0 else None
+        if role == _FONT:
+            return self._italic if index.column() == 2 and self._row(index.row())[2] else None
+        if role == _ALIGN:
+            return _RIGHT if index.column() >= 3 else None
         return None
 
     def refresh(self):
@@ -131,6 +136,9 @@ class VectorPlot(QWidget):
         self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for side in ("left", "bottom"):                    # axes redraw from a pixmap
             self.plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # The tick labels' space only grows: a narrower label would otherwise re-lay out
+        # the plot (and repaint it twice) whenever the range changes.
+        self.plot.getAxis("left").setStyle(autoReduceTextSpace=False)
         self.bars = pg.BarGraphItem(x=np.zeros(1, np.float32), height=np.zeros(1, np.float32),
                                     width=0.8, brush=(70, 120, 200), pen=None)
         self.plot.addItem(self.bars)
@@ -141,6 +149,7 @@ class VectorPlot(QWidget):
         self.title = QLabel(self)
         self.hover = QLabel(" ", self)
         for label in (self.title, self.hover):
+            steady_height(label)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -205,8 +214,10 @@ class VectorPlot(QWidget):
             self.split.hide()
 
     def _set(self, values: np.ndarray) -> None:
-        self.values = values
         n = values.shape[0]
+        if n == 0 and self.values.shape[0] == 0:
+            return                      # still nothing to plot: leave the bars alone
+        self.values = values
         heights = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         self.bars.setOpts(x=np.arange(n, dtype=np.float32), height=heights, width=0.8)
         if n:

@@ -189,8 +189,10 @@ class ParamGrads:
                     out.arrays[name] = own[name]
         else:
             out.arrays.update(self.data.accumulators(index))
+        squares = self.data.accumulator_squares(index) if mode != "contribution" else {}
         for name, a in out.arrays.items():
-            out.special[name] = count_special(a)
+            finite = np.isfinite(squares.get(name, np.nan))    # cached: no second pass
+            out.special[name] = Special() if finite else count_special(a)
         for name in WEIGHT_DIFFS:
             m = max_abs(out.arrays[name]) if (autoscale and name in out.arrays) else \
                 self.fixed_scale(name, mode)
@@ -420,6 +422,21 @@ class FlowState:
     cursor: int
 
 
+def _padded(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[float, float]:
+    """(lo, hi) around the values with a little room (``floor``: lo never below it);
+    a unit span when there is nothing or a single value."""
+    if v.size == 0:
+        return (0.0, 1.0) if floor is not None else (-1.0, 0.0)
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    span = hi - lo
+    lo, hi = lo - pad * span, hi + pad * span
+    if floor is not None:
+        lo = max(lo, floor)
+    return lo, hi
+
+
 class Flow:
     """Norms per step and the forget-gate product, as of a frame."""
 
@@ -427,6 +444,8 @@ class Flow:
         self.data = data
         self._norms: dict | None = None
         self._forget: tuple | None = None
+        self._ranges: dict = {}
+        self._positive: dict | None = None
         self.t = np.arange(data.trace.steps, dtype=np.float32)
 
     def norms(self) -> dict:
@@ -435,6 +454,13 @@ class Flow:
                 self._norms = {k: np.asarray(v, np.float32)
                                for k, v in gradient_norms(self.data.trace).items()}
         return self._norms
+
+    def positive_norms(self) -> dict:
+        """The norms with zeros as NaN (a gap on a log scale), once per trace."""
+        if self._positive is None:
+            self._positive = {k: np.where(v > 0, v, np.nan).astype(np.float32)
+                              for k, v in self.norms().items()}
+        return self._positive
 
     def forget(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """log10 prod_{j>t} f(j) over the units: median, 10th and 90th percentile, (T,)."""
@@ -446,16 +472,41 @@ class Flow:
             self._forget = tuple(np.asarray(v, np.float32) for v in q)
         return self._forget
 
+    def norm_range(self, log: bool) -> tuple[float, float]:
+        """The y range of the norm curves over the whole pass (log10 units when ``log``),
+        so the axes are set once per trace instead of following every frame."""
+        key = ("norm", log)
+        found = self._ranges.get(key)
+        if found is None:
+            v = np.concatenate([self.norms()[n] for n in FLOW_CURVES])
+            v = v[np.isfinite(v)]
+            if log:
+                v = v[v > 0]
+                with np.errstate(all="ignore"):
+                    v = np.log10(v)
+                found = _padded(v, floor=None)
+            else:
+                found = _padded(v, floor=0.0)
+            self._ranges[key] = found
+        return found
+
+    def forget_range(self) -> tuple[float, float]:
+        """The y range of log10 prod f (10th to 90th percentile band) over the pass."""
+        found = self._ranges.get("forget")
+        if found is None:
+            _, q10, q90 = self.forget()
+            v = np.concatenate([q10, q90, [0.0]])
+            found = self._ranges["forget"] = _padded(v[np.isfinite(v)], floor=None)
+        return found
+
     def state(self, index: int, log: bool = False) -> FlowState:
         data = self.data
         frame = data.model.frame(index)
         curves = {}
+        norms = self.positive_norms() if log else self.norms()
         for name in FLOW_CURVES:
             lo, hi = known_steps(data, name, frame)
-            v = self.norms()[name][lo:hi]
-            if log:
-                v = np.where(v > 0, v, np.nan).astype(np.float32)
-            curves[name] = (self.t[lo:hi], v)
+            curves[name] = (self.t[lo:hi], norms[name][lo:hi])
         forget = None
         if frame.phase != "fwd":
             forget = (self.t, *self.forget())

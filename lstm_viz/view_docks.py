@@ -34,6 +34,8 @@ def add_view_docks(window) -> dict:
         view = cls(window.session)
         view.tools.addWidget(ExportButton(view, title, window.errors, view))
         docks[name] = window._dock(title, name, view, right)
+        # A tab brought to the front is not "shown" (it only moves into view): catch up.
+        docks[name].visibilityChanged.connect(lambda on, v=view: on and v.catch_up())
         views[name] = view
     # Left: source over variables. Right: carousel over the heatmaps, the other views
     # tabbed with them. Every view is a dock: hide, float, move; the layout persists.

@@ -241,3 +241,62 @@ def test_each_view_exports_png_svg_and_csv(window, qapp, tmp_path):
         assert len(rows) > 1 and len(rows[0]) >= 2
     with pytest.raises(Exception, match="png, .svg or .csv"):
         export_view(window.views["flow"], tmp_path / "x.bmp")
+
+
+def test_a_dock_hidden_while_seeking_shows_the_current_frame_when_shown(window, qapp):
+    s = window.session
+    flow = window.views["flow"]                      # tabbed behind the heatmaps: not drawn
+    show(window, "heatmaps", qapp)
+    assert flow.visibleRegion().isEmpty()
+    before = flow.refreshes
+    for frame in ("bwd:3:ds", "fwd:2", "bwd:8:bottom_diff_s"):
+        s.goto(frame)
+        qapp.processEvents()
+    assert flow.refreshes == before                  # nothing recomputed while hidden
+    show(window, "flow", qapp)                       # brought to the front: catches up
+    assert flow.refreshes == before + 1
+    np.testing.assert_array_equal(flow.curves["ds"].xData, np.arange(8, 12))
+    assert flow.cursor_lines[0].value() == 8
+    window.view_docks["param_grads"].close()         # closed, then reopened from the menu
+    s.goto("bwd:6:wo_diff")
+    qapp.processEvents()
+    window.view_docks["param_grads"].toggleViewAction().trigger()
+    window.view_docks["param_grads"].raise_()
+    qapp.processEvents()
+    grads = window.views["param_grads"]
+    acc = s.data.accumulators(s.cursor)
+    np.testing.assert_allclose(grads._buffers["wo_diff"], acc["wo_diff"].T.astype(np.float32))
+
+
+def test_flow_axes_are_set_once_per_trace_and_hold_every_norm(window, qapp):
+    s = window.session
+    view = show(window, "flow", qapp)
+    ranges = []
+    for frame in ("fwd:3", "loss", "bwd:9:ds", "bwd:0"):
+        s.goto(frame)
+        qapp.processEvents()
+        ranges.append((view.norms.viewRange(), view.forget.viewRange()))
+        assert view.f_median.isVisible() == (frame != "fwd:3")    # ∏ f after the forward pass
+    assert all(r == ranges[0] for r in ranges)        # no frame re-ranges an axis
+    (x0, x1), (y0, y1) = ranges[0][0]
+    assert x0 < 0 and x1 > s.trace.steps - 1
+    norms = np.concatenate([np.linalg.norm(s.trace[n], axis=1)
+                            for n in ("ds", "top_diff_h", "bottom_diff_s")])
+    logs = np.log10(norms[norms > 0])                 # log scale: the view is in log10 units
+    assert y0 <= logs.min() and logs.max() <= y1
+    _, (f0, f1) = ranges[0][1]
+    med, q10, q90 = ViewData.of(s.data).flow.forget()
+    assert f0 <= np.nanmin(q10[np.isfinite(q10)]) and np.nanmax(q90) <= f1
+    view.log.setChecked(False)                        # linear: the range is rebuilt for it
+    qapp.processEvents()
+    (_, _), (y0, y1) = view.norms.viewRange()
+    assert y0 <= 0.0 + 1e-12 and norms.max() <= y1
+
+
+def test_status_bar_gradient_norm_is_the_norm_of_the_accumulators(window, qapp):
+    s = window.session
+    s.goto("bwd:5:wi_diff")
+    qapp.processEvents()
+    acc = s.data.accumulators(s.cursor)
+    expect = np.sqrt(sum(float(np.sum(np.asarray(a, np.float64) ** 2)) for a in acc.values()))
+    assert f"‖W_diff‖ = {expect:.4g}" in window.status_grads.text()
