@@ -39,6 +39,7 @@ class SourceView(QWidget):
         self.line_h = self.fm.height() + 3
         self.gutter = self.fm.horizontalAdvance("0000") + 14
         self.state = None
+        self._layout = None
         self.notes: dict[int, tuple[str, bool, bool]] = {}     # line -> (text, current, nan)
         self.paints = 0
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -47,15 +48,67 @@ class SourceView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)   # paints all of itself
 
     def set_state(self, state, notes) -> None:
-        if self.state is None or state.lines is not self.state.lines:
-            self.setMinimumHeight(int((len(state.lines) + 2) * self.line_h + 6))
         self.state, self.notes = state, notes
+        self._layout = None
+        self._fit_height()
         self.update()
 
-    def current_y(self) -> float:
+    # ---- layout: where each line and each note goes (shared by painting and scrolling) ----
+
+    def layout(self):
+        """``(ys, notes, height)``: the top of every line, each note's ``(x, y, width)``
+        and the height all of it needs at the current width. A note that does not fit
+        beside its line takes a row of its own under it and pushes the lines below down."""
+        width = self.width()
+        if self._layout is not None and self._layout[0] == width:
+            return self._layout[1]
+        st, lh, fm = self.state, self.line_h, self.fm
+        ys, places = [], {}
+        y = 3.0
+        for n, line in enumerate(st.lines if st is not None else ()):
+            ys.append(y)
+            note = self.notes.get(n)
+            if note is not None:
+                end = self.gutter + fm.horizontalAdvance(line) + 18
+                note_w = fm.horizontalAdvance(note[0]) + 10
+                if end + note_w <= width:
+                    places[n] = (end, y, note_w)
+                else:                                      # under the line, indented
+                    places[n] = (self.gutter + 24, y + lh, note_w)
+                    y += lh
+            y += lh
+        result = (ys, places, y + 2 * lh + 3)
+        self._layout = (width, result)
+        return result
+
+    def _fit_height(self) -> None:
+        """Make the widget tall enough for every row, notes' rows included (the scroll area
+        then scrolls to the last line); growing resizes at once so scrolling sees it."""
+        height = int(self.layout()[2])
+        if height != self.minimumHeight():
+            self.setMinimumHeight(height)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self._layout = None
+            self._fit_height()
+
+    def line_rect(self, n: int) -> QRectF:
+        """Line ``n``'s row (with its note's row under it, if it has one)."""
+        ys, places, _ = self.layout()
+        place = places.get(n)
+        bottom = max(ys[n], place[1] if place else ys[n]) + self.line_h
+        return QRectF(0, ys[n], self.width(), bottom - ys[n])
+
+    def current_rect(self) -> QRectF | None:
         if self.state is None or self.state.current is None:
-            return 0.0
-        return 3 + self.state.current * self.line_h
+            return None
+        return self.line_rect(self.state.current)
+
+    def current_y(self) -> float:
+        rect = self.current_rect()
+        return 0.0 if rect is None else rect.top()
 
     def paintEvent(self, event):
         self.paints += 1
@@ -68,11 +121,9 @@ class SourceView(QWidget):
         ascent = fm.ascent() + 1.5
         p.fillRect(QRectF(0, 0, self.gutter - 6, self.height()), GUTTER_BG)
         width = self.width()
-        y = 3.0
-        extra_at = None
+        ys, places, _ = self.layout()
         for n, line in enumerate(st.lines):
-            if extra_at == n:                              # the row reserved for a note
-                y += lh
+            y = ys[n]
             if n == st.current:
                 p.fillRect(QRectF(self.gutter - 6, y, width, lh), CURRENT_BG)
             p.setFont(self.font)
@@ -86,18 +137,10 @@ class SourceView(QWidget):
             p.setPen(CODE_FG)
             p.setFont(self.bold if n == st.current else self.font)
             p.drawText(QPointF(self.gutter, y + ascent), line)
-            note = self.notes.get(n)
-            if note is not None:
-                text, current, nan = note
-                end = self.gutter + fm.horizontalAdvance(line) + 18
-                note_w = fm.horizontalAdvance(text) + 10
-                if end + note_w <= width:
-                    x, ny = end, y
-                else:                                      # under the line, indented
-                    x, ny = self.gutter + 24, y + lh
-                    extra_at = n + 1
-                self._note(p, x, ny, note_w, text, current, nan)
-            y += lh
+            place = places.get(n)
+            if place is not None:
+                text, current, nan = self.notes[n]
+                self._note(p, place[0], place[1], place[2], text, current, nan)
         p.end()
 
     def _note(self, p, x, y, w, text, current, nan):
@@ -129,6 +172,9 @@ class SourcePanel(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.scroll, 1)
         self._last = None
+        # Rows that appear or go (notes wrapping at a new width, the dock resized or shown)
+        # change the scroll range: keep the current line on screen through them.
+        self.scroll.verticalScrollBar().rangeChanged.connect(self.scroll_to_current)
         session.events.frame_changed.connect(self.refresh)
         session.events.trace_changed.connect(self.refresh)
         self.refresh()
@@ -161,9 +207,22 @@ class SourcePanel(QWidget):
         frame = s.frame
         where = "" if frame.phase == "loss" else f" · t = {frame.t}"
         module = "lstm_engine.losses" if state.key == "loss" else "lstm_engine.cell"
-        self.header.setText(f"{module}.{state.name}  (line {state.first_line}){where}")
+        line = state.first_line + (state.current or 0)
+        self.header.setText(f"{module}.{state.name}  (line {line}){where}")
         key = (state.key, state.current)
         if key != self._last:
             self._last = key
-            y = int(self.view.current_y())
-            self.scroll.ensureVisible(0, y, 0, int(self.view.line_h * 3))
+            self.scroll_to_current()
+
+    def scroll_to_current(self, *_) -> None:
+        """Bring the current line (and its note's row) into view, with some context."""
+        rect = self.view.current_rect()
+        if rect is None:
+            return
+        margin = int(self.view.line_h * 2)
+        self.scroll.ensureVisible(0, int(rect.center().y()), 0,
+                                  int(rect.height() / 2) + margin)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.scroll_to_current()

@@ -275,3 +275,40 @@ def test_config_dialog_keeps_the_backward_pass_and_forget_bias(qtbot):
     d.backward.setCurrentIndex(0)
     cfg = d.config()
     assert (cfg.backward, cfg.forget_bias) == ("", None)
+
+
+def _visible_in_viewport(panel, rect) -> bool:
+    from PySide6.QtCore import QPoint, QRect
+
+    view, viewport = panel.view, panel.scroll.viewport()
+    top_left = view.mapTo(viewport, QPoint(int(rect.left()), int(rect.top())))
+    shown = QRect(top_left, rect.size().toSize())
+    return viewport.rect().contains(QRect(0, shown.top(), 1, shown.height()))
+
+
+def test_the_current_line_and_the_last_line_are_on_screen_despite_wrapped_notes(
+        make_window, qtbot):
+    w = make_window()
+    s = w.session
+    panel = w.source_panel
+    w.resizeDocks([w.source_dock], [480], Qt.Orientation.Horizontal)   # notes wrap
+    s.goto("bwd:3")
+    qtbot.wait(10)
+    wrapped = 0
+    while s.cursor < s.frames.last:
+        s.step_into()
+        qtbot.wait(1)
+        st = panel.view.state
+        assert st.key == "backward"
+        ys, places, height = panel.view.layout()
+        wrapped = max(wrapped, sum(1 for n, p in places.items() if p[1] > ys[n]))
+        assert panel.view.minimumHeight() >= height - 1
+        assert _visible_in_viewport(panel, panel.view.current_rect()), s.frame_text
+        line = st.first_line + st.current
+        assert f"(line {line})" in panel.header.text(), s.frame_text
+    assert wrapped >= 2                                    # the case the test is about
+    s.goto("bwd:3:bottom_diff_h")
+    bar = panel.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    last = len(panel.view.state.lines) - 1
+    assert _visible_in_viewport(panel, panel.view.line_rect(last))
