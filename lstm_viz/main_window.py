@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from .errors import ErrorReporter
+from .frames import STATEMENTS
 from .session import SPEEDS, Session
 from .shortcuts import BINDINGS, MENUS, help_html, plain
 from .source_panel import SourcePanel
-from .steady import steady_height
+from .steady import ElidedLabel, steady_height
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
 
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         ev.playing_changed.connect(self._on_playing)
         ev.speed_changed.connect(self._on_speed)
         ev.history_changed.connect(self._update_status)
+        ev.iteration_changed.connect(self._update_status)
         ev.path_changed.connect(self._update_title)
         self._on_trace(session.trace)
         self._on_speed(session.speed)
@@ -213,26 +215,38 @@ class MainWindow(QMainWindow):
 
     def _make_status(self):
         bar = self.statusBar()
-        self.status_frame = QLabel()
-        self.status_loss = QLabel()
-        self.status_grads = QLabel()
-        self.status_iter = QLabel()
+        self.status_frame = ElidedLabel()
+        self.status_loss = ElidedLabel()
+        self.status_grads = ElidedLabel()
+        self.status_iter = ElidedLabel()
         for label in (self.status_frame, self.status_loss, self.status_grads, self.status_iter):
             steady_height(label)
-        # Fixed widths: a label that resizes with its text re-lays out the whole window.
-        for label, chars in ((self.status_frame, 28), (self.status_loss, 34),
-                             (self.status_iter, 11)):
-            label.setFixedWidth(self.fontMetrics().horizontalAdvance("0" * chars))
-        self.status_grads.setMinimumWidth(self.fontMetrics().horizontalAdvance("0" * 20))
-        self.status_grads.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Fixed widths (a label that resizes with its text re-lays out the whole window),
+        # wide enough for the longest text of the run (set per trace in _fit_status); the
+        # gradient norms get the rest and elide, their full text in the tool tip.
+        advance = self.fontMetrics().horizontalAdvance
+        self.status_loss.setFixedWidth(advance("L = -0.000000e+00   l(0000) = -0.0000e+00"))
+        self.status_iter.setFixedWidth(advance("iteration 00000 / 00000"))
+        self.status_grads.setMinimumWidth(advance("0" * 20))
+        for label in (self.status_frame, self.status_loss, self.status_iter):
+            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.status_frame)
         bar.addWidget(self.status_loss)
         bar.addWidget(self.status_grads, 1)
         bar.addPermanentWidget(self.status_iter)
 
+    def _fit_status(self):
+        """The frame field's width: its longest text for this trace."""
+        s = self.session
+        n = len(s.frames)
+        name = max((*STATEMENTS["fwd"], *STATEMENTS["bwd"]), key=len)
+        sample = f"frame bwd:{s.trace.steps - 1}:{name}  ({n}/{n})"
+        self.status_frame.setFixedWidth(self.fontMetrics().horizontalAdvance(sample) + 12)
+
     # ---- reacting to the session ----------------------------------------------------------
 
     def _on_trace(self, trace):
+        self._fit_status()
         self._update_status()
         self._update_title()
 
@@ -246,18 +260,19 @@ class MainWindow(QMainWindow):
     def _update_status(self, *_):
         s = self.session
         frame = s.frame
-        self.status_frame.setText(f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
+        self.status_frame.set_full_text(
+            f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
         tr = s.trace
         if frame.phase == "fwd":
-            loss = "loss: not computed yet (see frame loss)"
+            loss = "loss: not yet computed"
         else:
             t = s.data.focus_step(frame)
             loss = f"L = {tr.total_loss:.6g}   l({t}) = {float(tr.loss[t]):.4g}"
-        self.status_loss.setText(loss)
+        self.status_loss.set_full_text(loss)
         norms = s.data.gradient_norms(s.cursor)
-        self.status_grads.setText("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
+        self.status_grads.set_full_text("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
                                   if norms else "gradients: not computed yet")
-        self.status_iter.setText(f"iteration {len(s.history)}")
+        self.status_iter.set_full_text(s.iteration_text())
 
     def _on_playing(self, playing: bool):
         a = self.actions["play"]

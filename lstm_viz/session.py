@@ -505,6 +505,13 @@ class Session:
         """The training iteration whose pass is shown (None: not training)."""
         return self._iteration
 
+    def iteration_text(self) -> str:
+        """The iteration whose pass is shown, and how many there are: while training, the
+        scrubbed iteration of the run's latest; else the SGD steps taken so far."""
+        if self._training is not None and self._iteration is not None:
+            return f"iteration {self._iteration} / {self._training.latest}"
+        return f"iteration {len(self._history)}"
+
     @property
     def training_running(self) -> bool:
         return self._training_running

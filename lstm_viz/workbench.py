@@ -60,7 +60,8 @@ class Workbench:
         self.stop_label = QLabel()
         self.stop_label.setStyleSheet("color: #b01010")
         self.stop_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        window.statusBar().addWidget(self.stop_label, 2)
+        self.stop_label.hide()                  # takes room only while there is a reason
+        window.statusBar().addWidget(self.stop_label, 1)
         self.gradcheck_dialog = None
         self.compare_view = None
         ev = self.session.events
@@ -70,8 +71,14 @@ class Workbench:
     # ---- status ---------------------------------------------------------------------------
 
     def _on_stop(self, stop):
-        self.stop_label.setText("" if stop is None else "■ " + stop.text())
-        self.stop_label.setToolTip("" if stop is None else stop.text())
+        self.show_note("" if stop is None else "■ " + stop.text())
+
+    def show_note(self, text: str) -> None:
+        """The status bar's note: why execution stopped (or did not)."""
+        self.stop_label.setText(text)
+        self.stop_label.setToolTip(text)
+        self.stop_label.setEnabled(True)
+        self.stop_label.setVisible(bool(text))
 
     def _on_frame(self, index: int):
         stop = self.session.stop

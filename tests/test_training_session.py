@@ -144,3 +144,16 @@ def test_settings_are_checked_and_leaving_training():
     s.configure(s.config.with_(task="published", hidden=100, steps=4, inputs=50,
                                init="published", lr=0.1, forget_bias=None))
     assert s.training is None and s.iteration is None
+
+
+def test_iteration_text_is_the_iteration_shown_of_the_latest():
+    s = Session()
+    assert s.iteration_text() == "iteration 0"
+    s.train_step()
+    s.train_step()
+    assert s.iteration_text() == "iteration 2"
+    s.start_training(SMALL)
+    s.train(4)
+    assert s.iteration_text() == f"iteration {s.training.latest} / {s.training.latest}"
+    s.seek_iteration(1)
+    assert s.iteration_text() == f"iteration 1 / {s.training.latest}"
