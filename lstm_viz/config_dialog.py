@@ -51,6 +51,10 @@ class ConfigDialog(QDialog):
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 100.0)
         self.lr.setSingleStep(0.01)
+        self.lr.setKeyboardTracking(True)
+        self.lr.setToolTip("The step size of Run ▸ Train One Iteration (Ctrl+T): one plain "
+                           "SGD step on this pass's summed gradient. Live training (the "
+                           "Training panel) has its own settings.")
         self.backward = QComboBox()
         self.backward.addItem("the cell's own", "")
         for v in VARIANTS:
@@ -72,6 +76,9 @@ class ConfigDialog(QDialog):
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #b01010;")
+        self.problem.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Room for three lines whether or not there is a problem: the form never jumps.
+        self.problem.setFixedHeight(self.problem.fontMetrics().lineSpacing() * 3 + 4)
         form = QFormLayout()
         form.addRow("Task", self.task)
         form.addRow("", self.about)
@@ -82,7 +89,7 @@ class ConfigDialog(QDialog):
         form.addRow("Seed", self.seed)
         form.addRow("Initialisation", self.init)
         form.addRow("dtype", self.dtype)
-        form.addRow("Learning rate (SGD)", self.lr)
+        form.addRow("SGD rate (Train One Iteration)", self.lr)
         form.addRow("Backward pass", self.backward)
         form.addRow("Forget-gate bias", forget_row)
         form.addRow("Recording needs", self.memory)
@@ -110,7 +117,7 @@ class ConfigDialog(QDialog):
     def _spin(low, high) -> QSpinBox:
         s = QSpinBox()
         s.setRange(low, high)
-        s.setKeyboardTracking(False)
+        s.setKeyboardTracking(True)              # validate on every keystroke, not on Tab
         return s
 
     def set_config(self, c: cfgmod.RunConfig) -> None:
@@ -168,6 +175,7 @@ class ConfigDialog(QDialog):
         except UserError as err:
             self.problem.setText(str(err))
             ok = False
+        self.problem.setToolTip(self.problem.text())
         if c.task in cfgmod.task_names():
             c = cfgmod.resolved(c)
         need = cfgmod.trace_bytes(c.steps, c.inputs, c.hidden, c.dtype)

@@ -312,3 +312,26 @@ def test_the_current_line_and_the_last_line_are_on_screen_despite_wrapped_notes(
     bar.setValue(bar.maximum())
     last = len(panel.view.state.lines) - 1
     assert _visible_in_viewport(panel, panel.view.line_rect(last))
+
+
+def test_config_dialog_validates_on_every_keystroke_without_moving(qtbot):
+    d = ConfigDialog(default_config("random"))
+    qtbot.addWidget(d)
+    d.show()
+    ok = d.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    form_top = d.buttons.geometry().top()
+    problem_height = d.problem.height()
+    memory = d.memory.text()
+    edit = d.steps.lineEdit()
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "2000000")                     # no Tab, no focus change
+    assert d.steps.value() == 2_000_000
+    assert "sequence length" in d.problem.text() and not ok.isEnabled()
+    assert d.memory.text() != memory
+    assert d.problem.height() == problem_height and d.buttons.geometry().top() == form_top
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)            # 200000: fine again
+    assert d.steps.value() == 200_000 and ok.isEnabled() and d.problem.text() == ""
+    assert d.buttons.geometry().top() == form_top
+    form = d.layout().itemAt(0).layout()
+    assert "Train One Iteration" in form.labelForField(d.lr).text()
