@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from .frame_data import ACCUMULATORS, VARIABLES
 from .steady import steady_height
+from .view_data import plot_title, plotted_vector
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN")
 GREY = QColor(150, 150, 150)
@@ -166,18 +167,6 @@ class VectorPlot(QWidget):
             ev.connect(self.refresh)
         self.refresh()
 
-    def _vector(self, name: str):
-        """(values, caption) of what is plotted for ``name`` at the cursor, or None."""
-        s = self.session
-        v = s.data.value(name, s.cursor)
-        if v is None:
-            return None
-        if v.ndim == 2:
-            return np.linalg.norm(v, axis=1), f"‖{name}[j, :]‖ per memory cell j"
-        if name == "loss":
-            return v, "l(t) per time step t"
-        return v, f"{name}[j] per {'entry' if v.shape[0] != s.trace.hidden else 'memory cell'} j"
-
     def refresh(self, *_):
         s = self.session
         name = s.selected
@@ -190,22 +179,17 @@ class VectorPlot(QWidget):
             key = (name, "unknown", str(frame), id(s.trace))
         else:
             key = (name, "t" if name != "loss" else "all", s.data.focus_step(frame), id(s.trace))
+        got = None if name is None else plotted_vector(s.data, name, s.cursor)
+        title = plot_title(s.data, name, s.cursor, got)
+        if title != self.title.text():          # the frame in it changes every frame
+            self.title.setText(title)
         if key == self._key:
             return
         self._key = key
-        if name is None:
-            self.title.setText("select a variable to plot it")
-            self._set(np.zeros(0, np.float32))
-            return
-        got = self._vector(name)
         if got is None:
-            self.title.setText(f"{name}: not yet computed at {frame}")
             self._set(np.zeros(0, np.float32))
             return
-        values, caption = got
-        where = "" if name == "loss" else f", t={s.data.focus_step(frame)}"
-        self.title.setText(f"{caption}   ({s.frame_text}{where})")
-        self._set(np.asarray(values, dtype=np.float32))
+        self._set(np.asarray(got[0], dtype=np.float32))
         X = s.trace.inputs
         if name in ("xc", "dxc"):
             self.split.setValue(X - 0.5)

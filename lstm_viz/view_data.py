@@ -647,6 +647,32 @@ class ViewData:
         return self.time_map(name).levels(self.known(name, index), autoscale)
 
 
+def plotted_vector(data: FrameData, name: str, index: int):
+    """``(values, caption)`` of the bar plot under the variables table for ``name`` at frame
+    ``index`` (a matrix: its row norms, one per memory cell), or None if not yet computed."""
+    v = data.value(name, index)
+    if v is None:
+        return None
+    if v.ndim == 2:
+        return np.linalg.norm(v, axis=1), f"‖{name}[j, :]‖ per memory cell j"
+    if name == "loss":
+        return v, "l(t) per time step t"
+    unit = "memory cell" if v.shape[0] == data.trace.hidden else "entry"
+    return v, f"{name}[j] per {unit} j"
+
+
+def plot_title(data: FrameData, name: str | None, index: int, got) -> str:
+    """The bar plot's title: what it shows and the frame it shows it at."""
+    if name is None:
+        return "select a variable to plot it"
+    frame = data.model.frame(index)
+    text = data.model.text(index)
+    if got is None:
+        return f"{name}: not yet computed at {text}"
+    where = "" if name == "loss" else f", t={data.focus_step(frame)}"
+    return f"{got[1]}   ({text}{where})"
+
+
 def not_computed_mask(data: FrameData, name: str, index: int) -> np.ndarray:
     """(T,) bool: the steps of ``name`` not computed at frame ``index`` (for tests/CSV)."""
     lo, hi = known_steps(data, name, data.model.frame(index))

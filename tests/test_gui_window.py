@@ -335,3 +335,19 @@ def test_config_dialog_validates_on_every_keystroke_without_moving(qtbot):
     assert d.buttons.geometry().top() == form_top
     form = d.layout().itemAt(0).layout()
     assert "Train One Iteration" in form.labelForField(d.lr).text()
+
+
+def test_the_bar_plot_title_names_the_current_frame_throughout_a_walk(make_window, qtbot):
+    w = make_window()
+    s = w.session
+    for name in ("ds", "h", "wi_diff", "loss"):
+        s.select(name)
+        s.first()
+        while True:
+            title = w.variables_panel.plot.title.text()
+            assert (f"({s.frame_text})" in title or f"({s.frame_text}, t=" in title
+                    or title.endswith(f" at {s.frame_text}")), \
+                (name, s.frame_text, title)
+            if s.cursor == s.frames.last:
+                break
+            s.next_frame()

@@ -281,3 +281,26 @@ def test_nan_and_inf_are_counted_as_of_the_frame_and_get_reserved_colours(run):
     assert count_special(np.array([np.nan, 1.0, -np.inf])).total == 2
     flow = vd.flow.state(model.index("bwd:0"))               # never crashes
     assert len(flow.curves["ds"][0]) == T
+
+
+def test_the_bar_plot_shows_row_norms_of_matrices_and_names_the_frame():
+    from lstm_viz.session import Session
+    from lstm_viz.view_data import plot_title, plotted_vector
+
+    s = Session()
+    d = s.data
+    s.goto("bwd:2:di")
+    index = s.cursor
+    values, caption = plotted_vector(d, "wo_diff", index)
+    np.testing.assert_allclose(values, np.linalg.norm(d.value("wo_diff", index), axis=1))
+    assert caption == "‖wo_diff[j, :]‖ per memory cell j"
+    got = plotted_vector(d, "ds", index)
+    np.testing.assert_array_equal(got[0], s.trace.ds[2])
+    assert plot_title(d, "ds", index, got) == "ds[j] per memory cell j   (bwd:2:di, t=2)"
+    got = plotted_vector(d, "xc", index)
+    assert got[1] == "xc[j] per entry j"
+    assert plotted_vector(d, "dxc", index) is None                 # not yet computed
+    assert plot_title(d, "dxc", index, None) == "dxc: not yet computed at bwd:2:di"
+    got = plotted_vector(d, "loss", index)
+    assert plot_title(d, "loss", index, got) == "l(t) per time step t   (bwd:2:di)"
+    assert plot_title(d, None, index, None) == "select a variable to plot it"
