@@ -432,12 +432,13 @@ class ParamGradView(VisibleView):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.mode)
         top.addWidget(self.autoscale)
-        top.addWidget(self.info, 1)
+        top.addStretch(1)
         self.tools = top
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
         lay.addLayout(top)
+        lay.addWidget(self.info)                 # its own row: the caption is not cut off
         lay.addWidget(self.graphics, 1)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
 
@@ -495,16 +496,9 @@ class ParamGradView(VisibleView):
             hb.set_special(special_rgba(bias.T) if sp.total else None)
             total = total + sp
         self.special_text = total.text()
-        if not st.computed:
-            text = "not computed yet: gradients accumulate in the backward pass"
-        elif mode == "contribution":
-            text = f"step t={st.step}'s own contribution"
-            missing = [n for n in WEIGHT_DIFFS if n not in st.arrays]
-            if missing:
-                text += " (grey: its update has not run yet)"
-        else:
-            text = f"Σ over steps T-1 … {st.step + 1} plus the updates of step {st.step} run so far"
+        text = st.caption or "not computed yet: gradients accumulate in the backward pass"
         self.info.setText(text + _caption(total))
+        self.info.setToolTip(self.info.text())
 
     @staticmethod
     def _fill(buf: np.ndarray, a: np.ndarray, special: Special) -> None:

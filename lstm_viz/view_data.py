@@ -154,6 +154,7 @@ class ParamState:
     levels: dict = field(default_factory=dict)       # name -> (lo, hi); "bias" for all four
     special: dict = field(default_factory=dict)      # name -> Special
     step: int | None = None                          # the contribution's step
+    caption: str = ""                                # what the arrays are, in words
 
     def bias_image(self) -> np.ndarray | None:
         """The four bias gradients stacked (4, H), rows in the order of BIAS_DIFFS."""
@@ -180,8 +181,11 @@ class ParamGrads:
     def state(self, index: int, mode: str = "accumulated", autoscale: bool = False) -> ParamState:
         frame = self.data.model.frame(index)
         if frame.phase != "bwd":
-            return ParamState(False, mode)
+            return ParamState(False, mode, caption=param_caption(mode, 0, None, 0))
         out = ParamState(True, mode, step=frame.t)
+        updates = (*WEIGHT_DIFFS, *BIAS_DIFFS)
+        ran = sum(self.data.accumulated_from(n, frame) == frame.t for n in updates)
+        out.caption = param_caption(mode, self.data.trace.steps, frame.t, ran, len(updates))
         if mode == "contribution":
             own = self._contribution(frame.t)
             for name in (*WEIGHT_DIFFS, *BIAS_DIFFS):
@@ -254,6 +258,33 @@ class ParamGrads:
             else:
                 rows.extend([name, j, "", a[j]] for j in range(a.shape[0]))
         return header, rows
+
+
+def param_caption(mode: str, steps: int, t: int | None, ran: int, updates: int = 8) -> str:
+    """What the parameter-gradient view shows, in words: at a backward frame of step ``t``
+    where ``ran`` of step t's ``updates`` accumulation lines have run (None: not yet in
+    the backward pass). The backward pass runs steps T-1 down to 0."""
+    if t is None:
+        return "not computed yet: gradients accumulate in the backward pass"
+    if mode == "contribution":
+        text = f"step {t}'s own contribution"
+        return text + (" (grey: its updates have not run yet)" if ran < updates else "")
+    last = steps - 1
+    whole = ran == updates                       # step t's updates have all run
+    lo = t if whole else t + 1                   # the last step fully accumulated
+    part = f"step {t}'s updates run so far ({ran} of {updates})" if 0 < ran < updates else ""
+    if lo > last:                                # only step T-1, and not all of it
+        return (f"nothing accumulated yet: step {t}'s updates (wi_diff += …) have not run"
+                if not part else f"only {part}")
+    span = f"step {last}" if lo == last else f"Σ over steps {last} … {lo}"
+    if lo == 0:
+        return f"the complete gradient: {span}" if steps > 1 else \
+            "the complete gradient: step 0"
+    if part:
+        return f"{span} + {part}"
+    if not whole:
+        return f"{span} (step {t}'s updates have not run yet)"
+    return span
 
 
 def _input_of(bias_name: str) -> str:

@@ -300,3 +300,18 @@ def test_status_bar_gradient_norm_is_the_norm_of_the_accumulators(window, qapp):
     acc = s.data.accumulators(s.cursor)
     expect = np.sqrt(sum(float(np.sum(np.asarray(a, np.float64) ** 2)) for a in acc.values()))
     assert f"‖W_diff‖ = {expect:.4g}" in window.status_grads.text()
+
+
+def test_parameter_gradient_caption_is_whole_and_right_at_the_last_step(make_window, qapp):
+    w = make_window()                                     # the published example: T = 4
+    s = w.session
+    view = show(w, "param_grads", qapp)
+    for frame, want in (("bwd:3:ds", "nothing accumulated yet"), ("bwd:3", "step 3"),
+                        ("bwd:2:wo_diff", "step 3 + step 2's updates run so far (3 of 8)"),
+                        ("bwd:0", "the complete gradient: Σ over steps 3 … 0")):
+        s.goto(frame)
+        qapp.processEvents()
+        text = view.info.text()
+        assert text.startswith(want), (frame, text)
+        assert "T-1" not in text
+        assert view.info.fontMetrics().horizontalAdvance(text) <= view.info.width(), text

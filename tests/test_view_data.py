@@ -304,3 +304,41 @@ def test_the_bar_plot_shows_row_norms_of_matrices_and_names_the_frame():
     got = plotted_vector(d, "loss", index)
     assert plot_title(d, "loss", index, got) == "l(t) per time step t   (bwd:2:di)"
     assert plot_title(d, None, index, None) == "select a variable to plot it"
+
+
+@pytest.mark.parametrize("steps, t, ran, want", [
+    (4, None, 0, "not computed yet: gradients accumulate in the backward pass"),
+    (4, 3, 0, "nothing accumulated yet: step 3's updates (wi_diff += …) have not run"),
+    (4, 3, 2, "only step 3's updates run so far (2 of 8)"),
+    (4, 3, 8, "step 3"),
+    (4, 2, 0, "step 3 (step 2's updates have not run yet)"),
+    (4, 2, 3, "step 3 + step 2's updates run so far (3 of 8)"),
+    (4, 1, 8, "Σ over steps 3 … 1"),
+    (4, 1, 5, "Σ over steps 3 … 2 + step 1's updates run so far (5 of 8)"),
+    (4, 0, 8, "the complete gradient: Σ over steps 3 … 0"),
+    (1, 0, 8, "the complete gradient: step 0"),
+    (1, 0, 4, "only step 0's updates run so far (4 of 8)"),
+])
+def test_param_caption_words_every_case(steps, t, ran, want):
+    from lstm_viz.view_data import param_caption
+
+    assert param_caption("accumulated", steps, t, ran) == want
+
+
+def test_param_state_caption_follows_the_frame():
+    from lstm_viz.session import Session
+
+    s = Session()                                         # T = 4
+    params = ViewData.of(s.data).params
+    def caption(text):
+        s.goto(text)
+        return params.state(s.cursor).caption
+    assert caption("fwd:3") == "not computed yet: gradients accumulate in the backward pass"
+    assert caption("bwd:3:ds").startswith("nothing accumulated yet: step 3's")
+    assert caption("bwd:3:wf_diff") == "only step 3's updates run so far (2 of 8)"
+    assert caption("bwd:3") == "step 3"
+    assert caption("bwd:2:bi_diff") == "step 3 + step 2's updates run so far (5 of 8)"
+    assert caption("bwd:0") == "the complete gradient: Σ over steps 3 … 0"
+    s.goto("bwd:2:ds")
+    assert params.state(s.cursor, "contribution").caption == \
+        "step 2's own contribution (grey: its updates have not run yet)"
