@@ -36,10 +36,13 @@ COLUMNS = ("On", "Condition", "Hits", "Frames here")
 
 
 class BreakpointsPanel(QWidget):
-    def __init__(self, session, parent=None, report_error=None):
+    def __init__(self, session, parent=None, report_error=None, done_editing=None):
         super().__init__(parent)
         self.session = session
         self.report_error = report_error or (lambda msg: None)
+        # Called once a breakpoint is added: the window takes the keyboard back, so the
+        # stepping keys (Home, End, F5 …) step again instead of editing the line.
+        self.done_editing = done_editing or (lambda: None)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -156,6 +159,8 @@ class BreakpointsPanel(QWidget):
             self.add(self.form_spec())
         except UserError as err:
             self.report_error(str(err))
+            return
+        self.done_editing()
 
     def add_from_text(self):
         try:
@@ -163,6 +168,8 @@ class BreakpointsPanel(QWidget):
             self.spec.clear()
         except UserError as err:
             self.report_error(str(err))
+            return
+        self.done_editing()
 
     def add(self, spec: str) -> bool:
         bp = parse_breakpoint(spec)

@@ -32,6 +32,7 @@ class ErrorReporter:
         self.parent = parent
         self.messages: list[str] = []
         self.box: QMessageBox | None = None
+        self.on_close = None                     # called when the user closes a message
 
     def report(self, error: BaseException | str, detail: str | None = None) -> None:
         message = message_of(error)
@@ -45,11 +46,16 @@ class ErrorReporter:
                           QMessageBox.StandardButton.Ok, self.parent)
         if detail:
             box.setDetailedText(detail)
+        box.finished.connect(self._closed)
         box.open()                                         # never blocks the event loop
         if self.box is not None:
             self.box.close()
             self.box.deleteLater()
         self.box = box
+
+    def _closed(self, *_):
+        if self.on_close is not None:
+            self.on_close()
 
     def guard(self, fn, *args):
         """Call ``fn(*args)``; report any exception instead of raising it."""

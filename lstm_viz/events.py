@@ -50,6 +50,7 @@ class SessionEvents:
         self.iteration_changed = Event("iteration_changed")      # (iteration: int | None)
         self.training_changed = Event("training_changed")        # () run, state or settings
         self.gradcheck_changed = Event("gradcheck_changed")      # (result | None)
+        self.no_hit = Event("no_hit")                            # (text: str) F5 ran out
 
     def all(self) -> dict[str, Event]:
         return {k: v for k, v in vars(self).items() if isinstance(v, Event)}

@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self.errors = ErrorReporter(self)
+        self.errors.on_close = self.focus_home            # a message read: keys step again
         self.first_paint_callback = None
         self.setWindowTitle("lstm-viz")
         self.resize(*DEFAULT_SIZE)
@@ -297,6 +298,14 @@ class MainWindow(QMainWindow):
         self.errors.guard(self.session.tick)
 
     # ---- commands (the window's own; the session's are bound directly) --------------------
+
+    def focus_home(self) -> None:
+        """Give the keyboard back to the window (from a line edit in a dock), so Home, End,
+        F5 and the other stepping keys step instead of editing text."""
+        focused = self.focusWidget()
+        if focused is not None and focused is not self:
+            focused.clearFocus()
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def open_file(self):
         path, _ = QFileDialog.getOpenFileName(self, "Open trace", self._last_dir(), TRACE_FILTER)

@@ -208,15 +208,27 @@ class Session:
         """The next frame where an enabled breakpoint holds, or the last frame."""
         found = self._next_hit(self._cursor, +1)
         if found is None:
-            return self.seek(self.frames.last)
+            moved = self.seek(self.frames.last)
+            if moved:                       # (a no-op at the end stays silent)
+                self.events.no_hit.emit(self._no_hit_text("at the end of the pass"))
+            return moved
         return self._stop_at(found)
 
     def reverse_continue(self) -> bool:
         """The previous frame where an enabled breakpoint holds, or the first frame."""
         found = self._next_hit(self._cursor, -1)
         if found is None:
-            return self.seek(0)
+            moved = self.seek(0)
+            if moved:                       # (a no-op at the start stays silent)
+                self.events.no_hit.emit(self._no_hit_text("at the start of the pass"))
+            return moved
         return self._stop_at(found)
+
+    def _no_hit_text(self, where: str) -> str:
+        """Why continuing stopped where it did: no breakpoint held on the way."""
+        if not any(bp.enabled for bp in self._breakpoints):
+            return f"no breakpoint enabled — {where}"
+        return f"no breakpoint hit — {where}"
 
     def _next_hit(self, start: int, direction: int) -> int | None:
         best = None

@@ -45,7 +45,8 @@ class Workbench:
         self.session = window.session
         report = window.errors.report
         self.training_panel = TrainingPanel(self.session, report_error=report)
-        self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report)
+        self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report,
+                                                  done_editing=window.focus_home)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.training_dock = window._dock("Training", "training",
                                           _scrolling(self.training_panel), bottom)
@@ -65,12 +66,15 @@ class Workbench:
         self.gradcheck_dialog = None
         self.compare_view = None
         ev = self.session.events
+        self._note_at: int | None = None           # where a "no breakpoint hit" note holds
         ev.stopped.connect(self._on_stop)
         ev.frame_changed.connect(self._on_frame)
+        ev.no_hit.connect(self._on_no_hit)
 
     # ---- status ---------------------------------------------------------------------------
 
     def _on_stop(self, stop):
+        self._note_at = None
         self.show_note("" if stop is None else "■ " + stop.text())
 
     def show_note(self, text: str) -> None:
@@ -80,9 +84,16 @@ class Workbench:
         self.stop_label.setEnabled(True)
         self.stop_label.setVisible(bool(text))
 
+    def _on_no_hit(self, text: str):
+        self._note_at = self.session.cursor
+        self.show_note(text)
+
     def _on_frame(self, index: int):
+        if self._note_at is not None and index != self._note_at:
+            self._note_at = None                    # the note was about where F5 stopped
+            self._on_stop(self.session.stop)
         stop = self.session.stop
-        if stop is not None:
+        if stop is not None and self._note_at is None:
             self.stop_label.setEnabled(index == stop.index)
 
     # ---- docks ----------------------------------------------------------------------------

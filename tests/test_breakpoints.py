@@ -177,3 +177,20 @@ def test_training_stops_on_the_first_iteration_where_a_condition_holds():
     assert s.frame_text == f"bwd:{steps_over.max()}:ds"   # the backward pass runs T-1 … 0
     np.testing.assert_array_equal(s.trace.top_diff_h, ref.training.trace_at(first).top_diff_h)
     assert NonFiniteBreakpoint().spec() == "nan"
+
+
+def test_continue_says_when_no_breakpoint_held_on_the_way():
+    from lstm_viz.session import Session
+
+    s = Session()
+    notes = []
+    s.events.no_hit.connect(notes.append)
+    s.continue_()
+    assert s.cursor == s.frames.last
+    assert notes == ["no breakpoint enabled — at the end of the pass"]
+    s.add_breakpoint("norm ds > 1e9")
+    s.reverse_continue()
+    assert s.cursor == 0 and notes[-1] == "no breakpoint hit — at the start of the pass"
+    s.add_breakpoint("fwd:2:o")
+    s.continue_()
+    assert s.frame_text == "fwd:2:o" and len(notes) == 2        # a hit: no note

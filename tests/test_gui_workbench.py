@@ -197,3 +197,40 @@ def test_status_bar_shows_the_scrubbed_iteration_and_fits_at_1366_px(make_window
     assert grads.width() >= 400                           # the norms get the free room
     assert grads.fontMetrics().horizontalAdvance(grads.text()) <= grads.width()
     assert grads.text() == grads.full_text() or grads.text().endswith("…")
+
+
+def test_after_adding_a_breakpoint_the_stepping_keys_step_again(make_window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    w = make_window()
+    s = w.session
+    w.workbench.show_breakpoints()
+    panel = w.workbench.breakpoints_panel
+    panel.spec.setFocus()
+    qtbot.waitUntil(panel.spec.hasFocus)
+    qtbot.keyClicks(panel.spec, "norm ds > 1e9")                # never holds
+    qtbot.keyClick(panel.spec, Qt.Key.Key_Return)
+    assert [b.spec() for b in s.breakpoints] == ["norm ds > 1000000000.0"]
+    assert not panel.spec.hasFocus()
+    focused = QApplication.focusWidget() or w
+    qtbot.keyClick(focused, Qt.Key.Key_End)
+    assert s.cursor == s.frames.last
+    qtbot.keyClick(focused, Qt.Key.Key_Home)
+    assert s.cursor == 0
+    qtbot.keyClick(focused, Qt.Key.Key_F5)                      # no breakpoint holds
+    assert s.cursor == s.frames.last
+    note = w.workbench.stop_label
+    assert note.isVisible() and note.text() == "no breakpoint hit — at the end of the pass"
+    qtbot.keyClick(focused, Qt.Key.Key_Left)                    # the note was about F5
+    assert not note.isVisible()
+    # a bad spec: the error box, and once it is closed the keys step again
+    panel.spec.setFocus()
+    qtbot.waitUntil(panel.spec.hasFocus)
+    qtbot.keyClicks(panel.spec, "norm zz < 1")
+    qtbot.keyClick(panel.spec, Qt.Key.Key_Return)
+    assert "zz" in w.errors.messages[-1]
+    w.errors.box.done(0)
+    qtbot.waitUntil(lambda: not panel.spec.hasFocus())
+    focused = QApplication.focusWidget() or w
+    qtbot.keyClick(focused, Qt.Key.Key_Home)
+    assert s.cursor == 0
