@@ -4,12 +4,11 @@ a heatmap of the per-entry error and the verdict with its thresholds."""
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,11 +23,34 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from .checks import full_check, thresholds_text, verdict
+from .checks import (
+    CheckCancelled,
+    CheckProgress,
+    error_image,
+    full_check,
+    thresholds_text,
+    verdict,
+    worst_first,
+)
 
 VERDICT_COLOR = {"correct": QColor(30, 140, 60), "suspect": QColor(200, 130, 0),
                  "wrong": QColor(200, 30, 30)}
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradcheck")
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis of entry indices: ticks only at whole numbers."""
+
+    def tickValues(self, minVal, maxVal, size):
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            if spacing < 1:
+                continue
+            out.append((spacing, [v for v in values if float(v).is_integer()]))
+        if not out:                                   # zoomed in: every integer in view
+            out = [(1.0, [float(v) for v in range(int(np.ceil(minVal)),
+                                                  int(np.floor(maxVal)) + 1)])]
+        return out
 
 
 class GradCheckDialog(QDialog):
@@ -37,6 +59,7 @@ class GradCheckDialog(QDialog):
         self.session = session
         self.setWindowTitle("Gradient check")
         self.result = None
+        self.arrays: list = []
         self._future: Future | None = None
         self._trace = None
         self.verdict = QLabel()
@@ -50,6 +73,11 @@ class GradCheckDialog(QDialog):
         self.thresholds.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
+        self.progress.setTextVisible(True)
+        self.progress_state: CheckProgress | None = None
+        self.cancel = QPushButton("Cancel")
+        self.cancel.clicked.connect(self.cancel_check)
+        self.cancel.hide()
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["array", "entries checked", "max rel. error",
                                               "verdict"])
@@ -58,7 +86,8 @@ class GradCheckDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.currentCellChanged.connect(lambda r, *_: self._show_array(r))
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"left": IntegerAxis("left"),
+                                             "bottom": IntegerAxis("bottom")})
         self.plot.invertY(True)
         self.plot.setLabel("left", "row (unit)")
         self.plot.setLabel("bottom", "column")
@@ -75,6 +104,7 @@ class GradCheckDialog(QDialog):
         close.clicked.connect(self.close)
         buttons = QHBoxLayout()
         buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.cancel)
         buttons.addWidget(self.again)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
@@ -108,20 +138,50 @@ class GradCheckDialog(QDialog):
                           + (f", iteration {s.iteration}" if s.iteration is not None else ""))
         self.verdict.setText("checking…")
         self.verdict.setStyleSheet("")
+        self.progress_state = progress = CheckProgress()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(progress.text())
         self.progress.show()
+        self.cancel.show()
+        self.cancel.setEnabled(True)
         self.again.setEnabled(False)
-        self._future = _POOL.submit(full_check, self._trace, fwd)
+        self._future = _POOL.submit(full_check, self._trace, fwd, progress=progress)
         self.poll.start()
 
+    def cancel_check(self):
+        """Stop the running check (the worker stops at its next entry)."""
+        if self.progress_state is not None and self._future is not None:
+            self.progress_state.cancel()
+            self.cancel.setEnabled(False)
+            self.verdict.setText("cancelling…")
+
+    def _show_progress(self):
+        p = self.progress_state
+        if p is None or not p.total:
+            return
+        if self.progress.maximum() != p.total:
+            self.progress.setRange(0, p.total)
+        self.progress.setValue(p.done)
+        self.progress.setFormat(p.text())
+
     def _poll(self):
-        if self._future is None or not self._future.done():
+        if self._future is None:
+            return
+        if not self._future.done():
+            self._show_progress()
             return
         self.poll.stop()
         self.progress.hide()
+        self.cancel.hide()
         self.again.setEnabled(True)
         future, self._future = self._future, None
         try:
             result = future.result()
+        except CheckCancelled:
+            p = self.progress_state
+            self.verdict.setText(f"cancelled after {p.done:,} of {p.total:,} entries")
+            self.verdict.setStyleSheet("")
+            return
         except Exception as err:                       # noqa: BLE001 - shown to the user
             self.verdict.setText(f"the check failed: {err}")
             return
@@ -131,7 +191,10 @@ class GradCheckDialog(QDialog):
     def wait(self, timeout: float = 60.0) -> None:
         """Block until the running check is done (tests, scripts)."""
         if self._future is not None:
-            self._future.result(timeout)
+            try:
+                self._future.result(timeout)
+            except Exception:                             # noqa: BLE001 - _poll shows it
+                pass
             self._poll()
 
     def show_result(self, result):
@@ -139,9 +202,8 @@ class GradCheckDialog(QDialog):
         v = result.verdict
         self.verdict.setText(f"{v.upper()}: largest relative error {result.max_error:.3g}")
         self.verdict.setStyleSheet(f"color: {VERDICT_COLOR[v].name()}")
-        arrays = list(result.arrays.values())
+        self.arrays = arrays = worst_first(result)      # the worst array first, selected
         self.table.setRowCount(len(arrays))
-        worst, worst_row = -1.0, 0
         for r, a in enumerate(arrays):
             e = a.max_error
             cells = (a.name, f"{a.checked} / {a.errors.size}", f"{e:.3g}", verdict(e))
@@ -150,31 +212,30 @@ class GradCheckDialog(QDialog):
                 if c == 3:
                     item.setForeground(VERDICT_COLOR[verdict(e)])
                 self.table.setItem(r, c, item)
-            if not math.isfinite(e) or e > worst:
-                worst, worst_row = (math.inf if not math.isfinite(e) else e), r
-        self.table.setCurrentCell(worst_row, 0)
-        self._show_array(worst_row)
+        self.table.setCurrentCell(0, 0)
+        self._show_array(0)
 
     def _show_array(self, row: int):
-        if self.result is None or row < 0:
+        if self.result is None or row < 0 or row >= len(self.arrays):
             return
-        arrays = list(self.result.arrays.values())
-        if row >= len(arrays):
-            return
-        a = arrays[row]
-        err = np.asarray(a.errors, np.float64)
-        if err.ndim == 1:
-            err = err[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            img = np.log10(np.maximum(err, 1e-16)).astype(np.float32)
+        a = self.arrays[row]
+        img, unchecked = error_image(a.errors)
+        rows, cols = img.shape
         self.image.setImage(img, levels=(-16, 0), autoLevels=False)
-        unchecked = int(np.isnan(err).sum())
+        self.image.setRect(QRectF(-0.5, -0.5, cols, rows))   # entry j centred on tick j
+        one_row = a.errors.ndim == 1
+        left = self.plot.getAxis("left")
+        left.setTicks([[(0, "")]] if one_row else None)
+        self.plot.setLabel("left", "" if one_row else "row (unit)")
+        self.plot.setLabel("bottom", "unit" if one_row else "column")
         note = f", {unchecked} entries not checked (blank)" if unchecked else ""
         self.heat_label.setText(f"{a.name}: per-entry relative error, shape "
                                 f"{a.errors.shape}{note}")
         self.plot.getPlotItem().autoRange()
 
     def closeEvent(self, event):
+        if self._future is not None and self.progress_state is not None:
+            self.progress_state.cancel()                   # closing stops the worker too
         self.poll.stop()
         super().closeEvent(event)
 

@@ -17,7 +17,9 @@ def test_full_check_passes_both_variants_and_flags_the_wrong_backward():
     wrong = Session(SMALL.with_(variant="standard", backward="seed"))
     result = full_check(wrong.trace, wrong.forward_variant)
     assert result.verdict == "wrong" and result.max_error > 1e-2
-    assert "1e-06" in thresholds_text() and "0.001" in thresholds_text()
+    text = thresholds_text()
+    assert "correct below 1e-6, wrong above 1e-3, suspect between" in text
+    assert "fourth-order centred differences, ε = 1e-3" in text
 
 
 def test_quick_check_agrees():
@@ -28,3 +30,32 @@ def test_quick_check_agrees():
         errors = quick_check(s.trace, s.forward_variant)
         assert "loss.wy" in errors
         assert (max(errors.values()) < 1e-6) is ok, (cfg, errors)
+
+
+def test_progress_cancels_a_check_and_the_worst_array_comes_first():
+    import numpy as np
+    import pytest
+
+    from lstm_viz.checks import CheckCancelled, CheckProgress, error_image, worst_first
+
+    s = Session(SMALL)
+    progress = CheckProgress()
+    seen = []
+
+    def watch(done, total):
+        seen.append((done, total))
+        progress(done, total)
+        if done == 5:
+            progress.cancel()
+    with pytest.raises(CheckCancelled):
+        full_check(s.trace, progress=watch)
+    assert seen[-1][0] == 6 and progress.text() == f"checked 6 of {seen[-1][1]} entries"
+    wrong = Session(SMALL.with_(variant="standard", backward="seed"))
+    result = full_check(wrong.trace, wrong.forward_variant)
+    order = worst_first(result)
+    errors = [a.max_error for a in order]
+    assert errors[0] == result.max_error and errors == sorted(errors, reverse=True)
+    img, unchecked = error_image(result.arrays["bi"].errors)         # a bias: one row
+    assert img.shape == (1, 3) and unchecked == 0
+    np.testing.assert_allclose(img[0], np.log10(np.maximum(result.arrays["bi"].errors,
+                                                           1e-16)), rtol=1e-6)

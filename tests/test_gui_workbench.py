@@ -234,3 +234,35 @@ def test_after_adding_a_breakpoint_the_stepping_keys_step_again(make_window, qtb
     focused = QApplication.focusWidget() or w
     qtbot.keyClick(focused, Qt.Key.Key_Home)
     assert s.cursor == 0
+
+
+def test_gradient_check_dialog_shows_progress_cancels_and_draws_biases_as_a_row(
+        make_window, qtbot):
+    w = make_window()                                   # the published example: ~1,200 entries
+    dialog = w.workbench.gradient_check()
+    qtbot.waitUntil(lambda: dialog.progress_state.done > 0, timeout=20000)
+    qtbot.waitUntil(lambda: dialog.progress.format().startswith("checked "), timeout=5000)
+    assert dialog.cancel.isVisible() and not dialog.again.isEnabled()
+    assert dialog.progress.format().endswith(f"of {dialog.progress_state.total:,} entries")
+    qtbot.mouseClick(dialog.cancel, Qt.MouseButton.LeftButton)
+    dialog.wait()
+    p = dialog.progress_state
+    assert p.cancelled and p.done < p.total
+    assert dialog.verdict.text().startswith("cancelled after")
+    assert not dialog.cancel.isVisible() and dialog.again.isEnabled()
+    assert "correct below 1e-6, wrong above 1e-3" in dialog.thresholds.text()
+    # a small run, checked to the end: the worst array first, a bias drawn as one row
+    w.session.configure(default_config("random", steps=4, inputs=2, hidden=3,
+                                       init="uniform").with_(variant="standard",
+                                                             backward="seed"))
+    dialog.start()
+    dialog.wait()
+    errors = [a.max_error for a in dialog.arrays]
+    assert dialog.table.currentRow() == 0 and errors[0] == max(errors)
+    assert dialog.table.item(0, 0).text() == dialog.arrays[0].name
+    row = next(r for r, a in enumerate(dialog.arrays) if a.name == "bi")
+    dialog.table.setCurrentCell(row, 0)
+    assert dialog.image.image.shape == (1, 3)
+    ticks = dialog.plot.getAxis("bottom").tickValues(-0.5, 2.5, 300)
+    assert all(float(v).is_integer() for _, values in ticks for v in values)
+    dialog.close()
