@@ -193,6 +193,9 @@ class MainWindow(QMainWindow):
                 self.recent_menu = menus["File"].addMenu("Open &Recent")
             if b.id in ("export", "train", "clear_breakpoints", "play", "prev_frame"):
                 menus[b.menu].addSeparator()
+        if "Debug" in menus and self.actions["play"] not in menus["Debug"].actions():
+            menus["Debug"].addSeparator()                  # Play/Pause is debugging too
+            menus["Debug"].addAction(self.actions["play"])
         menus["Help"].addAction(self.actions["about"])
         menus["View"].addAction(self.source_dock.toggleViewAction())
         menus["View"].addAction(self.variables_dock.toggleViewAction())

@@ -351,3 +351,9 @@ def test_the_bar_plot_title_names_the_current_frame_throughout_a_walk(make_windo
             if s.cursor == s.frames.last:
                 break
             s.next_frame()
+
+
+def test_play_pause_is_in_the_debug_menu_too(make_window):
+    w = make_window()
+    assert w.actions["play"] in w.menus["Debug"].actions()
+    assert w.actions["play"] in w.menus["Go"].actions()
