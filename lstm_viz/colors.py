@@ -71,10 +71,19 @@ def max_abs(a: np.ndarray) -> float:
     return float(finite.max()) if finite.size else 0.0
 
 
+DEFAULT_SCALE = 1.0               # the half-width of the levels of an all-zero array
+
+
 def symmetric_levels(m: float) -> tuple[float, float]:
-    """(-m, m); a tiny positive span when m is 0, so a colour bar can still be drawn."""
-    m = float(m) if np.isfinite(m) and m > 0 else 1e-12
+    """(-m, m); (-1, 1) when m is 0 or not finite (an all-zero array: a ±1e-12 scale would
+    only magnify rounding noise, and a colour bar still needs a span)."""
+    m = float(m) if np.isfinite(m) and m > 0 else DEFAULT_SCALE
     return -m, m
+
+
+def signed_levels(*arrays) -> tuple[float, float]:
+    """Levels symmetric about zero covering every finite value of the arrays."""
+    return symmetric_levels(max((max_abs(a) for a in arrays), default=0.0))
 
 
 def levels_for(name: str, scale: float) -> tuple[float, float]:

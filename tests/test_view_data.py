@@ -342,3 +342,28 @@ def test_param_state_caption_follows_the_frame():
     s.goto("bwd:2:ds")
     assert params.state(s.cursor, "contribution").caption == \
         "step 2's own contribution (grey: its updates have not run yet)"
+
+
+def test_all_zero_arrays_get_a_unit_colour_scale_not_a_vanishing_one():
+    from lstm_viz.colors import signed_levels, symmetric_levels
+
+    for m in (0.0, -0.0, np.nan, np.inf):
+        assert symmetric_levels(m) == (-1.0, 1.0)
+    assert symmetric_levels(2.5e-7) == (-2.5e-7, 2.5e-7)
+    assert signed_levels(np.zeros((3, 4))) == (-1.0, 1.0)
+    assert signed_levels(np.array([np.nan, np.inf, 0.0])) == (-1.0, 1.0)
+    assert signed_levels(np.array([0.0, -3.0]), np.array([2.0, np.nan])) == (-3.0, 3.0)
+    # a real pass whose loss gradient is exactly zero: targets equal to h[:, 0]
+    rng = np.random.default_rng(3)
+    params = init_uniform(X, H, rng, -0.7, 0.7)
+    x = rng.standard_normal((T, X))
+    trace = record(params, x, record(params, x, np.zeros(T), "seed").h[:, 0].copy(), "seed")
+    assert not np.any(trace.ds) and not np.any(trace.wi_diff)
+    vd0 = ViewData.of(FrameData(trace))
+    last = len(vd0.data.model) - 1
+    for name in TIME_BACKWARD:
+        for auto in (False, True):
+            assert vd0.time_levels(name, last, auto) == (-1.0, 1.0), name
+    for auto in (False, True):
+        st = vd0.params.state(last, autoscale=auto)
+        assert all(lv == (-1.0, 1.0) for lv in st.levels.values()), st.levels
