@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from .colors import SEQUENTIAL
-from .heatmap_view import CURSOR_PEN, Heatmap, VisibleView, _quiet_plot, frame_for_step
+from .heatmap_view import CURSOR_PEN, Heatmap, StepAxis, VisibleView, _quiet_plot, frame_for_step
 from .steady import steady_height
 from .view_data import FLOW_CURVES, csv_text
 
@@ -48,10 +48,19 @@ class FlowView(VisibleView):
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
-        self.norms = self.graphics.addPlot(row=0, col=0)
-        self.forget = self.graphics.addPlot(row=1, col=0)
-        self.graphics.ci.layout.setRowStretchFactor(0, 3)
-        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        # The legend is a row of its own above the plots: inside the data area it covered
+        # the curves. The time axes tick whole steps only.
+        self.legend = pg.LegendItem(colCount=len(FLOW_CURVES), labelTextSize="8pt",
+                                    frame=False, horSpacing=12)
+        self.graphics.addItem(self.legend, row=0, col=0)
+        self.legend.layout.setContentsMargins(0, 0, 0, 0)
+        self.graphics.ci.layout.setRowFixedHeight(0, 20)
+        self.norms = self.graphics.addPlot(row=1, col=0,
+                                           axisItems={"bottom": StepAxis("bottom")})
+        self.forget = self.graphics.addPlot(row=2, col=0,
+                                            axisItems={"bottom": StepAxis("bottom")})
+        self.graphics.ci.layout.setRowStretchFactor(1, 3)
+        self.graphics.ci.layout.setRowStretchFactor(2, 2)
         for p in (self.norms, self.forget):
             _quiet_plot(p)
             p.showGrid(x=True, y=True, alpha=0.25)
@@ -59,14 +68,13 @@ class FlowView(VisibleView):
         self.forget.setLabel("left", "log10 ∏ f")
         self.forget.setLabel("bottom", "time step t")
         self.forget.setXLink(self.norms)
-        legend = self.norms.addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.curves = {}
         for name in FLOW_CURVES:
             c = self.norms.plot([], [], pen=CURVE_PENS[name], name=CURVE_LABELS[name])
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
             self.curves[name] = c
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+            self.legend.addItem(c, CURVE_LABELS[name])
         band = pg.mkBrush(120, 150, 90, 70)
         self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
         self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))

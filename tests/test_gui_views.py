@@ -315,3 +315,19 @@ def test_parameter_gradient_caption_is_whole_and_right_at_the_last_step(make_win
         assert text.startswith(want), (frame, text)
         assert "T-1" not in text
         assert view.info.fontMetrics().horizontalAdvance(text) <= view.info.width(), text
+
+
+def test_flow_legend_is_outside_the_data_and_time_ticks_are_whole_steps(make_window, qapp):
+    w = make_window(Session(default_config("published")))           # T = 4: half-steps before
+    view = show(w, "flow", qapp)
+    w.session.goto("bwd:1:ds")
+    qapp.processEvents()
+    legend = view.legend.sceneBoundingRect()
+    for plot in (view.norms, view.forget):
+        assert not legend.intersects(plot.vb.sceneBoundingRect())     # covers no curve
+        axis = plot.getAxis("bottom")
+        (x0, x1), size = plot.vb.viewRange()[0], plot.vb.width()
+        ticks = [v for _, values in axis.tickValues(x0, x1, size) for v in values]
+        assert ticks and all(float(v).is_integer() for v in ticks), ticks
+    assert {item[1].text for item in view.legend.items} == {
+        "‖ds(t)‖", "‖top_diff_h(t)‖", "‖bottom_diff_s(t)‖"}
