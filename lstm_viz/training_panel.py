@@ -38,6 +38,7 @@ from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.params import PARAM_NAMES
 
+from .config import task_info
 from .training_run import TRAIN_TASKS, WATCH, TrainingSettings, _takes_length
 
 MIN_INTERVAL = 1 / 30                 # the views update at most ~30 times a second
@@ -120,12 +121,16 @@ class TrainingPanel(QWidget):
         self.session = session
         self.report_error = report_error or (lambda msg: None)
         self.driver = LiveDriver(session, self, self._on_report)
+        self._base = TrainingSettings()      # what no control shows (forget bias, dtype)
+        self._run_shown = None               # the run whose progress the bar shows
         self._build()
         ev = session.events
         ev.training_changed.connect(self._on_training)
         ev.history_changed.connect(self._on_history)
         ev.iteration_changed.connect(self._on_iteration)
         ev.trace_changed.connect(self._on_trace)
+        ev.config_changed.connect(lambda *_: self.sync_from_session())
+        self.sync_from_session()
         self._on_training()
         self._on_history()
 
@@ -303,12 +308,35 @@ class TrainingPanel(QWidget):
     # ---- settings -----------------------------------------------------------------------
 
     def _task_changed(self, task: str):
-        self.length.setEnabled(_takes_length(task))
+        self._show_length(task, None)
         self._update_memory()
+
+    def _show_length(self, task: str, length: int | None) -> None:
+        """The sequence length: the setting, or the one the task fixes (greyed out)."""
+        fixed = not _takes_length(task)
+        length = task_info(task).steps if fixed else length
+        if length:
+            with QSignalBlocker(self.length):
+                self.length.setValue(length)
+        self.length.setEnabled(not fixed)
+
+    def sync_from_session(self) -> None:
+        """With no training run on, the controls start from the session's configuration
+        (``TrainingSettings.from_config``); what no RunConfig says stays as chosen."""
+        if self.session.training is not None:
+            return
+        try:
+            base = self.settings()
+        except UserError:
+            base = self._base
+        self.show_settings(TrainingSettings.from_config(self.session.config, base))
 
     def settings(self) -> TrainingSettings:
         task = self.task.currentText()
-        return TrainingSettings(
+        base = self._base
+        if task != base.task:                # a forget bias chosen for another task
+            base = base.with_(forget_bias=None)
+        return base.with_(
             task=task, length=self.length.value() if _takes_length(task) else None,
             variant=self.variant.currentText(), backward=self.backward.currentData(),
             hidden=self.hidden.value(), optimizer=self.optimizer.currentData(),
@@ -323,14 +351,14 @@ class TrainingPanel(QWidget):
                    self.optimizer, self.lr, self.clip, self.seed, self.init, self.watch,
                    self.ring)
         blockers = [QSignalBlocker(w) for w in widgets]
+        self._base = s
         self.task.setCurrentText(s.task)
-        if s.length is not None:
-            self.length.setValue(s.length)
-        self.length.setEnabled(_takes_length(s.task))
+        self._show_length(s.task, s.length)
         self.variant.setCurrentText(s.variant)
         self.backward.setCurrentIndex(max(0, self.backward.findData(s.backward)))
         run = self.session.training
-        hidden = s.hidden or (run.resolved.hidden if run is not None else None)
+        hidden = s.hidden or (run.resolved.hidden if run is not None else None) \
+            or task_info(s.task).hidden
         if hidden:
             self.hidden.setValue(hidden)
         self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(s.optimizer)))
@@ -349,9 +377,9 @@ class TrainingPanel(QWidget):
             text = run.memory_text(self.ring.value())
         else:
             from .config import format_bytes, trace_bytes
-            steps = self.length.value() if self.length.isEnabled() else 100
-            text = "≈ " + format_bytes(self.ring.value()
-                                       * trace_bytes(steps, 8, self.hidden.value()))
+            inputs = task_info(self.task.currentText()).inputs or 8
+            text = "≈ " + format_bytes(self.ring.value() * trace_bytes(
+                self.length.value(), inputs, self.hidden.value(), self._base.dtype))
         self.ring_memory.setText(f"recent passes kept: {text}")
 
     def _ring_changed(self, n: int):
@@ -423,6 +451,14 @@ class TrainingPanel(QWidget):
             return
         self._show_progress()
 
+    def _reset_progress(self, run) -> None:
+        """A new run (or none): the bar, the count and the rate start again."""
+        self._run_shown = run
+        self.driver.rate = 0.0
+        self.progress.setValue(0)
+        self.rate.setText("– it/s" if run is None else
+                          f"{run.iterations_done} / {self.progress.maximum()} · – it/s")
+
     def _show_progress(self):
         run = self.session.training
         if run is None:
@@ -440,6 +476,8 @@ class TrainingPanel(QWidget):
         self.run_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.step_button.setEnabled(not running)
+        if run is not self._run_shown:
+            self._reset_progress(run)
         if run is None:
             self.status.setText("Not training. Run starts a run with these settings; the "
                                 "debugger then shows each iteration's pass.")

@@ -33,7 +33,7 @@ from lstm_engine.recorder import record, run_stepwise
 from lstm_engine.tasks import TASKS
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
-from .config import RunConfig, format_bytes, trace_bytes
+from .config import RunConfig, format_bytes, task_info, trace_bytes
 
 WATCH = ("training", "example")
 MAX_RING = 10_000
@@ -82,6 +82,30 @@ class TrainingSettings:
     @property
     def backward_variant(self) -> str:
         return self.backward or self.variant
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, base: TrainingSettings | None = None
+                    ) -> TrainingSettings:
+        """The settings that train the run ``cfg`` describes (what the training dock starts
+        from): its cell, backward, hidden size, seed and dtype, and, when the trainer knows
+        its task, the task, sequence length, initialisation and forget bias. What a
+        RunConfig does not say (optimiser, learning rate, clipping, watch, ring) and, for a
+        task that cannot be trained (``random``, a file), the task and its length come from
+        ``base`` (default: the defaults)."""
+        base = base or cls()
+        trainable = cfg.task in TRAIN_TASKS
+        task = cfg.task if trainable else base.task
+        if trainable:
+            length = cfg.steps if _takes_length(task) else None
+            default = cfg.init == task_info(task).init       # shown as "default"
+            init = cfg.init if cfg.init in INITS and not default else None
+            forget_bias = cfg.forget_bias
+        else:
+            length, init, forget_bias = base.length, base.init, base.forget_bias
+        return check_settings(replace(
+            base, task=task, length=length, variant=cfg.variant, backward=cfg.backward,
+            hidden=cfg.hidden, seed=cfg.seed, init=init, forget_bias=forget_bias,
+            dtype=cfg.dtype))
 
 
 def check_settings(s: TrainingSettings) -> TrainingSettings:

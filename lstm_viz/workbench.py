@@ -57,6 +57,9 @@ class Workbench:
         menu = window.menus["View"]
         menu.addSeparator()
         menu.addAction(self.training_dock.toggleViewAction())
+        # Opening the dock: its settings start from the loaded run (unless training is on).
+        self.training_dock.toggleViewAction().triggered.connect(
+            lambda on: on and self.training_panel.sync_from_session())
         menu.addAction(self.breakpoints_dock.toggleViewAction())
         self.stop_label = QLabel()
         self.stop_label.setStyleSheet("color: #b01010")
@@ -110,6 +113,8 @@ class Workbench:
         self.window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
 
     def show_training(self):
+        if self.training_dock.isHidden():
+            self.training_panel.sync_from_session()
         self._raise(self.training_dock)
 
     def show_breakpoints(self):

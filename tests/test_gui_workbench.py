@@ -266,3 +266,33 @@ def test_gradient_check_dialog_shows_progress_cancels_and_draws_biases_as_a_row(
     ticks = dialog.plot.getAxis("bottom").tickValues(-0.5, 2.5, 300)
     assert all(float(v).is_integer() for _, values in ticks for v in values)
     dialog.close()
+
+
+def test_training_dock_starts_from_the_loaded_run_and_reset_clears_the_progress(make_window):
+    w = make_window()                                   # the published example: T=4, H=100
+    s, p = w.session, w.workbench.training_panel
+    w.workbench.show_training()
+    assert (p.task.currentText(), p.variant.currentText(), p.hidden.value(),
+            p.length.value(), p.length.isEnabled()) == ("published", "seed", 100, 4, False)
+    assert p.settings() == TrainingSettings.from_config(s.config, p.settings())
+    s.configure(s.config.with_(variant="standard", seed=3))    # no training: the dock follows
+    assert p.variant.currentText() == "standard" and p.seed.value() == 3
+    p.clip.setText("2.5")                               # what a config does not say stays
+    s.configure(default_config("adding", steps=20, hidden=8, forget_bias=0.0))
+    got = p.settings()
+    assert (got.task, got.length, got.hidden, got.variant, got.forget_bias, got.clip) == (
+        "adding", 20, 8, "seed", 0.0, 2.5)
+    w.workbench.training_dock.hide()                    # edited, closed, opened again:
+    p.hidden.setValue(33)
+    w.workbench.show_training()
+    assert p.hidden.value() == 8                        # the loaded run's again
+    p.iterations.setValue(3)
+    for _ in range(3):
+        p.step()
+    assert s.training.settings.forget_bias == 0.0 and s.training.resolved.forget_bias == 0.0
+    assert p.progress.value() == 3 and "3 / 3" in p.rate.text() and "– it/s" not in p.rate.text()
+    assert p.settings().with_(ring=32) == s.training.settings.with_(ring=32)
+    p.reset()
+    assert s.training.iterations_done == 0
+    assert p.progress.value() == 0 and p.rate.text().startswith("0 / ") \
+        and p.rate.text().endswith("– it/s")

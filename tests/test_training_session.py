@@ -157,3 +157,32 @@ def test_iteration_text_is_the_iteration_shown_of_the_latest():
     assert s.iteration_text() == f"iteration {s.training.latest} / {s.training.latest}"
     s.seek_iteration(1)
     assert s.iteration_text() == f"iteration 1 / {s.training.latest}"
+
+
+def test_training_settings_start_from_the_loaded_run_s_configuration():
+    from lstm_viz.config import default_config
+
+    published = TrainingSettings.from_config(default_config())      # T=4, H=100, seed cell
+    assert (published.task, published.variant, published.hidden, published.seed,
+            published.backward, published.init) == ("published", "seed", 100, 0, "", None)
+    assert TrainingSettings.from_config(default_config(init="xavier")).init == "xavier"
+    assert published.length is None                                  # the task fixes T
+    cfg = default_config("adding", steps=30, hidden=12, seed=5, variant="standard",
+                         backward="seed", forget_bias=0.0, dtype="float32")
+    base = TrainingSettings(optimizer="sgd", lr=0.3, clip=1.0, watch="example", ring=7,
+                            hidden=64, length=100)
+    s = TrainingSettings.from_config(cfg, base)
+    assert (s.task, s.length, s.variant, s.backward, s.hidden, s.seed, s.forget_bias,
+            s.dtype) == ("adding", 30, "standard", "seed", 12, 5, 0.0, "float32")
+    assert (s.optimizer, s.lr, s.clip, s.watch, s.ring) == ("sgd", 0.3, 1.0, "example", 7)
+    assert TrainingSettings.from_config(cfg.with_(backward="standard")).backward == ""
+    # a task the trainer cannot run keeps base's task and length, takes the rest
+    rnd = TrainingSettings.from_config(default_config("random", hidden=9, seed=2,
+                                                      variant="standard"), base)
+    assert (rnd.task, rnd.length, rnd.hidden, rnd.seed, rnd.variant) == (
+        "adding", 100, 9, 2, "standard")
+    # the run these settings start is the loaded one: same weights, same first sequence
+    s = Session(cfg)
+    s.start_training(TrainingSettings.from_config(cfg))
+    assert s.config.hidden == 12 and s.trace.steps == 30 and s.trace.dtype == np.float32
+    np.testing.assert_array_equal(s.trace.params.wf, Session(cfg).trace.params.wf)
