@@ -12,15 +12,32 @@ against the right one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from lstm_engine.errors import UserError
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 
+from .colors import max_abs, signed_levels, symmetric_levels
 from .config import RunConfig, check_config
 from .session import Session
 
 QUANTITIES = STEP_NAMES + GRAD_NAMES
+
+
+@dataclass(frozen=True)
+class Images:
+    """What the comparison view draws for one quantity: the two runs' arrays and their
+    difference as (T, n) float32, the colour levels (the two runs share theirs; both are
+    symmetric about zero, ±1 for an all-zero array) and max |right − left| (finite)."""
+
+    left: np.ndarray
+    right: np.ndarray
+    diff: np.ndarray
+    levels: tuple[float, float]
+    diff_levels: tuple[float, float]
+    max_diff: float
 
 
 class Comparison:
@@ -76,6 +93,24 @@ class Comparison:
         if a is None or b is None:
             return None
         return np.asarray(b, np.float64) - np.asarray(a, np.float64)
+
+    def images(self, name: str) -> Images:
+        """The three images of ``name`` (left, right, right − left) and their levels."""
+        diff = self.difference(name)
+
+        def image(a):
+            a = np.asarray(a, np.float32)
+            return a[:, None] if a.ndim == 1 else a
+
+        left, right = self.left.trace[name], self.right.trace[name]
+        d = max_abs(diff)
+        return Images(image(left), image(right), image(diff), signed_levels(left, right),
+                      symmetric_levels(d), d)
+
+    def max_difference_at(self, name: str, index: int | None = None) -> float | None:
+        """max |right − left| of ``name`` as of frame ``index`` (None: not computed yet)."""
+        d = self.difference_at(name, index)
+        return None if d is None else max_abs(d)
 
     def max_differences(self, names=QUANTITIES) -> dict[str, float]:
         """max |right - left| of each quantity over the whole pass."""

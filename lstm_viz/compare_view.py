@@ -8,7 +8,6 @@ the cursor's time step, and the difference at the cursor's frame. The comparison
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (
@@ -131,19 +130,14 @@ class CompareView(QDialog):
         if c is None:
             return
         name = self.quantity.currentText()
-        left, right = c.left.trace[name], c.right.trace[name]
-        diff = c.difference(name)
-        m = max(float(np.nanmax(np.abs(left))), float(np.nanmax(np.abs(right))), 1e-300)
-        d = float(np.nanmax(np.abs(diff))) if diff.size else 0.0
+        im = c.images(name)
         la, lb = c.labels()
-        for image, data, level, title, text in (
-                (self.images[0], left, m, self.titles[0], f"left: {la}"),
-                (self.images[1], right, m, self.titles[1], f"right: {lb}"),
-                (self.images[2], diff, d or 1.0, self.titles[2],
-                 f"right − left   max |Δ| = {d:.3g}")):
-            a = np.asarray(data, np.float32)
-            a = a[:, None] if a.ndim == 1 else a
-            image.setImage(a, levels=(-level, level), autoLevels=False)
+        for image, data, levels, title, text in (
+                (self.images[0], im.left, im.levels, self.titles[0], f"left: {la}"),
+                (self.images[1], im.right, im.levels, self.titles[1], f"right: {lb}"),
+                (self.images[2], im.diff, im.diff_levels, self.titles[2],
+                 f"right − left   max |Δ| = {im.max_diff:.3g}")):
+            image.setImage(data, levels=levels, autoLevels=False)
             title.setText(text)
         for plot in self.plots:
             plot.getPlotItem().getViewBox().autoRange(padding=0)
@@ -163,13 +157,12 @@ class CompareView(QDialog):
         for line in self.lines:
             line.setValue(t + 0.5)
         name = self.quantity.currentText()
-        d = c.difference_at(name)
+        d = c.max_difference_at(name)
         where = c.left.frame_text
         if d is None:
             self.at_frame.setText(f"at {where}: {name} is not computed yet")
         else:
-            self.at_frame.setText(f"at {where}: max |Δ{name}(t={t})| = "
-                                  f"{float(np.max(np.abs(d))):.4g}")
+            self.at_frame.setText(f"at {where}: max |Δ{name}(t={t})| = {d:.4g}")
 
     def choose(self, preset: str, quantity: str | None = None) -> None:
         with QSignalBlocker(self.quantity):

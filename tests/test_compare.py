@@ -69,3 +69,23 @@ def test_runs_on_different_data_are_refused():
     fb = default_config("adding", steps=12)
     c = Comparison.of(fb.with_(forget_bias=0.0), fb.with_(forget_bias=1.0))
     assert c.max_differences(["f"])["f"] > 0.1
+
+
+def test_images_carry_shared_levels_and_a_unit_scale_for_no_difference():
+    same = Comparison.of(SMALL, SMALL)
+    im = same.images("ds")
+    assert im.max_diff == 0.0 and im.diff_levels == (-1.0, 1.0) and not np.any(im.diff)
+    m = float(np.abs(same.left.trace.ds).max())
+    assert im.levels == pytest.approx((-m, m)) and im.left.dtype == np.float32
+    assert same.images("loss").left.shape == (SMALL.steps, 1)        # a (T,) quantity: a column
+    c = Comparison.of(SMALL, SMALL.with_(variant="standard"))
+    im = c.images("h")
+    d = float(np.abs(c.right.trace.h - c.left.trace.h).max())
+    m = max(float(np.abs(c.left.trace.h).max()), float(np.abs(c.right.trace.h).max()))
+    assert im.max_diff == pytest.approx(d) and im.diff_levels == pytest.approx((-d, d))
+    assert im.levels == pytest.approx((-m, m))
+    c.left.goto("fwd:2")
+    assert c.max_difference_at("h") == pytest.approx(
+        float(np.abs(c.right.trace.h[2] - c.left.trace.h[2]).max()))
+    c.left.seek(0)
+    assert c.max_difference_at("ds") is None                     # not computed yet
