@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -39,7 +38,14 @@ from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.params import PARAM_NAMES
 
 from .config import task_info
-from .training_run import TRAIN_TASKS, WATCH, TrainingSettings, _takes_length
+from .training_run import (
+    TRAIN_TASKS,
+    WATCH,
+    TrainingSettings,
+    _takes_length,
+    gradient_image,
+    loss_curve,
+)
 
 MIN_INTERVAL = 1 / 30                 # the views update at most ~30 times a second
 GUI_SHARE = 0.15                      # … and take at most this share of the time
@@ -243,7 +249,7 @@ class TrainingPanel(QWidget):
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 60, 40), width=1))
         self.plot.addItem(self.marker)
         self.log = QCheckBox("log scale")
-        self.log.toggled.connect(lambda on: self.plot.setLogMode(False, on))
+        self.log.toggled.connect(self._on_log)
         self.log.setChecked(True)
 
         self.scrub = QSlider(Qt.Orientation.Horizontal)
@@ -494,15 +500,14 @@ class TrainingPanel(QWidget):
         self._update_scrubber()
         self._update_memory()
 
+    def _on_log(self, on: bool):
+        self.plot.setLogMode(False, on)
+        self._on_history()                 # the curve's gaps are those of this scale
+
     def _on_history(self, *_):
         h = self.session.history_arrays()
-        loss = h["loss"]
-        if len(loss):
-            x = h["iteration"].astype(np.float32)
-            y = loss.astype(np.float32)
-            if self.log.isChecked():
-                y = np.where(y > 0, y, np.nan).astype(np.float32)
-            self.curve.setData(x, y, connect="finite")
+        if len(h["loss"]):
+            self.curve.setData(*loss_curve(h, self.log.isChecked()), connect="finite")
         else:
             self.curve.setData([], [])
         run = self.session.training
@@ -541,22 +546,15 @@ class TrainingPanel(QWidget):
     def _update_heatmap(self):
         if not self.isVisible():
             return
-        name = self.grad_name.currentText()
-        tr = self.session.trace
-        a = np.asarray(tr[name], np.float32)
-        label = name
-        if self.diff.isChecked():
-            prev = self.session.previous_trace()
-            if prev is None:
-                self.heat_label.setText("no previous iteration kept")
-                self.image.clear()
-                return
-            a = a - np.asarray(prev[name], np.float32)
-            label = f"{name}(k) − {name}(k−1)"
-        m = float(np.nanmax(np.abs(a))) if a.size else 0.0
-        m = m if np.isfinite(m) and m > 0 else 1.0
-        self.image.setImage(a, levels=(-m, m), autoLevels=False)
-        self.heat_label.setText(f"{label}  max |·| {m:.3g}")
+        diff = self.diff.isChecked()
+        got = gradient_image(self.session.trace, self.grad_name.currentText(),
+                             self.session.previous_trace() if diff else None, diff)
+        if got is None:
+            self.heat_label.setText("no previous iteration kept")
+            self.image.clear()
+            return
+        self.image.setImage(got.image, levels=got.levels, autoLevels=False)
+        self.heat_label.setText(got.text)
 
     def showEvent(self, event):
         super().showEvent(event)

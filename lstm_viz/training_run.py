@@ -33,6 +33,7 @@ from lstm_engine.recorder import record, run_stepwise
 from lstm_engine.tasks import TASKS
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
+from .colors import max_abs, symmetric_levels
 from .config import RunConfig, format_bytes, task_info, trace_bytes
 
 WATCH = ("training", "example")
@@ -333,3 +334,46 @@ def record_run(params, x, y, variant: str, backward: str, loss, dtype):
         if back == variant:
             return record(params, x, y, variant, loss, dtype)
         return run_stepwise(params, x, y, back, loss, dtype, forward_variant=variant)
+
+
+# ---- what the training dock plots ------------------------------------------------------------
+
+def loss_curve(history: dict, log: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The loss curve's (iteration, loss) as float32; on a log scale a loss that is not
+    positive is NaN (a gap: log10 of it does not exist)."""
+    x = np.asarray(history["iteration"], np.float32)
+    y = np.asarray(history["loss"], np.float32)
+    if log:
+        with np.errstate(invalid="ignore"):
+            y = np.where(y > 0, y, np.nan).astype(np.float32)
+    return x, y
+
+
+@dataclass(frozen=True)
+class GradientImage:
+    """The dock's parameter-gradient heatmap: the array (float32), its levels (symmetric,
+    ±1 when it is all zero), its largest finite |value| and a caption."""
+
+    image: np.ndarray
+    levels: tuple[float, float]
+    max_abs: float
+    label: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}  max |·| {self.max_abs:.3g}"
+
+
+def gradient_image(trace, name: str, previous=None, diff: bool = False
+                   ) -> GradientImage | None:
+    """``name`` of the shown pass, or with ``diff`` its change from the previous
+    iteration's pass (None when that pass is not kept)."""
+    a = np.asarray(trace[name], np.float32)
+    label = name
+    if diff:
+        if previous is None:
+            return None
+        a = a - np.asarray(previous[name], np.float32)
+        label = f"{name}(k) − {name}(k−1)"
+    m = max_abs(a)
+    return GradientImage(a, symmetric_levels(m), m, label)

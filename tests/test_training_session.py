@@ -186,3 +186,27 @@ def test_training_settings_start_from_the_loaded_run_s_configuration():
     s.start_training(TrainingSettings.from_config(cfg))
     assert s.config.hidden == 12 and s.trace.steps == 30 and s.trace.dtype == np.float32
     np.testing.assert_array_equal(s.trace.params.wf, Session(cfg).trace.params.wf)
+
+
+def test_loss_curve_and_gradient_image_are_what_the_dock_draws():
+    from lstm_viz.training_run import gradient_image, loss_curve
+
+    h = {"iteration": np.arange(4), "loss": np.array([2.0, 0.0, -1.0, 0.5])}
+    x, y = loss_curve(h, log=False)
+    assert x.dtype == y.dtype == np.float32 and list(y) == [2.0, 0.0, -1.0, 0.5]
+    _, y = loss_curve(h, log=True)                    # log scale: no log of 0 or of -1
+    assert y[0] == 2.0 and y[3] == 0.5 and np.isnan(y[1]) and np.isnan(y[2])
+    s = Session()
+    s.start_training(SMALL)
+    s.train(2)
+    g = gradient_image(s.trace, "wi_diff")
+    m = float(np.abs(s.trace.wi_diff).max())
+    assert g.max_abs == pytest.approx(m) and g.levels == pytest.approx((-m, m))
+    assert g.text.startswith("wi_diff  max |·| ")
+    prev = s.previous_trace()
+    d = gradient_image(s.trace, "wi_diff", prev, diff=True)
+    np.testing.assert_array_equal(d.image, s.trace.wi_diff.astype(np.float32)
+                                  - prev.wi_diff.astype(np.float32))
+    assert "(k−1)" in d.label and gradient_image(s.trace, "wi_diff", None, diff=True) is None
+    same = gradient_image(s.trace, "wi_diff", s.trace, diff=True)     # no change at all
+    assert same.max_abs == 0.0 and same.levels == (-1.0, 1.0)
