@@ -25,7 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     p = argparse.ArgumentParser(prog="lstm-viz", description="Step through an LSTM's forward "
                                 "pass and backpropagation through time.")
-    p.add_argument("file", nargs="?", metavar="FILE", help="a trace file (.npz) to open")
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="a trace (.npz) or saved session to open")
     p.add_argument("--task", choices=task_names(), help="open this task's example")
     p.add_argument("--variant", choices=VARIANTS, help="the cell variant (default: seed)")
     p.add_argument("--goto", metavar="FRAME", help="open at this frame: fwd:3, fwd:3:s, loss, "
@@ -44,8 +45,13 @@ def build_session(args):
 
     if args.file:
         from lstm_engine.io import load_trace
-        session = Session(trace=load_trace(args.file))
-        session._path = str(args.file)
+
+        from .saved_session import is_saved_session, load_session
+        if is_saved_session(args.file):
+            session, _layout = load_session(args.file)
+        else:
+            session = Session(trace=load_trace(args.file))
+            session._path = str(args.file)
         if args.variant and args.variant != session.config.variant:
             session.configure(session.config.with_(variant=args.variant))
     else:

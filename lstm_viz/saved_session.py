@@ -177,6 +177,15 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
     session._install_training(run, shown)
 
 
+def is_saved_session(path) -> bool:
+    """Whether ``path`` is a saved session (and not a trace): only its meta is read."""
+    try:
+        arrays = read_npz(path, kinds={"meta": "U"}, select=lambda n: n == "meta")
+        return json.loads(str(arrays["meta"][()])).get("format") == FORMAT
+    except (UserError, KeyError, ValueError, RecursionError, AttributeError):
+        return False
+
+
 def load_session(path) -> tuple[Session, dict]:
     """A new Session from a saved one and the view layout saved with it."""
     path = Path(path)

@@ -50,3 +50,19 @@ def test_main_opens_a_file_and_goes_to_a_frame(tmp_path):
     s = build_session(parse_args([str(path), "--goto", "fwd:3:s", "--variant", "standard"]))
     assert s.frame_text == "fwd:3:s" and s.trace.variant == "standard"
     assert s.path == str(path)
+
+
+def test_main_opens_a_saved_session_at_its_frame(tmp_path):
+    from lstm_viz.app import build_session, parse_args
+    from lstm_viz.config import default_config
+    from lstm_viz.saved_session import is_saved_session, save_session
+    from lstm_viz.session import Session
+
+    saved = Session(default_config("random", steps=6, inputs=3, hidden=4))
+    saved.goto("bwd:2:ds")
+    save_session(tmp_path / "s.npz", saved)
+    saved.save(tmp_path / "t.npz")
+    assert is_saved_session(tmp_path / "s.npz") and not is_saved_session(tmp_path / "t.npz")
+    s = build_session(parse_args([str(tmp_path / "s.npz")]))
+    assert s.frame_text == "bwd:2:ds" and s.config.task == "random"
+    assert (s.trace.ds == saved.trace.ds).all()
