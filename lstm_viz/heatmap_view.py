@@ -426,6 +426,7 @@ class ParamGradView(VisibleView):
             self.maps[name].plot.addItem(line)
             self.splits[name] = line
         self._buffers: dict[str, np.ndarray] = {}
+        self._shown: dict = {}                  # image -> key of the array it shows
         self._shape = None
         self.state = None
         top = QHBoxLayout()
@@ -444,6 +445,7 @@ class ParamGradView(VisibleView):
 
     def trace_changed(self):
         self._shape = None
+        self._shown = {}
 
     def _setup(self):
         tr = self.session.trace
@@ -452,6 +454,7 @@ class ParamGradView(VisibleView):
         if shape == self._shape:
             return
         self._shape = shape
+        self._shown = {}
         self._buffers = {n: np.zeros((X + H, H), np.float32) for n in WEIGHT_DIFFS}
         self._buffers["bias"] = np.zeros((H, 4), np.float32)
         for n in WEIGHT_DIFFS:
@@ -473,24 +476,32 @@ class ParamGradView(VisibleView):
             buf = self._buffers[n]
             a = st.arrays.get(n)
             if a is None:
+                self._shown.pop(n, None)
                 h.set_pending(0, buf.shape[0])
                 h.set_special(None)
                 continue
             h.set_pending(None)
-            self._fill(buf, a.T, st.special[n])
-            h.image.setImage(buf, autoLevels=False)
+            key = self._key(st, n)
+            if key != self._shown.get(n):       # the accumulator changed: map it again
+                self._shown[n] = key
+                self._fill(buf, a.T, st.special[n])
+                h.image.setImage(buf, autoLevels=False)
             h.set_levels(st.levels[n])
             h.set_special(special_rgba(a.T) if st.special[n].total else None)
             total = total + st.special[n]
         bias = st.bias_image()
         hb = self.maps["bias"]
         if bias is None:
+            self._shown.pop("bias", None)
             hb.set_pending(0, self._buffers["bias"].shape[0])
             hb.set_special(None)
         else:
             sp = sum((st.special[n] for n in BIAS_DIFFS), Special())
-            self._fill(self._buffers["bias"], bias.T, sp)
-            hb.image.setImage(self._buffers["bias"], autoLevels=False)
+            key = tuple(self._key(st, n) for n in BIAS_DIFFS)
+            if key != self._shown.get("bias"):
+                self._shown["bias"] = key
+                self._fill(self._buffers["bias"], bias.T, sp)
+                hb.image.setImage(self._buffers["bias"], autoLevels=False)
             hb.set_pending(None)
             hb.set_levels(st.levels["bias"])
             hb.set_special(special_rgba(bias.T) if sp.total else None)
@@ -499,6 +510,11 @@ class ParamGradView(VisibleView):
         text = st.caption or "not computed yet: gradients accumulate in the backward pass"
         self.info.setText(text + _caption(total))
         self.info.setToolTip(self.info.text())
+
+    def _key(self, st, name: str):
+        """What ``name``'s image shows: equal keys, equal arrays (the trace, the mode and
+        the step range summed, or the step whose contribution it is)."""
+        return (id(self.session.trace), st.mode, st.sources.get(name))
 
     @staticmethod
     def _fill(buf: np.ndarray, a: np.ndarray, special: Special) -> None:

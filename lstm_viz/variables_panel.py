@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from .frame_data import ACCUMULATORS, VARIABLES
 from .steady import steady_height
-from .view_data import plot_title, plotted_vector
+from .view_data import ViewData, plot_title, plotted_vector
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN")
 GREY = QColor(150, 150, 150)
@@ -112,17 +112,6 @@ class VariablesModel(QAbstractTableModel):
         self.endResetModel()
 
 
-def _nice(v: float) -> float:
-    """The 1-2-5 number at least as far from zero as ``v`` (0 stays 0)."""
-    if v == 0 or not np.isfinite(v):
-        return 0.0
-    mag = 10.0 ** np.floor(np.log10(abs(v)))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if abs(v) <= m * mag * (1 + 1e-12):
-            return float(np.copysign(m * mag, v))
-    return float(np.copysign(10 * mag, v))
-
-
 class VectorPlot(QWidget):
     """The selected quantity as bars over its entries."""
 
@@ -189,7 +178,7 @@ class VectorPlot(QWidget):
         if got is None:
             self._set(np.zeros(0, np.float32))
             return
-        self._set(np.asarray(got[0], dtype=np.float32))
+        self._set(np.asarray(got[0], dtype=np.float32), name)
         X = s.trace.inputs
         if name in ("xc", "dxc"):
             self.split.setValue(X - 0.5)
@@ -197,7 +186,7 @@ class VectorPlot(QWidget):
         else:
             self.split.hide()
 
-    def _set(self, values: np.ndarray) -> None:
+    def _set(self, values: np.ndarray, name: str | None = None) -> None:
         n = values.shape[0]
         if n == 0 and self.values.shape[0] == 0:
             return                      # still nothing to plot: leave the bars alone
@@ -205,17 +194,15 @@ class VectorPlot(QWidget):
         heights = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         self.bars.setOpts(x=np.arange(n, dtype=np.float32), height=heights, width=0.8)
         if n:
-            lo, hi = float(min(heights.min(), 0.0)), float(max(heights.max(), 0.0))
-            rng = (n, _nice(lo), _nice(hi))
-            old = self._range
-            if old is not None and old[0] == n and old[1] <= lo and hi <= old[2] and (
-                    hi - lo) > 0.25 * (old[2] - old[1]):
-                rng = old               # still fits and fills a quarter: keep the axes as drawn
-            if rng != self._range:      # a rounded, sticky range: the axes stay cached
+            # One range per quantity over the whole trace (view_data.BarRanges): the axes
+            # are drawn once and stay cached while the frames change.
+            lo, hi = ViewData.of(self.session.data).bars.range(name, heights)
+            rng = (n, lo, hi)
+            if rng != self._range:
                 self._range = rng
-                pad = 0.04 * (rng[2] - rng[1]) or 1e-3
-                self.plot.setRange(xRange=(-0.5, n - 0.5),
-                                   yRange=(rng[1] - pad, rng[2] + pad), padding=0)
+                pad = 0.04 * (hi - lo) or 1e-3
+                self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(lo - pad, hi + pad),
+                                   padding=0)
 
     def _on_mouse(self, pos):
         vb = self.plot.getPlotItem().vb

@@ -41,7 +41,7 @@ from .colors import (
     special_rgba,
     symmetric_levels,
 )
-from .frame_data import FrameData, summarize
+from .frame_data import ACCUMULATORS, FrameData, summarize
 from .frames import Frame
 
 TIME_FORWARD = ("g", "i", "f", "o", "s", "h")
@@ -153,6 +153,9 @@ class ParamState:
     arrays: dict = field(default_factory=dict)       # name -> array (absent: not computed)
     levels: dict = field(default_factory=dict)       # name -> (lo, hi); "bias" for all four
     special: dict = field(default_factory=dict)      # name -> Special
+    # name -> what its array holds: ("sum", first step summed) or ("own", step); equal
+    # entries (same trace and mode) mean equal arrays, so a view need not redraw them
+    sources: dict = field(default_factory=dict)
     step: int | None = None                          # the contribution's step
     caption: str = ""                                # what the arrays are, in words
 
@@ -191,8 +194,11 @@ class ParamGrads:
             for name in (*WEIGHT_DIFFS, *BIAS_DIFFS):
                 if self.data.accumulated_from(name, frame) == frame.t:
                     out.arrays[name] = own[name]
+                    out.sources[name] = ("own", frame.t)
         else:
             out.arrays.update(self.data.accumulators(index))
+            for name in out.arrays:
+                out.sources[name] = ("sum", self.data.accumulated_from(name, frame))
         squares = self.data.accumulator_squares(index) if mode != "contribution" else {}
         for name, a in out.arrays.items():
             finite = np.isfinite(squares.get(name, np.nan))    # cached: no second pass
@@ -657,6 +663,7 @@ class ViewData:
         self.carousel = Carousel(data)
         self.flow = Flow(data)
         self.contributions = Contributions(data)
+        self.bars = BarRanges(data)
 
     @classmethod
     def of(cls, data: FrameData) -> ViewData:
@@ -690,6 +697,70 @@ def plotted_vector(data: FrameData, name: str, index: int):
         return v, "l(t) per time step t"
     unit = "memory cell" if v.shape[0] == data.trace.hidden else "entry"
     return v, f"{name}[j] per {unit} j"
+
+
+def nice(v: float) -> float:
+    """The 1-2-5 number at least as far from zero as ``v`` (0 stays 0)."""
+    if v == 0 or not np.isfinite(v):
+        return 0.0
+    mag = 10.0 ** np.floor(np.log10(abs(v)))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if abs(v) <= m * mag * (1 + 1e-12):
+            return float(np.copysign(m * mag, v))
+    return float(np.copysign(10 * mag, v))
+
+
+class BarRanges:
+    """The bar plot's y range per quantity, fixed over the whole trace: the 1-2-5 rounded
+    span of everything the plot can show for it (0 always included), so a frame change
+    does not re-range (and re-tick) the axis. A weight-gradient accumulator's row norms are
+    sampled at the live checkpoints; a frame whose bars go beyond the range widens it for
+    the rest of the trace (the range only grows: no bar is ever cut off)."""
+
+    SAMPLES = 32                                      # accumulations sampled per quantity
+
+    def __init__(self, data: FrameData):
+        self.data = data
+        self._ranges: dict[str, tuple[float, float]] = {}
+
+    def range(self, name: str, heights: np.ndarray) -> tuple[float, float]:
+        """(lo, hi) for ``name`` showing ``heights`` (finite) at the current frame."""
+        found = self._ranges.get(name)
+        if found is None:
+            found = self._span(name)
+        if heights.size:
+            lo, hi = float(heights.min()), float(heights.max())
+            if lo < found[0] or hi > found[1]:
+                found = (min(found[0], nice(lo)), max(found[1], nice(hi)))
+        self._ranges[name] = found
+        return found
+
+    def _span(self, name: str) -> tuple[float, float]:
+        tr = self.data.trace
+        if name == "loss":
+            values = [np.asarray(tr.loss)]
+        elif name in BIAS_DIFFS:            # every suffix sum, exactly (no checkpoints)
+            with np.errstate(all="ignore"):
+                values = [np.cumsum(np.asarray(tr[_input_of(name)])[::-1], axis=0)]
+        elif name in ACCUMULATORS:
+            live = self.data.live
+            starts = np.arange(0, tr.steps, live.stride)
+            if len(starts) > self.SAMPLES:
+                starts = starts[np.linspace(0, len(starts) - 1, self.SAMPLES).round().astype(int)]
+            values = [np.asarray(tr[name])]
+            values += [np.asarray(live.accumulated(int(s))[name]) for s in starts]
+            if values[0].ndim == 2:
+                with np.errstate(all="ignore"):
+                    values = [np.linalg.norm(v, axis=1) for v in values]
+        else:
+            values = [np.asarray(tr.x if name == "x" else tr[name])]
+        lo = hi = 0.0
+        with np.errstate(all="ignore"):
+            for v in values:
+                v = v[np.isfinite(v)]
+                if v.size:
+                    lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+        return nice(lo), nice(hi)
 
 
 def plot_title(data: FrameData, name: str | None, index: int, got) -> str:

@@ -151,6 +151,55 @@ def test_parameter_gradients_are_the_live_accumulators_as_of_the_frame(window, q
             assert view.maps[name].pending.isVisible()
 
 
+def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
+        window, qapp, monkeypatch):
+    s = window.session
+    view = show(window, "param_grads", qapp)
+    calls = {n: 0 for n in view.maps}       # arrays mapped to an image again, per image
+    fill = view._fill
+
+    def counted(buf, a, special):
+        calls[next(n for n, b in view._buffers.items() if b is buf)] += 1
+        return fill(buf, a, special)
+    monkeypatch.setattr(view, "_fill", counted)
+
+    def at(frame):
+        s.goto(frame)
+        qapp.processEvents()
+        if s.frame.phase == "bwd":
+            acc = s.data.accumulators(s.cursor)
+            for name in WEIGHT_DIFFS:        # whatever was skipped, the image is the array
+                np.testing.assert_allclose(view._buffers[name], acc[name].T.astype(np.float32))
+        else:
+            assert all(view.maps[n].pending.isVisible() for n in WEIGHT_DIFFS)
+        before = dict(calls)
+        calls.update({n: 0 for n in calls})
+        return before
+
+    at("bwd:6:dg_input")
+    before = view._buffers["wi_diff"].copy()
+    got = at("bwd:6:wi_diff")                # adds step 6's wi_diff update: redrawn
+    assert got["wi_diff"] == 1 and got["wf_diff"] == 0
+    assert not np.array_equal(view._buffers["wi_diff"], before)
+    got = at("bwd:6:wf_diff")                # wi_diff unchanged: the same image
+    assert got["wi_diff"] == 0 and got["wf_diff"] == 1
+    got = at("bwd:6:wg_diff")                # wo_diff and wg_diff updated on the way
+    assert (got["wo_diff"], got["wg_diff"], got["wi_diff"], got["bias"]) == (1, 1, 0, 0)
+    got = at("bwd:6:bi_diff")
+    assert got["bias"] == 1 and sum(got[n] for n in WEIGHT_DIFFS) == 0
+    for frame in ("bwd:3:ds", "fwd:2", "bwd:3:ds", "bwd:9:wo_diff", "bwd:0"):
+        at(frame)                            # after forward frames and jumps: still right
+    view.mode.setCurrentIndex(1)             # this step's contribution alone: redrawn
+    qapp.processEvents()
+    assert all(calls[n] == 1 for n in WEIGHT_DIFFS)
+    own = s.data.live.contribution(s.frame.t)
+    for name in WEIGHT_DIFFS:
+        np.testing.assert_allclose(view._buffers[name], own[name].T.astype(np.float32))
+    view.mode.setCurrentIndex(0)
+    qapp.processEvents()
+    at("bwd:0")
+
+
 def test_parameter_gradients_are_grey_before_the_backward_pass(window, qapp):
     view = show(window, "param_grads", qapp)
     window.session.goto("loss")

@@ -306,6 +306,30 @@ def test_the_bar_plot_shows_row_norms_of_matrices_and_names_the_frame():
     assert plot_title(d, None, index, None) == "select a variable to plot it"
 
 
+@pytest.mark.parametrize("name", ["ds", "wi_diff", "bo_diff", "loss", "x", "dxc"])
+def test_the_bar_plot_range_is_fixed_per_trace_and_holds_every_frame_s_bars(name):
+    from lstm_viz.config import default_config
+    from lstm_viz.session import Session
+    from lstm_viz.view_data import ViewData, nice, plotted_vector
+
+    s = Session(default_config("random", steps=12, inputs=4, hidden=6))
+    d = s.data
+    bars = ViewData.of(d).bars
+    ranges = set()
+    for index in range(len(s.frames)):
+        got = plotted_vector(d, name, index)
+        if got is None:
+            continue
+        v = np.asarray(got[0], np.float64)
+        lo, hi = bars.range(name, v)
+        ranges.add((lo, hi))
+        assert lo <= min(v.min(), 0.0) and max(v.max(), 0.0) <= hi
+    assert len(ranges) == 1                  # one range over the whole walk: no re-ranging
+    assert (lo, hi) == (nice(lo), nice(hi))  # 1-2-5 rounded
+    wide = bars.range(name, np.array([10 * hi + 1.0]))    # a bar beyond it widens it
+    assert wide[1] >= 10 * hi + 1.0 and bars.range(name, np.zeros(1)) == wide
+
+
 @pytest.mark.parametrize("steps, t, ran, want", [
     (4, None, 0, "not computed yet: gradients accumulate in the backward pass"),
     (4, 3, 0, "nothing accumulated yet: step 3's updates (wi_diff += …) have not run"),
