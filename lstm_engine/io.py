@@ -298,22 +298,21 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
     """A Trace from its arrays (named as in a trace file) and the trace part of its meta
     (variant, loss, dtype, steps, inputs, hidden), checked as a trace file is; problems
     are UserErrors starting with ``where``. Used for trace files and saved sessions."""
-    path = where
     for key, typ in (("variant", str), ("dtype", str), ("steps", int), ("inputs", int),
                      ("hidden", int)):
         if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
-            raise UserError(f"{path}: 'meta' lacks a valid {key!r}")
+            raise UserError(f"{where}: 'meta' lacks a valid {key!r}")
     from .cell import VARIANTS
     if meta["variant"] not in VARIANTS:
-        raise UserError(f"{path}: unknown variant {meta['variant']!r}")
+        raise UserError(f"{where}: unknown variant {meta['variant']!r}")
     if meta["dtype"] not in ("float64", "float32"):
-        raise UserError(f"{path}: unsupported dtype {meta['dtype']!r}")
+        raise UserError(f"{where}: unsupported dtype {meta['dtype']!r}")
     T, X, H = meta["steps"], meta["inputs"], meta["hidden"]
     if min(T, X, H) < 1:
-        raise UserError(f"{path}: sizes in 'meta' must be positive")
-    params = params_from_arrays(arrays, path)
+        raise UserError(f"{where}: sizes in 'meta' must be positive")
+    params = params_from_arrays(arrays, where)
     if params.hidden != H or params.inputs != X or params.dtype.name != meta["dtype"]:
-        raise UserError(f"{path}: parameters do not match 'meta' (X={X}, H={H}, {meta['dtype']})")
+        raise UserError(f"{where}: parameters do not match 'meta' (X={X}, H={H}, {meta['dtype']})")
     loss_params = {k[len(LOSS_PREFIX):]: v for k, v in arrays.items()
                    if k.startswith(LOSS_PREFIX) and not k.endswith("_diff")}
     loss_grads = {k[len(LOSS_PREFIX):]: v for k, v in arrays.items()
@@ -321,30 +320,30 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
     try:
         loss = make_loss(meta.get("loss", "toy"), loss_params)
     except (ValueError, TypeError) as err:
-        raise UserError(f"{path}: bad loss description ({_first_line(err)})") from None
+        raise UserError(f"{where}: bad loss description ({_first_line(err)})") from None
     if getattr(loss, "hidden", H) != H:
-        raise UserError(f"{path}: the read-out expects H={loss.hidden}, the cell has H={H}")
+        raise UserError(f"{where}: the read-out expects H={loss.hidden}, the cell has H={H}")
     for key, grad in loss_grads.items():
         param = loss_params.get(key[: -len("_diff")])
         if param is None or grad.shape != param.shape:
-            raise UserError(f"{path}: {LOSS_PREFIX}{key} does not match a read-out parameter")
+            raise UserError(f"{where}: {LOSS_PREFIX}{key} does not match a read-out parameter")
     x = arrays.get("x")
     if x is None or x.shape != (T, X):
-        raise UserError(f"{path}: 'x' must have shape ({T}, {X})")
+        raise UserError(f"{where}: 'x' must have shape ({T}, {X})")
     if "y" not in arrays:
-        raise UserError(f"{path}: no targets 'y'")
+        raise UserError(f"{where}: no targets 'y'")
     for name, a in (("x", x), ("y", arrays["y"])):
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-            raise UserError(f"{path}: '{name}' contains NaN or Inf")
+            raise UserError(f"{where}: '{name}' contains NaN or Inf")
     try:
         loss.check_targets(arrays["y"], T)
     except ValueError as err:
-        raise UserError(f"{path}: {err}") from None
+        raise UserError(f"{where}: {err}") from None
     wide = {"xc", "dxc"}
     recorded = {}
     for name in STEP_NAMES + GRAD_NAMES:
         if name not in arrays:
-            raise UserError(f"{path}: missing recorded array {name!r}")
+            raise UserError(f"{where}: missing recorded array {name!r}")
         a = arrays[name]
         if name in GRAD_NAMES:
             want = getattr(params, name[:-5]).shape
@@ -353,9 +352,9 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
         else:
             want = (T, X + H) if name in wide else (T, H)
         if a.shape != want:
-            raise UserError(f"{path}: {name!r} has shape {a.shape}, expected {want}")
+            raise UserError(f"{where}: {name!r} has shape {a.shape}, expected {want}")
         if a.dtype != params.dtype:
-            raise UserError(f"{path}: {name!r} has dtype {a.dtype}, expected {params.dtype}")
+            raise UserError(f"{where}: {name!r} has dtype {a.dtype}, expected {params.dtype}")
         recorded[name] = a       # NaN/Inf allowed here: such passes are what one debugs
     return Trace(params, x.astype(params.dtype, copy=False), arrays["y"], recorded,
                  meta["variant"], loss, loss_grads)

@@ -89,18 +89,16 @@ class LiveGradients:
         H = self.trace.hidden
         w = self._suffix(first)
         b = self._bias_suffix[min(max(first, 0), self.trace.steps)]
+        running = first - 1 if partial and first > 0 else None     # the step under way
         out = {}
         for n, k in enumerate(GATE_ORDER):
             rows = slice(n * H, (n + 1) * H)
-            out[f"w{k}_diff"], out[f"b{k}_diff"] = w[rows], b[rows]
-        if partial and first > 0:
-            t = first - 1
-            for n, k in enumerate(GATE_ORDER):
-                rows = slice(n * H, (n + 1) * H)
-                if partial.get(f"w{k}_diff"):
-                    out[f"w{k}_diff"] = w[rows] + np.outer(self.dz[t, rows], self.xc[t])
-                if partial.get(f"b{k}_diff"):
-                    out[f"b{k}_diff"] = b[rows] + self.dz[t, rows]
+            wk, bk = w[rows], b[rows]
+            if running is not None and partial.get(f"w{k}_diff"):
+                wk = wk + np.outer(self.dz[running, rows], self.xc[running])
+            if running is not None and partial.get(f"b{k}_diff"):
+                bk = bk + self.dz[running, rows]
+            out[f"w{k}_diff"], out[f"b{k}_diff"] = wk, bk
         return out
 
     def contribution(self, t: int) -> dict:

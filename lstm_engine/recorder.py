@@ -44,6 +44,11 @@ def _prepare(params: Params, x, y, loss, dtype):
     return p, x, y, loss
 
 
+def gate_slices(H: int) -> tuple[slice, slice, slice, slice]:
+    """The rows of gates i, f, o, g in arrays stacked (…, 4H) in GATE_ORDER."""
+    return tuple(slice(k * H, (k + 1) * H) for k in range(len(GATE_ORDER)))
+
+
 def backward_coefficients(i, f, o, g, s, s_before, variant: str):
     """The per-step factors that make one backward step two multiplications and a mat-vec.
 
@@ -56,7 +61,7 @@ def backward_coefficients(i, f, o, g, s, s_before, variant: str):
     s_out = s if tanh_s is None else tanh_s
     A = o.copy() if tanh_s is None else o * (1.0 - tanh_s * tanh_s)
     C = np.empty((T, 4 * H), s.dtype)
-    gi, gf, go, gg = (slice(k * H, (k + 1) * H) for k in range(4))
+    gi, gf, go, gg = gate_slices(H)
     np.multiply(i * (1.0 - i), g, out=C[:, gi])             # d i_input / ds = i(1-i) * g
     np.multiply(f * (1.0 - f), s_before, out=C[:, gf])      # d f_input / ds = f(1-f) * s_prev
     np.multiply(o * (1.0 - o), s_out, out=C[:, go])         # d o_input / dh = o(1-o) * s_out
@@ -79,7 +84,7 @@ def _forward(p: Params, x: np.ndarray, variant: str):
     Wx, Wh = Wneg[:, :X], np.ascontiguousarray(Wneg[:, X:])
     b = np.concatenate([p.bi, p.bf, p.bo, p.bg]) * sign[:, 0]
     sig, tan = slice(0, 3 * H), slice(3 * H, 4 * H)
-    gi, gf, go, gg = (slice(k * H, (k + 1) * H) for k in range(4))
+    gi, gf, go, gg = gate_slices(H)
 
     z = x @ Wx.T                                            # all input projections at once
     z += b
@@ -133,7 +138,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     p, x, y, loss = _prepare(params, x, y, loss, dtype)
     dt = p.dtype
     T, X, H = x.shape[0], p.inputs, p.hidden
-    gi, gf, go, gg = (slice(k * H, (k + 1) * H) for k in range(4))
+    gi, gf, go, gg = gate_slices(H)
 
     # ---- forward ---------------------------------------------------------------------
     W, xc_buf, gates, s = _forward(p, x, variant)
