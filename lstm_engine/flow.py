@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recorder import backward_coefficients
+from .recorder import backward_coefficients, stacked_weights
 from .trace import Trace
 
 
@@ -58,7 +58,7 @@ def loss_to_cell_gradients(trace: Trace, sources=None) -> tuple[np.ndarray, np.n
     A, C, _ = backward_coefficients(i, f, o, g, s, s_before, trace.variant)
     C4 = C.reshape(T, 4, H)
     p = trace.params
-    WhT = np.concatenate([p.wi, p.wf, p.wo, p.wg]).astype(dt)[:, X:].T.copy()   # (H, 4H)
+    WhT = stacked_weights(p).astype(dt)[:, X:].T.copy()    # (H, 4H)
     dl_dh = np.asarray(trace.dl_dh, dt)
     out = np.full((K, T), np.nan)
     carry_h = np.zeros((H, K))

@@ -44,6 +44,11 @@ def _prepare(params: Params, x, y, loss, dtype):
     return p, x, y, loss
 
 
+def stacked_weights(p: Params) -> np.ndarray:
+    """The four weight matrices stacked (4H, X+H) in GATE_ORDER."""
+    return np.concatenate([getattr(p, f"w{k}") for k in GATE_ORDER])
+
+
 def gate_slices(H: int) -> tuple[slice, slice, slice, slice]:
     """The rows of gates i, f, o, g in arrays stacked (…, 4H) in GATE_ORDER."""
     return tuple(slice(k * H, (k + 1) * H) for k in range(len(GATE_ORDER)))
@@ -77,7 +82,7 @@ def _forward(p: Params, x: np.ndarray, variant: str):
     seed = variant == "seed"
     # Gates stacked in GATE_ORDER = i, f, o, g: one exp for the three sigmoids, one tanh.
     # The sigmoid rows are negated so that the loop computes exp(-z) without a negation.
-    W = np.concatenate([p.wi, p.wf, p.wo, p.wg])            # (4H, X+H)
+    W = stacked_weights(p)                                  # (4H, X+H)
     sign = np.ones((4 * H, 1), dt)
     sign[: 3 * H] = -1.0
     Wneg = W * sign
