@@ -80,7 +80,8 @@ def main(argv=None) -> int:
 
     from lstm_engine.errors import UserError
 
-    from .errors import ErrorReporter, install_excepthook
+    from .errors import install_excepthook
+    from .export import write_png
     from .main_window import MainWindow
     from .session import Session
 
@@ -106,11 +107,13 @@ def main(argv=None) -> int:
         window.show()
         for _ in range(3):
             app.processEvents()
-        ok = window.grab().save(args.screenshot, "PNG")
-        window.close()
-        if not ok:
-            print(f"lstm-viz: cannot write {args.screenshot}", file=sys.stderr)
+        try:
+            write_png(window, args.screenshot)
+        except (UserError, OSError) as err:
+            print(f"lstm-viz: cannot write {args.screenshot}: {err}", file=sys.stderr)
             return 1
+        finally:
+            window.close()
         return 0
 
     if args.exit_after_paint:
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
             app.quit()
         window.first_paint_callback = done
 
-    restore = install_excepthook(ErrorReporter(window))
+    restore = install_excepthook(window.errors)
     window.show()
     if problem is not None:
         window.errors.report(problem)

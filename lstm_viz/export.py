@@ -31,6 +31,13 @@ def png_bytes(widget: QWidget) -> bytes:
     return bytes(data.data())
 
 
+def write_png(widget: QWidget, path) -> None:
+    """The widget as a PNG file, written atomically; UserError or OSError on failure."""
+    data = png_bytes(widget)
+    with atomic_write(path) as fp:
+        fp.write(data)
+
+
 def svg_bytes(widget: QWidget, title: str = "lstm-viz view") -> bytes:
     data = QByteArray()
     buf = QBuffer(data)

@@ -153,9 +153,9 @@ class FlowView(VisibleView):
             line.setValue(st.cursor)
         done = len(st.curves["ds"][0])
         if done:
-            v = self.session.trace.ds
-            last = np.linalg.norm(v[st.curves["ds"][0][0].astype(int)])
-            self.info.setText(f"ds known for {done}/{T} steps · ‖ds({int(st.curves['ds'][0][0])})‖"
+            t_last = int(st.curves["ds"][0][0])             # the latest step ds is known at
+            last = flow.norms()["ds"][t_last]
+            self.info.setText(f"ds known for {done}/{T} steps · ‖ds({t_last})‖"
                               f" = {last:.4g} · ∏f: median and 10–90% of units")
         else:
             self.info.setText("gradients: not computed yet (backward pass) · "

@@ -331,7 +331,6 @@ class TimeHeatmapPanel(QWidget):
         else:
             text = f"{self.name}: unit {j}, step {t}: not computed yet"
         self.info.setText(text)
-        self.hover_text = text
 
     def _click(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:

@@ -23,7 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lstm_engine.errors import UserError
+
 from .errors import ErrorReporter
+from .export import write_png
 from .frames import STATEMENTS
 from .session import SPEEDS, Session
 from .shortcuts import BINDINGS, MENUS, help_html, plain
@@ -354,8 +357,10 @@ class MainWindow(QMainWindow):
             self.export_png(path if path.lower().endswith(".png") else path + ".png")
 
     def export_png(self, path) -> bool:
-        if not self.grab().save(str(path), "PNG"):
-            self.errors.report(f"{path}: cannot write the PNG")
+        try:
+            write_png(self, path)
+        except (UserError, OSError) as err:
+            self.errors.report(f"{path}: cannot write the PNG ({err})")
             return False
         return True
 

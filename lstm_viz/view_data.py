@@ -67,10 +67,6 @@ def known_steps(data: FrameData, name: str, frame: Frame) -> tuple[int, int]:
     return (frame.t if data.known(name, frame) else frame.t + 1), T
 
 
-def focus_step(data: FrameData, frame: Frame) -> int:
-    return data.focus_step(frame)
-
-
 # ---- time x unit heatmaps -----------------------------------------------------------------
 
 class TimeMap:
