@@ -166,11 +166,6 @@ class Breakpoint:
         """What made hit ``k`` hold, for the status bar."""
         return self.label()
 
-    def hits(self, frame: Frame, trace) -> bool:
-        """Whether it holds at one frame (slow path; the session uses ``evaluate``)."""
-        model = FrameModel(trace.steps)
-        return self.evaluate(trace, model).at(model.index(frame)) is not None
-
     @property
     def per_frame_only(self) -> bool:
         """A frame breakpoint holds in every pass: training does not stop for it."""
@@ -204,9 +199,6 @@ class FrameBreakpoint(Breakpoint):
 
     def label(self) -> str:
         return str(self.frame)
-
-    def hits(self, frame: Frame, trace) -> bool:
-        return frame == self.frame
 
     def evaluate(self, trace, model, context=None) -> Hits:
         try:

@@ -52,10 +52,6 @@ def anchors_for(name: str):
     return DIVERGING if is_signed(name) else SEQUENTIAL
 
 
-def lut_for(name: str) -> np.ndarray:
-    return DIVERGING_LUT if is_signed(name) else SEQUENTIAL_LUT
-
-
 # ---- levels -------------------------------------------------------------------------------
 
 def max_abs(a: np.ndarray) -> float:
@@ -84,11 +80,6 @@ def symmetric_levels(m: float) -> tuple[float, float]:
 def signed_levels(*arrays) -> tuple[float, float]:
     """Levels symmetric about zero covering every finite value of the arrays."""
     return symmetric_levels(max((max_abs(a) for a in arrays), default=0.0))
-
-
-def levels_for(name: str, scale: float) -> tuple[float, float]:
-    """[0, 1] for a gate activation, else symmetric about zero with half-width ``scale``."""
-    return (0.0, 1.0) if not is_signed(name) else symmetric_levels(scale)
 
 
 # ---- NaN and Inf --------------------------------------------------------------------------

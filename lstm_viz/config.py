@@ -77,7 +77,8 @@ def task_names() -> tuple[str, ...]:
     return (*_engine_task_classes(), RANDOM)
 
 
-def _takes_length(cls) -> bool:
+def takes_length(cls) -> bool:
+    """Whether a task class takes a sequence ``length`` option."""
     return "length" in inspect.signature(cls.__init__).parameters
 
 
@@ -89,9 +90,9 @@ def task_info(name: str) -> TaskInfo:
     classes = _engine_task_classes()
     if name in classes:
         cls = classes[name]
-        task = cls(0) if not _takes_length(cls) else cls(0, length=_default_length(cls))
+        task = cls(0) if not takes_length(cls) else cls(0, length=_default_length(cls))
         d = getattr(cls, "defaults", {})
-        steps = None if _takes_length(cls) else task.sequence(0).x.shape[0]
+        steps = None if takes_length(cls) else task.sequence(0).x.shape[0]
         lr = float(d.get("lr", 0.1)) if d.get("optimizer", "sgd") == "sgd" else 0.1
         return TaskInfo(name, cls.description, task.inputs, steps, d.get("hidden", 32),
                         d.get("init", "uniform"), lr)
@@ -217,7 +218,7 @@ def build_run(cfg: RunConfig) -> Run:
         forget_bias = cfg.forget_bias
     else:
         cls = _engine_task_classes()[cfg.task]
-        options = {"length": cfg.steps} if _takes_length(cls) else {}
+        options = {"length": cfg.steps} if takes_length(cls) else {}
         task = _tasks.make_task(cfg.task, cfg.seed, **options)
         seq = task.sequence(0)                         # the example, never trained on
         x, y = seq.x, seq.y

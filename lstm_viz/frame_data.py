@@ -72,7 +72,7 @@ def summarize(a: np.ndarray) -> Stats:
     return Stats(tuple(a.shape), float(lo), float(hi), float(norm), nan)
 
 
-def _squared(a: np.ndarray) -> float:
+def sum_squares(a: np.ndarray) -> float:
     flat = a.reshape(-1)                     # dot of the flat view: BLAS, unlike 2-D vdot
     return float(np.dot(flat, flat))
 
@@ -224,7 +224,7 @@ class FrameData:
             if len(self._stats) > _CACHE_LIMIT:
                 self._stats.clear()
             with np.errstate(all="ignore"):
-                found = {n: _squared(a) for n, a in self.accumulators(index).items()}
+                found = {n: sum_squares(a) for n, a in self.accumulators(index).items()}
             self._stats[key] = found
         return found
 

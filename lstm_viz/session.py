@@ -24,12 +24,13 @@ import numpy as np
 from lstm_engine.errors import UserError
 from lstm_engine.io import load_trace, save_trace
 from lstm_engine.recorder import record
+from lstm_engine.trace import GRAD_NAMES
 
 from .breakpoints import NO_HITS, Breakpoint, FrameBreakpoint, Hits, parse_breakpoint
 from .config import RunConfig, build_run, check_config, config_from_trace, default_config, sgd_step
 from .events import SessionEvents
-from .frame_data import VARIABLES, FrameData
-from .frames import Frame
+from .frame_data import VARIABLES, FrameData, sum_squares
+from .frames import Frame, FrameModel
 from .training_run import TrainingRun, TrainingSettings, record_run
 
 SPEEDS = (1, 2, 5, 10, 25, 60, 120, 500)      # frames per second offered by the GUI
@@ -287,7 +288,7 @@ class Session:
         found = self._hit_cache.get(key)
         if found is not None and found[0] is trace:
             return found[1]
-        model = self.frames if trace is self._trace else FrameData(trace).model
+        model = self.frames if trace is self._trace else FrameModel(trace.steps)
         try:
             with np.errstate(all="ignore"):
                 hits = bp.evaluate(trace, model, self)
@@ -495,7 +496,7 @@ class Session:
             return self.history[-1] if self.history else HistoryEntry(0, float("nan"),
                                                                       float("nan"))
         tr = self._trace
-        grad_norm = float(np.sqrt(sum(_squared(tr[n]) for n in _GRADS)))
+        grad_norm = float(np.sqrt(sum(sum_squares(tr[n]) for n in GRAD_NAMES)))
         params, loss = sgd_step(tr, self._config.lr)
         c = self._config
         trace = record_run(params, tr.x, tr.y, c.variant if c.backward else tr.variant,
@@ -808,9 +809,7 @@ class Session:
         self._trace = trace
         self._data = FrameData(trace)
         self._hit_cache.clear()
-        if self._stop is not None:
-            self._stop = None
-            self.events.stopped.emit(None)
+        self._set_stop(None)
         if clear_history and self._training is not None:
             self._end_training()
         kept = [bp for bp in self._breakpoints
@@ -840,10 +839,3 @@ class Session:
             self._history.clear()
             self.events.history_changed.emit(self.history)
 
-
-def _squared(a) -> float:
-    flat = np.ascontiguousarray(a).reshape(-1)
-    return float(np.dot(flat, flat))
-
-
-_GRADS = ("wg_diff", "wi_diff", "wf_diff", "wo_diff", "bg_diff", "bi_diff", "bf_diff", "bo_diff")

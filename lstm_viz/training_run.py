@@ -19,7 +19,6 @@ parameters); the failing pass goes into the ring so it can be inspected.
 
 from __future__ import annotations
 
-import inspect
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields, replace
 
@@ -34,7 +33,7 @@ from lstm_engine.tasks import TASKS
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
 from .colors import max_abs, symmetric_levels
-from .config import RunConfig, format_bytes, task_info, trace_bytes
+from .config import RunConfig, format_bytes, takes_length, task_info, trace_bytes
 
 WATCH = ("training", "example")
 MAX_RING = 10_000
@@ -42,7 +41,7 @@ TRAIN_TASKS = tuple(n for n in TASKS if n != "file")
 
 
 def _takes_length(task: str) -> bool:
-    return "length" in inspect.signature(TASKS[task].__init__).parameters
+    return takes_length(TASKS[task])
 
 
 @dataclass(frozen=True)

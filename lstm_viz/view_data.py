@@ -36,7 +36,6 @@ from .colors import (
     count_special,
     finite_or_zero,
     is_signed,
-    levels_for,
     max_abs,
     special_rgba,
     symmetric_levels,
@@ -807,4 +806,4 @@ def csv_text(header: list[str], rows) -> str:
     return buf.getvalue()
 
 
-__all__ = ["TIME_NAMES", "ViewData", "known_steps", "csv_text", "levels_for", "unit_at"]
+__all__ = ["TIME_NAMES", "ViewData", "known_steps", "csv_text", "unit_at"]
