@@ -181,3 +181,31 @@ def test_forward_loss_is_the_recorded_total_loss(variant):
 
     params, x, y = make_run(5, 6, 9, seed=4)
     assert forward_loss(params, x, y, variant) == record(params, x, y, variant).total_loss
+
+
+def test_recurrent_loops_run_blas_on_one_thread_and_restore_it(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from lstm_engine import recorder
+
+    def blas_threads():
+        return {m["num_threads"] for m in threadpoolctl.threadpool_info()
+                if m["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen = []
+    real_dot = np.dot
+
+    def spying_dot(*args, **kwargs):          # the recurrent mat-vecs call np.dot
+        seen.append(blas_threads())
+        return real_dot(*args, **kwargs)
+
+    monkeypatch.setattr(recorder.np, "dot", spying_dot)
+    rng = np.random.default_rng(0)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):   # as on a two-core machine
+        outside = blas_threads()
+        record(init_uniform(3, 4, rng), rng.uniform(size=(3, 3)), rng.uniform(size=3))
+        after = blas_threads()
+    monkeypatch.undo()
+    assert outside == after == {2}
+    assert len(seen) == 6 and all(s == {1} for s in seen)
+    assert blas_threads() == before
