@@ -201,24 +201,54 @@ def check_writable(path) -> Path:
     return path
 
 
+def _write_failed(path: Path, err: OSError, existed: bool) -> UserError:
+    reason = " ".join(str(err.strerror or err).split()) or type(err).__name__
+    kept = "; the file that was there is unchanged" if existed else ""
+    return UserError(f"{path}: cannot write ({reason}){kept}")
+
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Open a temporary file beside ``path`` for binary writing; on success it is flushed,
     synced and renamed over ``path``, on any failure removed: ``path`` is always either the
-    old file or the complete new one."""
+    old file or the complete new one. An OSError on the way (a full disk half-way through,
+    a failed fsync or rename) becomes a one-line UserError naming ``path``."""
     path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    existed = path.exists()
     try:
-        os.fchmod(fd, _file_mode(path))                     # mkstemp makes it owner-only
-        with os.fdopen(fd, "wb") as fp:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise _write_failed(path, err, existed) from None
+    try:
+        try:
+            os.fchmod(fd, _file_mode(path))                 # mkstemp makes it owner-only
+            fp = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with fp:
             yield fp
             fp.flush()
             os.fsync(fp.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise _write_failed(path, err, existed) from None
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable where the platform allows it (best effort: the new
+    file is complete and in place whatever happens here)."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def save_npz_atomic(path, arrays: dict) -> None:

@@ -109,8 +109,8 @@ def main(argv=None) -> int:
             app.processEvents()
         try:
             write_png(window, args.screenshot)
-        except (UserError, OSError) as err:
-            print(f"lstm-viz: cannot write {args.screenshot}: {err}", file=sys.stderr)
+        except UserError as err:
+            print(f"lstm-viz: {err}", file=sys.stderr)
             return 1
         finally:
             window.close()

@@ -32,8 +32,12 @@ def png_bytes(widget: QWidget) -> bytes:
 
 
 def write_png(widget: QWidget, path) -> None:
-    """The widget as a PNG file, written atomically; UserError or OSError on failure."""
-    data = png_bytes(widget)
+    """The widget as a PNG file, written atomically; a one-line UserError naming the file
+    on failure (the file that was there is then unchanged)."""
+    try:
+        data = png_bytes(widget)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
     with atomic_write(path) as fp:
         fp.write(data)
 
@@ -75,11 +79,8 @@ def export_view(view, path, title: str = "lstm-viz view") -> None:
         data = view.csv().encode("utf-8")
     else:
         raise UserError(f"{path}: choose a .png, .svg or .csv file name")
-    try:
-        with atomic_write(path) as fp:
-            fp.write(data)
-    except OSError as err:
-        raise UserError(f"{path}: cannot write ({err.strerror or err})") from None
+    with atomic_write(path) as fp:                # a failure: UserError, old file unchanged
+        fp.write(data)
 
 
 class ExportButton(QToolButton):

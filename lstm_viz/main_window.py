@@ -359,8 +359,8 @@ class MainWindow(QMainWindow):
     def export_png(self, path) -> bool:
         try:
             write_png(self, path)
-        except (UserError, OSError) as err:
-            self.errors.report(f"{path}: cannot write the PNG ({err})")
+        except UserError as err:
+            self.errors.report(err)
             return False
         return True
 

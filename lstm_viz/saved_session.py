@@ -86,10 +86,7 @@ def save_session(path, session: Session, view: dict | None = None) -> None:
             arrays.update({f"ring.{k}.{n}": v for n, v in tr.params.as_dict().items()})
             arrays.update({f"ring.{k}.loss.{n}": v for n, v in tr.loss_params.items()})
     arrays["meta"] = np.array(json.dumps(meta))
-    try:
-        save_npz_atomic(path, arrays)
-    except OSError as err:
-        raise UserError(f"{path}: cannot write ({err.strerror or err})") from None
+    save_npz_atomic(path, arrays)              # a failure: UserError, the old file unchanged
 
 
 # ---- reading ---------------------------------------------------------------------------------

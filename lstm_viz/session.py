@@ -793,11 +793,9 @@ class Session:
                      keep_cursor=False, clear_history=True)
 
     def save(self, path) -> None:
-        """Write the current trace (atomically)."""
-        try:
-            save_trace(path, self._trace)
-        except OSError as err:
-            raise UserError(f"{path}: cannot write ({err.strerror or err})") from None
+        """Write the current trace (atomically); UserError naming the file if that fails,
+        and the file that was there is unchanged."""
+        save_trace(path, self._trace)
         if str(path) != self._path:
             self._path = str(path)
             self.events.path_changed.emit(self._path)

@@ -75,20 +75,7 @@ def test_params_round_trip_and_a_trace_file_serves_as_parameters(small_trace, tm
     np.testing.assert_array_equal(io.load_params(tmp_path / "t.npz").bg, small_trace.params.bg)
 
 
-def test_a_failed_write_leaves_the_old_file_intact(small_trace, tmp_path, monkeypatch):
-    path = tmp_path / "t.npz"
-    io.save_trace(path, small_trace)
-    before = path.read_bytes()
-
-    def fail_half_way(fp, **arrays):
-        fp.write(b"PK\x03\x04 half a file")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(np, "savez", fail_half_way)
-    with pytest.raises(OSError):
-        io.save_trace(path, small_trace)
-    assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["t.npz"]            # no temporary file left behind
+# A write that fails half-way (full disk, fsync, rename), for every writer: test_save_faults.py
 
 
 def test_not_a_file(tmp_path):
