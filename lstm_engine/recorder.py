@@ -13,36 +13,13 @@ Tests hold the two to 1e-12 of each other and to an independent reference.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
+from .blas import one_blas_thread
 from .cell import check_variant
 from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, GATE_ORDER, Trace
-
-try:                                  # optional: without it BLAS keeps its own thread count
-    from threadpoolctl import ThreadpoolController
-except ImportError:                   # pragma: no cover - declared as a dependency
-    ThreadpoolController = None
-_blas = None
-
-
-def one_blas_thread():
-    """A context in which BLAS runs on one thread, for the recurrent loops.
-
-    Their mat-vecs (4H x H, one per step) are too small to share between threads: on a
-    two-core machine whose other core is busy, a two-thread mat-vec made the whole
-    recording 1.5-2x slower (measured at X=128, H=256, T=1000). The GEMMs outside the
-    loops keep every thread.
-    """
-    global _blas
-    if ThreadpoolController is None:
-        return contextlib.nullcontext()
-    if _blas is None:
-        _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
 
 
 def _prepare(params: Params, x, y, loss, dtype):

@@ -74,6 +74,13 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from lstm_engine.blas import one_blas_thread
+
+    with one_blas_thread():       # a frame is many small products: see lstm_engine/blas.py
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="lstm-viz: %(message)s")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication

@@ -185,7 +185,6 @@ def test_forward_loss_is_the_recorded_total_loss(variant):
 
 def test_recurrent_loops_run_blas_on_one_thread_and_restore_it(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from lstm_engine import recorder
 
     def blas_threads():
         return {m["num_threads"] for m in threadpoolctl.threadpool_info()
@@ -199,7 +198,7 @@ def test_recurrent_loops_run_blas_on_one_thread_and_restore_it(monkeypatch):
         seen.append(blas_threads())
         return real_dot(*args, **kwargs)
 
-    monkeypatch.setattr(recorder.np, "dot", spying_dot)
+    monkeypatch.setattr(np, "dot", spying_dot)
     rng = np.random.default_rng(0)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):   # as on a two-core machine
         outside = blas_threads()
