@@ -4,6 +4,9 @@ Opens the source document's published example (or FILE, or a task's example) alr
 recorded, at the first frame (or --goto). ``--screenshot PNG`` renders the window at that
 frame to a PNG and exits; ``--exit-after-paint`` exits after the first painted frame and
 prints the time since the interpreter started (for the start-up benchmark).
+
+Errors shown with a traceback are also appended to ``lstm-viz.log`` in the user's data
+folder (``$LSTM_VIZ_DATA_DIR`` overrides it; see ``crashlog``).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def main(argv=None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="lstm-viz: %(message)s")
+    from . import crashlog
+    crashlog.setup()                               # None: the folder cannot be made; stderr only
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 

@@ -1,17 +1,27 @@
 """One way errors reach the user: a dialog with a one-line message; the traceback goes to
-the log. The session is never touched here (its actions commit only on success)."""
+the log (``crashlog``: a file in the user's data folder, and stderr), and the dialog says
+where. The session is never touched here (its actions commit only on success).
+
+An error that repeats (a view failing on every paint) opens one dialog: the same
+traceback again while its dialog is open, or within ``QUIET`` seconds of its last
+occurrence, is only counted (``repeats``).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from lstm_engine.errors import UserError
 
-log = logging.getLogger("lstm_viz")
+from . import crashlog
+
+log = logging.getLogger(crashlog.LOGGER)
+QUIET = 2.0                                   # seconds
 
 
 def message_of(error: BaseException | str) -> str:
@@ -33,17 +43,29 @@ class ErrorReporter:
         self.messages: list[str] = []
         self.box: QMessageBox | None = None
         self.on_close = None                     # called when the user closes a message
+        self.repeats = 0                         # reports only counted (see the docstring)
+        self._last: tuple[object, float] | None = None   # (signature, when) of the last
 
     def report(self, error: BaseException | str, detail: str | None = None) -> None:
         message = message_of(error)
+        where = None
         if isinstance(error, BaseException) and not isinstance(error, UserError):
+            sig = crashlog.signature(error)
             detail = detail or "".join(traceback.format_exception(error))
-            log.error("%s\n%s", message, detail)
+            log.error("%s\n%s", message, detail, extra={"signature": sig})
+            if self._repeated(sig):
+                return
+            where = crashlog.current()
+            where = (f"The details are in {where}" if where is not None
+                     else "The details were written to the terminal (stderr).")
         else:
             log.info("%s", message)
+            self._last = None
         self.messages.append(message)
         box = QMessageBox(QMessageBox.Icon.Warning, "lstm-viz", message,
                           QMessageBox.StandardButton.Ok, self.parent)
+        if where:
+            box.setInformativeText(where)
         if detail:
             box.setDetailedText(detail)
         box.finished.connect(self._closed)
@@ -52,6 +74,17 @@ class ErrorReporter:
             self.box.close()
             self.box.deleteLater()
         self.box = box
+
+    def _repeated(self, sig) -> bool:
+        """True for the same traceback again while its box is open or soon after."""
+        now = time.monotonic()
+        last, self._last = self._last, (sig, now)
+        if last is None or last[0] != sig:
+            return False
+        if (self.box is not None and self.box.isVisible()) or now - last[1] < QUIET:
+            self.repeats += 1
+            return True
+        return False
 
     def _closed(self, *_):
         if self.on_close is not None:

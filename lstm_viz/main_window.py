@@ -3,6 +3,7 @@ panels and forwards intent to the session; it owns no state of the run."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.errors = ErrorReporter(self)
         self.errors.on_close = self.focus_home            # a message read: keys step again
+        session.events.on_error = self._subscriber_failed
         self.first_paint_callback = None
         self.setWindowTitle("lstm-viz")
         self.resize(*DEFAULT_SIZE)
@@ -301,7 +303,17 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(max(1, round(1000 / speed)))
 
     def _tick(self):
-        self.errors.guard(self.session.tick)
+        try:
+            self.session.tick()
+        except Exception as err:                          # noqa: BLE001 - shown to the user
+            self.session.pause()                          # not once per frame
+            self.errors.report(err)
+
+    @staticmethod
+    def _subscriber_failed(err: Exception) -> None:
+        """A view's reaction to a session event raised: like a failing Qt slot, it goes to
+        the excepthook (the app's: a dialog and the log) and the session goes on."""
+        sys.excepthook(type(err), err, err.__traceback__)
 
     # ---- commands (the window's own; the session's are bound directly) --------------------
 

@@ -107,6 +107,9 @@ class LiveDriver:
             if self.on_report is not None:
                 self.on_report(None, str(err))
             return
+        except Exception:
+            s.pause_training()             # a bug: reported once (excepthook), not per slice
+            raise
         end = time.perf_counter()
         self._showing = max(0.0, end - now - report.seconds)
         if report.done:

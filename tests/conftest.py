@@ -1,10 +1,24 @@
-"""Shared test set-up: Qt runs headless and never touches the user's settings."""
+"""Shared test set-up: Qt runs headless and never touches the user's settings or data
+folder (the crash log)."""
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_data_dir(tmp_path_factory):
+    """The app's data folder (its crash log) is a temporary one for the whole session,
+    for this process and every app it starts."""
+    old = os.environ.get("LSTM_VIZ_DATA_DIR")
+    os.environ["LSTM_VIZ_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if old is None:
+        os.environ.pop("LSTM_VIZ_DATA_DIR", None)
+    else:
+        os.environ["LSTM_VIZ_DATA_DIR"] = old
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,7 +8,8 @@ def test_engine_and_session_import_without_qt():
     code = (
         "import sys, lstm_engine, lstm_viz.session, lstm_viz.frames, lstm_viz.config, "
         "lstm_viz.frame_data, lstm_viz.events, lstm_viz.breakpoints, lstm_viz.shortcuts, "
-        "lstm_viz.training_run, lstm_viz.checks, lstm_viz.compare, lstm_viz.saved_session\n"
+        "lstm_viz.training_run, lstm_viz.checks, lstm_viz.compare, lstm_viz.saved_session, "
+        "lstm_viz.crashlog\n"
         "s = lstm_viz.session.Session(); s.step_over(); s.data.stats('h', s.cursor)\n"
         "qt = ('PySide6', 'pyqtgraph', 'shiboken6')\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in qt]\n"

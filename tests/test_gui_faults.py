@@ -1,0 +1,250 @@
+"""An exception inside a view, a slot or a paintEvent never takes the app down: one dialog
+that says where the log is, the traceback in the crash log (collapsed when it repeats),
+the session intact, and the app keeps working."""
+
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from lstm_viz import crashlog
+from lstm_viz.config import default_config
+from lstm_viz.errors import install_excepthook
+from lstm_viz.session import Session
+
+pytestmark = pytest.mark.qt_no_exception_capture      # the app's own excepthook is tested
+
+
+@pytest.fixture
+def app_window(make_window, tmp_path, qapp):
+    """A window as ``lstm_viz.app.main`` sets it up: the crash log and the excepthook."""
+    log = crashlog.setup(tmp_path / "data")
+    w = make_window(Session(default_config("random", steps=6, inputs=3, hidden=4)))
+    qapp.processEvents()
+    restore = install_excepthook(w.errors)
+    yield w, log
+    restore()
+    crashlog.shutdown()
+
+
+def _log_text(log):
+    for h in logging.getLogger(crashlog.LOGGER).handlers:
+        h.flush()
+    return log.read_text(encoding="utf-8")
+
+
+def _boxes(w):
+    return [b for b in w.findChildren(QMessageBox) if b.isVisible()]
+
+
+def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
+    w, log = app_window
+    s = w.session
+    heat = w.views["heatmaps"]
+    trace = s.trace
+
+    def broken():
+        raise RuntimeError("the heatmap cannot draw this frame")
+
+    monkeypatch.setattr(heat, "refresh", broken)
+    w.actions["next_frame"].trigger()                     # Right: one frame on
+    qapp.processEvents()
+    # the dialog, telling where the log is
+    assert w.errors.messages == ["RuntimeError: the heatmap cannot draw this frame"]
+    assert _boxes(w) == [w.errors.box]
+    assert str(log) in w.errors.box.informativeText()
+    assert "Traceback" in w.errors.box.detailedText()
+    # the log has the traceback, naming the function that raised
+    text = _log_text(log)
+    assert "Traceback" in text and "in broken" in text and "cannot draw this frame" in text
+    # the session moved and is whole; the views after the failing one were updated
+    assert s.trace is trace and s.cursor == 1
+    assert "frame fwd:0:g" in w.status_frame.full_text()
+    # the app keeps working: once the view is fixed, a later seek repaints it
+    monkeypatch.undo()
+    before = heat.refreshes
+    s.goto("fwd:4")
+    qapp.processEvents()
+    assert heat.refreshes == before + 1 and heat.forward.map.cursor.value() == 4
+    assert len(w.errors.messages) == 1
+
+
+def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp):
+    w, log = app_window
+    s = w.session
+    panel = w.workbench.training_panel
+    panel.task.setCurrentText("adding")
+    panel.length.setValue(10)
+    panel.hidden.setValue(4)
+    panel.step_button.click()                             # a real iteration first
+    assert s.training.iterations_done == 1
+    trace, cursor, done = s.trace, s.cursor, s.training.iterations_done
+
+    def train_broke(*args, **kwargs):
+        raise ZeroDivisionError("the training slot broke")
+
+    monkeypatch.setattr(s, "train", train_broke)
+    panel.step_button.click()                       # a button's slot: through the excepthook
+    qapp.processEvents()
+    assert w.errors.messages[-1] == "ZeroDivisionError: the training slot broke"
+    assert str(log) in w.errors.box.informativeText()
+    assert "in train_broke" in _log_text(log)
+    assert s.trace is trace and s.cursor == cursor and s.training.iterations_done == done
+
+    def step_over_broke():
+        raise KeyError("step over broke")
+
+    monkeypatch.setattr(s, "step_over", step_over_broke)
+    w.actions["step_over"].trigger()                 # a menu action (Debug > Step Over)
+    qapp.processEvents()
+    assert w.errors.messages[-1] == "KeyError: 'step over broke'"
+    assert len(_boxes(w)) == 1                       # one box at a time
+    assert "in step_over_broke" in _log_text(log)
+    assert s.trace is trace and s.cursor == cursor
+    monkeypatch.undo()
+    panel.step_button.click()                        # the app keeps working
+    w.actions["step_over"].trigger()
+    assert s.training.iterations_done == done + 1 and s.cursor != cursor
+    assert len(w.errors.messages) == 2
+
+
+class BrokenPaint(QWidget):
+    def __init__(self):
+        super().__init__()
+        self.paints = 0
+
+    def paintEvent(self, event):
+        self.paints += 1
+        raise RuntimeError(f"cannot paint (attempt {self.paints})")
+
+
+def test_an_error_on_every_paint_opens_one_dialog_and_logs_it_once(app_window, qapp):
+    w, log = app_window
+    s = w.session
+    broken = BrokenPaint()
+    broken.setMinimumSize(60, 40)
+    w.statusBar().addPermanentWidget(broken)
+    qapp.processEvents()
+    for _ in range(200):
+        broken.update()
+        qapp.processEvents()
+    assert broken.paints >= 200
+    assert len(w.errors.messages) == 1 and w.errors.messages[0].startswith("RuntimeError: "
+                                                                           "cannot paint")
+    assert w.errors.repeats >= 199 and len(_boxes(w)) == 1
+    text = _log_text(log)
+    assert text.count("Traceback") == 1 and "in paintEvent" in text
+    again = text.count("the same error again")
+    assert 1 <= again <= 8                           # at the 2nd, 4th, 8th … time only
+    # the session is intact and a later seek repaints the source view
+    code = w.source_panel.view
+    before = code.paints
+    s.goto("loss")
+    qapp.processEvents()
+    code.repaint()
+    assert s.frame_text == "loss" and code.paints > before
+    w.statusBar().removeWidget(broken)
+    broken.deleteLater()
+
+
+def test_the_log_is_where_the_data_dir_says(tmp_path, monkeypatch):
+    monkeypatch.setenv(crashlog.ENV, str(tmp_path / "elsewhere"))
+    assert crashlog.data_dir() == tmp_path / "elsewhere"
+    monkeypatch.delenv(crashlog.ENV)
+    import platformdirs
+    assert crashlog.data_dir() == crashlog.Path(platformdirs.user_data_dir("lstm-viz",
+                                                                            appauthor=False))
+
+
+def test_tests_never_use_the_real_data_folder():
+    home = os.path.expanduser("~")
+    assert os.environ.get(crashlog.ENV)
+    assert not str(crashlog.data_dir()).startswith(os.path.join(home, ".local"))
+
+
+def test_main_sets_up_the_log_in_the_data_dir(tmp_path, monkeypatch, qapp):
+    from lstm_viz import app
+
+    monkeypatch.setenv(crashlog.ENV, str(tmp_path / "data"))
+    try:
+        assert app.main(["--screenshot", str(tmp_path / "s.png"), "--size", "400x300"]) == 0
+        assert crashlog.current() == tmp_path / "data" / "lstm-viz.log"
+        handler = next(h for h in logging.getLogger(crashlog.LOGGER).handlers
+                       if isinstance(h, crashlog.CrashLog))
+        assert (handler.maxBytes, handler.backupCount) == (2**20, 3)
+        assert app.main(["--screenshot", str(tmp_path / "s.png"), "--size", "400x300"]) == 0
+        assert sum(isinstance(h, crashlog.CrashLog)          # set up once, not per start
+                   for h in logging.getLogger(crashlog.LOGGER).handlers) == 1
+    finally:
+        crashlog.shutdown()
+
+
+def test_the_app_starts_when_the_log_folder_cannot_be_made(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert crashlog.setup(blocker / "data") is None and crashlog.current() is None
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", crashlog.ENV: str(blocker / "data")}
+    done = subprocess.run([sys.executable, "-m", "lstm_viz", "--exit-after-paint"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "first paint after" in done.stdout
+    assert "cannot keep a log in" in done.stderr and str(blocker / "data") in done.stderr
+
+
+def test_a_view_failing_on_a_new_pass_leaves_the_session_whole(app_window, monkeypatch, qapp):
+    w, log = app_window
+    s = w.session
+    s.goto("bwd:3")
+
+    def broken():
+        raise RuntimeError("cannot rebuild for the new pass")
+
+    monkeypatch.setattr(w.views["heatmaps"], "trace_changed", broken)
+    entry = s.train_step()                    # Train One Iteration: a new pass is committed
+    assert w.errors.messages == ["RuntimeError: cannot rebuild for the new pass"]
+    # every step of the action happened: the new pass, the cursor kept, the history grown
+    assert s.history == (entry,) and s.iteration_text() == "iteration 1"
+    assert s.frame_text == "bwd:3" and s.data.trace is s.trace
+    assert "in broken" in _log_text(log)
+
+
+def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monkeypatch,
+                                                               qtbot, qapp):
+    w, log = app_window
+    s = w.session
+    panel = w.workbench.training_panel
+    panel.task.setCurrentText("adding")
+    panel.length.setValue(10)
+    panel.hidden.setValue(4)
+    panel.iterations.setValue(10**6)
+    calls = []
+
+    def train_broke(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("a slice of training broke")
+
+    panel.run_button.click()                            # training runs in QTimer slices
+    assert s.training_running
+    monkeypatch.setattr(s, "train", train_broke)
+    qtbot.waitUntil(lambda: not s.training_running, timeout=5000)
+    for _ in range(20):
+        qapp.processEvents()
+    assert len(calls) == 1 and not panel.driver.timer.isActive()
+    assert w.errors.messages == ["RuntimeError: a slice of training broke"]
+    monkeypatch.undo()
+
+    def tick_broke():
+        calls.append(2)
+        raise RuntimeError("a tick of play broke")
+
+    monkeypatch.setattr(s, "tick", tick_broke)
+    s.play()                                             # Play: the window's timer ticks
+    qtbot.waitUntil(lambda: not s.playing, timeout=5000)
+    for _ in range(20):
+        qapp.processEvents()
+    assert calls.count(2) == 1 and not w.timer.isActive()
+    assert w.errors.messages[-1] == "RuntimeError: a tick of play broke"
+    assert _log_text(log).count("Traceback") == 2
