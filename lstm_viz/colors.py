@@ -142,15 +142,21 @@ def special_rgba(a: np.ndarray) -> np.ndarray | None:
 
 def to_rgba(values: np.ndarray, levels: tuple[float, float], table: np.ndarray) -> np.ndarray:
     """Map values through a lookup table between ``levels``; NaN/±Inf get their reserved
-    colours. Returns uint8 RGBA of shape ``values.shape + (4,)``."""
+    colours. Returns uint8 RGBA of shape ``values.shape + (4,)``.
+
+    Entry k of an n-entry table covers ((k - 0.5)/(n - 1), (k + 0.5)/(n - 1)] of the span.
+    Called for every strip of every frame, so it is a handful of ufuncs and no nan_to_num:
+    fmax/fmin send NaN to entry 0 (then overwritten by its reserved colour)."""
     v = np.asarray(values, dtype=np.float64)
     lo, hi = levels
-    span = hi - lo if hi > lo else 1.0
     n = table.shape[0]
+    scale = (n - 1) / (hi - lo if hi > lo else 1.0)
     with np.errstate(all="ignore"):
-        idx = np.clip((v - lo) / span * (n - 1) + 0.5, 0, n - 1)
-        idx = np.nan_to_num(idx, nan=0).astype(np.intp)
-    out = table[idx]
+        idx = v * scale
+        idx += 0.5 - lo * scale
+        np.fmax(idx, 0, out=idx)                  # fmax/fmin return the number, not NaN
+        np.fmin(idx, n - 1, out=idx)
+    out = table[idx.astype(np.intp)]
     special = special_rgba(v)
     if special is not None:
         mask = special[..., 3] > 0

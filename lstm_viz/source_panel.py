@@ -11,8 +11,8 @@ its line is written on a row of its own under it.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter
-from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from .steady import steady_height
 
@@ -166,7 +166,17 @@ class SourcePanel(QWidget):
         self.scroll.setWidget(self.view)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scroll.setStyleSheet("QScrollArea { background: white; border: none; }")
+        # White and frameless through the palette, not a style sheet (which would draw the
+        # scroll bar, repainted on most seeks, through the slower QStyleSheetStyle).
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Always there: the forward and backward functions differ in length, and a bar that
+        # came and went with them changed the text's width (re-wrapping the notes) and
+        # re-laid out the panel on most seeks.
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.scroll.viewport().setAutoFillBackground(True)
+        palette = self.scroll.viewport().palette()
+        palette.setColor(QPalette.ColorRole.Window, Qt.GlobalColor.white)
+        self.scroll.viewport().setPalette(palette)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.header)
