@@ -48,12 +48,16 @@ class NonFinite:
     array: str              # the recorded array's name (the seed's), or a parameter's
     step: int | None = None  # time step, for per-step arrays
 
-    def __str__(self) -> str:
+    def where(self) -> str:
+        """``first NaN or Inf in s, in the forward pass at step 3`` (no iteration)."""
         during = {"forward": "in the forward pass", "loss": "in the loss",
                   "backward": "in the backward pass", "gradient": "in the summed gradients",
                   "update": "in the optimiser's update"}[self.phase]
-        where = f" at step {self.step}" if self.step is not None else ""
-        return f"iteration {self.iteration}: first NaN or Inf in {self.array}, {during}{where}"
+        step = f" at step {self.step}" if self.step is not None else ""
+        return f"first NaN or Inf in {self.array}, {during}{step}"
+
+    def __str__(self) -> str:
+        return f"iteration {self.iteration}: {self.where()}"
 
 
 @dataclass(frozen=True)

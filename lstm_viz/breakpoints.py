@@ -107,6 +107,16 @@ def frame_indices(model: FrameModel, name: str, steps: np.ndarray) -> np.ndarray
     return model.backward_start + (model.steps - 1 - steps) * model.NB + k
 
 
+def problem_frame(model: FrameModel, problem) -> int:
+    """The frame where a training run's first NaN or Inf (an engine ``NonFinite``) appears:
+    the statement that computes its array at its step (``fwd:3:s``, ``loss``, ``bwd:2:ds``;
+    ``h`` is the step frame ``fwd:3``); for the summed gradients or the optimiser's update,
+    which come after the pass, its last frame (where the sums are complete)."""
+    if problem.step is None or problem.phase in ("gradient", "update"):
+        return model.last
+    return int(frame_indices(model, problem.array, np.array([problem.step]))[0])
+
+
 def step_norms(trace, name: str) -> np.ndarray:
     """‖name(t)‖ for every step, (T,) float64 (NaN where the step has a NaN)."""
     a = np.asarray(trace[name])

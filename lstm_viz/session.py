@@ -26,7 +26,14 @@ from lstm_engine.io import load_trace, save_trace
 from lstm_engine.recorder import record
 from lstm_engine.trace import GRAD_NAMES
 
-from .breakpoints import NO_HITS, Breakpoint, FrameBreakpoint, Hits, parse_breakpoint
+from .breakpoints import (
+    NO_HITS,
+    Breakpoint,
+    FrameBreakpoint,
+    Hits,
+    parse_breakpoint,
+    problem_frame,
+)
 from .config import RunConfig, build_run, check_config, config_from_trace, default_config, sgd_step
 from .events import SessionEvents
 from .frame_data import VARIABLES, FrameData, sum_squares
@@ -259,14 +266,16 @@ class Session:
     def _hits(self, index: int) -> bool:
         return bool(self._reasons_at(index))
 
-    def _stop_at(self, index: int, iteration: int | None = None) -> bool:
-        """Move to a frame where breakpoints hold: count the hits, keep the reason."""
+    def _stop_at(self, index: int, iteration: int | None = None,
+                 reasons: tuple[str, ...] = ()) -> bool:
+        """Move to a frame where breakpoints hold (or for ``reasons`` of its own): count the
+        hits, keep the reasons."""
         found = self._reasons_at(index)
         for bp, _ in found:
             bp.hit_count += 1
         moved = self.seek(index)
-        self._set_stop(Stop(index, self.frames.text(index), tuple(r for _, r in found),
-                            iteration))
+        self._set_stop(Stop(index, self.frames.text(index),
+                            (*reasons, *(r for _, r in found)), iteration))
         if found:
             self.events.breakpoints_changed.emit()
         return moved
@@ -596,7 +605,8 @@ class Session:
               stop_at_breakpoints: bool = True) -> TrainReport:
         """Run up to ``iterations`` iterations (and no longer than ``time_budget`` seconds),
         then show the newest pass once. Stops early on a NaN/Inf (the run keeps its last
-        good parameters) or, with ``stop_at_breakpoints``, on the first pass where an
+        good parameters; the failing pass is shown at the frame of its first bad value,
+        ``stop`` saying where) or, with ``stop_at_breakpoints``, on the first pass where an
         enabled condition breakpoint holds: that pass is shown at that frame."""
         import time
 
@@ -625,12 +635,10 @@ class Session:
                 break
         seconds = time.perf_counter() - t0
         self._show_iteration(run.latest)
-        if problem is not None:
+        if problem is not None:          # show the failing pass at its first bad value
             self.pause_training()
-            first = self._first_condition(self._trace, [bp for bp in self._breakpoints
-                                                        if bp.enabled and bp.kind == "nan"])
-            if first is not None:
-                self._stop_at(first, run.latest)
+            bad = run.trainer.problem
+            self._stop_at(problem_frame(self.frames, bad), run.latest, (bad.where(),))
             self.events.training_changed.emit()
         stop = None
         if stop_at is not None:

@@ -427,8 +427,13 @@ class TrainingPanel(QWidget):
             return
         self.driver.target = self.iterations.value()
         self.progress.setMaximum(self.driver.target)
-        if self.session.training.iterations_done >= self.driver.target:
-            self.report_error(f"already {self.session.training.iterations_done} iterations; "
+        run = self.session.training
+        if run.stopped:
+            self.report_error(f"training stopped: {run.problem}; Reset starts again"
+                              if run.problem else "training stopped; Reset starts again")
+            return
+        if run.iterations_done >= self.driver.target:
+            self.report_error(f"already {run.iterations_done} iterations; "
                               "raise 'Run to' to go on")
             return
         self.session.run_training()

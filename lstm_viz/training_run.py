@@ -341,7 +341,8 @@ def loss_curve(history: dict, log: bool) -> tuple[np.ndarray, np.ndarray]:
     """The loss curve's (iteration, loss) as float32; on a log scale a loss that is not
     positive is NaN (a gap: log10 of it does not exist)."""
     x = np.asarray(history["iteration"], np.float32)
-    y = np.asarray(history["loss"], np.float32)
+    with np.errstate(over="ignore"):                 # a loss beyond float32 is drawn as inf
+        y = np.asarray(history["loss"], np.float32)
     if log:
         with np.errstate(invalid="ignore"):
             y = np.where(y > 0, y, np.nan).astype(np.float32)

@@ -15,7 +15,8 @@ from lstm_viz.config import default_config
 from lstm_viz.errors import install_excepthook
 from lstm_viz.session import Session
 
-pytestmark = pytest.mark.qt_no_exception_capture      # the app's own excepthook is tested
+# The app's own excepthook is what these tests check: pytest-qt's capture is off for them.
+app_hook = pytest.mark.qt_no_exception_capture
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ def _boxes(w):
     return [b for b in w.findChildren(QMessageBox) if b.isVisible()]
 
 
+@app_hook
 def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
     w, log = app_window
     s = w.session
@@ -72,6 +74,7 @@ def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
     assert len(w.errors.messages) == 1
 
 
+@app_hook
 def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp):
     w, log = app_window
     s = w.session
@@ -121,6 +124,7 @@ class BrokenPaint(QWidget):
         raise RuntimeError(f"cannot paint (attempt {self.paints})")
 
 
+@app_hook
 def test_an_error_on_every_paint_opens_one_dialog_and_logs_it_once(app_window, qapp):
     w, log = app_window
     s = w.session
@@ -194,6 +198,7 @@ def test_the_app_starts_when_the_log_folder_cannot_be_made(tmp_path):
     assert "cannot keep a log in" in done.stderr and str(blocker / "data") in done.stderr
 
 
+@app_hook
 def test_a_view_failing_on_a_new_pass_leaves_the_session_whole(app_window, monkeypatch, qapp):
     w, log = app_window
     s = w.session
@@ -211,6 +216,7 @@ def test_a_view_failing_on_a_new_pass_leaves_the_session_whole(app_window, monke
     assert "in broken" in _log_text(log)
 
 
+@app_hook
 def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monkeypatch,
                                                                qtbot, qapp):
     w, log = app_window
@@ -248,3 +254,61 @@ def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monke
     assert calls.count(2) == 1 and not w.timer.isActive()
     assert w.errors.messages[-1] == "RuntimeError: a tick of play broke"
     assert _log_text(log).count("Traceback") == 2
+
+
+# ---- NaN in training ----------------------------------------------------------------------
+
+def test_training_that_blows_up_stops_at_its_first_bad_value(make_window, qtbot, qapp):
+    import numpy as np
+
+    from lstm_engine.params import PARAM_NAMES
+    from lstm_viz.training_run import TrainingRun
+
+    w = make_window()
+    s = w.session
+    w.workbench.show_training()
+    p = w.workbench.training_panel
+    p.task.setCurrentText("adding")
+    p.length.setValue(20)
+    p.hidden.setValue(8)
+    p.optimizer.setCurrentIndex(p.optimizer.findData("sgd"))
+    p.lr.setText("1e10")                                  # blows up within a few dozen
+    p.iterations.setValue(1000)
+    s.goto("fwd:1:i")
+    p.run_button.click()                                  # runs in QTimer slices
+    qtbot.waitUntil(lambda: not s.training_running, timeout=20000)
+    run = s.training
+    bad = run.failed
+    # it stopped on its own, at the first bad iteration, well before the 1000 asked for
+    assert bad is not None and run.iterations_done == bad < 1000 and run.stopped
+    assert not p.driver.timer.isActive() and p.run_button.isEnabled()
+    where = "first NaN or Inf in loss, in the loss at step 19"
+    assert f"STOPPED: iteration {bad}: {where}" in p.status.text()
+    note = w.workbench.stop_label
+    assert note.isVisible() and note.text() == f"■ stopped at iteration {bad}, loss: {where}"
+    # that pass is shown at the frame where its first NaN/Inf appears
+    assert s.iteration == bad and s.trace is run.trace_at(bad) and s.frame_text == "loss"
+    assert not np.isfinite(s.trace.loss[19])
+    assert "frame loss" in w.status_frame.full_text()
+    # the parameters are those the bad iteration started from, bit for bit: the same as
+    # a fresh run's after ``bad`` good iterations (training is deterministic)
+    fresh = TrainingRun(p.settings())
+    for _ in range(bad):
+        assert fresh.step().problem is None
+    for name in PARAM_NAMES:
+        assert getattr(run.trainer.params, name).tobytes() == \
+            getattr(fresh.trainer.params, name).tobytes()
+    assert np.array_equal(run.trace_at(bad).params.wg, fresh.trainer.params.wg)
+    # Run again says why it cannot go on; Reset starts afresh, and it trains again
+    p.run_button.click()
+    assert not s.training_running and run.iterations_done == bad
+    assert w.errors.messages == [f"training stopped: iteration {bad}: {where}; "
+                                 "Reset starts again"]
+    p.lr.setText("0.01")
+    p.iterations.setValue(3)
+    p.reset_button.click()
+    assert s.training is not run and s.training.iterations_done == 0
+    assert s.stop is None and not note.isVisible() and "STOPPED" not in p.status.text()
+    p.run_button.click()
+    qtbot.waitUntil(lambda: not s.training_running, timeout=20000)
+    assert s.training.iterations_done == 3 and s.training.problem is None

@@ -210,3 +210,109 @@ def test_loss_curve_and_gradient_image_are_what_the_dock_draws():
     assert "(k−1)" in d.label and gradient_image(s.trace, "wi_diff", None, diff=True) is None
     same = gradient_image(s.trace, "wi_diff", s.trace, diff=True)     # no change at all
     assert same.max_abs == 0.0 and same.levels == (-1.0, 1.0)
+
+
+# ---- NaN: the first bad value shown, the last good parameters kept ----------------------
+
+def _planted(changes):
+    """A real trace of 6 steps whose arrays are copied and given NaN/Inf at chosen places."""
+    from lstm_engine.params import Params
+    from lstm_engine.recorder import record
+    from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
+
+    rng = np.random.default_rng(4)
+    p = Params(**{n: rng.uniform(-0.5, 0.5, (3, 5) if n.startswith("w") else 3)
+                  for n in PARAM_NAMES})
+    tr = record(p, rng.standard_normal((6, 2)), rng.standard_normal(6), "seed")
+    arrays = {n: np.array(tr[n]) for n in STEP_NAMES + GRAD_NAMES}
+    for name, index, value in changes:
+        arrays[name][index] = value
+    return Trace(p, tr.x, tr.y, arrays, "seed", tr.loss_fn)
+
+
+@pytest.mark.parametrize("changes,frame", [
+    ([("s", 3, np.inf), ("g", 4, np.nan)], "fwd:3:s"),
+    ([("h", 2, np.nan), ("ds", 1, np.nan)], "fwd:2"),            # h ends the step
+    ([("xc", 5, np.nan)], "fwd:5:xc"),
+    ([("loss", 4, np.inf), ("ds", 3, np.nan)], "loss"),
+    ([("dl_dh", 0, np.nan)], "loss"),
+    ([("df", 4, np.nan), ("ds", 2, np.inf)], "bwd:4:df"),        # backward runs from T-1
+    ([("top_diff_h", 3, np.nan)], "bwd:3:ds"),                   # known as step 3 begins
+    ([("dxc", 1, np.inf), ("bottom_diff_h", 1, np.nan)], "bwd:1:dxc"),
+    ([("wi_diff", 0, np.inf)], "bwd:0"),                          # the sums: the last frame
+])
+def test_the_frame_of_the_first_bad_value(changes, frame):
+    from lstm_engine.training import NonFinite, first_nonfinite
+    from lstm_viz.breakpoints import problem_frame
+    from lstm_viz.frames import FrameModel
+
+    trace = _planted(changes)
+    problem = first_nonfinite(trace, iteration=3)
+    model = FrameModel(trace.steps)
+    assert model.text(problem_frame(model, problem)) == frame
+    if problem.step is not None:
+        assert not np.isfinite(np.asarray(trace[problem.array])[problem.step]).all()
+    update = NonFinite(3, "update", "wo")                          # after the pass
+    assert model.text(problem_frame(model, update)) == "bwd:0"
+
+
+def test_a_blow_up_stops_at_its_first_bad_value_with_the_last_good_parameters():
+    s = Session()
+    s.start_training(SMALL.with_(optimizer="sgd", lr=1e10))
+    s.goto("fwd:2:g")                                     # no breakpoint: the cursor moves
+    before = None
+    while True:                                           # one iteration at a time
+        before = s.training.trainer.state()
+        report = s.train(1)
+        if report.problem is not None:
+            break
+        assert s.frame_text == "fwd:2:g"                  # a good iteration keeps the cursor
+    run = s.training
+    bad = run.failed
+    p = run.trainer.problem
+    assert (p.iteration, p.phase, p.array, p.step) == (bad, "loss", "loss", 19)
+    # the failing pass is shown, at the frame of its first bad value
+    assert s.iteration == bad and s.trace is run.trace_at(bad)
+    assert s.frame_text == "loss" and not np.isfinite(s.trace.loss[19])
+    assert s.stop.iteration == bad and s.stop.frame == "loss"
+    assert s.stop.text() == (f"stopped at iteration {bad}, loss: first NaN or Inf in loss, "
+                             "in the loss at step 19")
+    # the parameters are those from before the bad iteration, bit for bit
+    assert run.trainer.iteration == before.iteration == bad
+    for name in PARAM_NAMES:
+        assert getattr(run.trainer.params, name).tobytes() == \
+            getattr(before.params, name).tobytes()
+    for k, v in before.loss_params.items():
+        assert run.trainer.state().loss_params[k].tobytes() == v.tobytes()
+    assert [e.iteration for e in s.history] == list(range(bad))   # no NaN in the history
+    # reset: a fresh run from iteration 0 that trains again
+    s.reset_training()
+    assert s.training is not run and s.training.problem is None and s.stop is None
+    s.train(3)
+    assert s.training.iterations_done == 3
+
+
+def test_a_forward_nan_shows_the_forward_step(monkeypatch):
+    from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
+
+    s = Session()
+    s.start_training(SMALL)
+    s.train(2)
+    trainer = s.training.trainer
+    real = trainer._record
+
+    def overflowing(params, loss, index):           # the pass where s overflows at step 3
+        tr = real(params, loss, index)
+        arrays = {n: np.array(tr[n]) for n in STEP_NAMES + GRAD_NAMES}
+        arrays["s"][3, 1] = np.inf
+        return Trace(tr.params, tr.x, tr.y, arrays, tr.variant, tr.loss_fn)
+
+    monkeypatch.setattr(trainer, "_record", overflowing)
+    good = trainer.state()
+    s.goto("bwd:5")
+    report = s.train(5)
+    assert report.done == 1
+    assert report.problem == "iteration 2: first NaN or Inf in s, in the forward pass at step 3"
+    assert s.frame_text == "fwd:3:s" and s.iteration == 2 and np.isinf(s.trace.s[3, 1])
+    assert "in the forward pass at step 3" in s.stop.text()
+    assert trainer.params.wg.tobytes() == good.params.wg.tobytes()
