@@ -69,14 +69,14 @@ class Heatmap:
     a colour bar, placed in a GraphicsLayout at (row, col) and (row, col + 1)."""
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = "",
-                 colspan: int = 1, bar_width: int = 12):
+                 colspan: int = 1, bar_width: int = 12, order: str = "col-major"):
         axes = {"bottom": StepAxis("bottom"), "left": StepAxis("left")}
         self.plot = layout.addPlot(row=row, col=col, colspan=colspan, title=title,
                                    axisItems=axes)
         _quiet_plot(self.plot)
         self.plot.getViewBox().setDefaultPadding(0)
-        self.image = pg.ImageItem(axisOrder="col-major")
-        self.special = pg.ImageItem(axisOrder="col-major")
+        self.image = pg.ImageItem(axisOrder=order)
+        self.special = pg.ImageItem(axisOrder=order)
         self.special.setZValue(5)
         self.pending = QGraphicsRectItem()
         self.pending.setBrush(QBrush(PENDING))
@@ -98,7 +98,7 @@ class Heatmap:
         self.data: np.ndarray | None = None
 
     def set_image(self, image: np.ndarray, rect: QRectF, anchors, levels) -> None:
-        """A new image (col-major: axis 0 is x)."""
+        """A new image (col-major: axis 0 is x; row-major: axis 0 is y)."""
         self.data = image
         self.rect = rect
         if anchors is not self.anchors:
@@ -408,11 +408,13 @@ class ParamGradView(VisibleView):
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(3)
         self.maps: dict[str, Heatmap] = {}
+        # Row-major, like the accumulators (H, X+H): a frame's copy into the image buffer
+        # and pyqtgraph's own are contiguous (col-major cost two strided copies per map).
         for n, name in enumerate(WEIGHT_DIFFS):
             r, c = divmod(n, 2)
-            self.maps[name] = Heatmap(self.graphics.ci, r, 2 * c, title=name)
+            self.maps[name] = Heatmap(self.graphics.ci, r, 2 * c, title=name, order="row-major")
         self.maps["bias"] = Heatmap(self.graphics.ci, 2, 0, title="b_diff (rows i f o g)",
-                                    colspan=3)
+                                    colspan=3, order="row-major")
         self.graphics.ci.layout.setRowStretchFactor(0, 5)
         self.graphics.ci.layout.setRowStretchFactor(1, 5)
         self.graphics.ci.layout.setRowStretchFactor(2, 2)
@@ -454,8 +456,8 @@ class ParamGradView(VisibleView):
             return
         self._shape = shape
         self._shown = {}
-        self._buffers = {n: np.zeros((X + H, H), np.float32) for n in WEIGHT_DIFFS}
-        self._buffers["bias"] = np.zeros((H, 4), np.float32)
+        self._buffers = {n: np.zeros((H, X + H), np.float32) for n in WEIGHT_DIFFS}
+        self._buffers["bias"] = np.zeros((4, H), np.float32)
         for n in WEIGHT_DIFFS:
             self.maps[n].set_image(self._buffers[n], QRectF(0, 0, X + H, H), DIVERGING, (-1, 1))
             self.splits[n].setValue(X)
@@ -476,34 +478,34 @@ class ParamGradView(VisibleView):
             a = st.arrays.get(n)
             if a is None:
                 self._shown.pop(n, None)
-                h.set_pending(0, buf.shape[0])
+                h.set_pending(0, buf.shape[1])
                 h.set_special(None)
                 continue
             h.set_pending(None)
             key = self._key(st, n)
             if key != self._shown.get(n):       # the accumulator changed: map it again
                 self._shown[n] = key
-                self._fill(buf, a.T, st.special[n])
+                self._fill(buf, a, st.special[n])
                 h.image.setImage(buf, autoLevels=False)
             h.set_levels(st.levels[n])
-            h.set_special(special_rgba(a.T) if st.special[n].total else None)
+            h.set_special(special_rgba(a) if st.special[n].total else None)
             total = total + st.special[n]
         bias = st.bias_image()
         hb = self.maps["bias"]
         if bias is None:
             self._shown.pop("bias", None)
-            hb.set_pending(0, self._buffers["bias"].shape[0])
+            hb.set_pending(0, self._buffers["bias"].shape[1])
             hb.set_special(None)
         else:
             sp = sum((st.special[n] for n in BIAS_DIFFS), Special())
             key = tuple(self._key(st, n) for n in BIAS_DIFFS)
             if key != self._shown.get("bias"):
                 self._shown["bias"] = key
-                self._fill(self._buffers["bias"], bias.T, sp)
+                self._fill(self._buffers["bias"], bias, sp)
                 hb.image.setImage(self._buffers["bias"], autoLevels=False)
             hb.set_pending(None)
             hb.set_levels(st.levels["bias"])
-            hb.set_special(special_rgba(bias.T) if sp.total else None)
+            hb.set_special(special_rgba(bias) if sp.total else None)
             total = total + sp
         self.special_text = total.text()
         text = st.caption or "not computed yet: gradients accumulate in the backward pass"
@@ -531,7 +533,7 @@ class ParamGradView(VisibleView):
                 continue
             c, j = int(np.floor(got[0])), int(np.floor(got[1]))
             if name == "bias":
-                if 0 <= j < 4 and 0 <= c < self._buffers["bias"].shape[0]:
+                if 0 <= j < 4 and 0 <= c < self._buffers["bias"].shape[1]:
                     b = BIAS_DIFFS[j]
                     a = st.arrays.get(b)
                     v = "not computed yet" if a is None else f"{float(a[c]):.6g}"
@@ -540,7 +542,7 @@ class ParamGradView(VisibleView):
             a = st.arrays.get(name)
             X = self.session.trace.inputs
             buf = self._buffers[name]
-            if 0 <= c < buf.shape[0] and 0 <= j < buf.shape[1]:
+            if 0 <= j < buf.shape[0] and 0 <= c < buf.shape[1]:
                 col = f"x[{c}]" if c < X else f"h_prev[{c - X}]"
                 v = "not computed yet" if a is None else f"{float(a[j, c]):.6g}"
                 self.info.setText(f"{name}[unit {j}, {col}] = {v}")

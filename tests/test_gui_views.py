@@ -135,18 +135,18 @@ def test_parameter_gradients_are_the_live_accumulators_as_of_the_frame(window, q
     qapp.processEvents()
     acc = s.data.accumulators(s.cursor)
     for name in WEIGHT_DIFFS:
-        np.testing.assert_allclose(view._buffers[name], acc[name].T.astype(np.float32))
+        np.testing.assert_allclose(view._buffers[name], acc[name].astype(np.float32))
         assert not view.maps[name].pending.isVisible()
         lo, hi = view.maps[name].image.levels
         assert lo == -hi
-    bias = np.stack([acc[n] for n in BIAS_DIFFS]).T
+    bias = np.stack([acc[n] for n in BIAS_DIFFS])
     np.testing.assert_allclose(view._buffers["bias"], bias.astype(np.float32))
     view.mode.setCurrentIndex(1)                              # this step's contribution alone
     qapp.processEvents()
     own = s.data.live.contribution(s.frame.t)
     for name in WEIGHT_DIFFS:
         if name in view.state.arrays:
-            np.testing.assert_allclose(view._buffers[name], own[name].T.astype(np.float32))
+            np.testing.assert_allclose(view._buffers[name], own[name].astype(np.float32))
         else:
             assert view.maps[name].pending.isVisible()
 
@@ -169,7 +169,7 @@ def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
         if s.frame.phase == "bwd":
             acc = s.data.accumulators(s.cursor)
             for name in WEIGHT_DIFFS:        # whatever was skipped, the image is the array
-                np.testing.assert_allclose(view._buffers[name], acc[name].T.astype(np.float32))
+                np.testing.assert_allclose(view._buffers[name], acc[name].astype(np.float32))
         else:
             assert all(view.maps[n].pending.isVisible() for n in WEIGHT_DIFFS)
         before = dict(calls)
@@ -194,7 +194,7 @@ def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
     assert all(calls[n] == 1 for n in WEIGHT_DIFFS)
     own = s.data.live.contribution(s.frame.t)
     for name in WEIGHT_DIFFS:
-        np.testing.assert_allclose(view._buffers[name], own[name].T.astype(np.float32))
+        np.testing.assert_allclose(view._buffers[name], own[name].astype(np.float32))
     view.mode.setCurrentIndex(0)
     qapp.processEvents()
     at("bwd:0")
@@ -314,7 +314,7 @@ def test_a_dock_hidden_while_seeking_shows_the_current_frame_when_shown(window, 
     qapp.processEvents()
     grads = window.views["param_grads"]
     acc = s.data.accumulators(s.cursor)
-    np.testing.assert_allclose(grads._buffers["wo_diff"], acc["wo_diff"].T.astype(np.float32))
+    np.testing.assert_allclose(grads._buffers["wo_diff"], acc["wo_diff"].astype(np.float32))
 
 
 def test_flow_axes_are_set_once_per_trace_and_hold_every_norm(window, qapp):
@@ -380,3 +380,26 @@ def test_flow_legend_is_outside_the_data_and_time_ticks_are_whole_steps(make_win
         assert ticks and all(float(v).is_integer() for v in ticks), ticks
     assert {item[1].text for item in view.legend.items} == {
         "‖ds(t)‖", "‖top_diff_h(t)‖", "‖bottom_diff_s(t)‖"}
+
+
+def test_parameter_gradient_pixels_sit_at_their_unit_and_column(window, qapp):
+    """Unit j of column c (x first, then h_prev) is drawn and hovered at x = c, y = j."""
+    s = window.session
+    view = show(window, "param_grads", qapp)
+    s.goto("bwd:3")
+    qapp.processEvents()
+    acc = s.data.accumulators(s.cursor)
+    X = s.trace.inputs
+    for name, j, c in (("wi_diff", 5, 1), ("wo_diff", 0, X + 4), ("wg_diff", 2, X + 5)):
+        h = view.maps[name]
+        vb = h.plot.getViewBox()
+        view._hover(vb.mapViewToScene(QPointF(c + 0.5, j + 0.5)))
+        col = f"x[{c}]" if c < X else f"h_prev[{c - X}]"
+        assert view.info.text() == f"{name}[unit {j}, {col}] = {float(acc[name][j, c]):.6g}"
+        h.image.render()                               # the pixel drawn there has its colour
+        lo, hi = h.image.levels
+        k = int(np.clip((acc[name][j, c] - lo) / (hi - lo) * 255 + 0.5, 0, 255))
+        got = h.image.qimage.pixelColor(c, j)
+        want = h.image.lut[k]
+        assert max(abs(got.red() - int(want[0])), abs(got.green() - int(want[1])),
+                   abs(got.blue() - int(want[2]))) <= 6
