@@ -60,9 +60,12 @@ def _read_header(fp, what: str):
     return shape, fortran, dtype
 
 
-def _first_line(err: BaseException) -> str:
+def _first_line(err: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message, at most ``limit`` characters (zipfile
+    quotes raw header bytes in some of its messages)."""
     text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+    line = text[0] if text else type(err).__name__
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _check_regular_file(path: Path) -> None:

@@ -316,14 +316,10 @@ def _read_csv(path: Path) -> np.ndarray:
     one preallocated float64 array; a block it refuses is parsed again line by line, to
     name the first bad line.
     """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except OSError as err:
-        raise UserError(f"{path}: cannot read ({err.strerror})") from None
-    if not path.is_file():
-        raise UserError(f"{path}: is not a regular file")
+    from .io import _check_regular_file
+
+    _check_regular_file(path)                   # a FIFO or a device is never opened
+    size = path.stat().st_size
     if size > _CSV_LIMIT:
         raise UserError(f"{path}: {size / 2**20:.0f} MiB is more than the "
                         f"{_CSV_LIMIT // 2**20} MiB a .csv may have; save the table as .npy")

@@ -21,6 +21,7 @@ import numpy as np
 from lstm_engine.errors import UserError
 from lstm_engine.io import (
     LOSS_PREFIX,
+    memory_limit,
     params_from_arrays,
     read_npz,
     save_npz_atomic,
@@ -30,7 +31,7 @@ from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 from lstm_engine.training import TrainState
 
 from .breakpoints import Breakpoint
-from .config import RunConfig, check_config, default_config
+from .config import RunConfig, check_config, default_config, format_bytes, peak_bytes
 from .session import Session
 from .training_run import TrainingRun, TrainingSettings, check_settings
 
@@ -97,7 +98,7 @@ def _meta(arrays: dict, path) -> dict:
         raise UserError(f"{path}: no JSON 'meta' text; this is not a saved session")
     try:
         meta = json.loads(str(raw[()]))
-    except (json.JSONDecodeError, ValueError):
+    except (ValueError, RecursionError):                   # RecursionError: nested too deep
         raise UserError(f"{path}: 'meta' is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{path}: not a saved lstm-viz session (format is not {FORMAT!r})")
@@ -118,14 +119,51 @@ def _sub(arrays: dict, prefix: str) -> dict:
     return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
-def _config(d: dict, path) -> RunConfig:
+HISTORY = ("iteration", "loss", "grad_norm", "clipped")
+
+
+def _history(arrays: dict, path) -> dict | None:
+    """The ``history.*`` arrays (None if there are none), checked to be vectors of one
+    length: integer iterations, real losses and norms, bool (or 0/1) clipped flags."""
+    h = {k: v for k, v in _sub(arrays, "history.").items() if k in HISTORY}
+    if not h:
+        return None
+    missing = [k for k in HISTORY[:3] if k not in h]
+    if missing:
+        raise UserError(f"{path}: the training history lacks {missing[0]!r}")
+    n = h["iteration"].shape[0] if h["iteration"].ndim == 1 else -1
+    kinds = {"iteration": "iu", "loss": "fiu", "grad_norm": "fiu", "clipped": "biu"}
+    for key, a in h.items():
+        if a.ndim != 1 or a.shape[0] != n or a.dtype.kind not in kinds[key]:
+            what = "integers" if key == "iteration" else "numbers"
+            raise UserError(f"{path}: damaged training history ({key!r} is not a vector of "
+                            f"{n if n >= 0 else 'N'} {what})")
+    h.setdefault("clipped", np.zeros(n, bool))
+    return h
+
+
+def _config(d: dict, trace, path) -> RunConfig:
+    """The saved config, checked as the configure dialog checks one (a run read from a
+    file: its variant and learning rate), and of the sizes of the saved pass: a config
+    is what later re-records or trains, so a damaged one must not get that far."""
     names = {f.name for f in fields(RunConfig)}
     if set(d) - names:
         raise UserError(f"{path}: unknown config field {sorted(set(d) - names)[0]!r}")
     try:
-        return RunConfig(**d)
+        config = RunConfig(**d)
+        if config.task == "file":
+            check_config(config.with_(task="random", init="uniform"))
+        else:
+            config = check_config(config)
     except TypeError as err:
         raise UserError(f"{path}: bad config ({err})") from None
+    except UserError as err:
+        raise UserError(f"{path}: bad config ({err})") from None
+    sizes = (config.steps, config.inputs, config.hidden, config.dtype)
+    if sizes != (trace.steps, trace.inputs, trace.hidden, trace.dtype.name):
+        raise UserError(f"{path}: the config (T={config.steps}, X={config.inputs}, "
+                        f"H={config.hidden}, {config.dtype}) does not match the saved pass")
+    return config
 
 
 def _unflatten(flat: dict) -> dict:
@@ -142,12 +180,17 @@ def _unflatten(flat: dict) -> dict:
 def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
     if not isinstance(tm, dict) or not isinstance(tm.get("settings"), dict):
         raise UserError(f"{path}: 'training' lacks its settings")
-    settings = TrainingSettings.from_dict(tm["settings"])
+    try:
+        settings = TrainingSettings.from_dict(tm["settings"])
+    except (UserError, TypeError) as err:
+        raise UserError(f"{path}: bad training settings ({err})") from None
     done, shown, ring = tm.get("iterations_done"), tm.get("shown"), tm.get("ring")
-    if not (isinstance(done, int) and isinstance(shown, int) and isinstance(ring, list)
-            and all(isinstance(k, int) for k in ring) and shown in ring):
+    if not (_count(done) and _count(shown) and isinstance(ring, list) and shown in ring
+            and all(_count(k) and k <= done for k in ring) and len(set(ring)) == len(ring)
+            and len(ring) <= settings.ring):
         raise UserError(f"{path}: 'training' has no valid iteration numbers")
     params = params_from_arrays(_sub(arrays, "train.params."), f"{path}: training state")
+    _check_training_size(settings, params, path)
     opt = _unflatten({k[1:]: v for k, v in _sub(arrays, "train.opt").items()})
     state = TrainState(done, params, _sub(arrays, "train.loss."), opt)
     try:
@@ -160,18 +203,49 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
             run.put(k, trace)
             continue
         cell = params_from_arrays(_sub(arrays, f"ring.{k}."), f"{path}: ring pass {k}")
+        if cell.wg.shape != params.wg.shape or cell.dtype != params.dtype:
+            raise UserError(f"{path}: ring pass {k} has parameters of another shape or dtype "
+                            "than the training state")
         head = {n: v for n, v in _sub(arrays, f"ring.{k}.loss.").items()}
-        run.put(k, run.record_with(cell, head, k))
-    hist = _sub(arrays, "history.")
-    try:
+        try:
+            run.put(k, run.record_with(cell, head, k))
+        except (KeyError, ValueError, TypeError) as err:
+            raise UserError(f"{path}: ring pass {k} does not fit the training run "
+                            f"({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+                            ) from None
+    hist = _history(arrays, path)
+    if hist is not None:
         run.restore_records(hist)
-    except (KeyError, ValueError) as err:
-        raise UserError(f"{path}: damaged training history ({err})") from None
     run.failed = tm.get("failed") if isinstance(tm.get("failed"), int) else None
     if tm.get("problem"):
         run.trainer.stop()
         run.problem_text = str(tm["problem"])
     session._install_training(run, shown)
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_training_size(settings: TrainingSettings, params, path) -> None:
+    """Refuse, before anything is built, settings that disagree with the saved checkpoint
+    or whose sequences would not fit in memory (the run records a pass on opening)."""
+    if settings.hidden is not None and settings.hidden != params.hidden:
+        raise UserError(f"{path}: the training settings say H={settings.hidden!r} but the "
+                        f"saved parameters have H={params.hidden}")
+    if settings.dtype != params.dtype.name:
+        raise UserError(f"{path}: the training settings say dtype {settings.dtype!r} but the "
+                        f"saved parameters are {params.dtype}")
+    length = settings.length
+    if length is not None:
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise UserError(f"{path}: the training settings have no valid length")
+        need, have = peak_bytes(length, params.inputs, params.hidden, settings.dtype), \
+            memory_limit()
+        if need > have:
+            raise UserError(f"{path}: a pass of length {length} needs about "
+                            f"{format_bytes(need)}, more than the {format_bytes(have)} "
+                            "available")
 
 
 def is_saved_session(path) -> bool:
@@ -189,13 +263,12 @@ def load_session(path) -> tuple[Session, dict]:
     arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
     trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
-    config = _config(meta["config"], path)
+    config = _config(meta["config"], trace, path)
     session = Session(config=config, trace=trace)
     if meta.get("training") is not None:
         _training(session, arrays, meta["training"], trace, path)
-    elif "history.loss" in arrays:
+    elif (h := _history(arrays, path)) is not None:
         from .session import HistoryEntry
-        h = _sub(arrays, "history.")
         session._history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
                             zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
     for d in meta["breakpoints"]:
