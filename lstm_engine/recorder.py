@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blas import one_blas_thread
+from .blas import single_threaded
 from .cell import check_variant
 from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
@@ -105,7 +105,7 @@ def _forward(p: Params, x: np.ndarray, variant: str):
     s_prev = np.zeros(H, dt)
     rec = np.empty(4 * H, dt)
     tmp = np.empty(H, dt)
-    with np.errstate(over="ignore"), one_blas_thread():     # exp(-z) -> inf gives sigmoid 0
+    with np.errstate(over="ignore"):                        # exp(-z) -> inf gives sigmoid 0
         for t in range(T):
             zt, at, st, ht = z[t], gates[t], s[t], h[t]
             np.dot(Wh, xc_buf[t, X:], out=rec)              # the recurrent mat-vec
@@ -126,6 +126,7 @@ def _forward(p: Params, x: np.ndarray, variant: str):
     return W, xc_buf, gates, s
 
 
+@single_threaded
 def forward_loss(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> float:
     """L = sum_t l(t) from the forward pass alone (what finite differences need)."""
     check_variant(variant)
@@ -135,6 +136,7 @@ def forward_loss(params: Params, x, y, variant: str = "seed", loss=None, dtype=N
     return float(np.sum(out.loss, dtype=np.float64))
 
 
+@single_threaded
 def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> Trace:
     """Forward and backward through time over x (T, X) with targets y; returns the Trace.
 
@@ -170,18 +172,17 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     dxc = np.empty((T, X + H), dt)
     carry_h = np.zeros(H, dt)                               # dL(t+1)/dh(t)
     carry_s = np.zeros(H, dt)                               # dL(t+1)/ds(t)
-    with one_blas_thread():
-        for t in range(T - 1, -1, -1):
-            tdh, dst = top_diff_h[t], ds[t]
-            np.add(dl_dh[t], carry_h, out=tdh)
-            np.multiply(A[t], tdh, out=dst)
-            dst += carry_s
-            np.multiply(C4[t], dst, out=dz4[t])             # i, f, g rows from ds …
-            np.multiply(C4[t, 2], tdh, out=dz4[t, 2])       # … the o row from top_diff_h
-            carry_s = bottom_diff_s[t]
-            np.multiply(dst, f[t], out=carry_s)
-            carry_h = dxc[t, X:]
-            np.dot(WhT, dz[t], out=carry_h)
+    for t in range(T - 1, -1, -1):
+        tdh, dst = top_diff_h[t], ds[t]
+        np.add(dl_dh[t], carry_h, out=tdh)
+        np.multiply(A[t], tdh, out=dst)
+        dst += carry_s
+        np.multiply(C4[t], dst, out=dz4[t])                 # i, f, g rows from ds …
+        np.multiply(C4[t, 2], tdh, out=dz4[t, 2])           # … the o row from top_diff_h
+        carry_s = bottom_diff_s[t]
+        np.multiply(dst, f[t], out=carry_s)
+        carry_h = dxc[t, X:]
+        np.dot(WhT, dz[t], out=carry_h)
     del A, C, C4
 
     # ---- backward: everything that is not recurrent, for all steps at once -----------
@@ -207,6 +208,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     return Trace(p, x, y, arrays, variant, loss, out.param_grads, dz=dz)
 
 
+@single_threaded
 def run_stepwise(params: Params, x, y, variant: str = "seed", loss=None, dtype=None,
                  forward_variant: str | None = None) -> Trace:
     """The same pass through the readable cell, one step at a time, as the seed runs it.

@@ -183,7 +183,7 @@ def test_forward_loss_is_the_recorded_total_loss(variant):
     assert forward_loss(params, x, y, variant) == record(params, x, y, variant).total_loss
 
 
-def test_recurrent_loops_run_blas_on_one_thread_and_restore_it(monkeypatch):
+def test_record_runs_blas_on_one_thread_and_restores_it(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
 
     def blas_threads():
@@ -206,5 +206,5 @@ def test_recurrent_loops_run_blas_on_one_thread_and_restore_it(monkeypatch):
         after = blas_threads()
     monkeypatch.undo()
     assert outside == after == {2}
-    assert len(seen) == 6 and all(s == {1} for s in seen)
+    assert len(seen) == 6 and all(s == {1} for s in seen)      # inside record: one thread
     assert blas_threads() == before
