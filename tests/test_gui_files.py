@@ -1,6 +1,7 @@
 """Files in the window: open/save, a bad file, recent files, PNG export, settings."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
@@ -60,3 +61,106 @@ def test_export_png(make_window, tmp_path):
     assert w.export_png(out)
     image = QImage(str(out))
     assert not image.isNull() and image.width() == w.width() and image.height() == w.height()
+
+
+def _hostile_copies(valid, folder):
+    """Hostile versions of the valid .npz ``valid``: (what is wrong, path)."""
+    import io as _io
+    import json
+    import os
+    import zipfile
+
+    raw = valid.read_bytes()
+    with zipfile.ZipFile(valid) as zf:
+        members = {m.filename: zf.read(m) for m in zf.infolist()}
+
+    def npy(a, pickle=False):
+        buf = _io.BytesIO()
+        np.save(buf, a, allow_pickle=pickle)
+        return buf.getvalue()
+
+    def archive(**changes):
+        buf = _io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for name, data in {**members, **changes}.items():
+                zf.writestr(name, data)
+        return buf.getvalue()
+
+    weights = next(n for n in sorted(members) if n.endswith("wg.npy"))
+    wg = np.load(_io.BytesIO(members[weights]))
+    meta = json.loads(str(np.load(_io.BytesIO(members["meta.npy"]))[()]))
+    header = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**7, 10**7)})
+    contents = {
+        "truncated": raw[: len(raw) // 3],
+        "random bytes": bytes(range(256)) * 4,
+        "pickled": archive(**{weights: npy(np.array([{"x": 1}], dtype=object), True)}),
+        "complex": archive(**{weights: npy(wg.astype(complex))}),
+        "strings": archive(**{weights: npy(np.full(wg.shape, "w"))}),
+        "wrong shape": archive(**{weights: npy(wg[:, :-1])}),
+        "nan": archive(**{weights: npy(np.where(wg == wg.flat[0], np.nan, wg))}),
+        "huge": archive(**{weights: header.getvalue() + b"\0" * 64}),
+        "meta not json": archive(**{"meta.npy": npy(np.array("{oops"))}),
+        "meta a list": archive(**{"meta.npy": npy(np.array("[1, 2]"))}),
+        "future version": archive(**{"meta.npy": npy(np.array(json.dumps(
+            {**meta, "version": 99})))}),
+        "meta nested": archive(**{"meta.npy": npy(np.array("[" * 100_000))}),
+    }
+    out = []
+    for kind, data in contents.items():
+        path = folder / f"{kind.replace(' ', '-')}.npz"
+        path.write_bytes(data)
+        out.append((kind, path))
+    (folder / "folder.npz").mkdir()
+    os.mkfifo(folder / "fifo.npz")
+    out += [("directory", folder / "folder.npz"), ("fifo", folder / "fifo.npz"),
+            ("missing", folder / "missing.npz")]
+    return out
+
+
+@pytest.mark.parametrize("kind", ["trace", "session", "training session"])
+def test_hostile_files_show_one_line_and_keep_the_session(make_window, tmp_path, kind):
+    """File > Open (a trace) and Open Session: every hostile file is one line in the
+    error dialog, and the session, its trace, cursor and breakpoints stay as they were.
+    ``lstm-viz FILE`` refuses it in one line too (the app then starts on the default)."""
+    from lstm_engine.errors import UserError
+    from lstm_engine.io import save_trace
+    from lstm_viz.app import build_session, parse_args
+    from lstm_viz.saved_session import save_session
+    from lstm_viz.training_run import TrainingSettings
+
+    source = Session()
+    if kind == "training session":
+        source.start_training(TrainingSettings(task="adding", length=10, hidden=3, ring=2))
+        source.train(2, stop_at_breakpoints=False)
+    valid = tmp_path / "valid.npz"
+    if kind == "trace":
+        save_trace(valid, source.trace)
+    else:
+        save_session(valid, source)
+    w = make_window()
+    open_file = w.open_path if kind == "trace" else w.workbench.open_session_from
+    w.session.goto("bwd:1:dg")
+    w.session.add_breakpoint("bwd:2:ds")
+    trace, cursor, config = w.session.trace, w.session.cursor, w.session.config
+    breakpoints = list(w.session.breakpoints)
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    cases = _hostile_copies(valid, folder)
+    for what, path in cases:
+        assert open_file(path) is False, what
+        message = w.errors.messages[-1]
+        assert "\n" not in message and str(path) in message, (what, message)
+        assert w.errors.box.isVisible() and w.errors.box.text() == message
+        assert w.session.trace is trace and w.session.cursor == cursor, what
+        assert w.session.config == config and w.session.frame_text == "bwd:1:dg", what
+        assert list(w.session.breakpoints) == breakpoints, what
+        assert w.timeline.bar.value() == cursor
+        with pytest.raises(UserError) as err:
+            build_session(parse_args([str(path)]))
+        assert "\n" not in str(err.value) and str(path) in str(err.value), (what, err.value)
+    assert len(w.errors.messages) == len(cases)
+    w.errors.box.close()
+    assert open_file(valid) is True                      # and the valid file does open
+    assert w.session.trace is not trace
