@@ -158,19 +158,25 @@ def check_config(cfg: RunConfig) -> RunConfig:
                                             and np.isfinite(cfg.forget_bias)):
         raise UserError(f"the forget bias must be a finite number, got {cfg.forget_bias!r}")
     cfg = resolved(cfg)
-    for name, value, high in (("hidden size", cfg.hidden, MAX_HIDDEN),
-                              ("number of inputs", cfg.inputs, MAX_INPUTS),
-                              ("sequence length", cfg.steps, MAX_STEPS)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+    sizes = (("hidden size", cfg.hidden, MAX_HIDDEN), ("number of inputs", cfg.inputs, MAX_INPUTS),
+             ("sequence length", cfg.steps, MAX_STEPS))
+    for name, value, high in sizes:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UserError(f"the {name} must be an integer from 1 to {high}, got {value!r}")
+    # Computed from the numbers alone, before anything is allocated: a size typed too
+    # large is refused with what recording it would cost.
+    need, have = peak_bytes(cfg.steps, cfg.inputs, cfg.hidden, cfg.dtype), memory_limit()
+    for name, value, high in sizes:
+        if value > high:
+            raise UserError(f"the {name} must be an integer from 1 to {high}, got {value} "
+                            f"(recording would need about {format_bytes(need)})")
+    if need > have:
+        raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden} needs about "
+                        f"{format_bytes(need)}, more than the {format_bytes(have)} available")
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise UserError(f"the seed must be a non-negative integer, got {cfg.seed!r}")
     if not (isinstance(cfg.lr, int | float) and cfg.lr > 0 and np.isfinite(cfg.lr)):
         raise UserError(f"the learning rate must be a positive number, got {cfg.lr!r}")
-    need, have = peak_bytes(cfg.steps, cfg.inputs, cfg.hidden, cfg.dtype), memory_limit()
-    if need > have:
-        raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden} needs about "
-                        f"{format_bytes(need)}, more than the {format_bytes(have)} available")
     return cfg
 
 

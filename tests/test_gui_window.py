@@ -357,3 +357,49 @@ def test_play_pause_is_in_the_debug_menu_too(make_window):
     w = make_window()
     assert w.actions["play"] in w.menus["Debug"].actions()
     assert w.actions["play"] in w.menus["Go"].actions()
+
+
+@pytest.mark.parametrize("field,value", [("hidden", 100_000), ("steps", 10**7)])
+def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, monkeypatch,
+                                                                         field, value):
+    """Typed into Configure (or a session text): refused with the memory it would take,
+    computed from the numbers; no recording starts and the session keeps its run."""
+    import tracemalloc
+
+    from lstm_engine.errors import UserError
+    from lstm_viz import config as cfgmod
+    from lstm_viz import session as sessmod
+    from lstm_viz.saved_session import session_from_text
+
+    session = Session(default_config("random"))
+    trace = session.trace
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a run was built for a size that is refused")
+
+    monkeypatch.setattr(sessmod.Session, "_record", staticmethod(forbidden))
+    monkeypatch.setattr(sessmod, "build_run", forbidden)
+    monkeypatch.setattr(cfgmod, "build_run", forbidden)
+    d = ConfigDialog(session.config)
+    qtbot.addWidget(d)
+    ok = d.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled()
+    tracemalloc.start()
+    try:
+        getattr(d, field).setValue(value)                  # validates as it is typed
+        cfg = d.config()
+        with pytest.raises(UserError) as refused:
+            session.configure(cfg)
+        with pytest.raises(UserError) as from_text:
+            session_from_text(f"lstm-viz:1 task=random {field}={value}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    c = cfgmod.resolved(cfg)
+    estimate = cfgmod.format_bytes(cfgmod.peak_bytes(c.steps, c.inputs, c.hidden, c.dtype))
+    assert "GiB" in estimate or "TiB" in estimate
+    assert not ok.isEnabled() and estimate in d.problem.text()
+    assert estimate in str(refused.value) and "\n" not in str(refused.value)
+    assert estimate in str(from_text.value)
+    assert session.trace is trace and session.config.hidden == 32
+    assert peak < 8 * 2**20                                # nothing of the estimate's size
