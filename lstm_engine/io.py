@@ -134,6 +134,7 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
     _check_regular_file(path)
     kinds = kinds or {}
     try:
+        size = path.stat().st_size
         with zipfile.ZipFile(path) as zf:
             members = [m for m in zf.infolist() if not m.is_dir()]
             if not members:
@@ -146,6 +147,11 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                 if select is not None and not select(name):
                     continue
                 what = f"{path}: array {name!r}"
+                stored = m.compress_type == zipfile.ZIP_STORED
+                if m.compress_size > size or (stored and m.file_size != m.compress_size):
+                    # the directory lies: refuse before allocating what it claims
+                    raise UserError(f"{what} claims {m.compress_size} bytes in a "
+                                    f"{size}-byte file (truncated or damaged)")
                 if m.file_size > BOMB_SIZE and m.file_size > BOMB_RATIO * m.compress_size:
                     raise UserError(f"{what} would inflate {m.compress_size} bytes to "
                                     f"{m.file_size}; refused as a zip bomb")

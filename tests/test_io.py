@@ -287,3 +287,35 @@ def test_saved_files_get_ordinary_permissions(small_trace, tmp_path):
         assert (tmp_path / "t.npz").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_stored_member_larger_than_the_file_is_refused_before_allocating(tmp_path):
+    """A zip directory that lies: header, local and central sizes all agree on 80 MB of
+    data, but the file holds 80 bytes of it."""
+    import struct
+    import tracemalloc
+
+    small = _io.BytesIO()
+    np.save(small, np.zeros(10))
+    data = small.getvalue()
+    big = _io.BytesIO()
+    np.save(big, np.zeros(10**7))                 # the same header but for the shape
+    header = big.getvalue()[:len(data) - 80]
+    assert len(header) == len(data) - 80
+    path = tmp_path / "liar.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("wg.npy", header + data[len(header):])
+    raw = bytearray(path.read_bytes())
+    claimed = len(header) + 8 * 10**7
+    local = raw.find(b"PK\x03\x04")
+    central = raw.find(b"PK\x01\x02")
+    struct.pack_into("<II", raw, local + 18, claimed, claimed)       # compressed, full size
+    struct.pack_into("<II", raw, central + 20, claimed, claimed)
+    path.write_bytes(bytes(raw))
+    tracemalloc.start()
+    try:
+        refused(path, io.load_params, "damaged")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20
