@@ -107,11 +107,12 @@ def default_config(task: str = "published", **changes) -> RunConfig:
     """The task's own defaults (size, init, learning rate), then ``changes``."""
     info = task_info(task)
     cfg = RunConfig(task=task, hidden=info.hidden, init=info.init, lr=info.lr,
-                    steps=info.steps or (_default_steps(task)), inputs=info.inputs or 16)
+                    steps=info.steps or default_steps(task), inputs=info.inputs or 16)
     return replace(cfg, **changes)
 
 
-def _default_steps(task: str) -> int:
+def default_steps(task: str) -> int:
+    """The sequence length a task runs at when none is given."""
     cls = _engine_task_classes().get(task)
     return _default_length(cls) if cls is not None else 50
 

@@ -27,13 +27,25 @@ import numpy as np
 from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 from lstm_engine.init import INITS
+from lstm_engine.io import memory_limit
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.recorder import record, run_stepwise
 from lstm_engine.tasks import TASKS
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
 from .colors import max_abs, symmetric_levels
-from .config import RunConfig, format_bytes, takes_length, task_info, trace_bytes
+from .config import (
+    DTYPES,
+    MAX_HIDDEN,
+    MAX_STEPS,
+    RunConfig,
+    default_steps,
+    format_bytes,
+    peak_bytes,
+    takes_length,
+    task_info,
+    trace_bytes,
+)
 
 WATCH = ("training", "example")
 MAX_RING = 10_000
@@ -131,11 +143,34 @@ def check_settings(s: TrainingSettings) -> TrainingSettings:
         if value is not None and not (isinstance(value, int | float) and np.isfinite(value)
                                       and value > 0):
             raise UserError(f"the {name} must be a positive number, got {value!r}")
+    if s.dtype not in DTYPES:
+        raise UserError(f"dtype must be float64 or float32, got {s.dtype!r}")
     if s.length is not None and not _takes_length(s.task):
         s = replace(s, length=None)
     if s.backward == s.variant:
         s = replace(s, backward="")
+    _check_memory(s)
     return s
+
+
+def _check_memory(s: TrainingSettings) -> None:
+    """Refuse, from the numbers alone and before anything is built, sizes whose passes
+    (the one being recorded and the ``ring`` kept) would not fit in memory."""
+    for name, value, high in (("hidden size", s.hidden, MAX_HIDDEN),
+                              ("sequence length", s.length, MAX_STEPS)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 1 <= value <= high):
+            raise UserError(f"the {name} must be an integer from 1 to {high}, got {value!r}")
+    info = task_info(s.task)
+    steps = s.length or info.steps or default_steps(s.task)
+    hidden = s.hidden or info.hidden
+    need = (peak_bytes(steps, info.inputs, hidden, s.dtype)
+            + s.ring * trace_bytes(steps, info.inputs, hidden, s.dtype))
+    have = memory_limit()
+    if need > have:
+        raise UserError(f"training {s.task} at T={steps}, H={hidden} with {s.ring} passes kept "
+                        f"needs about {format_bytes(need)}, more than the "
+                        f"{format_bytes(have)} available")
 
 
 class _Trainer(Trainer):

@@ -316,3 +316,37 @@ def test_a_forward_nan_shows_the_forward_step(monkeypatch):
     assert s.frame_text == "fwd:3:s" and s.iteration == 2 and np.isinf(s.trace.s[3, 1])
     assert "in the forward pass at step 3" in s.stop.text()
     assert trainer.params.wg.tobytes() == good.params.wg.tobytes()
+
+
+@pytest.mark.parametrize("changes, words", [
+    (dict(task="sine", hidden=4096, length=100_000), "T=100000, H=4096"),
+    (dict(task="adding", hidden=2048, length=20_000, ring=256), "256 passes kept"),
+])
+def test_training_too_big_for_memory_is_refused_before_anything_is_built(
+        changes, words, monkeypatch):
+    import tracemalloc
+
+    from lstm_viz import training_run
+
+    def forbidden(*_, **__):
+        raise AssertionError("built a trainer for settings that do not fit")
+    monkeypatch.setattr(training_run, "build_trainer", forbidden)
+    monkeypatch.setattr(training_run, "memory_limit", lambda: 8 * 2**30)
+    s = Session()
+    tracemalloc.start()
+    try:
+        too_big = r"needs about [0-9.]+ [GT]iB, more than the 8.0 GiB"
+        with pytest.raises(UserError, match=too_big) as info:
+            s.start_training(SMALL.with_(**changes))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert words in str(info.value) and "\n" not in str(info.value)
+    assert peak < 8 * 2**20 and s.training is None
+
+
+@pytest.mark.parametrize("bad", [dict(hidden=0), dict(hidden=10**6), dict(length=-3),
+                                 dict(hidden=2.5), dict(dtype="float16")])
+def test_training_sizes_and_dtype_are_checked(bad):
+    with pytest.raises(UserError):
+        TrainingRun(SMALL.with_(**bad))
