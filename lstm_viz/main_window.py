@@ -331,7 +331,15 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path) -> bool:
-        """Open a trace; a bad file shows its error and keeps the current session."""
+        """Open a trace (or a saved session, as ``lstm-viz FILE`` does); a bad file shows
+        its error and keeps the current session."""
+        from .saved_session import is_saved_session
+
+        if is_saved_session(path):
+            if not self.workbench.open_session_from(path):
+                return False
+            self._add_recent(str(path))
+            return True
         try:
             self.session.open(path)
         except Exception as err:                          # noqa: BLE001 - shown to the user

@@ -169,6 +169,10 @@ def test_save_and_reopen_a_session_in_the_window(make_window, tmp_path):
     assert "bad.npz" in other.errors.messages[-1] and o.iteration == s.iteration
     assert other.workbench.open_text(text)
     assert o.frame_text == "bwd:3:ds" and o.iteration == s.iteration
+    third = make_window(settings_name="third.ini")       # File > Open takes a session too
+    assert third.open_path(path)
+    assert third.session.iteration == s.iteration and third.session.frame_text == "bwd:3:ds"
+    np.testing.assert_array_equal(third.session.trace.ds, s.trace.ds)
 
 
 def test_status_bar_shows_the_scrubbed_iteration_and_fits_at_1366_px(make_window, qtbot):
