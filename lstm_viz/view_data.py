@@ -22,7 +22,6 @@ what ``FrameData`` already knows (which statements have run, the live accumulato
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -649,8 +648,6 @@ class Contributions:
 class ViewData:
     """All view caches of one trace (one FrameData); ``ViewData.of(data)`` shares them."""
 
-    _all: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
     def __init__(self, data: FrameData):
         self.data = data
         self._maps: dict[str, TimeMap] = {}
@@ -662,9 +659,11 @@ class ViewData:
 
     @classmethod
     def of(cls, data: FrameData) -> ViewData:
-        found = cls._all.get(data)
+        # Kept on the FrameData, so it goes when the trace goes. (A WeakKeyDictionary
+        # from FrameData to ViewData kept every trace alive: the value refers to its key.)
+        found = getattr(data, "_view_data", None)
         if found is None:
-            found = cls._all[data] = cls(data)
+            found = data._view_data = cls(data)
         return found
 
     def time_map(self, name: str) -> TimeMap:
