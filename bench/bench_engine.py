@@ -2,7 +2,8 @@
 
 Prints median times and ratios measured side by side in this run, then the memory of a
 long float32 recording (in a fresh process). A benchmark, not a test: it never fails on
-a timing; read the ratios against the targets printed beside them.
+a timing; read the ratios against the targets printed beside them. (``bench/gate.py``
+imports ``target_ratios`` and ``memory_peak`` to fail CI on a gross regression only.)
 
     python bench/bench_engine.py [--quick]
 """
@@ -42,20 +43,33 @@ def interleaved_medians(fns: dict, repeats: int) -> dict:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def speed_medians(X: int, H: int, T: int, repeats: int) -> dict:
+    """Median seconds of one forward+backward at (X, H, T): the seed-style baseline
+    ("base") and the engine's recording in float64 ("f64") and float32 ("f32"),
+    interleaved. The gate measures through this too, so both time the same thing."""
+    rng = np.random.default_rng(0)
+    params = init_uniform(X, H, rng)
+    x, y = rng.uniform(size=(T, X)), rng.uniform(-0.5, 0.5, size=T)
+    return interleaved_medians({
+        "base": partial(seed_style_pass, params, x, y),
+        "f64": partial(record, params, x, y),
+        "f32": partial(record, params, x, y, dtype="float32"),
+    }, repeats)
+
+
+def target_ratios(repeats: int) -> dict:
+    """{"float64": ratio, "float32": ratio} at the target size (the last of SIZES)."""
+    med = speed_medians(*SIZES[-1], repeats)
+    return {"float64": med["base"] / med["f64"], "float32": med["base"] / med["f32"]}
+
+
 def bench_speed(quick):
     print(f"{'X':>4} {'H':>4} {'T':>5}  {'seed-style':>11} {'float64':>9} {'float32':>9}"
           f"  {'ratio64':>8} {'ratio32':>8}  target")
     ratios = {}
     for X, H, T in SIZES:
-        rng = np.random.default_rng(0)
-        params = init_uniform(X, H, rng)
-        x, y = rng.uniform(size=(T, X)), rng.uniform(-0.5, 0.5, size=T)
         reps = 3 if quick else (7 if T >= 1000 else 25)
-        med = interleaved_medians({
-            "base": partial(seed_style_pass, params, x, y),
-            "f64": partial(record, params, x, y),
-            "f32": partial(record, params, x, y, dtype="float32"),
-        }, reps)
+        med = speed_medians(X, H, T, reps)
         base, t64, t32 = med["base"], med["f64"], med["f32"]
         r64, r32 = base / t64, base / t32
         target = ""
@@ -83,11 +97,26 @@ print(trace.nbytes, before, peak)
 """
 
 
-def bench_memory(T=10_000):
+MEMORY_T = 10_000
+
+
+def memory_limit(trace_bytes: int) -> float:
+    """The most a recording may take: 1.5 × the trace it returns + 150 MiB."""
+    return 1.5 * trace_bytes + 150 * 2**20
+
+
+def memory_peak(T: int = MEMORY_T) -> tuple[int, int, int]:
+    """(trace bytes, process peak before recording, process peak after) of a float32
+    recording at X=128, H=256, in a fresh process."""
     out = subprocess.run([sys.executable, "-c", MEMORY_CHILD.format(T=T)], check=True,
                          capture_output=True, text=True).stdout.split()
     trace_bytes, before, peak = map(int, out)
-    limit = 1.5 * trace_bytes + 150 * 2**20
+    return trace_bytes, before, peak
+
+
+def bench_memory(T=MEMORY_T):
+    trace_bytes, before, peak = memory_peak(T)
+    limit = memory_limit(trace_bytes)
     print(f"memory T={T} X=128 H=256 float32: trace {trace_bytes / 2**20:.0f} MiB, process peak "
           f"{peak / 2**20:.0f} MiB (before recording {before / 2**20:.0f} MiB); "
           f"limit 1.5×trace+150 MiB = {limit / 2**20:.0f} MiB "
