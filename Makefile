@@ -1,12 +1,14 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    creates .venv, installs the project, opens the app on the published example
 #   make test   creates .venv, installs the project with its test tools, runs lint and the tests
+# Benchmarks: make bench prints every figure beside its target (bench-quick: fewer repeats);
+# make gate runs a short version that fails only on a gross regression (half the target).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick screenshots clean
+.PHONY: run test lint bench bench-quick gate screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +29,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_gui.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/bench_engine.py --quick
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_gui.py --quick
+
+gate: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gate.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
