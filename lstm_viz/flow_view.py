@@ -1,8 +1,10 @@
 """Gradient flow through time: per-step gradient norms with the forget-gate product along
 the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on demand, cached).
 
-Curves hold only the steps computed at the frame (they grow from T-1 down in the backward
-pass); the cursor line follows the frame. Numbers come from ``view_data.Flow`` and
+Curves show only the steps computed at the frame (they grow from T-1 down in the backward
+pass); the cursor line follows the frame. Each curve holds the whole pass, set once per
+trace, inside a clipping window that a frame only moves to the steps computed: no frame
+rebuilds a 1000-point path. Numbers come from ``view_data.Flow`` and
 ``view_data.Contributions``.
 """
 
@@ -14,6 +16,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QGraphicsItem,
+    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -68,12 +72,19 @@ class FlowView(VisibleView):
         self.forget.setLabel("left", "log10 ∏ f")
         self.forget.setLabel("bottom", "time step t")
         self.forget.setXLink(self.norms)
-        self.curves = {}
+        self.curves, self.windows = {}, {}
         for name in FLOW_CURVES:
-            c = self.norms.plot([], [], pen=CURVE_PENS[name], name=CURVE_LABELS[name])
+            window = QGraphicsRectItem()                  # shows the computed steps only
+            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+            window.setPen(pg.mkPen(None))
+            window.hide()
+            self.norms.addItem(window)
+            c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
+            c.setParentItem(window)
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
             self.curves[name] = c
+            self.windows[name] = window
             self.legend.addItem(c, CURVE_LABELS[name])
         band = pg.mkBrush(120, 150, 90, 70)
         self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
@@ -88,7 +99,7 @@ class FlowView(VisibleView):
             self.cursor_lines.append(line)
         self.note = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))
         self.forget.addItem(self.note)
-        self.norms.setLogMode(y=True)
+        self._on_log(True)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.info, 1)
@@ -109,6 +120,8 @@ class FlowView(VisibleView):
 
     def _on_log(self, on: bool):
         self.norms.setLogMode(y=on)
+        for c in self.curves.values():       # children of their windows, not the plot's
+            c.setLogMode(False, on)
         self._keys = {}
         self._built = None
         self.request()
@@ -125,6 +138,9 @@ class FlowView(VisibleView):
         self.f_hi.setData(flow.t, q90)
         self.f_lo.setData(flow.t, q10)
         self.f_median.setData(flow.t, med)
+        for name, values in flow.curve_values(log).items():
+            self.curves[name].setData(flow.t, values, connect="finite")
+        self._y_span = self.norms.getViewBox().viewRange()[1]
         self.note.setText("∏ f along the carousel: known after the forward pass")
         self.note.setPos(T / 2, sum(flow.forget_range()) / 2)
 
@@ -138,11 +154,19 @@ class FlowView(VisibleView):
         if self._built != (id(vd), log):
             self._built = (id(vd), log)
             self._build(vd, log)
-        for name, (t, v) in st.curves.items():
-            key = (len(t), int(t[0]) if len(t) else -1, log)
-            if self._keys.get(name) != key:     # a curve changes only when a step is added
-                self._keys[name] = key
-                self.curves[name].setData(t, v, connect="finite")
+        y0, y1 = self._y_span
+        y0, y1 = y0 - (y1 - y0), y1 + (y1 - y0)             # clip in x only
+        for name, (lo, hi) in st.known.items():
+            window = self.windows[name]
+            if hi <= lo:
+                window.hide()
+                continue
+            # From just before step lo: the segment into lo from lo-1 (not computed) stays
+            # clipped away, the curve from lo on shows.
+            rect = QRectF(lo - 1e-3, y0, hi - lo + 1.0, y1 - y0)
+            if rect != window.rect():
+                window.setRect(rect)
+            window.show()
         known = st.forget is not None           # the band is set once; a frame shows or hides it
         if self._keys.get("forget") != known:
             self._keys["forget"] = known
@@ -160,6 +184,15 @@ class FlowView(VisibleView):
         else:
             self.info.setText("gradients: not computed yet (backward pass) · "
                               "∏f: median and 10–90% of units")
+
+    def shown(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (t, value) points of a curve inside its window: what the frame shows."""
+        window, c = self.windows[name], self.curves[name]
+        t, v = c.xData, c.yData
+        if not window.isVisible() or t is None:
+            return np.zeros(0), np.zeros(0)
+        keep = t >= window.rect().left()
+        return t[keep], v[keep]
 
     def csv(self) -> str:
         return csv_text(*self.view_data.flow.table(self.session.cursor))

@@ -451,6 +451,7 @@ class FlowState:
     curves: dict                      # name -> (t, values) of the computed steps
     forget: tuple | None              # (t, median, q10, q90) of log10 prod f, or None
     cursor: int
+    known: dict                       # name -> (lo, hi): the steps computed, lo … hi-1
 
 
 def _padded(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[float, float]:
@@ -533,15 +534,19 @@ class Flow:
     def state(self, index: int, log: bool = False) -> FlowState:
         data = self.data
         frame = data.model.frame(index)
-        curves = {}
-        norms = self.positive_norms() if log else self.norms()
+        curves, known = {}, {}
+        norms = self.curve_values(log)
         for name in FLOW_CURVES:
-            lo, hi = known_steps(data, name, frame)
+            lo, hi = known[name] = known_steps(data, name, frame)
             curves[name] = (self.t[lo:hi], norms[name][lo:hi])
         forget = None
         if frame.phase != "fwd":
             forget = (self.t, *self.forget())
-        return FlowState(curves, forget, data.focus_step(frame))
+        return FlowState(curves, forget, data.focus_step(frame), known)
+
+    def curve_values(self, log: bool) -> dict:
+        """Each curve's values over the whole pass (zeros as NaN gaps when ``log``)."""
+        return self.positive_norms() if log else self.norms()
 
     def table(self, index: int) -> tuple[list[str], list[list]]:
         frame = self.data.model.frame(index)

@@ -13,6 +13,7 @@ from test_view_data import nan_trace
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_viz.config import default_config
 from lstm_viz.export import export_view
+from lstm_viz.flow_view import CURVE_PENS
 from lstm_viz.session import Session
 from lstm_viz.view_data import TIME_BACKWARD, TIME_FORWARD, ViewData
 from lstm_viz.view_docks import VIEWS
@@ -213,10 +214,10 @@ def test_flow_curves_and_cursor_follow_the_frame(window, qapp):
     view = show(window, "flow", qapp)
     s.goto("bwd:8:bottom_diff_s")
     qapp.processEvents()
-    t, v = view.curves["ds"].xData, view.curves["ds"].yData
+    t, v = view.shown("ds")
     np.testing.assert_array_equal(t, np.arange(8, 12))
     np.testing.assert_allclose(v, np.linalg.norm(s.trace.ds[8:], axis=1), rtol=1e-6)
-    t, v = view.curves["bottom_diff_s"].xData, view.curves["bottom_diff_s"].yData
+    t, v = view.shown("bottom_diff_s")
     np.testing.assert_allclose(v, np.linalg.norm(s.trace.bottom_diff_s[8:], axis=1), rtol=1e-6)
     assert view.cursor_lines[0].value() == 8
     _, med = view.f_median.getData()
@@ -304,7 +305,7 @@ def test_a_dock_hidden_while_seeking_shows_the_current_frame_when_shown(window, 
     assert flow.refreshes == before                  # nothing recomputed while hidden
     show(window, "flow", qapp)                       # brought to the front: catches up
     assert flow.refreshes == before + 1
-    np.testing.assert_array_equal(flow.curves["ds"].xData, np.arange(8, 12))
+    np.testing.assert_array_equal(flow.shown("ds")[0], np.arange(8, 12))
     assert flow.cursor_lines[0].value() == 8
     window.view_docks["param_grads"].close()         # closed, then reopened from the menu
     s.goto("bwd:6:wo_diff")
@@ -403,3 +404,36 @@ def test_parameter_gradient_pixels_sit_at_their_unit_and_column(window, qapp):
         want = h.image.lut[k]
         assert max(abs(got.red() - int(want[0])), abs(got.green() - int(want[1])),
                    abs(got.blue() - int(want[2]))) <= 6
+
+
+def test_flow_draws_each_curve_only_over_its_computed_steps(window, qapp):
+    """Rendered pixels inside the norm plot: just after ds(6) ran, the ds curve (red)
+    begins at step 6 and the bottom_diff_s curve (green) at step 7; nothing in the forward
+    pass; with and without the log scale."""
+    s = window.session
+    view = show(window, "flow", qapp)
+    view.resize(900, 420)
+    red, green = CURVE_PENS["ds"].color(), CURVE_PENS["bottom_diff_s"].color()
+    vb = view.norms.getViewBox()
+
+    def to_x(t):
+        return view.graphics.mapFromScene(vb.mapViewToScene(QPointF(t, 0))).x()
+
+    def columns(color):
+        """The pixel columns of the plot area where ``color`` is drawn."""
+        image = view.graphics.grab().toImage()
+        box = view.graphics.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        return {x for x in range(box.left(), box.right())
+                if any(image.pixelColor(x, y) == color for y in range(box.top(), box.bottom()))}
+
+    for log in (True, False):
+        view.log.setChecked(log)
+        s.goto("bwd:6:ds")
+        qapp.processEvents()
+        assert all(c.opts["logMode"] == [False, log] for c in view.curves.values())
+        ds, bds = columns(red), columns(green)
+        assert ds and to_x(6) - 1 <= min(ds) <= to_x(6) + 3 and max(ds) >= to_x(10)
+        assert bds and to_x(7) - 1 <= min(bds) <= to_x(7) + 3
+        s.goto("fwd:3")
+        qapp.processEvents()
+        assert not columns(red) and not columns(green)
