@@ -39,6 +39,20 @@ CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
                 "bottom_diff_s": "‖bottom_diff_s(t)‖"}
 
 
+class LogAxis(pg.AxisItem):
+    """A log-scale axis with minor ticks at 1x, 2x and 5x each decade only: with all nine
+    (0.2, 0.3 … 0.9) the labels piled on top of each other in a plot this short."""
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        levels = []
+        for spacing, values in super().logTickValues(minVal, maxVal, size, stdTicks):
+            if spacing is None:               # the level pyqtgraph adds (log10 of 1..9 x 10^k)
+                mantissa = np.round(10.0 ** (np.asarray(values) % 1.0)).astype(int)
+                values = [v for v, m in zip(values, mantissa, strict=True) if m in (1, 2, 5)]
+            levels.append((spacing, values))
+        return levels
+
+
 class FlowView(VisibleView):
     """‖ds‖, ‖top_diff_h‖, ‖bottom_diff_s‖ against t, and log10 ∏ f from the last step."""
 
@@ -60,7 +74,8 @@ class FlowView(VisibleView):
         self.legend.layout.setContentsMargins(0, 0, 0, 0)
         self.graphics.ci.layout.setRowFixedHeight(0, 20)
         self.norms = self.graphics.addPlot(row=1, col=0,
-                                           axisItems={"bottom": StepAxis("bottom")})
+                                           axisItems={"bottom": StepAxis("bottom"),
+                                                      "left": LogAxis("left")})
         self.forget = self.graphics.addPlot(row=2, col=0,
                                             axisItems={"bottom": StepAxis("bottom")})
         self.graphics.ci.layout.setRowStretchFactor(1, 3)

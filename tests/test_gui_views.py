@@ -437,3 +437,12 @@ def test_flow_draws_each_curve_only_over_its_computed_steps(window, qapp):
         s.goto("fwd:3")
         qapp.processEvents()
         assert not columns(red) and not columns(green)
+
+
+def test_flow_log_axis_ticks_sit_at_one_two_and_five_times_a_power_of_ten(window, qapp):
+    view = show(window, "flow", qapp)
+    axis = view.norms.getAxis("left")
+    for lo, hi in ((-2.3, 0.4), (-1.2, -0.9), (-6.0, 1.0)):      # log10 of the norms
+        values = [v for _, vs in axis.tickValues(lo, hi, 150) for v in vs]
+        mantissas = {int(round(10 ** (v % 1.0))) for v in values}
+        assert values and mantissas <= {1, 2, 5}, (lo, hi, mantissas)
