@@ -37,5 +37,11 @@ bench-quick: $(STAMP)
 gate: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gate.py
 
+# the README's pictures, rendered by the app itself
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --goto bwd:2:ds --screenshot assets/screenshot-backward.png
+	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --goto fwd:2:s --screenshot assets/screenshot-forward.png
+	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task random --goto bwd:30:ds --screenshot assets/screenshot-views.png
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
