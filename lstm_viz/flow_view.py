@@ -227,6 +227,7 @@ class ContributionView(VisibleView):
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.map = Heatmap(self.graphics.ci, 0, 0)
+        self.map.keep_picture()
         self.map.plot.setLabel("bottom", "cell-state step t")
         self.map.plot.setLabel("left", "loss step k")
         self.map.bar.setColorMap(self._cmap())

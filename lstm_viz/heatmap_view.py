@@ -97,6 +97,12 @@ class Heatmap:
         self.rect = QRectF(0, 0, 1, 1)
         self.data: np.ndarray | None = None
 
+    def keep_picture(self) -> None:
+        """For an image set once per pass (only the grey box and cursor move over it):
+        draw it from a device-resolution pixmap instead of re-scaling it on every paint
+        the box or the cursor causes."""
+        self.image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
     def set_image(self, image: np.ndarray, rect: QRectF, anchors, levels) -> None:
         """A new image (col-major: axis 0 is x; row-major: axis 0 is y)."""
         self.data = image
@@ -248,6 +254,7 @@ class TimeHeatmapPanel(QWidget):
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(2)
         self.map = Heatmap(self.graphics.ci, 0, 0)
+        self.map.keep_picture()
         self.map.plot.setLabel("left", "unit")
         if backward:
             self.map.plot.setLabel("bottom", "time step t")

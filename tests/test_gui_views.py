@@ -446,3 +446,37 @@ def test_flow_log_axis_ticks_sit_at_one_two_and_five_times_a_power_of_ten(window
         values = [v for _, vs in axis.tickValues(lo, hi, 150) for v in vs]
         mantissas = {int(round(10 ** (v % 1.0))) for v in values}
         assert values and mantissas <= {1, 2, 5}, (lo, hi, mantissas)
+
+
+def test_time_heatmap_pixels_follow_the_quantity_and_the_levels(window, qapp):
+    """The forward heatmap is drawn from a cached picture: what is on screen must still be
+    the chosen quantity's colour at (step, unit), after a new quantity and new levels."""
+    s = window.session
+    view = show(window, "heatmaps", qapp)
+    view.resize(900, 500)
+    panel = view.forward
+    s.goto("fwd:9")                                      # steps 0 … 9 computed
+    qapp.processEvents()
+    t, j = 7, 4
+
+    def drawn():
+        vb = panel.map.plot.getViewBox()
+        p = panel.graphics.mapFromScene(vb.mapViewToScene(QPointF(t, j + 0.5)))
+        return panel.graphics.grab().toImage().pixelColor(p.x(), p.y())
+
+    def expected(name):
+        h = panel.map
+        lo, hi = h.levels
+        k = int(np.clip((s.trace[name][t, j] - lo) / (hi - lo) * 256, 0, 255))
+        return h.image.lut[k]
+
+    levels = {}
+    for name, autoscale in (("s", False), ("g", False), ("g", True), ("h", True)):
+        panel.choose.setCurrentText(name)
+        view.autoscale.setChecked(autoscale)
+        qapp.processEvents()
+        got, want = drawn(), expected(name)
+        assert max(abs(got.red() - int(want[0])), abs(got.green() - int(want[1])),
+                   abs(got.blue() - int(want[2]))) <= 8, (name, autoscale)
+        levels[name, autoscale] = panel.map.levels
+    assert levels["g", False] != levels["g", True]       # the levels really changed
