@@ -68,7 +68,7 @@ def _first_line(err: BaseException, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
-def _check_regular_file(path: Path) -> None:
+def check_regular_file(path: Path) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -92,7 +92,7 @@ def load_npy(path, kinds: str = "fiu", what: str | None = None) -> np.ndarray:
     """Load one ``.npy`` array of a numeric dtype, checked before allocation."""
     path = Path(path)
     what = what or str(path)
-    _check_regular_file(path)
+    check_regular_file(path)
     try:
         with open(path, "rb") as fp:
             shape, fortran, dtype = _read_header(fp, what)
@@ -131,7 +131,7 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
     ``select(name) -> bool`` picks the members to read (others are never decompressed).
     """
     path = Path(path)
-    _check_regular_file(path)
+    check_regular_file(path)
     kinds = kinds or {}
     try:
         size = path.stat().st_size

@@ -316,9 +316,9 @@ def _read_csv(path: Path) -> np.ndarray:
     one preallocated float64 array; a block it refuses is parsed again line by line, to
     name the first bad line.
     """
-    from .io import _check_regular_file
+    from .io import check_regular_file
 
-    _check_regular_file(path)                   # a FIFO or a device is never opened
+    check_regular_file(path)                   # a FIFO or a device is never opened
     size = path.stat().st_size
     if size > _CSV_LIMIT:
         raise UserError(f"{path}: {size / 2**20:.0f} MiB is more than the "

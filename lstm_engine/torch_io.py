@@ -130,9 +130,9 @@ def load_torch(path) -> Params:
                          select=lambda name: _LSTM_KEY.fullmatch(name) is not None)
         return params_from_torch(state, str(path))
     if suffix in (".pt", ".pth"):
-        from .io import _check_regular_file
+        from .io import check_regular_file
         torch = _require_torch(path)
-        _check_regular_file(path)                       # a FIFO or a device is never opened
+        check_regular_file(path)                       # a FIFO or a device is never opened
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:                            # torch raises many kinds
