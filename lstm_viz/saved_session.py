@@ -21,7 +21,6 @@ import numpy as np
 from lstm_engine.errors import UserError
 from lstm_engine.io import (
     LOSS_PREFIX,
-    memory_limit,
     params_from_arrays,
     read_npz,
     save_npz_atomic,
@@ -31,7 +30,7 @@ from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 from lstm_engine.training import TrainState
 
 from .breakpoints import Breakpoint
-from .config import RunConfig, check_config, default_config, format_bytes, peak_bytes
+from .config import RunConfig, check_config, default_config
 from .session import Session
 from .training_run import TrainingRun, TrainingSettings, check_settings
 
@@ -229,23 +228,13 @@ def _count(value) -> bool:
 
 def _check_training_size(settings: TrainingSettings, params, path) -> None:
     """Refuse, before anything is built, settings that disagree with the saved checkpoint
-    or whose sequences would not fit in memory (the run records a pass on opening)."""
+    (``check_settings``, run by ``from_dict``, has refused sizes that would not fit)."""
     if settings.hidden is not None and settings.hidden != params.hidden:
         raise UserError(f"{path}: the training settings say H={settings.hidden!r} but the "
                         f"saved parameters have H={params.hidden}")
     if settings.dtype != params.dtype.name:
         raise UserError(f"{path}: the training settings say dtype {settings.dtype!r} but the "
                         f"saved parameters are {params.dtype}")
-    length = settings.length
-    if length is not None:
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise UserError(f"{path}: the training settings have no valid length")
-        need, have = peak_bytes(length, params.inputs, params.hidden, settings.dtype), \
-            memory_limit()
-        if need > have:
-            raise UserError(f"{path}: a pass of length {length} needs about "
-                            f"{format_bytes(need)}, more than the {format_bytes(have)} "
-                            "available")
 
 
 def is_saved_session(path) -> bool:

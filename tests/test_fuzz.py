@@ -523,9 +523,11 @@ def _no_training_run(*args, **kwargs):
 
 @pytest.mark.parametrize("change,words", [
     (lambda m: m["training"]["settings"].update(variant=-9e89), "bad training settings"),
-    (lambda m: m["training"]["settings"].update(hidden=10**9), "H=1000000000"),
+    (lambda m: m["training"]["settings"].update(hidden=10**9), "hidden size"),
+    (lambda m: m["training"]["settings"].update(hidden=5), "H=5"),
     (lambda m: m["training"]["settings"].update(dtype="complex128"), "dtype"),
-    (lambda m: m["training"]["settings"].update(length=10**9), "needs about"),
+    (lambda m: m["training"]["settings"].update(length=10**9), "sequence length"),
+    (lambda m: m["training"]["settings"].update(length=10**6, ring=10_000), "needs about"),
     (lambda m: m["training"].update(ring=[-1, m["training"]["shown"]]), "iteration numbers"),
     (lambda m: m["training"].update(ring=[m["training"]["shown"]] * 2), "iteration numbers"),
 ])
