@@ -4,14 +4,17 @@ Two implementations of the same pass:
 
 ``record``    the fast recorder. One GEMM projects all inputs, one recurrent mat-vec per
               step runs forward; the backward loop keeps only the recurrence (top_diff_h,
-              ds, the gate gradients and one mat-vec per step); everything else, including
-              the weight gradients (one GEMM), is computed for all steps at once after it.
+              ds, the gate gradients and one mat-vec per step); everything else is computed
+              for all steps at once. The weight gradients and the x part of dxc are GEMMs
+              over blocks of steps that a helper thread runs while the loop goes on.
 ``run_stepwise``  the readable cell of ``cell.py`` called step by step, as the seed does.
 
 Tests hold the two to 1e-12 of each other and to an independent reference.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -20,6 +23,47 @@ from .cell import check_variant
 from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, GATE_ORDER, Trace
+
+# The backward pass's GEMMs (sum_t outer(dz[t], xc[t]) and dz @ Wx) need dz only, which
+# the recurrence fills from the last step down: a block of BLOCK steps is handed to a
+# helper thread as soon as it is complete, so on a machine with a free core the GEMMs cost
+# nothing and on a busy one they cost what they would have. Ordinary Python threads, not
+# BLAS's own: numpy releases the GIL inside BLAS, and BLAS stays on one thread (blas.py),
+# whose idle workers would otherwise spin against the loop on a busy machine.
+BLOCK = 128
+_helper: ThreadPoolExecutor | None = None
+
+
+def _helper_thread() -> ThreadPoolExecutor:
+    global _helper
+    if _helper is None:
+        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstm-engine-gemm")
+    return _helper
+
+
+class _BlockGradients:
+    """wdiff = sum_t outer(dz[t], xc[t]) and dxc[:, :X] = dz @ Wx, block by block on the
+    helper thread (one thread, blocks in submission order: the same sums every run)."""
+
+    def __init__(self, dz, xc, W, dxc, X):
+        self.dz, self.xc, self.Wx, self.dxc, self.X = dz, xc, W[:, :X], dxc, X
+        self.wdiff = np.zeros((dz.shape[1], xc.shape[1]), dz.dtype)
+        self.part = np.empty_like(self.wdiff)
+        self.jobs = []
+
+    def submit(self, lo: int, hi: int) -> None:
+        self.jobs.append(_helper_thread().submit(self._block, lo, hi))
+
+    def _block(self, lo: int, hi: int) -> None:
+        dz = self.dz[lo:hi]
+        self.dxc[lo:hi, :self.X] = dz @ self.Wx
+        np.matmul(dz.T, self.xc[lo:hi], out=self.part)
+        self.wdiff += self.part
+
+    def result(self) -> np.ndarray:
+        for job in self.jobs:
+            job.result()                                    # re-raises a failure
+        return self.wdiff
 
 
 def _prepare(params: Params, x, y, loss, dtype):
@@ -172,6 +216,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     dxc = np.empty((T, X + H), dt)
     carry_h = np.zeros(H, dt)                               # dL(t+1)/dh(t)
     carry_s = np.zeros(H, dt)                               # dL(t+1)/ds(t)
+    blocks = _BlockGradients(dz, xc, W, dxc, X) if T >= 2 * BLOCK else None
     for t in range(T - 1, -1, -1):
         tdh, dst = top_diff_h[t], ds[t]
         np.add(dl_dh[t], carry_h, out=tdh)
@@ -183,6 +228,8 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
         np.multiply(dst, f[t], out=carry_s)
         carry_h = dxc[t, X:]
         np.dot(WhT, dz[t], out=carry_h)
+        if blocks is not None and t % BLOCK == 0:          # steps t … t+BLOCK-1 are done
+            blocks.submit(t, min(t + BLOCK, T))
     del A, C, C4
 
     # ---- backward: everything that is not recurrent, for all steps at once -----------
@@ -193,9 +240,12 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     di = g * ds
     dg = i * ds
     df = np.multiply(s_before, ds, out=s_before)
-    dxc[:, :X] = dz @ W[:, :X]
-    wdiff = dz.T @ xc                                       # sum_t outer(dz[t], xc[t])
     bdiff = dz.sum(axis=0)
+    if blocks is not None:
+        wdiff = blocks.result()
+    else:
+        dxc[:, :X] = dz @ W[:, :X]
+        wdiff = dz.T @ xc                                   # sum_t outer(dz[t], xc[t])
     arrays = dict(
         xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, loss=out.loss, dl_dh=dl_dh,
         top_diff_h=top_diff_h, top_diff_s=top_diff_s, ds=ds, do=do, di=di, dg=dg, df=df,

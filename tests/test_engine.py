@@ -46,6 +46,30 @@ def test_fast_recorder_and_readable_cell_agree_to_1e_12(variant):
         assert np.max(np.abs(fast[name] - slow[name])) <= 1e-12 * scale, name
 
 
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
+        monkeypatch, dtype, tol):
+    """T >= 2 * BLOCK: the weight gradients and dxc's x part come from the helper thread,
+    block by block (a partial last block included), and still equal the readable cell's."""
+    from lstm_engine import recorder
+
+    blocks = []
+    submit = recorder._BlockGradients.submit
+
+    def counted(self, lo, hi):
+        blocks.append((lo, hi))
+        return submit(self, lo, hi)
+    monkeypatch.setattr(recorder._BlockGradients, "submit", counted)
+    T = 2 * recorder.BLOCK + 37
+    params, x, y = make_run(3, 5, T, seed=2, scale=1.0)
+    fast, slow = record(params, x, y, dtype=dtype), run_stepwise(params, x, y)
+    B = recorder.BLOCK
+    assert sorted(blocks) == [(lo, min(lo + B, T)) for lo in range(0, T, B)]
+    for name in ("dxc", "bottom_diff_h", *GRAD_NAMES):
+        scale = max(np.max(np.abs(slow[name])), 1e-300)
+        assert np.max(np.abs(fast[name] - slow[name])) <= tol * scale, name
+
+
 def test_variants_differ_only_where_tanh_enters():
     params, x, y = make_run(3, 4, 6, seed=2)
     a, b = record(params, x, y, "seed"), record(params, x, y, "standard")
