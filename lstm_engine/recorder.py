@@ -2,11 +2,12 @@
 
 Two implementations of the same pass:
 
-``record``    the fast recorder. One GEMM projects all inputs, one recurrent mat-vec per
-              step runs forward; the backward loop keeps only the recurrence (top_diff_h,
-              ds, the gate gradients and one mat-vec per step); everything else is computed
-              for all steps at once. The weight gradients and the x part of dxc are GEMMs
-              over blocks of steps that a helper thread runs while the loop goes on.
+``record``    the fast recorder. GEMMs project all inputs, one recurrent mat-vec per step
+              runs forward; the backward loop keeps only the recurrence (top_diff_h, ds,
+              the gate gradients and one mat-vec per step); everything else is computed
+              for all steps at once. The input projections, the weight gradients and the
+              x part of dxc are GEMMs over blocks of steps that a helper thread runs while
+              the loops go on.
 ``run_stepwise``  the readable cell of ``cell.py`` called step by step, as the seed does.
 
 Tests hold the two to 1e-12 of each other and to an independent reference.
@@ -24,10 +25,11 @@ from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, GATE_ORDER, Trace
 
-# The backward pass's GEMMs (sum_t outer(dz[t], xc[t]) and dz @ Wx) need dz only, which
-# the recurrence fills from the last step down: a block of BLOCK steps is handed to a
-# helper thread as soon as it is complete, so on a machine with a free core the GEMMs cost
-# nothing and on a busy one they cost what they would have. Ordinary Python threads, not
+# The GEMMs around the loops are split into blocks of BLOCK steps for a helper thread: the
+# input projections ahead of the forward loop, and the backward's (sum_t outer(dz[t],
+# xc[t]) and dz @ Wx), which need dz only, each block as soon as the recurrence (from the
+# last step down) has filled it. On a machine with a free core they cost nothing; on a
+# busy one what they would have. Ordinary Python threads, not
 # BLAS's own: numpy releases the GIL inside BLAS, and BLAS stays on one thread (blas.py),
 # whose idle workers would otherwise spin against the loop on a busy machine.
 BLOCK = 128
@@ -136,8 +138,20 @@ def _forward(p: Params, x: np.ndarray, variant: str):
     sig, tan = slice(0, 3 * H), slice(3 * H, 4 * H)
     gi, gf, go, gg = gate_slices(H)
 
-    z = x @ Wx.T                                            # all input projections at once
-    z += b
+    # All input projections, one GEMM per block of steps on the helper thread: the loop
+    # waits only for the first block, then finds each next one done.
+    z = np.empty((T, 4 * H), dt)
+
+    def project(lo: int, hi: int) -> None:
+        np.matmul(x[lo:hi], Wx.T, out=z[lo:hi])
+        z[lo:hi] += b
+
+    if T >= 2 * BLOCK:
+        jobs = [_helper_thread().submit(project, lo, min(lo + BLOCK, T))
+                for lo in range(0, T, BLOCK)]
+    else:
+        project(0, T)
+        jobs = None
     # xc(t) = [x(t), h(t-1)]: h(t) is written straight into row t+1, so h is a view.
     xc_buf = np.empty((T + 1, X + H), dt)
     xc_buf[:T, :X] = x
@@ -151,6 +165,8 @@ def _forward(p: Params, x: np.ndarray, variant: str):
     tmp = np.empty(H, dt)
     with np.errstate(over="ignore"):                        # exp(-z) -> inf gives sigmoid 0
         for t in range(T):
+            if jobs is not None and t % BLOCK == 0:
+                jobs[t // BLOCK].result()                   # this block's projections
             zt, at, st, ht = z[t], gates[t], s[t], h[t]
             np.dot(Wh, xc_buf[t, X:], out=rec)              # the recurrent mat-vec
             zt += rec

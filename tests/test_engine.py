@@ -49,8 +49,9 @@ def test_fast_recorder_and_readable_cell_agree_to_1e_12(variant):
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 1e-5)])
 def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
         monkeypatch, dtype, tol):
-    """T >= 2 * BLOCK: the weight gradients and dxc's x part come from the helper thread,
-    block by block (a partial last block included), and still equal the readable cell's."""
+    """T >= 2 * BLOCK: the input projections, the weight gradients and dxc's x part come
+    from the helper thread, block by block (a partial last block included), and every
+    array still equals the readable cell's."""
     from lstm_engine import recorder
 
     blocks = []
@@ -65,7 +66,7 @@ def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
     fast, slow = record(params, x, y, dtype=dtype), run_stepwise(params, x, y)
     B = recorder.BLOCK
     assert sorted(blocks) == [(lo, min(lo + B, T)) for lo in range(0, T, B)]
-    for name in ("dxc", "bottom_diff_h", *GRAD_NAMES):
+    for name in STEP_NAMES + GRAD_NAMES:
         scale = max(np.max(np.abs(slow[name])), 1e-300)
         assert np.max(np.abs(fast[name] - slow[name])) <= tol * scale, name
 
