@@ -233,6 +233,9 @@ class VariablesPanel(QWidget):
         self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.table.setAlternatingRowColors(True)
         self.table.setTabKeyNavigation(False)
+        # One line per cell: a wrapping cell is laid out as a text block on every repaint,
+        # and every seek repaints the table.
+        self.table.setWordWrap(False)
         self.plot = VectorPlot(session, self)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.table)
