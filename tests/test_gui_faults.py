@@ -74,14 +74,20 @@ def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
     assert len(w.errors.messages) == 1
 
 
-@app_hook
-def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp):
-    w, log = app_window
-    s = w.session
+def _small_training(w):
+    """The window's training dock set to a small adding run (length 10, H=4)."""
     panel = w.workbench.training_panel
     panel.task.setCurrentText("adding")
     panel.length.setValue(10)
     panel.hidden.setValue(4)
+    return panel
+
+
+@app_hook
+def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp):
+    w, log = app_window
+    s = w.session
+    panel = _small_training(w)
     panel.step_button.click()                             # a real iteration first
     assert s.training.iterations_done == 1
     trace, cursor, done = s.trace, s.cursor, s.training.iterations_done
@@ -221,10 +227,7 @@ def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monke
                                                                qtbot, qapp):
     w, log = app_window
     s = w.session
-    panel = w.workbench.training_panel
-    panel.task.setCurrentText("adding")
-    panel.length.setValue(10)
-    panel.hidden.setValue(4)
+    panel = _small_training(w)
     panel.iterations.setValue(10**6)
     calls = []
 

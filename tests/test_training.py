@@ -259,9 +259,10 @@ def test_an_exploding_gradient_is_reported_at_its_first_step_and_array():
         next(trainer)
 
 
-def _trace_with(changes):
-    """A real trace whose arrays are copied and given NaN/Inf at chosen places."""
-    rng = np.random.default_rng(0)
+def trace_with(changes, seed: int = 0):
+    """A real trace of 6 steps whose arrays are copied and given NaN/Inf at chosen places
+    (``changes``: (array name, index, value) triples)."""
+    rng = np.random.default_rng(seed)
     p = Params(**{n: rng.uniform(-0.5, 0.5, (3, 5) if n.startswith("w") else 3)
                   for n in PARAM_NAMES})
     tr = record(p, rng.standard_normal((6, 2)), rng.standard_normal(6), "seed")
@@ -280,7 +281,7 @@ def _trace_with(changes):
     ([("bf_diff", 0, np.inf)], ("gradient", "bf_diff", None)),
 ])
 def test_first_nonfinite_follows_execution_order(changes, expected):
-    found = first_nonfinite(_trace_with(changes), iteration=7)
+    found = first_nonfinite(trace_with(changes), iteration=7)
     if expected is None:
         assert found is None
     else:

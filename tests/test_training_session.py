@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from test_training import trace_with
 
 from lstm_engine.errors import UserError
 from lstm_engine.params import PARAM_NAMES
@@ -214,22 +215,6 @@ def test_loss_curve_and_gradient_image_are_what_the_dock_draws():
 
 # ---- NaN: the first bad value shown, the last good parameters kept ----------------------
 
-def _planted(changes):
-    """A real trace of 6 steps whose arrays are copied and given NaN/Inf at chosen places."""
-    from lstm_engine.params import Params
-    from lstm_engine.recorder import record
-    from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
-
-    rng = np.random.default_rng(4)
-    p = Params(**{n: rng.uniform(-0.5, 0.5, (3, 5) if n.startswith("w") else 3)
-                  for n in PARAM_NAMES})
-    tr = record(p, rng.standard_normal((6, 2)), rng.standard_normal(6), "seed")
-    arrays = {n: np.array(tr[n]) for n in STEP_NAMES + GRAD_NAMES}
-    for name, index, value in changes:
-        arrays[name][index] = value
-    return Trace(p, tr.x, tr.y, arrays, "seed", tr.loss_fn)
-
-
 @pytest.mark.parametrize("changes,frame", [
     ([("s", 3, np.inf), ("g", 4, np.nan)], "fwd:3:s"),
     ([("h", 2, np.nan), ("ds", 1, np.nan)], "fwd:2"),            # h ends the step
@@ -246,7 +231,7 @@ def test_the_frame_of_the_first_bad_value(changes, frame):
     from lstm_viz.breakpoints import problem_frame
     from lstm_viz.frames import FrameModel
 
-    trace = _planted(changes)
+    trace = trace_with(changes, seed=4)
     problem = first_nonfinite(trace, iteration=3)
     model = FrameModel(trace.steps)
     assert model.text(problem_frame(model, problem)) == frame
