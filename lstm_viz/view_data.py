@@ -22,6 +22,7 @@ what ``FrameData`` already knows (which statements have run, the live accumulato
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -651,9 +652,14 @@ class Contributions:
 # ---- sharing and CSV ----------------------------------------------------------------------
 
 class ViewData:
-    """All view caches of one trace (one FrameData); ``ViewData.of(data)`` shares them."""
+    """All view caches of one trace (one FrameData); ``ViewData.of(data)`` shares them.
+    It lives as long as its FrameData (the session's), which its caller holds."""
 
     def __init__(self, data: FrameData):
+        # A proxy: the FrameData holds its ViewData (``of``), and a strong reference back
+        # would make the pair a cycle that only the garbage collector frees, with the
+        # whole trace, some time after the session has moved on.
+        data = weakref.proxy(data)
         self.data = data
         self._maps: dict[str, TimeMap] = {}
         self.params = ParamGrads(data)
@@ -664,8 +670,9 @@ class ViewData:
 
     @classmethod
     def of(cls, data: FrameData) -> ViewData:
-        # Kept on the FrameData, so it goes when the trace goes. (A WeakKeyDictionary
-        # from FrameData to ViewData kept every trace alive: the value refers to its key.)
+        # Kept on the FrameData, so it goes when the trace goes, by reference counting.
+        # (A WeakKeyDictionary from FrameData to ViewData kept every trace alive: the value
+        # referred to its key.)
         found = getattr(data, "_view_data", None)
         if found is None:
             found = data._view_data = cls(data)

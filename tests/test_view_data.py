@@ -46,7 +46,8 @@ def run(request):
 
 @pytest.fixture(scope="module")
 def vd(run):
-    return ViewData.of(FrameData(run[3]))
+    data = FrameData(run[3])                 # held here: a ViewData refers to it weakly
+    yield ViewData.of(data)
 
 
 def _first_index(model, name, u):
@@ -258,7 +259,8 @@ def nan_trace(trace: Trace) -> Trace:
 
 def test_nan_and_inf_are_counted_as_of_the_frame_and_get_reserved_colours(run):
     bad = nan_trace(run[3])
-    vd = ViewData.of(FrameData(bad))
+    data = FrameData(bad)
+    vd = ViewData.of(data)
     tm = vd.time_map("ds")
     assert np.isfinite(tm.image).all()
     assert tuple(tm.special[1, 0, :3]) == NAN_RGB and tuple(tm.special[2, 1, :3]) == POSINF_RGB
@@ -383,7 +385,8 @@ def test_all_zero_arrays_get_a_unit_colour_scale_not_a_vanishing_one():
     x = rng.standard_normal((T, X))
     trace = record(params, x, record(params, x, np.zeros(T), "seed").h[:, 0].copy(), "seed")
     assert not np.any(trace.ds) and not np.any(trace.wi_diff)
-    vd0 = ViewData.of(FrameData(trace))
+    data0 = FrameData(trace)
+    vd0 = ViewData.of(data0)
     last = len(vd0.data.model) - 1
     for name in TIME_BACKWARD:
         for auto in (False, True):
