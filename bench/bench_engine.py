@@ -29,9 +29,9 @@ SIZES = [(50, 100, 4), (64, 128, 100), (128, 256, 1000)]
 TARGETS = {"float64": 6.0, "float32": 14.0}          # at (128, 256, 1000)
 
 
-def interleaved_medians(fns: dict, repeats: int) -> dict:
-    """Median time of each callable, run in alternation so that load from elsewhere on a
-    shared machine falls on all of them alike."""
+def interleaved_medians(fns: dict, repeats: int, statistic=statistics.median) -> dict:
+    """Median time (or ``statistic``) of each callable, run in alternation so that load
+    from elsewhere on a shared machine falls on all of them alike."""
     for fn in fns.values():
         fn()                                         # warm-up
     times = {name: [] for name in fns}
@@ -40,13 +40,13 @@ def interleaved_medians(fns: dict, repeats: int) -> dict:
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return {name: statistic(ts) for name, ts in times.items()}
 
 
-def speed_medians(X: int, H: int, T: int, repeats: int) -> dict:
-    """Median seconds of one forward+backward at (X, H, T): the seed-style baseline
-    ("base") and the engine's recording in float64 ("f64") and float32 ("f32"),
-    interleaved. The gate measures through this too, so both time the same thing."""
+def speed_medians(X: int, H: int, T: int, repeats: int, statistic=statistics.median) -> dict:
+    """Median seconds (or ``statistic``) of one forward+backward at (X, H, T): the
+    seed-style baseline ("base") and the engine's recording in float64 ("f64") and float32
+    ("f32"), interleaved. The gate measures through this too, so both time the same thing."""
     rng = np.random.default_rng(0)
     params = init_uniform(X, H, rng)
     x, y = rng.uniform(size=(T, X)), rng.uniform(-0.5, 0.5, size=T)
@@ -54,12 +54,12 @@ def speed_medians(X: int, H: int, T: int, repeats: int) -> dict:
         "base": partial(seed_style_pass, params, x, y),
         "f64": partial(record, params, x, y),
         "f32": partial(record, params, x, y, dtype="float32"),
-    }, repeats)
+    }, repeats, statistic)
 
 
-def target_ratios(repeats: int) -> dict:
+def target_ratios(repeats: int, statistic=statistics.median) -> dict:
     """{"float64": ratio, "float32": ratio} at the target size (the last of SIZES)."""
-    med = speed_medians(*SIZES[-1], repeats)
+    med = speed_medians(*SIZES[-1], repeats, statistic)
     return {"float64": med["base"] / med["f64"], "float32": med["base"] / med["f32"]}
 
 

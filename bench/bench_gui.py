@@ -96,7 +96,7 @@ def first_paint(runs: int):
         done = subprocess.run([sys.executable, "-m", "lstm_viz", "--exit-after-paint"],
                               capture_output=True, text=True)
         if done.returncode != 0:
-            raise SystemExit(done.stderr)
+            raise RuntimeError(f"the app did not start: {done.stderr.strip()}")
         out.append(time.perf_counter() - t)
     return np.array(out)
 
