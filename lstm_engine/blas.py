@@ -13,23 +13,42 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 
 try:                                  # optional: without it BLAS keeps its own thread count
     from threadpoolctl import ThreadpoolController
 except ImportError:                   # pragma: no cover - declared as a dependency
     ThreadpoolController = None
 
+_lock = threading.Lock()
 _controller = None
+_depth = 0                            # contexts open now, in any thread
+_limiter = None                       # what restores the count when the last one closes
 
 
+@contextlib.contextmanager
 def one_blas_thread():
-    """A context in which BLAS runs on one thread; the previous count comes back on exit."""
-    global _controller
+    """A context in which BLAS runs on one thread. The count is process-wide, so contexts
+    open in several threads at once share one limit: the first to open sets it, the last
+    to close restores what was there before."""
+    global _controller, _depth, _limiter
     if ThreadpoolController is None:
-        return contextlib.nullcontext()
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+        yield
+        return
+    with _lock:
+        if _depth == 0:
+            if _controller is None:
+                _controller = ThreadpoolController()
+            _limiter = _controller.limit(limits=1, user_api="blas")
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 def single_threaded(fn):

@@ -15,7 +15,8 @@ Tests hold the two to 1e-12 of each other and to an independent reference.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -36,11 +37,31 @@ BLOCK = 128
 _helper: ThreadPoolExecutor | None = None
 
 
+_HELPER_NAME = "lstm-engine-gemm"
+
+
 def _helper_thread() -> ThreadPoolExecutor:
     global _helper
     if _helper is None:
-        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstm-engine-gemm")
+        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_HELPER_NAME)
     return _helper
+
+
+def _on_helper(fn, *args) -> Future:
+    """``fn(*args)`` on the helper thread; done here and now instead when this is the
+    helper itself (a record run on it would wait for itself) or when the interpreter is
+    shutting down (the helper takes no more work)."""
+    if not threading.current_thread().name.startswith(_HELPER_NAME):
+        try:
+            return _helper_thread().submit(fn, *args)
+        except RuntimeError:                                # shut down
+            pass
+    done = Future()
+    try:
+        done.set_result(fn(*args))
+    except Exception as err:                                # noqa: BLE001 - re-raised by result()
+        done.set_exception(err)
+    return done
 
 
 class _BlockGradients:
@@ -54,7 +75,7 @@ class _BlockGradients:
         self.jobs = []
 
     def submit(self, lo: int, hi: int) -> None:
-        self.jobs.append(_helper_thread().submit(self._block, lo, hi))
+        self.jobs.append(_on_helper(self._block, lo, hi))
 
     def _block(self, lo: int, hi: int) -> None:
         dz = self.dz[lo:hi]
@@ -147,7 +168,7 @@ def _forward(p: Params, x: np.ndarray, variant: str):
         z[lo:hi] += b
 
     if T >= 2 * BLOCK:
-        jobs = [_helper_thread().submit(project, lo, min(lo + BLOCK, T))
+        jobs = [_on_helper(project, lo, min(lo + BLOCK, T))
                 for lo in range(0, T, BLOCK)]
     else:
         project(0, T)

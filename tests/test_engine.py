@@ -47,8 +47,9 @@ def test_fast_recorder_and_readable_cell_agree_to_1e_12(variant):
 
 
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("extra", [37, 0, -1])
 def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
-        monkeypatch, dtype, tol):
+        monkeypatch, dtype, tol, extra):
     """T >= 2 * BLOCK: the input projections, the weight gradients and dxc's x part come
     from the helper thread, block by block (a partial last block included), and every
     array still equals the readable cell's."""
@@ -61,11 +62,12 @@ def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
         blocks.append((lo, hi))
         return submit(self, lo, hi)
     monkeypatch.setattr(recorder._BlockGradients, "submit", counted)
-    T = 2 * recorder.BLOCK + 37
+    T = 2 * recorder.BLOCK + extra          # a partial last block, whole blocks, inline
     params, x, y = make_run(3, 5, T, seed=2, scale=1.0)
     fast, slow = record(params, x, y, dtype=dtype), run_stepwise(params, x, y)
     B = recorder.BLOCK
-    assert sorted(blocks) == [(lo, min(lo + B, T)) for lo in range(0, T, B)]
+    assert sorted(blocks) == ([(lo, min(lo + B, T)) for lo in range(0, T, B)]
+                              if T >= 2 * B else [])
     for name in STEP_NAMES + GRAD_NAMES:
         scale = max(np.max(np.abs(slow[name])), 1e-300)
         assert np.max(np.abs(fast[name] - slow[name])) <= tol * scale, name
@@ -233,3 +235,56 @@ def test_record_runs_blas_on_one_thread_and_restores_it(monkeypatch):
     assert outside == after == {2}
     assert len(seen) == 6 and all(s == {1} for s in seen)      # inside record: one thread
     assert blas_threads() == before
+
+
+def test_records_in_two_threads_at_once_leave_blas_as_they_found_it(monkeypatch):
+    """The main thread enters record, then a worker; the main thread leaves first, the
+    worker last (the app's gradient check runs beside the window like this): the count
+    from before both must come back after both, not the one the worker found."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threading
+
+    from lstm_engine import recorder
+
+    def blas_threads():
+        return {m["num_threads"] for m in threadpoolctl.threadpool_info()
+                if m["user_api"] == "blas"}
+
+    both_in, main_left, seen = threading.Barrier(2), threading.Event(), {}
+    prepare = recorder._prepare
+
+    def synchronised(*args, **kwargs):       # runs inside record's BLAS context
+        both_in.wait(timeout=10)
+        if threading.current_thread() is not threading.main_thread():
+            seen["main left"] = main_left.wait(timeout=10)
+        return prepare(*args, **kwargs)
+    monkeypatch.setattr(recorder, "_prepare", synchronised)
+
+    rng = np.random.default_rng(1)
+    run = (init_uniform(3, 4, rng), rng.uniform(size=(5, 3)), rng.uniform(size=5))
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        worker = threading.Thread(target=record, args=run)
+        worker.start()
+        record(*run)
+        main_left.set()
+        worker.join(timeout=20)
+        assert seen["main left"] and blas_threads() == {2}
+
+
+
+def test_a_record_run_on_the_helper_thread_or_after_its_shutdown_does_its_blocks_itself(
+        monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lstm_engine import recorder
+
+    params, x, y = make_run(3, 5, 2 * recorder.BLOCK + 5, seed=3, scale=1.0)
+    want = record(params, x, y)
+    on_helper = recorder._helper_thread().submit(record, params, x, y).result(timeout=60)
+    closed = ThreadPoolExecutor(max_workers=1, thread_name_prefix="closed")
+    closed.shutdown()
+    monkeypatch.setattr(recorder, "_helper", closed)          # as at interpreter exit
+    after_shutdown = record(params, x, y)
+    for got in (on_helper, after_shutdown):
+        for name in STEP_NAMES + GRAD_NAMES:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-300)
