@@ -285,6 +285,10 @@ class ContributionView(VisibleView):
             self.map.image.clear()
             self.future.clear()
             self.map.set_pending(None)
+            self.map.set_special(None)
+            self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
+            self.map.plot.setRange(QRectF(-0.5, 0, T, max(1, len(c.sources))), padding=0)
+            self._built = None
             self.image = None
             return
         self.button.setEnabled(False)

@@ -92,8 +92,11 @@ class SourceState:
 class FrameData:
     """Values and summaries of one Trace at any frame."""
 
-    def __init__(self, trace):
+    def __init__(self, trace, forward_variant: str | None = None):
         self.trace = trace
+        # The cell whose forward ran: the trace carries its backward's variant, which
+        # differs for the wrong-backward example (a standard forward, the seed's backward).
+        self.forward_variant = forward_variant or trace.variant
         self.model = FrameModel(trace.steps)
         self._live: LiveGradients | None = None
         self._acc: tuple[int, dict] | None = None
@@ -182,7 +185,8 @@ class FrameData:
     def describe(self, index: int) -> str:
         frame = self.model.frame(index)
         total = self.trace.total_loss if frame.phase == "loss" else None
-        return describe(frame, self.trace.variant, total)
+        variant = self.forward_variant if frame.phase == "fwd" else self.trace.variant
+        return describe(frame, variant, total)
 
     def source(self, index: int) -> SourceState:
         """The function that runs at this frame, its current line and the lines already run."""

@@ -263,7 +263,9 @@ class MainWindow(QMainWindow):
         s = self.session
         c = s.config
         name = Path(s.path).name if s.path else f"{c.task} example"
-        self.setWindowTitle(f"lstm-viz — {name} ({s.trace.variant}, T={s.trace.steps}, "
+        cell = (s.trace.variant if not c.backward
+                else f"{c.variant} forward, {c.backward} backward")
+        self.setWindowTitle(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
                             f"X={s.trace.inputs}, H={s.trace.hidden}, {s.trace.dtype.name})")
 
     def _update_status(self, *_):

@@ -76,6 +76,12 @@ class TrainReport:
     seconds: float = 0.0            # time spent in the iterations (not in showing them)
 
 
+
+def _frame_data(trace, config: RunConfig) -> FrameData:
+    """The FrameData of a pass recorded under ``config`` (whose forward cell is
+    ``config.variant`` even when its backward, the trace's variant, is another)."""
+    return FrameData(trace, config.variant if config.backward else None)
+
 class Session:
     """Holds a run and a cursor. ``Session()`` opens the published example at frame 0."""
 
@@ -102,7 +108,7 @@ class Session:
             config = config or config_from_trace(trace)
         self._config = config
         self._trace = trace
-        self._data = FrameData(trace)
+        self._data = _frame_data(trace, config)
 
     # ---- state ------------------------------------------------------------------------
 
@@ -813,7 +819,7 @@ class Session:
         self.pause()
         old_text = self.frame_text
         self._trace = trace
-        self._data = FrameData(trace)
+        self._data = _frame_data(trace, config)
         self._hit_cache.clear()
         self._set_stop(None)
         if clear_history and self._training is not None:

@@ -395,7 +395,7 @@ class Carousel:
                                       gate=n != "g")
             s_known = data.known("s", fwd)
             edges["s"] = self._edge("s(t)", tr.s[t] if s_known else None, "s")
-            if tr.variant != "seed":
+            if data.forward_variant != "seed":
                 edges["h_branch"] = self._edge(
                     "tanh(s)", np.tanh(np.asarray(tr.s[t])) if s_known else None, "tanh_s")
             edges["h"] = self._edge("h(t)", tr.h[t] if data.known("h", fwd) else None, "h")
@@ -404,7 +404,8 @@ class Carousel:
             else:
                 highlight = _FWD_HIGHLIGHT[frame.statement]
                 feeds = _FEEDS.get(frame.statement, ("x", "h_prev"))
-            return CarouselState(frame.phase, t, T, tr.variant, edges, highlight, feeds, False)
+            return CarouselState(frame.phase, t, T, data.forward_variant, edges, highlight,
+                                 feeds, False)
         known = lambda n: data.known(n, frame)            # noqa: E731
         edges["h"] = self._edge("top_diff_h", tr.top_diff_h[t], "top_diff_h")
         edges["s_next"] = self._edge("top_diff_s", tr.top_diff_s[t], "top_diff_s")
@@ -420,8 +421,8 @@ class Carousel:
                                      if known("bottom_diff_h") else None, "bottom_diff_h")
         edges["x"] = self._edge("dxc[:X]", tr.dxc[t, :X] if known("dxc") else None, "dx")
         stmt = frame.statement
-        return CarouselState("bwd", t, T, tr.variant, edges, _BWD_HIGHLIGHT[stmt],
-                             _FEEDS.get(stmt, ()), True)
+        return CarouselState("bwd", t, T, data.forward_variant, edges, _BWD_HIGHLIGHT[stmt],
+                             _FEEDS.get(stmt, ()), True)     # the cell drawn: its forward
 
     def table(self, state: CarouselState) -> tuple[list[str], list[list]]:
         """One row per edge and unit."""

@@ -59,3 +59,23 @@ def test_progress_cancels_a_check_and_the_worst_array_comes_first():
     assert img.shape == (1, 3) and unchecked == 0
     np.testing.assert_allclose(img[0], np.log10(np.maximum(result.arrays["bi"].errors,
                                                            1e-16)), rtol=1e-6)
+
+
+def test_the_wrong_backward_is_described_as_what_ran_forward_and_backward():
+    """A standard forward with the seed's backward: forward frames and the cell drawn say
+    h = o·tanh(s); the backward's formulas and its h-stream are the seed's."""
+    from lstm_viz.view_data import ViewData
+
+    s = Session(SMALL.with_(variant="standard", backward="seed"))
+    assert s.trace.variant == "seed" and s.data.forward_variant == "standard"
+    vd = ViewData.of(s.data)
+    s.goto("fwd:1:h")
+    assert "tanh" in s.data.describe(s.cursor)
+    st = vd.carousel.state(s.cursor)
+    assert st.variant == "standard" and "h_branch" in st.edges
+    s.goto("bwd:1:ds")
+    assert "tanh" not in s.data.describe(s.cursor)             # ds = o*top_diff_h + …
+    st = vd.carousel.state(s.cursor)
+    assert st.variant == "standard" and st.edges["h_branch"].label == "o·top_diff_h"
+    plain = Session(SMALL)                                      # an ordinary pass: one cell
+    assert plain.data.forward_variant == plain.trace.variant

@@ -480,3 +480,25 @@ def test_time_heatmap_pixels_follow_the_quantity_and_the_levels(window, qapp):
                    abs(got.blue() - int(want[2]))) <= 8, (name, autoscale)
         levels[name, autoscale] = panel.map.levels
     assert levels["g", False] != levels["g", True]       # the levels really changed
+
+
+def test_loss_to_cell_waiting_for_compute_shows_no_stale_cursor_or_axes(window, qapp,
+                                                                        monkeypatch):
+    from lstm_viz.view_data import Contributions
+
+    s = window.session
+    view = show(window, "loss_to_cell", qapp)
+    s.goto("bwd:5")
+    qapp.processEvents()
+    assert view.image is not None and view.map.cursor.isVisible()
+    monkeypatch.setattr(Contributions, "cheap", property(lambda self: False))
+    s.configure(default_config("random", steps=30, inputs=3, hidden=4))   # not computed
+    s.goto("bwd:20")
+    qapp.processEvents()
+    assert view.image is None and view.button.isEnabled()
+    assert not view.map.cursor.isVisible()
+    (x0, x1), _ = view.map.plot.getViewBox().viewRange()
+    assert x0 == pytest.approx(-0.5) and x1 == pytest.approx(29.5)        # the new pass
+    view.compute()
+    qapp.processEvents()
+    assert view.map.cursor.isVisible() and view.map.cursor.value() == 20
