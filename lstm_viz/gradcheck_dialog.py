@@ -138,6 +138,7 @@ class GradCheckDialog(QDialog):
                           + (f", iteration {s.iteration}" if s.iteration is not None else ""))
         self.verdict.setText("checking…")
         self.verdict.setStyleSheet("")
+        self._clear_result()                    # the last pass's rows are not this one's
         self.progress_state = progress = CheckProgress()
         self.progress.setRange(0, 0)
         self.progress.setFormat(progress.text())
@@ -214,6 +215,13 @@ class GradCheckDialog(QDialog):
                 self.table.setItem(r, c, item)
         self.table.setCurrentCell(0, 0)
         self._show_array(0)
+
+    def _clear_result(self) -> None:
+        self.result = None
+        self.arrays = []
+        self.table.setRowCount(0)
+        self.image.clear()
+        self.heat_label.setText("")
 
     def _show_array(self, row: int):
         if self.result is None or row < 0 or row >= len(self.arrays):

@@ -123,8 +123,10 @@ def test_gradient_check_dialog_flags_the_wrong_backward(make_window, qtbot):
     assert dialog.image.image is not None and dialog.table.rowCount() >= 8
     s.configure(cfg)
     dialog.start()
+    assert dialog.table.rowCount() == 0 and dialog.result is None   # no stale verdicts
     dialog.wait()
     assert dialog.result.verdict == "correct" and dialog.verdict.text().startswith("CORRECT")
+    assert dialog.table.rowCount() >= 8
     dialog.close()
 
 
