@@ -45,31 +45,33 @@ class Stats:
     min: float
     max: float
     norm: float
-    nan: int
+    nonfinite: int                # NaN, +Inf and -Inf entries
 
     def short(self) -> str:
         return f"{self.shape} min {self.min:.4g} max {self.max:.4g} ‖·‖ {self.norm:.4g}"
 
     def long(self) -> str:
-        return f"{self.short()} NaN {self.nan}"
+        return f"{self.short()} NaN/Inf {self.nonfinite}"
 
 
 def summarize(a: np.ndarray) -> Stats:
-    """Shape, min, max and 2-norm over the finite values, and the number of NaNs."""
+    """Shape, min, max and 2-norm over the finite values, and the number of NaN and ±Inf
+    entries (an Inf counted too: min and max skip it, so they would hide it)."""
     a = np.asarray(a)
     flat = a.reshape(-1)
     with np.errstate(all="ignore"):
         lo, hi = flat.min(), flat.max()
         norm = np.sqrt(np.dot(flat, flat))
-    nan = 0
+    bad = 0
     if not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(norm)):
-        nan = int(np.count_nonzero(np.isnan(flat)))
-        finite = flat[np.isfinite(flat)]
+        ok = np.isfinite(flat)
+        bad = int(flat.size - np.count_nonzero(ok))
+        finite = flat[ok]
         if finite.size:
             lo, hi, norm = finite.min(), finite.max(), np.linalg.norm(finite)
         else:
             lo = hi = norm = float("nan")
-    return Stats(tuple(a.shape), float(lo), float(hi), float(norm), nan)
+    return Stats(tuple(a.shape), float(lo), float(hi), float(norm), bad)
 
 
 def sum_squares(a: np.ndarray) -> float:

@@ -212,7 +212,7 @@ class SourcePanel(QWidget):
                 continue
             current = line == state.current
             text = f"{name}: {stats.long() if current else stats.short()}"
-            notes[line] = (text, current, stats.nan > 0)
+            notes[line] = (text, current, stats.nonfinite > 0)
         self.view.set_state(state, notes)
         frame = s.frame
         where = "" if frame.phase == "loss" else f" · t = {frame.t}"

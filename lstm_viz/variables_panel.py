@@ -29,7 +29,7 @@ from .frame_data import ACCUMULATORS, VARIABLES
 from .steady import steady_height
 from .view_data import ViewData, plot_title, plotted_vector
 
-COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN")
+COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
 GREY = QColor(150, 150, 150)
 _ROOT = QModelIndex()
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -86,8 +86,8 @@ class VariablesModel(QAbstractTableModel):
         else:
             shape = str(stats.shape) if stats.shape else "()"
             texts = (name, self.step_text(name), shape, _num(stats.min), _num(stats.max),
-                     _num(stats.norm), str(stats.nan))
-            found = (texts, RED if stats.nan else None, False)
+                     _num(stats.norm), str(stats.nonfinite))
+            found = (texts, RED if stats.nonfinite else None, False)
         self._rows[row] = found
         return found
 

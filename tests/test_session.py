@@ -278,3 +278,19 @@ def test_source_state_points_at_the_statement_that_just_ran(session):
     assert "h = " in fwd.lines[fwd.current] and len(fwd.ran) == 7
     loss = session.data.source(session.frames.index("loss"))
     assert loss.key == "loss" and "return" in loss.lines[loss.current]
+
+
+def test_statistics_count_infinities_as_well_as_nans():
+    """An overflowing loss (+Inf at one step) must show in the count, since min and max
+    are taken over the finite values and would otherwise hide it."""
+    from test_training import trace_with
+
+    from lstm_viz.frame_data import FrameData
+
+    trace = trace_with([("loss", 1, np.inf), ("ds", (2, 0), np.nan), ("ds", (2, 1), -np.inf)])
+    data = FrameData(trace)
+    loss = data.stats("loss", data.model.index("loss"))
+    assert loss.nonfinite == 1 and np.isfinite(loss.max) and "NaN/Inf 1" in loss.long()
+    ds = data.stats("ds", data.model.index("bwd:2:ds"))
+    assert ds.nonfinite == 2 and np.isfinite(ds.min) and np.isfinite(ds.max)
+    assert data.stats("ds", data.model.index("bwd:3:ds")).nonfinite == 0
