@@ -49,7 +49,7 @@ class ConfigDialog(QDialog):
         self.dtype.addItems(cfgmod.DTYPES)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 100.0)
+        self.lr.setRange(1e-5, 1e6)          # large ones too: blowing a run up is a use
         self.lr.setSingleStep(0.01)
         self.lr.setKeyboardTracking(True)
         self.lr.setToolTip("The step size of Run ▸ Train One Iteration (Ctrl+T): one plain "

@@ -14,7 +14,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QGraphicsItem,
     QGraphicsRectItem,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from .busy import busy
 from .colors import SEQUENTIAL
 from .heatmap_view import CURSOR_PEN, Heatmap, StepAxis, VisibleView, _quiet_plot, frame_for_step
 from .steady import steady_height
@@ -263,13 +263,9 @@ class ContributionView(VisibleView):
         """Run the engine's loss-to-cell computation (busy cursor), then show it."""
         c = self.view_data.contributions
         if not c.ready:
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             self.info.setText("computing …")
-            QApplication.processEvents()
-            try:
+            with busy():
                 c.compute()
-            finally:
-                QApplication.restoreOverrideCursor()
         self.request()
 
     def refresh(self):

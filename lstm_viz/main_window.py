@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from lstm_engine.errors import UserError
 
+from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
 from .frames import STATEMENTS
@@ -343,7 +344,8 @@ class MainWindow(QMainWindow):
             self._add_recent(str(path))
             return True
         try:
-            self.session.open(path)
+            with busy():
+                self.session.open(path)
         except Exception as err:                          # noqa: BLE001 - shown to the user
             self.errors.report(err)
             return False
@@ -391,7 +393,8 @@ class MainWindow(QMainWindow):
 
         dialog = ConfigDialog(self.session.config, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.errors.guard(self.session.configure, dialog.config())
+            with busy():                                  # records the new pass
+                self.errors.guard(self.session.configure, dialog.config())
 
     def show_shortcuts(self):
         dialog = QDialog(self)

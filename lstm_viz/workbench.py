@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QFrame, QInputDialog, QLabel, QScroll
 from lstm_engine.errors import UserError
 
 from .breakpoints_panel import BreakpointsPanel
+from .busy import busy
 from .training_panel import TrainingPanel
 
 SESSION_FILTER = "lstm-viz sessions (*.npz);;All files (*)"
@@ -242,7 +243,8 @@ class Workbench:
         from .saved_session import load_session
 
         try:
-            loaded, view = load_session(path)
+            with busy():
+                loaded, view = load_session(path)
         except UserError as err:
             self.window.errors.report(err)
             return False
@@ -274,7 +276,8 @@ class Workbench:
         from .saved_session import session_from_text
 
         try:
-            loaded = session_from_text(text)
+            with busy():                     # a long pass is recorded (and trained) first
+                loaded = session_from_text(text)
         except UserError as err:
             self.window.errors.report(err)
             return False

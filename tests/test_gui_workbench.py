@@ -302,3 +302,24 @@ def test_training_dock_starts_from_the_loaded_run_and_reset_clears_the_progress(
     assert s.training.iterations_done == 0
     assert p.progress.value() == 0 and p.rate.text().startswith("0 / ") \
         and p.rate.text().endswith("– it/s")
+
+
+def test_slow_openings_show_the_wait_cursor_and_always_restore_it(make_window, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from lstm_engine.errors import UserError
+    from lstm_viz import saved_session
+
+    w = make_window()
+    seen = []
+
+    def slow(text):
+        cursor = QApplication.overrideCursor()
+        seen.append(None if cursor is None else cursor.shape())
+        if text == "bad":
+            raise UserError("a one-line reason")
+        return Session(default_config("random", steps=3, inputs=2, hidden=2))
+    monkeypatch.setattr(saved_session, "session_from_text", slow)
+    assert w.workbench.open_text("good") and not w.workbench.open_text("bad")
+    assert seen == [Qt.CursorShape.WaitCursor] * 2
+    assert QApplication.overrideCursor() is None and w.errors.messages[-1] == "a one-line reason"
