@@ -93,7 +93,7 @@ class FlowView(VisibleView):
             window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
             window.setPen(pg.mkPen(None))
             window.hide()
-            self.norms.addItem(window)
+            self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
             c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
             c.setParentItem(window)
             c.setClipToView(True)
@@ -176,9 +176,9 @@ class FlowView(VisibleView):
             if hi <= lo:
                 window.hide()
                 continue
-            # From just before step lo: the segment into lo from lo-1 (not computed) stays
-            # clipped away, the curve from lo on shows.
-            rect = QRectF(lo - 1e-3, y0, hi - lo + 1.0, y1 - y0)
+            # Steps lo … hi-1, from just before lo: the segment into lo from lo-1 (not
+            # computed) stays clipped away, the curve from lo on shows.
+            rect = QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
             if rect != window.rect():
                 window.setRect(rect)
             window.show()
