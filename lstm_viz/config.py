@@ -162,15 +162,12 @@ def check_config(cfg: RunConfig) -> RunConfig:
     sizes = (("hidden size", cfg.hidden, MAX_HIDDEN), ("number of inputs", cfg.inputs, MAX_INPUTS),
              ("sequence length", cfg.steps, MAX_STEPS))
     for name, value, high in sizes:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"the {name} must be an integer from 1 to {high}, got {value!r}")
+        check_size(name, value, high, bounded=False)     # integers before any arithmetic
     # Computed from the numbers alone, before anything is allocated: a size typed too
     # large is refused with what recording it would cost.
     need, have = peak_bytes(cfg.steps, cfg.inputs, cfg.hidden, cfg.dtype), memory_limit()
     for name, value, high in sizes:
-        if value > high:
-            raise UserError(f"the {name} must be an integer from 1 to {high}, got {value} "
-                            f"(recording would need about {format_bytes(need)})")
+        check_size(name, value, high, need)
     if need > have:
         raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden} needs about "
                         f"{format_bytes(need)}, more than the {format_bytes(have)} available")
@@ -179,6 +176,17 @@ def check_config(cfg: RunConfig) -> RunConfig:
     if not (isinstance(cfg.lr, int | float) and cfg.lr > 0 and np.isfinite(cfg.lr)):
         raise UserError(f"the learning rate must be a positive number, got {cfg.lr!r}")
     return cfg
+
+
+def check_size(name: str, value, high: int, need: float | None = None,
+               bounded: bool = True) -> None:
+    """UserError unless ``value`` is an integer from 1 to ``high`` (from 1 up, when not
+    ``bounded``); ``need``, the bytes recording would take, is named in the message."""
+    ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 1
+          and (not bounded or value <= high))
+    if not ok:
+        cost = "" if need is None else f" (recording would need about {format_bytes(need)})"
+        raise UserError(f"the {name} must be an integer from 1 to {high}, got {value!r}{cost}")
 
 
 def format_bytes(n: float) -> str:

@@ -39,6 +39,7 @@ from .config import (
     MAX_HIDDEN,
     MAX_STEPS,
     RunConfig,
+    check_size,
     default_steps,
     format_bytes,
     peak_bytes,
@@ -158,9 +159,8 @@ def _check_memory(s: TrainingSettings) -> None:
     (the one being recorded and the ``ring`` kept) would not fit in memory."""
     for name, value, high in (("hidden size", s.hidden, MAX_HIDDEN),
                               ("sequence length", s.length, MAX_STEPS)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 1 <= value <= high):
-            raise UserError(f"the {name} must be an integer from 1 to {high}, got {value!r}")
+        if value is not None:
+            check_size(name, value, high)
     info = task_info(s.task)
     steps = s.length or info.steps or default_steps(s.task)
     hidden = s.hidden or info.hidden
