@@ -56,11 +56,26 @@ def _quiet_plot(plot: pg.PlotItem) -> None:
         axis.setStyle(tickTextOffset=2, autoReduceTextSpace=False)   # no re-layout to shrink
 
 
+ROOM_PX = 15                     # pixels a tick label needs along a vertical axis
+
+
+def nice_step(at_least: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is at least ``at_least`` (>= 1)."""
+    k = 10.0 ** np.floor(np.log10(max(at_least, 1.0)))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= at_least)
+
+
 class StepAxis(pg.AxisItem):
-    """An axis whose ticks fall on whole numbers (time steps, units, rows)."""
+    """An axis whose ticks fall on whole numbers (time steps, units, rows); on a vertical
+    axis no closer than a label's height (in a short plot pyqtgraph's own choice piled
+    "100 80 60 40 20 0" into 40 pixels)."""
 
     def tickSpacing(self, minVal, maxVal, size):
         levels = [(sp, off) for sp, off in super().tickSpacing(minVal, maxVal, size) if sp >= 1]
+        if self.orientation in ("left", "right") and maxVal > minVal and size > 0:
+            per_px = (maxVal - minVal) / size
+            roomy = [(sp, off) for sp, off in levels if sp / per_px >= ROOM_PX]
+            levels = roomy or [(nice_step(ROOM_PX * per_px), 0.0)]
         return levels or [(1.0, 0.0)]
 
 

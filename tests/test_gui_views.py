@@ -502,3 +502,15 @@ def test_loss_to_cell_waiting_for_compute_shows_no_stale_cursor_or_axes(window, 
     view.compute()
     qapp.processEvents()
     assert view.map.cursor.isVisible() and view.map.cursor.value() == 20
+
+
+def test_vertical_step_axes_space_their_labels_a_label_apart(qapp):
+    from lstm_viz.heatmap_view import ROOM_PX, StepAxis, nice_step
+
+    assert [nice_step(v) for v in (0.3, 1, 1.5, 3, 7, 12, 49, 51)] == [1, 1, 2, 5, 10, 20, 50, 100]
+    left, bottom = StepAxis("left"), StepAxis("bottom")
+    for size in (40, 90, 300):                               # pixels for units 0 … 100
+        levels = left.tickSpacing(0, 100, size)
+        assert levels and all(sp * size / 100 >= ROOM_PX for sp, _ in levels), size
+        assert all(float(sp).is_integer() for sp, _ in levels)
+    assert min(sp for sp, _ in bottom.tickSpacing(0, 100, 40)) < 100 * ROOM_PX / 40
