@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -383,6 +384,22 @@ class MainWindow(QMainWindow):
     def export_png(self, path) -> bool:
         try:
             write_png(self, path)
+        except UserError as err:
+            self.errors.report(err)
+            return False
+        return True
+
+    def goto_frame_dialog(self):
+        text, ok = QInputDialog.getText(
+            self, "Go to frame", f"Frame (fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds), "
+            f"steps 0 … {self.session.trace.steps - 1}:", text=self.session.frame_text)
+        if ok:
+            self.goto_text(text)
+
+    def goto_text(self, text: str) -> bool:
+        """Move to the frame ``text`` names; a bad one is reported in one line."""
+        try:
+            self.session.goto(text.strip())
         except UserError as err:
             self.errors.report(err)
             return False

@@ -83,6 +83,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("last", "&Last Frame", "End", "Go", "session.last", "the end of the backward pass",
             reverse="first"),
     Binding("first", "&First Frame", "Home", "Go", "session.first", "the first forward statement"),
+    Binding("goto_frame", "&Go to Frame…", "Ctrl+L", "Go", "window.goto_frame_dialog",
+            "a frame by its text: fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds"),
     Binding("next_iteration", "Next Iteration", "Ctrl+Right", "Go",
             "window.workbench.next_iteration", "the pass of the next kept iteration",
             reverse="prev_iteration"),

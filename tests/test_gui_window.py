@@ -403,3 +403,21 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
     assert estimate in str(from_text.value)
     assert session.trace is trace and session.config.hidden == 32
     assert peak < 8 * 2**20                                # nothing of the estimate's size
+
+
+def test_go_to_frame_by_its_text_from_the_go_menu(make_window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    w = make_window()
+    s = w.session
+    action = next(a for a in w.menus["Go"].actions() if a.text().startswith("&Go to Frame"))
+    assert action.shortcut().toString() == "Ctrl+L"
+    answers = iter([("bwd:2:ds", True), ("bwd:99", True), ("fwd:1", False)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    action.trigger()
+    assert s.frame_text == "bwd:2:ds"
+    action.trigger()                                 # no such step: one line, cursor kept
+    assert s.frame_text == "bwd:2:ds" and "bwd:99" in w.errors.messages[-1]
+    assert "\n" not in w.errors.messages[-1]
+    action.trigger()                                 # cancelled
+    assert s.frame_text == "bwd:2:ds"
