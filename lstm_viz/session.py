@@ -449,6 +449,8 @@ class Session:
         if not self._breakpoints:
             return False
         self._breakpoints.clear()
+        if self._stop is not None and self._stop.iteration is None:
+            self._set_stop(None)            # "stopped at … breakpoint …" named what is gone
         self.events.breakpoints_changed.emit()
         return True
 

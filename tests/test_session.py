@@ -294,3 +294,13 @@ def test_statistics_count_infinities_as_well_as_nans():
     ds = data.stats("ds", data.model.index("bwd:2:ds"))
     assert ds.nonfinite == 2 and np.isfinite(ds.min) and np.isfinite(ds.max)
     assert data.stats("ds", data.model.index("bwd:3:ds")).nonfinite == 0
+
+
+def test_clearing_all_breakpoints_clears_the_stop_they_made(session):
+    session.toggle_breakpoint("bwd:1:ds")
+    session.continue_()
+    assert session.stop is not None and session.stop.frame == "bwd:1:ds"
+    stops = []
+    session.events.stopped.connect(stops.append)
+    assert session.clear_breakpoints()
+    assert session.stop is None and stops == [None] and session.frame_text == "bwd:1:ds"
