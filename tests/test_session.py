@@ -124,7 +124,7 @@ def test_continue_stops_at_breakpoints_in_both_directions(session):
     assert [bp.label() for bp in session.breakpoints] == ["bwd:1:ds"]
     rec.clear()
     assert session.clear_breakpoints() is True and session.clear_breakpoints() is False
-    assert rec.names() == ["breakpoints_changed"]
+    assert rec.names() == ["stopped", "breakpoints_changed"]      # the stop at fwd:2:s went
 
 
 def test_play_advances_until_a_breakpoint_or_the_end(session):
