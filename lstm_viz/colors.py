@@ -117,12 +117,16 @@ def count_special(a: np.ndarray) -> Special:
 
 
 def finite_or_zero(a: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """A float32 copy with NaN and ±Inf replaced by 0 (they are drawn by an overlay)."""
-    out = np.asarray(a, dtype=dtype)
+    """A float32 copy with NaN and ±Inf replaced by 0 (they are drawn by an overlay); a
+    finite value beyond float32's range is held at its largest (the map's end colour),
+    not turned into an Inf that would then vanish as 0."""
     with np.errstate(all="ignore"):
+        out = np.asarray(a, dtype=dtype)
         if np.isfinite(out.sum()):
             return out if out is not a else out.copy()
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        src = np.asarray(a)
+        big = np.finfo(dtype).max
+        return np.where(np.isfinite(src), np.clip(src, -big, big), 0.0).astype(dtype)
 
 
 def special_rgba(a: np.ndarray) -> np.ndarray | None:

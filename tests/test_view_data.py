@@ -394,3 +394,19 @@ def test_all_zero_arrays_get_a_unit_colour_scale_not_a_vanishing_one():
     for auto in (False, True):
         st = vd0.params.state(last, autoscale=auto)
         assert all(lv == (-1.0, 1.0) for lv in st.levels.values()), st.levels
+
+
+def test_values_beyond_float32_keep_their_sign_and_size_in_the_image():
+    import warnings
+
+    from lstm_viz.colors import finite_or_zero
+
+    a = np.array([[1e300, -1e300, 0.5], [np.nan, np.inf, -np.inf]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                   # no overflow warning on stderr
+        img = finite_or_zero(a)
+    big = np.finfo(np.float32).max
+    assert img.dtype == np.float32
+    np.testing.assert_array_equal(img, [[big, -big, 0.5], [0, 0, 0]])
+    plain = np.array([0.25, -2.0])
+    assert np.array_equal(finite_or_zero(plain), plain.astype(np.float32))
