@@ -122,8 +122,14 @@ class SourceView(QWidget):
         p.fillRect(QRectF(0, 0, self.gutter - 6, self.height()), GUTTER_BG)
         width = self.width()
         ys, places, _ = self.layout()
+        # Only the rows in the region being painted: the scroll area shows a third of them.
+        top, bottom = event.rect().top() - 2 * lh, event.rect().bottom() + lh
         for n, line in enumerate(st.lines):
             y = ys[n]
+            if y > bottom:
+                break
+            if y < top:
+                continue
             if n == st.current:
                 p.fillRect(QRectF(self.gutter - 6, y, width, lh), CURRENT_BG)
             p.setFont(self.font)

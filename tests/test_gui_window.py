@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from lstm_viz.config import RunConfig, default_config
@@ -421,3 +421,31 @@ def test_go_to_frame_by_its_text_from_the_go_menu(make_window, monkeypatch):
     assert "\n" not in w.errors.messages[-1]
     action.trigger()                                 # cancelled
     assert s.frame_text == "bwd:2:ds"
+
+
+def test_every_source_row_on_screen_is_drawn_wherever_the_panel_is_scrolled(make_window,
+                                                                            qapp):
+    """Painting skips the rows outside the region being painted; none inside may be lost."""
+    w = make_window()
+    s = w.session
+    panel = w.source_panel
+    view = panel.view
+    for frame in ("bwd:2:ds", "bwd:2:bottom_diff_h", "fwd:1:h"):
+        s.goto(frame)
+        qapp.processEvents()
+        ys, _, _ = view.layout()
+        shown = panel.scroll.viewport()
+        image = shown.grab().toImage()
+        offset = view.mapTo(shown, QPoint(0, 0)).y()
+        rows = 0
+        for n, line in enumerate(view.state.lines):
+            top = int(ys[n]) + offset
+            if not line.strip() or top < 0 or top + view.line_h > image.height():
+                continue
+            rows += 1
+            x0 = int(view.gutter + view.fm.horizontalAdvance(line[:len(line) - len(line.lstrip())]))
+            inked = any(image.pixelColor(x, y).lightness() < 110
+                        for y in range(top + 2, top + int(view.line_h) - 2)
+                        for x in range(x0, min(image.width(), x0 + 60)))
+            assert inked, (frame, n, line)
+        assert rows >= 8, frame
