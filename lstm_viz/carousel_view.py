@@ -49,7 +49,7 @@ from .heatmap_view import VisibleView
 from .steady import steady_height
 from .view_data import EDGES, csv_text, unit_at
 
-W, H_SCENE = 800.0, 300.0
+W, H_SCENE = 900.0, 300.0      # room right of the strips (and their names) for the t+1 box
 Y_CAR, Y_MID, Y_GATE, Y_BUS = 62.0, 112.0, 170.0, 250.0
 GATE_X = {"f": 212.0, "g": 337.0, "i": 462.0, "o": 587.0}
 GATE_W, GATE_H = 118.0, 54.0

@@ -514,3 +514,23 @@ def test_vertical_step_axes_space_their_labels_a_label_apart(qapp):
         assert levels and all(sp * size / 100 >= ROOM_PX for sp, _ in levels), size
         assert all(float(sp).is_integer() for sp, _ in levels)
     assert min(sp for sp, _ in bottom.tickSpacing(0, 100, 40)) < 100 * ROOM_PX / 40
+
+
+def test_the_carousel_drawing_fits_its_scene_for_either_cell(make_window, qapp):
+    """Everything drawn (the long 'o(1−tanh²s)·top_diff_h' name included) lies inside the
+    scene the view fits and exports, and no strip's name runs into the t+1 box."""
+    for variant in ("seed", "standard"):
+        s = Session(default_config("random", steps=5, inputs=3, hidden=4, variant=variant))
+        w = make_window(s)
+        view = show(w, "carousel", qapp)
+        for frame in ("fwd:2:h", "bwd:2:ds", "bwd:4:ds"):
+            s.goto(frame)
+            qapp.processEvents()
+            scene = view.scene
+            bounds = scene.itemsBoundingRect()
+            assert bounds.right() <= scene.sceneRect().right() + 3, (variant, frame)
+            box_left = scene.sceneRect().right() - 34
+            for strip in view.strips.values():
+                if strip.caption.isVisible():
+                    assert strip.caption.sceneBoundingRect().right() < box_left, (
+                        variant, frame, strip.caption.text())
