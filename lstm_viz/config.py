@@ -143,16 +143,12 @@ def peak_bytes(steps: int, inputs: int, hidden: int, dtype: str = "float64") -> 
 
 def check_config(cfg: RunConfig) -> RunConfig:
     """The resolved config, or UserError with a one-line reason it cannot run."""
-    if cfg.task not in task_names():
-        raise UserError(f"unknown task {cfg.task!r}; choose one of {', '.join(task_names())}")
-    if cfg.variant not in VARIANTS:
-        raise UserError(f"unknown variant {cfg.variant!r}; choose one of {', '.join(VARIANTS)}")
-    if cfg.init not in INITS:
-        raise UserError(f"unknown initialisation {cfg.init!r}; choose one of {', '.join(INITS)}")
+    check_choice("task", cfg.task, task_names())
+    check_choice("variant", cfg.variant, VARIANTS)
+    check_choice("initialisation", cfg.init, INITS)
     if cfg.dtype not in DTYPES:
         raise UserError(f"dtype must be float64 or float32, got {cfg.dtype!r}")
-    if cfg.backward not in ("", *VARIANTS):
-        raise UserError(f"unknown backward {cfg.backward!r}; choose one of {', '.join(VARIANTS)}")
+    check_choice("backward", cfg.backward, VARIANTS, also=("",))
     if cfg.backward == cfg.variant:
         cfg = replace(cfg, backward="")
     if cfg.forget_bias is not None and not (isinstance(cfg.forget_bias, int | float)
@@ -176,6 +172,13 @@ def check_config(cfg: RunConfig) -> RunConfig:
     if not (isinstance(cfg.lr, int | float) and cfg.lr > 0 and np.isfinite(cfg.lr)):
         raise UserError(f"the learning rate must be a positive number, got {cfg.lr!r}")
     return cfg
+
+
+def check_choice(what: str, value, choices, also=()) -> None:
+    """UserError unless ``value`` is one of ``choices`` (or of ``also``, accepted but not
+    offered: "" for the cell's own backward, None for a default)."""
+    if value not in also and value not in choices:
+        raise UserError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
 
 
 def check_size(name: str, value, high: int, need: float | None = None,

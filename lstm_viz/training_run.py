@@ -39,6 +39,7 @@ from .config import (
     MAX_HIDDEN,
     MAX_STEPS,
     RunConfig,
+    check_choice,
     check_size,
     default_steps,
     format_bytes,
@@ -123,16 +124,11 @@ class TrainingSettings:
 
 def check_settings(s: TrainingSettings) -> TrainingSettings:
     """The settings with ``backward`` normalised, or UserError with one line."""
-    if s.task not in TRAIN_TASKS:
-        raise UserError(f"unknown task {s.task!r}; choose one of {', '.join(TRAIN_TASKS)}")
-    if s.variant not in VARIANTS:
-        raise UserError(f"unknown variant {s.variant!r}; choose one of {', '.join(VARIANTS)}")
-    if s.backward not in ("", *VARIANTS):
-        raise UserError(f"unknown backward {s.backward!r}; choose one of {', '.join(VARIANTS)}")
-    if s.optimizer is not None and s.optimizer not in OPTIMIZERS:
-        raise UserError(f"unknown optimizer {s.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    if s.init is not None and s.init not in INITS:
-        raise UserError(f"unknown initialisation {s.init!r}; choose one of {', '.join(INITS)}")
+    check_choice("task", s.task, TRAIN_TASKS)
+    check_choice("variant", s.variant, VARIANTS)
+    check_choice("backward", s.backward, VARIANTS, also=("",))
+    check_choice("optimizer", s.optimizer, OPTIMIZERS, also=(None,))
+    check_choice("initialisation", s.init, INITS, also=(None,))
     if s.watch not in WATCH:
         raise UserError(f"watch must be one of {', '.join(WATCH)}, got {s.watch!r}")
     for name, value in (("ring size", s.ring), ("seed", s.seed)):
