@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
 )
 
 from .busy import busy
@@ -119,12 +118,7 @@ class FlowView(VisibleView):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.info, 1)
         top.addWidget(self.log)
-        self.tools = top
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.setSpacing(2)
-        lay.addLayout(top)
-        lay.addWidget(self.graphics, 1)
+        self.stack(top, self.graphics)
         self._keys: dict = {}
         self._built = None
         self.state = None
@@ -239,12 +233,7 @@ class ContributionView(VisibleView):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.button)
         top.addWidget(self.info, 1)
-        self.tools = top
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.setSpacing(2)
-        lay.addLayout(top)
-        lay.addWidget(self.graphics, 1)
+        self.stack(top, self.graphics)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
         self.graphics.scene().sigMouseClicked.connect(self._click)
         self._built = None

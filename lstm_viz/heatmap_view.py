@@ -233,6 +233,17 @@ class VisibleView(QWidget):
     def refresh(self):
         raise NotImplementedError
 
+    def stack(self, tools: QHBoxLayout, *rows: QWidget) -> None:
+        """The view's layout: its tool row over ``rows``, the last of which takes the room."""
+        self.tools = tools
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        lay.addLayout(tools)
+        for row in rows[:-1]:
+            lay.addWidget(row)
+        lay.addWidget(rows[-1], 1)
+
     @property
     def view_data(self) -> ViewData:
         return ViewData.of(self.session.data)
@@ -457,13 +468,7 @@ class ParamGradView(VisibleView):
         top.addWidget(self.mode)
         top.addWidget(self.autoscale)
         top.addStretch(1)
-        self.tools = top
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.setSpacing(2)
-        lay.addLayout(top)
-        lay.addWidget(self.info)                 # its own row: the caption is not cut off
-        lay.addWidget(self.graphics, 1)
+        self.stack(top, self.info, self.graphics)   # the caption on its own row: not cut off
         self.graphics.scene().sigMouseMoved.connect(self._hover)
 
     def trace_changed(self):
