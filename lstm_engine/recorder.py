@@ -30,14 +30,12 @@ from .trace import BACKWARD_NAMES, FORWARD_NAMES, GATE_ORDER, Trace
 # input projections ahead of the forward loop, and the backward's (sum_t outer(dz[t],
 # xc[t]) and dz @ Wx), which need dz only, each block as soon as the recurrence (from the
 # last step down) has filled it. On a machine with a free core they cost nothing; on a
-# busy one what they would have. Ordinary Python threads, not
-# BLAS's own: numpy releases the GIL inside BLAS, and BLAS stays on one thread (blas.py),
-# whose idle workers would otherwise spin against the loop on a busy machine.
+# busy one what they would have. Ordinary Python threads, not BLAS's own: numpy releases
+# the GIL inside BLAS, and BLAS stays on one thread (blas.py), whose idle workers would
+# otherwise spin against the loop on a busy machine. Shorter passes do it all inline.
 BLOCK = 128
-_helper: ThreadPoolExecutor | None = None
-
-
 _HELPER_NAME = "lstm-engine-gemm"
+_helper: ThreadPoolExecutor | None = None
 
 
 def _helper_thread() -> ThreadPoolExecutor:
@@ -66,7 +64,8 @@ def _on_helper(fn, *args) -> Future:
 
 class _BlockGradients:
     """wdiff = sum_t outer(dz[t], xc[t]) and dxc[:, :X] = dz @ Wx, block by block on the
-    helper thread (one thread, blocks in submission order: the same sums every run)."""
+    helper thread (one thread, blocks in submission order: the same sums every run), or
+    as one block here for a short pass."""
 
     def __init__(self, dz, xc, W, dxc, X):
         self.dz, self.xc, self.Wx, self.dxc, self.X = dz, xc, W[:, :X], dxc, X
@@ -75,9 +74,9 @@ class _BlockGradients:
         self.jobs = []
 
     def submit(self, lo: int, hi: int) -> None:
-        self.jobs.append(_on_helper(self._block, lo, hi))
+        self.jobs.append(_on_helper(self.block, lo, hi))
 
-    def _block(self, lo: int, hi: int) -> None:
+    def block(self, lo: int, hi: int) -> None:
         dz = self.dz[lo:hi]
         self.dxc[lo:hi, :self.X] = dz @ self.Wx
         np.matmul(dz.T, self.xc[lo:hi], out=self.part)
@@ -253,7 +252,8 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     dxc = np.empty((T, X + H), dt)
     carry_h = np.zeros(H, dt)                               # dL(t+1)/dh(t)
     carry_s = np.zeros(H, dt)                               # dL(t+1)/ds(t)
-    blocks = _BlockGradients(dz, xc, W, dxc, X) if T >= 2 * BLOCK else None
+    blocks = _BlockGradients(dz, xc, W, dxc, X)
+    threaded = T >= 2 * BLOCK
     for t in range(T - 1, -1, -1):
         tdh, dst = top_diff_h[t], ds[t]
         np.add(dl_dh[t], carry_h, out=tdh)
@@ -265,7 +265,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
         np.multiply(dst, f[t], out=carry_s)
         carry_h = dxc[t, X:]
         np.dot(WhT, dz[t], out=carry_h)
-        if blocks is not None and t % BLOCK == 0:          # steps t … t+BLOCK-1 are done
+        if threaded and t % BLOCK == 0:                     # steps t … t+BLOCK-1 are done
             blocks.submit(t, min(t + BLOCK, T))
     del A, C, C4
 
@@ -278,11 +278,9 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     dg = i * ds
     df = np.multiply(s_before, ds, out=s_before)
     bdiff = dz.sum(axis=0)
-    if blocks is not None:
-        wdiff = blocks.result()
-    else:
-        dxc[:, :X] = dz @ W[:, :X]
-        wdiff = dz.T @ xc                                   # sum_t outer(dz[t], xc[t])
+    if not threaded:
+        blocks.block(0, T)
+    wdiff = blocks.result()                                 # sum_t outer(dz[t], xc[t])
     arrays = dict(
         xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, loss=out.loss, dl_dh=dl_dh,
         top_diff_h=top_diff_h, top_diff_s=top_diff_s, ds=ds, do=do, di=di, dg=dg, df=df,
