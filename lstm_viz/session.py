@@ -76,11 +76,11 @@ class TrainReport:
     seconds: float = 0.0            # time spent in the iterations (not in showing them)
 
 
-
 def _frame_data(trace, config: RunConfig) -> FrameData:
     """The FrameData of a pass recorded under ``config`` (whose forward cell is
     ``config.variant`` even when its backward, the trace's variant, is another)."""
     return FrameData(trace, config.variant if config.backward else None)
+
 
 class Session:
     """Holds a run and a cursor. ``Session()`` opens the published example at frame 0."""
@@ -627,12 +627,12 @@ class Session:
         conditions = [bp for bp in self._breakpoints
                       if bp.enabled and not bp.per_frame_only] if stop_at_breakpoints else []
         t0 = time.perf_counter()
-        done, stop_at, problem = 0, None, None
+        done, stop_at, bad = 0, None, None
         while done < iterations:
             it = run.step()
             done += 1
             if it.problem is not None:
-                problem = str(it.problem)
+                bad = it.problem
                 break
             if conditions and it.trace is not None:
                 index = self._first_condition(it.trace, conditions)
@@ -643,9 +643,8 @@ class Session:
                 break
         seconds = time.perf_counter() - t0
         self._show_iteration(run.latest)
-        if problem is not None:          # show the failing pass at its first bad value
+        if bad is not None:              # show the failing pass at its first bad value
             self.pause_training()
-            bad = run.trainer.problem
             self._stop_at(problem_frame(self.frames, bad), run.latest, (bad.where(),))
             self.events.training_changed.emit()
         stop = None
@@ -653,7 +652,7 @@ class Session:
             self.pause_training()
             self._stop_at(stop_at[1], stop_at[0])
             stop = self._stop
-        return TrainReport(done, stop, problem, seconds)
+        return TrainReport(done, stop, None if bad is None else str(bad), seconds)
 
     def train_slice(self, time_budget: float = 0.03) -> TrainReport | None:
         """What the GUI's timer calls while training runs: iterations for about
