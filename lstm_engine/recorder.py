@@ -69,8 +69,7 @@ class _BlockGradients:
 
     def __init__(self, dz, xc, W, dxc, X):
         self.dz, self.xc, self.Wx, self.dxc, self.X = dz, xc, W[:, :X], dxc, X
-        self.wdiff = np.zeros((dz.shape[1], xc.shape[1]), dz.dtype)
-        self.part = np.empty_like(self.wdiff)
+        self.wdiff = self.part = None             # made by the first block
         self.jobs = []
 
     def submit(self, lo: int, hi: int) -> None:
@@ -79,6 +78,11 @@ class _BlockGradients:
     def block(self, lo: int, hi: int) -> None:
         dz = self.dz[lo:hi]
         self.dxc[lo:hi, :self.X] = dz @ self.Wx
+        if self.wdiff is None:                    # the first (for a short pass, the only)
+            self.wdiff = dz.T @ self.xc[lo:hi]
+            return
+        if self.part is None:
+            self.part = np.empty_like(self.wdiff)
         np.matmul(dz.T, self.xc[lo:hi], out=self.part)
         self.wdiff += self.part
 
