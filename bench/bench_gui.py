@@ -36,15 +36,15 @@ TARGETS = {                      # milliseconds, seconds, and a ratio
 def seek_times(frames: int, seed: int = 0, views: bool = True, forced: bool = True):
     from PySide6.QtWidgets import QApplication
 
-    from lstm_viz.config import default_config
-    from lstm_viz.main_window import MainWindow
-    from lstm_viz.session import Session
+    from lstm_viz.model.config import default_config
+    from lstm_viz.model.session import Session
+    from lstm_viz.widgets.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     t0 = time.perf_counter()
     session = Session(default_config("random", steps=1000, inputs=128, hidden=256))
     record_s = time.perf_counter() - t0
-    from lstm_viz.view_docks import show_every_view
+    from lstm_viz.widgets.view_docks import show_every_view
 
     window = MainWindow(session)
     window.resize(1366, 768)
@@ -107,9 +107,9 @@ def live_training(iterations: int = 300):
     against the same training with no window (the Qt-free session)."""
     from PySide6.QtWidgets import QApplication
 
-    from lstm_viz.main_window import MainWindow
-    from lstm_viz.session import Session
-    from lstm_viz.training_run import TrainingSettings
+    from lstm_viz.model.session import Session
+    from lstm_viz.model.training_run import TrainingSettings
+    from lstm_viz.widgets.main_window import MainWindow
 
     settings = TrainingSettings(task="adding", length=100, hidden=64)
     bare = Session()

@@ -44,8 +44,8 @@ def make_window(qtbot, tmp_path):
     settings file in tmp_path."""
     from PySide6.QtCore import QSettings
 
-    from lstm_viz.main_window import MainWindow
-    from lstm_viz.session import Session
+    from lstm_viz.model.session import Session
+    from lstm_viz.widgets.main_window import MainWindow
 
     def make(session=None, settings_name="settings.ini"):
         settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)

@@ -1,8 +1,8 @@
 """The app's gradient checks: the engine's variants pass, the wrong backward is flagged."""
 
-from lstm_viz.checks import full_check, quick_check, thresholds_text
-from lstm_viz.config import default_config
-from lstm_viz.session import Session
+from lstm_viz.model.checks import full_check, quick_check, thresholds_text
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
 
 SMALL = default_config("random", steps=4, inputs=2, hidden=3, init="uniform")
 
@@ -36,7 +36,7 @@ def test_progress_cancels_a_check_and_the_worst_array_comes_first():
     import numpy as np
     import pytest
 
-    from lstm_viz.checks import CheckCancelled, CheckProgress, error_image, worst_first
+    from lstm_viz.model.checks import CheckCancelled, CheckProgress, error_image, worst_first
 
     s = Session(SMALL)
     progress = CheckProgress()
@@ -64,7 +64,7 @@ def test_progress_cancels_a_check_and_the_worst_array_comes_first():
 def test_the_wrong_backward_is_described_as_what_ran_forward_and_backward():
     """A standard forward with the seed's backward: forward frames and the cell drawn say
     h = o·tanh(s); the backward's formulas and its h-stream are the seed's."""
-    from lstm_viz.view_data import ViewData
+    from lstm_viz.pictures.view_data import ViewData
 
     s = Session(SMALL.with_(variant="standard", backward="seed"))
     assert s.trace.variant == "seed" and s.data.forward_variant == "standard"

@@ -5,7 +5,7 @@ import pytest
 
 from lstm_engine.errors import UserError
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
-from lstm_viz.breakpoints import (
+from lstm_viz.model.breakpoints import (
     FrameBreakpoint,
     GradCheckBreakpoint,
     NonFiniteBreakpoint,
@@ -14,9 +14,9 @@ from lstm_viz.breakpoints import (
     VanishingBreakpoint,
     parse_breakpoint,
 )
-from lstm_viz.config import default_config
-from lstm_viz.session import Session
-from lstm_viz.training_run import TrainingSettings
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+from lstm_viz.model.training_run import TrainingSettings
 
 T = 12
 
@@ -180,7 +180,7 @@ def test_training_stops_on_the_first_iteration_where_a_condition_holds():
 
 
 def test_continue_says_when_no_breakpoint_held_on_the_way():
-    from lstm_viz.session import Session
+    from lstm_viz.model.session import Session
 
     s = Session()
     notes = []

@@ -5,8 +5,8 @@ import pytest
 
 from lstm_engine.errors import UserError
 from lstm_engine.trace import BACKWARD_NAMES, GRAD_NAMES
-from lstm_viz.compare import QUANTITIES, Comparison
-from lstm_viz.config import default_config
+from lstm_viz.model.compare import QUANTITIES, Comparison
+from lstm_viz.model.config import default_config
 
 SMALL = default_config("random", steps=6, inputs=3, hidden=4, init="uniform")
 

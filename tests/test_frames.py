@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from lstm_engine.cell import BACKWARD_STATEMENTS, FORWARD_STATEMENTS
 from lstm_engine.errors import UserError
-from lstm_viz.frames import Frame, FrameModel, describe
+from lstm_viz.model.frames import Frame, FrameModel, describe
 
 
 @pytest.mark.parametrize("steps", [1, 2, 4, 7])

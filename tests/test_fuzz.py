@@ -58,10 +58,10 @@ VALID: dict[str, bytes] = {}           # file name -> bytes, filled once per mod
 
 def write_valid_files(d: Path) -> None:
     """One valid file of every kind the tool reads, in folder ``d``; their bytes in VALID."""
-    from lstm_viz.config import default_config
-    from lstm_viz.saved_session import save_session
-    from lstm_viz.session import Session
-    from lstm_viz.training_run import TrainingSettings
+    from lstm_viz.model.config import default_config
+    from lstm_viz.model.saved_session import save_session
+    from lstm_viz.model.session import Session
+    from lstm_viz.model.training_run import TrainingSettings
 
     rng = np.random.default_rng(0)
     params = init_uniform(X, H, rng)
@@ -127,12 +127,12 @@ def _check_npy(a):
 
 
 def _load_session(path):
-    from lstm_viz.saved_session import load_session
+    from lstm_viz.model.saved_session import load_session
     return load_session(path)
 
 
 def _is_saved_session(path):
-    from lstm_viz.saved_session import is_saved_session
+    from lstm_viz.model.saved_session import is_saved_session
     return is_saved_session(path)
 
 
@@ -387,7 +387,7 @@ def test_a_csv_that_is_not_utf8_is_refused_in_one_line(tmp_path):
 @pytest.mark.parametrize("name", NPZ_READERS)
 def test_is_saved_session_answers_false_for_any_hostile_file(tmp_path, name):
     """Opening a file first asks whether it is a saved session: that must never raise."""
-    from lstm_viz.saved_session import is_saved_session
+    from lstm_viz.model.saved_session import is_saved_session
     reader = READERS[name]
     members = _members(VALID[reader.source])
     for meta in ("[1, 2]", "{not json", "[" * 100_000, '"text"', "null"):
@@ -533,7 +533,7 @@ def _no_training_run(*args, **kwargs):
 ])
 def test_training_settings_are_refused_before_a_run_is_built(tmp_path, monkeypatch,
                                                              change, words):
-    import lstm_viz.saved_session as saved
+    import lstm_viz.model.saved_session as saved
     monkeypatch.setattr(saved, "TrainingRun", _no_training_run)
     _refused(_load_session, _session_with(tmp_path, "training.npz", change), words)
 

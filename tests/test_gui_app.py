@@ -42,8 +42,8 @@ def test_a_bad_frame_is_a_clear_error(tmp_path):
 
 
 def test_main_opens_a_file_and_goes_to_a_frame(tmp_path):
-    from lstm_viz.app import build_session, parse_args
-    from lstm_viz.session import Session
+    from lstm_viz.model.session import Session
+    from lstm_viz.widgets.app import build_session, parse_args
 
     path = tmp_path / "t.npz"
     Session().save(path)
@@ -53,10 +53,10 @@ def test_main_opens_a_file_and_goes_to_a_frame(tmp_path):
 
 
 def test_main_opens_a_saved_session_at_its_frame(tmp_path):
-    from lstm_viz.app import build_session, parse_args
-    from lstm_viz.config import default_config
-    from lstm_viz.saved_session import is_saved_session, save_session
-    from lstm_viz.session import Session
+    from lstm_viz.model.config import default_config
+    from lstm_viz.model.saved_session import is_saved_session, save_session
+    from lstm_viz.model.session import Session
+    from lstm_viz.widgets.app import build_session, parse_args
 
     saved = Session(default_config("random", steps=6, inputs=3, hidden=4))
     saved.goto("bwd:2:ds")

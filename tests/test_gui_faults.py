@@ -10,10 +10,10 @@ import sys
 import pytest
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from lstm_viz import crashlog
-from lstm_viz.config import default_config
-from lstm_viz.errors import install_excepthook
-from lstm_viz.session import Session
+from lstm_viz.model import crashlog
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+from lstm_viz.widgets.errors import install_excepthook
 
 # The app's own excepthook is what these tests check: pytest-qt's capture is off for them.
 app_hook = pytest.mark.qt_no_exception_capture
@@ -21,7 +21,7 @@ app_hook = pytest.mark.qt_no_exception_capture
 
 @pytest.fixture
 def app_window(make_window, tmp_path, qapp):
-    """A window as ``lstm_viz.app.main`` sets it up: the crash log and the excepthook."""
+    """A window as ``lstm_viz.widgets.app.main`` sets it up: the crash log and the excepthook."""
     log = crashlog.setup(tmp_path / "data")
     w = make_window(Session(default_config("random", steps=6, inputs=3, hidden=4)))
     qapp.processEvents()
@@ -176,7 +176,7 @@ def test_tests_never_use_the_real_data_folder():
 
 
 def test_main_sets_up_the_log_in_the_data_dir(tmp_path, monkeypatch, qapp):
-    from lstm_viz import app
+    from lstm_viz.widgets import app
 
     monkeypatch.setenv(crashlog.ENV, str(tmp_path / "data"))
     try:
@@ -265,7 +265,7 @@ def test_training_that_blows_up_stops_at_its_first_bad_value(make_window, qtbot,
     import numpy as np
 
     from lstm_engine.params import PARAM_NAMES
-    from lstm_viz.training_run import TrainingRun
+    from lstm_viz.model.training_run import TrainingRun
 
     w = make_window()
     s = w.session

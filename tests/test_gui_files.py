@@ -5,9 +5,9 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
-from lstm_viz.config import default_config
-from lstm_viz.main_window import MainWindow
-from lstm_viz.session import Session
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+from lstm_viz.widgets.main_window import MainWindow
 
 
 def test_save_then_open_round_trip(make_window, tmp_path):
@@ -126,9 +126,9 @@ def test_hostile_files_show_one_line_and_keep_the_session(make_window, tmp_path,
     ``lstm-viz FILE`` refuses it in one line too (the app then starts on the default)."""
     from lstm_engine.errors import UserError
     from lstm_engine.io import save_trace
-    from lstm_viz.app import build_session, parse_args
-    from lstm_viz.saved_session import save_session
-    from lstm_viz.training_run import TrainingSettings
+    from lstm_viz.model.saved_session import save_session
+    from lstm_viz.model.training_run import TrainingSettings
+    from lstm_viz.widgets.app import build_session, parse_args
 
     source = Session()
     if kind == "training session":

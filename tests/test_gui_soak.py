@@ -31,11 +31,11 @@ import numpy as np
 import pytest
 
 from lstm_engine.io import load_trace
-from lstm_viz.config import default_config
-from lstm_viz.frame_data import VARIABLES
-from lstm_viz.session import Session
-from lstm_viz.view_data import ViewData
-from lstm_viz.view_docks import VIEWS, show_every_view
+from lstm_viz.model.config import default_config
+from lstm_viz.model.frame_data import VARIABLES
+from lstm_viz.model.session import Session
+from lstm_viz.pictures.view_data import ViewData
+from lstm_viz.widgets.view_docks import VIEWS, show_every_view
 
 ROUNDS = 32                     # each one a few minutes of someone's use
 WARMUP = 6                      # rounds before the memory baseline is taken

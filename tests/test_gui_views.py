@@ -11,12 +11,12 @@ from PySide6.QtGui import QImage
 from test_view_data import nan_trace
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
-from lstm_viz.config import default_config
-from lstm_viz.export import export_view
-from lstm_viz.flow_view import CURVE_PENS
-from lstm_viz.session import Session
-from lstm_viz.view_data import TIME_BACKWARD, TIME_FORWARD, ViewData
-from lstm_viz.view_docks import VIEWS
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+from lstm_viz.pictures.view_data import TIME_BACKWARD, TIME_FORWARD, ViewData
+from lstm_viz.widgets.export import export_view
+from lstm_viz.widgets.flow_view import CURVE_PENS
+from lstm_viz.widgets.view_docks import VIEWS
 
 
 @pytest.fixture
@@ -484,7 +484,7 @@ def test_time_heatmap_pixels_follow_the_quantity_and_the_levels(window, qapp):
 
 def test_loss_to_cell_waiting_for_compute_shows_no_stale_cursor_or_axes(window, qapp,
                                                                         monkeypatch):
-    from lstm_viz.view_data import Contributions
+    from lstm_viz.pictures.view_data import Contributions
 
     s = window.session
     view = show(window, "loss_to_cell", qapp)
@@ -505,7 +505,7 @@ def test_loss_to_cell_waiting_for_compute_shows_no_stale_cursor_or_axes(window, 
 
 
 def test_vertical_step_axes_space_their_labels_a_label_apart(qapp):
-    from lstm_viz.heatmap_view import ROOM_PX, StepAxis, nice_step
+    from lstm_viz.widgets.heatmap_view import ROOM_PX, StepAxis, nice_step
 
     assert [nice_step(v) for v in (0.3, 1, 1.5, 3, 7, 12, 49, 51)] == [1, 1, 2, 5, 10, 20, 50, 100]
     left, bottom = StepAxis("left"), StepAxis("bottom")

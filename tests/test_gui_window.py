@@ -5,12 +5,12 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from lstm_viz.config import RunConfig, default_config
-from lstm_viz.config_dialog import ConfigDialog
-from lstm_viz.frame_data import VARIABLES
-from lstm_viz.session import Session
-from lstm_viz.shortcuts import BINDINGS, help_html
-from lstm_viz.variables_panel import _num
+from lstm_viz.model.config import RunConfig, default_config
+from lstm_viz.model.frame_data import VARIABLES
+from lstm_viz.model.session import Session
+from lstm_viz.model.shortcuts import BINDINGS, help_html
+from lstm_viz.widgets.config_dialog import ConfigDialog
+from lstm_viz.widgets.variables_panel import _num
 
 KEYS = {  # key press -> the session method the tests of the session define
     (Qt.Key.Key_F10, Qt.KeyboardModifier.NoModifier): "step_over",
@@ -222,7 +222,7 @@ def test_an_error_in_a_command_shows_a_dialog_and_keeps_the_session(make_window,
 def test_the_global_hook_reports_uncaught_errors(make_window):
     import sys
 
-    from lstm_viz.errors import install_excepthook
+    from lstm_viz.widgets.errors import install_excepthook
     w = make_window()
     restore = install_excepthook(w.errors)
     try:
@@ -367,9 +367,9 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
     import tracemalloc
 
     from lstm_engine.errors import UserError
-    from lstm_viz import config as cfgmod
-    from lstm_viz import session as sessmod
-    from lstm_viz.saved_session import session_from_text
+    from lstm_viz.model import config as cfgmod
+    from lstm_viz.model import session as sessmod
+    from lstm_viz.model.saved_session import session_from_text
 
     session = Session(default_config("random"))
     trace = session.trace

@@ -5,9 +5,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from lstm_engine.params import PARAM_NAMES
-from lstm_viz.config import default_config
-from lstm_viz.session import Session
-from lstm_viz.training_run import TrainingSettings
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+from lstm_viz.model.training_run import TrainingSettings
 
 
 def small_panel(w, iterations=40):
@@ -308,7 +308,7 @@ def test_slow_openings_show_the_wait_cursor_and_always_restore_it(make_window, m
     from PySide6.QtWidgets import QApplication
 
     from lstm_engine.errors import UserError
-    from lstm_viz import saved_session
+    from lstm_viz.model import saved_session
 
     w = make_window()
     seen = []

@@ -65,9 +65,9 @@ def small():
 
 @pytest.fixture(scope="module")
 def export_window(qapp):
-    from lstm_viz.config import default_config
-    from lstm_viz.main_window import MainWindow
-    from lstm_viz.session import Session
+    from lstm_viz.model.config import default_config
+    from lstm_viz.model.session import Session
+    from lstm_viz.widgets.main_window import MainWindow
 
     w = MainWindow(Session(default_config("random", steps=6, inputs=3, hidden=4)))
     w.resize(700, 500)
@@ -79,14 +79,14 @@ def export_window(qapp):
 
 
 def _session(small):
-    from lstm_viz.session import Session
+    from lstm_viz.model.session import Session
 
     return Session(trace=small)
 
 
 def _trained_session():
-    from lstm_viz.session import Session
-    from lstm_viz.training_run import TrainingSettings
+    from lstm_viz.model.session import Session
+    from lstm_viz.model.training_run import TrainingSettings
 
     s = Session()
     s.start_training(TrainingSettings(task="adding", length=10, hidden=4))
@@ -105,7 +105,7 @@ def _run(path):
 
 def _export(kind):
     def write(path, request):
-        from lstm_viz.export import export_view
+        from lstm_viz.widgets.export import export_view
 
         w = request.getfixturevalue("export_window")
         export_view(w.views["heatmaps"], path, "Heatmaps")
@@ -113,7 +113,7 @@ def _export(kind):
 
 
 def _write_png(path, request):
-    from lstm_viz.export import write_png
+    from lstm_viz.widgets.export import write_png
 
     write_png(request.getfixturevalue("export_window"), path)
 
@@ -128,7 +128,7 @@ WRITERS = {   # name: (write(path, request), suffix)
     "params": (lambda p, r: io.save_params(p, r.getfixturevalue("small").params), "npz"),
     "trace": (lambda p, r: io.save_trace(p, r.getfixturevalue("small")), "npz"),
     "session-trace": (lambda p, r: _session(r.getfixturevalue("small")).save(p), "npz"),
-    "saved-session": (lambda p, r: __import__("lstm_viz.saved_session", fromlist=["x"])
+    "saved-session": (lambda p, r: __import__("lstm_viz.model.saved_session", fromlist=["x"])
                       .save_session(p, _trained_session(), {"diff": True}), "npz"),
     "training-run": (lambda p, r: _run(p), "npz"),
     "torch-npz": (_torch_npz, "npz"),
@@ -196,7 +196,7 @@ def test_the_cli_reports_a_full_disk_in_one_line(small, tmp_path, monkeypatch, c
 
 def test_file_save_on_a_full_disk_shows_the_error_and_keeps_file_and_session(
         make_window, small, tmp_path, monkeypatch, qapp):
-    from lstm_viz.session import Session
+    from lstm_viz.model.session import Session
 
     path = tmp_path / "run.npz"
     io.save_trace(path, small)
@@ -226,7 +226,7 @@ def test_save_session_on_a_full_disk_keeps_the_old_session_file(make_window, tmp
                                                                 monkeypatch, qapp):
     from PySide6.QtWidgets import QFileDialog
 
-    from lstm_viz.saved_session import load_session
+    from lstm_viz.model.saved_session import load_session
 
     w = make_window()
     path = tmp_path / "work.npz"

@@ -5,9 +5,9 @@ import pytest
 
 from lstm_engine.errors import UserError
 from lstm_engine.recorder import run_stepwise
-from lstm_viz.config import RunConfig, default_config, peak_bytes, trace_bytes
-from lstm_viz.frame_data import ACCUMULATORS, VARIABLES
-from lstm_viz.session import Session
+from lstm_viz.model.config import RunConfig, default_config, peak_bytes, trace_bytes
+from lstm_viz.model.frame_data import ACCUMULATORS, VARIABLES
+from lstm_viz.model.session import Session
 
 
 class Recorder:
@@ -285,7 +285,7 @@ def test_statistics_count_infinities_as_well_as_nans():
     are taken over the finite values and would otherwise hide it."""
     from test_training import trace_with
 
-    from lstm_viz.frame_data import FrameData
+    from lstm_viz.model.frame_data import FrameData
 
     trace = trace_with([("loss", 1, np.inf), ("ds", (2, 0), np.nan), ("ds", (2, 1), -np.inf)])
     data = FrameData(trace)

@@ -8,9 +8,9 @@ from lstm_engine.errors import UserError
 from lstm_engine.params import PARAM_NAMES
 from lstm_engine.recorder import run_stepwise
 from lstm_engine.training import TrainConfig, build_trainer
-from lstm_viz.config import trace_bytes
-from lstm_viz.session import Session
-from lstm_viz.training_run import TrainingRun, TrainingSettings
+from lstm_viz.model.config import trace_bytes
+from lstm_viz.model.session import Session
+from lstm_viz.model.training_run import TrainingRun, TrainingSettings
 
 SMALL = TrainingSettings(task="adding", length=20, hidden=8)
 
@@ -161,7 +161,7 @@ def test_iteration_text_is_the_iteration_shown_of_the_latest():
 
 
 def test_training_settings_start_from_the_loaded_run_s_configuration():
-    from lstm_viz.config import default_config
+    from lstm_viz.model.config import default_config
 
     published = TrainingSettings.from_config(default_config())      # T=4, H=100, seed cell
     assert (published.task, published.variant, published.hidden, published.seed,
@@ -190,7 +190,7 @@ def test_training_settings_start_from_the_loaded_run_s_configuration():
 
 
 def test_loss_curve_and_gradient_image_are_what_the_dock_draws():
-    from lstm_viz.training_run import gradient_image, loss_curve
+    from lstm_viz.model.training_run import gradient_image, loss_curve
 
     h = {"iteration": np.arange(4), "loss": np.array([2.0, 0.0, -1.0, 0.5])}
     x, y = loss_curve(h, log=False)
@@ -228,8 +228,8 @@ def test_loss_curve_and_gradient_image_are_what_the_dock_draws():
 ])
 def test_the_frame_of_the_first_bad_value(changes, frame):
     from lstm_engine.training import NonFinite, first_nonfinite
-    from lstm_viz.breakpoints import problem_frame
-    from lstm_viz.frames import FrameModel
+    from lstm_viz.model.breakpoints import problem_frame
+    from lstm_viz.model.frames import FrameModel
 
     trace = trace_with(changes, seed=4)
     problem = first_nonfinite(trace, iteration=3)
@@ -311,7 +311,7 @@ def test_training_too_big_for_memory_is_refused_before_anything_is_built(
         changes, words, monkeypatch):
     import tracemalloc
 
-    from lstm_viz import training_run
+    from lstm_viz.model import training_run
 
     def forbidden(*_, **__):
         raise AssertionError("built a trainer for settings that do not fit")

@@ -10,7 +10,8 @@ from lstm_engine import init_uniform, record
 from lstm_engine.cell import BACKWARD_STATEMENTS, FORWARD_STATEMENTS
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
-from lstm_viz.colors import (
+from lstm_viz.model.frame_data import FrameData
+from lstm_viz.pictures.colors import (
     DIVERGING_LUT,
     NAN_RGB,
     NEGINF_RGB,
@@ -19,8 +20,7 @@ from lstm_viz.colors import (
     is_signed,
     to_rgba,
 )
-from lstm_viz.frame_data import FrameData
-from lstm_viz.view_data import (
+from lstm_viz.pictures.view_data import (
     TIME_BACKWARD,
     TIME_FORWARD,
     TIME_NAMES,
@@ -286,8 +286,8 @@ def test_nan_and_inf_are_counted_as_of_the_frame_and_get_reserved_colours(run):
 
 
 def test_the_bar_plot_shows_row_norms_of_matrices_and_names_the_frame():
-    from lstm_viz.session import Session
-    from lstm_viz.view_data import plot_title, plotted_vector
+    from lstm_viz.model.session import Session
+    from lstm_viz.pictures.view_data import plot_title, plotted_vector
 
     s = Session()
     d = s.data
@@ -310,9 +310,9 @@ def test_the_bar_plot_shows_row_norms_of_matrices_and_names_the_frame():
 
 @pytest.mark.parametrize("name", ["ds", "wi_diff", "bo_diff", "loss", "x", "dxc"])
 def test_the_bar_plot_range_is_fixed_per_trace_and_holds_every_frame_s_bars(name):
-    from lstm_viz.config import default_config
-    from lstm_viz.session import Session
-    from lstm_viz.view_data import ViewData, nice, plotted_vector
+    from lstm_viz.model.config import default_config
+    from lstm_viz.model.session import Session
+    from lstm_viz.pictures.view_data import ViewData, nice, plotted_vector
 
     s = Session(default_config("random", steps=12, inputs=4, hidden=6))
     d = s.data
@@ -346,13 +346,13 @@ def test_the_bar_plot_range_is_fixed_per_trace_and_holds_every_frame_s_bars(name
     (1, 0, 4, "only step 0's updates run so far (4 of 8)"),
 ])
 def test_param_caption_words_every_case(steps, t, ran, want):
-    from lstm_viz.view_data import param_caption
+    from lstm_viz.pictures.view_data import param_caption
 
     assert param_caption("accumulated", steps, t, ran) == want
 
 
 def test_param_state_caption_follows_the_frame():
-    from lstm_viz.session import Session
+    from lstm_viz.model.session import Session
 
     s = Session()                                         # T = 4
     params = ViewData.of(s.data).params
@@ -371,7 +371,7 @@ def test_param_state_caption_follows_the_frame():
 
 
 def test_all_zero_arrays_get_a_unit_colour_scale_not_a_vanishing_one():
-    from lstm_viz.colors import signed_levels, symmetric_levels
+    from lstm_viz.pictures.colors import signed_levels, symmetric_levels
 
     for m in (0.0, -0.0, np.nan, np.inf):
         assert symmetric_levels(m) == (-1.0, 1.0)
@@ -399,7 +399,7 @@ def test_all_zero_arrays_get_a_unit_colour_scale_not_a_vanishing_one():
 def test_values_beyond_float32_keep_their_sign_and_size_in_the_image():
     import warnings
 
-    from lstm_viz.colors import finite_or_zero
+    from lstm_viz.pictures.colors import finite_or_zero
 
     a = np.array([[1e300, -1e300, 0.5], [np.nan, np.inf, -np.inf]])
     with warnings.catch_warnings():

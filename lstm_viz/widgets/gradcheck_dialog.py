@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from .checks import (
+from ..model.checks import (
     CheckCancelled,
     CheckProgress,
     error_image,

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from lstm_engine.errors import UserError
 from lstm_engine.trace import BACKWARD_NAMES, GRAD_NAMES, STEP_NAMES
 
-from .breakpoints import GATES, NORM_QUANTITIES, parse_breakpoint
+from ..model.breakpoints import GATES, NORM_QUANTITIES, parse_breakpoint
 
 KIND_TEXT = {
     "nan": "NaN or Inf",

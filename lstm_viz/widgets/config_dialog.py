@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 
-from . import config as cfgmod
+from ..model import config as cfgmod
 
 
 class ConfigDialog(QDialog):

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from lstm_engine.errors import UserError
 from lstm_engine.trace import STEP_NAMES
 
-from .compare import Comparison, describe
+from ..model.compare import Comparison, describe
 
 PRESETS = {
     "seed against standard": (dict(variant="seed", backward=""),

@@ -33,7 +33,7 @@ from lstm_engine.recorder import record, run_stepwise
 from lstm_engine.tasks import TASKS
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
-from .colors import max_abs, symmetric_levels
+from ..pictures.colors import max_abs, symmetric_levels
 from .config import (
     DTYPES,
     MAX_HIDDEN,

@@ -44,10 +44,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from .colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
+from ..pictures.colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
+from ..pictures.view_data import EDGES, csv_text, unit_at
 from .heatmap_view import VisibleView
 from .steady import steady_height
-from .view_data import EDGES, csv_text, unit_at
 
 W, H_SCENE = 900.0, 300.0      # room right of the strips (and their names) for the t+1 box
 Y_CAR, Y_MID, Y_GATE, Y_BUS = 62.0, 112.0, 170.0, 250.0

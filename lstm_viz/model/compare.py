@@ -19,7 +19,7 @@ import numpy as np
 from lstm_engine.errors import UserError
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 
-from .colors import max_abs, signed_levels, symmetric_levels
+from ..pictures.colors import max_abs, signed_levels, symmetric_levels
 from .config import RunConfig, check_config
 from .session import Session
 

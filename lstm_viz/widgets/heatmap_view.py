@@ -26,10 +26,17 @@ from PySide6.QtWidgets import (
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 
-from .colors import DIVERGING, NOT_COMPUTED_RGB, SEQUENTIAL, Special, anchors_for, special_rgba
-from .frames import Frame
+from ..model.frames import Frame
+from ..pictures.colors import (
+    DIVERGING,
+    NOT_COMPUTED_RGB,
+    SEQUENTIAL,
+    Special,
+    anchors_for,
+    special_rgba,
+)
+from ..pictures.view_data import TIME_BACKWARD, TIME_FORWARD, ViewData, csv_text, stack_tables
 from .steady import steady_height
-from .view_data import TIME_BACKWARD, TIME_FORWARD, ViewData, csv_text, stack_tables
 
 PENDING = QColor(*NOT_COMPUTED_RGB)
 CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)

@@ -229,7 +229,7 @@ class Workbench:
             p.grad_name.setCurrentText(view["grad_array"])
 
     def save_session_to(self, path) -> bool:
-        from .saved_session import save_session
+        from ..model.saved_session import save_session
 
         try:
             save_session(path, self.session, self.view_state())
@@ -240,7 +240,7 @@ class Workbench:
 
     def open_session_from(self, path) -> bool:
         """Open a saved session; a bad file shows one line and keeps the current one."""
-        from .saved_session import load_session
+        from ..model.saved_session import load_session
 
         try:
             with busy():
@@ -265,7 +265,7 @@ class Workbench:
             self.open_session_from(path)
 
     def copy_state(self) -> str:
-        from .saved_session import state_text
+        from ..model.saved_session import state_text
 
         text = state_text(self.session)
         QGuiApplication.clipboard().setText(text)
@@ -273,7 +273,7 @@ class Workbench:
         return text
 
     def open_text(self, text: str) -> bool:
-        from .saved_session import session_from_text
+        from ..model.saved_session import session_from_text
 
         try:
             with busy():                     # a long pass is recorded (and trained) first

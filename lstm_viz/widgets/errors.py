@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from lstm_engine.errors import UserError
 
-from . import crashlog
+from ..model import crashlog
 
 log = logging.getLogger(crashlog.LOGGER)
 QUIET = 2.0                                   # seconds

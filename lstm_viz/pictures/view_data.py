@@ -31,6 +31,8 @@ from lstm_engine.flow import gradient_norms, log10_forget_product, loss_to_cell_
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_engine.trace import GATE_ORDER
 
+from ..model.frame_data import ACCUMULATORS, FrameData, summarize
+from ..model.frames import Frame
 from .colors import (
     Special,
     count_special,
@@ -40,8 +42,6 @@ from .colors import (
     special_rgba,
     symmetric_levels,
 )
-from .frame_data import ACCUMULATORS, FrameData, summarize
-from .frames import Frame
 
 TIME_FORWARD = ("g", "i", "f", "o", "s", "h")
 TIME_BACKWARD = ("top_diff_h", "top_diff_s", "ds", "bottom_diff_h", "dxc")

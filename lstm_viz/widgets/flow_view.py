@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QSizePolicy,
 )
 
+from ..pictures.colors import SEQUENTIAL
+from ..pictures.view_data import FLOW_CURVES, csv_text
 from .busy import busy
-from .colors import SEQUENTIAL
 from .heatmap_view import CURSOR_PEN, Heatmap, StepAxis, VisibleView, _quiet_plot, frame_for_step
 from .steady import steady_height
-from .view_data import FLOW_CURVES, csv_text
 
 # Thin (width 1) pens: Qt draws them without stroking; a 2 px pen made the flow view the
 # costliest panel to repaint (5 ms against 2 ms at T=1000, bench/bench_gui.py).

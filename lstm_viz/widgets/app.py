@@ -24,7 +24,7 @@ APPLICATION = "lstm-viz"
 def parse_args(argv=None) -> argparse.Namespace:
     from lstm_engine.cell import VARIANTS
 
-    from .config import task_names
+    from ..model.config import task_names
 
     p = argparse.ArgumentParser(prog="lstm-viz", description="Step through an LSTM's forward "
                                 "pass and backpropagation through time.")
@@ -43,13 +43,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_session(args):
     """The session the arguments ask for; UserError for a bad file, task or frame."""
-    from .config import default_config
-    from .session import Session
+    from ..model.config import default_config
+    from ..model.session import Session
 
     if args.file:
         from lstm_engine.io import load_trace
 
-        from .saved_session import is_saved_session, load_session
+        from ..model.saved_session import is_saved_session, load_session
         if is_saved_session(args.file):
             session, _layout = load_session(args.file)
         else:
@@ -85,17 +85,17 @@ def main(argv=None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="lstm-viz: %(message)s")
-    from . import crashlog
+    from ..model import crashlog
     crashlog.setup()                               # None: the folder cannot be made; stderr only
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from lstm_engine.errors import UserError
 
+    from ..model.session import Session
     from .errors import install_excepthook
     from .export import write_png
     from .main_window import MainWindow
-    from .session import Session
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .frame_data import ACCUMULATORS, VARIABLES
+from ..model.frame_data import ACCUMULATORS, VARIABLES
+from ..pictures.view_data import ViewData, plot_title, plotted_vector
 from .steady import steady_height
-from .view_data import ViewData, plot_title, plotted_vector
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
 GREY = QColor(150, 150, 150)

@@ -37,8 +37,8 @@ from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.params import PARAM_NAMES
 
-from .config import task_info
-from .training_run import (
+from ..model.config import task_info
+from ..model.training_run import (
     TRAIN_TASKS,
     WATCH,
     TrainingSettings,
@@ -385,7 +385,7 @@ class TrainingPanel(QWidget):
         if run is not None:
             text = run.memory_text(self.ring.value())
         else:
-            from .config import format_bytes, trace_bytes
+            from ..model.config import format_bytes, trace_bytes
             inputs = task_info(self.task.currentText()).inputs or 8
             text = "≈ " + format_bytes(self.ring.value() * trace_bytes(
                 self.length.value(), inputs, self.hidden.value(), self._base.dtype))

@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 
 from lstm_engine.errors import UserError
 
+from ..model.frames import STATEMENTS
+from ..model.session import SPEEDS, Session
+from ..model.shortcuts import BINDINGS, MENUS, help_html, plain
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
-from .frames import STATEMENTS
-from .session import SPEEDS, Session
-from .shortcuts import BINDINGS, MENUS, help_html, plain
 from .source_panel import SourcePanel
 from .steady import ElidedLabel, steady_height
 from .timeline import Timeline
@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path) -> bool:
         """Open a trace (or a saved session, as ``lstm-viz FILE`` does); a bad file shows
         its error and keeps the current session."""
-        from .saved_session import is_saved_session
+        from ..model.saved_session import is_saved_session
 
         if is_saved_session(path):
             if not self.workbench.open_session_from(path):
