@@ -371,7 +371,7 @@ def test_param_state_caption_follows_the_frame():
 
 
 def test_all_zero_arrays_get_a_unit_colour_scale_not_a_vanishing_one():
-    from lstm_viz.pictures.colors import signed_levels, symmetric_levels
+    from lstm_viz.model.levels import signed_levels, symmetric_levels
 
     for m in (0.0, -0.0, np.nan, np.inf):
         assert symmetric_levels(m) == (-1.0, 1.0)

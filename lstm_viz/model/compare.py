@@ -19,8 +19,8 @@ import numpy as np
 from lstm_engine.errors import UserError
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 
-from ..pictures.colors import max_abs, signed_levels, symmetric_levels
 from .config import RunConfig, check_config
+from .levels import max_abs, signed_levels, symmetric_levels
 from .session import Session
 
 QUANTITIES = STEP_NAMES + GRAD_NAMES

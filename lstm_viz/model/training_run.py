@@ -33,7 +33,6 @@ from lstm_engine.recorder import record, run_stepwise
 from lstm_engine.tasks import TASKS
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
-from ..pictures.colors import max_abs, symmetric_levels
 from .config import (
     DTYPES,
     MAX_HIDDEN,
@@ -48,6 +47,7 @@ from .config import (
     task_info,
     trace_bytes,
 )
+from .levels import max_abs, symmetric_levels
 
 WATCH = ("training", "example")
 MAX_RING = 10_000

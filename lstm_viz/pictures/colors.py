@@ -1,10 +1,11 @@
-"""Colour maps, colour levels and the reserved colours of NaN, +Inf, -Inf. No Qt.
+"""Colour maps and the reserved colours of NaN, +Inf, -Inf. No Qt.
 
 Signed quantities (gradients, s, h, g, x) use a diverging blue-white-red map with levels
 symmetric about zero; gate activations (i, f, o) use a sequential map on [0, 1].
 NaN, +Inf and -Inf are never mapped through a colour map: they get reserved colours that
 no map contains, and are counted. Steps that are not computed yet at a frame are drawn in
-a neutral grey that no map contains either.
+a neutral grey that no map contains either. The levels (the span a map covers) are
+``model/levels.py``'s.
 
 The maps are anchor lists (position in [0, 1], RGB); the Qt views build their
 ``pg.ColorMap`` from the same anchors, so the heatmaps and the carousel strips agree.
@@ -50,36 +51,6 @@ def is_signed(name: str) -> bool:
 
 def anchors_for(name: str):
     return DIVERGING if is_signed(name) else SEQUENTIAL
-
-
-# ---- levels -------------------------------------------------------------------------------
-
-def max_abs(a: np.ndarray) -> float:
-    """The largest finite |value| (0 if there is none)."""
-    a = np.asarray(a)
-    if a.size == 0:
-        return 0.0
-    with np.errstate(all="ignore"):
-        m = float(np.max(np.abs(a)))
-    if np.isfinite(m):
-        return m
-    finite = np.abs(a[np.isfinite(a)])
-    return float(finite.max()) if finite.size else 0.0
-
-
-DEFAULT_SCALE = 1.0               # the half-width of the levels of an all-zero array
-
-
-def symmetric_levels(m: float) -> tuple[float, float]:
-    """(-m, m); (-1, 1) when m is 0 or not finite (an all-zero array: a ±1e-12 scale would
-    only magnify rounding noise, and a colour bar still needs a span)."""
-    m = float(m) if np.isfinite(m) and m > 0 else DEFAULT_SCALE
-    return -m, m
-
-
-def signed_levels(*arrays) -> tuple[float, float]:
-    """Levels symmetric about zero covering every finite value of the arrays."""
-    return symmetric_levels(max((max_abs(a) for a in arrays), default=0.0))
 
 
 # ---- NaN and Inf --------------------------------------------------------------------------

@@ -33,14 +33,13 @@ from lstm_engine.trace import GATE_ORDER
 
 from ..model.frame_data import ACCUMULATORS, FrameData, summarize
 from ..model.frames import Frame
+from ..model.levels import max_abs, symmetric_levels
 from .colors import (
     Special,
     count_special,
     finite_or_zero,
     is_signed,
-    max_abs,
     special_rgba,
-    symmetric_levels,
 )
 
 TIME_FORWARD = ("g", "i", "f", "o", "s", "h")
