@@ -13,7 +13,8 @@ from test_view_data import nan_trace
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
-from lstm_viz.pictures.view_data import TIME_BACKWARD, TIME_FORWARD, ViewData
+from lstm_viz.pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
+from lstm_viz.pictures.view_data import ViewData
 from lstm_viz.widgets.export import export_view
 from lstm_viz.widgets.flow_view import CURVE_PENS
 from lstm_viz.widgets.view_docks import VIEWS
@@ -484,7 +485,7 @@ def test_time_heatmap_pixels_follow_the_quantity_and_the_levels(window, qapp):
 
 def test_loss_to_cell_waiting_for_compute_shows_no_stale_cursor_or_axes(window, qapp,
                                                                         monkeypatch):
-    from lstm_viz.pictures.view_data import Contributions
+    from lstm_viz.pictures.contributions import Contributions
 
     s = window.session
     view = show(window, "loss_to_cell", qapp)

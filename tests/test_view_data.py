@@ -11,6 +11,7 @@ from lstm_engine.cell import BACKWARD_STATEMENTS, FORWARD_STATEMENTS
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
 from lstm_viz.model.frame_data import FrameData
+from lstm_viz.pictures.carousel import unit_at
 from lstm_viz.pictures.colors import (
     DIVERGING_LUT,
     NAN_RGB,
@@ -20,17 +21,11 @@ from lstm_viz.pictures.colors import (
     is_signed,
     to_rgba,
 )
-from lstm_viz.pictures.view_data import (
-    TIME_BACKWARD,
-    TIME_FORWARD,
-    TIME_NAMES,
-    ViewData,
-    choose_sources,
-    csv_text,
-    known_steps,
-    not_computed_mask,
-    unit_at,
-)
+from lstm_viz.pictures.contributions import choose_sources
+from lstm_viz.pictures.known import known_steps, not_computed_mask
+from lstm_viz.pictures.tables import csv_text
+from lstm_viz.pictures.time_maps import TIME_BACKWARD, TIME_FORWARD, TIME_NAMES
+from lstm_viz.pictures.view_data import ViewData
 
 T, X, H = 6, 3, 5
 
@@ -287,7 +282,7 @@ def test_nan_and_inf_are_counted_as_of_the_frame_and_get_reserved_colours(run):
 
 def test_the_bar_plot_shows_row_norms_of_matrices_and_names_the_frame():
     from lstm_viz.model.session import Session
-    from lstm_viz.pictures.view_data import plot_title, plotted_vector
+    from lstm_viz.pictures.bars import plot_title, plotted_vector
 
     s = Session()
     d = s.data
@@ -312,7 +307,8 @@ def test_the_bar_plot_shows_row_norms_of_matrices_and_names_the_frame():
 def test_the_bar_plot_range_is_fixed_per_trace_and_holds_every_frame_s_bars(name):
     from lstm_viz.model.config import default_config
     from lstm_viz.model.session import Session
-    from lstm_viz.pictures.view_data import ViewData, nice, plotted_vector
+    from lstm_viz.pictures.bars import nice, plotted_vector
+    from lstm_viz.pictures.view_data import ViewData
 
     s = Session(default_config("random", steps=12, inputs=4, hidden=6))
     d = s.data
@@ -346,7 +342,7 @@ def test_the_bar_plot_range_is_fixed_per_trace_and_holds_every_frame_s_bars(name
     (1, 0, 4, "only step 0's updates run so far (4 of 8)"),
 ])
 def test_param_caption_words_every_case(steps, t, ran, want):
-    from lstm_viz.pictures.view_data import param_caption
+    from lstm_viz.pictures.param_grads import param_caption
 
     assert param_caption("accumulated", steps, t, ran) == want
 

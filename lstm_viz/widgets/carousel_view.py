@@ -44,8 +44,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..pictures.carousel import EDGES, unit_at
 from ..pictures.colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
-from ..pictures.view_data import EDGES, csv_text, unit_at
+from ..pictures.tables import csv_text
 from .heatmap_view import VisibleView
 from .steady import steady_height
 

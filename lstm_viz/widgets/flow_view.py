@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..pictures.colors import SEQUENTIAL
-from ..pictures.view_data import FLOW_CURVES, csv_text
+from ..pictures.flow import FLOW_CURVES
+from ..pictures.tables import csv_text
 from .busy import busy
 from .heatmap_view import CURSOR_PEN, Heatmap, StepAxis, VisibleView, _quiet_plot, frame_for_step
 from .steady import steady_height

@@ -35,7 +35,9 @@ from ..pictures.colors import (
     anchors_for,
     special_rgba,
 )
-from ..pictures.view_data import TIME_BACKWARD, TIME_FORWARD, ViewData, csv_text, stack_tables
+from ..pictures.tables import csv_text, stack_tables
+from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
+from ..pictures.view_data import ViewData
 from .steady import steady_height
 
 PENDING = QColor(*NOT_COMPUTED_RGB)

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.frame_data import ACCUMULATORS, VARIABLES
-from ..pictures.view_data import ViewData, plot_title, plotted_vector
+from ..pictures.bars import plot_title, plotted_vector
+from ..pictures.view_data import ViewData
 from .steady import steady_height
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")

@@ -1,0 +1,135 @@
+"""The gradient flow: per-step gradient norms and the forget-gate product, as of a frame.
+No Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstm_engine.flow import gradient_norms, log10_forget_product
+
+from ..model.frame_data import FrameData
+from .known import known_steps
+
+FLOW_CURVES = ("ds", "top_diff_h", "bottom_diff_s")
+
+
+@dataclass(frozen=True)
+class FlowState:
+    curves: dict                      # name -> (t, values) of the computed steps
+    forget: tuple | None              # (t, median, q10, q90) of log10 prod f, or None
+    cursor: int
+    known: dict                       # name -> (lo, hi): the steps computed, lo … hi-1
+
+
+def _padded(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[float, float]:
+    """(lo, hi) around the values with a little room (``floor``: lo never below it);
+    a unit span when there is nothing or a single value."""
+    if v.size == 0:
+        return (0.0, 1.0) if floor is not None else (-1.0, 0.0)
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    span = hi - lo
+    lo, hi = lo - pad * span, hi + pad * span
+    if floor is not None:
+        lo = max(lo, floor)
+    return lo, hi
+
+
+class Flow:
+    """Norms per step and the forget-gate product, as of a frame."""
+
+    def __init__(self, data: FrameData):
+        self.data = data
+        self._norms: dict | None = None
+        self._forget: tuple | None = None
+        self._ranges: dict = {}
+        self._positive: dict | None = None
+        self.t = np.arange(data.trace.steps, dtype=np.float32)
+
+    def norms(self) -> dict:
+        if self._norms is None:
+            with np.errstate(all="ignore"):
+                self._norms = {k: np.asarray(v, np.float32)
+                               for k, v in gradient_norms(self.data.trace).items()}
+        return self._norms
+
+    def positive_norms(self) -> dict:
+        """The norms with zeros as NaN (a gap on a log scale), once per trace."""
+        if self._positive is None:
+            self._positive = {k: np.where(v > 0, v, np.nan).astype(np.float32)
+                              for k, v in self.norms().items()}
+        return self._positive
+
+    def forget(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """log10 prod_{j>t} f(j) over the units: median, 10th and 90th percentile, (T,)."""
+        if self._forget is None:
+            with np.errstate(all="ignore"):
+                lp = log10_forget_product(self.data.trace)
+                q = np.nanpercentile(lp, [50, 10, 90], axis=1) if lp.shape[1] else \
+                    np.zeros((3, lp.shape[0]))
+            self._forget = tuple(np.asarray(v, np.float32) for v in q)
+        return self._forget
+
+    def norm_range(self, log: bool) -> tuple[float, float]:
+        """The y range of the norm curves over the whole pass (log10 units when ``log``),
+        so the axes are set once per trace instead of following every frame."""
+        key = ("norm", log)
+        found = self._ranges.get(key)
+        if found is None:
+            v = np.concatenate([self.norms()[n] for n in FLOW_CURVES])
+            v = v[np.isfinite(v)]
+            if log:
+                v = v[v > 0]
+                with np.errstate(all="ignore"):
+                    v = np.log10(v)
+                found = _padded(v, floor=None)
+            else:
+                found = _padded(v, floor=0.0)
+            self._ranges[key] = found
+        return found
+
+    def forget_range(self) -> tuple[float, float]:
+        """The y range of log10 prod f (10th to 90th percentile band) over the pass."""
+        found = self._ranges.get("forget")
+        if found is None:
+            _, q10, q90 = self.forget()
+            v = np.concatenate([q10, q90, [0.0]])
+            found = self._ranges["forget"] = _padded(v[np.isfinite(v)], floor=None)
+        return found
+
+    def state(self, index: int, log: bool = False) -> FlowState:
+        data = self.data
+        frame = data.model.frame(index)
+        curves, known = {}, {}
+        norms = self.curve_values(log)
+        for name in FLOW_CURVES:
+            lo, hi = known[name] = known_steps(data, name, frame)
+            curves[name] = (self.t[lo:hi], norms[name][lo:hi])
+        forget = None
+        if frame.phase != "fwd":
+            forget = (self.t, *self.forget())
+        return FlowState(curves, forget, data.focus_step(frame), known)
+
+    def curve_values(self, log: bool) -> dict:
+        """Each curve's values over the whole pass (zeros as NaN gaps when ``log``)."""
+        return self.positive_norms() if log else self.norms()
+
+    def table(self, index: int) -> tuple[list[str], list[list]]:
+        frame = self.data.model.frame(index)
+        header = ["step", *(f"norm_{n}" for n in FLOW_CURVES),
+                  "log10_prod_f_median", "log10_prod_f_q10", "log10_prod_f_q90"]
+        T = self.data.trace.steps
+        known = {n: known_steps(self.data, n, frame) for n in FLOW_CURVES}
+        forget = self.forget() if frame.phase != "fwd" else None
+        rows = []
+        for t in range(T):
+            row: list = [t]
+            for n in FLOW_CURVES:
+                lo, hi = known[n]
+                row.append(self.norms()[n][t] if lo <= t < hi else None)
+            row.extend([forget[k][t] for k in range(3)] if forget else [None] * 3)
+            rows.append(row)
+        return header, rows
