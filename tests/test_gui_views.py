@@ -506,7 +506,7 @@ def test_loss_to_cell_waiting_for_compute_shows_no_stale_cursor_or_axes(window, 
 
 
 def test_vertical_step_axes_space_their_labels_a_label_apart(qapp):
-    from lstm_viz.widgets.heatmap_view import ROOM_PX, StepAxis, nice_step
+    from lstm_viz.widgets.plots import ROOM_PX, StepAxis, nice_step
 
     assert [nice_step(v) for v in (0.3, 1, 1.5, 3, 7, 12, 49, 51)] == [1, 1, 2, 5, 10, 20, 50, 100]
     left, bottom = StepAxis("left"), StepAxis("bottom")

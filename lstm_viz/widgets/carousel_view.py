@@ -47,8 +47,8 @@ from PySide6.QtWidgets import (
 from ..pictures.carousel import EDGES, unit_at
 from ..pictures.colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
 from ..pictures.tables import csv_text
-from .heatmap_view import VisibleView
 from .steady import steady_height
+from .view_base import VisibleView
 
 W, H_SCENE = 900.0, 300.0      # room right of the strips (and their names) for the t+1 box
 Y_CAR, Y_MID, Y_GATE, Y_BUS = 62.0, 112.0, 170.0, 250.0

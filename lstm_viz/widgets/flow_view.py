@@ -27,8 +27,9 @@ from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
 from .busy import busy
-from .heatmap_view import CURSOR_PEN, Heatmap, StepAxis, VisibleView, _quiet_plot, frame_for_step
+from .plots import CURSOR_PEN, Heatmap, StepAxis, cmap_for, quiet_plot
 from .steady import steady_height
+from .view_base import VisibleView, frame_for_step
 
 # Thin (width 1) pens: Qt draws them without stroking; a 2 px pen made the flow view the
 # costliest panel to repaint (5 ms against 2 ms at T=1000, bench/bench_gui.py).
@@ -81,7 +82,7 @@ class FlowView(VisibleView):
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 2)
         for p in (self.norms, self.forget):
-            _quiet_plot(p)
+            quiet_plot(p)
             p.showGrid(x=True, y=True, alpha=0.25)
         self.norms.setLabel("left", "gradient norm")
         self.forget.setLabel("left", "log10 ∏ f")
@@ -242,7 +243,6 @@ class ContributionView(VisibleView):
 
     @staticmethod
     def _cmap():
-        from .heatmap_view import cmap_for
         return cmap_for(SEQUENTIAL)
 
     def trace_changed(self):

@@ -11,12 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGraphicsItem,
-    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -26,11 +23,8 @@ from PySide6.QtWidgets import (
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 
-from ..model.frames import Frame
 from ..pictures.colors import (
     DIVERGING,
-    NOT_COMPUTED_RGB,
-    SEQUENTIAL,
     Special,
     anchors_for,
     special_rgba,
@@ -38,231 +32,9 @@ from ..pictures.colors import (
 from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
+from .plots import Heatmap
 from .steady import steady_height
-
-PENDING = QColor(*NOT_COMPUTED_RGB)
-CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
-
-
-def colormap(anchors) -> pg.ColorMap:
-    return pg.ColorMap([a[0] for a in anchors], [(*a[1], 255) for a in anchors])
-
-
-_MAPS = {id(DIVERGING): colormap(DIVERGING), id(SEQUENTIAL): colormap(SEQUENTIAL)}
-
-
-def cmap_for(anchors) -> pg.ColorMap:
-    return _MAPS[id(anchors)]
-
-
-def _quiet_plot(plot: pg.PlotItem) -> None:
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
-    for side in ("left", "bottom"):
-        axis = plot.getAxis(side)
-        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        axis.setStyle(tickTextOffset=2, autoReduceTextSpace=False)   # no re-layout to shrink
-
-
-ROOM_PX = 15                     # pixels a tick label needs along a vertical axis
-
-
-def nice_step(at_least: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten that is at least ``at_least`` (>= 1)."""
-    k = 10.0 ** np.floor(np.log10(max(at_least, 1.0)))
-    return next(m * k for m in (1, 2, 5, 10) if m * k >= at_least)
-
-
-class StepAxis(pg.AxisItem):
-    """An axis whose ticks fall on whole numbers (time steps, units, rows); on a vertical
-    axis no closer than a label's height (in a short plot pyqtgraph's own choice piled
-    "100 80 60 40 20 0" into 40 pixels)."""
-
-    def tickSpacing(self, minVal, maxVal, size):
-        levels = [(sp, off) for sp, off in super().tickSpacing(minVal, maxVal, size) if sp >= 1]
-        if self.orientation in ("left", "right") and maxVal > minVal and size > 0:
-            per_px = (maxVal - minVal) / size
-            roomy = [(sp, off) for sp, off in levels if sp / per_px >= ROOM_PX]
-            levels = roomy or [(nice_step(ROOM_PX * per_px), 0.0)]
-        return levels or [(1.0, 0.0)]
-
-
-class Heatmap:
-    """A plot with an image, a NaN/Inf overlay, a grey pending region, a cursor line and
-    a colour bar, placed in a GraphicsLayout at (row, col) and (row, col + 1)."""
-
-    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = "",
-                 colspan: int = 1, bar_width: int = 12, order: str = "col-major"):
-        axes = {"bottom": StepAxis("bottom"), "left": StepAxis("left")}
-        self.plot = layout.addPlot(row=row, col=col, colspan=colspan, title=title,
-                                   axisItems=axes)
-        _quiet_plot(self.plot)
-        self.plot.getViewBox().setDefaultPadding(0)
-        self.image = pg.ImageItem(axisOrder=order)
-        self.special = pg.ImageItem(axisOrder=order)
-        self.special.setZValue(5)
-        self.pending = QGraphicsRectItem()
-        self.pending.setBrush(QBrush(PENDING))
-        self.pending.setPen(pg.mkPen(None))
-        self.pending.setZValue(10)
-        self.pending.hide()
-        self.cursor = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
-        self.cursor.setZValue(20)
-        self.cursor.hide()
-        for item in (self.image, self.special, self.pending, self.cursor):
-            self.plot.addItem(item)
-        self.bar = pg.ColorBarItem(values=(-1, 1), width=bar_width, colorMap=cmap_for(DIVERGING),
-                                   interactive=False, colorMapMenu=False)
-        self.bar.getAxis("right").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        layout.addItem(self.bar, row=row, col=col + colspan)
-        self.anchors = DIVERGING
-        self.levels = (-1.0, 1.0)
-        self.rect = QRectF(0, 0, 1, 1)
-        self.data: np.ndarray | None = None
-
-    def keep_picture(self) -> None:
-        """For an image set once per pass (only the grey box and cursor move over it):
-        draw it from a device-resolution pixmap instead of re-scaling it on every paint
-        the box or the cursor causes."""
-        self.image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    def set_image(self, image: np.ndarray, rect: QRectF, anchors, levels) -> None:
-        """A new image (col-major: axis 0 is x; row-major: axis 0 is y)."""
-        self.data = image
-        self.rect = rect
-        if anchors is not self.anchors:
-            self.anchors = anchors
-            self.bar.setColorMap(cmap_for(anchors))
-        self.image.setLookupTable(cmap_for(anchors).getLookupTable(nPts=256), update=False)
-        self.image.setImage(image, autoLevels=False, levels=levels)
-        self.image.setRect(rect)
-        self.levels = tuple(levels)
-        self.bar.setLevels(levels)
-        self.plot.setRange(rect, padding=0)
-
-    def set_levels(self, levels) -> None:
-        levels = tuple(levels)
-        if levels != self.levels:
-            self.levels = levels
-            self.image.setLevels(levels)
-            self.bar.setLevels(levels)
-
-    def set_special(self, rgba: np.ndarray | None) -> None:
-        if rgba is None:
-            self.special.hide()
-            return
-        self.special.setImage(rgba, autoLevels=False, levels=(0, 255))
-        self.special.setRect(self.rect)
-        self.special.show()
-
-    def set_pending(self, x0: float | None, x1: float | None = None) -> None:
-        """Grey out [x0, x1) over the full height (None: nothing pending)."""
-        if x0 is None or x1 <= x0:
-            self.pending.hide()
-            return
-        r = QRectF(x0, self.rect.top(), x1 - x0, self.rect.height())
-        if r != self.pending.rect():
-            self.pending.setRect(r)
-        self.pending.show()
-
-    def set_cursor(self, x: float | None) -> None:
-        if x is None:
-            self.cursor.hide()
-        else:
-            self.cursor.setValue(x)
-            self.cursor.show()
-
-    def at(self, scene_pos) -> tuple[float, float] | None:
-        """View coordinates of a scene position inside the plot, else None."""
-        vb = self.plot.getViewBox()
-        if not vb.sceneBoundingRect().contains(scene_pos):
-            return None
-        p = vb.mapSceneToView(scene_pos)
-        return p.x(), p.y()
-
-
-def frame_for_step(session, t: int, backward: bool) -> Frame:
-    """The frame a click on step t goes to: the same phase and statement at step t (from
-    the loss frame: the step's end in the pass the quantity belongs to)."""
-    frame = session.frame
-    t = min(max(int(t), 0), session.trace.steps - 1)
-    if frame.phase == "loss":
-        return Frame("bwd" if backward else "fwd", t)
-    return Frame(frame.phase, t, frame.stmt)
-
-
-class VisibleView(QWidget):
-    """A view that refreshes on session events only while visible; when hidden it
-    remembers that it is stale and refreshes when shown again."""
-
-    def __init__(self, session, parent=None):
-        super().__init__(parent)
-        self.session = session
-        self._stale = True
-        self.refreshes = 0
-        session.events.frame_changed.connect(self._on_frame)
-        session.events.trace_changed.connect(self._on_trace)
-
-    def _on_frame(self, *_):
-        self.request()
-
-    def _on_trace(self, *_):
-        self.trace_changed()
-        self.request()
-
-    def trace_changed(self):
-        """Drop whatever was built for the old trace."""
-
-    def request(self):
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self._stale = False
-            self.refreshes += 1
-            self.refresh()
-        else:
-            self._stale = True
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        self.catch_up()
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)          # e.g. a dock dragged open from zero height
-        if self._stale and not self.visibleRegion().isEmpty():
-            self.catch_up()
-
-    def catch_up(self):
-        """Refresh now if a frame or trace changed while the view was not drawn (hidden,
-        closed, or a tab behind another: its dock's ``visibilityChanged`` calls this)."""
-        if self._stale:
-            self._stale = False
-            self.refreshes += 1
-            self.refresh()
-
-    def refresh(self):
-        raise NotImplementedError
-
-    def stack(self, tools: QHBoxLayout, *rows: QWidget) -> None:
-        """The view's layout: its tool row over ``rows``, the last of which takes the room."""
-        self.tools = tools
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.setSpacing(2)
-        lay.addLayout(tools)
-        for row in rows[:-1]:
-            lay.addWidget(row)
-        lay.addWidget(rows[-1], 1)
-
-    @property
-    def view_data(self) -> ViewData:
-        return ViewData.of(self.session.data)
-
-    # export hooks (see export.py): the widget to draw, and the CSV table
-    def export_widget(self) -> QWidget:
-        return self
-
-    def csv(self) -> str:
-        raise NotImplementedError
+from .view_base import VisibleView, frame_for_step
 
 
 def _caption(special: Special) -> str:

@@ -1,0 +1,93 @@
+"""The base of every picture view: it refreshes on session events only while it is
+visible (and catches up when shown), lays out its tool row over its graphics, and offers
+its picture and table for export; ``frame_for_step`` is where a click on a step goes."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from ..model.frames import Frame
+from ..pictures.view_data import ViewData
+
+
+def frame_for_step(session, t: int, backward: bool) -> Frame:
+    """The frame a click on step t goes to: the same phase and statement at step t (from
+    the loss frame: the step's end in the pass the quantity belongs to)."""
+    frame = session.frame
+    t = min(max(int(t), 0), session.trace.steps - 1)
+    if frame.phase == "loss":
+        return Frame("bwd" if backward else "fwd", t)
+    return Frame(frame.phase, t, frame.stmt)
+
+
+class VisibleView(QWidget):
+    """A view that refreshes on session events only while visible; when hidden it
+    remembers that it is stale and refreshes when shown again."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._stale = True
+        self.refreshes = 0
+        session.events.frame_changed.connect(self._on_frame)
+        session.events.trace_changed.connect(self._on_trace)
+
+    def _on_frame(self, *_):
+        self.request()
+
+    def _on_trace(self, *_):
+        self.trace_changed()
+        self.request()
+
+    def trace_changed(self):
+        """Drop whatever was built for the old trace."""
+
+    def request(self):
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self._stale = False
+            self.refreshes += 1
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.catch_up()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)          # e.g. a dock dragged open from zero height
+        if self._stale and not self.visibleRegion().isEmpty():
+            self.catch_up()
+
+    def catch_up(self):
+        """Refresh now if a frame or trace changed while the view was not drawn (hidden,
+        closed, or a tab behind another: its dock's ``visibilityChanged`` calls this)."""
+        if self._stale:
+            self._stale = False
+            self.refreshes += 1
+            self.refresh()
+
+    def refresh(self):
+        raise NotImplementedError
+
+    def stack(self, tools: QHBoxLayout, *rows: QWidget) -> None:
+        """The view's layout: its tool row over ``rows``, the last of which takes the room."""
+        self.tools = tools
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        lay.addLayout(tools)
+        for row in rows[:-1]:
+            lay.addWidget(row)
+        lay.addWidget(rows[-1], 1)
+
+    @property
+    def view_data(self) -> ViewData:
+        return ViewData.of(self.session.data)
+
+    # export hooks (see export.py): the widget to draw, and the CSV table
+    def export_widget(self) -> QWidget:
+        return self
+
+    def csv(self) -> str:
+        raise NotImplementedError
