@@ -220,9 +220,9 @@ class MainWindow(QMainWindow):
     def _make_workbench(self):
         """Live training, breakpoints panel, gradient check, comparison, saved sessions:
         see workbench.py."""
-        from .workbench import install_workbench
+        from .workbench import Workbench
 
-        install_workbench(self)
+        self.workbench = Workbench(self, STATE_VERSION)
 
     def _make_status(self):
         bar = self.statusBar()

@@ -1,8 +1,9 @@
 """The workbench: live training, condition breakpoints, the gradient check, variant
 comparison and saved sessions, added to the main window in one place.
 
-``install_workbench(window)`` creates the Training and Breakpoints docks (bottom area,
-tabbed, hidden until asked for), a status-bar label for the reason a breakpoint stopped
+The window builds one (``Workbench(window, state_version)``, which needs nothing from
+the window's module): it creates the Training and Breakpoints docks (bottom area, tabbed,
+hidden until asked for), a status-bar label for the reason a breakpoint stopped
 execution, and the object behind the menu commands of ``shortcuts.py`` whose command is
 ``window.workbench.<method>``. Widgets forward intent to the session; nothing here owns
 state of the run.
@@ -35,14 +36,10 @@ def _scrolling(panel):
     return area
 
 
-def install_workbench(window) -> Workbench:
-    window.workbench = Workbench(window)
-    return window.workbench
-
-
 class Workbench:
-    def __init__(self, window):
+    def __init__(self, window, state_version: int):
         self.window = window
+        self.state_version = state_version          # the window's dock layout version
         self.session = window.session
         report = window.errors.report
         self.training_panel = TrainingPanel(self.session, report_error=report)
@@ -193,10 +190,8 @@ class Workbench:
     # ---- saved sessions -------------------------------------------------------------------------
 
     def view_state(self) -> dict:
-        from . import main_window
-
         w = self.window
-        version = getattr(main_window, "STATE_VERSION", 0)
+        version = self.state_version
         p = self.training_panel
         return {"window_state": base64.b64encode(bytes(w.saveState(version))).decode("ascii"),
                 "state_version": version,
