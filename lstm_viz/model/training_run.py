@@ -408,3 +408,34 @@ def gradient_image(trace, name: str, previous=None, diff: bool = False
         label = f"{name}(k) − {name}(k−1)"
     m = max_abs(a)
     return GradientImage(a, symmetric_levels(m), m, label)
+
+
+def optional_float(text: str, what: str) -> float | None:
+    """A number typed into a setting; empty, "default" or "none" is no value."""
+    text = text.strip()
+    if not text or text == "default" or text == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"the {what} must be a number or empty, got {text!r}") from None
+
+
+def same_run(run, s: TrainingSettings) -> bool:
+    """Whether the settings (the training panel's) describe the run going on (the ring
+    size aside; a setting the run left to the task's default matches the value it
+    resolved to)."""
+    for f in fields(TrainingSettings):
+        if f.name == "ring":
+            continue
+        mine, panel = getattr(run.settings, f.name), getattr(s, f.name)
+        if mine == panel:
+            continue
+        if mine is None and hasattr(run.resolved, f.name) \
+                and getattr(run.resolved, f.name) == panel:
+            continue
+        if f.name == "length" and mine is None and panel == getattr(run.trainer.task,
+                                                                     "length", None):
+            continue
+        return False
+    return True

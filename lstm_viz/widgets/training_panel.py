@@ -2,11 +2,7 @@
 second, the loss curve, the iteration scrubber and a parameter-gradient heatmap with a
 "difference from the previous iteration" mode.
 
-Training runs in timer slices on the GUI thread: each timeout calls
-``session.train_slice(budget)``, which trains for ``budget`` seconds and then shows the
-newest pass once (every view updates from that one ``trace_changed``). The budget adapts
-so that the views take at most 15 % of the time and update at most ~30 times a
-second; between slices the event loop runs, so the window stays responsive.
+Training runs in timer slices on the GUI thread: see ``live_driver.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -45,83 +41,12 @@ from ..model.training_run import (
     _takes_length,
     gradient_image,
     loss_curve,
+    optional_float,
+    same_run,
 )
+from .live_driver import LiveDriver
 
-MIN_INTERVAL = 1 / 30                 # the views update at most ~30 times a second
-GUI_SHARE = 0.15                      # … and take at most this share of the time
-DEFAULT = "default"
-
-
-def _optional_float(text: str, what: str) -> float | None:
-    text = text.strip()
-    if not text or text == DEFAULT or text == "none":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise UserError(f"the {what} must be a number or empty, got {text!r}") from None
-
-
-class LiveDriver:
-    """Calls ``session.train_slice`` from a zero-interval QTimer while training runs."""
-
-    def __init__(self, session, parent, on_report=None):
-        self.session = session
-        self.timer = QTimer(parent)
-        self.timer.setInterval(0)
-        self.timer.timeout.connect(self._slice)
-        self.on_report = on_report
-        self.budget = MIN_INTERVAL
-        self._slice_end: float | None = None
-        self._showing = 0.0            # time the last slice spent showing its pass
-        self.rate = 0.0                # iterations per second, smoothed
-        self.target: int | None = None  # stop when this many iterations are done
-        session.events.training_changed.connect(self._on_state)
-
-    def _on_state(self):
-        running = self.session.training_running
-        if running and not self.timer.isActive():
-            self._slice_end = None
-            self.timer.start()
-        elif not running and self.timer.isActive():
-            self.timer.stop()
-
-    def _slice(self):
-        s = self.session
-        now = time.perf_counter()
-        if self._slice_end is not None:         # what the views cost: the gap since the last
-            gui = now - self._slice_end + self._showing   # slice and showing its pass
-            self.budget = max(MIN_INTERVAL, gui * (1 - GUI_SHARE) / GUI_SHARE)
-        before = s.training.iterations_done if s.training else 0
-        budget = self.budget
-        if self.target is not None and s.training is not None:
-            left = self.target - before
-            if left <= 0:
-                s.pause_training()
-                return
-        try:
-            report = s.train(self.target - before if self.target is not None else 10**9,
-                             budget)
-        except UserError as err:
-            s.pause_training()
-            if self.on_report is not None:
-                self.on_report(None, str(err))
-            return
-        except Exception:
-            s.pause_training()             # a bug: reported once (excepthook), not per slice
-            raise
-        end = time.perf_counter()
-        self._showing = max(0.0, end - now - report.seconds)
-        if report.done:
-            rate = report.done / max(end - now, 1e-9)
-            self.rate = rate if self.rate == 0 else 0.7 * self.rate + 0.3 * rate
-        if report.problem is not None or report.stop is not None:
-            s.pause_training()
-        if self.target is not None and s.training.iterations_done >= self.target:
-            s.pause_training()
-        if self.on_report is not None:
-            self.on_report(report, None)
-        self._slice_end = time.perf_counter()
+DEFAULT = "default"                   # what a setting left to the task shows
 
 
 class TrainingPanel(QWidget):
@@ -349,8 +274,8 @@ class TrainingPanel(QWidget):
             task=task, length=self.length.value() if _takes_length(task) else None,
             variant=self.variant.currentText(), backward=self.backward.currentData(),
             hidden=self.hidden.value(), optimizer=self.optimizer.currentData(),
-            lr=_optional_float(self.lr.text(), "learning rate"),
-            clip=_optional_float(self.clip.text(), "clipping norm"), seed=self.seed.value(),
+            lr=optional_float(self.lr.text(), "learning rate"),
+            clip=optional_float(self.clip.text(), "clipping norm"), seed=self.seed.value(),
             init=self.init.currentData(), watch=self.watch.currentText(),
             ring=self.ring.value())
 
@@ -413,7 +338,7 @@ class TrainingPanel(QWidget):
             self.report_error(str(err))
             return False
         run = self.session.training
-        if run is not None and _same_run(run, settings):
+        if run is not None and same_run(run, settings):
             return True
         try:
             self.session.start_training(settings)
@@ -567,24 +492,3 @@ class TrainingPanel(QWidget):
     def showEvent(self, event):
         super().showEvent(event)
         self._update_heatmap()
-
-
-def _same_run(run, s: TrainingSettings) -> bool:
-    """Whether the panel's settings describe the run going on (the ring size aside; a
-    setting the run left to the task's default matches the value it resolved to)."""
-    from dataclasses import fields
-
-    for f in fields(TrainingSettings):
-        if f.name == "ring":
-            continue
-        mine, panel = getattr(run.settings, f.name), getattr(s, f.name)
-        if mine == panel:
-            continue
-        if mine is None and hasattr(run.resolved, f.name) \
-                and getattr(run.resolved, f.name) == panel:
-            continue
-        if f.name == "length" and mine is None and panel == getattr(run.trainer.task,
-                                                                     "length", None):
-            continue
-        return False
-    return True
