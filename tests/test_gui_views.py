@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from nonfinite import nan_trace
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
-from test_view_data import nan_trace
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_viz.model.config import default_config

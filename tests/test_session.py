@@ -283,7 +283,7 @@ def test_source_state_points_at_the_statement_that_just_ran(session):
 def test_statistics_count_infinities_as_well_as_nans():
     """An overflowing loss (+Inf at one step) must show in the count, since min and max
     are taken over the finite values and would otherwise hide it."""
-    from test_training import trace_with
+    from nonfinite import trace_with
 
     from lstm_viz.model.frame_data import FrameData
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from nonfinite import trace_with
 
-from lstm_engine import GRAD_NAMES, PARAM_NAMES, STEP_NAMES, Params, Trace, record, training
+from lstm_engine import PARAM_NAMES, Params, record, training
 from lstm_engine.cli import main
 from lstm_engine.errors import UserError
 from lstm_engine.init import make_params, with_forget_bias
@@ -257,19 +258,6 @@ def test_an_exploding_gradient_is_reported_at_its_first_step_and_array():
     assert trainer.iteration == 2 and trainer.problem == problem and trainer.stopped
     with pytest.raises(StopIteration):
         next(trainer)
-
-
-def trace_with(changes, seed: int = 0):
-    """A real trace of 6 steps whose arrays are copied and given NaN/Inf at chosen places
-    (``changes``: (array name, index, value) triples)."""
-    rng = np.random.default_rng(seed)
-    p = Params(**{n: rng.uniform(-0.5, 0.5, (3, 5) if n.startswith("w") else 3)
-                  for n in PARAM_NAMES})
-    tr = record(p, rng.standard_normal((6, 2)), rng.standard_normal(6), "seed")
-    arrays = {n: np.array(tr[n]) for n in STEP_NAMES + GRAD_NAMES}
-    for name, index, value in changes:
-        arrays[name][index] = value
-    return Trace(p, tr.x, tr.y, arrays, "seed", tr.loss_fn)
 
 
 @pytest.mark.parametrize("changes,expected", [

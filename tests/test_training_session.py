@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_training import trace_with
+from nonfinite import trace_with
 
 from lstm_engine.errors import UserError
 from lstm_engine.params import PARAM_NAMES

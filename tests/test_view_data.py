@@ -5,11 +5,11 @@ import io
 
 import numpy as np
 import pytest
+from nonfinite import nan_trace
 
 from lstm_engine import init_uniform, record
 from lstm_engine.cell import BACKWARD_STATEMENTS, FORWARD_STATEMENTS
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
-from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
 from lstm_viz.model.frame_data import FrameData
 from lstm_viz.pictures.carousel import unit_at
 from lstm_viz.pictures.colors import (
@@ -239,17 +239,6 @@ def test_csv_tables_read_back(vd):
     assert len(rows) == 1 + 4 * H * (X + H) + 4 * H
     text = csv_text(*vd.flow.table(index))
     assert len(list(csv.reader(io.StringIO(text)))) == T + 1
-
-
-def nan_trace(trace: Trace) -> Trace:
-    """A copy of ``trace`` with NaN, +Inf and -Inf written into some arrays."""
-    arrays = {n: np.array(trace[n]) for n in STEP_NAMES + GRAD_NAMES}
-    arrays["ds"][1, 0] = np.nan
-    arrays["ds"][2, 1] = np.inf
-    arrays["ds"][4, 2] = -np.inf
-    arrays["s"][0, 3] = np.nan
-    arrays["di_input"][5, 0] = np.inf
-    return Trace(trace.params, trace.x, trace.y, arrays, trace.variant, trace.loss_fn)
 
 
 def test_nan_and_inf_are_counted_as_of_the_frame_and_get_reserved_colours(run):
