@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
-    "bench_gate", Path(__file__).resolve().parent.parent / "bench" / "gate.py")
+    "bench_gate", Path(__file__).resolve().parents[2] / "bench" / "gate.py")
 gate = sys.modules["bench_gate"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gate)
 
