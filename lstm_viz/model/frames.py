@@ -249,7 +249,7 @@ _STANDARD_MATH = {
 
 
 def formula(phase: str, stmt: str, variant: str = "seed") -> str:
-    """The mathematics of one statement, as design.md §1 writes it."""
+    """The mathematics of one statement, as docs/equations.md writes it."""
     if variant == "standard" and stmt in _STANDARD_MATH:
         return _STANDARD_MATH[stmt]
     return (_FORWARD_MATH if phase == "fwd" else _BACKWARD_MATH)[stmt]

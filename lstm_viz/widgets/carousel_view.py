@@ -8,7 +8,7 @@ gates. Faint boxes for t-1 and t+1 make the carousel read as a line through time
 Each edge carries a strip of coloured cells (one per unit, one pixmap per edge) and its
 norm; the edge the current statement writes is highlighted (orange), the ones it reads
 are drawn blue. In the backward pass the same edges carry the gradients, arrows reversed.
-What each edge carries at a frame comes from ``view_data.Carousel``; hover a strip for
+What each edge carries at a frame comes from ``pictures/carousel.py``; hover a strip for
 the unit and its exact value.
 """
 

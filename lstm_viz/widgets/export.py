@@ -1,7 +1,7 @@
 """Export a view as PNG or SVG, and its data as CSV; every file is written atomically.
 
 A view offers ``export_widget()`` (what to draw) and ``csv()`` (its table as text, built
-by ``view_data``). Images are rendered to bytes in memory (QBuffer) and written through
+by ``pictures``). Images are rendered to bytes in memory (QBuffer) and written through
 ``lstm_engine.io.atomic_write``.
 """
 

@@ -4,8 +4,8 @@ the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on dem
 Curves show only the steps computed at the frame (they grow from T-1 down in the backward
 pass); the cursor line follows the frame. Each curve holds the whole pass, set once per
 trace, inside a clipping window that a frame only moves to the steps computed: no frame
-rebuilds a 1000-point path. Numbers come from ``view_data.Flow`` and
-``view_data.Contributions``.
+rebuilds a 1000-point path. Numbers come from ``pictures/flow.py`` and
+``pictures/contributions.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Heatmaps: time x memory cell for one forward and one backward quantity, and the live
-parameter gradients. They render what ``view_data`` computes and forward clicks as seeks.
+parameter gradients. They render what ``pictures/time_maps.py`` and
+``pictures/param_grads.py`` compute and forward clicks as seeks.
 
 Per trace and quantity the image is set once; a frame only moves the grey "not computed"
 rectangle and the cursor line (and the levels when autoscale is on). NaN/±Inf are drawn

@@ -195,7 +195,7 @@ class VectorPlot(QWidget):
         heights = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         self.bars.setOpts(x=np.arange(n, dtype=np.float32), height=heights, width=0.8)
         if n:
-            # One range per quantity over the whole trace (view_data.BarRanges): the axes
+            # One range per quantity over the whole trace (pictures/bars.py, BarRanges): the axes
             # are drawn once and stay cached while the frames change.
             lo, hi = ViewData.of(self.session.data).bars.range(name, heights)
             rng = (n, lo, hi)

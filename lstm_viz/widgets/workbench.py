@@ -4,9 +4,9 @@ comparison and saved sessions, added to the main window in one place.
 The window builds one (``Workbench(window, state_version)``, which needs nothing from
 the window's module): it creates the Training and Breakpoints docks (bottom area, tabbed,
 hidden until asked for), a status-bar label for the reason a breakpoint stopped
-execution, and the object behind the menu commands of ``shortcuts.py`` whose command is
-``window.workbench.<method>``. Widgets forward intent to the session; nothing here owns
-state of the run.
+execution, and the object behind the menu commands of ``model/shortcuts.py`` whose
+command is ``window.workbench.<method>``. Widgets forward intent to the session; nothing
+here owns state of the run.
 """
 
 from __future__ import annotations

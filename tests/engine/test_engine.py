@@ -121,7 +121,7 @@ def test_bad_inputs_are_refused_with_a_message():
         record(params, x, y, "peephole")
 
 
-# ---- the published example (design.md §1) ------------------------------------------
+# ---- the published example (docs/equations.md) --------------------------------------
 
 def test_published_init_really_has_four_identical_gates():
     p = init_published()

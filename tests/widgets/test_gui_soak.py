@@ -9,9 +9,10 @@ dock's live driver), moves between kept iterations, and saves and reopens the wh
 session through the workbench. Every cursor move is followed by ``processEvents`` (which
 paints what it dirtied) and every so often by a forced repaint of the whole window: over
 5,000 repainted cursor moves in all, which keeps the intent of the earlier 5,000-seek
-scrub. It would catch design.md §4 again: PySide6 6.12.0 on CPython 3.11 aborted a much
-lighter loop after about 565 frames, and the reference counts of ``None`` and ``True``
-are sampled too, so a slow drift fails here with a message before it can crash.
+scrub. It would catch the PySide6 trap (README: Troubleshooting) again: PySide6 6.12.0
+on CPython 3.11 aborted a much lighter loop after about 565 frames, and the reference
+counts of ``None`` and ``True`` are sampled too, so a slow drift fails here with a
+message before it can crash.
 
 Memory (Linux, ``/proc/self/statm``): resident memory is sampled after every round; from
 the end of the warm-up rounds to the end it must grow by at most RSS_GROWTH_BOUND =
