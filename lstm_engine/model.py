@@ -355,9 +355,10 @@ def _distinct_bytes(arrays) -> int:
     return total
 
 
-def _prepare_model(model: Model, inputs, targets, sequence, dtype):
-    """The recorded copy of the model in ``dtype``, tokens or None, layer 0's input
-    x (T, X) and the targets y, every problem a one-line ValueError."""
+def _prepare_model(model: Model, inputs, targets, sequence, dtype, copy: bool = True):
+    """The recorded copy of the model in ``dtype`` (the model itself if ``copy`` is false
+    and the dtype is its own), tokens or None, layer 0's input x (T, X) and the targets
+    y, every problem a one-line ValueError."""
     if not isinstance(model, Model):
         raise ValueError(f"expected a Model, got {type(model).__name__}")
     tokens = model.embedding is not None
@@ -371,7 +372,7 @@ def _prepare_model(model: Model, inputs, targets, sequence, dtype):
     dtype = np.dtype(dtype or model.dtype)
     if dtype.name not in DTYPES:
         raise ValueError(f"dtype must be float64 or float32, got {dtype}")
-    m = model.astype(dtype)               # the trace keeps its own copy
+    m = model.astype(dtype) if copy or dtype != model.dtype else model
     ids = None
     if tokens:
         ids = np.array(inputs)
@@ -441,7 +442,7 @@ def record_model(model: Model, inputs, targets, *, sequence: int | None = None,
 def model_forward_loss(model: Model, inputs, targets, *, sequence: int | None = None,
                        dtype=None) -> float:
     """L = sum_t l(t) from the forward pass alone (what finite differences need)."""
-    m, _, x, y = _prepare_model(model, inputs, targets, sequence, dtype)
+    m, _, x, y = _prepare_model(model, inputs, targets, sequence, dtype, copy=False)
     below = x
     for p in m.layers:
         below = _forward(p, below, m.variant).h
