@@ -1,4 +1,5 @@
-"""An independent reference LSTM, written in the tests from design.md §1.
+"""An independent reference LSTM and stacked model, written in the tests from the equations
+(docs/equations.md §1–§4).
 
 Deliberately plain: one Python loop per direction, explicit per-step dictionaries, the
 sigmoid as 1/(1+exp(-z)), nothing imported from lstm_engine. The engine is held to it.
