@@ -279,7 +279,7 @@ def _unwrap_checkpoint(state: Mapping, report: ImportReport, what: str) -> Mappi
 def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
                            embedding_key: str | None = None, decoder_key: str | None = None,
                            loss: str | None = None, at: str = "every",
-                           what: str = "state dict"):
+                           dtype: str | None = "float64", what: str = "state dict"):
     """A Model (variant ``standard``) and an ImportReport from a whole model's state dict.
 
     The ``nn.LSTM`` (any ``num_layers``; not bidirectional, no ``proj_size``; ``bias``
@@ -289,8 +289,11 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
     usual module names, else by shape; ``embedding_key`` / ``decoder_key`` name the
     weight's key when that is ambiguous, and "" means "there is none". ``loss`` is
     "xent" (the default with a decoder), "mse", or "toy" (the default without one; a
-    decoder is then ignored); ``at`` is "every" or "last". Tensors stay as they are
-    (float32 stays float32) until ``Model.astype``.
+    decoder is then ignored); ``at`` is "every" or "last". ``dtype``: the model's,
+    float64 by default (float32 weights widen exactly, and the sums b_ih + b_hh of
+    float32 biases are exact in float64 but not in float32: a float32 model records
+    PyTorch's float64 loss to about 1e-9 only); None keeps float32 if every tensor
+    used is float32.
     """
     from .model import Model
 
@@ -317,7 +320,10 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
 
     used = [k for keys in layers for k in keys if k] + [k for k in (emb_w, dec_w, dec_b) if k]
     a = st.arrays(used)
-    dtype = _common_dtype(a.values())
+    if dtype is None:
+        dtype = _common_dtype(a.values())
+    elif np.dtype(dtype).name not in ("float64", "float32"):
+        st.fail(f"dtype must be float64 or float32, got {dtype}")
     cells = []
     for n, keys in enumerate(layers):
         arrays = [a[k] if k else None for k in keys]
@@ -339,7 +345,8 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
         wy = a[dec_w].astype(dtype)
         by = a[dec_b].astype(dtype) if dec_b else np.zeros(wy.shape[0], dtype)
         loss_fn = (ReadoutCrossEntropy if loss == "xent" else ReadoutMSE)(wy, by, at)
-        report.used[dec_w] = f"loss.wy (read-out, {loss} at {at} step{'s' * (at == 'every')})"
+        where = "every step" if at == "every" else "the last step"
+        report.used[dec_w] = f"loss.wy (read-out, {loss} at {where})"
         if dec_b:
             report.used[dec_b] = "loss.by"
         else:
@@ -480,10 +487,11 @@ def _find_embedding_and_decoder(st: _State, lstm_keys: set, X0: int, H_top: int,
 
 
 def model_from_torch_modules(lstm, embedding=None, decoder=None, loss: str | None = None,
-                             at: str = "every"):
+                             at: str = "every", dtype: str | None = "float64"):
     """A Model from the modules of a training script: an ``nn.LSTM``, optionally an
     ``nn.Embedding`` and an ``nn.Linear`` decoder (each anything with the same
-    parameters). ``loss`` defaults to "xent" with a decoder, "toy" without."""
+    parameters). ``loss`` defaults to "xent" with a decoder, "toy" without; ``dtype``
+    as for ``model_from_torch_state``."""
     if getattr(lstm, "bidirectional", False):
         raise UserError("the nn.LSTM is bidirectional; only one-directional nn.LSTMs "
                         "(without proj_size) can be imported")
@@ -501,7 +509,7 @@ def model_from_torch_modules(lstm, embedding=None, decoder=None, loss: str | Non
         if getattr(decoder, "bias", None) is not None:
             state["decoder.bias"] = decoder.bias
     model, _ = model_from_torch_state(state, lstm_prefix="lstm", embedding_key=emb_key,
-                                      decoder_key=dec_key, loss=loss, at=at,
+                                      decoder_key=dec_key, loss=loss, at=at, dtype=dtype,
                                       what="PyTorch modules")
     return model
 

@@ -373,12 +373,19 @@ def test_exported_state_dict_loads_into_the_modules(torch, tmp_path):
         np.testing.assert_array_equal(again.arrays()[name], a, err_msg=name)
 
 
-def test_a_float32_pt_stays_float32(torch, tmp_path):
+def test_a_float32_pt_imports_exactly_as_float64_or_stays_float32(torch, tmp_path):
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(X, H, num_layers=2)
     torch.save({f"rnn.{k}": v for k, v in lstm.state_dict().items()}, tmp_path / "m.pt")
     model, report = load_torch_model(tmp_path / "m.pt")
-    assert model.dtype == np.float32 and model.loss.name == "toy"
+    assert model.dtype == np.float64 and model.loss.name == "toy"
+    rows = slice(0, H)                                     # gate i; the bias sum is exact
+    want = lstm.bias_ih_l1.double()[rows] + lstm.bias_hh_l1.double()[rows]
+    np.testing.assert_array_equal(model.layers[1].bi, want.detach().numpy())
+    np.testing.assert_array_equal(model.layers[0].wf[:, :X],
+                                  lstm.weight_ih_l0.double()[H:2 * H].detach().numpy())
+    small, _ = load_torch_model(tmp_path / "m.pt", dtype=None)
+    assert small.dtype == np.float32
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")      # torch: quantized tensors deprecated
