@@ -560,14 +560,23 @@ def _read_state(path: Path, select=None) -> Mapping:
                     raise
                 state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:                            # torch raises many kinds
-            msg = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            if "Weights only load failed" in msg:
-                msg = "it holds Python objects, not only tensors; save model.state_dict()"
-            raise UserError(f"{path}: cannot load ({msg})") from None
+            raise UserError(f"{path}: cannot load ({_load_problem(err)})") from None
         if not isinstance(state, Mapping):
             raise UserError(f"{path}: expected a state dict, got {type(state).__name__}")
         return state
     raise UserError(f"{path}: expected a .pt state dict or an .npz with torch's key names")
+
+
+def _load_problem(err: Exception) -> str:
+    """One line on why torch.load(weights_only=True) refused a file."""
+    text = str(err)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return (f"it holds Python objects ({found[1]}), not only tensors; save "
+                "model.state_dict()")
+    if "Weights only load failed" in text:
+        return "damaged, or not a file torch.save wrote"
+    return (text.strip().splitlines() or [type(err).__name__])[0]
 
 
 def load_torch(path) -> Params:

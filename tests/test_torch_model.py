@@ -436,3 +436,20 @@ def test_a_small_pt_declaring_huge_tensors_is_refused_without_allocating_them(to
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(out) == 3 and all("expanded view" in line for line in out[:2]), out
     assert int(out[2]) < 100, f"loading took {out[2]} MB more"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("write,message", [
+    (lambda t, p: t.save(t.nn.LSTM(X, H), p),
+     "cannot load (it holds Python objects (torch.nn.modules.rnn.LSTM), not only tensors; "
+     "save model.state_dict())"),
+    (lambda t, p: t.save([t.zeros(2), t.zeros(3)], p), "expected a state dict, got list"),
+    (lambda t, p: p.write_bytes(b"not a zip, not a pickle"),
+     "cannot load (damaged, or not a file torch.save wrote)"),
+])
+def test_pt_files_that_are_not_state_dicts_get_one_line(torch, tmp_path, write, message):
+    path = tmp_path / "m.pt"
+    write(torch, path)
+    with pytest.raises(UserError) as info:
+        load_torch_model(path)
+    assert str(info.value) == f"{path}: {message}"
