@@ -48,30 +48,30 @@ def run_model_stepwise(model: Model, inputs, targets, *, sequence: int | None = 
 
     # ---- backward: every time step from the last, every layer top-down ---------------
     bwd = [[None] * T for _ in range(L)]                     # bwd[l][t]: cell_backward's dict
-    from_above = [[None] * T for _ in range(L)]              # what (l, t) gets from above
+    dl_dh = [[None] * T for _ in range(L)]                   # what (l, t) gets from above
     diff = [p.zeros_like() for p in layers]                  # wg_diff … bo_diff per layer
     bottom_diff_h = [np.zeros(p.hidden, m.dtype) for p in layers]   # from (l, t+1)
     bottom_diff_s = [np.zeros(p.hidden, m.dtype) for p in layers]   # from (l, t+1)
     dE = None if tokens is None else np.zeros((m.vocab, X[0]), m.dtype)
     for t in range(T - 1, -1, -1):
-        share = out.dl_dh[t]                                 # the loss's share, top layer
+        from_above = out.dl_dh[t]                            # top layer: the loss's share
         for l in range(L - 1, -1, -1):
-            from_above[l][t] = share                         # loss (top) or dxc[:X] of (l+1, t)
-            top_diff_h = share + bottom_diff_h[l]            # + dL(t+1)/dh(l, t)
-            top_diff_s = bottom_diff_s[l]                    # dL(t+1)/ds(l, t)
+            dl_dh[l][t] = from_above                         # loss (top) or dxc[:X] of (l+1, t)
+            top_diff_h = from_above + bottom_diff_h[l]       # + dL(t+1)/dh(l, t), the carry
+            top_diff_s = bottom_diff_s[l]                    # dL(t+1)/ds(l, t), the carousel
             bwd[l][t] = cell_backward(layers[l], fwd[l][t], top_diff_h, top_diff_s,
                                       diff[l], variant)
             bottom_diff_h[l] = bwd[l][t]["bottom_diff_h"]    # to (l, t-1)
             bottom_diff_s[l] = bwd[l][t]["bottom_diff_s"]    # to (l, t-1)
-            share = bwd[l][t]["dxc"][:X[l]]                  # to (l-1, t): dL/dx(l, t)
+            from_above = bwd[l][t]["dxc"][:X[l]]             # to (l-1, t): dL/dx(l, t)
         if dE is not None:
-            dE[tokens[t]] += share                           # row token(t) of the embedding
+            dE[tokens[t]] += from_above                      # row token(t) of the embedding
 
     traces = []
     for l in range(L):
         arrays = {n: np.array([st[n] for st in fwd[l]]) for n in FORWARD_NAMES}
         arrays.update({n: np.array([st[n] for st in bwd[l]]) for n in BACKWARD_NAMES})
-        arrays.update(loss=out.loss, dl_dh=np.array(from_above[l]))
+        arrays.update(loss=out.loss, dl_dh=np.array(dl_dh[l]))
         arrays.update({f"{n}_diff": getattr(diff[l], n) for n in PARAM_NAMES})
         x_l = x if l == 0 else traces[l - 1].h
         traces.append(Trace(layers[l], x_l, y, arrays, variant, loss, out.param_grads))
