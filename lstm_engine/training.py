@@ -127,6 +127,24 @@ def first_nonfinite(trace: Trace, iteration: int = 0) -> NonFinite | None:
     return None                       # a sum overflowed, the values themselves are fine
 
 
+def first_nonfinite_preactivation(trace: Trace, iteration: int = 0) -> NonFinite | None:
+    """The first step whose pre-activation ``wk·xc(t) + bk`` overflowed, or None.
+
+    A pass is not recorded at that point: an infinite pre-activation saturates its gate
+    (tanh(inf) = 1), and every recorded array stays finite. Recomputing costs one GEMM of
+    (T, X+H) by (X+H, 4H), as much as the forward's own projections; the demo's short
+    passes check it, training keeps to ``first_nonfinite``.
+    """
+    p = trace.params
+    with np.errstate(all="ignore"):
+        for k in ("g", "i", "f", "o"):
+            z = trace.xc @ getattr(p, f"w{k}").T + getattr(p, f"b{k}")
+            rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
+            if rows.size:
+                return NonFinite(iteration, "forward", f"w{k}·xc + b{k}", int(rows[0]))
+    return None
+
+
 class Trainer:
     """Iterates training: ``next(trainer)`` runs one iteration and returns its Iteration.
 
