@@ -43,15 +43,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_session(args):
     """The session the arguments ask for; UserError for a bad file, task or frame."""
+    return open_session(args)[0]
+
+
+def open_session(args):
+    """``(session, view)``: the session the arguments ask for and, for a saved session,
+    the layout saved with it (None otherwise: the window keeps its own)."""
     from ..model.config import default_config
     from ..model.session import Session
 
+    view = None
     if args.file:
         from lstm_engine.io import load_trace
 
         from ..model.saved_session import is_saved_session, load_session
         if is_saved_session(args.file):
-            session, _layout = load_session(args.file)
+            session, view = load_session(args.file)
         else:
             session = Session(trace=load_trace(args.file))
             session._path = str(args.file)
@@ -64,7 +71,7 @@ def build_session(args):
         session = Session(config)
     if args.goto:
         session.goto(args.goto)
-    return session
+    return session, view
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -103,9 +110,9 @@ def _run(args: argparse.Namespace) -> int:
     import pyqtgraph as pg
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
 
-    problem = None
+    problem, view = None, None
     try:
-        session = build_session(args)
+        session, view = open_session(args)
     except UserError as err:
         if args.screenshot or args.exit_after_paint:
             print(f"lstm-viz: {err}", file=sys.stderr)
@@ -113,12 +120,19 @@ def _run(args: argparse.Namespace) -> int:
         problem, session = err, Session()
     quiet = bool(args.screenshot or args.exit_after_paint)
     window = MainWindow(session, settings=None if quiet else QSettings())
+    if view:                          # a saved session's layout, as File ▸ Open Session does
+        window.workbench.apply_view(view)
 
     if args.screenshot:
-        window.resize(*_size(args.size))
+        size = _size(args.size)
+        window.resize(*size)
         window.show()
         for _ in range(3):
             app.processEvents()
+        if window.size().toTuple() != size:        # below the pictures' minimum heights
+            print(f"lstm-viz: the window needs at least {window.minimumSizeHint().width()}x"
+                  f"{window.minimumSizeHint().height()} px; the picture is "
+                  f"{window.width()}x{window.height()}", file=sys.stderr)
         try:
             write_png(window, args.screenshot)
         except UserError as err:

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from ..pictures.carousel import EDGES, unit_at
 from ..pictures.colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
 from ..pictures.tables import csv_text
+from .plots import MIN_CAROUSEL_HEIGHT
 from .steady import steady_height
 from .view_base import VisibleView
 
@@ -384,7 +385,7 @@ class _FitView(QGraphicsView):
         self.setMouseTracking(True)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.hovered = []
-        self.setMinimumSize(200, 70)
+        self.setMinimumSize(200, MIN_CAROUSEL_HEIGHT)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -27,7 +27,7 @@ from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
 from .busy import busy
-from .plots import CURSOR_PEN, Heatmap, StepAxis, cmap_for, quiet_plot
+from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, Heatmap, StepAxis, cmap_for, quiet_plot
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
 
@@ -66,6 +66,7 @@ class FlowView(VisibleView):
         self.info = steady_height(QLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setMinimumHeight(2 * MIN_PLOT_HEIGHT)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         # The legend is a row of its own above the plots: inside the data area it covered
         # the curves. The time axes tick whole steps only.
@@ -221,6 +222,7 @@ class ContributionView(VisibleView):
         self.info.setWordWrap(False)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.map = Heatmap(self.graphics.ci, 0, 0)
         self.map.keep_picture()

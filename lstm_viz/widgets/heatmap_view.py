@@ -33,7 +33,7 @@ from ..pictures.colors import (
 from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
-from .plots import Heatmap
+from .plots import MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, Heatmap
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
 
@@ -58,7 +58,7 @@ class TimeHeatmapPanel(QWidget):
         self.info = steady_height(QLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
-        self.graphics.setMinimumHeight(30)
+        self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(2)
         self.map = Heatmap(self.graphics.ci, 0, 0)
@@ -220,6 +220,7 @@ class ParamGradView(VisibleView):
         self.info = steady_height(QLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setMinimumHeight(MIN_PARAM_GRADS_HEIGHT)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(3)
         self.maps: dict[str, Heatmap] = {}

@@ -72,10 +72,13 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
-        # Panels are docks; the central area is kept empty (and hidden) for later panels.
+        # Panels are docks; the central area is empty and zero wide, but present: with no
+        # central widget Qt gave every pixel a growing window gained to a panel docked
+        # under the pictures (docs/architecture.md, the window's layout).
         placeholder = QWidget(self)
+        placeholder.setMaximumWidth(0)
+        placeholder.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setCentralWidget(placeholder)
-        placeholder.hide()
 
         self.actions: dict[str, QAction] = {}
         self._make_actions()
@@ -472,6 +475,12 @@ class MainWindow(QMainWindow):
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("window_state", self.saveState(STATE_VERSION))
             self.settings.sync()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        workbench = getattr(self, "workbench", None)
+        if workbench is not None:              # once Qt has laid the docks out at this size
+            QTimer.singleShot(0, workbench.window_resized)
 
     def closeEvent(self, event):
         self.session.pause()

@@ -28,17 +28,33 @@ def cmap_for(anchors) -> pg.ColorMap:
     return _MAPS[id(anchors)]
 
 
+def cached_axis(axis: pg.AxisItem) -> pg.AxisItem:
+    """Draw ``axis`` from a device-resolution pixmap (its ticks are redrawn only when they
+    change), and throw that pixmap away whenever the axis is resized: pyqtgraph's own
+    resize only forgets its picture, and Qt kept painting the old pixmap, so a colour bar
+    squeezed by a dock and grown back showed its squeezed labels over the new ones."""
+    axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    axis.geometryChanged.connect(axis.update)
+    return axis
+
+
 def quiet_plot(plot: pg.PlotItem) -> None:
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     for side in ("left", "bottom"):
-        axis = plot.getAxis(side)
-        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        axis = cached_axis(plot.getAxis(side))
         axis.setStyle(tickTextOffset=2, autoReduceTextSpace=False)   # no re-layout to shrink
 
 
 ROOM_PX = 15                     # pixels a tick label needs along a vertical axis
+# The least height a picture's drawing area keeps, whatever docks open beside it (a dock
+# takes room from the others only down to their minimum): room for the data and three
+# tick labels. The views set these on their graphics widgets; opening a dock never
+# squeezes a heatmap to nothing.
+MIN_PLOT_HEIGHT = 90             # one heatmap or curve plot with its axes
+MIN_CAROUSEL_HEIGHT = 180        # the cell diagram, its text still readable (scale ≈ 0.6)
+MIN_PARAM_GRADS_HEIGHT = 230     # two rows of weight gradients and the four bias rows
 
 
 def nice_step(at_least: float) -> float:
@@ -87,7 +103,7 @@ class Heatmap:
             self.plot.addItem(item)
         self.bar = pg.ColorBarItem(values=(-1, 1), width=bar_width, colorMap=cmap_for(DIVERGING),
                                    interactive=False, colorMapMenu=False)
-        self.bar.getAxis("right").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        cached_axis(self.bar.getAxis("right"))
         layout.addItem(self.bar, row=row, col=col + colspan)
         self.anchors = DIVERGING
         self.levels = (-1.0, 1.0)

@@ -211,7 +211,9 @@ class TrainingPanel(QWidget):
         self.heat_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         # Three columns for a wide, short bottom dock: settings and controls | the loss
-        # curve and the iteration scrubber | a parameter gradient (or its change).
+        # curve and the iteration scrubber | a parameter gradient (or its change). In a
+        # narrower dock (a tab beside the heatmaps, 1366×768) the gradient goes under the
+        # other two (``_arrange``).
         left = QVBoxLayout()
         left.addLayout(form)
         left.addLayout(buttons)
@@ -230,14 +232,42 @@ class TrainingPanel(QWidget):
         right.addLayout(heat_row)
         right.addWidget(self.heat_label)
         right.addWidget(self.heat, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.addLayout(left, 6)
-        layout.addLayout(middle, 4)
-        layout.addLayout(right, 3)
+        self._columns = (left, middle, right)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(6, 4, 6, 4)
+        self.wide = None
+        self._arrange(True)
         self.ring.valueChanged.connect(self._ring_changed)
         self.task.currentTextChanged.connect(self._task_changed)
         self._task_changed(self.task.currentText())
+
+    WIDE = 1100                        # px from which the three columns sit side by side
+
+    def _arrange(self, wide: bool) -> None:
+        if wide == self.wide:
+            return
+        self.wide = wide
+        left, middle, right = self._columns
+        for part in self._columns:
+            self.grid.removeItem(part)
+        if wide:
+            self.grid.addLayout(left, 0, 0)
+            self.grid.addLayout(middle, 0, 1)
+            self.grid.addLayout(right, 0, 2)
+            stretches, rows = (6, 4, 3), (1, 0)
+        else:
+            self.grid.addLayout(left, 0, 0)
+            self.grid.addLayout(middle, 0, 1)
+            self.grid.addLayout(right, 1, 0, 1, 2)
+            stretches, rows = (3, 2, 0), (3, 2)
+        for c, k in enumerate(stretches):
+            self.grid.setColumnStretch(c, k)
+        for r, k in enumerate(rows):
+            self.grid.setRowStretch(r, k)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._arrange(event.size().width() >= self.WIDE)
 
     # ---- settings -----------------------------------------------------------------------
 

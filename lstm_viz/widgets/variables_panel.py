@@ -15,7 +15,6 @@ from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGraphicsItem,
     QHeaderView,
     QLabel,
     QSizePolicy,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from ..model.frame_data import ACCUMULATORS, VARIABLES
 from ..pictures.bars import plot_title, plotted_vector
 from ..pictures.view_data import ViewData
+from .plots import cached_axis
 from .steady import steady_height
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
@@ -126,7 +126,7 @@ class VectorPlot(QWidget):
         self.plot.showGrid(x=False, y=True, alpha=0.3)
         self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for side in ("left", "bottom"):                    # axes redraw from a pixmap
-            self.plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            cached_axis(self.plot.getAxis(side))
         # The tick labels' space only grows: a narrower label would otherwise re-lay out
         # the plot (and repaint it twice) whenever the range changes.
         self.plot.getAxis("left").setStyle(autoReduceTextSpace=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QFrame, QInputDialog, QLabel, QScrollArea, QSizePolicy
 
@@ -24,6 +24,20 @@ from .busy import busy
 from .training_panel import TrainingPanel
 
 SESSION_FILTER = "lstm-viz sessions (*.npz);;All files (*)"
+
+
+BOTTOM_MIN = 220          # the least height a panel docked under the pictures is usable at
+
+
+class _ResizeFilter(QObject):
+    """Forwards the bottom panels' resize events to the workbench."""
+
+    def __init__(self, workbench):
+        super().__init__(workbench.window)
+        self.workbench = workbench
+
+    def eventFilter(self, obj, event):
+        return self.workbench.eventFilter(obj, event)
 
 
 def _scrolling(panel):
@@ -50,8 +64,13 @@ class Workbench:
                                           _scrolling(self.training_panel), bottom)
         self.breakpoints_dock = window._dock("Breakpoints", "breakpoints",
                                              _scrolling(self.breakpoints_panel), bottom)
+        self._share: float | None = None            # the bottom panel's share of the height
+        self._window_size = None
+        self._filter = _ResizeFilter(self)
         for dock in (self.training_dock, self.breakpoints_dock):
             dock.hide()
+            dock.installEventFilter(self._filter)
+            dock.visibilityChanged.connect(lambda on, d=dock: on or self._closed(d))
         menu = window.menus["View"]
         menu.addSeparator()
         menu.addAction(self.training_dock.toggleViewAction())
@@ -100,15 +119,79 @@ class Workbench:
     # ---- docks ----------------------------------------------------------------------------
 
     def _raise(self, dock):
-        # Tabified only once both are shown: a tab bar of hidden docks still takes room.
-        other = self.breakpoints_dock if dock is self.training_dock else self.training_dock
-        if not dock.isVisible() and other.isVisible() and not other.isFloating() \
-                and dock not in self.window.tabifiedDockWidgets(other):
-            self.window.tabifyDockWidget(other, dock)
+        if dock.isHidden():
+            self._place(dock)
         dock.show()
         dock.raise_()
-        height = max(280, self.window.height() // 3)
-        self.window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+
+    def _place(self, dock) -> None:
+        """Where a bottom panel opens. Beside the other one if that is open (tabified only
+        once both are shown: a tab bar of hidden docks still takes room). Else under the
+        pictures, a third of the window high, when the window is tall enough for that
+        while every picture keeps its minimum height (plots.MIN_PLOT_HEIGHT …); in a
+        shorter window (1366×768) it becomes a tab beside the heatmaps instead, so the
+        pictures keep their room. A panel the user moved elsewhere stays where it is."""
+        w = self.window
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        other = self.breakpoints_dock if dock is self.training_dock else self.training_dock
+        if other.isVisible() and not other.isFloating():
+            if dock not in w.tabifiedDockWidgets(other):
+                w.tabifyDockWidget(other, dock)
+            return
+        if dock.isFloating() or w.dockWidgetArea(dock) != bottom:
+            return
+        dock.show()
+        self._resize_bottom(dock, max(BOTTOM_MIN, w.height() // 3))
+        if dock.height() < BOTTOM_MIN and w.view_docks["heatmaps"].isVisible():
+            w.tabifyDockWidget(w.view_docks["heatmaps"], dock)
+        else:
+            self._remember_share(dock)
+
+    def _closed(self, dock) -> None:
+        """A panel that was a tab beside the heatmaps closed: the heatmaps come to the
+        front again (Qt would bring up whichever tab was next to it)."""
+        heatmaps = self.window.view_docks["heatmaps"]
+        if dock.isHidden() and dock in self.window.tabifiedDockWidgets(heatmaps):
+            heatmaps.raise_()
+
+    # The bottom panel keeps its share of the window's height when the window is resized
+    # (Qt gave all new room to it and none to the pictures); dragging its edge sets it.
+
+    def _bottom_panel(self):
+        w = self.window
+        for dock in (self.training_dock, self.breakpoints_dock):
+            if dock.isVisible() and not dock.isFloating() \
+                    and w.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea:
+                return dock
+        return None
+
+    def _remember_share(self, dock) -> None:
+        self._window_size = self.window.size()
+        self._share = dock.height() / max(1, self.window.height())
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Resize and obj is self._bottom_panel() \
+                and self.window.size() == self._window_size:
+            self._remember_share(obj)                # the user dragged its edge
+        return False
+
+    def window_resized(self) -> None:
+        """The main window's size changed: give the bottom panel its share again."""
+        dock = self._bottom_panel()
+        self._window_size = self.window.size()
+        if dock is not None and self._share is not None:
+            self._resize_bottom(dock, round(self._share * self.window.height()))
+            self._window_size = self.window.size()
+
+    def _resize_bottom(self, dock, height: int) -> None:
+        """Make a bottom panel ``height`` high, or as high as the pictures' minimums allow.
+        Qt's resizeDocks moves only part of the way each time: a few rounds converge."""
+        w = self.window
+        for _ in range(4):
+            w.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+            w.layout().activate()                   # the heights the minimums allow, now
+            if abs(dock.height() - height) <= 2:
+                break
 
     def show_training(self):
         if self.training_dock.isHidden():

@@ -29,9 +29,19 @@ def test_screenshot_writes_a_png_of_the_window_size(tmp_path):
 def test_screenshot_of_a_task_at_a_given_size(tmp_path):
     out = tmp_path / "small.png"
     done = _run("--task", "random", "--variant", "standard", "--goto", "loss", "--size",
-                "900x600", "--screenshot", str(out))
+                "1000x700", "--screenshot", str(out))
     assert done.returncode == 0, done.stderr
-    assert _png_size(out) == (900, 600)
+    assert _png_size(out) == (1000, 700)
+    assert not done.stderr.strip() or "needs at least" not in done.stderr
+
+
+def test_a_screenshot_smaller_than_the_window_can_be_says_so(tmp_path):
+    out = tmp_path / "tiny.png"
+    done = _run("--size", "900x400", "--screenshot", str(out))
+    assert done.returncode == 0, done.stderr
+    width, height = _png_size(out)
+    assert width == 900 and height > 400              # the pictures keep their minimum
+    assert f"the picture is 900x{height}" in done.stderr
 
 
 def test_a_bad_frame_is_a_clear_error(tmp_path):

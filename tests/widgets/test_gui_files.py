@@ -46,13 +46,15 @@ def test_recent_files_and_layout_persist_between_windows(make_window, qtbot, tmp
     path = tmp_path / "a.npz"
     w.save_path(path)
     w.resize(700, 500)                     # the offscreen screen is 800x600
+    saved = (w.width(), w.height())        # as high as the pictures' minimums allow
+    assert saved[0] == 700
     w.close()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     again = MainWindow(Session(), settings=settings)
     qtbot.addWidget(again)
     assert again.recent_files()[0].endswith("a.npz")
     assert [a.text() for a in again.recent_menu.actions()][0].endswith("a.npz")
-    assert (again.size().width(), again.size().height()) == (700, 500)
+    assert (again.size().width(), again.size().height()) == saved
 
 
 def test_export_png(make_window, tmp_path):

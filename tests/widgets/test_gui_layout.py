@@ -1,0 +1,120 @@
+"""The window's layout at the sizes people use (issue 15, layout): opening a dock leaves
+every picture a usable height, the room a resized window gains is shared, colour bars
+draw one set of tick labels after a dock closed, and the layout is restored docked."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
+
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+
+USABLE_PLOT = 80            # px: the least a heatmap or curve needs to be read
+USABLE_CAROUSEL = 170       # px: the cell diagram's text still readable
+USABLE_PANEL = 200          # px: the Training or Breakpoints panel when it opens
+
+
+def pictures(w):
+    """(name, drawing widget, least usable height) of every picture view."""
+    v = w.views
+    return [("carousel", v["carousel"].view, USABLE_CAROUSEL),
+            ("heatmaps forward", v["heatmaps"].forward.graphics, USABLE_PLOT),
+            ("heatmaps backward", v["heatmaps"].backward.graphics, USABLE_PLOT),
+            ("param_grads", v["param_grads"].graphics, 2 * USABLE_PLOT),
+            ("flow", v["flow"].graphics, USABLE_PLOT),
+            ("loss_to_cell", v["loss_to_cell"].graphics, USABLE_PLOT)]
+
+
+def shown(widget) -> bool:
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+def openers(w):
+    wb = w.workbench
+    out = [("training", wb.show_training, wb.training_dock),
+           ("breakpoints", wb.show_breakpoints, wb.breakpoints_dock)]
+    for name, dock in w.view_docks.items():
+        out.append((name, lambda d=dock: (d.show(), d.raise_()), dock))
+    return out
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_opening_each_dock_leaves_every_picture_a_usable_height(make_window, qtbot, size):
+    w = make_window()
+    w.resize(*size)
+    qtbot.wait(20)
+    w.session.goto("bwd:2:ds")
+    for name, open_it, dock in openers(w):
+        open_it()
+        qtbot.wait(20)
+        assert shown(dock), name
+        if name in ("training", "breakpoints"):
+            assert dock.height() >= USABLE_PANEL, (name, dock.height())
+        for what, widget, least in pictures(w):
+            if shown(widget):
+                assert widget.height() >= least, (name, what, widget.height())
+        assert shown(w.views["carousel"].view), name    # no dock hides the cell diagram
+    # everything opened: nothing of the window went off the screen's size
+    assert w.height() <= size[1] and w.width() <= size[0]
+
+
+def test_a_panel_under_the_pictures_keeps_its_share_when_the_window_grows(make_window, qtbot):
+    w = make_window()
+    w.resize(1600, 1000)
+    qtbot.wait(20)
+    wb = w.workbench
+    wb.show_breakpoints()
+    qtbot.wait(20)
+    dock = wb.breakpoints_dock
+    assert w.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    carousel = w.views["carousel"].view
+    share, before = dock.height() / w.height(), carousel.height()
+    w.resize(1600, 1300)
+    qtbot.wait(20)
+    assert dock.height() / w.height() == pytest.approx(share, abs=0.02)
+    assert carousel.height() > before + 50              # the pictures got room too
+
+
+def _squeeze_and_grow(w, qtbot):
+    """What a user does: open the Training and Breakpoints docks (the pictures get
+    smaller), enlarge the window, close both, shrink it back."""
+    wb = w.workbench
+    heat = w.views["heatmaps"].forward.graphics
+    heights = [heat.height()]
+    wb.show_breakpoints()
+    wb.show_training()
+    qtbot.wait(20)
+    heights.append(heat.height())
+    w.resize(1600, 970)
+    qtbot.wait(20)
+    wb.training_dock.close()
+    wb.breakpoints_dock.close()
+    qtbot.wait(20)
+    w.resize(1366, 740)
+    qtbot.wait(20)
+    heights.append(heat.height())
+    return heights
+
+
+def test_colour_bars_draw_one_set_of_tick_labels_after_a_dock_closed(make_window, qtbot):
+    w = make_window(Session(default_config("sine")))
+    w.resize(1366, 740)
+    w.session.goto("bwd:2:ds")
+    qtbot.wait(20)
+    view = w.views["heatmaps"]
+    # The pictures are squeezed and grown again. Opening docks alone no longer squeezes
+    # them (their minimum height); a panel dragged smaller does, so shrink one by hand.
+    view.forward.graphics.setMaximumHeight(95)
+    view.backward.graphics.setMaximumHeight(95)
+    qtbot.wait(20)
+    view.forward.graphics.setMaximumHeight(16777215)
+    view.backward.graphics.setMaximumHeight(16777215)
+    heights = _squeeze_and_grow(w, qtbot)
+    assert heights[-1] > 100
+    for panel in (view.forward, view.backward):
+        axis = panel.map.bar.getAxis("right")
+        drawn = panel.graphics.grab().toImage()          # the axis from its pixmap cache
+        axis.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        fresh = panel.graphics.grab().toImage()          # drawn anew from its ticks
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        assert drawn == fresh, panel.name
