@@ -94,6 +94,11 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("about", "&About lstm-viz", "", "Help", "window.show_about"),
 )
 MENUS = ("File", "Run", "Debug", "Go", "View", "Help")
+# View ▸ the panels, each on a key: it shows the panel and brings it to the front (a tab
+# behind another comes forward); pressed again on a panel in front, it closes it.
+PANEL_KEYS = (("source", "Alt+1"), ("variables", "Alt+2"), ("carousel", "Alt+3"),
+              ("heatmaps", "Alt+4"), ("param_grads", "Alt+5"), ("flow", "Alt+6"),
+              ("loss_to_cell", "Alt+7"), ("training", "Alt+8"), ("breakpoints", "Alt+9"))
 BY_ID = {b.id: b for b in BINDINGS}
 
 
@@ -118,5 +123,8 @@ def help_html() -> str:
             "<table cellspacing=6><tr><th align=left>Forwards</th><th></th>"
             "<th align=left>Backwards</th><th></th><th align=left>Goes to</th></tr>"
             + "".join(rows) + "</table><h3>Other commands</h3><table cellspacing=6>"
-            + others + "</table><p>A statement frame is the state just after that line ran; "
+            + others + "</table><p>View ▸ the panels: Alt+1 … Alt+9 (Source, Variables, "
+            "Carousel, Heatmaps, Parameter gradients, Gradient flow, Loss → cell, Training, "
+            "Breakpoints) bring a panel to the front, or close it when it is in front.</p>"
+            "<p>A statement frame is the state just after that line ran; "
             "a step frame (fwd:3, bwd:2) is the state after the whole step.</p>")

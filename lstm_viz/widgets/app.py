@@ -74,6 +74,17 @@ def open_session(args):
     return session, view
 
 
+def build_window(session, view=None, settings=None):
+    """The main window on ``session``; a saved session's layout (``view``) is applied over
+    the remembered one, as File ▸ Open Session does."""
+    from .main_window import MainWindow
+
+    window = MainWindow(session, settings=settings)
+    if view:
+        window.workbench.apply_view(view)
+    return window
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -102,8 +113,6 @@ def _run(args: argparse.Namespace) -> int:
     from ..model.session import Session
     from .errors import install_excepthook
     from .export import write_png
-    from .main_window import MainWindow
-
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -119,9 +128,7 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         problem, session = err, Session()
     quiet = bool(args.screenshot or args.exit_after_paint)
-    window = MainWindow(session, settings=None if quiet else QSettings())
-    if view:                          # a saved session's layout, as File ▸ Open Session does
-        window.workbench.apply_view(view)
+    window = build_window(session, view, settings=None if quiet else QSettings())
 
     if args.screenshot:
         size = _size(args.size)

@@ -95,6 +95,9 @@ class MainWindow(QMainWindow):
         self._make_view_docks()
         self._make_status()
         self._make_workbench()
+        from .view_docks import add_panel_keys
+
+        add_panel_keys(self)
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
@@ -469,6 +472,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state, STATE_VERSION)
+        from .view_docks import redock_floating
+
+        redock_floating(self)
 
     def save_settings(self):
         if self.settings is not None:

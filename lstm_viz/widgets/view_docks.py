@@ -11,6 +11,7 @@ the right with the other views tabbed beside the heatmaps. The window's saved st
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget
 
 from .carousel_view import CarouselView
 from .export import ExportButton
@@ -60,6 +61,55 @@ def add_view_docks(window) -> dict:
     window.view_docks = docks
     window.views = views
     return docks
+
+
+def add_panel_keys(window) -> dict:
+    """The keys of ``shortcuts.PANEL_KEYS``: each shows its dock and brings it to the
+    front, or closes it when it is in front already. Its menu entry (the dock's toggle)
+    names the key. Returns {name: action}."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from ..model.shortcuts import PANEL_KEYS
+
+    docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
+    actions = {}
+    for name, keys in PANEL_KEYS:
+        dock = docks[name]
+        action = QAction(f"Show {dock.windowTitle()}", window)
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _=False, d=dock: bring_to_front(window, d))
+        window.addAction(action)
+        toggle = dock.toggleViewAction()
+        toggle.setText(f"{dock.windowTitle()}\t{keys}")   # the key in the menu's key column
+        actions[name] = action
+    window.panel_actions = actions
+    return actions
+
+
+def in_front(dock) -> bool:
+    """Shown and not a tab behind another (Qt moves those out of sight, still "visible")."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
+def bring_to_front(window, dock) -> None:
+    if in_front(dock):
+        dock.close()
+        return
+    training = getattr(window, "workbench", None)
+    if training is not None and dock in (training.training_dock, training.breakpoints_dock):
+        training.open_panel(dock)                 # placed as those two open (workbench.py)
+        return
+    dock.show()
+    dock.raise_()
+
+
+def redock_floating(window) -> None:
+    """Put every floating dock back into the window (a restored layout must not scatter
+    panels over the desktop, perhaps off screen: a floated panel is for this run)."""
+    for dock in window.findChildren(QDockWidget):
+        if dock.isFloating():
+            dock.setFloating(False)
 
 
 def show_every_view(window, size=(640, 330)) -> None:

@@ -118,6 +118,13 @@ class Workbench:
 
     # ---- docks ----------------------------------------------------------------------------
 
+    def open_panel(self, dock) -> None:
+        """Show the Training or Breakpoints panel (Training: from the loaded run)."""
+        if dock is self.training_dock:
+            self.show_training()
+        else:
+            self.show_breakpoints()
+
     def _raise(self, dock):
         if dock.isHidden():
             self._place(dock)
@@ -298,6 +305,9 @@ class Workbench:
                           ("breakpoints_visible", self.breakpoints_dock)):
             if key in view:
                 dock.setVisible(bool(view[key]))
+        from .view_docks import redock_floating
+
+        redock_floating(w)
         p = self.training_panel
         if "loss_log_scale" in view:
             p.log.setChecked(bool(view["loss_log_scale"]))

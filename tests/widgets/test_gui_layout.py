@@ -118,3 +118,68 @@ def test_colour_bars_draw_one_set_of_tick_labels_after_a_dock_closed(make_window
         fresh = panel.graphics.grab().toImage()          # drawn anew from its ticks
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         assert drawn == fresh, panel.name
+
+
+def test_a_floated_panel_comes_back_docked_at_the_next_start(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from lstm_viz.widgets.main_window import MainWindow
+
+    w = make_window()
+    flow = w.view_docks["flow"]
+    flow.show()
+    flow.setFloating(True)
+    qtbot.wait(10)
+    assert flow.isFloating()
+    w.close()                                         # the layout is saved
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    again = MainWindow(Session(), settings=settings)
+    qtbot.addWidget(again)
+    assert not again.view_docks["flow"].isFloating()
+    assert again.dockWidgetArea(again.view_docks["flow"]) != Qt.DockWidgetArea.NoDockWidgetArea
+
+
+def test_a_saved_session_opened_from_the_command_line_brings_its_layout(make_window, tmp_path):
+    from lstm_viz.widgets.app import build_window, open_session, parse_args
+
+    w = make_window()
+    w.workbench.show_breakpoints()
+    w.view_docks["carousel"].close()
+    assert w.workbench.save_session_to(tmp_path / "s.npz")
+    session, view = open_session(parse_args([str(tmp_path / "s.npz")]))
+    assert view                                        # the layout came with the file
+    again = build_window(session, view)
+    again.show()
+    assert again.workbench.breakpoints_dock.isVisible()
+    assert not again.view_docks["carousel"].isVisible()
+    again.close()
+
+
+def test_every_panel_has_a_key_that_brings_it_forward_or_closes_it(make_window, qtbot):
+    from PySide6.QtGui import QKeySequence
+
+    from lstm_viz.model.shortcuts import BINDINGS, PANEL_KEYS, help_html
+    from lstm_viz.widgets.view_docks import in_front
+
+    w = make_window()
+    taken = {b.keys for b in BINDINGS if b.keys}
+    assert not taken & {k for _, k in PANEL_KEYS}        # no key does two things
+    docks = {"source": w.source_dock, "variables": w.variables_dock,
+             "training": w.workbench.training_dock,
+             "breakpoints": w.workbench.breakpoints_dock, **w.view_docks}
+    for name, keys in PANEL_KEYS:
+        dock = docks[name]
+        assert dock.toggleViewAction().text().endswith("\t" + keys)   # shown in View
+        seq = QKeySequence(keys)
+        combo = seq[0]
+        if not in_front(dock):
+            qtbot.keyClick(w, combo.key(), combo.keyboardModifiers())
+            qtbot.wait(10)
+        assert in_front(dock), name                    # a tab behind another comes forward
+        qtbot.keyClick(w, combo.key(), combo.keyboardModifiers())
+        qtbot.wait(10)
+        assert dock.isHidden(), name                   # in front: the key closes it
+        qtbot.keyClick(w, combo.key(), combo.keyboardModifiers())
+        qtbot.wait(10)
+        assert in_front(dock), name
+    assert "Alt+1 … Alt+9" in help_html()
