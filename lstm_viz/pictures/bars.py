@@ -25,6 +25,18 @@ def plotted_vector(data: FrameData, name: str, index: int):
     return v, f"{name}[j] per {unit} j"
 
 
+def bar_length(data: FrameData, name: str) -> int:
+    """How many bars ``name`` has in this run (before it is computed, too): its axis."""
+    tr = data.trace
+    if name == "loss":
+        return tr.steps
+    if name == "x":
+        return tr.inputs
+    if name in ACCUMULATORS:
+        return tr.hidden                  # a weight matrix's row norms, or a bias
+    return int(tr[name].shape[1])
+
+
 def nice(v: float) -> float:
     """The 1-2-5 number at least as far from zero as ``v`` (0 stays 0)."""
     if v == 0 or not np.isfinite(v):

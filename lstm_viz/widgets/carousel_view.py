@@ -294,8 +294,10 @@ class CarouselView(VisibleView):
         self.strips = {name: Strip(s, *STRIPS[name], self.font, self.small) for name in EDGES
                        if name in STRIPS}
         self.formula = {k: f for k, f in (("g", "tanh"), ("i", "σ"), ("f", "σ"), ("o", "σ"))}
-        self._text("cell state s: the constant error carousel", 232, Y_CAR + 6, self.small,
-                   color=FAINT)
+        # Under the cell-state line, between the g·i junction's line and the h branch
+        # (further left the junction's vertical line crossed the words).
+        self._text("cell state s: the constant error carousel", X_GI + 14, Y_CAR + 6,
+                   self.small, color=FAINT)
         self._text("xc = [x(t), h(t-1)]", 300, Y_BUS + 4, self.small, color=FAINT)
         self._mode = None
 

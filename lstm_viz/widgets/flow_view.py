@@ -27,7 +27,15 @@ from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
 from .busy import busy
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, Heatmap, StepAxis, cmap_for, quiet_plot
+from .plots import (
+    CURSOR_PEN,
+    MIN_PLOT_HEIGHT,
+    Heatmap,
+    LogAxis,
+    StepAxis,
+    cmap_for,
+    quiet_plot,
+)
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
 
@@ -38,20 +46,6 @@ CURVE_PENS = {"ds": pg.mkPen((200, 40, 40), width=1),
               "bottom_diff_s": pg.mkPen((40, 150, 60), width=1, style=Qt.PenStyle.DashLine)}
 CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
                 "bottom_diff_s": "‖bottom_diff_s(t)‖"}
-
-
-class LogAxis(pg.AxisItem):
-    """A log-scale axis with minor ticks at 1x, 2x and 5x each decade only: with all nine
-    (0.2, 0.3 … 0.9) the labels piled on top of each other in a plot this short."""
-
-    def logTickValues(self, minVal, maxVal, size, stdTicks):
-        levels = []
-        for spacing, values in super().logTickValues(minVal, maxVal, size, stdTicks):
-            if spacing is None:               # the level pyqtgraph adds (log10 of 1..9 x 10^k)
-                mantissa = np.round(10.0 ** (np.asarray(values) % 1.0)).astype(int)
-                values = [v for v, m in zip(values, mantissa, strict=True) if m in (1, 2, 5)]
-            levels.append((spacing, values))
-        return levels
 
 
 class FlowView(VisibleView):
@@ -230,6 +224,11 @@ class ContributionView(VisibleView):
         self.map.plot.setLabel("left", "loss step k")
         self.map.bar.setColorMap(self._cmap())
         self.map.anchors = SEQUENTIAL
+        self.waiting = pg.TextItem("the matrix is computed on demand: press Compute",
+                                   color=(120, 120, 120), anchor=(0.5, 0.5))
+        self.waiting.setPos(0.5, 0.5)
+        self.waiting.hide()
+        self.map.plot.addItem(self.waiting, ignoreBounds=True)
         self.future = pg.ImageItem(axisOrder="col-major")
         self.future.setZValue(4)
         self.map.plot.addItem(self.future)
@@ -275,11 +274,12 @@ class ContributionView(VisibleView):
             self.map.set_pending(None)
             self.map.set_special(None)
             self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
-            self.map.plot.setRange(QRectF(-0.5, 0, T, max(1, len(c.sources))), padding=0)
+            self._show_axes(False)          # no numbers for what is not computed
             self._built = None
             self.image = None
             return
         self.button.setEnabled(False)
+        self._show_axes(True)
         img = c.compute()
         self.image = img
         K = len(img.sources)
@@ -305,6 +305,17 @@ class ContributionView(VisibleView):
         warn = f"  ⚠ {img.special.text()}" if img.special.total else ""
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
                           f"grey: not computed yet{warn}")
+
+    def _show_axes(self, on: bool) -> None:
+        plot = self.map.plot
+        if on == plot.getAxis("left").isVisible():
+            return
+        for side in ("left", "bottom"):
+            plot.showAxis(side, on)
+        self.map.bar.setVisible(on)
+        self.waiting.setVisible(not on)
+        if not on:
+            plot.setRange(QRectF(0, 0, 1, 1), padding=0)
 
     def _hover(self, pos):
         img = self.image

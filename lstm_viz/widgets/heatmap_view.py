@@ -33,7 +33,7 @@ from ..pictures.colors import (
 from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
-from .plots import MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, Heatmap
+from .plots import MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
 
@@ -226,14 +226,17 @@ class ParamGradView(VisibleView):
         self.maps: dict[str, Heatmap] = {}
         # Row-major, like the accumulators (H, X+H): a frame's copy into the image buffer
         # and pyqtgraph's own are contiguous (col-major cost two strided copies per map).
+        # The four weight gradients in one row, the biases under them: in a dock 330 px
+        # high two rows of weights left each of them 25 px of picture.
         for n, name in enumerate(WEIGHT_DIFFS):
-            r, c = divmod(n, 2)
-            self.maps[name] = Heatmap(self.graphics.ci, r, 2 * c, title=name, order="row-major")
-        self.maps["bias"] = Heatmap(self.graphics.ci, 2, 0, title="b_diff (rows i f o g)",
-                                    colspan=3, order="row-major")
-        self.graphics.ci.layout.setRowStretchFactor(0, 5)
-        self.graphics.ci.layout.setRowStretchFactor(1, 5)
-        self.graphics.ci.layout.setRowStretchFactor(2, 2)
+            self.maps[name] = Heatmap(self.graphics.ci, 0, 2 * n, title=name, order="row-major")
+        self.maps["bias"] = Heatmap(self.graphics.ci, 1, 0, title="b_diff (rows i f o g)",
+                                    colspan=2 * len(WEIGHT_DIFFS) - 1, order="row-major")
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        # Four bias rows each a label high (their labels bi bf bo bg piled up in a short
+        # plot), plus its title and axis.
+        self.maps["bias"].plot.setMinimumHeight(4 * ROOM_PX + 42)
         bias_axis = self.maps["bias"].plot.getAxis("left")
         bias_axis.setTicks([[(k + 0.5, n[:2]) for k, n in enumerate(BIAS_DIFFS)]])
         self.splits = {}

@@ -45,6 +45,7 @@ def quiet_plot(plot: pg.PlotItem) -> None:
     for side in ("left", "bottom"):
         axis = cached_axis(plot.getAxis(side))
         axis.setStyle(tickTextOffset=2, autoReduceTextSpace=False)   # no re-layout to shrink
+    plain_axes(plot)
 
 
 ROOM_PX = 15                     # pixels a tick label needs along a vertical axis
@@ -57,10 +58,25 @@ MIN_CAROUSEL_HEIGHT = 180        # the cell diagram, its text still readable (sc
 MIN_PARAM_GRADS_HEIGHT = 230     # two rows of weight gradients and the four bias rows
 
 
-def nice_step(at_least: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten that is at least ``at_least`` (>= 1)."""
-    k = 10.0 ** np.floor(np.log10(max(at_least, 1.0)))
+def nice_step(at_least: float, whole: bool = True) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is at least ``at_least`` (with
+    ``whole``, at least 1: ticks on whole numbers)."""
+    floor = 1.0 if whole else 1e-300
+    k = 10.0 ** np.floor(np.log10(max(at_least, floor)))
     return next(m * k for m in (1, 2, 5, 10) if m * k >= at_least)
+
+
+def roomy_spacing(levels, orientation: str, minVal, maxVal, size, whole: bool = False):
+    """pyqtgraph's tick levels without those whose labels would be closer than ROOM_PX on
+    a vertical axis (a short colour bar piled "1.0 0.5 0 −0.5 −1.0" on each other), and
+    with ``whole`` only whole-number steps."""
+    if whole:
+        levels = [(sp, off) for sp, off in levels if sp >= 1]
+    if orientation in ("left", "right") and maxVal > minVal and size > 0:
+        per_px = (maxVal - minVal) / size
+        roomy = [(sp, off) for sp, off in levels if sp / per_px >= ROOM_PX]
+        levels = roomy or [(nice_step(ROOM_PX * per_px, whole), 0.0)]
+    return levels or [(1.0, 0.0)]
 
 
 class StepAxis(pg.AxisItem):
@@ -69,12 +85,51 @@ class StepAxis(pg.AxisItem):
     "100 80 60 40 20 0" into 40 pixels)."""
 
     def tickSpacing(self, minVal, maxVal, size):
-        levels = [(sp, off) for sp, off in super().tickSpacing(minVal, maxVal, size) if sp >= 1]
-        if self.orientation in ("left", "right") and maxVal > minVal and size > 0:
-            per_px = (maxVal - minVal) / size
-            roomy = [(sp, off) for sp, off in levels if sp / per_px >= ROOM_PX]
-            levels = roomy or [(nice_step(ROOM_PX * per_px), 0.0)]
-        return levels or [(1.0, 0.0)]
+        return roomy_spacing(super().tickSpacing(minVal, maxVal, size), self.orientation,
+                             minVal, maxVal, size, whole=True)
+
+
+class RoomyAxis(pg.AxisItem):
+    """An axis whose labels on a vertical axis are never closer than a label's height."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        return roomy_spacing(super().tickSpacing(minVal, maxVal, size), self.orientation,
+                             minVal, maxVal, size)
+
+
+class LogAxis(pg.AxisItem):
+    """A log-scale axis with minor ticks at 1x, 2x and 5x each decade only: with all nine
+    (0.2, 0.3 … 0.9, or 3 4 5 6 7 8 9) the labels piled on top of each other."""
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        levels = []
+        for spacing, values in super().logTickValues(minVal, maxVal, size, stdTicks):
+            if spacing is None:               # the level pyqtgraph adds (log10 of 1..9 x 10^k)
+                mantissa = np.round(10.0 ** (np.asarray(values) % 1.0)).astype(int)
+                values = [v for v, m in zip(values, mantissa, strict=True) if m in (1, 2, 5)]
+            levels.append((spacing, values))
+        return levels
+
+
+def roomy_colour_bar(bar: pg.ColorBarItem) -> pg.ColorBarItem:
+    """A colour bar whose axis keeps its labels apart (its axis is made by pyqtgraph, so
+    the spacing rule is given to that instance) and draws from a cached pixmap."""
+    axis = bar.axis
+    base = type(axis).tickSpacing
+
+    def spacing(minVal, maxVal, size):
+        return roomy_spacing(base(axis, minVal, maxVal, size), axis.orientation,
+                             minVal, maxVal, size)
+
+    axis.tickSpacing = spacing
+    cached_axis(axis)
+    return bar
+
+
+def plain_axes(plot: pg.PlotItem) -> None:
+    """No "(x0.001)" beside an axis label: the ticks carry the numbers as they are."""
+    for side in ("left", "bottom", "right"):
+        plot.getAxis(side).enableAutoSIPrefix(False)
 
 
 class Heatmap:
@@ -103,7 +158,7 @@ class Heatmap:
             self.plot.addItem(item)
         self.bar = pg.ColorBarItem(values=(-1, 1), width=bar_width, colorMap=cmap_for(DIVERGING),
                                    interactive=False, colorMapMenu=False)
-        cached_axis(self.bar.getAxis("right"))
+        roomy_colour_bar(self.bar)
         layout.addItem(self.bar, row=row, col=col + colspan)
         self.anchors = DIVERGING
         self.levels = (-1.0, 1.0)

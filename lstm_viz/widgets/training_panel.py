@@ -45,6 +45,7 @@ from ..model.training_run import (
     same_run,
 )
 from .live_driver import LiveDriver
+from .plots import LogAxis, plain_axes
 
 DEFAULT = "default"                   # what a setting left to the task shows
 
@@ -166,10 +167,16 @@ class TrainingPanel(QWidget):
             w.setMinimumContentsLength(6)
             w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
 
-        self.plot = pg.PlotWidget()
+        # Log ticks at 1, 2 and 5 of each decade only (every minor tick labelled piled up).
+        self.plot = pg.PlotWidget(axisItems={"left": LogAxis("left")})
         self.plot.setMinimumHeight(90)
         self.plot.setLabel("bottom", "iteration")
         self.plot.setLabel("left", "loss")
+        plain_axes(self.plot.getPlotItem())
+        # Before the first iteration: no axes (they showed a range from nothing), a note.
+        self.empty = pg.TextItem("no iterations yet: Run or Step", color=(120, 120, 120),
+                                 anchor=(0.5, 0.5))
+        self.plot.addItem(self.empty, ignoreBounds=True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.curve = self.plot.plot(pen=pg.mkPen((30, 90, 200), width=1.5))
         self.curve.setClipToView(True)
@@ -199,6 +206,7 @@ class TrainingPanel(QWidget):
         self.heat.invertY(True)
         self.heat.setLabel("left", "unit")
         self.heat.setLabel("bottom", "column of xc = [x, h_prev]")
+        plain_axes(self.heat.getPlotItem())
         self.plot.getPlotItem().getAxis("left").setWidth(44)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("CET-D1"))
@@ -473,6 +481,7 @@ class TrainingPanel(QWidget):
             self.curve.setData(*loss_curve(h, self.log.isChecked()), connect="finite")
         else:
             self.curve.setData([], [])
+        self._show_axes(bool(len(h["loss"])))
         run = self.session.training
         if run is not None:
             problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
@@ -480,6 +489,21 @@ class TrainingPanel(QWidget):
             if len(text) >= 2:
                 self.status.setText(f"{text[0]}  ·  {run.iterations_done} iterations done"
                                     f"{problem}")
+
+    def _show_axes(self, on: bool) -> None:
+        item = self.plot.getPlotItem()
+        if on == item.getAxis("left").isVisible():
+            return
+        for side in ("left", "bottom"):
+            item.showAxis(side, on)
+        item.showGrid(x=on, y=on, alpha=0.25)
+        self.marker.setVisible(on)
+        self.empty.setVisible(not on)
+        if not on:
+            item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            self.empty.setPos(0.5, 0.5)
+        else:
+            item.enableAutoRange()
 
     def _on_iteration(self, k):
         self._update_scrubber()

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.frame_data import ACCUMULATORS, VARIABLES
-from ..pictures.bars import plot_title, plotted_vector
+from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
-from .plots import cached_axis
+from .plots import RoomyAxis, cached_axis, plain_axes
 from .steady import steady_height
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
@@ -119,7 +119,8 @@ class VectorPlot(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.plot = pg.PlotWidget(self)
+        # The y labels keep a label's height apart (in a short plot they crowded).
+        self.plot = pg.PlotWidget(self, axisItems={"left": RoomyAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -127,6 +128,7 @@ class VectorPlot(QWidget):
         self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for side in ("left", "bottom"):                    # axes redraw from a pixmap
             cached_axis(self.plot.getAxis(side))
+        plain_axes(self.plot.getPlotItem())
         # The tick labels' space only grows: a narrower label would otherwise re-lay out
         # the plot (and repaint it twice) whenever the range changes.
         self.plot.getAxis("left").setStyle(autoReduceTextSpace=False)
@@ -178,6 +180,8 @@ class VectorPlot(QWidget):
         self._key = key
         if got is None:
             self._set(np.zeros(0, np.float32))
+            if name is not None:          # the axes of this quantity, in this run
+                self._set_range(name, bar_length(s.data, name), np.zeros(0, np.float32))
             return
         self._set(np.asarray(got[0], dtype=np.float32), name)
         X = s.trace.inputs
@@ -195,15 +199,18 @@ class VectorPlot(QWidget):
         heights = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         self.bars.setOpts(x=np.arange(n, dtype=np.float32), height=heights, width=0.8)
         if n:
-            # One range per quantity over the whole trace (pictures/bars.py, BarRanges): the axes
-            # are drawn once and stay cached while the frames change.
-            lo, hi = ViewData.of(self.session.data).bars.range(name, heights)
-            rng = (n, lo, hi)
-            if rng != self._range:
-                self._range = rng
-                pad = 0.04 * (hi - lo) or 1e-3
-                self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(lo - pad, hi + pad),
-                                   padding=0)
+            self._set_range(name, n, heights)
+
+    def _set_range(self, name: str, n: int, heights: np.ndarray) -> None:
+        # One range per quantity over the whole trace (pictures/bars.py, BarRanges): the axes
+        # are drawn once and stay cached while the frames change.
+        lo, hi = ViewData.of(self.session.data).bars.range(name, heights)
+        rng = (n, lo, hi)
+        if rng != self._range:
+            self._range = rng
+            pad = 0.04 * (hi - lo) or 1e-3
+            self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(lo - pad, hi + pad),
+                               padding=0)
 
     def _on_mouse(self, pos):
         vb = self.plot.getPlotItem().vb

@@ -183,3 +183,111 @@ def test_every_panel_has_a_key_that_brings_it_forward_or_closes_it(make_window, 
         qtbot.wait(10)
         assert in_front(dock), name
     assert "Alt+1 … Alt+9" in help_html()
+
+
+# ---- item 4: nothing drawn over anything else -----------------------------------------------
+
+def _spacing_px(axis, lo, hi, size):
+    """The pixel distance between neighbouring labelled ticks of ``axis`` over ``size`` px."""
+    gaps = []
+    for _, values in axis.tickValues(lo, hi, size):
+        values = sorted(values)
+        gaps += [(b - a) * size / (hi - lo) for a, b in zip(values, values[1:], strict=False)]
+    return min(gaps) if gaps else float("inf")
+
+
+def test_short_colour_bars_and_bar_plots_keep_their_labels_apart(make_window):
+    from lstm_viz.widgets.plots import ROOM_PX
+
+    w = make_window()
+    bars = [w.views["param_grads"].maps[n].bar.axis for n in w.views["param_grads"].maps]
+    bars.append(w.views["heatmaps"].forward.map.bar.axis)
+    for axis in bars:
+        for size in (30, 60, 120):
+            assert _spacing_px(axis, -1.0, 1.0, size) >= ROOM_PX, size
+    left = w.variables_panel.plot.plot.getPlotItem().getAxis("left")
+    assert _spacing_px(left, -0.2, 0.4, 40) >= ROOM_PX
+
+
+def test_the_bias_rows_have_room_for_their_labels(make_window, qtbot):
+    from lstm_viz.widgets.plots import ROOM_PX
+
+    w = make_window()
+    w.view_docks["param_grads"].raise_()
+    w.session.goto("bwd:3")
+    qtbot.wait(20)
+    box = w.views["param_grads"].maps["bias"].plot.getViewBox()
+    assert box.height() / 4 >= ROOM_PX - 1                  # bi bf bo bg one above the other
+
+
+def test_the_carousel_caption_crosses_no_line(make_window):
+    from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsSimpleTextItem
+
+    w = make_window()
+    scene = w.views["carousel"].scene
+    caption = next(i for i in scene.items() if isinstance(i, QGraphicsSimpleTextItem)
+                   and "constant error carousel" in i.text())
+    box = caption.sceneBoundingRect()
+    for item in scene.items():
+        if isinstance(item, QGraphicsPathItem) and item.isVisible():
+            assert not item.shape().intersects(item.mapFromScene(box).boundingRect()), \
+                item.path().boundingRect()
+
+
+def test_every_task_description_fits_in_configure(qtbot):
+    from lstm_viz.model.config import task_names
+    from lstm_viz.widgets.config_dialog import ConfigDialog
+
+    d = ConfigDialog(default_config("published"))
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.wait(10)
+    for name in task_names():
+        d.task.setCurrentText(name)
+        qtbot.wait(10)
+        about = d.about
+        assert about.height() >= about.heightForWidth(about.width()), name
+
+
+def test_empty_plots_show_no_stale_axes_and_no_si_factor(make_window, qtbot):
+    import pyqtgraph as pg
+
+    from lstm_viz.model.config import RunConfig
+
+    w = make_window()
+    s = w.session
+    s.select("ds")                                      # not computed in the forward pass
+    s.configure(default_config("sine"))                 # H = 16
+    qtbot.wait(20)
+    plot = w.variables_panel.plot.plot.getPlotItem()
+    (x0, x1), _ = plot.getViewBox().viewRange()
+    assert (x0, x1) == pytest.approx((-0.5, 15.5), abs=0.6)      # this run's 16 units
+    view = w.views["loss_to_cell"]
+    w.view_docks["loss_to_cell"].raise_()
+    s.configure(RunConfig(task="random", steps=300, inputs=4, hidden=64, init="uniform"))
+    qtbot.wait(20)
+    assert not view.image                               # big enough to wait for Compute
+    assert not view.map.plot.getAxis("left").isVisible()
+    assert view.waiting.isVisible()
+    panel = w.workbench.training_panel
+    assert not panel.plot.getPlotItem().getAxis("left").isVisible()   # no iterations yet
+    s.configure(default_config("published"))           # L < 1 everywhere
+    w.workbench.show_training()
+    panel.log.setChecked(False)                         # a linear axis from 0.3 to 0.8
+    panel.step()
+    panel.step()
+    qtbot.wait(20)
+    assert panel.plot.getPlotItem().getAxis("left").isVisible()
+    for gv in w.findChildren(pg.GraphicsView):
+        for item in gv.scene().items():
+            if isinstance(item, pg.AxisItem):
+                assert "(x" not in item.labelString(), item.labelString()
+
+
+def test_the_loss_curve_labels_only_1_2_5_of_each_decade(make_window):
+    w = make_window()
+    panel = w.workbench.training_panel
+    axis = panel.plot.getPlotItem().getAxis("left")
+    labelled = [v for _, values in axis.tickValues(0.3, 1.0, 300) for v in values]
+    mantissas = {round(10 ** (v % 1)) for v in labelled}
+    assert mantissas <= {1, 2, 5, 10} and mantissas
