@@ -455,3 +455,25 @@ def parse_breakpoint(text: str) -> Breakpoint:
     if len(words) == 1 and kind.split(":")[0] in ("fwd", "bwd", "loss"):
         return FrameBreakpoint(str(text).strip())
     raise UserError(f"cannot read the breakpoint {text!r}; " + SPEC_HELP)
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """What became of the breakpoints when another run replaced the shown one: those
+    kept (every condition, and the frames the new run has) and those dropped (frames past
+    its last step). Said to the user: a condition left from one task once stopped live
+    training of another without a word."""
+
+    kept: tuple[Breakpoint, ...]
+    dropped: tuple[Breakpoint, ...]
+
+    def text(self) -> str:
+        parts = []
+        if self.kept:
+            n = len(self.kept)
+            parts.append(f"{n} breakpoint{'s' * (n != 1)} carried over to this run: "
+                         + ", ".join(bp.label() for bp in self.kept))
+        if self.dropped:
+            parts.append("dropped (past its last step): "
+                         + ", ".join(bp.label() for bp in self.dropped))
+        return " · ".join(parts)

@@ -64,6 +64,7 @@ class SessionEvents:
         self.training_changed = Event("training_changed", self)  # () run, state or settings
         self.gradcheck_changed = Event("gradcheck_changed", self)  # (result | None)
         self.no_hit = Event("no_hit", self)  # (text: str) F5 ran out
+        self.breakpoints_carried = Event("breakpoints_carried", self)  # (CarryOver) new run
 
     def all(self) -> dict[str, Event]:
         return {k: v for k, v in vars(self).items() if isinstance(v, Event)}

@@ -29,6 +29,7 @@ from lstm_engine.trace import GRAD_NAMES
 from .breakpoints import (
     NO_HITS,
     Breakpoint,
+    CarryOver,
     FrameBreakpoint,
     Hits,
     parse_breakpoint,
@@ -536,10 +537,11 @@ class Session:
         return self._iteration
 
     def iteration_text(self) -> str:
-        """The iteration whose pass is shown, and how many there are: while training, the
-        scrubbed iteration of the run's latest; else the SGD steps taken so far."""
+        """The iteration whose pass is shown (numbered from 0, as the loss curve and the
+        scrubber number them) and, while training, how many iterations are done (the
+        Training panel's count): "iteration 999 · 1000 done". Else the SGD steps taken."""
         if self._training is not None and self._iteration is not None:
-            return f"iteration {self._iteration} / {self._training.latest}"
+            return f"iteration {self._iteration} · {self._training.iterations_done} done"
         return f"iteration {len(self._history)}"
 
     @property
@@ -785,7 +787,7 @@ class Session:
         self.pause()
         self.pause_training()
         self._commit(other.trace, other.config, path=other.path, keep_cursor=False,
-                     clear_history=True)
+                     clear_history=True, carry=False)      # its own breakpoints come next
         self._breakpoints = list(other._breakpoints)
         self._hit_cache.clear()
         self.events.breakpoints_changed.emit()
@@ -816,8 +818,12 @@ class Session:
             self.events.path_changed.emit(self._path)
 
     def _commit(self, trace, config: RunConfig, path, keep_cursor: bool,
-                clear_history: bool) -> None:
+                clear_history: bool, carry: bool = True) -> None:
+        """Show ``trace`` (recorded under ``config``). When that is another run (its config
+        or file changed) and there were breakpoints, ``breakpoints_carried`` says which
+        stay and which went (``carry=False``: the caller brings breakpoints of its own)."""
         self.pause()
+        before = list(self._breakpoints)
         old_text = self.frame_text
         self._trace = trace
         self._data = _frame_data(trace, config)
@@ -845,10 +851,14 @@ class Session:
         if bps_changed:
             self.events.breakpoints_changed.emit()
         self.events.frame_changed.emit(self._cursor)
-        if path != self._path:
+        path_moved = path != self._path
+        if path_moved:
             self._path = path
             self.events.path_changed.emit(path)
         if clear_history and self._history:
             self._history.clear()
             self.events.history_changed.emit(self.history)
+        if carry and before and (config_changed or path_moved):
+            self.events.breakpoints_carried.emit(CarryOver(
+                tuple(kept), tuple(bp for bp in before if bp not in kept)))
 

@@ -5,6 +5,7 @@ a condition; Remove and Reset counts. The widget only forwards intent to the ses
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -40,8 +41,10 @@ class BreakpointsPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.report_error = report_error or (lambda msg: None)
-        # Called once a breakpoint is added: the window takes the keyboard back, so the
-        # stepping keys (Home, End, F5 …) step again instead of editing the line.
+        # Escape in a text field gives the keyboard back to the window, so the stepping
+        # keys (Home, End, F5, Space …) step again instead of editing the line. Return adds
+        # the breakpoint and the focus stays where the user is typing (once it left, the
+        # next spaces typed started Play).
         self.done_editing = done_editing or (lambda: None)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -80,8 +83,18 @@ class BreakpointsPanel(QWidget):
         self.reset_button.clicked.connect(lambda: self.session.reset_hit_counts())
         self.hint = QLabel("F5 stops at the first frame where an enabled breakpoint holds; "
                            "while training, at the first iteration. Double-click a row to "
-                           "go to its first frame.")
+                           "go to its first frame. Esc in a field: the keys step again.")
         self.hint.setWordWrap(True)
+        # After a new run replaced the shown one: which breakpoints it kept, and a button
+        # to drop them (a condition meant for one task would stop another's training).
+        self.carried = QLabel()
+        self.carried.setWordWrap(True)
+        self.carried.setTextFormat(Qt.TextFormat.PlainText)
+        self.carried.setStyleSheet("color: #8a5a00")
+        self.drop_carried = QPushButton("Remove them")
+        self.drop_carried.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.drop_carried.clicked.connect(self._remove_carried)
+        self._carried: tuple = ()
 
         form = QHBoxLayout()
         form.addWidget(self.kind, 2)
@@ -100,16 +113,50 @@ class BreakpointsPanel(QWidget):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(form)
         layout.addLayout(bottom)
+        carried = QHBoxLayout()
+        carried.addWidget(self.carried, 1)
+        carried.addWidget(self.drop_carried)
+        layout.addLayout(carried)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.hint)
         for w in (self.kind, self.quantity, self.op, self.add_button, self.remove_button,
                   self.reset_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for field in (self.spec, self.threshold, self.eps):
+            escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), field)
+            escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+            escape.activated.connect(lambda: self.done_editing())
         self._kind_changed()
         ev = session.events
         ev.breakpoints_changed.connect(self.refresh)
+        ev.breakpoints_changed.connect(self._forget_carried)
         ev.trace_changed.connect(self.refresh)
+        ev.breakpoints_carried.connect(self._on_carried)
+        self._show_carried(())
         self.refresh()
+
+    # ---- what a new run kept ----------------------------------------------------------------
+
+    def _on_carried(self, carry) -> None:
+        self._show_carried(carry.kept, carry.text())
+
+    def _show_carried(self, kept: tuple, text: str = "") -> None:
+        self._carried = tuple(kept)
+        self.carried.setText(text)
+        self.carried.setVisible(bool(text))
+        self.drop_carried.setVisible(bool(self._carried))
+
+    def _forget_carried(self) -> None:
+        """The line stays while a breakpoint it names is still there (hits counted by a
+        stop are no reason to go: that stop is when it matters)."""
+        if self.carried.text() and not any(bp in self.session.breakpoints
+                                           for bp in self._carried):
+            self._show_carried(())
+
+    def _remove_carried(self) -> None:
+        for bp in self._carried:
+            self.session.remove_breakpoint(bp)
+        self._show_carried(())
 
     # ---- the form -------------------------------------------------------------------------
 
@@ -159,8 +206,6 @@ class BreakpointsPanel(QWidget):
             self.add(self.form_spec())
         except UserError as err:
             self.report_error(str(err))
-            return
-        self.done_editing()
 
     def add_from_text(self):
         try:
@@ -168,8 +213,6 @@ class BreakpointsPanel(QWidget):
             self.spec.clear()
         except UserError as err:
             self.report_error(str(err))
-            return
-        self.done_editing()
 
     def add(self, spec: str) -> bool:
         bp = parse_breakpoint(spec)

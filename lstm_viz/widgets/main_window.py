@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         # gradient norms get the rest and elide, their full text in the tool tip.
         advance = self.fontMetrics().horizontalAdvance
         self.status_loss.setFixedWidth(advance("L = -0.000000e+00   l(0000) = -0.0000e+00"))
-        self.status_iter.setFixedWidth(advance("iteration 00000 / 00000"))
+        self.status_iter.setFixedWidth(advance("iteration 000000 · 000000 done"))
         self.status_grads.setMinimumWidth(advance("0" * 20))
         for label in (self.status_frame, self.status_loss, self.status_iter):
             label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)

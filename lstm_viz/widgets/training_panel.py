@@ -8,6 +8,7 @@ Training runs in timer slices on the GUI thread: see ``live_driver.py``.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -65,6 +67,9 @@ class TrainingPanel(QWidget):
         ev.iteration_changed.connect(self._on_iteration)
         ev.trace_changed.connect(self._on_trace)
         ev.config_changed.connect(lambda *_: self.sync_from_session())
+        ev.path_changed.connect(lambda *_: self._on_training())   # what Run trains, said
+        ev.config_changed.connect(lambda *_: self._on_training())
+        self.confirm = self._ask                 # tests answer with a function of their own
         self.sync_from_session()
         self._on_training()
         self._on_history()
@@ -155,7 +160,7 @@ class TrainingPanel(QWidget):
         self.progress.setMaximumHeight(self.fontMetrics().height() + 6)
         self.rate = QLabel("– it/s")
         self.rate.setMinimumWidth(self.fontMetrics().horizontalAdvance(
-            "0000000 / 0000000 · 00000 it/s "))
+            "0000000 / 0000000 done · 00000 it/s "))
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -368,6 +373,27 @@ class TrainingPanel(QWidget):
             self.report_error(str(err))
             return None
 
+    def untrainable(self) -> str | None:
+        """What the shown run is when the dock cannot train it (a trace from a file, the
+        random task) and no training is on; None when Run trains what is shown."""
+        s = self.session
+        if s.training is not None or s.config.task in TRAIN_TASKS:
+            return None
+        if s.path:
+            return f"the trace {Path(s.path).name}"
+        return f"the {s.config.task} run"
+
+    def _agreed(self, settings: TrainingSettings) -> bool:
+        """Training something other than the shown run: ask first (the dock once trained
+        its old task's settings after File ▸ Open Trace had changed the run)."""
+        shown = self.untrainable()
+        if shown is None:
+            return True
+        length = f", T={settings.length}" if settings.length else ""
+        return bool(self.confirm(
+            f"{shown[0].upper()}{shown[1:]} cannot be trained here. Train the task "
+            f"'{settings.task}'{length} with the Training panel's settings instead?"))
+
     def _ensure_run(self) -> bool:
         """Start a run with the panel's settings unless one with these settings is on."""
         try:
@@ -378,6 +404,8 @@ class TrainingPanel(QWidget):
         run = self.session.training
         if run is not None and same_run(run, settings):
             return True
+        if not self._agreed(settings):
+            return False
         try:
             self.session.start_training(settings)
         except UserError as err:
@@ -416,7 +444,16 @@ class TrainingPanel(QWidget):
         except UserError as err:
             self.report_error(str(err))
             return
+        if not self._agreed(settings):
+            return
         self._guard(self.session.start_training, settings)
+
+    def _ask(self, question: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "Train another run?", question,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                          self)
+        box.setTextFormat(Qt.TextFormat.PlainText)          # a file name is not markup
+        return box.exec() == QMessageBox.StandardButton.Yes
 
     # ---- reacting to the session ----------------------------------------------------------
 
@@ -434,7 +471,7 @@ class TrainingPanel(QWidget):
         self.driver.rate = 0.0
         self.progress.setValue(0)
         self.rate.setText("– it/s" if run is None else
-                          f"{run.iterations_done} / {self.progress.maximum()} · – it/s")
+                          f"{run.iterations_done} / {self.progress.maximum()} done · – it/s")
 
     def _show_progress(self):
         run = self.session.training
@@ -444,7 +481,7 @@ class TrainingPanel(QWidget):
         if self.progress.value() != min(done, top):
             self.progress.setValue(min(done, top))
         rate = f"{self.driver.rate:,.0f} it/s" if self.driver.rate else "– it/s"
-        self.rate.setText(f"{done} / {top} · {rate}")
+        self.rate.setText(f"{done} / {top} done · {rate}")   # as the status bar counts
 
     def _on_training(self):
         s = self.session
@@ -456,8 +493,12 @@ class TrainingPanel(QWidget):
         if run is not self._run_shown:
             self._reset_progress(run)
         if run is None:
-            self.status.setText("Not training. Run starts a run with these settings; the "
-                                "debugger then shows each iteration's pass.")
+            shown = self.untrainable()
+            self.status.setText(
+                "Not training. Run starts a run with these settings; the debugger then "
+                "shows each iteration's pass." if shown is None else
+                f"Not training. {shown[0].upper()}{shown[1:]} cannot be trained here: Run "
+                f"trains the task set here ({self.task.currentText()}) and asks first.")
         else:
             if not running:
                 self.show_settings(run.settings)

@@ -15,12 +15,13 @@ import base64
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QFrame, QInputDialog, QLabel, QScrollArea, QSizePolicy
+from PySide6.QtWidgets import QFileDialog, QFrame, QInputDialog, QScrollArea
 
 from lstm_engine.errors import UserError
 
 from .breakpoints_panel import BreakpointsPanel
 from .busy import busy
+from .steady import ElidedLabel
 from .training_panel import TrainingPanel
 
 SESSION_FILTER = "lstm-viz sessions (*.npz);;All files (*)"
@@ -78,10 +79,13 @@ class Workbench:
         self.training_dock.toggleViewAction().triggered.connect(
             lambda on: on and self.training_panel.sync_from_session())
         menu.addAction(self.breakpoints_dock.toggleViewAction())
-        self.stop_label = QLabel()
+        # The status bar's note: why execution stopped (or did not), what a new run kept.
+        # While it shows it takes the gradient norms' room; a text too long for it ends in
+        # "…" and its tool tip holds all of it.
+        self.stop_label = ElidedLabel()
         self.stop_label.setStyleSheet("color: #b01010")
-        self.stop_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.stop_label.hide()                  # takes room only while there is a reason
+        self.stop_label.setMinimumWidth(40)
+        self.stop_label.hide()                  # takes room only while there is a note
         window.statusBar().addWidget(self.stop_label, 1)
         self.gradcheck_dialog = None
         self.compare_view = None
@@ -90,6 +94,7 @@ class Workbench:
         ev.stopped.connect(self._on_stop)
         ev.frame_changed.connect(self._on_frame)
         ev.no_hit.connect(self._on_no_hit)
+        ev.breakpoints_carried.connect(self._on_carried)
 
     # ---- status ---------------------------------------------------------------------------
 
@@ -98,23 +103,36 @@ class Workbench:
         self.show_note("" if stop is None else "■ " + stop.text())
 
     def show_note(self, text: str) -> None:
-        """The status bar's note: why execution stopped (or did not)."""
-        self.stop_label.setText(text)
+        """The status bar's note, whole in its tool tip (empty: no note)."""
+        self.stop_label.set_full_text(text)
         self.stop_label.setToolTip(text)
-        self.stop_label.setEnabled(True)
         self.stop_label.setVisible(bool(text))
+        grads = getattr(self.window, "status_grads", None)
+        if grads is not None:
+            grads.setVisible(not text)
+
+    def note(self) -> str:
+        """The note's whole text ("" when none shows)."""
+        return self.stop_label.full_text() if self.stop_label.isVisible() else ""
 
     def _on_no_hit(self, text: str):
-        self._note_at = self.session.cursor
         self.show_note(text)
+        self._note_at = self.session.cursor
+
+    def _on_carried(self, carry) -> None:
+        text = carry.text()
+        if text:
+            self.show_note(text + " (Ctrl+B to review)")
+            self._note_at = self.session.cursor
 
     def _on_frame(self, index: int):
+        """A note is about where it was given: elsewhere it goes (a stop's reason, too)."""
         if self._note_at is not None and index != self._note_at:
-            self._note_at = None                    # the note was about where F5 stopped
-            self._on_stop(self.session.stop)
+            self._note_at = None
+            self.show_note("")
         stop = self.session.stop
-        if stop is not None and self._note_at is None:
-            self.stop_label.setEnabled(index == stop.index)
+        if stop is not None and index != stop.index and self.note().startswith("■"):
+            self.show_note("")
 
     # ---- docks ----------------------------------------------------------------------------
 

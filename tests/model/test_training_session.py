@@ -147,7 +147,7 @@ def test_settings_are_checked_and_leaving_training():
     assert s.training is None and s.iteration is None
 
 
-def test_iteration_text_is_the_iteration_shown_of_the_latest():
+def test_iteration_text_is_the_iteration_shown_and_the_count_done():
     s = Session()
     assert s.iteration_text() == "iteration 0"
     s.train_step()
@@ -155,9 +155,12 @@ def test_iteration_text_is_the_iteration_shown_of_the_latest():
     assert s.iteration_text() == "iteration 2"
     s.start_training(SMALL)
     s.train(4)
-    assert s.iteration_text() == f"iteration {s.training.latest} / {s.training.latest}"
+    # four iterations done (0 … 3); the pass shown is the last one's, iteration 3: the
+    # status bar said "3 / 3" where the Training panel counted "4 / 4"
+    assert s.training.iterations_done == 4 and s.iteration == 3
+    assert s.iteration_text() == "iteration 3 · 4 done"
     s.seek_iteration(1)
-    assert s.iteration_text() == f"iteration 1 / {s.training.latest}"
+    assert s.iteration_text() == "iteration 1 · 4 done"
 
 
 def test_training_settings_start_from_the_loaded_run_s_configuration():

@@ -187,9 +187,9 @@ def test_status_bar_shows_the_scrubbed_iteration_and_fits_at_1366_px(make_window
     p.step()
     for _ in range(5):
         p.step()
-    assert s.iteration == 5 and w.status_iter.text() == "iteration 5 / 5"
+    assert s.iteration == 5 and w.status_iter.text() == "iteration 5 · 6 done"
     p.scrub.setValue(2)
-    assert s.iteration == 2 and w.status_iter.text() == "iteration 2 / 5"
+    assert s.iteration == 2 and w.status_iter.text() == "iteration 2 · 6 done"
     s.goto(f"bwd:{s.trace.steps - 1}:bottom_diff_h")       # the longest frame label
     qtbot.wait(10)
     labels = [w.status_frame, w.status_loss, w.status_grads, w.status_iter]
@@ -205,7 +205,7 @@ def test_status_bar_shows_the_scrubbed_iteration_and_fits_at_1366_px(make_window
     assert grads.text() == grads.full_text() or grads.text().endswith("…")
 
 
-def test_after_adding_a_breakpoint_the_stepping_keys_step_again(make_window, qtbot):
+def test_after_adding_a_breakpoint_escape_gives_the_keys_back(make_window, qtbot):
     from PySide6.QtWidgets import QApplication
 
     w = make_window()
@@ -217,6 +217,10 @@ def test_after_adding_a_breakpoint_the_stepping_keys_step_again(make_window, qtb
     qtbot.keyClicks(panel.spec, "norm ds > 1e9")                # never holds
     qtbot.keyClick(panel.spec, Qt.Key.Key_Return)
     assert [b.spec() for b in s.breakpoints] == ["norm ds > 1000000000.0"]
+    assert panel.spec.hasFocus()                   # Return: the user goes on typing there
+    qtbot.keyClicks(panel.spec, "nan ds")          # spaces type spaces, they do not play
+    assert panel.spec.text() == "nan ds" and not s.playing and s.cursor == 0
+    qtbot.keyClick(panel.spec, Qt.Key.Key_Escape)  # Escape: the window has the keys again
     assert not panel.spec.hasFocus()
     focused = QApplication.focusWidget() or w
     qtbot.keyClick(focused, Qt.Key.Key_End)
