@@ -142,7 +142,7 @@ def cmd_gradcheck(args) -> int:
         flag = "" if a.max_error <= tol else "  FAIL"
         print(f"{name:<8} {a.checked:>8} {a.max_error:>15.3e}{flag}")
     worst = result.max_error
-    ok = bool(worst <= tol)                   # NaN is never within a tolerance
+    ok = all(a.max_error <= tol for a in result.arrays.values())   # NaN never is
     verdict = "correct" if ok else ("wrong" if result.verdict == "wrong" else "suspect")
     print(f"verdict: {verdict} (max {worst:.3e}; tolerance {tol:.3g})")
     return 0 if ok else 1

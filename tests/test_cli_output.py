@@ -189,3 +189,19 @@ def test_a_non_ascii_name_in_an_error_on_an_ascii_terminal(tmp_path):
         assert proc.returncode == 2
         err = proc.stderr.decode("ascii")
         assert err.count("\n") == 1 and "\\xfc" in err or "\\xf6" in err, err
+
+
+def test_a_nan_error_in_a_later_array_is_never_hidden_by_the_verdict(capsys, run_files,
+                                                                     monkeypatch):
+    """Python's max() skips a NaN that comes after a number: the last array's NaN error
+    must still make the verdict "wrong", like its FAIL flag says."""
+    from lstm_engine.gradcheck import ArrayCheck, GradCheckResult
+
+    def fake(*args, **kwargs):
+        ok = ArrayCheck("wg", np.array([1e-9]), np.zeros(1), np.zeros(1), 1)
+        bad = ArrayCheck("bo", np.array([np.nan]), np.zeros(1), np.full(1, np.nan), 1)
+        return GradCheckResult({"wg": ok, "bo": bad})
+    monkeypatch.setattr(cli, "gradient_check", fake)
+    assert cli.main(["gradcheck", *run_files]) == 1
+    out = capsys.readouterr().out
+    assert "bo" in out and "FAIL" in out and "verdict: wrong" in out, out
