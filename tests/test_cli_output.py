@@ -205,3 +205,28 @@ def test_a_nan_error_in_a_later_array_is_never_hidden_by_the_verdict(capsys, run
     assert cli.main(["gradcheck", *run_files]) == 1
     out = capsys.readouterr().out
     assert "bo" in out and "FAIL" in out and "verdict: wrong" in out, out
+
+
+def test_train_stops_at_an_overflowing_pre_activation_as_demo_does(capsys):
+    code = cli.main(["train", "--lr", "1e308", "--optimizer", "sgd", "--steps", "20"])
+    out, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1, err
+    assert "stopped: iteration 1: first NaN or Inf in w" in err and "forward pass" in err
+    assert len([line for line in out.splitlines() if line.startswith("iter")]) == 1
+
+
+def test_the_pre_activation_check_finds_the_first_overflowing_step():
+    from lstm_engine import init_uniform, record
+    from lstm_engine.training import first_nonfinite_preactivation
+
+    rng = np.random.default_rng(0)
+    params = init_uniform(2, 3, rng)
+    x = np.zeros((6, 2))
+    x[4] = 1.0                                   # only step 4 sees the huge input weight
+    assert first_nonfinite_preactivation(record(params, x, np.zeros(6))) is None
+    params.wf[:, 0] = 1e308
+    params.wf[:, 1] = 1e308
+    with np.errstate(all="ignore"):                 # the pass itself overflows
+        found = first_nonfinite_preactivation(record(params, x, np.zeros(6)), iteration=7)
+    assert (found.iteration, found.phase, found.step) == (7, "forward", 4)
+    assert found.array == "wf·xc + bf"
