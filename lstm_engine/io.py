@@ -73,7 +73,7 @@ def _first_line(err: BaseException, limit: int = 200) -> str:
 def _kind_of(mode: int) -> str:
     for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISSOCK, "a socket")):
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
         if test(mode):
             return kind
     return "not a regular file"
@@ -158,7 +158,7 @@ def _native(a: np.ndarray) -> np.ndarray:
     if a.dtype.isnative:
         return a
     native = a.dtype.newbyteorder("=")
-    if a.flags.writeable and a.flags.owndata:
+    if a.flags.writeable:                   # ours alone: read_array made it
         a.byteswap(inplace=True)
         return a.view(native)
     return a.astype(native)
@@ -320,7 +320,17 @@ def output_target(path) -> Path:
         where = "a symbolic link to " if link else ""
         raise UserError(f"{path}: is {where}{_kind_of(st.st_mode)}, not a regular file; "
                         "refusing to write over it")
-    return Path(os.path.realpath(path)) if link else path
+    if not link:
+        return path
+    target = Path(os.path.realpath(path))
+    try:
+        same = os.path.samestat(os.stat(target), st)
+    except OSError:
+        same = False
+    if not same:            # /proc/self/fd/N and its kind: a link to an open file, no name
+        raise UserError(f"{path}: is a symbolic link that does not lead to a file by its "
+                        "name; refusing to write through it")
+    return target
 
 
 def check_writable(path) -> Path:
