@@ -284,6 +284,38 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                         f"{_first_line(err)})") from None
 
 
+def check_archive_expansion(fp, path) -> None:
+    """UserError unless the zip archive open as ``fp`` (a ``.pt`` is one) expands within
+    the rules ``read_npz`` applies: members that do not share their bytes, no bomb (alone
+    or together) and a total that fits in memory. For readers that hand the archive to
+    another library, which would inflate it unchecked; ``fp`` is left at its start."""
+    try:
+        size = os.fstat(fp.fileno()).st_size
+        with zipfile.ZipFile(fp) as zf:
+            members = zf.infolist()
+    except zipfile.BadZipFile as err:
+        raise UserError(f"{path}: not a valid archive ({_first_line(err)})") from None
+    finally:
+        fp.seek(0)
+    if len(members) > MAX_MEMBERS:
+        raise UserError(f"{path}: {len(members)} members, more than the {MAX_MEMBERS} "
+                        "any lstm-viz file has")
+    packed = sum(m.compress_size for m in members)
+    inflated = sum(m.file_size for m in members)
+    if packed > size:
+        raise UserError(f"{path}: its members claim more bytes than the {size}-byte file "
+                        "holds (overlapping or damaged)")
+    for m in members:
+        if m.file_size > BOMB_SIZE and m.file_size > BOMB_RATIO * m.compress_size:
+            raise UserError(f"{path}: member {quote(m.filename)} would inflate "
+                            f"{m.compress_size} bytes to {m.file_size}; refused as a zip bomb")
+    if inflated > BOMB_SIZE and inflated > BOMB_RATIO * packed:
+        raise UserError(f"{path}: {len(members)} members would inflate {packed} bytes to "
+                        f"{inflated}; refused as a zip bomb")
+    if inflated > memory_limit():
+        raise _too_big(path, inflated)
+
+
 # ---- writing: a temporary beside the target, then one rename ---------------------------
 
 # Temporaries are named ``.NAME.lstm-viz-tmp-PID-XXXXXXXX``: recognisably ours, so one
