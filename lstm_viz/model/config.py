@@ -246,6 +246,16 @@ def build_run(cfg: RunConfig) -> Run:
     return Run(params, x, y, loss)
 
 
+def run_note(cfg: RunConfig) -> str:
+    """What is worth knowing about a run where it is described, in one line ("" if
+    nothing). The published initialisation reseeds numpy before drawing every array, so
+    Wi, Wf, Wo and Wg start equal (and the biases): i, f and o have the same statistics,
+    which looks like a bug unless it is said."""
+    if cfg.init == "published":
+        return "as published: the four gate matrices start equal, so i, f and o match"
+    return ""
+
+
 def config_from_trace(trace, lr: float = 0.1) -> RunConfig:
     """The config that describes a trace read from a file (task ``file``)."""
     return RunConfig(task="file", variant=trace.variant, hidden=trace.hidden, steps=trace.steps,

@@ -18,9 +18,10 @@ size (T, H, X+H) is ever built.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -89,6 +90,35 @@ class SourceState:
     first_line: int               # line number of lines[0] in its file
     current: int | None           # the line that just ran
     ran: dict                     # line -> variable name, for every statement run in this step
+    # line -> Branch, for the lines run so far that choose by ``seed``: which side ran
+    branches: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """``a if seed else b`` on a line: the variant that ran it and the columns (start,
+    end) of the side that ran and of the side that did not."""
+
+    variant: str
+    ran: tuple[int, int]
+    skipped: tuple[int, int]
+
+
+def seed_branches(text: str) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
+    """Line -> ((start, end) of the seed side, (start, end) of the standard side) for every
+    ``… if seed else …`` of a function's (dedented) source."""
+    out = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Name) \
+                and node.test.id == "seed" and node.lineno == node.end_lineno:
+            out[node.lineno - 1] = ((node.body.col_offset, node.body.end_col_offset),
+                                    (node.orelse.col_offset, node.orelse.end_col_offset))
+    return out
+
+
+def computed_at(frame: Frame) -> str:
+    """The quantity the frame's statement computed (the loss frame: ``loss``)."""
+    return frame.statement or "loss"
 
 
 class FrameData:
@@ -200,12 +230,22 @@ class FrameData:
         if base is None:
             src = cell_source(key)
             base = self._sources[key] = SourceState(key, src.name, tuple(src.text.splitlines()),
-                                                    src.first_line, None, dict(src.lines))
+                                                    src.first_line, None, dict(src.lines),
+                                                    seed_branches(src.text))
         k = frame.statement_index
         names = FORWARD_STATEMENTS if key == "forward" else BACKWARD_STATEMENTS
         ran = {base.ran[n]: n for n in names[:k + 1]}
+        # The variant each function ran as: the wrong backward's forward is standard, its
+        # backward the seed's (its ``ds`` line took the seed side).
+        variant = self.forward_variant if key == "forward" else self.trace.variant
+        branches = {}
+        for line, (seed_side, standard_side) in base.branches.items():
+            if line in ran:
+                taken = (seed_side, standard_side) if variant == "seed" else \
+                    (standard_side, seed_side)
+                branches[line] = Branch(variant, *taken)
         return SourceState(key, base.name, base.lines, base.first_line,
-                           base.ran[frame.statement], ran)
+                           base.ran[frame.statement], ran, branches)
 
     def _loss_source(self) -> SourceState:
         found = self._sources.get("loss")

@@ -48,6 +48,15 @@ class CarouselState:
     highlight: tuple[str, ...]       # edges written by the current statement
     feeds: tuple[str, ...]           # edges it reads (drawn lighter)
     backward: bool
+    # the variant whose backward ran (the trace's): for the wrong backward the seed's,
+    # under a standard cell, so its gradient path has no tanh′ on the way to ds
+    backward_variant: str = "seed"
+
+    @property
+    def tanh_on_path(self) -> bool:
+        """Whether the drawn path through s → h passes a tanh: the forward's cell, or in
+        the backward pass the backward that ran."""
+        return (self.backward_variant if self.backward else self.variant) != "seed"
 
 
 class Carousel:
@@ -139,7 +148,7 @@ class Carousel:
         edges["x"] = self._edge("dxc[:X]", tr.dxc[t, :X] if known("dxc") else None, "dx")
         stmt = frame.statement
         return CarouselState("bwd", t, T, data.forward_variant, edges, _BWD_HIGHLIGHT[stmt],
-                             _FEEDS.get(stmt, ()), True)     # the cell drawn: its forward
+                             _FEEDS.get(stmt, ()), True, tr.variant)
 
     def table(self, state: CarouselState) -> tuple[list[str], list[list]]:
         """One row per edge and unit."""

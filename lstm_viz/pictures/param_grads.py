@@ -32,6 +32,12 @@ class ParamState:
     sources: dict = field(default_factory=dict)
     step: int | None = None                          # the contribution's step
     caption: str = ""                                # what the arrays are, in words
+    # At a statement that adds to a gradient (wo_diff += …): that gradient, the rows it
+    # changed (units j; for a bias, its entries) and the change in words. A change in one
+    # row of a 100-row map is one pixel high: the view marks these rows.
+    changed: str | None = None
+    changed_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    change: str = ""
 
     def bias_image(self) -> np.ndarray | None:
         """The four bias gradients stacked (4, H), rows in the order of BIAS_DIFFS."""
@@ -86,7 +92,34 @@ class ParamGrads:
         else:
             m = max(self.fixed_scale(n, mode) for n in BIAS_DIFFS)
         out.levels["bias"] = symmetric_levels(m)
+        if frame.stmt in updates:
+            self._mark_change(out, frame.stmt, frame.t)
         return out
+
+    def _mark_change(self, out: ParamState, name: str, t: int) -> None:
+        """Which rows step t's ``name`` update changed: row j of outer(d_input, xc) (or
+        entry j of a bias) is d_input[j]·xc, so the rows where d_input[j] is not zero
+        (and xc is not all zero); the largest change of row j is |d_input[j]|·max|xc|."""
+        tr = self.data.trace
+        a = np.asarray(tr[input_of("b" + name[1:])][t], np.float64)
+        scale = 1.0
+        if name in WEIGHT_DIFFS:
+            with np.errstate(all="ignore"):
+                scale = float(np.nanmax(np.abs(np.asarray(tr.xc[t], np.float64)), initial=0))
+        with np.errstate(all="ignore"):
+            size = np.abs(a) * scale
+        rows = np.flatnonzero(size != 0) if scale != 0 else np.zeros(0, np.int64)
+        out.changed, out.changed_rows = name, rows
+        what = "entries" if name in BIAS_DIFFS else "rows"
+        n = len(a)
+        if not len(rows):
+            out.change = f"{name}: step {t} changed nothing (its input is zero)"
+            return
+        big = int(rows[np.nanargmax(size[rows])]) if np.isfinite(size[rows]).any() \
+            else int(rows[0])
+        count = f"all {n} {what}" if len(rows) == n else f"{len(rows)} of {n} {what}"
+        out.change = (f"{name}: step {t} changed {count} (marked ▸), most unit {big}: "
+                      f"{float(size[big]):.3g}")
 
     def fixed_scale(self, name: str, mode: str) -> float:
         """The half-width of the fixed levels: the largest |value| the view will show

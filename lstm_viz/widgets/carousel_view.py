@@ -316,9 +316,12 @@ class CarouselView(VisibleView):
         self.state = st
         self._set_direction(st.backward)
         standard = st.variant != "seed"
-        self.tanh.setVisible(standard)
-        self.tanh_text.setVisible(standard)
+        self.tanh.setVisible(st.tanh_on_path)
+        self.tanh_text.setVisible(st.tanh_on_path)
         word = {"fwd": "forward", "loss": "after the loss", "bwd": "backward"}[st.phase]
+        if st.backward and st.backward_variant != st.variant:     # the wrong backward
+            word = f"backward: the {st.backward_variant}'s" + (
+                " (tanh′ left out)" if standard else " (tanh′ put in)")
         self.title.setText(f"step t = {st.t}  ·  {word}  ·  "
                            f"{'h = o·tanh(s)' if standard else 'h = s·o'}")
         self.neighbours[0].setText(f"t={st.t - 1}" if st.t > 0 else "start")

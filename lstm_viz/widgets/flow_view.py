@@ -275,6 +275,9 @@ class ContributionView(VisibleView):
             self.map.set_special(None)
             self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
             self._show_axes(False)          # no numbers for what is not computed
+            K = max(1, len(c.sources))      # the new pass's frame, for when it is computed
+            self.map.plot.setRange(QRectF(-0.5, 0, T, K), padding=0)
+            self.waiting.setPos(T / 2 - 0.5, K / 2)
             self._built = None
             self.image = None
             return
@@ -314,8 +317,6 @@ class ContributionView(VisibleView):
             plot.showAxis(side, on)
         self.map.bar.setVisible(on)
         self.waiting.setVisible(not on)
-        if not on:
-            plot.setRange(QRectF(0, 0, 1, 1), padding=0)
 
     def _hover(self, pos):
         img = self.image

@@ -236,7 +236,7 @@ class ParamGradView(VisibleView):
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         # Four bias rows each a label high (their labels bi bf bo bg piled up in a short
         # plot), plus its title and axis.
-        self.maps["bias"].plot.setMinimumHeight(4 * ROOM_PX + 42)
+        self.maps["bias"].plot.setMinimumHeight(4 * ROOM_PX + 52)
         bias_axis = self.maps["bias"].plot.getAxis("left")
         bias_axis.setTicks([[(k + 0.5, n[:2]) for k, n in enumerate(BIAS_DIFFS)]])
         self.splits = {}
@@ -245,6 +245,19 @@ class ParamGradView(VisibleView):
             line.setZValue(15)
             self.maps[name].plot.addItem(line)
             self.splits[name] = line
+        # The rows the current statement changed (wo_diff += … may change one row of a
+        # hundred: a pixel) get a mark at the left edge that stays visible at any size,
+        # and the changed map an orange frame.
+        self.marks = {}
+        for name, h in self.maps.items():
+            marks = pg.ScatterPlotItem(symbol="t2" if name != "bias" else "o",
+                                       size=9 if name != "bias" else 4, pxMode=True,
+                                       brush=pg.mkBrush(235, 120, 0),
+                                       pen=pg.mkPen((90, 40, 0), width=1))
+            marks.setZValue(25)
+            h.plot.addItem(marks, ignoreBounds=True)
+            self.marks[name] = marks
+        self._marked = None
         self._buffers: dict[str, np.ndarray] = {}
         self._shown: dict = {}                  # image -> key of the array it shows
         self._shape = None
@@ -254,12 +267,19 @@ class ParamGradView(VisibleView):
         top.addWidget(self.mode)
         top.addWidget(self.autoscale)
         top.addStretch(1)
-        self.stack(top, self.info, self.graphics)   # the caption on its own row: not cut off
+        # What the statement that just ran changed (wo_diff += … : which rows), on a row of
+        # its own under the caption: empty at other frames, the row stays (nothing jumps).
+        self.change = steady_height(QLabel(self))
+        self.change.setTextFormat(Qt.TextFormat.PlainText)
+        self.change.setStyleSheet("color: #a35200")
+        self.change.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.stack(top, self.info, self.change, self.graphics)   # captions on rows of their own
         self.graphics.scene().sigMouseMoved.connect(self._hover)
 
     def trace_changed(self):
         self._shape = None
         self._shown = {}
+        self._marked = None
 
     def _setup(self):
         tr = self.session.trace
@@ -321,9 +341,40 @@ class ParamGradView(VisibleView):
             hb.set_special(special_rgba(bias) if sp.total else None)
             total = total + sp
         self.special_text = total.text()
+        self._mark(st)
         text = st.caption or "not computed yet: gradients accumulate in the backward pass"
         self.info.setText(text + _caption(total))
         self.info.setToolTip(self.info.text())
+        if self.change.text() != st.change:
+            self.change.setText(st.change)
+            self.change.setToolTip(st.change)
+
+    def _mark(self, st) -> None:
+        """Mark the rows the statement changed (nothing at any other frame)."""
+        key = (id(self.session.trace), st.changed, st.step if st.changed else None)
+        if key == self._marked:
+            return
+        self._marked = key
+        for marks in self.marks.values():
+            marks.setData([], [])
+        for h in self.maps.values():
+            h.plot.getViewBox().setBorder(None)
+        if st.changed is None:
+            return
+        rows = st.changed_rows
+        if st.changed in WEIGHT_DIFFS:
+            h = self.maps[st.changed]
+            height, width = self._buffers[st.changed].shape
+            # inside the picture by half a mark, so a mark on row 0 is not cut in half
+            half = 5.0 * height / max(1.0, h.plot.getViewBox().height())
+            ys = np.clip(rows + 0.5, min(half, height / 2), max(height - half, height / 2))
+            xs = np.full(len(rows), 0.02 * width)
+        else:                                     # a bias: its row of the (4, H) map
+            h = self.maps["bias"]
+            row = BIAS_DIFFS.index(st.changed)
+            xs, ys = rows + 0.5, np.full(len(rows), row + 0.85)   # small, at the row's top
+        self.marks["bias" if st.changed in BIAS_DIFFS else st.changed].setData(xs, ys)
+        h.plot.getViewBox().setBorder(pg.mkPen((235, 120, 0), width=2))
 
     def _key(self, st, name: str):
         """What ``name``'s image shows: equal keys, equal arrays (the trace, the mode and

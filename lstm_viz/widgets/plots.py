@@ -55,7 +55,7 @@ ROOM_PX = 15                     # pixels a tick label needs along a vertical ax
 # squeezes a heatmap to nothing.
 MIN_PLOT_HEIGHT = 90             # one heatmap or curve plot with its axes
 MIN_CAROUSEL_HEIGHT = 180        # the cell diagram, its text still readable (scale ≈ 0.6)
-MIN_PARAM_GRADS_HEIGHT = 230     # two rows of weight gradients and the four bias rows
+MIN_PARAM_GRADS_HEIGHT = 210     # a row of weight gradients over the four bias rows
 
 
 def nice_step(at_least: float, whole: bool = True) -> float:

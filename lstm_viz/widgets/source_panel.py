@@ -25,6 +25,9 @@ NOTE_FG = QColor(95, 110, 130)
 NOW_FG = QColor(10, 60, 150)
 NOW_BG = QColor(225, 236, 252)
 NAN_FG = QColor(200, 30, 30)
+RAN_BRANCH = QColor(10, 110, 60)                 # under the side of ``if seed else`` that ran
+SKIPPED_BG = QColor(255, 255, 255, 150)          # over the side that did not: faded
+SKIPPED_FG = QColor(120, 120, 130)
 
 
 class SourceView(QWidget):
@@ -141,13 +144,32 @@ class SourceView(QWidget):
                 p.fillRect(QRectF(self.gutter - 5, y + 2, 3, lh - 4),
                            NOW_FG if n == st.current else RAN_MARK)
             p.setPen(CODE_FG)
-            p.setFont(self.bold if n == st.current else self.font)
+            font = self.bold if n == st.current else self.font
+            p.setFont(font)
             p.drawText(QPointF(self.gutter, y + ascent), line)
+            branch = st.branches.get(n)
+            if branch is not None:
+                self._branch(p, line, font, y, branch)
             place = places.get(n)
             if place is not None:
                 text, current, nan = self.notes[n]
                 self._note(p, place[0], place[1], place[2], text, current, nan)
         p.end()
+
+    def _branch(self, p, line, font, y, branch) -> None:
+        """``a if seed else b``: the side that ran underlined, the other struck through and
+        greyed (the wrong backward runs the seed side of ``ds``; the whole line alone
+        read as if the standard side had)."""
+        fm = QFontMetricsF(font)
+        lh = self.line_h
+        for (start, end), ran in ((branch.ran, True), (branch.skipped, False)):
+            x0 = self.gutter + fm.horizontalAdvance(line[:start])
+            x1 = self.gutter + fm.horizontalAdvance(line[:end])
+            if ran:
+                p.fillRect(QRectF(x0, y + lh - 3, x1 - x0, 2), RAN_BRANCH)
+            else:
+                p.fillRect(QRectF(x0, y + 1, x1 - x0, lh - 2), SKIPPED_BG)
+                p.fillRect(QRectF(x0, y + lh / 2, x1 - x0, 1), SKIPPED_FG)
 
     def _note(self, p, x, y, w, text, current, nan):
         lh = self.line_h
@@ -217,7 +239,9 @@ class SourcePanel(QWidget):
             if stats is None:
                 continue
             current = line == state.current
-            text = f"{name}: {stats.long() if current else stats.short()}"
+            branch = state.branches.get(line)
+            side = f" ({branch.variant} side ran)" if branch is not None else ""
+            text = f"{name}{side}: {stats.long() if current else stats.short()}"
             notes[line] = (text, current, stats.nonfinite > 0)
         self.view.set_state(state, notes)
         frame = s.frame

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
-from .steady import steady_height
+from ..model.config import run_note
+from .steady import ElidedLabel, steady_height
 
 FORWARD = QColor(120, 160, 220)
 LOSS = QColor(230, 170, 50)
@@ -160,15 +168,30 @@ class Timeline(QWidget):
         self.label.setFont(font)
         steady_height(self.label)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # Right of the frame's text: a note on the run (run_note), in grey, whole in its
+        # tool tip when it does not fit.
+        self.note = ElidedLabel(self)
+        self.note.setStyleSheet("color: #6a6a78")
+        self.note.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        steady_height(self.note)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.label, 3)
+        row.addWidget(self.note, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 2)
         layout.setSpacing(0)
         layout.addWidget(self.bar)
-        layout.addWidget(self.label)
+        layout.addLayout(row)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         session.events.frame_changed.connect(self._refresh)
         session.events.trace_changed.connect(self._refresh)
+        session.events.config_changed.connect(self._on_config)
         self._refresh()
+        self._on_config()
+
+    def _on_config(self, *_):
+        self.note.set_full_text(run_note(self.session.config))
 
     def text(self) -> str:
         return self.label.text()

@@ -384,10 +384,12 @@ class TrainingPanel(QWidget):
         return f"the {s.config.task} run"
 
     def _agreed(self, settings: TrainingSettings) -> bool:
-        """Training something other than the shown run: ask first (the dock once trained
-        its old task's settings after File ▸ Open Trace had changed the run)."""
+        """Training something other than a trace opened from a file: ask first (the dock
+        once trained its old task's settings after File ▸ Open Trace had changed the run
+        without a word). The random task's runs, which the user configured here, say it
+        in the status line only."""
         shown = self.untrainable()
-        if shown is None:
+        if shown is None or not self.session.path:
             return True
         length = f", T={settings.length}" if settings.length else ""
         return bool(self.confirm(
@@ -498,7 +500,8 @@ class TrainingPanel(QWidget):
                 "Not training. Run starts a run with these settings; the debugger then "
                 "shows each iteration's pass." if shown is None else
                 f"Not training. {shown[0].upper()}{shown[1:]} cannot be trained here: Run "
-                f"trains the task set here ({self.task.currentText()}) and asks first.")
+                f"trains the task set here ({self.task.currentText()})"
+                + (" and asks first." if self.session.path else "."))
         else:
             if not running:
                 self.show_settings(run.settings)

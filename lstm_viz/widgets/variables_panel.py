@@ -15,6 +15,8 @@ from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QSizePolicy,
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..model.frame_data import ACCUMULATORS, VARIABLES
+from ..model.frame_data import ACCUMULATORS, VARIABLES, computed_at
 from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
 from .plots import RoomyAxis, cached_axis, plain_axes
@@ -147,7 +149,10 @@ class VectorPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(1)
-        layout.addWidget(self.title)
+        self.top = QHBoxLayout()
+        self.top.setContentsMargins(0, 0, 0, 0)
+        self.top.addWidget(self.title, 1)
+        layout.addLayout(self.top)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.hover)
         self.values = np.zeros(0, np.float32)
@@ -225,6 +230,17 @@ class VariablesPanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        # The selection follows the statement: at each frame the quantity it computed is
+        # selected and plotted (at the first frame "h" was selected: an empty plot). A row
+        # clicked turns this off; the box turns it on again. Connected before the plot's
+        # own refresh, so a frame draws the new selection once.
+        self.follow = QCheckBox("follow the statement")
+        self.follow.setChecked(True)
+        self.follow.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.follow.setToolTip("select what each statement computed (a row clicked: that "
+                               "quantity stays selected)")
+        self.follow.toggled.connect(lambda on: on and self._follow())
+        session.events.frame_changed.connect(self._follow)
         self.model = VariablesModel(session, self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
@@ -245,6 +261,7 @@ class VariablesPanel(QWidget):
         # and every seek repaints the table.
         self.table.setWordWrap(False)
         self.plot = VectorPlot(session, self)
+        self.plot.top.addWidget(self.follow)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.table)
         split.addWidget(self.plot)
@@ -258,6 +275,7 @@ class VariablesPanel(QWidget):
         session.events.trace_changed.connect(self._on_trace)
         session.events.selection_changed.connect(self._show_selection)
         self._show_selection(session.selected)
+        self._follow()
 
     def row_text(self, name: str) -> list[str]:
         """The cells of ``name``'s row as displayed (for tests and checks)."""
@@ -270,9 +288,16 @@ class VariablesPanel(QWidget):
     def _on_trace(self, trace):
         self.model.refresh()
 
+    def _follow(self, *_):
+        if self.follow.isChecked():
+            self.session.select(computed_at(self.session.frame))
+
     def _on_row(self, current, previous):
         if current.isValid():
-            self.session.select(VARIABLES[current.row()])
+            name = VARIABLES[current.row()]
+            if name != computed_at(self.session.frame):
+                self.follow.setChecked(False)        # the user chose: keep their choice
+            self.session.select(name)
 
     def _show_selection(self, name):
         sm = self.table.selectionModel()
@@ -283,4 +308,6 @@ class VariablesPanel(QWidget):
                 idx = self.model.index(VARIABLES.index(name), 0)
                 sm.setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
                                    | QItemSelectionModel.SelectionFlag.Rows)
+                if self.table.isVisible():           # the followed row stays in sight
+                    self.table.scrollTo(idx)
         self.table.viewport().update()

@@ -11,13 +11,16 @@ from ..pictures.view_data import ViewData
 
 
 def frame_for_step(session, t: int, backward: bool) -> Frame:
-    """The frame a click on step t goes to: the same phase and statement at step t (from
-    the loss frame: the step's end in the pass the quantity belongs to)."""
+    """The frame a click on step t of a picture of the forward (``backward`` False) or
+    the backward pass goes to: in that pass, the same statement at step t; from the other
+    pass or the loss frame, step t's end in the clicked picture's pass (a click on the
+    forward heatmap in the backward pass went to bwd:t:ds, not to forward step t)."""
     frame = session.frame
     t = min(max(int(t), 0), session.trace.steps - 1)
-    if frame.phase == "loss":
-        return Frame("bwd" if backward else "fwd", t)
-    return Frame(frame.phase, t, frame.stmt)
+    phase = "bwd" if backward else "fwd"
+    if frame.phase != phase:
+        return Frame(phase, t)
+    return Frame(phase, t, frame.stmt)
 
 
 class VisibleView(QWidget):

@@ -80,8 +80,11 @@ def add_panel_keys(window) -> dict:
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(lambda _=False, d=dock: bring_to_front(window, d))
         window.addAction(action)
+        # The menu's toggle shows the key in its key column; its own shortcut acts only
+        # while the menu has the focus (the window's action above does the work).
         toggle = dock.toggleViewAction()
-        toggle.setText(f"{dock.windowTitle()}\t{keys}")   # the key in the menu's key column
+        toggle.setShortcut(QKeySequence(keys))
+        toggle.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         actions[name] = action
     window.panel_actions = actions
     return actions

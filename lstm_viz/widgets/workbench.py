@@ -104,12 +104,15 @@ class Workbench:
 
     def show_note(self, text: str) -> None:
         """The status bar's note, whole in its tool tip (empty: no note)."""
-        self.stop_label.set_full_text(text)
-        self.stop_label.setToolTip(text)
-        self.stop_label.setVisible(bool(text))
         grads = getattr(self.window, "status_grads", None)
         if grads is not None:
             grads.setVisible(not text)
+        self.stop_label.setVisible(bool(text))
+        bar = self.window.statusBar()
+        if bar.layout() is not None:
+            bar.layout().activate()            # its width now, so the text is cut only if
+        self.stop_label.set_full_text(text)    # it does not fit the room it will have
+        self.stop_label.setToolTip(text)
 
     def note(self) -> str:
         """The note's whole text ("" when none shows)."""

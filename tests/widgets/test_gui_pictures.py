@@ -1,0 +1,117 @@
+"""Pictures that show what changed (issue 15, items 11–15), in the window."""
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+
+from lstm_viz.model.config import default_config
+from lstm_viz.model.frame_data import VARIABLES, computed_at
+from lstm_viz.model.session import Session
+
+
+def _front(w, name, qtbot):
+    w.view_docks[name].show()
+    w.view_docks[name].raise_()
+    qtbot.wait(10)
+    return w.views[name]
+
+
+def test_a_gradient_statement_marks_the_rows_it_changed(make_window, qtbot):
+    w = make_window()
+    s = w.session
+    view = _front(w, "param_grads", qtbot)
+    s.goto("bwd:3:wo_diff")                   # the last step: unit 0's row only, 1 px high
+    qtbot.wait(10)
+    xs, ys = view.marks["wo_diff"].getData()
+    assert len(ys) == 1 and 0 <= ys[0] < 10                # one mark, at row 0 (inside)
+    assert view.maps["wo_diff"].plot.getViewBox().border.style() != Qt.PenStyle.NoPen
+    assert view.change.text().startswith("wo_diff: step 3 changed 1 of 100 rows")
+    for other in ("wi_diff", "wf_diff", "wg_diff", "bias"):
+        assert len(view.marks[other].getData()[0]) == 0, other
+    s.goto("bwd:1:bf_diff")                   # earlier steps: every unit gets a share
+    qtbot.wait(10)
+    xs, ys = view.marks["bias"].getData()
+    assert len(xs) == 100 and np.all((ys > 1) & (ys < 2))  # row 1 of (i f o g): bf
+    assert len(view.marks["wo_diff"].getData()[0]) == 0
+    s.goto("bwd:1:dxc")                       # no gradient statement: no marks, no frame
+    qtbot.wait(10)
+    assert all(len(m.getData()[0]) == 0 for m in view.marks.values())
+    assert all(h.plot.getViewBox().border.style() == Qt.PenStyle.NoPen
+               for h in view.maps.values())
+
+
+def test_the_selected_quantity_is_what_each_statement_computed(make_window, qtbot):
+    w = make_window(Session(default_config("random", steps=2, inputs=2, hidden=3,
+                                           init="uniform")))
+    s = w.session
+    panel = w.variables_panel
+    assert s.selected == "xc"                               # the first frame: fwd:0:xc
+    assert panel.plot.values.size == 5                      # its bars, not an empty plot
+    for index in range(len(s.frames)):
+        s.seek(index)
+        name = computed_at(s.frame)
+        assert s.selected == name, s.frame_text
+        assert panel.plot.title.text().startswith(("‖" + name, name, "l(t)")), s.frame_text
+        assert panel.plot.values.size > 0, s.frame_text     # computed: something to plot
+    # a row clicked: the user's choice stays while stepping; the box brings following back
+    s.seek(0)
+    row = VARIABLES.index("x")
+    panel.table.selectRow(row)
+    assert s.selected == "x" and not panel.follow.isChecked()
+    s.step_into()
+    assert s.selected == "x"
+    panel.follow.setChecked(True)
+    assert s.selected == computed_at(s.frame)
+
+
+def test_the_published_run_notes_that_its_gate_matrices_start_equal(make_window):
+    w = make_window()
+    assert "four gate matrices start equal" in w.timeline.note.full_text()
+    w.session.configure(default_config("sine"))
+    assert w.timeline.note.full_text() == ""
+
+
+def _click_step(qtbot, panel, t):
+    vb = panel.map.plot.getViewBox()
+    scene = vb.mapViewToScene(QPointF(t, panel.map.data.shape[1] / 2))
+    pos = panel.graphics.mapFromScene(scene)
+    qtbot.mouseClick(panel.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_a_click_on_the_forward_heatmap_in_the_backward_pass_goes_forward(make_window, qtbot):
+    w = make_window()
+    s = w.session
+    view = _front(w, "heatmaps", qtbot)
+    s.goto("bwd:2:ds")
+    qtbot.wait(10)
+    _click_step(qtbot, view.forward, 1)
+    assert s.frame_text == "fwd:1"                          # forward step 1, not bwd:1:ds
+    _click_step(qtbot, view.backward, 3)                    # from the forward pass: backward
+    assert s.frame_text == "bwd:3"
+    _click_step(qtbot, view.backward, 2)                    # in the same pass: same statement
+    assert s.frame_text == "bwd:2"
+    s.goto("fwd:0:g")
+    qtbot.wait(10)
+    _click_step(qtbot, view.forward, 3)
+    assert s.frame_text == "fwd:3:g"
+
+
+def test_the_wrong_backward_shows_the_seed_side_of_ds_as_the_one_that_ran(make_window, qtbot):
+    w = make_window()
+    w.workbench.wrong_backward()                           # Run ▸ Wrong Backward Example
+    s = w.session
+    assert (s.config.variant, s.trace.variant) == ("standard", "seed")
+    s.goto("bwd:3:ds")
+    qtbot.wait(10)
+    note = w.source_panel.note_for("ds")
+    assert note.startswith("ds (seed side ran): ")
+    st = w.source_panel.view.state
+    line = next(n for n, name in st.ran.items() if name == "ds")
+    b = st.branches[line]
+    assert st.lines[line][b.ran[0]:b.ran[1]] == "o"        # underlined: what ran
+    carousel = _front(w, "carousel", qtbot)
+    assert not carousel.tanh.isVisible()                   # no tanh′ on the seed's path
+    assert "the seed's (tanh′ left out)" in carousel.title.text()
+    s.goto("fwd:3")
+    qtbot.wait(10)
+    assert w.source_panel.note_for("h").startswith("h (standard side ran): ")
+    assert carousel.tanh.isVisible()                       # the forward is the standard cell
