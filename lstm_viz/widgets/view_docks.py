@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
 from .carousel_view import CarouselView
-from .export import ExportButton
+from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
 from .heatmap_view import ParamGradView, TimeHeatmapsView
 
@@ -60,6 +60,7 @@ def add_view_docks(window) -> dict:
         menu.addAction(docks[name].toggleViewAction())
     window.view_docks = docks
     window.views = views
+    add_export_menu(window, views, {name: title for name, title, _ in VIEWS})
     return docks
 
 

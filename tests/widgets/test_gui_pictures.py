@@ -115,3 +115,71 @@ def test_the_wrong_backward_shows_the_seed_side_of_ds_as_the_one_that_ran(make_w
     qtbot.wait(10)
     assert w.source_panel.note_for("h").startswith("h (standard side ran): ")
     assert carousel.tanh.isVisible()                       # the forward is the standard cell
+
+
+# ---- item 17: export at 2× and 4×, and every format from File ▸ Export ------------------------
+
+def _png_size(path):
+    import struct
+
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_views_and_the_window_export_at_2x_and_4x(make_window, tmp_path, qtbot):
+    from lstm_viz.widgets.export import export_view, write_png
+
+    w = make_window()
+    w.session.goto("bwd:2:ds")
+    view = _front(w, "heatmaps", qtbot)
+    width, height = view.export_widget().width(), view.export_widget().height()
+    for scale in (1, 2, 4):
+        path = tmp_path / f"heat{scale}.png"
+        export_view(view, path, "Heatmaps over time", scale)
+        assert _png_size(path) == (width * scale, height * scale)
+    write_png(w, tmp_path / "window.png", 2)
+    assert _png_size(tmp_path / "window.png") == (2 * w.width(), 2 * w.height())
+    # 2× is drawn at 2×, not the 1× picture enlarged: it has detail the 1× one lacks
+    from PySide6.QtGui import QImage
+    one, two = QImage(str(tmp_path / "heat1.png")), QImage(str(tmp_path / "heat2.png"))
+    up = one.scaled(two.size())
+    assert up != two
+
+
+def test_file_export_offers_every_view_as_png_svg_and_csv(make_window, tmp_path, qtbot,
+                                                         monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = make_window()
+    w.session.goto("bwd:1:wo_diff")
+    menu = w.export_menu
+    assert menu in [a.menu() for a in w.menus["File"].actions() if a.menu()]
+    subs = {a.text(): a.menu() for a in menu.actions() if a.menu()}
+    assert set(subs) == {"Carousel", "Heatmaps over time", "Parameter gradients",
+                         "Gradient flow", "Loss → cell gradients"}
+    window_items = [a.text() for a in menu.actions() if not a.menu() and a.text()]
+    assert window_items == ["Window as PNG…", "Window as PNG at 2×…", "Window as PNG at 4×…",
+                            "Window as SVG…"]
+    answers = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (answers.pop(0), ""))
+    for title, sub in subs.items():
+        texts = [a.text() for a in sub.actions()]
+        assert texts == ["PNG…", "PNG at 2×…", "PNG at 4×…", "SVG…", "CSV…"], title
+        stem = title.split()[0].lower()
+        for action, suffix in ((sub.actions()[2], "png"), (sub.actions()[3], "svg"),
+                               (sub.actions()[4], "csv")):
+            path = tmp_path / f"{stem}.{suffix}"
+            answers.append(str(path))
+            action.trigger()
+            assert path.exists(), (title, suffix, w.errors.messages)
+        assert b"<svg" in (tmp_path / f"{stem}.svg").read_bytes()[:2000]
+        assert (tmp_path / f"{stem}.csv").read_text().splitlines()[0].count(",") >= 1
+        widget = w.views[next(n for n, d in w.view_docks.items()
+                              if d.windowTitle() == title)].export_widget()
+        assert _png_size(tmp_path / f"{stem}.png") == (4 * widget.width(), 4 * widget.height())
+    answers.append(str(tmp_path / "window.svg"))
+    menu.actions()[3].trigger()
+    assert b"<svg" in (tmp_path / "window.svg").read_bytes()[:2000]
+    assert w.errors.messages == []
