@@ -1,18 +1,22 @@
-"""Two runs side by side: the same data and seed, frame-synchronised. No Qt.
+"""Two runs side by side, frame-synchronised: any two (two files, before and after
+training, two seeds, two variants of one run). No Qt.
 
-``Comparison(left, right)`` ties two Sessions whose passes have the same inputs and
-targets (and so the same frames): moving either cursor moves the other (the round trip
-ends because a seek to the current frame emits nothing). ``difference(name)`` is
-right - left for a whole recorded quantity, ``difference_at(name, index)`` the same as
-of one frame (None where either side does not know it yet). ``Comparison.of(a, b)``
-builds both sessions from two RunConfigs, for example ``seed`` against ``standard``,
-forget bias 0 against 1, or the wrong backward (``variant="standard", backward="seed"``)
-against the right one.
+``Comparison(left, right)`` ties two Sessions whose passes have the same number of steps
+(and so the same frames): moving either cursor moves the other (the round trip ends
+because a seek to the current frame emits nothing). ``difference(name)`` is right - left
+for a whole recorded quantity, ``difference_at(name, index)`` the same as of one frame
+(None where either side does not know it yet). Runs on different inputs (two seeds of a
+task draw different data) are compared too and say so (``same_data``); a quantity whose
+shape differs (another hidden size) has no difference. ``Comparison.of(a, b)`` builds
+both sessions from two RunConfigs; ``run_for(session, source)`` makes one side from the
+debugger's session: the run shown, the run before training, another seed, a variant of
+it (the wrong backward, forget bias 0 or 1 …) or a trace file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,22 +38,22 @@ class Images:
 
     left: np.ndarray
     right: np.ndarray
-    diff: np.ndarray
+    diff: np.ndarray | None            # None: the shapes differ (another hidden size)
     levels: tuple[float, float]
     diff_levels: tuple[float, float]
     max_diff: float
 
 
 class Comparison:
-    def __init__(self, left: Session, right: Session):
+    def __init__(self, left: Session, right: Session, labels: tuple[str, str] | None = None):
         a, b = left.trace, right.trace
-        if a.steps != b.steps or a.inputs != b.inputs:
-            raise UserError(f"the runs have different sizes (T={a.steps}, X={a.inputs} against "
-                            f"T={b.steps}, X={b.inputs}); compare runs on the same data")
-        if not (np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)):
-            raise UserError("the two runs do not see the same inputs and targets; "
-                            "choose the same task, length and seed")
+        if a.steps != b.steps:
+            raise UserError(f"the runs have different sizes (T={a.steps} against T={b.steps}): "
+                            "frame by frame needs the same number of steps")
+        self.same_data = (a.x.shape == b.x.shape and a.y.shape == b.y.shape
+                          and np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y))
         self.left, self.right = left, right
+        self._labels = labels
         right.seek(left.cursor)
         left.events.frame_changed.connect(self._from_left)
         right.events.frame_changed.connect(self._from_right)
@@ -74,6 +78,8 @@ class Comparison:
         return self.left.cursor
 
     def labels(self) -> tuple[str, str]:
+        if self._labels is not None:
+            return self._labels
         return describe(self.left.config), describe(self.right.config)
 
     def difference(self, name: str) -> np.ndarray:
@@ -95,17 +101,22 @@ class Comparison:
         return np.asarray(b, np.float64) - np.asarray(a, np.float64)
 
     def images(self, name: str) -> Images:
-        """The three images of ``name`` (left, right, right − left) and their levels."""
-        diff = self.difference(name)
+        """The three images of ``name`` (left, right, right − left) and their levels: one
+        scale for left and right (the view shows it once for both), one for the
+        difference."""
+        try:
+            diff = self.difference(name)
+        except UserError:                          # another shape: nothing to subtract
+            diff = None
 
         def image(a):
             a = np.asarray(a, np.float32)
             return a[:, None] if a.ndim == 1 else a
 
         left, right = self.left.trace[name], self.right.trace[name]
-        d = max_abs(diff)
-        return Images(image(left), image(right), image(diff), signed_levels(left, right),
-                      symmetric_levels(d), d)
+        d = 0.0 if diff is None else max_abs(diff)
+        return Images(image(left), image(right), None if diff is None else image(diff),
+                      signed_levels(left, right), symmetric_levels(d), d)
 
     def max_difference_at(self, name: str, index: int | None = None) -> float | None:
         """max |right − left| of ``name`` as of frame ``index`` (None: not computed yet)."""
@@ -113,11 +124,81 @@ class Comparison:
         return None if d is None else max_abs(d)
 
     def max_differences(self, names=QUANTITIES) -> dict[str, float]:
-        """max |right - left| of each quantity over the whole pass."""
-        return {n: float(np.max(np.abs(self.difference(n)), initial=0.0)) for n in names}
+        """max |right - left| of each quantity over the whole pass (those of one shape)."""
+        out = {}
+        for n in names:
+            if self.left.trace[n].shape == self.right.trace[n].shape:
+                out[n] = float(np.max(np.abs(self.difference(n)), initial=0.0))
+        return out
 
 
 def describe(c: RunConfig) -> str:
     back = f", {c.backward} backward" if c.backward and c.backward != c.variant else ""
     fb = "" if c.forget_bias is None else f", forget bias {c.forget_bias:g}"
     return f"{c.variant}{back}{fb} · {c.task} H={c.hidden} seed {c.seed}"
+
+# ---- where each side comes from --------------------------------------------------------------
+
+VARIANTS = {           # a source that changes the shown run's configuration
+    "seed cell": dict(variant="seed", backward=""),
+    "standard cell": dict(variant="standard", backward=""),
+    "right backward": dict(backward=""),
+    "wrong backward": dict(variant="standard", backward="seed"),
+    "forget bias 0": dict(forget_bias=0.0),
+    "forget bias 1": dict(forget_bias=1.0),
+}
+SOURCES = ("this run", "before training", "another seed", *VARIANTS, "a trace file")
+PRESETS = {            # the pairs the old Compare Variants offered, and more
+    "seed against standard": ("seed cell", "standard cell"),
+    "right backward against the wrong one": ("right backward", "wrong backward"),
+    "forget bias 0 against 1": ("forget bias 0", "forget bias 1"),
+    "this run against itself": ("this run", "this run"),
+    "before training against now": ("before training", "this run"),
+}
+
+
+def run_for(session: Session, source: str, *, seed: int | None = None,
+            path=None) -> tuple[Session, str]:
+    """One side of a comparison, from the debugger's ``session``: ``(session, label)``.
+    UserError (one line) when the source does not exist for this run."""
+    c = session.config
+    if source == "this run":
+        return Session(c, trace=session.trace), f"{describe(c)} · {session.iteration_text()}"
+    if source == "before training":
+        return _before_training(session)
+    if source == "a trace file":
+        if path is None:
+            raise UserError("choose the trace file to compare with")
+        from lstm_engine.io import load_trace
+
+        other = Session(trace=load_trace(path))
+        return other, f"{Path(path).name} · {describe(other.config)}"
+    if c.task == "file":
+        raise UserError("a run read from a file cannot be re-run with other settings; "
+                        "compare it with another file or configure a task")
+    if source == "another seed":
+        if seed is None:
+            raise UserError("choose the seed to compare with")
+        cfg = check_config(c.with_(seed=int(seed)))
+        return Session(cfg), describe(cfg)
+    if source in VARIANTS:
+        cfg = check_config(c.with_(**VARIANTS[source]))
+        return Session(cfg), describe(cfg)
+    raise UserError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+
+
+def _before_training(session: Session) -> tuple[Session, str]:
+    """The pass the run started from: while training, the oldest iteration the ring keeps;
+    after SGD steps (Train One Iteration), iteration 0 recorded again from the config."""
+    run = session.training
+    if run is not None:
+        first = run.ring_indices()[0]
+        label = "iteration 0" if first == 0 else f"iteration {first} (the oldest kept)"
+        return (Session(session.config, trace=run.trace_at(first)),
+                f"{describe(session.config)} · {label}")
+    if not session.history:
+        raise UserError("this run has not been trained: it is its own 'before training'; "
+                        "train it (Ctrl+T or the Training panel) first")
+    if session.config.task == "file":
+        raise UserError("the pass of a file's run before training is not kept")
+    return Session(session.config), f"{describe(session.config)} · iteration 0"

@@ -51,8 +51,9 @@ BINDINGS: tuple[Binding, ...] = (
             "window.workbench.gradient_check", "finite differences against the backward pass"),
     Binding("wrong_backward", "Wrong Backward Example", "", "Run",
             "window.workbench.wrong_backward", "standard forward with the seed's backward"),
-    Binding("compare", "Compare &Variants…", "Ctrl+Shift+D", "Run", "window.workbench.compare",
-            "two runs side by side, and their difference"),
+    Binding("compare", "Compare &Runs…", "Ctrl+Shift+D", "Run", "window.workbench.compare",
+            "any two runs side by side (files, before/after training, seeds), and their "
+            "difference"),
     Binding("continue", "&Continue", "F5", "Debug", "session.continue_",
             "to the next breakpoint or the end", reverse="reverse_continue"),
     Binding("reverse_continue", "Reverse Continue", "Shift+F5", "Debug",

@@ -122,6 +122,7 @@ def roomy_colour_bar(bar: pg.ColorBarItem) -> pg.ColorBarItem:
                              minVal, maxVal, size)
 
     axis.tickSpacing = spacing
+    axis.enableAutoSIPrefix(False)          # a labelled bar showed "(x0.001)" beside it
     cached_axis(axis)
     return bar
 

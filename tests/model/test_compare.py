@@ -1,4 +1,4 @@
-"""Two runs side by side on the same data: synchronised frames and differences."""
+"""Two runs side by side: synchronised frames and differences; where each side comes from."""
 
 import numpy as np
 import pytest
@@ -61,11 +61,15 @@ def test_cursors_are_synchronised_both_ways_and_unknown_values_are_none():
     assert c.right.frame_text == "bwd:1:ds"
 
 
-def test_runs_on_different_data_are_refused():
-    with pytest.raises(UserError, match="same"):
-        Comparison.of(SMALL, SMALL.with_(seed=1))
+def test_two_seeds_are_compared_and_said_to_see_other_data_other_lengths_refused():
+    c = Comparison.of(SMALL, SMALL.with_(seed=1))         # a task's seed draws its data too
+    assert not c.same_data and Comparison.of(SMALL, SMALL).same_data
+    np.testing.assert_array_equal(c.difference("h"), c.right.trace.h - c.left.trace.h)
     with pytest.raises(UserError, match="sizes"):
-        Comparison.of(SMALL, SMALL.with_(steps=7))
+        Comparison.of(SMALL, SMALL.with_(steps=7))         # frames must line up
+    other_h = Comparison.of(SMALL, SMALL.with_(hidden=5))
+    assert other_h.images("ds").diff is None                # nothing to subtract
+    assert "ds" not in other_h.max_differences() and "loss" in other_h.max_differences()
     fb = default_config("adding", steps=12)
     c = Comparison.of(fb.with_(forget_bias=0.0), fb.with_(forget_bias=1.0))
     assert c.max_differences(["f"])["f"] > 0.1
@@ -89,3 +93,32 @@ def test_images_carry_shared_levels_and_a_unit_scale_for_no_difference():
         float(np.abs(c.right.trace.h[2] - c.left.trace.h[2]).max()))
     c.left.seek(0)
     assert c.max_difference_at("ds") is None                     # not computed yet
+
+
+def test_each_side_comes_from_the_debugger_s_run(tmp_path):
+    from lstm_viz.model.compare import SOURCES, run_for
+    from lstm_viz.model.session import Session
+
+    s = Session(SMALL)
+    with pytest.raises(UserError, match="not been trained"):
+        run_for(s, "before training")
+    s.train_step()
+    s.train_step()                                        # two SGD steps: weights moved
+    before, label = run_for(s, "before training")
+    assert label.endswith("iteration 0")
+    assert before.trace.total_loss == pytest.approx(Session(SMALL).trace.total_loss)
+    now, _ = run_for(s, "this run")
+    assert now.trace is s.trace
+    c = Comparison(before, now)
+    assert c.same_data and c.max_differences(["wi_diff"])["wi_diff"] > 0
+    seed, label = run_for(s, "another seed", seed=3)
+    assert seed.config.seed == 3 and "seed 3" in label
+    path = tmp_path / "other.npz"
+    Session(SMALL.with_(seed=5)).save(path)
+    from_file, label = run_for(s, "a trace file", path=path)
+    assert label.startswith("other.npz") and from_file.trace.steps == SMALL.steps
+    filed = Session()
+    filed.open(path)                                        # a file's run: only files
+    with pytest.raises(UserError, match="file"):
+        run_for(filed, "wrong backward")
+    assert set(SOURCES) >= {"this run", "before training", "another seed", "a trace file"}

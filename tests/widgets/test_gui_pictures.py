@@ -1,6 +1,7 @@
 """Pictures that show what changed (issue 15, items 11–15), in the window."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from lstm_viz.model.config import default_config
@@ -183,3 +184,69 @@ def test_file_export_offers_every_view_as_png_svg_and_csv(make_window, tmp_path,
     menu.actions()[3].trigger()
     assert b"<svg" in (tmp_path / "window.svg").read_bytes()[:2000]
     assert w.errors.messages == []
+
+
+# ---- item 16: any two runs, frame by frame, with a shared colour scale shown ------------------
+
+def _shared_scale(view):
+    """Left and right drawn with one scale, shown once, beside the right map."""
+    left, right, diff = view.maps
+    assert left.image.levels is not None
+    assert tuple(left.image.levels) == tuple(right.image.levels)
+    assert not left.bar.isVisible() and view.shared_bar.isVisible()
+    assert tuple(view.shared_bar.levels()) == pytest.approx(tuple(right.image.levels))
+    assert "left and right" in view.shared_bar.getAxis("right").labelText
+    return tuple(right.image.levels)
+
+
+def test_compare_two_files_frame_by_frame(make_window, tmp_path, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    small = default_config("random", steps=5, inputs=3, hidden=4, init="uniform")
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    Session(small).save(a)
+    Session(small.with_(variant="standard")).save(b)
+    w = make_window(Session(small))
+    view = w.workbench.compare()
+    picks = [str(a), str(b)]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *x, **k: (picks.pop(0), ""))
+    view.left.source.setCurrentText("a trace file")      # asks for the file
+    view.right.source.setCurrentText("a trace file")
+    view.quantity.setCurrentText("h")
+    c = view.comparison
+    assert c is not None and c.labels()[0].startswith("a.npz") and \
+        c.labels()[1].startswith("b.npz")
+    levels = _shared_scale(view)
+    m = max(np.abs(c.left.trace.h).max(), np.abs(c.right.trace.h).max())
+    assert levels == pytest.approx((-m, m), rel=1e-6)
+    np.testing.assert_allclose(view.maps[2].image.image,
+                               (c.right.trace.h - c.left.trace.h).astype(np.float32))
+    w.session.goto("fwd:3")                                # the debugger drives both sides
+    assert c.left.frame_text == c.right.frame_text == "fwd:3"
+    assert "max |Δh(t=3)|" in view.at_frame.text()
+    view.close()
+
+
+def test_compare_before_and_after_training_and_two_seeds(make_window, qtbot):
+    w = make_window(Session(default_config("sine")))
+    s = w.session
+    s.train_step()
+    s.train_step()
+    view = w.workbench.compare("before training against now")
+    c = view.comparison
+    assert c.labels()[0].endswith("iteration 0") and c.labels()[1].endswith("iteration 2")
+    assert c.same_data and c.max_differences(["wi_diff"])["wi_diff"] > 0
+    _shared_scale(view)
+    view.compare(("this run", None, None), ("another seed", 3, None), "ds")
+    c = view.comparison
+    assert c.right.config.seed == 3 and not c.same_data
+    assert "different inputs" in view.summary.text()
+    levels = _shared_scale(view)
+    assert f"±{levels[1]:.3g}" in view.summary.text()
+    # a side that does not exist says so in one line, and nothing is drawn from it
+    view.compare(("before training", None, None), ("this run", None, None))
+    assert view.comparison is not None
+    s.configure(default_config("sine", seed=4))            # a fresh run: not trained
+    view.build()
+    assert view.comparison is None and "not been trained" in view.summary.text()
+    view.close()

@@ -134,9 +134,9 @@ def test_compare_view_shows_zero_for_a_run_against_itself(make_window):
     cfg = default_config("random", steps=6, inputs=3, hidden=4, init="uniform")
     w = make_window(Session(cfg))
     view = w.workbench.compare("this run against itself")
-    assert not np.any(view.images[2].image) and "identical" in view.summary.text()
+    assert not np.any(view.maps[2].image.image) and "identical" in view.summary.text()
     view.choose("seed against standard", "h")
-    assert np.any(view.images[2].image)
+    assert np.any(view.maps[2].image.image)
     w.session.goto("fwd:2")
     assert view.comparison.left.frame_text == "fwd:2"
     assert view.comparison.right.frame_text == "fwd:2"
