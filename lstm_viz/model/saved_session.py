@@ -31,6 +31,7 @@ from lstm_engine.training import TrainState
 
 from .breakpoints import Breakpoint
 from .config import RunConfig, check_config, default_config
+from .live_training import HistoryEntry
 from .session import Session
 from .training_run import TrainingRun, TrainingSettings, check_settings
 
@@ -176,7 +177,8 @@ def _unflatten(flat: dict) -> dict:
     return out
 
 
-def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
+def _training(arrays: dict, tm: dict, trace, path) -> tuple[TrainingRun, int]:
+    """The saved training run, its ring recorded again, and the iteration it showed."""
     if not isinstance(tm, dict) or not isinstance(tm.get("settings"), dict):
         raise UserError(f"{path}: 'training' lacks its settings")
     try:
@@ -219,7 +221,7 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
     if tm.get("problem"):
         run.trainer.stop()
         run.problem_text = str(tm["problem"])
-    session._install_training(run, shown)
+    return run, shown
 
 
 def _count(value) -> bool:
@@ -235,6 +237,17 @@ def _check_training_size(settings: TrainingSettings, params, path) -> None:
     if settings.dtype != params.dtype.name:
         raise UserError(f"{path}: the training settings say dtype {settings.dtype!r} but the "
                         f"saved parameters are {params.dtype}")
+
+
+def _selection_and_speed(meta: dict) -> dict:
+    """The saved selection and speed as ``Session.restore``'s arguments (one that is
+    missing: the default)."""
+    out = {}
+    if meta.get("selected") is not None:
+        out["selected"] = meta["selected"]
+    if isinstance(meta.get("speed"), int | float):
+        out["speed"] = meta["speed"]
+    return out
 
 
 def is_saved_session(path) -> bool:
@@ -253,28 +266,20 @@ def load_session(path) -> tuple[Session, dict]:
     meta = _meta(arrays, path)
     trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
     config = _config(meta["config"], trace, path)
-    session = Session(config=config, trace=trace)
+    run = shown = history = None
     if meta.get("training") is not None:
-        _training(session, arrays, meta["training"], trace, path)
+        run, shown = _training(arrays, meta["training"], trace, path)
     elif (h := _history(arrays, path)) is not None:
-        from .session import HistoryEntry
-        session._history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
-                            zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
-    for d in meta["breakpoints"]:
-        try:
-            bp = Breakpoint.from_dict(d)
-            session.add_breakpoint(bp)
-        except UserError as err:
-            raise UserError(f"{path}: {err}") from None
+        history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
+                   zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
     try:
-        session.goto(meta["frame"])
-        if meta.get("selected") is not None:
-            session.select(meta["selected"])
-        if isinstance(meta.get("speed"), int | float):
-            session.set_speed(meta["speed"])
+        breakpoints = [Breakpoint.from_dict(d) for d in meta["breakpoints"]]
+        pass_ = {"training": run, "iteration": shown} if run is not None else \
+            {"trace": trace, "config": config}
+        session = Session.restore(**pass_, frame=meta["frame"], breakpoints=breakpoints,
+                                  history=history, **_selection_and_speed(meta))
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
-    session._path = None
     view = meta.get("view") if isinstance(meta.get("view"), dict) else {}
     return session, view
 
@@ -354,8 +359,7 @@ def session_from_text(text: str) -> Session:
         k = 0 if iteration is None else _parse_value(iteration, 0, "iteration")
         if not 0 <= k < MAX_TEXT_ITERATIONS:
             raise UserError(f"iteration must be from 0 to {MAX_TEXT_ITERATIONS - 1}")
-        session = Session()
-        session.start_training(settings)
+        session = Session.restore(training=TrainingRun(settings))
         session.train(k + 1, stop_at_breakpoints=False)
         session.seek_iteration(k)
     else:

@@ -237,7 +237,7 @@ def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monke
 
     panel.run_button.click()                            # training runs in QTimer slices
     assert s.training_running
-    monkeypatch.setattr(s, "train", train_broke)
+    monkeypatch.setattr(s, "train_slice", train_broke)
     qtbot.waitUntil(lambda: not s.training_running, timeout=5000)
     for _ in range(20):
         qapp.processEvents()

@@ -368,6 +368,7 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
 
     from lstm_engine.errors import UserError
     from lstm_viz.model import config as cfgmod
+    from lstm_viz.model import runs as runsmod
     from lstm_viz.model import session as sessmod
     from lstm_viz.model.saved_session import session_from_text
 
@@ -377,8 +378,9 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
     def forbidden(*args, **kwargs):
         raise AssertionError("a run was built for a size that is refused")
 
-    monkeypatch.setattr(sessmod.Session, "_record", staticmethod(forbidden))
-    monkeypatch.setattr(sessmod, "build_run", forbidden)
+    monkeypatch.setattr(sessmod, "record_config", forbidden)
+    monkeypatch.setattr(runsmod, "record_config", forbidden)
+    monkeypatch.setattr(runsmod, "build_run", forbidden)
     monkeypatch.setattr(cfgmod, "build_run", forbidden)
     d = ConfigDialog(session.config)
     qtbot.addWidget(d)
