@@ -38,7 +38,6 @@ from lstm_engine.trace import BACKWARD_NAMES, FORWARD_NAMES, GRAD_NAMES, STEP_NA
 
 from .frames import Frame, FrameModel
 
-KINDS = ("frame", "nan", "norm", "vanish", "saturation", "gradcheck")
 NORM_QUANTITIES = tuple(n for n in STEP_NAMES if n != "loss")
 GATES = ("i", "f", "o")
 _EMPTY_I = np.zeros(0, np.int64)
