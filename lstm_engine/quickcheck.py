@@ -16,21 +16,12 @@ backward gives ~1e-9 or less, the wrong backward errors of 1e-2 and more.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from .gradcheck import STENCIL_STEPS, STENCIL_WEIGHTS
+from .gradcheck import stencil_derivative
 from .losses import make_loss
 from .params import PARAM_NAMES, Params
 from .recorder import forward_loss
-
-
-def stencil_derivative(f: Callable[[float], float], eps: float) -> float:
-    """f'(0) by the fourth-order centred stencil (f(-2ε) - 8f(-ε) + 8f(ε) - f(2ε)) / 12ε;
-    its truncation error is O(ε⁴), exact for polynomials of degree up to 4."""
-    values = [f(step * eps) for step in STENCIL_STEPS]
-    return float(np.dot(STENCIL_WEIGHTS, values) / (12 * eps))
 
 
 def _gradients(trace) -> dict[str, np.ndarray]:

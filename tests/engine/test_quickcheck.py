@@ -6,12 +6,12 @@ import pytest
 from reference import reference_pass
 
 from lstm_engine import PARAM_NAMES, init_uniform, record, run_stepwise
+from lstm_engine.gradcheck import stencil_derivative
 from lstm_engine.losses import ReadoutMSE
 from lstm_engine.quickcheck import (
     directional_derivatives,
     directional_errors,
     random_directions,
-    stencil_derivative,
 )
 
 
