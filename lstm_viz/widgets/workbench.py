@@ -4,9 +4,9 @@ comparison and saved sessions, added to the main window in one place.
 The window builds one (``Workbench(window, state_version)``, which needs nothing from
 the window's module): it creates the Training and Breakpoints docks (bottom area, tabbed,
 hidden until asked for), a status-bar label for the reason a breakpoint stopped
-execution, and the object behind the menu commands of ``model/shortcuts.py`` whose
-command is ``window.workbench.<method>``. Widgets forward intent to the session; nothing
-here owns state of the run.
+execution, and the object behind the menu commands of ``model/shortcuts.py`` that
+call ``w.workbench.<method>()`` (``WorkbenchCommands`` lists them). Widgets forward
+intent to the session; nothing here owns state of the run.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ class Workbench:
         self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report,
                                                   done_editing=window.focus_home)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        self.training_dock = window._dock("Training", "training",
+        self.training_dock = window.add_dock("Training", "training",
                                           _scrolling(self.training_panel), bottom)
-        self.breakpoints_dock = window._dock("Breakpoints", "breakpoints",
+        self.breakpoints_dock = window.add_dock("Breakpoints", "breakpoints",
                                              _scrolling(self.breakpoints_panel), bottom)
         for dock in (self.training_dock, self.breakpoints_dock):
             dock.hide()
@@ -249,13 +249,13 @@ class Workbench:
 
     def save_session(self):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.save_session_to(path if path.endswith(".npz") else path + ".npz")
 
     def open_session(self):
         path, _ = QFileDialog.getOpenFileName(self.window, "Open session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.open_session_from(path)
 

@@ -52,7 +52,7 @@ def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
         raise RuntimeError("the heatmap cannot draw this frame")
 
     monkeypatch.setattr(heat, "refresh", broken)
-    w.actions["next_frame"].trigger()                     # Right: one frame on
+    w.actions_by_id["next_frame"].trigger()                     # Right: one frame on
     qapp.processEvents()
     # the dialog, telling where the log is
     assert w.errors.messages == ["RuntimeError: the heatmap cannot draw this frame"]
@@ -107,7 +107,7 @@ def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp)
         raise KeyError("step over broke")
 
     monkeypatch.setattr(s, "step_over", step_over_broke)
-    w.actions["step_over"].trigger()                 # a menu action (Debug > Step Over)
+    w.actions_by_id["step_over"].trigger()                 # a menu action (Debug > Step Over)
     qapp.processEvents()
     assert w.errors.messages[-1] == "KeyError: 'step over broke'"
     assert len(_boxes(w)) == 1                       # one box at a time
@@ -115,7 +115,7 @@ def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp)
     assert s.trace is trace and s.cursor == cursor
     monkeypatch.undo()
     panel.step_button.click()                        # the app keeps working
-    w.actions["step_over"].trigger()
+    w.actions_by_id["step_over"].trigger()
     assert s.training.iterations_done == done + 1 and s.cursor != cursor
     assert len(w.errors.messages) == 2
 
