@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,7 +44,9 @@ from ..model.training_run import (
     optional_float,
     same_run,
 )
+from ..pictures.colors import DIVERGING
 from .live_driver import LiveDriver
+from .plots import Heatmap
 
 DEFAULT = "default"                   # what a setting left to the task shows
 
@@ -233,20 +235,18 @@ class TrainingPanel(QWidget):
         return column
 
     def _gradient_column(self) -> QVBoxLayout:
-        """A weight gradient of the pass shown, or its change from the previous
-        iteration, as a heatmap with its caption."""
+        """A weight gradient of the pass shown (or its change from the previous iteration)
+        in the debugger's heatmap: its colour map, NaN/Inf colours, colour bar."""
         self.grad_name = _combo([f"{p}_diff" for p in PARAM_NAMES if p.startswith("w")])
         self.grad_name.currentTextChanged.connect(lambda *_: self._update_heatmap())
         self.diff = QCheckBox("Δ from previous iteration")
         self.diff.toggled.connect(lambda *_: self._update_heatmap())
-        self.heat = pg.PlotWidget()
-        self.heat.setMinimumHeight(90)
-        self.heat.invertY(True)
-        self.heat.setLabel("left", "unit")
-        self.heat.setLabel("bottom", "column of xc = [x, h_prev]")
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("CET-D1"))
-        self.heat.addItem(self.image)
+        canvas = pg.GraphicsLayoutWidget()
+        canvas.setMinimumHeight(90)
+        self.heat = Heatmap(canvas.ci, 0, 0, bar_width=10, order="row-major")
+        self.heat.plot.invertY(True)
+        self.heat.plot.setLabel("left", "unit")
+        self.heat.plot.setLabel("bottom", "column of xc = [x, h_prev]")
         self.heat_label = QLabel()
         self.heat_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         choice_row = QHBoxLayout()
@@ -256,7 +256,7 @@ class TrainingPanel(QWidget):
         column = QVBoxLayout()
         column.addLayout(choice_row)
         column.addWidget(self.heat_label)
-        column.addWidget(self.heat, 1)
+        column.addWidget(canvas, 1)
         return column
 
     # ---- settings -----------------------------------------------------------------------
@@ -397,7 +397,7 @@ class TrainingPanel(QWidget):
     # ---- reacting to the session ----------------------------------------------------------
 
     def _on_report(self, report, error):
-        if error:
+        if error:                                  # the slice's problem, in one line
             self.report_error(error)
         self._show_progress()
 
@@ -489,9 +489,10 @@ class TrainingPanel(QWidget):
                              self.session.previous_trace() if diff else None, diff)
         if got is None:
             self.heat_label.setText("no previous iteration kept")
-            self.image.clear()
+            self.heat.clear()
             return
-        self.image.setImage(got.image, levels=got.levels, autoLevels=False)
+        rows, cols = got.image.shape
+        self.heat.set_values(got.image, QRectF(0, 0, cols, rows), DIVERGING, got.levels)
         self.heat_label.setText(got.text)
 
     def showEvent(self, event):
