@@ -285,6 +285,8 @@ class ContributionView(VisibleView):
             self._built = id(vd)
             self.map.set_image(np.ascontiguousarray(img.log.T), QRectF(-0.5, 0, T, K),
                                SEQUENTIAL, img.levels)
+            self.map.set_special(None if img.overlay is None else
+                                 np.ascontiguousarray(img.overlay.transpose(1, 0, 2)))
             mask = np.zeros((T, K, 4), np.uint8)
             mask[img.future.T] = (250, 250, 250, 255)
             self.future.setImage(mask, autoLevels=False, levels=(0, 255))

@@ -81,6 +81,7 @@ class Heatmap:
         self.image = pg.ImageItem(axisOrder=order)
         self.special = pg.ImageItem(axisOrder=order)
         self.special.setZValue(5)
+        self.special.hide()                      # until an image with NaN/Inf is set
         self.pending = QGraphicsRectItem()
         self.pending.setBrush(QBrush(PENDING))
         self.pending.setPen(pg.mkPen(None))

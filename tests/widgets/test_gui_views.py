@@ -274,6 +274,8 @@ def test_nan_and_inf_render_and_are_counted(make_window, qapp):
     assert "NaN 1" in heat.backward.info.text()
     assert heat.backward.map.special.isVisible()
     assert "+Inf" in show(w, "param_grads", qapp).special_text
+    cells = show(w, "loss_to_cell", qapp)                 # NaN norms: their colour too
+    assert cells.image.special.nan > 0 and cells.map.special.isVisible()
 
 
 def test_each_view_exports_png_svg_and_csv(window, qapp, tmp_path):
