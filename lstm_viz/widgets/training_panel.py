@@ -1,6 +1,6 @@
 """The training dock: settings, Run / Pause / Step / Reset, progress, iterations per
 second, the loss curve, the iteration scrubber and a parameter-gradient heatmap with a
-"difference from the previous iteration" mode.
+"difference from the previous iteration" mode (``gradient_map.py``).
 
 Training runs in timer slices on the GUI thread: see ``live_driver.py``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,7 +31,6 @@ from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
-from lstm_engine.params import PARAM_NAMES
 
 from ..model.config import format_bytes, task_info, trace_bytes
 from ..model.training_run import (
@@ -39,14 +38,12 @@ from ..model.training_run import (
     WATCH,
     TrainingSettings,
     _takes_length,
-    gradient_image,
     loss_curve,
     optional_float,
     same_run,
 )
-from ..pictures.colors import DIVERGING
+from .gradient_map import GradientMap
 from .live_driver import LiveDriver
-from .plots import Heatmap
 
 DEFAULT = "default"                   # what a setting left to the task shows
 
@@ -86,7 +83,6 @@ class TrainingPanel(QWidget):
         ev.training_changed.connect(self._on_training)
         ev.history_changed.connect(self._on_history)
         ev.iteration_changed.connect(self._on_iteration)
-        ev.trace_changed.connect(lambda *_: self._update_heatmap())
         ev.config_changed.connect(lambda *_: self.sync_from_session())
         self.sync_from_session()
         self._on_training()
@@ -106,9 +102,10 @@ class TrainingPanel(QWidget):
         left.addStretch(1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
-        for column, stretch in ((left, 6), (self._loss_column(), 4),
-                                (self._gradient_column(), 3)):
-            layout.addLayout(column, stretch)
+        layout.addLayout(left, 6)
+        layout.addLayout(self._loss_column(), 4)
+        self.gradient = GradientMap(self.session)
+        layout.addWidget(self.gradient, 3)
         self.ring.valueChanged.connect(self._ring_changed)
         self.task.currentTextChanged.connect(self._task_changed)
         self._task_changed(self.task.currentText())
@@ -232,31 +229,6 @@ class TrainingPanel(QWidget):
         column.addLayout(log_row)
         column.addWidget(self.plot, 1)
         column.addLayout(scrub_row)
-        return column
-
-    def _gradient_column(self) -> QVBoxLayout:
-        """A weight gradient of the pass shown (or its change from the previous iteration)
-        in the debugger's heatmap: its colour map, NaN/Inf colours, colour bar."""
-        self.grad_name = _combo([f"{p}_diff" for p in PARAM_NAMES if p.startswith("w")])
-        self.grad_name.currentTextChanged.connect(lambda *_: self._update_heatmap())
-        self.diff = QCheckBox("Δ from previous iteration")
-        self.diff.toggled.connect(lambda *_: self._update_heatmap())
-        canvas = pg.GraphicsLayoutWidget()
-        canvas.setMinimumHeight(90)
-        self.heat = Heatmap(canvas.ci, 0, 0, bar_width=10, order="row-major")
-        self.heat.plot.invertY(True)
-        self.heat.plot.setLabel("left", "unit")
-        self.heat.plot.setLabel("bottom", "column of xc = [x, h_prev]")
-        self.heat_label = QLabel()
-        self.heat_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        choice_row = QHBoxLayout()
-        choice_row.addWidget(self.grad_name)
-        choice_row.addWidget(self.diff)
-        choice_row.addStretch(1)
-        column = QVBoxLayout()
-        column.addLayout(choice_row)
-        column.addWidget(self.heat_label)
-        column.addWidget(canvas, 1)
         return column
 
     # ---- settings -----------------------------------------------------------------------
@@ -463,7 +435,6 @@ class TrainingPanel(QWidget):
         self._update_scrubber()
         if k is not None:
             self.marker.setValue(k)
-        self._update_heatmap()
 
     def _update_scrubber(self):
         keys = self.session.iterations()
@@ -480,21 +451,3 @@ class TrainingPanel(QWidget):
     def _scrubbed(self, k: int):
         if self.session.training is not None:
             self._guard(self.session.seek_iteration, k)
-
-    def _update_heatmap(self):
-        if not self.isVisible():
-            return
-        diff = self.diff.isChecked()
-        got = gradient_image(self.session.trace, self.grad_name.currentText(),
-                             self.session.previous_trace() if diff else None, diff)
-        if got is None:
-            self.heat_label.setText("no previous iteration kept")
-            self.heat.clear()
-            return
-        rows, cols = got.image.shape
-        self.heat.set_values(got.image, QRectF(0, 0, cols, rows), DIVERGING, got.levels)
-        self.heat_label.setText(got.text)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        self._update_heatmap()

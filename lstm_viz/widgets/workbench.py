@@ -197,8 +197,8 @@ class Workbench:
                 "state_version": version,
                 "training_visible": self.training_dock.isVisible(),
                 "breakpoints_visible": self.breakpoints_dock.isVisible(),
-                "loss_log_scale": p.log.isChecked(), "grad_diff": p.diff.isChecked(),
-                "grad_array": p.grad_name.currentText()}
+                "loss_log_scale": p.log.isChecked(), "grad_diff": p.gradient.diff.isChecked(),
+                "grad_array": p.gradient.grad_name.currentText()}
 
     def apply_view(self, view: dict) -> None:
         from PySide6.QtCore import QByteArray
@@ -219,9 +219,9 @@ class Workbench:
         if "loss_log_scale" in view:
             p.log.setChecked(bool(view["loss_log_scale"]))
         if "grad_diff" in view:
-            p.diff.setChecked(bool(view["grad_diff"]))
+            p.gradient.diff.setChecked(bool(view["grad_diff"]))
         if isinstance(view.get("grad_array"), str):
-            p.grad_name.setCurrentText(view["grad_array"])
+            p.gradient.grad_name.setCurrentText(view["grad_array"])
 
     def save_session_to(self, path) -> bool:
         from ..model.saved_session import save_session

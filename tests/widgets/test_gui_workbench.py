@@ -43,8 +43,8 @@ def test_training_runs_while_the_window_processes_events_and_views_follow(make_w
     # scrub back one iteration: every view shows that pass
     p.scrub.setValue(57)
     assert s.iteration == 57 and s.trace is s.training.trace_at(57)
-    p.diff.setChecked(True)
-    img = p.heat.image.image
+    p.gradient.diff.setChecked(True)
+    img = p.gradient.heat.image.image
     want = (s.trace["wg_diff"] - s.training.trace_at(56)["wg_diff"]).astype(np.float32)
     np.testing.assert_allclose(img, want, rtol=1e-6)
 
@@ -155,7 +155,7 @@ def test_save_and_reopen_a_session_in_the_window(make_window, tmp_path):
     s.add_breakpoint("nan")
     s.goto("bwd:3:ds")
     w.workbench.show_training()
-    p.diff.setChecked(True)
+    p.gradient.diff.setChecked(True)
     path = tmp_path / "s.npz"
     assert w.workbench.save_session_to(path)
     text = w.workbench.copy_state()
@@ -165,7 +165,7 @@ def test_save_and_reopen_a_session_in_the_window(make_window, tmp_path):
     assert o.iteration == s.iteration and o.frame_text == "bwd:3:ds"
     assert o.breakpoints == s.breakpoints and o.history == s.history
     np.testing.assert_array_equal(o.trace.ds, s.trace.ds)
-    assert other.workbench.training_panel.diff.isChecked()
+    assert other.workbench.training_panel.gradient.diff.isChecked()
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     assert not other.workbench.open_session_from(bad)
@@ -349,9 +349,9 @@ def test_training_heatmap_draws_nan_and_inf_in_their_reserved_colours(make_windo
     w = make_window(Session(trace=tr))
     w.workbench.show_training()
     p = w.workbench.training_panel
-    p.grad_name.setCurrentText("wg_diff")
+    p.gradient.grad_name.setCurrentText("wg_diff")
     qapp.processEvents()
-    heat = p.heat                                   # row-major: pixel (column, unit)
+    heat = p.gradient.heat                          # row-major: pixel (column, unit)
     assert _drawn(heat, 1, 0) == NAN_RGB
     assert _drawn(heat, 2, 1) == POSINF_RGB
     assert _drawn(heat, 0, 2) == NEGINF_RGB
