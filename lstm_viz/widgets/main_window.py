@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QSizePolicy,
     QStyle,
     QTextBrowser,
     QToolBar,
@@ -28,14 +27,13 @@ from PySide6.QtWidgets import (
 
 from lstm_engine.errors import UserError
 
-from ..model.frames import STATEMENTS
 from ..model.session import SPEEDS, Session
 from ..model.shortcuts import BINDINGS, MENUS, Command, help_html, plain
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
 from .source_panel import SourcePanel
-from .steady import ElidedLabel, steady_height
+from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
 from .view_base import VisibleView
@@ -74,10 +72,6 @@ class MainWindow(QMainWindow):
     speed: QComboBox
     timeline_bar: QToolBar
     timeline: Timeline
-    status_frame: ElidedLabel
-    status_loss: ElidedLabel
-    status_grads: ElidedLabel
-    status_iter: ElidedLabel
     view_docks: dict[str, QDockWidget]
     views: dict[str, VisibleView]
     workbench: Workbench
@@ -113,21 +107,18 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Horizontal)
         self._make_menus()
         self.view_docks, self.views = add_view_docks(self)
-        self._make_status()
+        self.status_line = StatusLine(self, session)      # the frame, loss, norms, iteration
         # Live training, the breakpoints panel, gradient check, comparison, saved sessions.
         self.workbench = Workbench(self, STATE_VERSION)
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         ev = session.events
-        ev.frame_changed.connect(self._update_status)
-        ev.trace_changed.connect(self._on_trace)
+        ev.trace_changed.connect(self._update_title)
         ev.playing_changed.connect(self._on_playing)
         ev.speed_changed.connect(self._on_speed)
-        ev.history_changed.connect(self._update_status)
-        ev.iteration_changed.connect(self._update_status)
         ev.path_changed.connect(self._update_title)
-        self._on_trace(session.trace)
+        self._update_title()
         self._on_speed(session.speed)
         if settings is not None:
             self._restore()
@@ -234,42 +225,7 @@ class MainWindow(QMainWindow):
         self.menus = menus
         self._rebuild_recent()
 
-    def _make_status(self):
-        bar = self.statusBar()
-        self.status_frame = ElidedLabel()
-        self.status_loss = ElidedLabel()
-        self.status_grads = ElidedLabel()
-        self.status_iter = ElidedLabel()
-        for label in (self.status_frame, self.status_loss, self.status_grads, self.status_iter):
-            steady_height(label)
-        # Fixed widths (a label that resizes with its text re-lays out the whole window),
-        # wide enough for the longest text of the run (set per trace in _fit_status); the
-        # gradient norms get the rest and elide, their full text in the tool tip.
-        advance = self.fontMetrics().horizontalAdvance
-        self.status_loss.setFixedWidth(advance("L = -0.000000e+00   l(0000) = -0.0000e+00"))
-        self.status_iter.setFixedWidth(advance("iteration 00000 / 00000"))
-        self.status_grads.setMinimumWidth(advance("0" * 20))
-        for label in (self.status_frame, self.status_loss, self.status_iter):
-            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        bar.addWidget(self.status_frame)
-        bar.addWidget(self.status_loss)
-        bar.addWidget(self.status_grads, 1)
-        bar.addPermanentWidget(self.status_iter)
-
-    def _fit_status(self):
-        """The frame field's width: its longest text for this trace."""
-        s = self.session
-        n = len(s.frames)
-        name = max((*STATEMENTS["fwd"], *STATEMENTS["bwd"]), key=len)
-        sample = f"frame bwd:{s.trace.steps - 1}:{name}  ({n}/{n})"
-        self.status_frame.setFixedWidth(self.fontMetrics().horizontalAdvance(sample) + 12)
-
     # ---- reacting to the session ----------------------------------------------------------
-
-    def _on_trace(self, trace):
-        self._fit_status()
-        self._update_status()
-        self._update_title()
 
     def _update_title(self, *_):
         s = self.session
@@ -279,23 +235,6 @@ class MainWindow(QMainWindow):
                 else f"{c.variant} forward, {c.backward} backward")
         self.setWindowTitle(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
                             f"X={s.trace.inputs}, H={s.trace.hidden}, {s.trace.dtype.name})")
-
-    def _update_status(self, *_):
-        s = self.session
-        frame = s.frame
-        self.status_frame.set_full_text(
-            f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
-        tr = s.trace
-        if frame.phase == "fwd":
-            loss = "loss: not yet computed"
-        else:
-            t = s.data.focus_step(frame)
-            loss = f"L = {tr.total_loss:.6g}   l({t}) = {float(tr.loss[t]):.4g}"
-        self.status_loss.set_full_text(loss)
-        norms = s.data.gradient_norms(s.cursor)
-        self.status_grads.set_full_text("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
-                                  if norms else "gradients: not computed yet")
-        self.status_iter.set_full_text(s.iteration_text())
 
     def _on_playing(self, playing: bool):
         a = self.actions_by_id["play"]

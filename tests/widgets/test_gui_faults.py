@@ -64,7 +64,7 @@ def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
     assert "Traceback" in text and "in broken" in text and "cannot draw this frame" in text
     # the session moved and is whole; the views after the failing one were updated
     assert s.trace is trace and s.cursor == 1
-    assert "frame fwd:0:g" in w.status_frame.full_text()
+    assert "frame fwd:0:g" in w.status_line.frame.full_text()
     # the app keeps working: once the view is fixed, a later seek repaints it
     monkeypatch.undo()
     before = heat.refreshes
@@ -292,7 +292,7 @@ def test_training_that_blows_up_stops_at_its_first_bad_value(make_window, qtbot,
     # that pass is shown at the frame where its first NaN/Inf appears
     assert s.iteration == bad and s.trace is run.trace_at(bad) and s.frame_text == "loss"
     assert not np.isfinite(s.trace.loss[19])
-    assert "frame loss" in w.status_frame.full_text()
+    assert "frame loss" in w.status_line.frame.full_text()
     # the parameters are those the bad iteration started from, bit for bit: the same as
     # a fresh run's after ``bad`` good iterations (training is deterministic)
     fresh = TrainingRun(p.settings())

@@ -69,7 +69,7 @@ def views_follow(w) -> None:
     t = s.data.focus_step(frame)
     assert w.timeline.bar.value() == s.cursor
     assert w.timeline.text().startswith(s.frame_text + " ")
-    assert w.status_frame.text().startswith(f"frame {s.frame_text} ")
+    assert w.status_line.frame.text().startswith(f"frame {s.frame_text} ")
     assert w.source_panel.current_statement() == (frame.statement or "loss")
     v = w.views
     assert (v["carousel"].state.phase, v["carousel"].state.t) == (frame.phase, t)

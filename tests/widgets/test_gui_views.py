@@ -352,7 +352,7 @@ def test_status_bar_gradient_norm_is_the_norm_of_the_accumulators(window, qapp):
     qapp.processEvents()
     acc = s.data.accumulators(s.cursor)
     expect = np.sqrt(sum(float(np.sum(np.asarray(a, np.float64) ** 2)) for a in acc.values()))
-    assert f"‖W_diff‖ = {expect:.4g}" in window.status_grads.text()
+    assert f"‖W_diff‖ = {expect:.4g}" in window.status_line.grads.text()
 
 
 def test_parameter_gradient_caption_is_whole_and_right_at_the_last_step(make_window, qapp):

@@ -110,7 +110,7 @@ def _check_agrees(w):
             assert row[2] == "not yet computed"
         else:
             assert row[3:6] == [_num(stats.min), _num(stats.max), _num(stats.norm)]
-    assert w.status_frame.text().startswith(f"frame {s.frame_text} ")
+    assert w.status_line.frame.text().startswith(f"frame {s.frame_text} ")
 
 
 def test_a_full_walk_keeps_every_view_in_step_with_the_session(make_window, qtbot):

@@ -183,24 +183,25 @@ def test_status_bar_shows_the_scrubbed_iteration_and_fits_at_1366_px(make_window
     s = w.session
     assert w.width() == 1366
     s.train_step()
-    assert w.status_iter.text() == "iteration 1"           # one SGD step taken
+    assert w.status_line.iteration.text() == "iteration 1"       # one SGD step taken
     p = small_panel(w, 6)
     p.step()
     for _ in range(5):
         p.step()
-    assert s.iteration == 5 and w.status_iter.text() == "iteration 5 / 5"
+    assert s.iteration == 5 and w.status_line.iteration.text() == "iteration 5 / 5"
     p.scrub.setValue(2)
-    assert s.iteration == 2 and w.status_iter.text() == "iteration 2 / 5"
+    assert s.iteration == 2 and w.status_line.iteration.text() == "iteration 2 / 5"
     s.goto(f"bwd:{s.trace.steps - 1}:bottom_diff_h")       # the longest frame label
     qtbot.wait(10)
-    labels = [w.status_frame, w.status_loss, w.status_grads, w.status_iter]
-    for label in (w.status_frame, w.status_loss, w.status_iter):   # shown whole
+    st = w.status_line
+    labels = [st.frame, st.loss, st.grads, st.iteration]
+    for label in (st.frame, st.loss, st.iteration):                # shown whole
         assert label.text() == label.full_text()
         assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
     edges = [(lb.geometry().left(), lb.geometry().right()) for lb in labels]
     for (_, right), (left, _) in zip(edges, edges[1:], strict=False):
         assert right < left, edges                         # no field overlaps the next
-    grads = w.status_grads
+    grads = w.status_line.grads
     assert grads.width() >= 400                           # the norms get the free room
     assert grads.fontMetrics().horizontalAdvance(grads.text()) <= grads.width()
     assert grads.text() == grads.full_text() or grads.text().endswith("…")
