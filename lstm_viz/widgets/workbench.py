@@ -127,10 +127,6 @@ class Workbench:
             self.show_training()
             self.training_panel.run()
 
-    def step_training(self):
-        self.show_training()
-        self.training_panel.step()
-
     def reset_training(self):
         self.show_training()
         self.training_panel.reset()
