@@ -4,9 +4,9 @@ comparison and saved sessions, added to the main window in one place.
 The window builds one (``Workbench(window, state_version)``, which needs nothing from
 the window's module): it creates the Training and Breakpoints docks (bottom area, tabbed,
 hidden until asked for), a status-bar label for the reason a breakpoint stopped
-execution, and the object behind the menu commands of ``model/shortcuts.py`` whose
-command is ``window.workbench.<method>``. Widgets forward intent to the session; nothing
-here owns state of the run.
+execution, and the object behind the menu commands of ``model/shortcuts.py`` that
+call ``w.workbench.<method>()`` (``WorkbenchCommands`` lists them). Widgets forward
+intent to the session; nothing here owns state of the run.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ class Workbench:
         self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report,
                                                   done_editing=window.focus_home)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        self.training_dock = window._dock("Training", "training",
+        self.training_dock = window.add_dock("Training", "training",
                                           _scrolling(self.training_panel), bottom)
-        self.breakpoints_dock = window._dock("Breakpoints", "breakpoints",
+        self.breakpoints_dock = window.add_dock("Breakpoints", "breakpoints",
                                              _scrolling(self.breakpoints_panel), bottom)
         for dock in (self.training_dock, self.breakpoints_dock):
             dock.hide()
@@ -127,10 +127,6 @@ class Workbench:
             self.show_training()
             self.training_panel.run()
 
-    def step_training(self):
-        self.show_training()
-        self.training_panel.step()
-
     def reset_training(self):
         self.show_training()
         self.training_panel.reset()
@@ -197,8 +193,8 @@ class Workbench:
                 "state_version": version,
                 "training_visible": self.training_dock.isVisible(),
                 "breakpoints_visible": self.breakpoints_dock.isVisible(),
-                "loss_log_scale": p.log.isChecked(), "grad_diff": p.diff.isChecked(),
-                "grad_array": p.grad_name.currentText()}
+                "loss_log_scale": p.log.isChecked(), "grad_diff": p.gradient.diff.isChecked(),
+                "grad_array": p.gradient.grad_name.currentText()}
 
     def apply_view(self, view: dict) -> None:
         from PySide6.QtCore import QByteArray
@@ -219,9 +215,9 @@ class Workbench:
         if "loss_log_scale" in view:
             p.log.setChecked(bool(view["loss_log_scale"]))
         if "grad_diff" in view:
-            p.diff.setChecked(bool(view["grad_diff"]))
+            p.gradient.diff.setChecked(bool(view["grad_diff"]))
         if isinstance(view.get("grad_array"), str):
-            p.grad_name.setCurrentText(view["grad_array"])
+            p.gradient.grad_name.setCurrentText(view["grad_array"])
 
     def save_session_to(self, path) -> bool:
         from ..model.saved_session import save_session
@@ -249,13 +245,13 @@ class Workbench:
 
     def save_session(self):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.save_session_to(path if path.endswith(".npz") else path + ".npz")
 
     def open_session(self):
         path, _ = QFileDialog.getOpenFileName(self.window, "Open session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.open_session_from(path)
 
