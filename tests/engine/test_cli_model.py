@@ -109,7 +109,8 @@ def test_loss_and_position_can_be_chosen_on_the_files_read_out(capsys, files):
 
 
 @pytest.mark.parametrize("targets,options,words", [
-    (np.arange(B * T).reshape(B, T) % K + 0.0, [], ["next2.npy", "float64 targets do not fit the xent loss"]),
+    (np.arange(B * T).reshape(B, T) % K + 0.0, [],
+     ["next2.npy", "float64 targets do not fit the xent loss"]),
     (np.full((B, T), K), [], ["class targets must lie in [0, 4)"]),
     (np.zeros((B, T - 1), int), [], ["the xent loss at every step needs targets of shape (7,)"]),
     (np.zeros((B + 1, T), int), [], ["the inputs hold 5 sequences", "expected 5 first"]),
