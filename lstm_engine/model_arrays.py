@@ -178,9 +178,13 @@ def model_from_arrays(arrays: dict, meta: dict, where) -> Model:
             raise UserError(f"{where}: the embedding must have shape ({vocab}, {X}), got {got}")
         embedding = E
     try:
-        return Model(layers, variant, loss, embedding)
+        model = Model(layers, variant, loss, embedding)
     except ValueError as err:
         raise UserError(f"{where}: {err}") from None
+    if meta.get("outputs", model.outputs) != model.outputs:
+        raise UserError(f"{where}: 'meta' says {show(meta.get('outputs'))} outputs, the "
+                        f"read-out has {model.outputs}")
+    return model
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ def test_a_loss_the_file_has_no_read_out_for_is_refused_and_at_needs_a_read_out(
     (lambda a, m: m.update(loss={"name": "xent"}), ["loss.wy is missing"]),
     (lambda a, m: m.update(vocab=3), ["embedding must have shape (3, 3)"]),
     (lambda a, m: m.update(version=3), ["newer lstm-viz"]),
+    (lambda a, m: m.update(outputs=9), ["'meta' says 9 outputs, the read-out has None"]),
     (lambda a, m: a.update({"L0.wi": a["L0.wi"].astype(np.int64)}), ["'L0.wi' has dtype int64"]),
     (lambda a, m: a["embedding"].__setitem__((0, 0), np.nan), ["embedding contains NaN"]),
 ])
