@@ -113,16 +113,6 @@ def params_from_arrays(arrays: dict, what: str) -> Params:
     return Params(**{n: np.array(arrays[n]) for n in PARAM_NAMES})
 
 
-def model_names(layers: int, embedding: bool, readout: bool) -> list[str]:
-    """The flat names of a model's arrays (``Model.arrays()``)."""
-    names = [layer_prefix(n) + k for n in range(layers) for k in PARAM_NAMES]
-    if embedding:
-        names.append(EMBEDDING)
-    if readout:
-        names += [LOSS_PREFIX + "wy", LOSS_PREFIX + "by"]
-    return names
-
-
 def _loss_of(config, arrays: dict, where):
     """The loss a meta's ``loss`` describes, with the read-out found in ``arrays``."""
     if isinstance(config, str):
@@ -243,14 +233,13 @@ def model_file(arrays: dict, meta: dict | None, kind: str, version: int, path) -
         return ModelFile(model_from_arrays(arrays, meta, where), kind, version, True, where)
     params = params_from_arrays(arrays, where)
     variant, loss = None, ToyLoss()
-    if kind == "trace":
-        variant = meta.get("variant")
-        loss = _loss_of(meta.get("loss", "toy"), arrays, where)
-    elif kind == "run":
-        config = meta.get("config")
+    if kind in ("trace", "run"):                     # they state their variant and loss
+        config = meta if kind == "trace" else meta.get("config")
         variant = config.get("variant") if isinstance(config, dict) else None
+        if variant not in VARIANTS:
+            raise UserError(f"{where}: 'meta' has no valid variant (seed or standard)")
         loss = _loss_of(meta.get("loss", "toy"), arrays, where)
-    known = variant in VARIANTS
+    known = variant is not None
     try:
         model = Model((params,), variant if known else "seed", loss)
     except ValueError as err:
