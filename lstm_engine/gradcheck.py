@@ -52,7 +52,8 @@ class GradCheckResult:
 
     @property
     def max_error(self) -> float:
-        return max((a.max_error for a in self.arrays.values()), default=0.0)
+        errors = [a.max_error for a in self.arrays.values()]    # max() skips a NaN after
+        return float("nan") if any(np.isnan(errors)) else max(errors, default=0.0)
 
     @property
     def verdict(self) -> str:

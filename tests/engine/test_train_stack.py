@@ -191,3 +191,14 @@ def test_every_built_in_task_trains_a_stack_with_the_read_out_it_needs(tmp_path,
     else:
         assert trace.model.loss.at == at and trace.model.outputs == trainer.task.outputs
     assert isinstance(trainer.model, Model)
+
+
+def test_a_stack_stops_at_an_overflowing_pre_activation_naming_its_layer(capsys):
+    from lstm_engine.cli import main
+
+    code = main(["train", "--layers", "2", "--lr", "1e308", "--optimizer", "sgd",
+                 "--steps", "20"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1, err
+    assert "stopped: iteration 1: first NaN or Inf in L" in err and "·xc + b" in err
+    assert "in the forward pass" in err
