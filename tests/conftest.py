@@ -1,11 +1,39 @@
 """Shared test set-up: Qt runs headless and never touches the user's settings or data
-folder (the crash log)."""
+folder (the crash log); Hypothesis runs under a named profile.
+
+Hypothesis profiles (choose one with HYPOTHESIS_PROFILE=NAME or ``--hypothesis-profile NAME``):
+
+- ``default``: derandomized, no example database, so every run (CI's included) tries the
+  same examples and a failure reproduces; 100 examples per test, the count a test scales
+  when it needs more (``settings(max_examples=4 * settings.default.max_examples)``).
+- ``dev``: the same with a tenth of the examples, for a quick run while editing.
+- ``explore``: random examples, ten times as many, with the example database in
+  ``.hypothesis/``: looks for inputs the fixed examples never reach; run it now and then,
+  not in CI.
+
+All three have no deadline (a timing is not a pass/fail check here: bench/ measures
+speed, and a shared machine makes per-example times noisy) and suppress three health
+checks that are about the generator, not the code under test: ``function_scoped_fixture``
+(the file tests write each example to the same ``tmp_path`` file, overwriting it),
+``too_slow`` and ``data_too_large`` (the hostile-file strategies build whole archives)."""
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_BASE = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.data_too_large],
+)
+settings.register_profile("default", _BASE, max_examples=100, derandomize=True,
+                          database=None)
+settings.register_profile("dev", settings.get_profile("default"), max_examples=10)
+settings.register_profile("explore", _BASE, max_examples=1000, derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session", autouse=True)
