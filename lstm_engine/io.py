@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import stat
+import struct
 import time
 import zipfile
 from pathlib import Path
@@ -331,7 +332,10 @@ def check_archive_expansion(fp, path) -> None:
         size = os.fstat(fp.fileno()).st_size
         with zipfile.ZipFile(fp) as zf:
             members = zf.infolist()
-    except zipfile.BadZipFile as err:
+    # A damaged central directory makes zipfile raise more than BadZipFile: a flipped byte
+    # in a name flagged UTF-8 is a UnicodeDecodeError, a short record a struct.error.
+    except (zipfile.BadZipFile, ValueError, struct.error, EOFError, OverflowError,
+            NotImplementedError, LookupError) as err:
         raise UserError(f"{path}: not a valid archive ({_first_line(err)})") from None
     finally:
         fp.seek(0)

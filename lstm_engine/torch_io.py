@@ -26,6 +26,8 @@ one-line ``UserError`` naming the file and the key.
 from __future__ import annotations
 
 import re
+import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -550,22 +552,43 @@ def _read_state(path: Path, select=None) -> Mapping:
         from .io import read_npz
         return read_npz(path, default_kinds=_ANY_KIND, select=select)
     if suffix in (".pt", ".pth"):
-        from .io import check_regular_file
+        from .io import check_archive_expansion, open_regular
         torch = _require_torch(path)
-        check_regular_file(path)                       # a FIFO or a device is never opened
-        try:
-            try:    # mmap: storages stay on disk until a tensor the import uses is read
-                state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            except RuntimeError as err:
-                if "mmap" not in str(err):
-                    raise
-                state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:                            # torch raises many kinds
-            raise UserError(f"{path}: cannot load ({_load_problem(err)})") from None
+        # The file torch reads is the one checked: opened here (a FIFO or a device is
+        # refused, never waited on), its zip members budgeted like an .npz's, and torch
+        # given this descriptor, not the name, which may point elsewhere by now.
+        with open_regular(path) as fp:
+            if zipfile.is_zipfile(fp):     # torch.save's format; an old-style pickle is as
+                check_archive_expansion(fp, path)  # large in memory as it is on disk
+            fp.seek(0)
+            try:
+                state = _torch_load(torch, fp)
+            except Exception as err:                        # torch raises many kinds
+                raise UserError(f"{path}: cannot load ({_load_problem(err)})") from None
         if not isinstance(state, Mapping):
             raise UserError(f"{path}: expected a state dict, got {type(state).__name__}")
         return state
     raise UserError(f"{path}: expected a .pt state dict or an .npz with torch's key names")
+
+
+def _torch_load(torch, fp):
+    """``torch.load`` of the open file ``fp``, tensors only. Memory-mapped where the
+    descriptor has a name torch can map (Linux's /proc/self/fd), so storages stay on disk
+    until a tensor the import uses is read; read from ``fp`` otherwise. Torch's warnings
+    about what a file holds (an odd pickle protocol in a damaged file) are not the user's
+    to read: the file either loads or is refused in one line."""
+    fd_path = Path(f"/proc/self/fd/{fp.fileno()}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fd_path.exists():
+            try:
+                return torch.load(str(fd_path), map_location="cpu", weights_only=True,
+                                  mmap=True)
+            except RuntimeError as err:
+                if "mmap" not in str(err):
+                    raise
+        fp.seek(0)
+        return torch.load(fp, map_location="cpu", weights_only=True)
 
 
 def _load_problem(err: Exception) -> str:

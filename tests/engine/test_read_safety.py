@@ -346,3 +346,26 @@ def test_an_archive_handed_to_another_library_is_checked_first(tmp_path, monkeyp
     with io.open_regular(path) as fp:
         io.check_archive_expansion(fp, path)                # 40 MiB: fits in 80 MiB
         assert fp.tell() == 0
+
+
+def _zip_with_a_broken_utf8_name(path: Path) -> Path:
+    """A zip whose central directory flags a member name as UTF-8 and then holds a byte
+    that is not UTF-8 (one flipped byte of a real archive)."""
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("é.npy", b"x" * 64)             # a non-ASCII name sets the UTF-8 flag
+    data = bytearray(buf.getvalue())
+    name = "é".encode()
+    at = data.rfind(name)                               # the central directory's copy
+    data[at] = 0x80
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_central_directory_is_one_line_whatever_zipfile_raises(tmp_path):
+    path = _zip_with_a_broken_utf8_name(tmp_path / "broken.npz")
+    with open(path, "rb") as fp, pytest.raises(UserError, match="not a valid archive"):
+        io.check_archive_expansion(fp, path)
+    with pytest.raises(UserError) as info:
+        io.read_npz(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
