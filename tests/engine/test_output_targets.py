@@ -320,13 +320,14 @@ def test_a_killed_save_leaves_a_temporary_that_a_later_save_clears(tmp_path):
         "    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "out.npz")],
                             stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "writing"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with proc:                                      # closes the pipe (strict warnings)
+        try:
+            assert proc.stdout.readline().strip() == "writing"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     left = os.listdir(tmp_path)
     assert len(left) == 1 and TEMP.fullmatch(left[0]), left
     leftover = tmp_path / left[0]
