@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QVBoxLayout,
 )
 
@@ -23,6 +22,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.trace import STEP_NAMES
 
 from ..model.compare import Comparison, describe
+from .plain import PlainLabel
 
 PRESETS = {
     "seed against standard": (dict(variant="seed", backward=""),
@@ -48,18 +48,18 @@ class CompareView(QDialog):
         self.quantity.addItems(QUANTITIES)
         self.quantity.setCurrentText("ds")
         self.quantity.currentTextChanged.connect(lambda *_: self.refresh())
-        self.summary = QLabel()
+        self.summary = PlainLabel()
         self.summary.setWordWrap(True)
-        self.at_frame = QLabel()
+        self.at_frame = PlainLabel()
         top = QHBoxLayout()
-        top.addWidget(QLabel("Compare"))
+        top.addWidget(PlainLabel("Compare"))
         top.addWidget(self.preset, 2)
-        top.addWidget(QLabel("Quantity"))
+        top.addWidget(PlainLabel("Quantity"))
         top.addWidget(self.quantity, 1)
         grid = QGridLayout()
         self.plots, self.images, self.lines, self.titles = [], [], [], []
         for c, cmap in enumerate(("CET-D1", "CET-D1", "CET-D1")):
-            title = QLabel()
+            title = PlainLabel()
             plot = pg.PlotWidget()
             plot.setLabel("bottom", "time step t")
             plot.setLabel("left", "unit")

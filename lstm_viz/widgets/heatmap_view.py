@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from ..pictures.colors import (
 from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
+from .plain import PlainLabel, set_plain_tooltip
 from .plots import Heatmap
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
@@ -55,7 +55,7 @@ class TimeHeatmapPanel(QWidget):
         self.choose.setCurrentText(default)
         self.choose.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.choose.currentTextChanged.connect(lambda _: self.owner.rebuild(self))
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setMinimumHeight(30)
@@ -70,7 +70,7 @@ class TimeHeatmapPanel(QWidget):
         self.special_text = ""
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(QLabel("backward:" if backward else "forward:"))
+        top.addWidget(PlainLabel("backward:" if backward else "forward:"))
         top.addWidget(self.choose)
         top.addWidget(self.info, 1)
         self.top = top
@@ -217,7 +217,7 @@ class ParamGradView(VisibleView):
         self.autoscale = QCheckBox("autoscale per frame", self)
         self.autoscale.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.autoscale.toggled.connect(lambda _: self.request())
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
@@ -319,7 +319,7 @@ class ParamGradView(VisibleView):
         self.special_text = total.text()
         text = st.caption or "not computed yet: gradients accumulate in the backward pass"
         self.info.setText(text + _caption(total))
-        self.info.setToolTip(self.info.text())
+        set_plain_tooltip(self.info, self.info.text())
 
     def _key(self, st, name: str):
         """What ``name``'s image shows: equal keys, equal arrays (the trace, the mode and

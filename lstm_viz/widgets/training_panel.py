@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -33,8 +32,10 @@ from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.params import PARAM_NAMES
 
-from ..model.config import task_info
+from ..model.config import MAX_HIDDEN, MAX_SEED, MAX_STEPS, task_info
 from ..model.training_run import (
+    MAX_ITERATION,
+    MAX_RING,
     TRAIN_TASKS,
     WATCH,
     TrainingSettings,
@@ -45,6 +46,7 @@ from ..model.training_run import (
     same_run,
 )
 from .live_driver import LiveDriver
+from .plain import PlainLabel
 
 DEFAULT = "default"                   # what a setting left to the task shows
 
@@ -75,7 +77,7 @@ class TrainingPanel(QWidget):
         self.task.addItems(TRAIN_TASKS)
         self.task.setCurrentText("adding")
         self.length = QSpinBox()
-        self.length.setRange(1, 100_000)
+        self.length.setRange(1, MAX_STEPS)
         self.length.setValue(100)
         self.variant = QComboBox()
         self.variant.addItems(VARIANTS)
@@ -86,7 +88,7 @@ class TrainingPanel(QWidget):
         self.backward.setToolTip("the backward pass: the cell's own, or another variant's "
                                  "(standard cell + seed's backward = the wrong backward)")
         self.hidden = QSpinBox()
-        self.hidden.setRange(1, 4096)
+        self.hidden.setRange(1, MAX_HIDDEN)
         self.hidden.setValue(64)
         self.optimizer = QComboBox()
         self.optimizer.addItem(DEFAULT, None)
@@ -101,17 +103,17 @@ class TrainingPanel(QWidget):
         self.clip = QLineEdit()
         self.clip.setPlaceholderText("none")
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(0, MAX_SEED)
         self.watch = QComboBox()
         self.watch.addItems(WATCH)
         self.watch.setToolTip("the pass shown: the sequence each iteration trains on, or the "
                               "fixed example (sequence 0, one more pass per iteration)")
         self.ring = QSpinBox()
-        self.ring.setRange(1, 10_000)
+        self.ring.setRange(1, MAX_RING)
         self.ring.setValue(32)
-        self.ring_memory = QLabel()
+        self.ring_memory = PlainLabel()
         self.iterations = QSpinBox()
-        self.iterations.setRange(1, 10_000_000)
+        self.iterations.setRange(1, MAX_ITERATION)
         self.iterations.setValue(1000)
         self.iterations.setToolTip("Run stops after this many iterations in total")
 
@@ -124,13 +126,13 @@ class TrainingPanel(QWidget):
                 (("Watch", self.watch), ("Seed", self.seed), ("Run to", self.iterations))]
         for r, row in enumerate(rows):
             for c, (text, widget) in enumerate(row):
-                form.addWidget(QLabel(text), r, 2 * c)
+                form.addWidget(PlainLabel(text), r, 2 * c)
                 form.addWidget(widget, r, 2 * c + 1)
                 form.setColumnStretch(2 * c + 1, 1)
         ring_row = QHBoxLayout()
         ring_row.addWidget(self.ring)
         ring_row.addWidget(self.ring_memory, 1)
-        form.addWidget(QLabel("Ring"), len(rows), 0)
+        form.addWidget(PlainLabel("Ring"), len(rows), 0)
         form.addLayout(ring_row, len(rows), 1, 1, 5)
 
         self.run_button = QPushButton("Run")
@@ -152,10 +154,10 @@ class TrainingPanel(QWidget):
         # (8 ms a call here); the count goes into the label beside it.
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(self.fontMetrics().height() + 6)
-        self.rate = QLabel("– it/s")
+        self.rate = PlainLabel("– it/s")
         self.rate.setMinimumWidth(self.fontMetrics().horizontalAdvance(
             "0000000 / 0000000 · 00000 it/s "))
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         prog = QHBoxLayout()
@@ -183,9 +185,9 @@ class TrainingPanel(QWidget):
         self.scrub = QSlider(Qt.Orientation.Horizontal)
         self.scrub.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scrub.valueChanged.connect(self._scrubbed)
-        self.scrub_label = QLabel()
+        self.scrub_label = PlainLabel()
         scrub_row = QHBoxLayout()
-        scrub_row.addWidget(QLabel("Iteration"))
+        scrub_row.addWidget(PlainLabel("Iteration"))
         scrub_row.addWidget(self.scrub, 1)
         scrub_row.addWidget(self.scrub_label)
 
@@ -203,7 +205,7 @@ class TrainingPanel(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("CET-D1"))
         self.heat.addItem(self.image)
-        self.heat_label = QLabel()
+        self.heat_label = PlainLabel()
         heat_row = QHBoxLayout()
         heat_row.addWidget(self.grad_name)
         heat_row.addWidget(self.diff)
@@ -220,7 +222,7 @@ class TrainingPanel(QWidget):
         left.addStretch(1)
         middle = QVBoxLayout()
         log_row = QHBoxLayout()
-        log_row.addWidget(QLabel("Loss per iteration"))
+        log_row.addWidget(PlainLabel("Loss per iteration"))
         log_row.addStretch(1)
         log_row.addWidget(self.log)
         middle.addLayout(log_row)

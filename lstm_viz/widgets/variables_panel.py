@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QGraphicsItem,
     QHeaderView,
-    QLabel,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from ..model.frame_data import ACCUMULATORS, VARIABLES
 from ..pictures.bars import plot_title, plotted_vector
 from ..pictures.view_data import ViewData
+from .plain import PlainLabel
 from .steady import steady_height
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
@@ -137,8 +137,8 @@ class VectorPlot(QWidget):
         self.split = pg.InfiniteLine(angle=90, pen=dash)
         self.plot.addItem(self.split)
         self.split.hide()
-        self.title = QLabel(self)
-        self.hover = QLabel(" ", self)
+        self.title = PlainLabel(self)
+        self.hover = PlainLabel(" ", self)
         for label in (self.title, self.hover):
             steady_height(label)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
