@@ -13,6 +13,7 @@ problem reading it is a one-line UserError naming the file, and nothing changes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -26,18 +27,22 @@ from lstm_engine.io import (
     save_npz_atomic,
     trace_from_arrays,
 )
+from lstm_engine.textsafe import show
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 from lstm_engine.training import TrainState
 
-from .breakpoints import Breakpoint
+from .breakpoints import MAX_BREAKPOINTS, Breakpoint
 from .config import RunConfig, check_config, default_config
-from .session import Session
-from .training_run import TrainingRun, TrainingSettings, check_settings
+from .file_values import check_tree, count, number
+from .file_values import text as checked_text
+from .session import MAX_SPEED, MIN_SPEED, Session
+from .training_run import MAX_ITERATION, TrainingRun, TrainingSettings, check_settings
 
 FORMAT = "lstm-viz-session"
 VERSION = 1
 TEXT_PREFIX = "lstm-viz:1"
 MAX_TEXT_ITERATIONS = 100_000
+MAX_PROBLEM = 2000                      # characters of a saved run's problem text
 _SEP = ":"                                # nested optimiser state: train.opt:m:wg
 
 
@@ -85,7 +90,8 @@ def save_session(path, session: Session, view: dict | None = None) -> None:
             tr = run.trace_at(k)
             arrays.update({f"ring.{k}.{n}": v for n, v in tr.params.as_dict().items()})
             arrays.update({f"ring.{k}.loss.{n}": v for n, v in tr.loss_params.items()})
-    arrays["meta"] = np.array(json.dumps(meta))
+    # allow_nan=False: a NaN or Infinity is never written (the reader would refuse it).
+    arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
     save_npz_atomic(path, arrays)              # a failure: UserError, the old file unchanged
 
 
@@ -101,6 +107,7 @@ def _meta(arrays: dict, path) -> dict:
         raise UserError(f"{path}: 'meta' is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{path}: not a saved lstm-viz session (format is not {FORMAT!r})")
+    check_tree(meta, path)           # no NaN, ±Inf, 64-bit overflow or huge text anywhere
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise UserError(f"{path}: 'meta' has no valid format version")
@@ -137,6 +144,10 @@ def _history(arrays: dict, path) -> dict | None:
             what = "integers" if key == "iteration" else "numbers"
             raise UserError(f"{path}: damaged training history ({key!r} is not a vector of "
                             f"{n if n >= 0 else 'N'} {what})")
+    it = h["iteration"]
+    if n and (it.min() < 0 or it.max() > MAX_ITERATION):
+        raise UserError(f"{path}: damaged training history (an iteration outside 0 to "
+                        f"{MAX_ITERATION})")
     h.setdefault("clipped", np.zeros(n, bool))
     return h
 
@@ -165,15 +176,58 @@ def _config(d: dict, trace, path) -> RunConfig:
     return config
 
 
-def _unflatten(flat: dict) -> dict:
+_MEMBER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _unflatten(flat: dict, path) -> dict:
+    """The optimiser's nested state from its members ``train.opt:step``,
+    ``train.opt:m:wg`` …: each name is ``:``-separated identifiers, and no name is both a
+    value and a group (``train.opt:m`` beside ``train.opt:m:wg``)."""
     out: dict = {}
-    for key, value in flat.items():
+    for key in sorted(flat, key=lambda k: k.count(_SEP)):
         parts = key.split(_SEP)
+        if parts[0] != "" or len(parts) < 2 or len(parts) > 3 \
+                or not all(_MEMBER.fullmatch(p) for p in parts[1:]):
+            raise UserError(f"{path}: optimiser state member {show('train.opt' + key)} "
+                            "is not named train.opt:NAME or train.opt:NAME:ARRAY")
         node = out
-        for p in parts[:-1]:
+        for p in parts[1:-1]:
             node = node.setdefault(p, {})
-        node[parts[-1]] = int(value) if value.dtype.kind in "iu" and value.shape == () else value
+            if not isinstance(node, dict):
+                raise UserError(f"{path}: optimiser state member {show('train.opt' + key)} "
+                                f"collides with train.opt:{p}")
+        if parts[-1] in node:
+            raise UserError(f"{path}: optimiser state member {show('train.opt' + key)} "
+                            "collides with another member")
+        value = flat[key]
+        node[parts[-1]] = int(value) if value.dtype.kind in "iu" and value.shape == () \
+            else value
     return out
+
+
+def _check_optimizer_state(run: TrainingRun, state: TrainState, path) -> None:
+    """The saved optimiser state has exactly the members, shapes and kinds the run's
+    optimiser keeps (what it would index on its first update)."""
+    arrays = {**state.params.as_dict(), **state.loss_params}
+    expected = run.trainer.optimizer.init_state(arrays)
+
+    def compare(want, got, where):
+        if isinstance(want, dict):
+            if not isinstance(got, dict) or set(got) != set(want):
+                raise UserError(f"{path}: the optimiser state {where or 'train.opt'} does "
+                                f"not hold what the {run.resolved.optimizer} optimiser "
+                                "keeps")
+            for k in want:
+                compare(want[k], got[k], f"{where}:{k}" if where else f"train.opt:{k}")
+        elif isinstance(want, int):
+            count(got, f"{path}: {where}", MAX_ITERATION)
+        else:
+            g = np.asarray(got)
+            if g.shape != want.shape or g.dtype.kind != "f" or not np.all(np.isfinite(g)):
+                raise UserError(f"{path}: {where} is not a finite float array of shape "
+                                f"{want.shape}")
+
+    compare(expected, state.optimizer_state, "")
 
 
 def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
@@ -187,15 +241,24 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
     if not (_count(done) and _count(shown) and isinstance(ring, list) and shown in ring
             and all(_count(k) and k <= done for k in ring) and len(set(ring)) == len(ring)
             and len(ring) <= settings.ring):
-        raise UserError(f"{path}: 'training' has no valid iteration numbers")
+        raise UserError(f"{path}: 'training' has no valid iteration numbers (each from 0 "
+                        f"to {MAX_ITERATION}, the shown one in the ring)")
+    failed, problem = tm.get("failed"), tm.get("problem")
+    if failed is not None and not (_count(failed) and failed <= done):
+        raise UserError(f"{path}: 'training' 'failed' is not an iteration of the run")
+    if problem is not None:
+        checked_text(problem, f"{path}: 'training' 'problem'", MAX_PROBLEM)
     params = params_from_arrays(_sub(arrays, "train.params."), f"{path}: training state")
     _check_training_size(settings, params, path)
-    opt = _unflatten({k[1:]: v for k, v in _sub(arrays, "train.opt").items()})
+    opt = _unflatten(_sub(arrays, "train.opt"), path)
     state = TrainState(done, params, _sub(arrays, "train.loss."), opt)
     try:
         run = TrainingRun(settings, state=state)
-    except (KeyError, ValueError, TypeError) as err:
-        raise UserError(f"{path}: the training state does not fit its settings ({err})") from None
+    except (KeyError, ValueError, TypeError, IndexError) as err:
+        raise UserError(f"{path}: the training state does not fit its settings "
+                        f"({show(str(err).splitlines()[0] if str(err) else type(err).__name__)})"
+                        ) from None
+    _check_optimizer_state(run, state, path)
     run.clear_ring()
     for k in ring:
         if k == shown:
@@ -215,15 +278,16 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
     hist = _history(arrays, path)
     if hist is not None:
         run.restore_records(hist)
-    run.failed = tm.get("failed") if isinstance(tm.get("failed"), int) else None
-    if tm.get("problem"):
+    run.failed = failed
+    if problem:
         run.trainer.stop()
-        run.problem_text = str(tm["problem"])
+        run.problem_text = problem
     session._install_training(run, shown)
 
 
 def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """An iteration number: an int (not a bool) a Qt slider can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ITERATION
 
 
 def _check_training_size(settings: TrainingSettings, params, path) -> None:
@@ -260,18 +324,16 @@ def load_session(path) -> tuple[Session, dict]:
         from .session import HistoryEntry
         session._history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
                             zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
-    for d in meta["breakpoints"]:
-        try:
-            bp = Breakpoint.from_dict(d)
-            session.add_breakpoint(bp)
-        except UserError as err:
-            raise UserError(f"{path}: {err}") from None
     try:
-        session.goto(meta["frame"])
+        if len(meta["breakpoints"]) > MAX_BREAKPOINTS:
+            raise UserError(f"{len(meta['breakpoints'])} breakpoints, more than the "
+                            f"{MAX_BREAKPOINTS} a session keeps")
+        session.add_breakpoints([Breakpoint.from_dict(d) for d in meta["breakpoints"]])
+        session.goto(checked_text(meta["frame"], "'frame'", 200))
         if meta.get("selected") is not None:
-            session.select(meta["selected"])
-        if isinstance(meta.get("speed"), int | float):
-            session.set_speed(meta["speed"])
+            session.select(checked_text(meta["selected"], "'selected'", 200))
+        if meta.get("speed") is not None:
+            session.set_speed(number(meta["speed"], "'speed'", MIN_SPEED, MAX_SPEED))
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
     session._path = None

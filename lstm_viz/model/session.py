@@ -27,6 +27,7 @@ from lstm_engine.recorder import record
 from lstm_engine.trace import GRAD_NAMES
 
 from .breakpoints import (
+    MAX_BREAKPOINTS,
     NO_HITS,
     Breakpoint,
     FrameBreakpoint,
@@ -351,6 +352,13 @@ class Session:
         self.events.playing_changed.emit(value)
 
     def set_speed(self, frames_per_second: float) -> bool:
+        """Frames per second of play, held between MIN_SPEED and MAX_SPEED; UserError for
+        a value that is not a finite number (a NaN would pass both bounds)."""
+        if isinstance(frames_per_second, bool) or not isinstance(
+                frames_per_second, int | float | np.integer | np.floating) \
+                or not np.isfinite(frames_per_second):
+            raise UserError(f"the speed must be a finite number of frames per second, "
+                            f"got {frames_per_second!r}")
         value = float(min(max(frames_per_second, MIN_SPEED), MAX_SPEED))
         if value == self._speed:
             return False
@@ -396,9 +404,36 @@ class Session:
             self.frames.index(bp.frame)                   # UserError if it is not in this run
         if bp in self._breakpoints:
             return False
+        if len(self._breakpoints) >= MAX_BREAKPOINTS:
+            raise UserError(f"there are {MAX_BREAKPOINTS} breakpoints already, the most a "
+                            "session keeps; remove some first")
         self._breakpoints.append(bp)
         self.events.breakpoints_changed.emit()
         return True
+
+    def add_breakpoints(self, bps) -> int:
+        """Add many breakpoints at once (a saved session's), in linear time and with one
+        event: the same ones twice count once; UserError (nothing added) for a frame
+        breakpoint outside this run or for more than MAX_BREAKPOINTS in all. Returns how
+        many were added."""
+        have = {bp.spec() for bp in self._breakpoints}
+        new = []
+        for bp in bps:
+            bp = self._as_breakpoint(bp)
+            spec = bp.spec()
+            if spec in have:
+                continue
+            if isinstance(bp, FrameBreakpoint):
+                self.frames.index(bp.frame)
+            have.add(spec)
+            new.append(bp)
+        if len(self._breakpoints) + len(new) > MAX_BREAKPOINTS:
+            raise UserError(f"{len(self._breakpoints) + len(new)} breakpoints, more than the "
+                            f"{MAX_BREAKPOINTS} a session keeps")
+        if new:
+            self._breakpoints.extend(new)
+            self.events.breakpoints_changed.emit()
+        return len(new)
 
     def remove_breakpoint(self, bp: Breakpoint | Frame | str) -> bool:
         have = self._find(bp)
