@@ -4,16 +4,14 @@ crash them); a damaged or wrongly typed settings value costs one warning line an
 reset of that key, a damaged layout in a saved session one warning, and the app starts
 and keeps working either way."""
 
-import io
 import json
 import logging
 import math
-import zipfile
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QByteArray, QPoint, QSettings, QSize
 from PySide6.QtWidgets import QMainWindow
+from session_files import meta_of, rewrite_meta
 
 from lstm_viz.model.saved_session import save_session
 from lstm_viz.model.session import Session
@@ -152,19 +150,6 @@ def test_the_layout_round_trips_through_the_settings(qtbot, qapp, tmp_path):
 
 # ---- a saved session's layout ------------------------------------------------------------
 
-def _rewrite_view(path, view):
-    with zipfile.ZipFile(path) as zf:
-        members = {m.filename: zf.read(m) for m in zf.infolist()}
-    meta = json.loads(str(np.load(io.BytesIO(members["meta.npy"]))[()]))
-    meta["view"] = view
-    buf = io.BytesIO()
-    np.save(buf, np.array(json.dumps(meta)))
-    members["meta.npy"] = buf.getvalue()
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-
-
 @pytest.mark.parametrize("view", [
     {"window_state": "AAAA/wAAAAH9AAAAAwAAAAAAAAEX" + "A" * 40, "state_version": 1},
     {"layout": {"version": 1, "docks": {"source": {"visible": 1, "floating": False,
@@ -181,7 +166,7 @@ def test_a_session_with_a_damaged_layout_opens_with_a_warning(make_window, tmp_p
     s.goto("bwd:2:ds")
     path = tmp_path / "session.npz"
     save_session(path, s, {})
-    _rewrite_view(path, view)
+    rewrite_meta(path, lambda m: m.update(view=view))
     w = make_window()
     with caplog.at_level(logging.WARNING):
         assert w.workbench.open_session_from(path)
@@ -203,9 +188,7 @@ def test_a_saved_session_keeps_its_layout_in_the_checked_form(make_window, tmp_p
     qapp.processEvents()
     path = tmp_path / "with-layout.npz"
     assert w.workbench.save_session_to(path)
-    with zipfile.ZipFile(path) as zf:
-        meta = json.loads(str(np.load(io.BytesIO(zf.read("meta.npy")))[()]))
-    view = meta["view"]
+    view = meta_of(path)["view"]
     assert "window_state" not in view and view["layout"]["docks"]["flow"]["visible"] is False
     assert all(not (isinstance(v, float) and math.isnan(v)) for v in view.values())
     w2 = make_window()

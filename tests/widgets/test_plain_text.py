@@ -10,16 +10,13 @@ text holding the marker must show the markup itself. The marker's image points a
 that is not there, so a failure is a failed assertion, not a hang.
 """
 
-import io
-import json
 import re
-import zipfile
 
-import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QTextDocument
 from PySide6.QtGui import Qt as GuiQt
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMenu, QMessageBox, QWidget
+from session_files import rewrite_meta
 
 from lstm_engine.io import save_trace
 from lstm_viz.model import crashlog
@@ -51,19 +48,6 @@ def shown_menu_text(text: str) -> str:
 def shown_title(text: str) -> str:
     """A window title as drawn: "[*][*]" is "[*]", a lone "[*]" the (hidden) modified mark."""
     return text.replace("[*][*]", "\0").replace("[*]", "").replace("\0", "[*]")
-
-
-def _rewrite_meta(path, change):
-    with zipfile.ZipFile(path) as zf:
-        members = {m.filename: zf.read(m) for m in zf.infolist()}
-    meta = json.loads(str(np.load(io.BytesIO(members["meta.npy"]))[()]))
-    change(meta)
-    buf = io.BytesIO()
-    np.save(buf, np.array(json.dumps(meta)))
-    members["meta.npy"] = buf.getvalue()
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
 
 
 def walk(problems: list, seen: list):
@@ -113,13 +97,13 @@ def _walk_the_window(qtbot, qapp, folder, monkeypatch):
     save_trace(trace_file, Session().trace)
     bad_variant = folder / "variant.npz"
     save_trace(bad_variant, Session().trace)
-    _rewrite_meta(bad_variant, lambda m: m.update(variant=MARK))
+    rewrite_meta(bad_variant, lambda m: m.update(variant=MARK))
     run = Session()
     run.start_training(TrainingSettings(task="adding", length=10, hidden=3, ring=2))
     run.train(2, stop_at_breakpoints=False)
     stopped = folder / "stopped.npz"
     save_session(stopped, run)
-    _rewrite_meta(stopped, lambda m: m["training"].update(problem=MARK))
+    rewrite_meta(stopped, lambda m: m["training"].update(problem=MARK))
 
     settings = QSettings(str(folder.parent / "plain.ini"), QSettings.Format.IniFormat)
     settings.setValue("recent_files", [str(folder / f"recent {MARK}.npz")])
