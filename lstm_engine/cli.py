@@ -1,6 +1,11 @@
 """``lstm-engine``: the engine's command line.
 
-Every bad input ends with exit code 2 and one line on stderr, never a traceback.
+Every bad input ends with exit code 2 and one line on stderr, never a traceback: a file
+name or a file's text in a message is escaped to one line (``textsafe.one_line``), and
+the work a command would do is estimated from the sizes, and refused beyond the memory
+available, before anything is allocated. Output that cannot be written (a closed pipe,
+a full disk) stops a command as Ctrl+C does (exit code 130; ``train`` still writes its
+run); text the terminal cannot encode is written with backslash escapes.
 """
 
 from __future__ import annotations
@@ -9,17 +14,22 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import io
 from .cell import VARIANTS
-from .cli_experiments import add_commands, positive_float, positive_int
+from .cli_experiments import add_commands, positive_float, positive_int, seed
+from .cli_output import OutputClosed, guarded_streams
 from .errors import UserError
 from .gradcheck import CORRECT_BELOW, gradient_check
+from .memory import check_fits, record_bytes
 from .params import published_example
 from .recorder import record
+from .textsafe import one_line
+from .training import NonFinite, first_nonfinite, first_nonfinite_preactivation
 
 PROG = "lstm-engine"
 
@@ -28,7 +38,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (exit 2)."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        # argparse quotes the value it refused in full: a 5,000-digit number is cut
+        self.exit(2, f"{self.prog}: error: {one_line(message, limit=200)} (see --help)\n")
 
 
 def _format_pred(values) -> str:
@@ -36,12 +47,16 @@ def _format_pred(values) -> str:
 
 
 def cmd_demo(args) -> int:
-    """The source document's example: SGD with lr 0.1, one line per iteration."""
+    """The source document's example: SGD with lr 0.1, one line per iteration; the first
+    NaN or Inf (a learning rate too large) stops it, as it stops ``train``."""
     if args.iterations < 0:
-        raise UserError("--iterations must be >= 0")
+        raise UserError(f"--iterations must be >= 0, got {args.iterations}")
     params, x, y = published_example()
     for it in range(args.iterations):
         trace = record(params, x, y, args.variant)
+        problem = _first_problem(trace, it)
+        if problem is not None:
+            return _stopped(problem)
         pred = trace.h[:, 0]
         if args.json:
             print(json.dumps({"iter": it, "y_pred": [float(v) for v in pred],
@@ -49,7 +64,29 @@ def cmd_demo(args) -> int:
         else:
             print(f"iter {it:2d}: y_pred = {_format_pred(pred)}, loss: {trace.total_loss:.3e}")
         params.apply_diff(trace.grads, args.lr)
+        bad = next((n for n, a in params.as_dict().items() if not np.all(np.isfinite(a))), None)
+        if bad is not None:
+            return _stopped(NonFinite(it, "update", bad))
     return 0
+
+
+def _first_problem(trace, it: int) -> NonFinite | None:
+    """The first NaN/Inf of a pass in execution order, an overflowing pre-activation
+    (which saturates its gate and leaves the recorded arrays finite) included."""
+    pre, rec = first_nonfinite_preactivation(trace, it), first_nonfinite(trace, it)
+    if pre is None or (rec is not None and rec.phase == "forward" and rec.step < pre.step):
+        return rec
+    return pre
+
+
+def _stopped(problem: NonFinite) -> int:
+    print(f"{PROG}: stopped: {problem}", file=sys.stderr)
+    return 1
+
+
+def _name(path) -> str:
+    """A file name as printed: one safe line (it may hold a newline or an escape)."""
+    return one_line(str(path))
 
 
 def _load_run_inputs(args):
@@ -73,62 +110,79 @@ def _load_run_inputs(args):
     return params, x, y
 
 
+def _check_record_memory(params, x, dtype="float64") -> None:
+    T, X, H = x.shape[0], params.inputs, params.hidden
+    check_fits(record_bytes(T, X, H, dtype), f"recording T={T}, X={X}, H={H} ({dtype})")
+
+
 def cmd_record(args) -> int:
     io.check_writable(args.output)
     params, x, y = _load_run_inputs(args)
+    _check_record_memory(params, x, args.dtype)
     trace = record(params, x, y, args.variant, dtype=args.dtype)
     io.save_trace(args.output, trace)
+    problem = first_nonfinite(trace)
     print(f"recorded T={trace.steps} X={trace.inputs} H={trace.hidden} {args.variant} "
           f"{trace.dtype.name}: loss {trace.total_loss:.6e}, {trace.nbytes / 2**20:.1f} MiB "
-          f"-> {args.output}")
+          f"-> {_name(args.output)}" + (f" ({problem.where()})" if problem else ""))
     return 0
 
 
 def cmd_gradcheck(args) -> int:
+    """Print the largest relative error per array and a verdict that follows the tolerance:
+    an array over it is marked FAIL, and then the verdict is "wrong" (over 1e-3, or not
+    finite) or "suspect", and the exit code 1; otherwise "correct" and 0."""
     params, x, y = _load_run_inputs(args)
+    _check_record_memory(params, x)
     result = gradient_check(params, x, y, args.variant, sample=args.sample,
                             rng=np.random.default_rng(args.seed))
+    tol = args.tolerance
     print(f"{'array':<8} {'checked':>8} {'max rel. error':>15}")
     for name, a in result.arrays.items():
-        flag = "" if a.max_error <= args.tolerance else "  FAIL"
+        flag = "" if a.max_error <= tol else "  FAIL"
         print(f"{name:<8} {a.checked:>8} {a.max_error:>15.3e}{flag}")
     worst = result.max_error
-    ok = worst <= args.tolerance
-    print(f"verdict: {result.verdict} (max {worst:.3e}; tolerance {args.tolerance:.0e})")
+    ok = bool(worst <= tol)                   # NaN is never within a tolerance
+    verdict = "correct" if ok else ("wrong" if result.verdict == "wrong" else "suspect")
+    print(f"verdict: {verdict} (max {worst:.3e}; tolerance {tol:.3g})")
     return 0 if ok else 1
 
 
 def cmd_info(args) -> int:
+    """One line about a file, read once: an array, a training run, a trace or parameters."""
     path = Path(args.file)
     if path.suffix == ".npy":
         a = io.load_npy(path, kinds="fiub")
         finite = bool(np.all(np.isfinite(a))) if a.dtype.kind == "f" else True
-        print(f"{path}: array {a.shape} {a.dtype}" + ("" if finite else ", contains NaN/Inf"))
+        print(f"{_name(path)}: array {a.shape} {a.dtype}"
+              + ("" if finite else ", contains NaN/Inf"))
         return 0
-    arrays = io.read_npz(path, kinds={"meta": "U"})
+    arrays = io.read_npz(path, kinds={"meta": "U", **io.TRACE_KINDS})
     run = _run_meta(arrays)
     if run is not None:
         params = io.params_from_arrays(arrays, str(path))
         losses = arrays.get("history.loss")
         last = f", last loss {float(losses[-1]):.6e}" if losses is not None and losses.size else ""
-        print(f"{path}: training run, task {run.get('task', {}).get('name', '?')}, "
-              f"{run.get('iterations_done', '?')} iterations{last}, parameters "
+        task = run.get("task")
+        name = task.get("name", "?") if isinstance(task, dict) else "?"
+        print(f"{_name(path)}: training run, task {one_line(name)}, "
+              f"{one_line(run.get('iterations_done', '?'))} iterations{last}, parameters "
               f"X={params.inputs} H={params.hidden} {params.dtype}"
               + (", interrupted" if run.get("interrupted") else "")
-              + (f", stopped: {run['problem']}" if run.get("problem") else ""))
+              + (f", stopped: {one_line(run['problem'])}" if run.get("problem") else ""))
         return 0
     if "meta" in arrays:
-        trace = io.load_trace(path)
+        trace = io.trace_from_file_arrays(arrays, path)
         m = trace.meta()
         nonfinite = [n for n in ("h", "ds", "top_diff_h") if not np.all(np.isfinite(trace[n]))]
-        print(f"{path}: trace, variant {m['variant']}, loss {m['loss']['name']}, {m['dtype']}, "
-              f"T={m['steps']} X={m['inputs']} H={m['hidden']}, total loss "
+        print(f"{_name(path)}: trace, variant {m['variant']}, loss {m['loss']['name']}, "
+              f"{m['dtype']}, T={m['steps']} X={m['inputs']} H={m['hidden']}, total loss "
               f"{trace.total_loss:.6e}, {trace.nbytes / 2**20:.1f} MiB"
               + (f", non-finite values in {', '.join(nonfinite)}" if nonfinite else ""))
         return 0
     params = io.params_from_arrays(arrays, str(path))
     norms = ", ".join(f"|{n}|={np.linalg.norm(v):.3g}" for n, v in params.as_dict().items())
-    print(f"{path}: parameters X={params.inputs} H={params.hidden} {params.dtype}: {norms}")
+    print(f"{_name(path)}: parameters X={params.inputs} H={params.hidden} {params.dtype}: {norms}")
     return 0
 
 
@@ -172,10 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gradcheck", help="check the backward pass by finite differences")
     run_inputs(p, demo=True)
     p.add_argument("--tolerance", type=positive_float, default=CORRECT_BELOW,
-                   help=f"largest acceptable relative error (default {CORRECT_BELOW:g})")
+                   help=f"largest acceptable relative error (default {CORRECT_BELOW:g}); "
+                        "the verdict follows it")
     p.add_argument("--sample", type=positive_int, default=200,
                    help="entries checked per large array (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the entry sample")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the entry sample")
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser("info", help="validate and summarise a parameters, trace or .npy file")
@@ -186,21 +241,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except UserError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as err:       # anything unforeseen still ends in one line, not a trace
-        if os.environ.get("LSTM_VIZ_DEBUG"):
-            raise
-        text = str(err).strip().splitlines()
-        print(f"{PROG}: error: {type(err).__name__}: {text[0] if text else ''} "
-              "(set LSTM_VIZ_DEBUG=1 for the traceback)", file=sys.stderr)
-    return 2
+    with guarded_streams():
+        try:
+            args = build_parser().parse_args(argv)         # exits 2 on a bad argument
+            # Non-finite values are reported by the commands themselves (demo and train
+            # stop at the first, record and info name where they are): no numpy warnings.
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return args.func(args)
+        except UserError as err:
+            print(f"{PROG}: error: {err}", file=sys.stderr)
+        except OutputClosed as err:
+            print(f"{PROG}: stopped: standard output closed ({one_line(err.reason)})",
+                  file=sys.stderr)
+            return 130
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as err:       # anything unforeseen still ends in one line, not a trace
+            if os.environ.get("LSTM_VIZ_DEBUG"):
+                raise
+            text = str(err).strip().splitlines()
+            print(f"{PROG}: error: {type(err).__name__}: {one_line(text[0] if text else '')} "
+                  "(set LSTM_VIZ_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ import sys
 import time
 
 from .cell import VARIANTS
+from .cli_output import OutputClosed
 from .errors import UserError
 from .init import INITS
 from .io import check_writable
 from .optim import OPTIMIZERS
 from .tasks import TASKS, describe_tasks
+from .textsafe import one_line, quote
 from .training import History, TrainConfig, build_trainer, save_run
 
 
@@ -33,12 +35,13 @@ def add_commands(subparsers) -> None:
     p.add_argument("--variant", default="seed", choices=VARIANTS,
                    help="seed (h = s*o, as published) or standard (h = o*tanh(s))")
     p.add_argument("--hidden", type=positive_int, help="memory cells H (default: the task's)")
-    p.add_argument("--steps", type=_count, default=100,
+    p.add_argument("--steps", type=count, default=100,
                    help="training iterations (default: 100)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="default: the task's")
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the task's)")
     p.add_argument("--clip", type=positive_float, help="clip the gradient's global norm to C")
-    p.add_argument("--seed", type=_count, default=0, help="seed of data and initialisation")
+    p.add_argument("--seed", type=seed, default=0,
+                   help=f"seed of data and initialisation, 0 to {SEED_MAX} (default 0)")
     p.add_argument("--init", choices=INITS, help="initialisation (default: the task's)")
     p.add_argument("--forget-bias", type=_finite_float, metavar="B",
                    help="set the forget-gate bias bf to B")
@@ -77,21 +80,37 @@ def add_commands(subparsers) -> None:
 
 
 # ---- argument types: a clear message instead of a traceback ----------------------------
+# argparse names the option ("argument --seed: expected …"); the text is quoted and cut.
 
 def positive_int(text: str) -> int:
-    value = _count(text)
+    value = count(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {quote(text)}")
     return value
 
 
-def _count(text: str) -> int:
+def count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:                     # also: more digits than int() converts
+        raise argparse.ArgumentTypeError(f"expected an integer, got {quote(text)}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {quote(text)}")
+    return value
+
+
+# The seeds the app's run dialog offers too, so a run can be repeated there.
+SEED_MAX = 2**31 - 1
+
+
+def seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an integer, got {quote(text)}") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_MAX}, "
+                                         f"got {quote(text)}")
     return value
 
 
@@ -99,9 +118,9 @@ def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {quote(text)}") from None
     if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {quote(text)}")
     return value
 
 
@@ -109,9 +128,9 @@ def _finite_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {quote(text)}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {quote(text)}")
     return value
 
 
@@ -120,7 +139,7 @@ def _task_options(args) -> dict:
     for item in args.task_option:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UserError(f"--task-option expects KEY=VALUE, got {item!r}")
+            raise UserError(f"--task-option expects KEY=VALUE, got {quote(item)}")
         try:
             options[key] = int(value)
         except ValueError:
@@ -197,6 +216,9 @@ def _format_iteration(it) -> str:
 
 
 def cmd_train(args) -> int:
+    """Train, printing the loss per iteration. Ctrl+C, or output that can no longer be
+    written (``… | head -1`` closing the pipe, a full disk), stops after the current
+    iteration; the run is written either way."""
     if args.output:
         check_writable(args.output)                     # before the work, not after it
     config = TrainConfig(
@@ -206,29 +228,45 @@ def cmd_train(args) -> int:
         batch=args.batch)
     trainer, config = build_trainer(config)
     out = sys.stdout
-    print(f"task {args.task} ({trainer.task.description}); variant {config.variant}, "
-          f"H={config.hidden}, {config.optimizer} lr={config.lr:g}, init {config.init}"
-          + (f", forget bias {config.forget_bias:g}" if config.forget_bias is not None else "")
-          + (f", clip {config.clip:g}" if config.clip else ""), file=out)
-    history = History()
     progress = _Progress(out, config.iterations)
-    interrupted = False
+    closed: list[str] = []                              # why the output failed, once it has
+
+    def say(text: str, bar: tuple | None = None) -> None:
+        if closed:
+            return
+        try:
+            if bar is not None:
+                progress.update(*bar)
+            else:
+                progress.line(text)
+        except OutputClosed as err:
+            closed.append(err.reason)
+        except OSError as err:                          # a stream not guarded by main()
+            closed.append(err.strerror or str(err))
+
+    say(f"task {args.task} ({trainer.task.description}); variant {config.variant}, "
+        f"H={config.hidden}, {config.optimizer} lr={config.lr:g}, init {config.init}"
+        + (f", forget bias {config.forget_bias:g}" if config.forget_bias is not None else "")
+        + (f", clip {config.clip:g}" if config.clip else ""))
+    history = History()
+    interrupted = bool(closed)
     start = time.perf_counter()
     with _StopOnInterrupt() as stop:
         try:
-            for it in trainer.run(config.iterations):
+            for it in ([] if closed else trainer.run(config.iterations)):
                 if it.problem is not None:
                     break
                 history.append(it)
                 if it.index % args.every == 0 or it.index == config.iterations - 1:
-                    progress.line(_format_iteration(it))
-                progress.update(it.index + 1, it.loss)
-                if stop.requested:
+                    say(_format_iteration(it))
+                say("", bar=(it.index + 1, it.loss))
+                if stop.requested or closed:
                     interrupted = True
                     break
         except KeyboardInterrupt:
             interrupted = True
-    progress.close()
+    with contextlib.suppress(OutputClosed, OSError):
+        progress.close()
     elapsed = time.perf_counter() - start
     done = trainer.iteration
     rate = done / elapsed if elapsed > 0 else float("inf")
@@ -240,12 +278,16 @@ def cmd_train(args) -> int:
         summary += f"; mean loss of the first {w}: {first:.6g}, of the last {w}: {last:.6g}"
     if interrupted:
         summary = "interrupted after " + summary
-    print(summary, file=out)
+    say(summary)
     if trainer.problem is not None:
         print(f"lstm-engine: stopped: {trainer.problem}", file=sys.stderr)
     if args.output:
         save_run(args.output, trainer, config, history, interrupted)
-        print(f"run written to {args.output}", file=out)
+        say(f"run written to {one_line(args.output)}")
+    if closed:
+        print(f"lstm-engine: standard output closed ({one_line(closed[0])}): stopped after "
+              f"{done} iterations" + (f", run written to {one_line(args.output)}"
+                                      if args.output else ""), file=sys.stderr)
     if trainer.problem is not None:
         return 1
     return 130 if interrupted else 0
@@ -266,8 +308,8 @@ def cmd_import_torch(args) -> int:
 
     params = load_torch(args.model)
     save_params(args.output, params)
-    print(f"{args.model}: X={params.inputs}, H={params.hidden}, {params.dtype} -> {args.output} "
-          "(use with --variant standard)")
+    print(f"{one_line(args.model)}: X={params.inputs}, H={params.hidden}, {params.dtype} -> "
+          f"{one_line(args.output)} (use with --variant standard)")
     return 0
 
 
@@ -277,5 +319,6 @@ def cmd_export_torch(args) -> int:
 
     params = load_params(args.params)
     save_torch(args.output, params)
-    print(f"{args.params}: X={params.inputs}, H={params.hidden} -> {args.output}")
+    print(f"{one_line(args.params)}: X={params.inputs}, H={params.hidden} -> "
+          f"{one_line(args.output)}")
     return 0

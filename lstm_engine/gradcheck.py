@@ -1,6 +1,7 @@
 """Gradient check: the hand-derived backward pass against centred finite differences.
 
-For every entry θ of every parameter array (the cell's eight and the loss's own)::
+For every entry θ of every parameter array (the cell's eight and the loss's own; for a
+stacked Model every layer's, the embedding's and the read-out's)::
 
     numeric  = (L(θ-2ε) - 8 L(θ-ε) + 8 L(θ+ε) - L(θ+2ε)) / 12ε
     relative = |analytic - numeric| / max(|analytic|, |numeric|, floor)
@@ -79,7 +80,6 @@ def gradient_check(params: Params, x, y, variant: str = "seed", loss=None, *,
     raise to cancel (the exception propagates).
     """
     loss = loss if loss is not None else ToyLoss()
-    rng = rng if rng is not None else np.random.default_rng(0)
     fwd_variant = forward_variant or variant
     p = params.astype(np.float64)
     loss_params = {k: np.array(v, dtype=np.float64) for k, v in loss.params().items()}
@@ -94,18 +94,68 @@ def gradient_check(params: Params, x, y, variant: str = "seed", loss=None, *,
         lp = make_loss(loss.config(), loss_params) if loss_params else loss
         return forward_loss(p, x, y, fwd_variant, lp, dtype="float64")
 
-    targets = [(name, getattr(p, name), trace[f"{name}_diff"]) for name in PARAM_NAMES]
-    targets += [(f"loss.{k}", v, trace.loss_grads[f"{k}_diff"]) for k, v in loss_params.items()]
+    targets = [(name, getattr(p, name), trace[f"{name}_diff"], None) for name in PARAM_NAMES]
+    targets += [(f"loss.{k}", v, trace.loss_grads[f"{k}_diff"], None)
+                for k, v in loss_params.items()]
+    return _check(targets, total_loss, eps, max_entries, sample, floor, scale_floor,
+                  rng, progress)
+
+
+def gradient_check_model(model, inputs, targets, *, sequence: int | None = None,
+                         forward_variant: str | None = None, eps: float = 1e-3,
+                         max_entries: int = 2000, sample: int = 200, floor: float = 1e-12,
+                         scale_floor: float = 1e-3, rng: np.random.Generator | None = None,
+                         progress=None) -> GradCheckResult:
+    """``gradient_check`` for a whole Model: every layer's eight arrays (``L0.wg`` …), the
+    embedding (the entries of the rows whose tokens occur: the others get no gradient
+    and do not change L) and the read-out's ``loss.wy``, ``loss.by``; in float64.
+    ``forward_variant`` differing from the model's runs the readable driver with the
+    wrong forward cells (a deliberate bug the check must flag)."""
+    from .model import model_forward_loss, record_model
+    from .model_driver import run_model_stepwise
+
+    m = model.astype(np.float64)                 # its arrays are perturbed in place
+    fwd_variant = forward_variant or m.variant
+    if fwd_variant == m.variant:
+        trace = record_model(m, inputs, targets, sequence=sequence, dtype="float64")
+    else:
+        trace = run_model_stepwise(m, inputs, targets, sequence=sequence, dtype="float64",
+                                   forward_variant=fwd_variant)
+    grads = trace.grads()
+    checked = []
+    for name, array in m.arrays().items():
+        rows = None
+        if name == "embedding":                  # the rows of the tokens that occur
+            used = np.unique(trace.tokens)
+            rows = (used[:, None] * array.shape[1] + np.arange(array.shape[1])).reshape(-1)
+        checked.append((name, array, grads[name], rows))
+
+    def total_loss() -> float:
+        if fwd_variant == m.variant:
+            return model_forward_loss(m, inputs, targets, sequence=sequence, dtype="float64")
+        return run_model_stepwise(m, inputs, targets, sequence=sequence, dtype="float64",
+                                  forward_variant=fwd_variant).total_loss
+
+    return _check(checked, total_loss, eps, max_entries, sample, floor, scale_floor, rng,
+                  progress)
+
+
+def _check(targets, total_loss, eps, max_entries, sample, floor, scale_floor, rng,
+           progress) -> GradCheckResult:
+    """Centred differences of ``total_loss()`` for each (name, live array, analytic
+    gradient, candidate flat indices or None for all) in ``targets``."""
+    rng = rng if rng is not None else np.random.default_rng(0)
     chosen = []
-    for _, array, _ in targets:
-        if array.size <= max_entries:
-            chosen.append(np.arange(array.size))
+    for _, array, _, candidates in targets:
+        candidates = np.arange(array.size) if candidates is None else np.asarray(candidates)
+        if candidates.size <= max_entries:
+            chosen.append(candidates)
         else:
-            chosen.append(np.sort(rng.choice(array.size, size=min(sample, array.size),
+            chosen.append(np.sort(rng.choice(candidates, size=min(sample, candidates.size),
                                              replace=False)))
     total, done = sum(len(c) for c in chosen), 0
     result = GradCheckResult()
-    for (name, array, analytic), indices in zip(targets, chosen, strict=True):
+    for (name, array, analytic, _), indices in zip(targets, chosen, strict=True):
         flat = array.reshape(-1)                     # a view: perturbs the live array
         numeric = np.full(flat.size, np.nan)
         for k in indices:

@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import UserError
 from .params import BIAS_NAMES, WEIGHT_NAMES, Params, init_published, init_uniform
+from .textsafe import show
 
 INITS = ("uniform", "xavier", "orthogonal", "published")
 
@@ -61,7 +62,7 @@ def init_orthogonal(inputs: int, hidden: int, rng: np.random.Generator,
 def check_forget_bias(value) -> float:
     """``value`` as a float, if it is a finite real number; a UserError otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise UserError(f"the forget-gate bias must be a number, got {value!r}")
+        raise UserError(f"the forget-gate bias must be a number, got {show(value)}")
     if not math.isfinite(value):
         raise UserError(f"the forget-gate bias must be a finite number, got {value}")
     return float(value)

@@ -2,19 +2,26 @@
 
 Reading never unpickles and never trusts a header: every ``.npy`` (alone or inside an
 ``.npz``) is checked for its dtype and for a declared size that matches the bytes that
-are really there, *before* anything is allocated; then names, shapes, dtypes and
-finiteness are checked. Every problem is a ``UserError`` whose message is one line
-naming the file. Writing goes to a temporary file in the same folder, then ``os.replace``.
+are really there, *before* anything is allocated; what all the arrays a file is read for
+expand to is budgeted together against the memory available; then names, shapes, dtypes
+and finiteness are checked. A file is opened without blocking and then checked for being
+a regular file (the file opened, not the name looked at), so a FIFO or a device swapped in
+never hangs a reader. Every problem is a ``UserError`` whose message is one line naming
+the file. Writing goes to a recognisable temporary file beside the target, then
+``os.replace``; only a regular file (or a symbolic link to one) is ever replaced.
 The formats are documented in ``docs/file-formats.md``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
+import secrets
 import stat
-import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -22,21 +29,16 @@ import numpy as np
 
 from .errors import UserError
 from .losses import make_loss
+from .memory import format_bytes, memory_limit
 from .params import PARAM_NAMES, Params, check_params
+from .textsafe import quote, show
 from .trace import GRAD_NAMES, STEP_NAMES, Trace
 
 TRACE_FORMAT = "lstm-viz-trace"
 TRACE_VERSION = 1
 LOSS_PREFIX = "loss."          # a loss's own parameters and their gradients: loss.wy, loss.wy_diff
 
-
-def memory_limit() -> int:
-    """Bytes a file may ask us to allocate: half the memory available right now."""
-    try:
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        avail = 8 * 2**30
-    return max(avail // 2, 64 * 2**20)
+__all__ = ["memory_limit"]     # re-exported: the app budgets with the same function
 
 
 # ---- low level: headers first, then data ----------------------------------------------
@@ -68,44 +70,122 @@ def _first_line(err: BaseException, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
+def _kind_of(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _refuse_special(path, mode: int) -> None:
+    """UserError unless ``mode`` is a regular file's (the words the readers always used)."""
+    if stat.S_ISDIR(mode):
+        raise UserError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        kind = _kind_of(mode)
+        kind = "" if kind == "not a regular file" else f" ({kind})"
+        raise UserError(f"{path}: is not a regular file{kind}")
+
+
+def _cannot_read(path, err: OSError) -> UserError:
+    if isinstance(err, FileNotFoundError):
+        return UserError(f"{path}: no such file")
+    if err.errno == errno.ELOOP:
+        return UserError(f"{path}: a loop of symbolic links, not a file")
+    return UserError(f"{path}: cannot read ({err.strerror or _first_line(err)})")
+
+
 def check_regular_file(path: Path) -> None:
+    """UserError unless ``path`` names a regular file now (a first look, by name: a reader
+    then checks the file it really opened, see ``open_regular``)."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
     except OSError as err:
-        raise UserError(f"{path}: cannot read ({err.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise UserError(f"{path}: is a directory, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise UserError(f"{path}: is not a regular file")
+        raise _cannot_read(path, err) from None
+    _refuse_special(path, st.st_mode)
+
+
+# Opened without blocking: a FIFO (or a terminal) opens at once instead of waiting for a
+# writer, and is then refused by what fstat says about the descriptor itself.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def open_regular(path, what=None):
+    """``path`` opened for binary reading, checked to be a regular file *after* opening
+    (``os.fstat`` of the descriptor), so a FIFO or a device swapped in between a look at
+    the name and the open is refused, never read and never waited on. The name is looked
+    at first too, so that a device is not even opened when it is plainly one."""
+    what = what or path
+    check_regular_file(path)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as err:
+        raise _cannot_read(what, err) from None
+    try:
+        _refuse_special(what, os.fstat(fd).st_mode)
+        if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):       # a regular file: block again
+            import fcntl
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return os.fdopen(fd, "rb")
+    except BaseException as err:
+        os.close(fd)
+        if isinstance(err, OSError):
+            raise _cannot_read(what, err) from None
+        raise
 
 
 def _check_dtype(dtype: np.dtype, kinds: str, what: str) -> None:
     if dtype.kind not in kinds:
         names = {"f": "floating point", "i": "integer", "u": "integer", "U": "text", "b": "bool"}
-        want = " or ".join(dict.fromkeys(names[k] for k in kinds))
+        want = " or ".join(dict.fromkeys(names.get(k, k) for k in kinds))
         raise UserError(f"{what} has dtype {dtype}, expected {want}")
+
+
+def _declared_bytes(shape, dtype: np.dtype) -> int:
+    """Bytes of data a header declares (exact: Python integers never overflow)."""
+    count = 1
+    for n in shape:
+        count *= int(n)
+    return count * dtype.itemsize
+
+
+def _native(a: np.ndarray) -> np.ndarray:
+    """``a`` in the machine's byte order: a big-endian ``>f8`` array is read as float64
+    (swapped in place when it can be, so no second copy is made)."""
+    if a.dtype.isnative:
+        return a
+    native = a.dtype.newbyteorder("=")
+    if a.flags.writeable and a.flags.owndata:
+        a.byteswap(inplace=True)
+        return a.view(native)
+    return a.astype(native)
+
+
+def _too_big(what, need: int) -> UserError:
+    return UserError(f"{what}: its arrays expand to {format_bytes(need)}, which would not fit "
+                     f"in memory ({format_bytes(memory_limit())} may be used)")
 
 
 def load_npy(path, kinds: str = "fiu", what: str | None = None) -> np.ndarray:
     """Load one ``.npy`` array of a numeric dtype, checked before allocation."""
     path = Path(path)
     what = what or str(path)
-    check_regular_file(path)
     try:
-        with open(path, "rb") as fp:
+        with open_regular(path, what) as fp:
             shape, fortran, dtype = _read_header(fp, what)
             _check_dtype(dtype, kinds, what)
-            declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            declared = _declared_bytes(shape, dtype)
             present = os.fstat(fp.fileno()).st_size - fp.tell()
             if declared != present:
                 raise UserError(f"{what}: header declares {declared} bytes of data but the file "
                                 f"holds {present} (truncated or damaged)")
             if declared > memory_limit():
-                raise UserError(f"{what}: {declared / 2**30:.1f} GiB would not fit in memory")
+                raise _too_big(what, declared)
             fp.seek(0)                                      # read_array reads the header again
-            return np.lib.format.read_array(fp, allow_pickle=False)
+            return _native(np.lib.format.read_array(fp, allow_pickle=False))
     except UserError:
         raise
     except OSError as err:
@@ -118,9 +198,14 @@ def load_npy(path, kinds: str = "fiu", what: str | None = None) -> np.ndarray:
 
 
 # A member this large that deflated by more than this ratio is refused as a zip bomb
-# (np.savez writes uncompressed; savez_compressed of real data rarely exceeds ~10x).
+# (np.savez writes uncompressed; savez_compressed of real data rarely exceeds ~10x). The
+# same rule holds for all the members read together: forty members each just under the
+# size are the same bomb as one.
 BOMB_SIZE = 64 * 2**20
 BOMB_RATIO = 1000
+# More members than any file of ours has (a saved session's ring holds a few thousand):
+# each costs a header read, so a million empty ones would be a hang, not a file.
+MAX_MEMBERS = 100_000
 
 
 def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fiub",
@@ -129,24 +214,33 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
 
     ``kinds`` maps a name to its allowed dtype kinds (numpy's one-letter codes);
     ``select(name) -> bool`` picks the members to read (others are never decompressed).
+    What the chosen members expand to in total is checked against the memory available,
+    and against the size of the file, before any of them is read.
     """
     path = Path(path)
-    check_regular_file(path)
     kinds = kinds or {}
     try:
-        size = path.stat().st_size
-        with zipfile.ZipFile(path) as zf:
+        with open_regular(path) as raw, zipfile.ZipFile(raw) as zf:
+            size = os.fstat(raw.fileno()).st_size
             members = [m for m in zf.infolist() if not m.is_dir()]
             if not members:
                 raise UserError(f"{path}: the archive is empty")
-            plan, total = [], 0
+            if len(members) > MAX_MEMBERS:
+                raise UserError(f"{path}: {len(members)} members, more than the "
+                                f"{MAX_MEMBERS} any lstm-viz file has")
+            if sum(m.compress_size for m in members) > size:
+                # each member's bytes are its own: members that share them are a bomb
+                raise UserError(f"{path}: its members claim more bytes than the "
+                                f"{size}-byte file holds (overlapping or damaged)")
+            plan, total, packed = [], 0, 0
             for m in members:
                 if not m.filename.endswith(".npy"):
-                    raise UserError(f"{path}: unexpected member {m.filename!r} (not a .npy array)")
+                    raise UserError(f"{path}: unexpected member {quote(m.filename)} "
+                                    "(not a .npy array)")
                 name = m.filename[:-4]
                 if select is not None and not select(name):
                     continue
-                what = f"{path}: array {name!r}"
+                what = f"{path}: array {quote(name)}"
                 stored = m.compress_type == zipfile.ZIP_STORED
                 if m.compress_size > size or (stored and m.file_size != m.compress_size):
                     # the directory lies: refuse before allocating what it claims
@@ -159,19 +253,23 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                     shape, fortran, dtype = _read_header(fp, what)
                     offset = fp.tell()
                 _check_dtype(dtype, kinds.get(name, default_kinds), what)
-                declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                declared = _declared_bytes(shape, dtype)
                 if offset + declared != m.file_size:
                     raise UserError(f"{what} declares {declared} bytes but holds "
                                     f"{m.file_size - offset} (truncated or damaged)")
                 total += declared
+                packed += m.compress_size
                 plan.append((m, name, what))
+            inflated = sum(m.file_size for m, _, _ in plan)
+            if inflated > BOMB_SIZE and inflated > BOMB_RATIO * packed:
+                raise UserError(f"{path}: {len(plan)} members would inflate {packed} bytes "
+                                f"to {inflated}; refused as a zip bomb")
             if total > memory_limit():
-                raise UserError(f"{path}: {total / 2**30:.1f} GiB of arrays "
-                                "would not fit in memory")
+                raise _too_big(path, total)
             out = {}
             for m, name, _ in plan:
                 with zf.open(m) as fp:
-                    out[name] = np.lib.format.read_array(fp, allow_pickle=False)
+                    out[name] = _native(np.lib.format.read_array(fp, allow_pickle=False))
             return out
     except UserError:
         raise
@@ -186,23 +284,51 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                         f"{_first_line(err)})") from None
 
 
-def _file_mode(path: Path) -> int:
-    """The mode a new file gets (0o666 less the umask), or the replaced file's mode."""
+# ---- writing: a temporary beside the target, then one rename ---------------------------
+
+# Temporaries are named ``.NAME.lstm-viz-tmp-PID-XXXXXXXX``: recognisably ours, so one
+# that a killed save left behind is removed by a later save into the same folder once it
+# is STALE_AFTER seconds old and the process that wrote it is gone, and nothing else is.
+TEMP_MARK = ".lstm-viz-tmp-"
+_TEMP_NAME = re.compile(r"\..+\.lstm-viz-tmp-(\d{1,10})-[0-9a-f]{8}", re.S)
+STALE_AFTER = 15 * 60
+
+
+def output_target(path) -> Path:
+    """The file a save to ``path`` replaces: ``path`` itself, or the regular file a symbolic
+    link at ``path`` leads to (written through, as editors and ``cp`` do), or ``path``
+    when nothing is there yet. Anything else is refused in one line: a directory, a device,
+    a FIFO, a socket, a symbolic link to one of those, to nothing, or in a loop."""
+    path = Path(path)
+    link = os.path.islink(path)
     try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
+        st = os.stat(path)
+    except FileNotFoundError:
+        if link:
+            raise UserError(f"{path}: is a symbolic link to a missing file; "
+                            "not writing through it") from None
+        return path                     # a new file (a missing folder is named later)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UserError(f"{path}: is a loop of symbolic links; nothing was written") \
+                from None
+        reason = " ".join(str(err.strerror or err).split())
+        raise UserError(f"{path}: cannot write ({reason})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UserError(f"{path}: is a directory; give a file name")
+    if not stat.S_ISREG(st.st_mode):
+        where = "a symbolic link to " if link else ""
+        raise UserError(f"{path}: is {where}{_kind_of(st.st_mode)}, not a regular file; "
+                        "refusing to write over it")
+    return Path(os.path.realpath(path)) if link else path
 
 
 def check_writable(path) -> Path:
     """Refuse, in one line, an output path whose folder is missing or read-only, or that
-    names a folder: checked before a long computation, not after it."""
+    is not a regular file (or a link to one): checked before a long computation, not
+    after it."""
     path = Path(path)
-    folder = path.parent
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory; give a file name")
+    folder = output_target(path).parent
     if not folder.is_dir():
         raise UserError(f"{path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
@@ -216,21 +342,89 @@ def _write_failed(path: Path, err: OSError, existed: bool) -> UserError:
     return UserError(f"{path}: cannot write ({reason}){kept}")
 
 
+def _temporary_for(target: Path) -> tuple[int, Path]:
+    """A new, empty temporary file beside ``target``, created with the permissions any new
+    file gets (0o666 less the umask), never through a link."""
+    short = target.name
+    while len(os.fsencode(short)) > 100:        # NAME + the mark stays under 255 bytes
+        short = short[:-1]
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    while True:
+        tmp = target.parent / f".{short}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        import psutil
+        return psutil.pid_exists(pid)
+    except Exception:               # noqa: BLE001 - cannot tell: assume it is alive
+        return True
+
+
+def clear_stale_temporaries(folder) -> list[Path]:
+    """Remove the temporaries of saves that were killed half-way in ``folder``: files named
+    as ``atomic_write`` names them, owned by this user, untouched for STALE_AFTER seconds,
+    whose process is gone. Returns what was removed (best effort: a failure is skipped)."""
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if (not stat.S_ISREG(st.st_mode) or now - st.st_mtime < STALE_AFTER
+                or (hasattr(os, "getuid") and st.st_uid != os.getuid())
+                or _process_exists(int(match[1]))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_write(path):
-    """Open a temporary file beside ``path`` for binary writing; on success it is flushed,
-    synced and renamed over ``path``, on any failure removed: ``path`` is always either the
-    old file or the complete new one. An OSError on the way (a full disk half-way through,
-    a failed fsync or rename) becomes a one-line UserError naming ``path``."""
+    """Open a temporary file beside the target for binary writing; on success it is
+    flushed, synced and renamed over the target, on any failure removed: the target is
+    always either the old file or the complete new one. The target is ``path``, or the
+    regular file a symbolic link at ``path`` leads to; anything else is refused before a
+    byte is written (``output_target``). A replaced file keeps its permissions (and, where
+    allowed, its owner); a new one gets those of any new file. An OSError on the way (a
+    full disk half-way through, a failed fsync or rename) becomes a one-line UserError
+    naming ``path``."""
     path = check_writable(path)
-    existed = path.exists()
+    target = output_target(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        before = os.stat(target)
+    except FileNotFoundError:
+        before = None
     except OSError as err:
-        raise _write_failed(path, err, existed) from None
+        raise _write_failed(path, err, False) from None
+    clear_stale_temporaries(target.parent)
+    try:
+        fd, tmp = _temporary_for(target)
+    except OSError as err:
+        raise _write_failed(path, err, before is not None) from None
     try:
         try:
-            os.fchmod(fd, _file_mode(path))                 # mkstemp makes it owner-only
+            if before is not None:             # a regular file's mode, never a device's
+                os.fchmod(fd, stat.S_IMODE(before.st_mode))
+                if hasattr(os, "fchown") and (before.st_uid, before.st_gid) != (
+                        os.fstat(fd).st_uid, os.fstat(fd).st_gid):
+                    with contextlib.suppress(OSError):
+                        os.fchown(fd, before.st_uid, before.st_gid)
             fp = os.fdopen(fd, "wb")
         except BaseException:
             os.close(fd)
@@ -239,14 +433,27 @@ def atomic_write(path):
             yield fp
             fp.flush()
             os.fsync(fp.fileno())
-        os.replace(tmp, path)
+        _still_replaceable(path, target)
+        os.replace(tmp, target)
     except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(err, OSError):
-            raise _write_failed(path, err, existed) from None
+            raise _write_failed(path, err, before is not None) from None
         raise
-    _sync_folder(path.parent)
+    _sync_folder(target.parent)
+
+
+def _still_replaceable(path: Path, target: Path) -> None:
+    """The last look before the rename: something other than a regular file that appeared
+    at the target while the bytes were written is not replaced either."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{path}: became {_kind_of(mode)} while it was written; "
+                        "refusing to write over it")
 
 
 def _sync_folder(folder: Path) -> None:
@@ -330,7 +537,14 @@ def load_trace(path) -> Trace:
     arrays = read_npz(path, kinds={"meta": "U", **TRACE_KINDS}, default_kinds="fiu",
                       select=lambda n: n in TRACE_ARRAYS or n == "meta"
                       or n.startswith(LOSS_PREFIX))
-    return trace_from_arrays(arrays, _parse_meta(arrays, path), str(path))
+    return trace_from_file_arrays(arrays, path)
+
+
+def trace_from_file_arrays(arrays: dict, path) -> Trace:
+    """A Trace from the arrays already read from the trace file ``path`` (its ``meta``
+    among them), checked as ``load_trace`` checks them: a caller that has read the file
+    for another reason does not read it a second time."""
+    return trace_from_arrays(arrays, _parse_meta(arrays, Path(path)), str(path))
 
 
 def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
@@ -340,12 +554,12 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
     for key, typ in (("variant", str), ("dtype", str), ("steps", int), ("inputs", int),
                      ("hidden", int)):
         if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
-            raise UserError(f"{where}: 'meta' lacks a valid {key!r}")
+            raise UserError(f"{where}: 'meta' lacks a valid {show(key)}")
     from .cell import VARIANTS
     if meta["variant"] not in VARIANTS:
-        raise UserError(f"{where}: unknown variant {meta['variant']!r}")
+        raise UserError(f"{where}: unknown variant {quote(meta['variant'])}")
     if meta["dtype"] not in ("float64", "float32"):
-        raise UserError(f"{where}: unsupported dtype {meta['dtype']!r}")
+        raise UserError(f"{where}: unsupported dtype {quote(meta['dtype'])}")
     T, X, H = meta["steps"], meta["inputs"], meta["hidden"]
     if min(T, X, H) < 1:
         raise UserError(f"{where}: sizes in 'meta' must be positive")
@@ -382,7 +596,7 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
     recorded = {}
     for name in STEP_NAMES + GRAD_NAMES:
         if name not in arrays:
-            raise UserError(f"{where}: missing recorded array {name!r}")
+            raise UserError(f"{where}: missing recorded array {show(name)}")
         a = arrays[name]
         if name in GRAD_NAMES:
             want = getattr(params, name[:-5]).shape
@@ -391,9 +605,9 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
         else:
             want = (T, X + H) if name in wide else (T, H)
         if a.shape != want:
-            raise UserError(f"{where}: {name!r} has shape {a.shape}, expected {want}")
+            raise UserError(f"{where}: {show(name)} has shape {a.shape}, expected {want}")
         if a.dtype != params.dtype:
-            raise UserError(f"{where}: {name!r} has dtype {a.dtype}, expected {params.dtype}")
+            raise UserError(f"{where}: {show(name)} has dtype {a.dtype}, expected {params.dtype}")
         recorded[name] = a       # NaN/Inf allowed here: such passes are what one debugs
     return Trace(params, x.astype(params.dtype, copy=False), arrays["y"], recorded,
                  meta["variant"], loss, loss_grads)

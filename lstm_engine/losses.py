@@ -25,6 +25,10 @@ class LossOutput:
     loss: np.ndarray          # (T,) l(t)
     dl_dh: np.ndarray         # (T, H) dl(t)/dh(t), the loss's own share of top_diff_h
     param_grads: dict[str, np.ndarray] = field(default_factory=dict)
+    # What a read-out computed, per step (T, K), by name: the MSE read-out's ``y_hat`` and
+    # ``dl_dy_hat``; cross-entropy's ``logits``, ``probs`` and ``dl_dlogits``. Every step
+    # has its output; the gradient rows of the steps not scored are zero. Empty for toy.
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class ToyLoss:
@@ -60,11 +64,13 @@ READOUT_AT = ("every", "last")
 class _Readout:
     """The linear read-out ``y_hat(t) = Wy h(t) + by`` shared by the read-out losses.
 
-    With ``z = Wy h + by`` and ``e = dl/dz`` at the scored steps::
+    With ``z = Wy h + by`` at every step and ``e = dl/dz`` at the scored steps (zero at the
+    others)::
 
         dl/dh = Wy^T e        wy_diff = sum_t outer(e(t), h(t))        by_diff = sum_t e(t)
 
-    Subclasses define ``name``, ``_check_step_targets`` and ``_score(z, y) -> (l, e)``.
+    Subclasses define ``name``, ``OUTPUT_NAMES`` (z's name, [its softmax,] e's name),
+    ``_check_step_targets`` and ``_score(z, y) -> (l, e)``.
     """
 
     name = "readout"
@@ -145,14 +151,26 @@ class _Readout:
         wy = self.wy.astype(h.dtype, copy=False)
         scored = slice(None) if self.at == "every" else slice(T - 1, T)
         hs = h[scored]                                      # (S, H) the scored steps
-        z = hs @ wy.T + self.by.astype(h.dtype, copy=False)
-        l_s, e = self._score(z, yk)
+        by = self.by.astype(h.dtype, copy=False)
+        zs = hs @ wy.T + by                                 # (S, K) the scored outputs
+        l_s, e = self._score(zs, yk)
+        if self.at == "every":
+            z = zs
+        else:                                               # the other steps' outputs too
+            z = h @ wy.T + by
+            z[scored] = zs                                  # the scored row as scored
         loss = np.zeros(T, h.dtype)
         loss[scored] = l_s
+        dl_dz = np.zeros_like(z)
+        dl_dz[scored] = e
         dl_dh = np.zeros_like(h)
         dl_dh[scored] = e @ wy                              # Wy^T e, one row per step
         grads = {"wy_diff": e.T @ hs, "by_diff": e.sum(axis=0)}
-        return LossOutput(loss=loss, dl_dh=dl_dh, param_grads=grads)
+        return LossOutput(loss=loss, dl_dh=dl_dh, param_grads=grads,
+                          outputs=self._outputs(z, dl_dz))
+
+    def _outputs(self, z: np.ndarray, dl_dz: np.ndarray) -> dict[str, np.ndarray]:
+        return {"y_hat": z, "dl_dy_hat": dl_dz}
 
 
 class ReadoutMSE(_Readout):
@@ -196,11 +214,14 @@ class ReadoutCrossEntropy(_Readout):
         """Class probabilities softmax(Wy h + by), (T, K)."""
         return _softmax(super().predict(h))
 
+    def _outputs(self, z: np.ndarray, dl_dz: np.ndarray) -> dict[str, np.ndarray]:
+        return {"logits": z, "probs": _softmax(z), "dl_dlogits": dl_dz}
+
     def _score(self, z: np.ndarray, y: np.ndarray):
         zmax = z.max(axis=1, keepdims=True)                 # shift: exp never overflows
         logsum = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]
         rows = np.arange(z.shape[0])
-        e = _softmax(z)
+        e = _softmax(z)                                     # dl/dz = p - onehot(y)
         e[rows, y] -= 1.0
         return logsum - z[rows, y], e
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -145,9 +146,26 @@ def backward_coefficients(i, f, o, g, s, s_before, variant: str):
     return A, C, s_out
 
 
-def _forward(p: Params, x: np.ndarray, variant: str):
-    """The forward pass over all steps: returns (W, xc_buf, gates, s), W stacked in
-    GATE_ORDER, xc_buf (T+1, X+H) with h(t) in row t+1, gates (T, 4H) in GATE_ORDER."""
+@dataclass(frozen=True)
+class ForwardPass:
+    """One layer's forward pass over all steps: ``W`` (4H, X+H) stacked in GATE_ORDER,
+    ``xc_buf`` (T+1, X+H) with h(t) in row t+1, ``gates`` (T, 4H) in GATE_ORDER, ``s``."""
+
+    params: Params
+    variant: str
+    W: np.ndarray
+    xc_buf: np.ndarray
+    gates: np.ndarray
+    s: np.ndarray
+
+    @property
+    def h(self) -> np.ndarray:
+        """h (T, H): a view of ``xc_buf``, the next layer's input."""
+        return self.xc_buf[1:, self.params.inputs:]
+
+
+def _forward(p: Params, x: np.ndarray, variant: str) -> ForwardPass:
+    """The forward pass of one layer over all steps of x (T, X), h(-1) = s(-1) = 0."""
     dt = p.dtype
     T, X, H = x.shape[0], p.inputs, p.hidden
     seed = variant == "seed"
@@ -207,7 +225,7 @@ def _forward(p: Params, x: np.ndarray, variant: str):
                 np.tanh(st, out=ht)                         # h = o*tanh(s)
                 ht *= at[go]
             s_prev = st
-    return W, xc_buf, gates, s
+    return ForwardPass(p, variant, W, xc_buf, gates, s)
 
 
 @single_threaded
@@ -215,8 +233,7 @@ def forward_loss(params: Params, x, y, variant: str = "seed", loss=None, dtype=N
     """L = sum_t l(t) from the forward pass alone (what finite differences need)."""
     check_variant(variant)
     p, x, y, loss = _prepare(params, x, y, loss, dtype)
-    _, xc_buf, _, _ = _forward(p, x, variant)
-    out = loss.evaluate(xc_buf[1:, p.inputs:], y)
+    out = loss.evaluate(_forward(p, x, variant).h, y)
     return float(np.sum(out.loss, dtype=np.float64))
 
 
@@ -228,22 +245,31 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     """
     check_variant(variant)
     p, x, y, loss = _prepare(params, x, y, loss, dtype)
-    dt = p.dtype
-    T, X, H = x.shape[0], p.inputs, p.hidden
-    gi, gf, go, gg = gate_slices(H)
+    pass_ = _forward(p, x, variant)
+    out = loss.evaluate(pass_.h, y)
+    dl_dh = np.ascontiguousarray(out.dl_dh, dtype=p.dtype)
+    arrays, dz = _backward(pass_, dl_dh)
+    arrays.update(loss=out.loss, dl_dh=dl_dh)
+    return Trace(p, x, y, arrays, variant, loss, out.param_grads, dz=dz)
 
-    # ---- forward ---------------------------------------------------------------------
-    W, xc_buf, gates, s = _forward(p, x, variant)
-    xc, h = xc_buf[:T], xc_buf[1:, X:]
+
+def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The backward pass of one layer over all steps, given ``dl_dh`` (T, H): the share of
+    dL/dh(t) that arrives from outside the layer at each step (the loss's, or the layer
+    above's ``dxc[:, :X]``); the layer adds its own carry dL(t+1)/dh(t). Returns the
+    Trace's backward arrays and gradients by name, and ``dz`` (T, 4H) in GATE_ORDER."""
+    p, variant, W, xc_buf, gates, s = (fwd.params, fwd.variant, fwd.W, fwd.xc_buf,
+                                       fwd.gates, fwd.s)
+    dt = p.dtype
+    T, X, H = s.shape[0], p.inputs, p.hidden
+    gi, gf, go, gg = gate_slices(H)
+    xc = xc_buf[:T]
     i, f, o, g = (gates[:, sl] for sl in (gi, gf, go, gg))
     s_before = np.empty_like(s)                             # s(t-1), zero at t=0
     s_before[0] = 0.0
     s_before[1:] = s[:-1]
 
-    out = loss.evaluate(h, y)
-    dl_dh = np.ascontiguousarray(out.dl_dh, dtype=dt)
-
-    # ---- backward: the recurrence only -----------------------------------------------
+    # ---- the recurrence only ---------------------------------------------------------
     A, C, s_out = backward_coefficients(i, f, o, g, s, s_before, variant)
     C4 = C.reshape(T, 4, H)                                 # views, never copies
 
@@ -273,7 +299,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
             blocks.submit(t, min(t + BLOCK, T))
     del A, C, C4
 
-    # ---- backward: everything that is not recurrent, for all steps at once -----------
+    # ---- everything that is not recurrent, for all steps at once ---------------------
     top_diff_s = np.empty((T, H), dt)
     top_diff_s[-1] = 0.0
     top_diff_s[:-1] = bottom_diff_s[1:]
@@ -286,7 +312,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
         blocks.block(0, T)
     wdiff = blocks.result()                                 # sum_t outer(dz[t], xc[t])
     arrays = dict(
-        xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, loss=out.loss, dl_dh=dl_dh,
+        xc=xc, g=g, i=i, f=f, o=o, s=s, h=fwd.h,
         top_diff_h=top_diff_h, top_diff_s=top_diff_s, ds=ds, do=do, di=di, dg=dg, df=df,
         di_input=dz[:, gi], df_input=dz[:, gf], do_input=dz[:, go], dg_input=dz[:, gg],
         dxc=dxc, bottom_diff_s=bottom_diff_s, bottom_diff_h=dxc[:, X:],
@@ -294,7 +320,7 @@ def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -
     for k, sl in zip(GATE_ORDER, (gi, gf, go, gg), strict=True):
         arrays[f"w{k}_diff"] = wdiff[sl]
         arrays[f"b{k}_diff"] = bdiff[sl]
-    return Trace(p, x, y, arrays, variant, loss, out.param_grads, dz=dz)
+    return arrays, dz
 
 
 @single_threaded

@@ -20,6 +20,7 @@ file        the user's table, X = columns - K                      (T, K), mse
 from __future__ import annotations
 
 import inspect
+import io
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -29,7 +30,9 @@ import numpy as np
 
 from .errors import UserError
 from .losses import ReadoutCrossEntropy, ReadoutMSE, ToyLoss
+from .memory import check_fits
 from .params import published_example
+from .textsafe import show
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,11 @@ class Task:
 
     def __init__(self, seed: int = 0, **options):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise UserError(f"the seed must be a non-negative integer, got {seed!r}")
+            raise UserError(f"the seed must be a non-negative integer, got {show(seed)}")
         self.seed = int(seed)
         self.options = options
         self.inputs = 0                # X, set by subclasses
+        self.length = 0                # T of every sequence, set by subclasses
         self.outputs = 0               # K of the read-out (0 for the toy loss)
         self.info: dict = {}           # extra facts for display (e.g. the text's vocabulary)
 
@@ -81,7 +85,7 @@ class Task:
 
 def _int_option(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise UserError(f"{name} must be an integer, got {value!r}")
+        raise UserError(f"{name} must be an integer, got {show(value)}")
     if not low <= value <= high:
         raise UserError(f"{name} must be between {low} and {high}, got {value}")
     return int(value)
@@ -90,7 +94,7 @@ def _int_option(name: str, value, low: int, high: int) -> int:
 def _float_option(name: str, value, low: float, high: float) -> float:
     """A real number in [low, high) (NaN and Inf never are)."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise UserError(f"{name} must be a number, got {value!r}")
+        raise UserError(f"{name} must be a number, got {show(value)}")
     if not low <= value < high:
         raise UserError(f"{name} must be in [{low:g}, {high:g}), got {value}")
     return float(value)
@@ -98,7 +102,7 @@ def _float_option(name: str, value, low: float, high: float) -> float:
 
 def _period_option(value) -> tuple[float, float]:
     """The sine's period range: (low, high), one number (a fixed period) or "LOW,HIGH"."""
-    message = f"period must be a number or a range LOW,HIGH, got {value!r}"
+    message = f"period must be a number or a range LOW,HIGH, got {show(value)}"
     if isinstance(value, str):
         value = value.replace(":", ",").split(",")
     elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
@@ -118,7 +122,7 @@ def _period_option(value) -> tuple[float, float]:
 
 def _path_option(name: str, value) -> str:
     if not isinstance(value, str | os.PathLike) or not str(value):
-        raise UserError(f"{name} must be a file name, got {value!r}")
+        raise UserError(f"{name} must be a file name, got {show(value)}")
     return str(value)
 
 
@@ -134,7 +138,7 @@ class PublishedTask(Task):
         # The inputs are those of the published run with its 100 memory cells (they are
         # drawn from the same reseeded stream as the parameters, so they depend on H).
         _, self._x, self._y = published_example()
-        self.inputs = self._x.shape[1]
+        self.length, self.inputs = self._x.shape
 
     def _draw(self, rng):
         return self._x.copy(), self._y.copy()
@@ -276,7 +280,8 @@ class FileTask(Task):
                 raise UserError(f"{targets}: {y.shape[0]} rows of targets for "
                                 f"{x.shape[0]} rows of inputs in {path}")
         self._x, self._y = np.ascontiguousarray(x), np.ascontiguousarray(y)
-        self.inputs, self.outputs = x.shape[1], y.shape[1]
+        self.length, self.inputs = x.shape
+        self.outputs = y.shape[1]
 
     def _draw(self, rng):
         return self._x.copy(), self._y.copy()
@@ -316,22 +321,27 @@ def _read_csv(path: Path) -> np.ndarray:
     one preallocated float64 array; a block it refuses is parsed again line by line, to
     name the first bad line.
     """
-    from .io import check_regular_file
+    from .io import open_regular
 
-    check_regular_file(path)                   # a FIFO or a device is never opened
-    size = path.stat().st_size
-    if size > _CSV_LIMIT:
-        raise UserError(f"{path}: {size / 2**20:.0f} MiB is more than the "
-                        f"{_CSV_LIMIT // 2**20} MiB a .csv may have; save the table as .npy")
     try:
-        with open(path, "rb") as fp:                        # an upper bound on the rows
-            newlines = sum(b.count(b"\n") for b in iter(lambda: fp.read(1 << 20), b""))
-        with open(path, encoding="utf-8-sig") as fp:
-            return _parse_csv(fp, newlines + 1, path)
+        # One open, checked to be a regular file once open (a FIFO or a device never is),
+        # read twice: the line count bounds the table before anything is allocated.
+        with open_regular(path) as fp:
+            size = os.fstat(fp.fileno()).st_size
+            if size > _CSV_LIMIT:
+                raise UserError(f"{path}: {size / 2**20:.0f} MiB is more than the "
+                                f"{_CSV_LIMIT // 2**20} MiB a .csv may have; save the table "
+                                "as .npy")
+            ends = 0                                  # "\n" and "\r": at least the lines
+            for chunk in iter(lambda: fp.read(1 << 20), b""):
+                ends += chunk.count(b"\n") + chunk.count(b"\r")
+            fp.seek(0)
+            with io.TextIOWrapper(fp, encoding="utf-8-sig") as text:
+                return _parse_csv(text, ends + 1, path)
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a UTF-8 text file") from None
     except OSError as err:
-        raise UserError(f"{path}: cannot read ({err.strerror})") from None
+        raise UserError(f"{path}: cannot read ({err.strerror or err})") from None
 
 
 def _parse_csv(lines, capacity: int, path: Path) -> np.ndarray:
@@ -340,7 +350,7 @@ def _parse_csv(lines, capacity: int, path: Path) -> np.ndarray:
     def flush():
         nonlocal table, rows, chars
         values = _parse_block(block, width, path)
-        if rows + len(values) > table.shape[0]:             # lone "\r" line ends
+        if rows + len(values) > table.shape[0]:             # a guard: never, as counted
             grown = np.empty((2 * (rows + len(values)), width))
             grown[:rows] = table[:rows]
             table = grown
@@ -357,7 +367,9 @@ def _parse_csv(lines, capacity: int, path: Path) -> np.ndarray:
             width = len(cells)
             if not any(_is_number(c) for c in cells):       # a header line of names
                 continue
-        if table is None:
+        if table is None:                                   # budgeted before it exists
+            check_fits(8 * capacity * width, f"{path}: a table of up to {capacity} rows "
+                       f"and {width} columns")
             table = np.empty((capacity, width))
         block.append((number, line))
         chars += len(line)
@@ -391,7 +403,7 @@ def _parse_block(block: list[tuple[int, str]], width: int, path: Path) -> np.nda
             out[row] = [float(c) for c in cells]
         except ValueError:
             bad = next(c for c in cells if not _is_number(c))
-            raise UserError(f"{path}: line {number}: {bad!r} is not a number") from None
+            raise UserError(f"{path}: line {number}: {show(bad)} is not a number") from None
     return out
 
 
@@ -412,13 +424,13 @@ TASKS: dict[str, type[Task]] = {
 def make_task(name: str = "published", seed: int = 0, **options) -> Task:
     """The task ``name`` (a key of ``TASKS``) with its options, e.g. ``length=100``."""
     if name not in TASKS:
-        raise UserError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+        raise UserError(f"unknown task {show(name)}; choose one of {', '.join(TASKS)}")
     cls = TASKS[name]
     known = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "seed")]
     unknown = [k for k in options if k not in known]
     if unknown:
         allowed = ", ".join(known) if known else "none"
-        raise UserError(f"task {name!r} has no option {unknown[0]!r} (options: {allowed})")
+        raise UserError(f"task {show(name)} has no option {show(unknown[0])} (options: {allowed})")
     return cls(seed, **options)
 
 

@@ -29,10 +29,12 @@ from .cell import check_variant
 from .errors import UserError
 from .init import INITS, check_forget_bias, make_params
 from .losses import make_loss
+from .memory import check_fits, training_bytes
 from .optim import OPTIMIZERS, clip_by_global_norm, global_norm, grad_norms, make_optimizer
 from .params import PARAM_NAMES, Params
 from .recorder import record
 from .tasks import Task, make_task
+from .textsafe import show
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, Trace
 
 # The init generator is a child of the seed distinct from the task's per-sequence ones.
@@ -123,6 +125,24 @@ def first_nonfinite(trace: Trace, iteration: int = 0) -> NonFinite | None:
         if not np.all(np.isfinite(g)):
             return NonFinite(iteration, "gradient", name)
     return None                       # a sum overflowed, the values themselves are fine
+
+
+def first_nonfinite_preactivation(trace: Trace, iteration: int = 0) -> NonFinite | None:
+    """The first step whose pre-activation ``wk·xc(t) + bk`` overflowed, or None.
+
+    A pass is not recorded at that point: an infinite pre-activation saturates its gate
+    (tanh(inf) = 1), and every recorded array stays finite. Recomputing costs one GEMM of
+    (T, X+H) by (X+H, 4H), as much as the forward's own projections; the demo's short
+    passes check it, training keeps to ``first_nonfinite``.
+    """
+    p = trace.params
+    with np.errstate(all="ignore"):
+        for k in ("g", "i", "f", "o"):
+            z = trace.xc @ getattr(p, f"w{k}").T + getattr(p, f"b{k}")
+            rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
+            if rows.size:
+                return NonFinite(iteration, "forward", f"w{k}·xc + b{k}", int(rows[0]))
+    return None
 
 
 class Trainer:
@@ -318,13 +338,13 @@ class TrainConfig:
         if out.iterations < 0:
             raise UserError(f"the number of iterations must be >= 0, got {out.iterations}")
         if out.optimizer not in OPTIMIZERS:
-            raise UserError(f"unknown optimizer {out.optimizer!r}; "
+            raise UserError(f"unknown optimizer {show(out.optimizer)}; "
                             f"choose one of {', '.join(OPTIMIZERS)}")
         if out.init not in INITS:
-            raise UserError(f"unknown initialisation {out.init!r}; "
+            raise UserError(f"unknown initialisation {show(out.init)}; "
                             f"choose one of {', '.join(INITS)}")
         if out.dtype not in ("float64", "float32"):
-            raise UserError(f"dtype must be float64 or float32, got {out.dtype!r}")
+            raise UserError(f"dtype must be float64 or float32, got {show(out.dtype)}")
         if out.forget_bias is not None:
             out.forget_bias = check_forget_bias(out.forget_bias)
         if out.lr is not None and not out.lr > 0:
@@ -348,6 +368,15 @@ def init_model(task: Task, init: str, hidden: int, seed: int, forget_bias=None,
     return params, task.make_loss(hidden, rng, dtype)
 
 
+def check_training_memory(task: Task, cfg: TrainConfig) -> None:
+    """UserError, before anything is allocated, if an iteration of this run would need
+    more memory than it may use (``memory.training_bytes``, from the sizes alone)."""
+    need = training_bytes(task.length, task.inputs, cfg.hidden, task.outputs, cfg.dtype,
+                          cfg.optimizer, cfg.batch)
+    check_fits(need, f"training {task.name} at T={task.length}, X={task.inputs}, "
+                     f"H={cfg.hidden}" + (f", batch {cfg.batch}" if cfg.batch > 1 else ""))
+
+
 def build_trainer(config: TrainConfig, **trainer_options) -> tuple[Trainer, TrainConfig]:
     """The task, initial parameters, loss and optimiser a config describes, as a Trainer.
 
@@ -355,6 +384,7 @@ def build_trainer(config: TrainConfig, **trainer_options) -> tuple[Trainer, Trai
     """
     task = make_task(config.task, config.seed, **config.task_options)
     cfg = config.resolved(task)
+    check_training_memory(task, cfg)
     params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, cfg.forget_bias, cfg.dtype)
     optimizer = make_optimizer(cfg.optimizer, cfg.lr)
     cfg.lr = optimizer.lr

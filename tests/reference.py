@@ -1,4 +1,5 @@
-"""An independent reference LSTM, written in the tests from docs/equations.md.
+"""An independent reference LSTM and stacked model, written in the tests from the equations
+(docs/equations.md §1–§4).
 
 Deliberately plain: one Python loop per direction, explicit per-step dictionaries, the
 sigmoid as 1/(1+exp(-z)), nothing imported from lstm_engine. The engine is held to it.
@@ -63,3 +64,108 @@ def reference_pass(W: dict, x: np.ndarray, y: np.ndarray, variant: str):
     arrays["loss"] = loss
     arrays.update({f"{k}_diff": v for k, v in grads.items()})
     return arrays
+
+
+def _reference_loss(h_top, y, loss):
+    """Per-step loss, dl/dh (T, H) and the read-out's arrays, written from the equations.
+
+    ``loss``: {"name": "toy"} or {"name": "mse"|"xent", "wy": (K, H), "by": (K,),
+    "at": "every"|"last"}. "last" takes one target (or a sequence of which the last)."""
+    T, H = h_top.shape
+    l, dl_dh, extra = np.zeros(T), np.zeros((T, H)), {}
+    if loss["name"] == "toy":
+        for t in range(T):
+            l[t] = (h_top[t, 0] - y[t]) ** 2
+            dl_dh[t, 0] = 2.0 * (h_top[t, 0] - y[t])
+        return l, dl_dh, extra
+    wy, by = loss["wy"], loss["by"]
+    K = wy.shape[0]
+    scored = list(range(T)) if loss["at"] == "every" else [T - 1]
+    z = np.array([wy.dot(h_top[t]) + by for t in range(T)])
+    dz = np.zeros((T, K))
+    per_step = np.ndim(y) == (2 if loss["name"] == "mse" else 1)   # one target per step
+    for t in scored:
+        target = y[t] if per_step else y
+        if loss["name"] == "mse":
+            l[t] = np.sum((z[t] - target) ** 2) / K
+            dz[t] = 2.0 * (z[t] - target) / K
+        else:
+            p = np.exp(z[t] - z[t].max())
+            p = p / p.sum()
+            l[t] = -np.log(p[int(target)])
+            dz[t] = p
+            dz[t, int(target)] -= 1.0
+        dl_dh[t] = wy.T.dot(dz[t])
+    extra["z"], extra["dz"] = z, dz
+    extra["wy_diff"] = sum(np.outer(dz[t], h_top[t]) for t in range(T))
+    extra["by_diff"] = dz.sum(axis=0)
+    return l, dl_dh, extra
+
+
+def reference_model_pass(layers: list, inputs, y, variant: str, loss: dict, E=None):
+    """A stacked model node by node, from the equations (docs/equations.md).
+
+    ``layers``: one dict of float64 arrays (wg … bo) per layer; ``inputs``: x (T, X), or
+    token ids (T,) when ``E`` (V, X) is given. Returns (per-layer dicts of arrays with the
+    Trace's names, model-level dict: loss, x, dE, z, dz, wy_diff, by_diff)."""
+    x = E[np.asarray(inputs)] if E is not None else np.asarray(inputs, dtype=float)
+    T, L = x.shape[0], len(layers)
+    fwd = [[None] * T for _ in layers]
+    h_prev = [np.zeros(W["bg"].shape[0]) for W in layers]
+    s_prev = [np.zeros(W["bg"].shape[0]) for W in layers]
+    for t in range(T):
+        inp = x[t]
+        for n, W in enumerate(layers):
+            xc = np.concatenate([inp, h_prev[n]])
+            g = np.tanh(W["wg"].dot(xc) + W["bg"])
+            i = _sig(W["wi"].dot(xc) + W["bi"])
+            f = _sig(W["wf"].dot(xc) + W["bf"])
+            o = _sig(W["wo"].dot(xc) + W["bo"])
+            s = g * i + s_prev[n] * f
+            h = s * o if variant == "seed" else o * np.tanh(s)
+            fwd[n][t] = dict(xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, s_prev=s_prev[n])
+            h_prev[n], s_prev[n] = h, s
+            inp = h
+    h_top = np.array([fwd[L - 1][t]["h"] for t in range(T)])
+    l, dl_top, extra = _reference_loss(h_top, y, loss)
+    grads = [{k: np.zeros_like(v) for k, v in W.items()} for W in layers]
+    bwd = [[None] * T for _ in layers]
+    dh_next = [np.zeros(W["bg"].shape[0]) for W in layers]
+    ds_next = [np.zeros(W["bg"].shape[0]) for W in layers]
+    dE = None if E is None else np.zeros_like(E)
+    for t in reversed(range(T)):
+        from_above = dl_top[t]
+        for n in reversed(range(L)):
+            W, st = layers[n], fwd[n][t]
+            X = W["wg"].shape[1] - W["bg"].shape[0]
+            tdh = from_above + dh_next[n]
+            tds = ds_next[n]
+            if variant == "seed":
+                ds, do = st["o"] * tdh + tds, st["s"] * tdh
+            else:
+                th = np.tanh(st["s"])
+                ds, do = st["o"] * (1.0 - th * th) * tdh + tds, th * tdh
+            di, dg, df = st["g"] * ds, st["i"] * ds, st["s_prev"] * ds
+            d = {"i": st["i"] * (1 - st["i"]) * di, "f": st["f"] * (1 - st["f"]) * df,
+                 "o": st["o"] * (1 - st["o"]) * do, "g": (1 - st["g"] ** 2) * dg}
+            for k, dk in d.items():
+                grads[n]["w" + k] += np.outer(dk, st["xc"])
+                grads[n]["b" + k] += dk
+            dxc = sum(W["w" + k].T.dot(dk) for k, dk in d.items())
+            bwd[n][t] = dict(dl_dh=from_above, top_diff_h=tdh, top_diff_s=tds, ds=ds, do=do,
+                             di=di, dg=dg, df=df, di_input=d["i"], df_input=d["f"],
+                             do_input=d["o"], dg_input=d["g"], dxc=dxc,
+                             bottom_diff_s=ds * st["f"], bottom_diff_h=dxc[X:])
+            dh_next[n], ds_next[n] = dxc[X:], ds * st["f"]
+            from_above = dxc[:X]
+        if dE is not None:
+            dE[inputs[t]] += from_above
+    per_layer = []
+    for n in range(L):
+        arrays = {k: np.array([st[k] for st in fwd[n]])
+                  for k in ("xc", "g", "i", "f", "o", "s", "h")}
+        arrays.update({k: np.array([b[k] for b in bwd[n]]) for k in bwd[n][0]})
+        arrays["loss"] = l
+        arrays.update({f"{k}_diff": v for k, v in grads[n].items()})
+        per_layer.append(arrays)
+    return per_layer, dict(loss=l, x=x, dE=dE, **extra)

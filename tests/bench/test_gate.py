@@ -100,10 +100,42 @@ def test_one_failed_group_fails_the_gate_and_every_group_is_reported():
     assert [line.split()[0] for line in lines] == ["float32", "seek"]
 
 
-@pytest.mark.parametrize("key", ["f64", "f32", "memory", "seek_median", "seek_p95",
-                                 "step_median", "start", "live"])
+FIGURE_ONLY = gate.Figure("seed", "vs seed-style", 6.0, higher=True, unit="×", gated=False)
+
+
+def test_a_figure_only_is_printed_but_never_fails_nor_asks_for_another_attempt():
+    measure, calls = fake({"seed": 1.5, "seek": 40.0}, {"seed": 0.5, "seek": 10.0})
+    status, lines = run([gate.Group([FIGURE_ONLY, TIME], measure)])
+    assert status == 0 and len(calls) == 2               # the time needed a second attempt
+    assert "1.50×" in lines[0] and "target ≥ 6×" in lines[0] and "figure only" in lines[0]
+    assert "PASS" not in lines[0] and "FAIL" not in lines[0] and "gate" not in lines[0]
+    measure, calls = fake({"seed": math.nan})
+    status, lines = run([gate.Group([FIGURE_ONLY], measure)])
+    assert status == 0 and len(calls) == 1 and "n/a" in lines[0]
+
+
+def test_a_lower_is_better_ratio_fails_above_twice_its_target():
+    floor = gate.Figure("floor64", "engine / floor", 1.5, higher=False, unit="×")
+    measure, calls = fake({"floor64": 3.2}, {"floor64": 3.1}, {"floor64": 3.05})
+    status, lines = run([gate.Group([floor], measure)])
+    assert status == 1 and "gate ≤ 3×" in lines[0] and "FAIL" in lines[0]
+    measure, _ = fake({"floor64": 2.9})
+    assert run([gate.Group([floor], measure)])[0] == 0
+
+
+@pytest.mark.parametrize("key", ["floor64", "floor32", "layers64", "layers32", "memory",
+                                 "payload", "seek_median", "seek_p95", "step_median", "start",
+                                 "live"])
 def test_every_gated_figure_is_half_its_benchmark_target(key):
     figures = {f.key: f for g in gate.groups() for f in g.figures}
-    expected = {"f64": 3.0, "f32": 7.0, "memory": 2.0, "seek_median": 32.0, "seek_p95": 66.0,
+    expected = {"floor64": 3.0, "floor32": 3.0, "layers64": 4.2, "layers32": 4.2,
+                "memory": 2.0, "payload": 2.2, "seek_median": 32.0, "seek_p95": 66.0,
                 "step_median": 32.0, "start": 3.0, "live": 0.4}
+    assert figures[key].gated
     assert figures[key].threshold == pytest.approx(expected[key])
+
+
+def test_the_seed_style_ratios_are_figures_only():
+    figures = {f.key: f for g in gate.groups() for f in g.figures}
+    assert not figures["seed64"].gated and not figures["seed32"].gated
+    assert figures["seed64"].target == 6.0 and figures["seed32"].target == 14.0
