@@ -31,6 +31,7 @@ from lstm_engine.textsafe import show
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 from lstm_engine.training import TrainState
 
+from .app_memory import check_can_show
 from .breakpoints import MAX_BREAKPOINTS, Breakpoint
 from .config import RunConfig, check_config, default_config
 from .file_values import check_tree, count, number
@@ -316,6 +317,7 @@ def load_session(path) -> tuple[Session, dict]:
     arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
     trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
+    check_can_show(trace, path)
     config = _config(meta["config"], trace, path)
     session = Session(config=config, trace=trace)
     if meta.get("training") is not None:

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_engine.errors import UserError
-from lstm_engine.io import load_trace, save_trace
+from lstm_engine.io import save_trace
 from lstm_engine.recorder import record
 from lstm_engine.trace import GRAD_NAMES
 
+from .app_memory import load_trace_to_show
 from .breakpoints import (
     MAX_BREAKPOINTS,
     NO_HITS,
@@ -837,8 +838,9 @@ class Session:
         self.set_speed(other.speed)
 
     def open(self, path) -> None:
-        """Read a trace file; on any problem UserError and the session is unchanged."""
-        trace = load_trace(path)
+        """Read a trace file; on any problem (one that the app could not show in the
+        memory there is, too: ``app_memory``) UserError and the session is unchanged."""
+        trace = load_trace_to_show(path)
         self._commit(trace, config_from_trace(trace, self._config.lr), path=str(path),
                      keep_cursor=False, clear_history=True)
 

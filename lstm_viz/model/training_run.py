@@ -51,7 +51,7 @@ from .config import (
     task_info,
     trace_bytes,
 )
-from .levels import max_abs, symmetric_levels
+from .levels import max_abs, saturate, symmetric_levels
 
 WATCH = ("training", "example")
 MAX_RING = 10_000
@@ -374,8 +374,7 @@ def loss_curve(history: dict, log: bool) -> tuple[np.ndarray, np.ndarray]:
     """The loss curve's (iteration, loss) as float32; on a log scale a loss that is not
     positive is NaN (a gap: log10 of it does not exist)."""
     x = np.asarray(history["iteration"], np.float32)
-    with np.errstate(over="ignore"):                 # a loss beyond float32 is drawn as inf
-        y = np.asarray(history["loss"], np.float32)
+    y = saturate(history["loss"])                    # a huge loss is drawn at the top
     if log:
         with np.errstate(invalid="ignore"):
             y = np.where(y > 0, y, np.nan).astype(np.float32)
@@ -401,15 +400,16 @@ def gradient_image(trace, name: str, previous=None, diff: bool = False
                    ) -> GradientImage | None:
     """``name`` of the shown pass, or with ``diff`` its change from the previous
     iteration's pass (None when that pass is not kept)."""
-    a = np.asarray(trace[name], np.float32)
+    a = np.asarray(trace[name], np.float64)
     label = name
     if diff:
         if previous is None:
             return None
-        a = a - np.asarray(previous[name], np.float32)
+        with np.errstate(all="ignore"):
+            a = a - np.asarray(previous[name], np.float64)
         label = f"{name}(k) − {name}(k−1)"
     m = max_abs(a)
-    return GradientImage(a, symmetric_levels(m), m, label)
+    return GradientImage(saturate(a), symmetric_levels(m), m, label)
 
 
 def optional_float(text: str, what: str) -> float | None:

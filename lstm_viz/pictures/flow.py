@@ -10,6 +10,7 @@ import numpy as np
 from lstm_engine.flow import gradient_norms, log10_forget_product
 
 from ..model.frame_data import FrameData
+from ..model.levels import drawable_range, saturate
 from .known import known_steps
 
 FLOW_CURVES = ("ds", "top_diff_h", "bottom_diff_s")
@@ -25,14 +26,13 @@ class FlowState:
 
 def _padded(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[float, float]:
     """(lo, hi) around the values with a little room (``floor``: lo never below it);
-    a unit span when there is nothing or a single value."""
+    a unit span when there is nothing or a single value; drawable (``model/levels.py``)."""
     if v.size == 0:
         return (0.0, 1.0) if floor is not None else (-1.0, 0.0)
     lo, hi = float(v.min()), float(v.max())
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    span = hi - lo
-    lo, hi = lo - pad * span, hi + pad * span
+    lo, hi = drawable_range(lo, hi, pad)
     if floor is not None:
         lo = max(lo, floor)
     return lo, hi
@@ -51,8 +51,8 @@ class Flow:
 
     def norms(self) -> dict:
         if self._norms is None:
-            with np.errstate(all="ignore"):
-                self._norms = {k: np.asarray(v, np.float32)
+            with np.errstate(all="ignore"):          # drawn saturated: model/levels.py
+                self._norms = {k: saturate(v)
                                for k, v in gradient_norms(self.data.trace).items()}
         return self._norms
 

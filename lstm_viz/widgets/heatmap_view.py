@@ -23,10 +23,12 @@ from PySide6.QtWidgets import (
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 
+from ..model.levels import DRAW_MAX
 from ..pictures.colors import (
     DIVERGING,
     Special,
     anchors_for,
+    finite_or_zero,
     special_rgba,
 )
 from ..pictures.tables import csv_text, stack_tables
@@ -329,8 +331,10 @@ class ParamGradView(VisibleView):
     @staticmethod
     def _fill(buf: np.ndarray, a: np.ndarray, special: Special) -> None:
         np.copyto(buf, a, casting="unsafe")
-        if special.total:
-            np.nan_to_num(buf, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        with np.errstate(all="ignore"):
+            drawable = special.total == 0 and float(np.max(np.abs(buf))) <= DRAW_MAX
+        if not drawable:                    # NaN/Inf as 0 (overlaid), huge values held
+            np.copyto(buf, finite_or_zero(a))
 
     def _hover(self, pos):
         st = self.state

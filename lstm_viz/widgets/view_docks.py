@@ -4,8 +4,8 @@
 gradients, the gradient flow and the loss-to-cell matrix, each in a QDockWidget with an
 Export button, adds a toggle per dock to the View menu, and lays them out for a
 1366x768 screen: source over variables on the left, the carousel over the heatmaps on
-the right with the other views tabbed beside the heatmaps. The window's saved state
-(``saveState``/``restoreState``) keeps the arrangement.
+the right with the other views tabbed beside the heatmaps. The window's layout
+(``window_layout.py``, a checked description, never Qt's state bytes) keeps the arrangement.
 """
 
 from __future__ import annotations
