@@ -1,13 +1,15 @@
 """Saved sessions: a run with its training history, breakpoints and view layout in one
-``.npz``, and a short text form (configuration + frame) that reopens the same view. No Qt.
+``.npz`` (the short text form is ``session_text.py``). No Qt.
 
 The file format is documented in ``docs/file-formats.md`` ("Saved session"). In short:
 a JSON ``meta`` string, the shown pass in the trace file's layout under ``trace.``,
 the history arrays, and for a training run its checkpoint (parameters, read-out and
 optimiser state under ``train.``) and the parameters of every pass kept in the ring
 under ``ring.<k>.``; those passes are recorded again on opening (recording is
-deterministic, so they come back bit for bit). No pickles; written atomically; every
-problem reading it is a one-line UserError naming the file, and nothing changes.
+deterministic, so they come back bit for bit): that can take a while, so reading is a
+job (``jobs.py``: ``load_session_job`` reports a slice per pass, ``load_session`` runs it
+to the end). No pickles; written atomically; every problem reading it is a one-line
+UserError naming the file, and nothing changes.
 """
 
 from __future__ import annotations
@@ -33,16 +35,15 @@ from lstm_engine.training import TrainState
 
 from .app_memory import check_can_show
 from .breakpoints import MAX_BREAKPOINTS, Breakpoint
-from .config import RunConfig, check_config, default_config
+from .config import RunConfig, check_config
 from .file_values import check_tree, count, number
 from .file_values import text as checked_text
+from .jobs import Job, finish
 from .session import MAX_SPEED, MIN_SPEED, Session
-from .training_run import MAX_ITERATION, TrainingRun, TrainingSettings, check_settings
+from .training_run import MAX_ITERATION, TrainingRun, TrainingSettings
 
 FORMAT = "lstm-viz-session"
 VERSION = 1
-TEXT_PREFIX = "lstm-viz:1"
-MAX_TEXT_ITERATIONS = 100_000
 MAX_PROBLEM = 2000                      # characters of a saved run's problem text
 _SEP = ":"                                # nested optimiser state: train.opt:m:wg
 
@@ -231,7 +232,9 @@ def _check_optimizer_state(run: TrainingRun, state: TrainState, path) -> None:
     compare(expected, state.optimizer_state, "")
 
 
-def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
+def _training(session: Session, arrays: dict, tm: dict, trace, path) -> Job:
+    """Put the saved training run into ``session``: a job, one slice per ring pass that
+    is recorded again."""
     if not isinstance(tm, dict) or not isinstance(tm.get("settings"), dict):
         raise UserError(f"{path}: 'training' lacks its settings")
     try:
@@ -261,7 +264,8 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
                         ) from None
     _check_optimizer_state(run, state, path)
     run.clear_ring()
-    for k in ring:
+    for n, k in enumerate(ring):
+        yield n, len(ring), f"recording the pass of iteration {k:,} again"
         if k == shown:
             run.put(k, trace)
             continue
@@ -313,6 +317,11 @@ def is_saved_session(path) -> bool:
 
 def load_session(path) -> tuple[Session, dict]:
     """A new Session from a saved one and the view layout saved with it."""
+    return finish(load_session_job(path))
+
+
+def load_session_job(path) -> Job:
+    """``load_session`` as a job: its result is (session, view)."""
     path = Path(path)
     arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
@@ -321,7 +330,7 @@ def load_session(path) -> tuple[Session, dict]:
     config = _config(meta["config"], trace, path)
     session = Session(config=config, trace=trace)
     if meta.get("training") is not None:
-        _training(session, arrays, meta["training"], trace, path)
+        yield from _training(session, arrays, meta["training"], trace, path)
     elif (h := _history(arrays, path)) is not None:
         from .session import HistoryEntry
         session._history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
@@ -341,89 +350,3 @@ def load_session(path) -> tuple[Session, dict]:
     session._path = None
     view = meta.get("view") if isinstance(meta.get("view"), dict) else {}
     return session, view
-
-
-# ---- the short text form ---------------------------------------------------------------------
-
-def _value_text(v) -> str:
-    return "none" if v is None else repr(v) if isinstance(v, float) else str(v)
-
-
-def _defaults_diff(obj, base) -> list[str]:
-    out = []
-    for f in fields(obj):
-        v = getattr(obj, f.name)
-        if v != getattr(base, f.name):
-            out.append(f"{f.name}={_value_text(v)}")
-    return out
-
-
-def state_text(session: Session) -> str:
-    """``lstm-viz:1 task=adding steps=100 … frame=bwd:3:ds`` (training: ``train … iteration=k``)."""
-    run = session.training
-    if run is not None:
-        s = run.settings
-        words = ["train", f"task={s.task}"]
-        words += [w for w in _defaults_diff(s, TrainingSettings(task=s.task))
-                  if not w.startswith("task=")]
-        words.append(f"iteration={session.iteration}")
-    else:
-        c = session.config
-        if c.task == "file":
-            raise UserError("a run read from a file has no short text form; save the session")
-        words = [f"task={c.task}"]
-        words += [w for w in _defaults_diff(c, default_config(c.task))
-                  if not w.startswith("task=")]
-    words.append(f"frame={session.frame_text}")
-    return " ".join([TEXT_PREFIX, *words])
-
-
-def _parse_value(text: str, default, name: str):
-    if text == "none":
-        return None
-    kinds = {"hidden": int, "steps": int, "inputs": int, "seed": int, "length": int,
-             "ring": int, "lr": float, "clip": float, "forget_bias": float}
-    kind = kinds.get(name, type(default) if default is not None else str)
-    try:
-        return kind(text)
-    except ValueError:
-        raise UserError(f"{name}={text!r} is not a valid value") from None
-
-
-def session_from_text(text: str) -> Session:
-    """The session a ``state_text`` describes (a training run is trained again, from its
-    seed, up to that iteration: deterministic, so it is the same pass)."""
-    words = str(text).split()
-    if not words or words[0] != TEXT_PREFIX:
-        raise UserError(f"a session text starts with {TEXT_PREFIX!r}")
-    training = len(words) > 1 and words[1] == "train"
-    pairs = {}
-    for w in words[2 if training else 1:]:
-        key, sep, value = w.partition("=")
-        if not sep:
-            raise UserError(f"cannot read {w!r} in the session text (want key=value)")
-        pairs[key] = value
-    frame = pairs.pop("frame", None)
-    iteration = pairs.pop("iteration", None)
-    base = TrainingSettings(task=pairs.get("task", "adding")) if training else \
-        default_config(pairs.get("task", "published"))
-    names = {f.name for f in fields(base)}
-    changes = {}
-    for key, value in pairs.items():
-        if key not in names:
-            raise UserError(f"unknown setting {key!r} in the session text")
-        changes[key] = _parse_value(value, getattr(base, key), key)
-    if training:
-        settings = check_settings(base.with_(**changes))
-        k = 0 if iteration is None else _parse_value(iteration, 0, "iteration")
-        if not 0 <= k < MAX_TEXT_ITERATIONS:
-            raise UserError(f"iteration must be from 0 to {MAX_TEXT_ITERATIONS - 1}")
-        session = Session()
-        session.start_training(settings)
-        session.train(k + 1, stop_at_breakpoints=False)
-        session.seek_iteration(k)
-    else:
-        session = Session(check_config(base.with_(**changes)))
-    if frame:
-        session.goto(frame)
-    return session

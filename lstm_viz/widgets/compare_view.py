@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 from lstm_engine.trace import STEP_NAMES
 
 from ..model.compare import Comparison, describe
@@ -115,7 +116,7 @@ class CompareView(QDialog):
         try:
             self.comparison = Comparison.of(base.with_(**a), base.with_(**b))
         except UserError as err:
-            self.summary.setText(str(err))
+            self.summary.setText(one_line(err))
             return
         self.comparison.left.seek(self.session.cursor)
         self.refresh()

@@ -31,6 +31,7 @@ from ..model.checks import (
     verdict,
     worst_first,
 )
+from .errors import message_of
 from .plain import PlainLabel
 
 VERDICT_COLOR = {"correct": QColor(30, 140, 60), "suspect": QColor(200, 130, 0),
@@ -184,7 +185,7 @@ class GradCheckDialog(QDialog):
             self.verdict.setStyleSheet("")
             return
         except Exception as err:                       # noqa: BLE001 - shown to the user
-            self.verdict.setText(f"the check failed: {err}")
+            self.verdict.setText(f"the check failed: {message_of(err)}")
             return
         self.show_result(result)
         self.session.set_gradcheck(result, self._trace)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 
 from ..model.frames import STATEMENTS
 from ..model.session import SPEEDS, Session
@@ -463,7 +464,7 @@ class MainWindow(QMainWindow):
         files = self.recent_files()
         for f in files:
             a = self.recent_menu.addAction(menu_text(f))
-            set_plain_tooltip(a, f)
+            set_plain_tooltip(a, one_line(f))
             a.triggered.connect(lambda checked=False, f=f: self.open_path(f))
         self.recent_menu.setEnabled(bool(files))
 

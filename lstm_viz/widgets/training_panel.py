@@ -31,6 +31,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.params import PARAM_NAMES
+from lstm_engine.textsafe import one_line
 
 from ..model.config import MAX_HIDDEN, MAX_SEED, MAX_STEPS, task_info
 from ..model.training_run import (
@@ -426,7 +427,7 @@ class TrainingPanel(QWidget):
             if not running:
                 self.show_settings(run.settings)
             c = run.resolved
-            problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
+            problem = f"  ·  STOPPED: {one_line(run.problem)}" if run.problem else ""
             self.status.setText(f"{c.task}, {c.optimizer} lr {c.lr:g}, init {c.init}"
                                 f"{', clip ' + format(c.clip, 'g') if c.clip else ''}"
                                 f"  ·  {run.iterations_done} iterations done{problem}")
@@ -447,7 +448,7 @@ class TrainingPanel(QWidget):
             self.curve.setData([], [])
         run = self.session.training
         if run is not None:
-            problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
+            problem = f"  ·  STOPPED: {one_line(run.problem)}" if run.problem else ""
             text = self.status.text().split("  ·  ")
             if len(text) >= 2:
                 self.status.setText(f"{text[0]}  ·  {run.iterations_done} iterations done"

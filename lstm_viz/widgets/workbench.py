@@ -23,8 +23,8 @@ from lstm_engine.textsafe import one_line
 from ..model import crashlog
 from ..model.layout import LayoutProblem
 from .breakpoints_panel import BreakpointsPanel
-from .busy import busy
 from .plain import PlainLabel, ask_text, set_plain_tooltip
+from .progress import run_job
 from .training_panel import TrainingPanel
 from .window_layout import apply as apply_layout
 from .window_layout import describe as describe_layout
@@ -87,6 +87,7 @@ class Workbench:
 
     def show_note(self, text: str) -> None:
         """The status bar's note: why execution stopped (or did not)."""
+        text = one_line(text)
         self.stop_label.setText(text)
         set_plain_tooltip(self.stop_label, text)
         self.stop_label.setEnabled(True)
@@ -250,15 +251,19 @@ class Workbench:
         return True
 
     def open_session_from(self, path) -> bool:
-        """Open a saved session; a bad file shows one line and keeps the current one."""
-        from ..model.saved_session import load_session
+        """Open a saved session; a bad file shows one line and keeps the current one. The
+        passes it records again run with progress and Cancel (``progress.py``)."""
+        from ..model.saved_session import load_session_job
 
         try:
-            with busy():
-                loaded, view = load_session(path)
+            got = run_job(self.window, "Opening the session", load_session_job(path))
         except UserError as err:
             self.window.errors.report(err)
             return False
+        if got is None:
+            self.window.statusBar().showMessage("cancelled: nothing changed", 4000)
+            return False
+        loaded, view = got
         self.session.adopt(loaded)
         self.apply_view(view)
         return True
@@ -276,7 +281,7 @@ class Workbench:
             self.open_session_from(path)
 
     def copy_state(self) -> str:
-        from ..model.saved_session import state_text
+        from ..model.session_text import state_text
 
         text = state_text(self.session)
         QGuiApplication.clipboard().setText(text)
@@ -284,13 +289,18 @@ class Workbench:
         return text
 
     def open_text(self, text: str) -> bool:
-        from ..model.saved_session import session_from_text
+        """Open a session text; a training run's is trained again up to its iteration,
+        with progress and Cancel (``progress.py``)."""
+        from ..model.session_text import session_from_text_job
 
         try:
-            with busy():                     # a long pass is recorded (and trained) first
-                loaded = session_from_text(text)
+            loaded = run_job(self.window, "Opening the session text",
+                             session_from_text_job(text))
         except UserError as err:
             self.window.errors.report(err)
+            return False
+        if loaded is None:
+            self.window.statusBar().showMessage("cancelled: nothing changed", 4000)
             return False
         self.session.adopt(loaded)
         if loaded.training is not None:

@@ -164,3 +164,34 @@ def test_every_tooltip_with_outside_text_is_escaped(make_window, qapp):
     for widget in (w.status_frame, w.workbench.stop_label):
         assert MARK in rendered(widget.toolTip()), widget.toolTip()
         assert widget.textFormat() == Qt.TextFormat.PlainText
+
+
+CONTROL = "a\nb\rc\x1b[31md\u202ee\x85f"
+
+
+def test_control_characters_in_paths_and_texts_stay_one_line(make_window, tmp_path, qapp):
+    """Issue 14, class 20: a newline, an escape sequence or a bidi override in a file name
+    or a file's text is escaped in every message, title, menu entry and status text."""
+    w = make_window()
+    missing = tmp_path / f"missing {CONTROL}.npz"
+    assert not w.open_path(missing)
+    named = tmp_path / f"saved {CONTROL}.npz"
+    assert w.save_path(named)
+    assert "\n" not in w.windowTitle() and "\\x1b" in w.windowTitle()
+    run = Session()
+    run.start_training(TrainingSettings(task="adding", length=10, hidden=3, ring=2))
+    run.train(1, stop_at_breakpoints=False)
+    stopped = tmp_path / "stopped.npz"
+    save_session(stopped, run)
+    rewrite_meta(stopped, lambda m: m["training"].update(problem=f"NaN in ds {CONTROL}"))
+    w.workbench.show_training()
+    assert w.workbench.open_session_from(stopped)
+    w.workbench.show_note(f"stopped {CONTROL}")
+    qapp.processEvents()
+    texts = [*w.errors.messages, w.windowTitle(), w.workbench.training_panel.status.text(),
+             w.workbench.stop_label.text(), *(a.text() for a in w.recent_menu.actions())]
+    for text in texts:
+        assert not any(c in text for c in "\n\r\x1b\u202e\x85"), repr(text)
+    assert any("\\n" in t for t in w.errors.messages)             # escaped, not dropped
+    assert "\\x1b" in w.workbench.training_panel.status.text()
+    w.errors.box.close()
