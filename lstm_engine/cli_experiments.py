@@ -155,6 +155,8 @@ def _task_options(args) -> dict:
         options["targets"] = args.targets
     if (args.data or args.targets) and args.task != "file":
         raise UserError("--data and --targets belong to --task file")
+    if args.task == "file" and args.data is None and "path" not in options:
+        raise UserError("--task file needs --data FILE (a .npy or .csv table)")
     return options
 
 

@@ -73,7 +73,7 @@ def _first_line(err: BaseException, limit: int = 200) -> str:
 def _kind_of(mode: int) -> str:
     for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISSOCK, "a socket")):
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
         if test(mode):
             return kind
     return "not a regular file"
@@ -158,7 +158,7 @@ def _native(a: np.ndarray) -> np.ndarray:
     if a.dtype.isnative:
         return a
     native = a.dtype.newbyteorder("=")
-    if a.flags.writeable and a.flags.owndata:
+    if a.flags.writeable:                   # ours alone: read_array made it
         a.byteswap(inplace=True)
         return a.view(native)
     return a.astype(native)
@@ -284,6 +284,38 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                         f"{_first_line(err)})") from None
 
 
+def check_archive_expansion(fp, path) -> None:
+    """UserError unless the zip archive open as ``fp`` (a ``.pt`` is one) expands within
+    the rules ``read_npz`` applies: members that do not share their bytes, no bomb (alone
+    or together) and a total that fits in memory. For readers that hand the archive to
+    another library, which would inflate it unchecked; ``fp`` is left at its start."""
+    try:
+        size = os.fstat(fp.fileno()).st_size
+        with zipfile.ZipFile(fp) as zf:
+            members = zf.infolist()
+    except zipfile.BadZipFile as err:
+        raise UserError(f"{path}: not a valid archive ({_first_line(err)})") from None
+    finally:
+        fp.seek(0)
+    if len(members) > MAX_MEMBERS:
+        raise UserError(f"{path}: {len(members)} members, more than the {MAX_MEMBERS} "
+                        "any lstm-viz file has")
+    packed = sum(m.compress_size for m in members)
+    inflated = sum(m.file_size for m in members)
+    if packed > size:
+        raise UserError(f"{path}: its members claim more bytes than the {size}-byte file "
+                        "holds (overlapping or damaged)")
+    for m in members:
+        if m.file_size > BOMB_SIZE and m.file_size > BOMB_RATIO * m.compress_size:
+            raise UserError(f"{path}: member {quote(m.filename)} would inflate "
+                            f"{m.compress_size} bytes to {m.file_size}; refused as a zip bomb")
+    if inflated > BOMB_SIZE and inflated > BOMB_RATIO * packed:
+        raise UserError(f"{path}: {len(members)} members would inflate {packed} bytes to "
+                        f"{inflated}; refused as a zip bomb")
+    if inflated > memory_limit():
+        raise _too_big(path, inflated)
+
+
 # ---- writing: a temporary beside the target, then one rename ---------------------------
 
 # Temporaries are named ``.NAME.lstm-viz-tmp-PID-XXXXXXXX``: recognisably ours, so one
@@ -320,7 +352,17 @@ def output_target(path) -> Path:
         where = "a symbolic link to " if link else ""
         raise UserError(f"{path}: is {where}{_kind_of(st.st_mode)}, not a regular file; "
                         "refusing to write over it")
-    return Path(os.path.realpath(path)) if link else path
+    if not link:
+        return path
+    target = Path(os.path.realpath(path))
+    try:
+        same = os.path.samestat(os.stat(target), st)
+    except OSError:
+        same = False
+    if not same:            # /proc/self/fd/N and its kind: a link to an open file, no name
+        raise UserError(f"{path}: is a symbolic link that does not lead to a file by its "
+                        "name; refusing to write through it")
+    return target
 
 
 def check_writable(path) -> Path:

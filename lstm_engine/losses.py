@@ -112,10 +112,6 @@ class _Readout:
     def params(self) -> dict[str, np.ndarray]:
         return {"wy": self.wy, "by": self.by}
 
-    def with_params(self, wy, by):
-        """The same loss (same ``at``) with other read-out parameters."""
-        return type(self)(wy, by, self.at)
-
     def check_targets(self, y: np.ndarray, steps: int) -> None:
         self._step_targets(np.asarray(y), steps)
 

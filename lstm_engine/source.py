@@ -1,7 +1,9 @@
 """The readable cell's own source, with the line of each statement, for the debugger.
 
-The source is read from the installed module (``inspect``), never copied, so what the
-debugger shows is exactly what ran in ``run_stepwise``. A statement is found by what it
+The source is read from the installed module (``inspect``), never copied: it is the
+code ``run_stepwise`` runs. The passes the app shows are usually recorded by the fast
+recorder (``recorder.record``), which computes the same statements vectorised; the tests
+hold its every array to this cell's within 1e-12 relative. A statement is found by what it
 assigns: ``ds = …`` is statement ``ds``; ``diff.wi += …`` is statement ``wi_diff``.
 """
 

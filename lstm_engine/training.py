@@ -130,19 +130,37 @@ def first_nonfinite(trace: Trace, iteration: int = 0) -> NonFinite | None:
 def first_nonfinite_preactivation(trace: Trace, iteration: int = 0) -> NonFinite | None:
     """The first step whose pre-activation ``wk·xc(t) + bk`` overflowed, or None.
 
-    A pass is not recorded at that point: an infinite pre-activation saturates its gate
-    (tanh(inf) = 1), and every recorded array stays finite. Recomputing costs one GEMM of
-    (T, X+H) by (X+H, 4H), as much as the forward's own projections; the demo's short
-    passes check it, training keeps to ``first_nonfinite``.
+    A pass does not record it: an infinite pre-activation saturates its gate
+    (tanh(inf) = 1), and every recorded array stays finite. The bound
+    ``|z| <= max|wk| · max|xc| · (X+H) + max|bk|`` rules it out for any ordinary pass
+    at the cost of reading the parameters once; only when the bound reaches the dtype's
+    range are the pre-activations recomputed (one GEMM, as much as the forward's own).
     """
     p = trace.params
+    xc = trace.xc
     with np.errstate(all="ignore"):
+        reach = float(np.max(np.abs(xc), initial=0.0)) * xc.shape[1]
+        limit = float(np.finfo(p.dtype).max) / 2
+        first = None
         for k in ("g", "i", "f", "o"):
-            z = trace.xc @ getattr(p, f"w{k}").T + getattr(p, f"b{k}")
-            rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
-            if rows.size:
-                return NonFinite(iteration, "forward", f"w{k}·xc + b{k}", int(rows[0]))
-    return None
+            w, b = getattr(p, f"w{k}"), getattr(p, f"b{k}")
+            bound = (float(np.max(np.abs(w), initial=0.0)) * reach
+                     + float(np.max(np.abs(b), initial=0.0)))
+            if bound < limit:
+                continue
+            rows = np.flatnonzero(~np.isfinite(xc @ w.T + b).all(axis=1))
+            if rows.size and (first is None or rows[0] < first.step):
+                first = NonFinite(iteration, "forward", f"w{k}·xc + b{k}", int(rows[0]))
+    return first
+
+
+def first_problem(trace: Trace, iteration: int = 0) -> NonFinite | None:
+    """The first NaN or Inf of a pass in execution order, an overflowing pre-activation
+    included (``first_nonfinite_preactivation``), or None."""
+    pre, rec = first_nonfinite_preactivation(trace, iteration), first_nonfinite(trace, iteration)
+    if pre is None or (rec is not None and rec.phase == "forward" and rec.step < pre.step):
+        return rec
+    return pre
 
 
 class Trainer:
@@ -250,7 +268,7 @@ class Trainer:
         traces, total, sums = [], 0.0, None
         for j in range(self.batch):
             tr = self._record(st.params, loss, 1 + n * self.batch + j)
-            problem = first_nonfinite(tr, n)
+            problem = first_problem(tr, n)
             if problem is not None:
                 return self._fail(problem, tr)
             traces.append(tr)

@@ -40,7 +40,6 @@ from lstm_engine.trace import BACKWARD_NAMES, FORWARD_NAMES, GRAD_NAMES, STEP_NA
 from .file_values import count, flag
 from .frames import Frame, FrameModel
 
-KINDS = ("frame", "nan", "norm", "vanish", "saturation", "gradcheck")
 MAX_BREAKPOINTS = 1000          # a session's breakpoints: each is evaluated on every pass
 MAX_SPEC = 200                  # characters of a breakpoint's text form
 NORM_QUANTITIES = tuple(n for n in STEP_NAMES if n != "loss")

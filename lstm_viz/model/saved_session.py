@@ -39,6 +39,7 @@ from .config import RunConfig, check_config
 from .file_values import check_tree, count, number
 from .file_values import text as checked_text
 from .jobs import Job, finish
+from .live_training import HistoryEntry
 from .session import MAX_SPEED, MIN_SPEED, Session
 from .training_run import MAX_ITERATION, TrainingRun, TrainingSettings
 
@@ -232,9 +233,9 @@ def _check_optimizer_state(run: TrainingRun, state: TrainState, path) -> None:
     compare(expected, state.optimizer_state, "")
 
 
-def _training(session: Session, arrays: dict, tm: dict, trace, path) -> Job:
-    """Put the saved training run into ``session``: a job, one slice per ring pass that
-    is recorded again."""
+def _training(arrays: dict, tm: dict, trace, path) -> Job:
+    """The saved training run, its ring recorded again, and the iteration it showed: a
+    job, one slice per ring pass that is recorded again; its result is (run, shown)."""
     if not isinstance(tm, dict) or not isinstance(tm.get("settings"), dict):
         raise UserError(f"{path}: 'training' lacks its settings")
     try:
@@ -287,7 +288,7 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> Job:
     if problem:
         run.trainer.stop()
         run.problem_text = problem
-    session._install_training(run, shown)
+    return run, shown
 
 
 def _count(value) -> bool:
@@ -304,6 +305,17 @@ def _check_training_size(settings: TrainingSettings, params, path) -> None:
     if settings.dtype != params.dtype.name:
         raise UserError(f"{path}: the training settings say dtype {settings.dtype!r} but the "
                         f"saved parameters are {params.dtype}")
+
+
+def _selection_and_speed(meta: dict) -> dict:
+    """The saved selection and speed as ``Session.restore``'s arguments (one that is
+    missing: the default), each checked (UserError)."""
+    out = {}
+    if meta.get("selected") is not None:
+        out["selected"] = checked_text(meta["selected"], "'selected'", 200)
+    if meta.get("speed") is not None:
+        out["speed"] = number(meta["speed"], "'speed'", MIN_SPEED, MAX_SPEED)
+    return out
 
 
 def is_saved_session(path) -> bool:
@@ -328,25 +340,27 @@ def load_session_job(path) -> Job:
     trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
     check_can_show(trace, path)
     config = _config(meta["config"], trace, path)
-    session = Session(config=config, trace=trace)
-    if meta.get("training") is not None:
-        yield from _training(session, arrays, meta["training"], trace, path)
-    elif (h := _history(arrays, path)) is not None:
-        from .session import HistoryEntry
-        session._history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
-                            zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
-    try:
+    try:                                    # the cheap checks first, then the long work
         if len(meta["breakpoints"]) > MAX_BREAKPOINTS:
             raise UserError(f"{len(meta['breakpoints'])} breakpoints, more than the "
                             f"{MAX_BREAKPOINTS} a session keeps")
-        session.add_breakpoints([Breakpoint.from_dict(d) for d in meta["breakpoints"]])
-        session.goto(checked_text(meta["frame"], "'frame'", 200))
-        if meta.get("selected") is not None:
-            session.select(checked_text(meta["selected"], "'selected'", 200))
-        if meta.get("speed") is not None:
-            session.set_speed(number(meta["speed"], "'speed'", MIN_SPEED, MAX_SPEED))
+        breakpoints = [Breakpoint.from_dict(d) for d in meta["breakpoints"]]
+        frame = checked_text(meta["frame"], "'frame'", 200)
+        shown_as = _selection_and_speed(meta)
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
-    session._path = None
+    run = shown = history = None
+    if meta.get("training") is not None:
+        run, shown = yield from _training(arrays, meta["training"], trace, path)
+    elif (h := _history(arrays, path)) is not None:
+        history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
+                   zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
+    try:
+        pass_ = {"training": run, "iteration": shown} if run is not None else \
+            {"trace": trace, "config": config}
+        session = Session.restore(**pass_, frame=frame, breakpoints=breakpoints,
+                                  history=history, **shown_as)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
     view = meta.get("view") if isinstance(meta.get("view"), dict) else {}
     return session, view

@@ -20,7 +20,7 @@ from lstm_engine.textsafe import show
 from .config import RunConfig, check_config, default_config
 from .jobs import SLICE, Job, finish
 from .session import Session
-from .training_run import TrainingSettings, check_settings
+from .training_run import TrainingRun, TrainingSettings, check_settings
 
 TEXT_PREFIX = "lstm-viz:1"
 MAX_TEXT_ITERATIONS = 100_000
@@ -150,8 +150,7 @@ def session_from_text_job(text) -> Job:
         yield 0, 1, "recording the pass"
         session = Session(plan.config)
     else:
-        session = Session()
-        session.start_training(plan.settings)
+        session = Session.restore(training=TrainingRun(plan.settings))
         total = plan.iteration + 1
         run = session.training
         while run.iterations_done < total and not run.stopped:

@@ -14,8 +14,6 @@ from .colors import Special, count_special
 
 EDGES = ("x", "h_prev", "s_prev", "g", "i", "f", "o", "s", "s_next", "h_branch", "h")
 
-_FWD_EDGE = {"x": "x", "h_prev": "h_prev", "s_prev": "s_prev", "g": "g", "i": "i", "f": "f",
-             "o": "o", "s": "s", "h": "h"}
 _FWD_HIGHLIGHT = {"xc": ("x", "h_prev"), "g": ("g",), "i": ("i",), "f": ("f",),
                   "o": ("o",), "s": ("s",), "h": ("h",)}
 _BWD_HIGHLIGHT = {"ds": ("s",), "bottom_diff_s": ("s_prev",), "bottom_diff_h": ("h_prev",),

@@ -123,8 +123,7 @@ def build_session(args):
         if is_saved_session(args.file):
             session, _layout = load_session(args.file)
         else:
-            session = Session(trace=load_trace_to_show(args.file))
-            session._path = str(args.file)
+            session = Session.restore(load_trace_to_show(args.file), path=str(args.file))
         if args.variant and args.variant != session.config.variant:
             session.configure(session.config.with_(variant=args.variant))
     else:

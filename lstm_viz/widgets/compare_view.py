@@ -9,7 +9,7 @@ the cursor's time step, and the difference at the cursor's frame. The comparison
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker
+from PySide6.QtCore import QRectF, QSignalBlocker
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,7 +23,9 @@ from lstm_engine.textsafe import one_line
 from lstm_engine.trace import STEP_NAMES
 
 from ..model.compare import Comparison, describe
+from ..pictures.colors import DIVERGING
 from .plain import PlainLabel
+from .plots import Heatmap
 
 PRESETS = {
     "seed against standard": (dict(variant="seed", backward=""),
@@ -58,26 +60,25 @@ class CompareView(QDialog):
         top.addWidget(PlainLabel("Quantity"))
         top.addWidget(self.quantity, 1)
         grid = QGridLayout()
-        self.plots, self.images, self.lines, self.titles = [], [], [], []
-        for c, cmap in enumerate(("CET-D1", "CET-D1", "CET-D1")):
+        # The debugger's heatmaps (its colour map, NaN/Inf colours, colour bar, cursor
+        # line), zoomed together with the mouse.
+        self.maps: list[Heatmap] = []
+        self.titles: list[PlainLabel] = []
+        for c in range(3):
             title = PlainLabel()
-            plot = pg.PlotWidget()
-            plot.setLabel("bottom", "time step t")
-            plot.setLabel("left", "unit")
-            image = pg.ImageItem(axisOrder="col-major")
-            image.setColorMap(pg.colormap.get(cmap))
-            plot.addItem(image)
-            line = pg.InfiniteLine(angle=90, pen=pg.mkPen((20, 20, 20), width=1))
-            plot.addItem(line)
+            canvas = pg.GraphicsLayoutWidget()
+            heat = Heatmap(canvas.ci, 0, 0)
+            heat.plot.setLabel("bottom", "time step t")
+            heat.plot.setLabel("left", "unit")
+            heat.plot.setMouseEnabled(x=True, y=True)
+            heat.plot.showButtons()
             grid.addWidget(title, 0, c)
-            grid.addWidget(plot, 1, c)
-            self.plots.append(plot)
-            self.images.append(image)
-            self.lines.append(line)
+            grid.addWidget(canvas, 1, c)
+            self.maps.append(heat)
             self.titles.append(title)
-        for p in self.plots[1:]:
-            p.setXLink(self.plots[0])
-            p.setYLink(self.plots[0])
+        for heat in self.maps[1:]:
+            heat.plot.setXLink(self.maps[0].plot)
+            heat.plot.setYLink(self.maps[0].plot)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)
@@ -133,15 +134,13 @@ class CompareView(QDialog):
         name = self.quantity.currentText()
         im = c.images(name)
         la, lb = c.labels()
-        for image, data, levels, title, text in (
-                (self.images[0], im.left, im.levels, self.titles[0], f"left: {la}"),
-                (self.images[1], im.right, im.levels, self.titles[1], f"right: {lb}"),
-                (self.images[2], im.diff, im.diff_levels, self.titles[2],
+        for heat, data, levels, title, text in (
+                (self.maps[0], im.left, im.levels, self.titles[0], f"left: {la}"),
+                (self.maps[1], im.right, im.levels, self.titles[1], f"right: {lb}"),
+                (self.maps[2], im.diff, im.diff_levels, self.titles[2],
                  f"right − left   max |Δ| = {im.max_diff:.3g}")):
-            image.setImage(data, levels=levels, autoLevels=False)
+            heat.set_values(data, QRectF(0, 0, *data.shape), DIVERGING, levels)
             title.setText(text)
-        for plot in self.plots:
-            plot.getPlotItem().getViewBox().autoRange(padding=0)
         worst = sorted(c.max_differences().items(), key=lambda kv: -kv[1])[:5]
         self.summary.setText(
             f"{describe(c.left.config)}  vs  {describe(c.right.config)}.  Largest "
@@ -155,8 +154,8 @@ class CompareView(QDialog):
             return
         frame = c.left.frame
         t = c.left.data.focus_step(frame)
-        for line in self.lines:
-            line.setValue(t + 0.5)
+        for heat in self.maps:
+            heat.set_cursor(t + 0.5)
         name = self.quantity.currentText()
         d = c.max_difference_at(name)
         where = c.left.frame_text

@@ -101,7 +101,6 @@ class ConfigDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self._file = current.task not in cfgmod.task_names()
         self.set_config(current)
         self.task.currentTextChanged.connect(self._task_changed)
         for w in (self.hidden, self.steps, self.inputs, self.seed, self.lr):

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QMainWindow,
+    QMenu,
     QMessageBox,
-    QSizePolicy,
     QStyle,
     QTextBrowser,
     QToolBar,
@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
 from lstm_engine.errors import UserError
 from lstm_engine.textsafe import one_line
 
-from ..model.frames import STATEMENTS
 from ..model.session import SPEEDS, Session
-from ..model.shortcuts import BINDINGS, MENUS, help_html, plain
+from ..model.shortcuts import BINDINGS, MENUS, Command, help_html, plain
 from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
@@ -42,11 +41,14 @@ from .plain import (
     title_text,
 )
 from .source_panel import SourcePanel
-from .steady import ElidedLabel, steady_height
+from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
+from .view_base import VisibleView
+from .view_docks import add_view_docks
 from .window_layout import apply as apply_layout
 from .window_layout import describe as describe_layout
+from .workbench import Workbench
 
 DEFAULT_SIZE = (1366, 768)
 TRACE_FILTER = "lstm-viz traces (*.npz);;All files (*)"
@@ -67,6 +69,21 @@ TOOLBAR_TEXT = {
 
 
 class MainWindow(QMainWindow):
+    """The window's parts are built in ``__init__`` (or by the ``_make_*`` builders it
+    calls, which set the parts declared here): the actions, the menus, the toolbars, the
+    source and variables docks, the picture views (``view_docks.py``), the status bar and
+    the workbench (``workbench.py``)."""
+
+    menus: dict[str, QMenu]
+    recent_menu: QMenu
+    transport: QToolBar
+    speed: QComboBox
+    timeline_bar: QToolBar
+    timeline: Timeline
+    view_docks: dict[str, QDockWidget]
+    views: dict[str, VisibleView]
+    workbench: Workbench
+
     def __init__(self, session: Session, settings: QSettings | None = None):
         super().__init__()
         self.session = session
@@ -86,40 +103,40 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(placeholder)
         placeholder.hide()
 
-        self.actions: dict[str, QAction] = {}
-        self._make_actions()
+        self.shortcuts_dialog: QDialog | None = None
+        self.actions_by_id: dict[str, QAction] = self._make_actions()
         self._make_toolbars()
         self.source_panel = SourcePanel(session)
         self.variables_panel = VariablesPanel(session)
-        self.source_dock = self._dock("Source", "source", self.source_panel,
-                                      Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.variables_dock = self._dock("Variables", "variables", self.variables_panel,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.source_dock = self.add_dock("Source", "source", self.source_panel,
+                                         Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.variables_dock = self.add_dock("Variables", "variables", self.variables_panel,
+                                            Qt.DockWidgetArea.RightDockWidgetArea)
         self.resizeDocks([self.source_dock, self.variables_dock], [700, 640],
                          Qt.Orientation.Horizontal)
         self._make_menus()
-        self._make_view_docks()
-        self._make_status()
-        self._make_workbench()
+        self.view_docks, self.views = add_view_docks(self)
+        self.status_line = StatusLine(self, session)      # the frame, loss, norms, iteration
+        # Live training, the breakpoints panel, gradient check, comparison, saved sessions.
+        self.workbench = Workbench(self)
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         ev = session.events
-        ev.frame_changed.connect(self._update_status)
-        ev.trace_changed.connect(self._on_trace)
+        ev.trace_changed.connect(self._update_title)
         ev.playing_changed.connect(self._on_playing)
         ev.speed_changed.connect(self._on_speed)
-        ev.history_changed.connect(self._update_status)
-        ev.iteration_changed.connect(self._update_status)
         ev.path_changed.connect(self._update_title)
-        self._on_trace(session.trace)
+        self._update_title()
         self._on_speed(session.speed)
         if settings is not None:
             self._restore()
 
     # ---- construction ---------------------------------------------------------------------
 
-    def _make_actions(self):
+    def _make_actions(self) -> dict[str, QAction]:
+        """One QAction per binding (``model/shortcuts.py``), running its command."""
+        actions = {}
         for b in BINDINGS:
             a = QAction(b.text, self)
             if b.keys:
@@ -131,20 +148,14 @@ class MainWindow(QMainWindow):
             a.setStatusTip(tip)
             if b.id in ICONS:
                 a.setIcon(self.style().standardIcon(ICONS[b.id]))
-            a.triggered.connect(self._command(b.command))
+            a.triggered.connect(lambda _=False, command=b.command: self.run_command(command))
             self.addAction(a)                  # shortcuts work even with the menu bar hidden
-            self.actions[b.id] = a
+            actions[b.id] = a
+        return actions
 
-    def _command(self, command: str):
-        owner, method = command.split(".", 1)
-
-        def run(checked=False):
-            target = self.session if owner == "session" else self
-            *path, name = method.split(".")          # window.workbench.gradient_check
-            for part in path:
-                target = getattr(target, part)
-            self.errors.guard(getattr(target, name))
-        return run
+    def run_command(self, command: Command) -> None:
+        """Run a binding's command on this window; an error is shown, not raised."""
+        self.errors.guard(command, self)
 
     def _make_toolbars(self):
         tb = QToolBar("Transport", self)
@@ -152,11 +163,11 @@ class MainWindow(QMainWindow):
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for key in ("first", "prev_frame", "play", "next_frame", "last"):
-            tb.addAction(self.actions[key])
+            tb.addAction(self.actions_by_id[key])
         tb.addSeparator()
         for key in ("step_back_over", "step_over", "step_back_into", "step_into",
                     "step_back_out", "step_out", "reverse_continue", "continue"):
-            tb.addAction(self.actions[key])
+            tb.addAction(self.actions_by_id[key])
         tb.addSeparator()
         tb.addWidget(PlainLabel(" Speed "))
         self.speed = QComboBox(self)
@@ -168,12 +179,12 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.speed)
         tb.addSeparator()
         for key in ("toggle_breakpoint", "train", "configure"):
-            tb.addAction(self.actions[key])
+            tb.addAction(self.actions_by_id[key])
         for key in ("first", "prev_frame", "play", "next_frame", "last"):
-            tb.widgetForAction(self.actions[key]).setToolButtonStyle(
+            tb.widgetForAction(self.actions_by_id[key]).setToolButtonStyle(
                 Qt.ToolButtonStyle.ToolButtonIconOnly)
         for key, text in TOOLBAR_TEXT.items():
-            button = tb.widgetForAction(self.actions[key])
+            button = tb.widgetForAction(self.actions_by_id[key])
             if button is not None:
                 button.setText(text)
         for child in tb.findChildren(QWidget):
@@ -189,7 +200,10 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, line)
         self.timeline_bar = line
 
-    def _dock(self, title, name, widget, area) -> QDockWidget:
+    def add_dock(self, title: str, name: str, widget: QWidget,
+                 area: Qt.DockWidgetArea) -> QDockWidget:
+        """A movable, floatable, closable dock around ``widget``; ``name`` keys its place
+        in the saved layout."""
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
@@ -204,15 +218,15 @@ class MainWindow(QMainWindow):
         for b in BINDINGS:
             if b.id == "about":
                 continue
-            menus[b.menu].addAction(self.actions[b.id])
+            menus[b.menu].addAction(self.actions_by_id[b.id])
             if b.id == "save_as":
                 self.recent_menu = menus["File"].addMenu("Open &Recent")
             if b.id in ("export", "train", "clear_breakpoints", "play", "prev_frame"):
                 menus[b.menu].addSeparator()
-        if "Debug" in menus and self.actions["play"] not in menus["Debug"].actions():
+        if "Debug" in menus and self.actions_by_id["play"] not in menus["Debug"].actions():
             menus["Debug"].addSeparator()                  # Play/Pause is debugging too
-            menus["Debug"].addAction(self.actions["play"])
-        menus["Help"].addAction(self.actions["about"])
+            menus["Debug"].addAction(self.actions_by_id["play"])
+        menus["Help"].addAction(self.actions_by_id["about"])
         menus["View"].addAction(self.source_dock.toggleViewAction())
         menus["View"].addAction(self.variables_dock.toggleViewAction())
         menus["View"].addAction(self.transport.toggleViewAction())
@@ -220,55 +234,7 @@ class MainWindow(QMainWindow):
         self.menus = menus
         self._rebuild_recent()
 
-    def _make_view_docks(self):
-        """The picture views (carousel, heatmaps, flow): see view_docks.py."""
-        from .view_docks import add_view_docks
-
-        add_view_docks(self)
-
-    def _make_workbench(self):
-        """Live training, breakpoints panel, gradient check, comparison, saved sessions:
-        see workbench.py."""
-        from .workbench import Workbench
-
-        self.workbench = Workbench(self)
-
-    def _make_status(self):
-        bar = self.statusBar()
-        self.status_frame = ElidedLabel()
-        self.status_loss = ElidedLabel()
-        self.status_grads = ElidedLabel()
-        self.status_iter = ElidedLabel()
-        for label in (self.status_frame, self.status_loss, self.status_grads, self.status_iter):
-            steady_height(label)
-        # Fixed widths (a label that resizes with its text re-lays out the whole window),
-        # wide enough for the longest text of the run (set per trace in _fit_status); the
-        # gradient norms get the rest and elide, their full text in the tool tip.
-        advance = self.fontMetrics().horizontalAdvance
-        self.status_loss.setFixedWidth(advance("L = -0.000000e+00   l(0000) = -0.0000e+00"))
-        self.status_iter.setFixedWidth(advance("iteration 00000 / 00000"))
-        self.status_grads.setMinimumWidth(advance("0" * 20))
-        for label in (self.status_frame, self.status_loss, self.status_iter):
-            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        bar.addWidget(self.status_frame)
-        bar.addWidget(self.status_loss)
-        bar.addWidget(self.status_grads, 1)
-        bar.addPermanentWidget(self.status_iter)
-
-    def _fit_status(self):
-        """The frame field's width: its longest text for this trace."""
-        s = self.session
-        n = len(s.frames)
-        name = max((*STATEMENTS["fwd"], *STATEMENTS["bwd"]), key=len)
-        sample = f"frame bwd:{s.trace.steps - 1}:{name}  ({n}/{n})"
-        self.status_frame.setFixedWidth(self.fontMetrics().horizontalAdvance(sample) + 12)
-
     # ---- reacting to the session ----------------------------------------------------------
-
-    def _on_trace(self, trace):
-        self._fit_status()
-        self._update_status()
-        self._update_title()
 
     def _update_title(self, *_):
         s = self.session
@@ -280,25 +246,8 @@ class MainWindow(QMainWindow):
                                        f"X={s.trace.inputs}, H={s.trace.hidden}, "
                                        f"{s.trace.dtype.name})"))
 
-    def _update_status(self, *_):
-        s = self.session
-        frame = s.frame
-        self.status_frame.set_full_text(
-            f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
-        tr = s.trace
-        if frame.phase == "fwd":
-            loss = "loss: not yet computed"
-        else:
-            t = s.data.focus_step(frame)
-            loss = f"L = {tr.total_loss:.6g}   l({t}) = {float(tr.loss[t]):.4g}"
-        self.status_loss.set_full_text(loss)
-        norms = s.data.gradient_norms(s.cursor)
-        self.status_grads.set_full_text("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
-                                  if norms else "gradients: not computed yet")
-        self.status_iter.set_full_text(s.iteration_text())
-
     def _on_playing(self, playing: bool):
-        a = self.actions["play"]
+        a = self.actions_by_id["play"]
         pixmap = QStyle.StandardPixmap
         icon = pixmap.SP_MediaPause if playing else pixmap.SP_MediaPlay
         a.setIcon(self.style().standardIcon(icon))
@@ -340,7 +289,7 @@ class MainWindow(QMainWindow):
         self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def open_file(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open trace", self._last_dir(), TRACE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open trace", self.last_dir(), TRACE_FILTER)
         if path:
             self.open_path(path)
 
@@ -370,7 +319,7 @@ class MainWindow(QMainWindow):
             self.save_file_as()
 
     def save_file_as(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Save trace", self._last_dir(), TRACE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save trace", self.last_dir(), TRACE_FILTER)
         if path:
             if not path.endswith(".npz"):
                 path += ".npz"
@@ -386,7 +335,7 @@ class MainWindow(QMainWindow):
         return True
 
     def export_png_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export view", self._last_dir(),
+        path, _ = QFileDialog.getSaveFileName(self, "Export view", self.last_dir(),
                                               "PNG images (*.png)")
         if path:
             self.export_png(path if path.lower().endswith(".png") else path + ".png")
@@ -444,7 +393,8 @@ class MainWindow(QMainWindow):
 
     # ---- settings -------------------------------------------------------------------------
 
-    def _last_dir(self) -> str:
+    def last_dir(self) -> str:
+        """Where the file dialogs start: the folder of the last file opened or saved."""
         recent = self.recent_files()
         return str(Path(recent[0]).parent) if recent else ""
 

@@ -107,10 +107,6 @@ class SourceView(QWidget):
             return None
         return self.line_rect(self.state.current)
 
-    def current_y(self) -> float:
-        rect = self.current_rect()
-        return 0.0 if rect is None else rect.top()
-
     def paintEvent(self, event):
         self.paints += 1
         p = QPainter(self)

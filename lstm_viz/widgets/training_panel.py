@@ -1,6 +1,6 @@
 """The training dock: settings, Run / Pause / Step / Reset, progress, iterations per
 second, the loss curve, the iteration scrubber and a parameter-gradient heatmap with a
-"difference from the previous iteration" mode.
+"difference from the previous iteration" mode (``gradient_map.py``).
 
 Training runs in timer slices on the GUI thread: see ``live_driver.py``.
 """
@@ -30,10 +30,9 @@ from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
-from lstm_engine.params import PARAM_NAMES
 from lstm_engine.textsafe import one_line
 
-from ..model.config import MAX_HIDDEN, MAX_SEED, MAX_STEPS, task_info
+from ..model.config import MAX_HIDDEN, MAX_SEED, MAX_STEPS, format_bytes, task_info, trace_bytes
 from ..model.training_run import (
     MAX_ITERATION,
     MAX_RING,
@@ -41,15 +40,37 @@ from ..model.training_run import (
     WATCH,
     TrainingSettings,
     _takes_length,
-    gradient_image,
     loss_curve,
     optional_float,
     same_run,
 )
+from .gradient_map import GradientMap
 from .live_driver import LiveDriver
 from .plain import PlainLabel
 
 DEFAULT = "default"                   # what a setting left to the task shows
+
+
+def _combo(items) -> QComboBox:
+    """A combo box of ``items``: texts, or (text, data) pairs."""
+    box = QComboBox()
+    for item in items:
+        text, data = item if isinstance(item, tuple) else (item, None)
+        box.addItem(text, data)
+    return box
+
+
+def _done_text(run) -> str:
+    """The status line's end: how far the run is, and why it stopped if it did."""
+    problem = f"  ·  STOPPED: {one_line(run.problem)}" if run.problem else ""
+    return f"{run.iterations_done} iterations done{problem}"
+
+
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
 
 
 class TrainingPanel(QWidget):
@@ -65,7 +86,6 @@ class TrainingPanel(QWidget):
         ev.training_changed.connect(self._on_training)
         ev.history_changed.connect(self._on_history)
         ev.iteration_changed.connect(self._on_iteration)
-        ev.trace_changed.connect(self._on_trace)
         ev.config_changed.connect(lambda *_: self.sync_from_session())
         self.sync_from_session()
         self._on_training()
@@ -74,50 +94,53 @@ class TrainingPanel(QWidget):
     # ---- construction -------------------------------------------------------------------
 
     def _build(self):
-        self.task = QComboBox()
-        self.task.addItems(TRAIN_TASKS)
+        """Three columns for a wide, short bottom dock: the settings, the buttons, the
+        progress and the status | the loss curve and the iteration scrubber | a parameter
+        gradient (or its change)."""
+        self._make_settings()
+        left = QVBoxLayout()
+        for row in (self._settings_form(), self._control_buttons(), self._progress_row()):
+            left.addLayout(row)
+        left.addWidget(self.status)               # made with the progress row
+        left.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(left, 6)
+        layout.addLayout(self._loss_column(), 4)
+        self.gradient = GradientMap(self.session)
+        layout.addWidget(self.gradient, 3)
+        self.ring.valueChanged.connect(self._ring_changed)
+        self.task.currentTextChanged.connect(self._task_changed)
+        self._task_changed(self.task.currentText())
+
+    def _make_settings(self) -> None:
+        """The controls of the training settings, at their defaults."""
+        self.task = _combo(TRAIN_TASKS)
         self.task.setCurrentText("adding")
-        self.length = QSpinBox()
-        self.length.setRange(1, MAX_STEPS)
-        self.length.setValue(100)
-        self.variant = QComboBox()
-        self.variant.addItems(VARIANTS)
-        self.backward = QComboBox()
-        self.backward.addItem("its own", "")
-        for v in VARIANTS:
-            self.backward.addItem(f"{v}'s", v)
+        self.length = _spin(1, MAX_STEPS, 100)
+        self.variant = _combo(VARIANTS)
+        self.backward = _combo([("its own", ""), *((f"{v}'s", v) for v in VARIANTS)])
         self.backward.setToolTip("the backward pass: the cell's own, or another variant's "
                                  "(standard cell + seed's backward = the wrong backward)")
-        self.hidden = QSpinBox()
-        self.hidden.setRange(1, MAX_HIDDEN)
-        self.hidden.setValue(64)
-        self.optimizer = QComboBox()
-        self.optimizer.addItem(DEFAULT, None)
-        for o in OPTIMIZERS:
-            self.optimizer.addItem(o, o)
-        self.init = QComboBox()
-        self.init.addItem(DEFAULT, None)
-        for i in INITS:
-            self.init.addItem(i, i)
+        self.hidden = _spin(1, MAX_HIDDEN, 64)
+        self.optimizer = _combo([(DEFAULT, None), *((o, o) for o in OPTIMIZERS)])
+        self.init = _combo([(DEFAULT, None), *((i, i) for i in INITS)])
         self.lr = QLineEdit()
         self.lr.setPlaceholderText(DEFAULT)
         self.clip = QLineEdit()
         self.clip.setPlaceholderText("none")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, MAX_SEED)
-        self.watch = QComboBox()
-        self.watch.addItems(WATCH)
+        self.seed = _spin(0, MAX_SEED, 0)
+        self.watch = _combo(WATCH)
         self.watch.setToolTip("the pass shown: the sequence each iteration trains on, or the "
                               "fixed example (sequence 0, one more pass per iteration)")
-        self.ring = QSpinBox()
-        self.ring.setRange(1, MAX_RING)
-        self.ring.setValue(32)
+        self.ring = _spin(1, MAX_RING, 32)
         self.ring_memory = PlainLabel()
-        self.iterations = QSpinBox()
-        self.iterations.setRange(1, MAX_ITERATION)
-        self.iterations.setValue(1000)
+        self.iterations = _spin(1, MAX_ITERATION, 1000)
         self.iterations.setToolTip("Run stops after this many iterations in total")
 
+    def _settings_form(self) -> QGridLayout:
+        """The settings in a grid of label-control pairs, three to a row, and the ring of
+        recent passes with the memory it takes."""
         form = QGridLayout()
         form.setHorizontalSpacing(6)
         form.setVerticalSpacing(3)
@@ -135,7 +158,14 @@ class TrainingPanel(QWidget):
         ring_row.addWidget(self.ring_memory, 1)
         form.addWidget(PlainLabel("Ring"), len(rows), 0)
         form.addLayout(ring_row, len(rows), 1, 1, 5)
+        for w in (self.task, self.variant, self.backward, self.optimizer, self.init,
+                  self.watch):                    # narrow: the dock shares the width
+            w.setMinimumContentsLength(6)
+            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        return form
 
+    def _control_buttons(self) -> QHBoxLayout:
+        """Run, Pause, Step, Reset (no keyboard focus: the keys stay with the debugger)."""
         self.run_button = QPushButton("Run")
         self.pause_button = QPushButton("Pause")
         self.step_button = QPushButton("Step")
@@ -149,7 +179,10 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(lambda: self.session.pause_training())
         self.step_button.clicked.connect(self.step)
         self.reset_button.clicked.connect(self.reset)
+        return buttons
 
+    def _progress_row(self) -> QHBoxLayout:
+        """The progress bar with the count and the rate beside it; makes the status line."""
         self.progress = QProgressBar()
         # No text in the bar: QProgressBar repaints synchronously when its text changes
         # (8 ms a call here); the count goes into the label beside it.
@@ -161,19 +194,20 @@ class TrainingPanel(QWidget):
         self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        prog = QHBoxLayout()
-        prog.addWidget(self.progress, 1)
-        prog.addWidget(self.rate)
-        for w in (self.task, self.variant, self.backward, self.optimizer, self.init,
-                  self.watch):
-            w.setMinimumContentsLength(6)
-            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.rate)
+        return row
 
+    def _loss_column(self) -> QVBoxLayout:
+        """The loss per iteration (log scale by default) with a marker at the iteration
+        shown, and the scrubber over the kept iterations under it."""
         self.plot = pg.PlotWidget()
         self.plot.setMinimumHeight(90)
         self.plot.setLabel("bottom", "iteration")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.getPlotItem().getAxis("left").setWidth(44)
         self.curve = self.plot.plot(pen=pg.mkPen((30, 90, 200), width=1.5))
         self.curve.setClipToView(True)
         self.curve.setDownsampling(auto=True)
@@ -182,65 +216,23 @@ class TrainingPanel(QWidget):
         self.log = QCheckBox("log scale")
         self.log.toggled.connect(self._on_log)
         self.log.setChecked(True)
-
         self.scrub = QSlider(Qt.Orientation.Horizontal)
         self.scrub.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scrub.valueChanged.connect(self._scrubbed)
         self.scrub_label = PlainLabel()
-        scrub_row = QHBoxLayout()
-        scrub_row.addWidget(PlainLabel("Iteration"))
-        scrub_row.addWidget(self.scrub, 1)
-        scrub_row.addWidget(self.scrub_label)
-
-        self.grad_name = QComboBox()
-        self.grad_name.addItems([f"{p}_diff" for p in PARAM_NAMES if p.startswith("w")])
-        self.grad_name.currentTextChanged.connect(lambda *_: self._update_heatmap())
-        self.diff = QCheckBox("Δ from previous iteration")
-        self.diff.toggled.connect(lambda *_: self._update_heatmap())
-        self.heat = pg.PlotWidget()
-        self.heat.setMinimumHeight(90)
-        self.heat.invertY(True)
-        self.heat.setLabel("left", "unit")
-        self.heat.setLabel("bottom", "column of xc = [x, h_prev]")
-        self.plot.getPlotItem().getAxis("left").setWidth(44)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("CET-D1"))
-        self.heat.addItem(self.image)
-        self.heat_label = PlainLabel()
-        heat_row = QHBoxLayout()
-        heat_row.addWidget(self.grad_name)
-        heat_row.addWidget(self.diff)
-        heat_row.addStretch(1)
-        self.heat_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-        # Three columns for a wide, short bottom dock: settings and controls | the loss
-        # curve and the iteration scrubber | a parameter gradient (or its change).
-        left = QVBoxLayout()
-        left.addLayout(form)
-        left.addLayout(buttons)
-        left.addLayout(prog)
-        left.addWidget(self.status)
-        left.addStretch(1)
-        middle = QVBoxLayout()
         log_row = QHBoxLayout()
         log_row.addWidget(PlainLabel("Loss per iteration"))
         log_row.addStretch(1)
         log_row.addWidget(self.log)
-        middle.addLayout(log_row)
-        middle.addWidget(self.plot, 1)
-        middle.addLayout(scrub_row)
-        right = QVBoxLayout()
-        right.addLayout(heat_row)
-        right.addWidget(self.heat_label)
-        right.addWidget(self.heat, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.addLayout(left, 6)
-        layout.addLayout(middle, 4)
-        layout.addLayout(right, 3)
-        self.ring.valueChanged.connect(self._ring_changed)
-        self.task.currentTextChanged.connect(self._task_changed)
-        self._task_changed(self.task.currentText())
+        scrub_row = QHBoxLayout()
+        scrub_row.addWidget(PlainLabel("Iteration"))
+        scrub_row.addWidget(self.scrub, 1)
+        scrub_row.addWidget(self.scrub_label)
+        column = QVBoxLayout()
+        column.addLayout(log_row)
+        column.addWidget(self.plot, 1)
+        column.addLayout(scrub_row)
+        return column
 
     # ---- settings -----------------------------------------------------------------------
 
@@ -313,7 +305,6 @@ class TrainingPanel(QWidget):
         if run is not None:
             text = run.memory_text(self.ring.value())
         else:
-            from ..model.config import format_bytes, trace_bytes
             inputs = task_info(self.task.currentText()).inputs or 8
             text = "≈ " + format_bytes(self.ring.value() * trace_bytes(
                 self.length.value(), inputs, self.hidden.value(), self._base.dtype))
@@ -335,10 +326,8 @@ class TrainingPanel(QWidget):
 
     def _ensure_run(self) -> bool:
         """Start a run with the panel's settings unless one with these settings is on."""
-        try:
-            settings = self.settings()
-        except UserError as err:
-            self.report_error(str(err))
+        settings = self._guard(self.settings)
+        if settings is None:
             return False
         run = self.session.training
         if run is not None and same_run(run, settings):
@@ -376,21 +365,15 @@ class TrainingPanel(QWidget):
         self._on_report(None, None)
 
     def reset(self):
-        try:
-            settings = self.settings()
-        except UserError as err:
-            self.report_error(str(err))
-            return
-        self._guard(self.session.start_training, settings)
+        settings = self._guard(self.settings)
+        if settings is not None:
+            self._guard(self.session.start_training, settings)
 
     # ---- reacting to the session ----------------------------------------------------------
 
     def _on_report(self, report, error):
-        if error:
+        if error:                                  # the slice's problem, in one line
             self.report_error(error)
-        run = self.session.training
-        if run is None:
-            return
         self._show_progress()
 
     def _reset_progress(self, run) -> None:
@@ -427,10 +410,9 @@ class TrainingPanel(QWidget):
             if not running:
                 self.show_settings(run.settings)
             c = run.resolved
-            problem = f"  ·  STOPPED: {one_line(run.problem)}" if run.problem else ""
             self.status.setText(f"{c.task}, {c.optimizer} lr {c.lr:g}, init {c.init}"
                                 f"{', clip ' + format(c.clip, 'g') if c.clip else ''}"
-                                f"  ·  {run.iterations_done} iterations done{problem}")
+                                f"  ·  {_done_text(run)}")
             self.progress.setMaximum(max(self.driver.target or self.iterations.value(), 1))
             self._show_progress()
         self._update_scrubber()
@@ -448,20 +430,14 @@ class TrainingPanel(QWidget):
             self.curve.setData([], [])
         run = self.session.training
         if run is not None:
-            problem = f"  ·  STOPPED: {one_line(run.problem)}" if run.problem else ""
             text = self.status.text().split("  ·  ")
-            if len(text) >= 2:
-                self.status.setText(f"{text[0]}  ·  {run.iterations_done} iterations done"
-                                    f"{problem}")
+            if len(text) >= 2:                     # the run's settings, then this
+                self.status.setText(f"{text[0]}  ·  {_done_text(run)}")
 
     def _on_iteration(self, k):
         self._update_scrubber()
         if k is not None:
             self.marker.setValue(k)
-        self._update_heatmap()
-
-    def _on_trace(self, trace):
-        self._update_heatmap()
 
     def _update_scrubber(self):
         keys = self.session.iterations()
@@ -478,20 +454,3 @@ class TrainingPanel(QWidget):
     def _scrubbed(self, k: int):
         if self.session.training is not None:
             self._guard(self.session.seek_iteration, k)
-
-    def _update_heatmap(self):
-        if not self.isVisible():
-            return
-        diff = self.diff.isChecked()
-        got = gradient_image(self.session.trace, self.grad_name.currentText(),
-                             self.session.previous_trace() if diff else None, diff)
-        if got is None:
-            self.heat_label.setText("no previous iteration kept")
-            self.image.clear()
-            return
-        self.image.setImage(got.image, levels=got.levels, autoLevels=False)
-        self.heat_label.setText(got.text)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        self._update_heatmap()

@@ -109,10 +109,6 @@ class VariablesModel(QAbstractTableModel):
         self._rows.clear()
         self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, len(COLUMNS) - 1))
 
-    def reset(self):
-        self.beginResetModel()
-        self.endResetModel()
-
 
 class VectorPlot(QWidget):
     """The selected quantity as bars over its entries."""

@@ -4,9 +4,9 @@ comparison and saved sessions, added to the main window in one place.
 The window builds one (``Workbench(window)``, which needs nothing from
 the window's module): it creates the Training and Breakpoints docks (bottom area, tabbed,
 hidden until asked for), a status-bar label for the reason a breakpoint stopped
-execution, and the object behind the menu commands of ``model/shortcuts.py`` whose
-command is ``window.workbench.<method>``. Widgets forward intent to the session; nothing
-here owns state of the run.
+execution, and the object behind the menu commands of ``model/shortcuts.py`` that
+call ``w.workbench.<method>()`` (``WorkbenchCommands`` lists them). Widgets forward
+intent to the session; nothing here owns state of the run.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ class Workbench:
         self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report,
                                                   done_editing=window.focus_home)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        self.training_dock = window._dock("Training", "training",
+        self.training_dock = window.add_dock("Training", "training",
                                           _scrolling(self.training_panel), bottom)
-        self.breakpoints_dock = window._dock("Breakpoints", "breakpoints",
+        self.breakpoints_dock = window.add_dock("Breakpoints", "breakpoints",
                                              _scrolling(self.breakpoints_panel), bottom)
         for dock in (self.training_dock, self.breakpoints_dock):
             dock.hide()
@@ -135,10 +135,6 @@ class Workbench:
             self.show_training()
             self.training_panel.run()
 
-    def step_training(self):
-        self.show_training()
-        self.training_panel.step()
-
     def reset_training(self):
         self.show_training()
         self.training_panel.reset()
@@ -202,8 +198,8 @@ class Workbench:
         checked form (never Qt's state bytes) and the training dock's choices."""
         p = self.training_panel
         return {"layout": describe_layout(self.window),
-                "loss_log_scale": p.log.isChecked(), "grad_diff": p.diff.isChecked(),
-                "grad_array": p.grad_name.currentText()}
+                "loss_log_scale": p.log.isChecked(), "grad_diff": p.gradient.diff.isChecked(),
+                "grad_array": p.gradient.grad_name.currentText()}
 
     def apply_view(self, view: dict) -> list[str]:
         """Apply a saved session's view: each entry checked, one that is not what was
@@ -222,7 +218,7 @@ class Workbench:
             except LayoutProblem as err:
                 skip("layout", f"is not a window layout ({err})")
         p = self.training_panel
-        for key, box in (("loss_log_scale", p.log), ("grad_diff", p.diff)):
+        for key, box in (("loss_log_scale", p.log), ("grad_diff", p.gradient.diff)):
             if key in view:
                 if isinstance(view[key], bool):
                     box.setChecked(view[key])
@@ -230,8 +226,8 @@ class Workbench:
                     skip(key, "is not true or false")
         if "grad_array" in view:
             name = view["grad_array"]
-            if isinstance(name, str) and p.grad_name.findText(name) >= 0:
-                p.grad_name.setCurrentText(name)
+            if isinstance(name, str) and p.gradient.grad_name.findText(name) >= 0:
+                p.gradient.grad_name.setCurrentText(name)
             else:
                 skip("grad_array", "is not a gradient array")
         for text in warnings:
@@ -270,13 +266,13 @@ class Workbench:
 
     def save_session(self):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.save_session_to(path if path.endswith(".npz") else path + ".npz")
 
     def open_session(self):
         path, _ = QFileDialog.getOpenFileName(self.window, "Open session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.open_session_from(path)
 

@@ -189,3 +189,44 @@ def test_a_non_ascii_name_in_an_error_on_an_ascii_terminal(tmp_path):
         assert proc.returncode == 2
         err = proc.stderr.decode("ascii")
         assert err.count("\n") == 1 and "\\xfc" in err or "\\xf6" in err, err
+
+
+def test_a_nan_error_in_a_later_array_is_never_hidden_by_the_verdict(capsys, run_files,
+                                                                     monkeypatch):
+    """Python's max() skips a NaN that comes after a number: the last array's NaN error
+    must still make the verdict "wrong", like its FAIL flag says."""
+    from lstm_engine.gradcheck import ArrayCheck, GradCheckResult
+
+    def fake(*args, **kwargs):
+        ok = ArrayCheck("wg", np.array([1e-9]), np.zeros(1), np.zeros(1), 1)
+        bad = ArrayCheck("bo", np.array([np.nan]), np.zeros(1), np.full(1, np.nan), 1)
+        return GradCheckResult({"wg": ok, "bo": bad})
+    monkeypatch.setattr(cli, "gradient_check", fake)
+    assert cli.main(["gradcheck", *run_files]) == 1
+    out = capsys.readouterr().out
+    assert "bo" in out and "FAIL" in out and "verdict: wrong" in out, out
+
+
+def test_train_stops_at_an_overflowing_pre_activation_as_demo_does(capsys):
+    code = cli.main(["train", "--lr", "1e308", "--optimizer", "sgd", "--steps", "20"])
+    out, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1, err
+    assert "stopped: iteration 1: first NaN or Inf in w" in err and "forward pass" in err
+    assert len([line for line in out.splitlines() if line.startswith("iter")]) == 1
+
+
+def test_the_pre_activation_check_finds_the_first_overflowing_step():
+    from lstm_engine import init_uniform, record
+    from lstm_engine.training import first_nonfinite_preactivation
+
+    rng = np.random.default_rng(0)
+    params = init_uniform(2, 3, rng)
+    x = np.zeros((6, 2))
+    x[4] = 1.0                                   # only step 4 sees the huge input weight
+    assert first_nonfinite_preactivation(record(params, x, np.zeros(6))) is None
+    params.wf[:, 0] = 1e308
+    params.wf[:, 1] = 1e308
+    with np.errstate(all="ignore"):                 # the pass itself overflows
+        found = first_nonfinite_preactivation(record(params, x, np.zeros(6)), iteration=7)
+    assert (found.iteration, found.phase, found.step) == (7, "forward", 4)
+    assert found.array == "wf·xc + bf"

@@ -179,3 +179,9 @@ def test_argparse_type_errors_stay_argument_type_errors():
     for fn, text in ((count, "-1"), (seed, "-1"), (positive_float, "0")):
         with pytest.raises(argparse.ArgumentTypeError):
             fn(text)
+
+
+def test_the_file_task_without_data_names_the_option(capsys):
+    assert cli.main(["train", "--task", "file", "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--task file needs --data" in err

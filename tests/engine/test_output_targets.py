@@ -335,3 +335,27 @@ def test_a_killed_save_leaves_a_temporary_that_a_later_save_clears(tmp_path):
     _age(leftover, io.STALE_AFTER + 60)
     _write_bytes(tmp_path / "another.npz")
     assert sorted(os.listdir(tmp_path)) == ["another.npz"]
+
+
+def test_a_proc_link_to_an_open_file_without_a_name_is_refused(tmp_path):
+    """/proc/self/fd/N of a deleted file resolves to "NAME (deleted)": writing through it
+    would make a new file of that name, not replace the one the link leads to."""
+    with open(tmp_path / "gone.npz", "wb") as f:
+        os.unlink(f.name)
+        if not os.path.exists(f"/proc/self/fd/{f.fileno()}"):
+            pytest.skip("no /proc/self/fd")
+        link = tmp_path / "out.npz"
+        link.symlink_to(f"/proc/self/fd/{f.fileno()}")
+        with pytest.raises(UserError, match="does not lead to a file by its name"):
+            _write_bytes(link)
+    assert os.listdir(tmp_path) == ["out.npz"]
+
+
+def test_a_proc_link_to_a_named_regular_file_is_written_through(tmp_path):
+    with open(tmp_path / "named.npz", "wb") as f:
+        if not os.path.exists(f"/proc/self/fd/{f.fileno()}"):
+            pytest.skip("no /proc/self/fd")
+        link = tmp_path / "out.npz"
+        link.symlink_to(f"/proc/self/fd/{f.fileno()}")
+        _write_bytes(link, b"through")
+    assert (tmp_path / "named.npz").read_bytes() == b"through" and os.path.islink(link)

@@ -286,3 +286,23 @@ def test_the_cli_records_from_big_endian_files(tmp_path, files, capsys):
                      str(tmp_path / "x.npy"), "--targets", str(tmp_path / "y.npy"),
                      "-o", str(tmp_path / "t.npz")])
     assert code == 0, capsys.readouterr().err
+
+
+def test_an_archive_handed_to_another_library_is_checked_first(tmp_path, monkeypatch):
+    """check_archive_expansion, for a .pt (a zip torch.load inflates unchecked): the same
+    totals as read_npz, from the descriptor open_regular gave."""
+    monkeypatch.setattr(io, "BOMB_SIZE", 2**20)
+    member = _npy(np.zeros((2**20 - 256) // 8))
+    path = tmp_path / "model.pt"
+    path.write_bytes(_zip({f"archive/data/{k}": member for k in range(40)}))
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+    ratio = sum(m.file_size for m in infos) // sum(m.compress_size for m in infos)
+    monkeypatch.setattr(io, "BOMB_RATIO", min(io.BOMB_RATIO, ratio - 1))
+    with io.open_regular(path) as fp, pytest.raises(UserError, match="refused as a zip bomb"):
+        io.check_archive_expansion(fp, path)
+    monkeypatch.setattr(io, "BOMB_RATIO", 10**9)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * 80 * 2**20)
+    with io.open_regular(path) as fp:
+        io.check_archive_expansion(fp, path)                # 40 MiB: fits in 80 MiB
+        assert fp.tell() == 0

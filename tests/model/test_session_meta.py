@@ -228,19 +228,19 @@ def test_too_many_breakpoints_are_refused_with_the_count(sources, tmp_path):
     with pytest.raises(UserError, match=f"{MAX_BREAKPOINTS + 1} breakpoints, more than the "
                                         f"{MAX_BREAKPOINTS}"):
         load_session(path)
-    s = Session()
-    s.add_breakpoints([f"norm ds < {1e-6 * (1 + k)!r}" for k in range(MAX_BREAKPOINTS)])
+    many = [f"norm ds < {1e-6 * (1 + k)!r}" for k in range(MAX_BREAKPOINTS)]
+    s = Session.restore(Session().trace, breakpoints=many)
     with pytest.raises(UserError, match="the most a session keeps"):
         s.add_breakpoint("nan")
     assert len(s.breakpoints) == MAX_BREAKPOINTS
 
 
-def test_adding_many_breakpoints_is_one_event_and_drops_repeats():
+def test_many_breakpoints_at_once_are_one_event_and_drop_repeats():
     s = Session()
     seen = []
     s.events.breakpoints_changed.connect(lambda: seen.append(1))
-    assert s.add_breakpoints(["nan", "nan", "fwd:1", "norm ds < 0.5"]) == 3
+    s.stops.replace(["nan", "nan", "fwd:1", "norm ds < 0.5"])
     assert len(seen) == 1 and len(s.breakpoints) == 3
     with pytest.raises(UserError):
-        s.add_breakpoints(["fwd:99"])                  # not in this run: nothing added
+        s.stops.replace(["nan", "fwd:99"])           # not in this run: nothing changes
     assert len(s.breakpoints) == 3

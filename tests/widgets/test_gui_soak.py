@@ -120,7 +120,7 @@ def views_follow(w) -> None:
     t = s.data.focus_step(frame)
     assert w.timeline.bar.value() == s.cursor
     assert w.timeline.text().startswith(s.frame_text + " ")
-    assert w.status_frame.text().startswith(f"frame {s.frame_text} ")
+    assert w.status_line.frame.text().startswith(f"frame {s.frame_text} ")
     assert w.source_panel.current_statement() == (frame.statement or "loss")
     v = w.views
     assert (v["carousel"].state.phase, v["carousel"].state.t) == (frame.phase, t)
@@ -195,15 +195,15 @@ def test_an_hour_of_use_with_every_view_visible(make_window, qapp, tmp_path):
         for forward, back in STEPS:
             for _ in range(STEPS_EACH):
                 at = s.cursor
-                move(w.actions[forward].trigger)
+                move(w.actions_by_id[forward].trigger)
                 assert s.cursor != at or s.cursor == len(s.frames) - 1
-                move(w.actions[back].trigger)
-                move(w.actions[forward].trigger)
+                move(w.actions_by_id[back].trigger)
+                move(w.actions_by_id[forward].trigger)
         for _ in range(12):
-            move(w.actions["step_back_into"].trigger)
-        move(w.actions["first"].trigger)
+            move(w.actions_by_id["step_back_into"].trigger)
+        move(w.actions_by_id["first"].trigger)
         assert s.cursor == 0
-        move(w.actions["last"].trigger)
+        move(w.actions_by_id["last"].trigger)
         assert s.frame_text == "bwd:0"
         views_follow(w)
 
@@ -220,7 +220,7 @@ def test_an_hour_of_use_with_every_view_visible(make_window, qapp, tmp_path):
         views_follow(w)
 
         # File > Save (the trace has a path): written again in place, reopened next time
-        w.actions["save"].trigger()
+        w.actions_by_id["save"].trigger()
         assert load_trace(path).steps == recorded.steps
 
         # train in the dock: a fresh run, two single steps, then Run to TRAIN_TO
@@ -232,9 +232,9 @@ def test_an_hour_of_use_with_every_view_visible(make_window, qapp, tmp_path):
         while s.training_running:
             qapp.processEvents()
         assert s.training.iterations_done == TRAIN_TO and s.iteration == TRAIN_TO - 1
-        move(w.actions["prev_iteration"].trigger)
+        move(w.actions_by_id["prev_iteration"].trigger)
         assert s.iteration < TRAIN_TO - 1
-        move(w.actions["next_iteration"].trigger)
+        move(w.actions_by_id["next_iteration"].trigger)
         scrub(TRAINED_SEEKS)
 
         # open hostile files while live training runs: one line each, nothing changes,

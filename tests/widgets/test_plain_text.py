@@ -157,11 +157,11 @@ def test_every_tooltip_with_outside_text_is_escaped(make_window, qapp):
     """The tool tips that carry outside text: the elided status fields, the breakpoint
     stop note, the heatmap caption; set from a text with markup, each shows the markup."""
     w = make_window()
-    w.status_frame.setFixedWidth(40)
-    w.status_frame.set_full_text(MARK * 3)
+    w.status_line.frame.setFixedWidth(40)
+    w.status_line.frame.set_full_text(MARK * 3)
     w.workbench.show_note(MARK)
     qapp.processEvents()
-    for widget in (w.status_frame, w.workbench.stop_label):
+    for widget in (w.status_line.frame, w.workbench.stop_label):
         assert MARK in rendered(widget.toolTip()), widget.toolTip()
         assert widget.textFormat() == Qt.TextFormat.PlainText
 
