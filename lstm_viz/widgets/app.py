@@ -136,6 +136,24 @@ def build_session(args):
     return session
 
 
+def _is_session(path) -> bool:
+    from ..model.saved_session import is_saved_session
+
+    return is_saved_session(path)
+
+
+def _open_session_in(window, args) -> None:
+    """``lstm-viz SESSION.npz`` in the window: opened with progress and Cancel, then
+    --variant and --goto; a problem is one line in a dialog."""
+    if not window.open_path(args.file):
+        return
+    s = window.session
+    if args.variant and args.variant != s.config.variant:
+        window.errors.guard(s.configure, s.config.with_(variant=args.variant))
+    if args.goto:
+        window.goto_text(args.goto)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from lstm_engine.blas import one_blas_thread
@@ -168,15 +186,20 @@ def _run(args: argparse.Namespace) -> int:
     import pyqtgraph as pg
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
 
-    problem = None
+    quiet = bool(args.screenshot or args.exit_after_paint)
+    problem, later = None, None
     try:
-        session = build_session(args)
+        if not quiet and args.file and _is_session(args.file):
+            # Reopening a saved session can be long (its ring is recorded again): in the
+            # window, with progress and Cancel, once the window is there.
+            later, session = args, Session()
+        else:
+            session = build_session(args)
     except UserError as err:
-        if args.screenshot or args.exit_after_paint:
+        if quiet:
             print(f"lstm-viz: error: {err}", file=sys.stderr)
             return 2
         problem, session = err, Session()
-    quiet = bool(args.screenshot or args.exit_after_paint)
     window = MainWindow(session, settings=None if quiet else QSettings())
 
     if args.screenshot:
@@ -192,6 +215,8 @@ def _run(args: argparse.Namespace) -> int:
     window.show()
     if problem is not None:
         window.errors.report(problem)
+    if later is not None:
+        _open_session_in(window, later)
     try:
         return app.exec()
     finally:

@@ -75,3 +75,26 @@ def test_cancel_stops_reopening_a_saved_ring(make_window, monkeypatch, tmp_path)
     counts.clear()
     assert w.workbench.open_session_from(path)                 # not cancelled: it opens
     assert len(counts) == 20 and w.session.training.ring_indices() == run.training.ring_indices()
+
+
+def test_lstm_viz_session_file_opens_in_the_window_with_progress(make_window, tmp_path,
+                                                                  monkeypatch):
+    """``lstm-viz SESSION.npz`` (the window, not --screenshot) reopens the session once
+    the window is there, through the same job with progress and Cancel, then --goto."""
+    from lstm_viz.widgets import app
+
+    run = Session()
+    run.start_training(TrainingSettings(task="adding", length=10, hidden=3, ring=4))
+    run.train(4, stop_at_breakpoints=False)
+    path = tmp_path / "s.npz"
+    save_session(path, run)
+    counts = []
+    monkeypatch.setattr(saved_session, "load_session_job",
+                        _counting(saved_session.load_session_job, counts))
+    w = make_window()
+    app._open_session_in(w, app.parse_args([str(path), "--goto", "bwd:3:ds"]))
+    assert len(counts) == 4 and w.session.training is not None
+    assert w.session.frame_text == "bwd:3:ds"
+    app._open_session_in(w, app.parse_args([str(path), "--goto", "bwd:99"]))
+    assert "bwd:99" in w.errors.messages[-1]
+    w.errors.box.close()
