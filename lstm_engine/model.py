@@ -232,11 +232,13 @@ class ModelTrace:
     Model level: ``model`` (the recorded copy), ``tokens`` (T,) or None, ``x`` (layer 0's
     input, E[tokens] for token ids), ``y``, ``loss`` (T,), ``outputs`` (the read-out's
     per-step arrays by name, see ``LossOutput``), ``loss_grads`` (``wy_diff``,
-    ``by_diff``), ``dE`` (V, X) or None, ``sequence`` (the batch index, or None).
+    ``by_diff``), ``dE`` (V, X) or None, ``sequence`` (the batch index, or None) and
+    ``batch`` (B of that batch, or None).
     """
 
     def __init__(self, model: Model, layers, tokens, x, y, loss, outputs: dict,
-                 loss_grads: dict, dE, sequence: int | None = None):
+                 loss_grads: dict, dE, sequence: int | None = None,
+                 batch: int | None = None):
         self.model = model.with_arrays({k: _readonly(v) for k, v in model.arrays().items()})
         self.layers = tuple(layers)
         self.tokens = None if tokens is None else _readonly(tokens)
@@ -247,6 +249,7 @@ class ModelTrace:
         self.loss_grads = {k: _readonly(v) for k, v in loss_grads.items()}
         self.dE = None if dE is None else _readonly(dE)
         self.sequence = sequence
+        self.batch = batch
 
     @property
     def variant(self) -> str:
@@ -339,7 +342,7 @@ class ModelTrace:
             "variant": self.variant, "loss": self.model.loss.config(),
             "dtype": self.dtype.name, "steps": self.steps, "inputs": self.inputs,
             "hidden": list(self.model.hiddens), "layers": self.num_layers,
-            "vocab": self.model.vocab, "sequence": self.sequence,
+            "vocab": self.model.vocab, "sequence": self.sequence, "batch": self.batch,
         }
 
 
@@ -435,7 +438,12 @@ def record_model(model: Model, inputs, targets, *, sequence: int | None = None,
     if tokens is not None:
         dE = embedding_grad(tokens, traces[0].dxc[:, :m.inputs], m.vocab)
     return ModelTrace(m, traces, tokens, x, y, out.loss, out.outputs, out.param_grads, dE,
-                      sequence)
+                      sequence, _batch_of(model, inputs, sequence))
+
+
+def _batch_of(model: Model, inputs, sequence) -> int | None:
+    """B of the batch a recorded sequence came from (None for a single sequence)."""
+    return None if sequence is None else batch_size(inputs, model.embedding is not None)
 
 
 @single_threaded

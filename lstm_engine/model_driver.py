@@ -13,7 +13,7 @@ import numpy as np
 
 from .blas import single_threaded
 from .cell import cell_backward, cell_forward, check_variant
-from .model import Model, ModelTrace, _prepare_model
+from .model import Model, ModelTrace, _batch_of, _prepare_model
 from .params import PARAM_NAMES
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, Trace
 
@@ -76,4 +76,4 @@ def run_model_stepwise(model: Model, inputs, targets, *, sequence: int | None = 
         x_l = x if l == 0 else traces[l - 1].h
         traces.append(Trace(layers[l], x_l, y, arrays, variant, loss, out.param_grads))
     return ModelTrace(m, traces, tokens, x, y, out.loss, out.outputs, out.param_grads, dE,
-                      sequence)
+                      sequence, _batch_of(model, inputs, sequence))

@@ -519,8 +519,9 @@ def model_to_torch_state(model, lstm: str = "lstm", embedding: str = "embedding"
     """The state dict of ``nn.Embedding(V, X)`` → ``nn.LSTM(X, H, num_layers=L)`` →
     ``nn.Linear(H, K)`` under the module names given: ``lstm.weight_ih_l0`` …,
     ``embedding.weight``, ``decoder.weight``, ``decoder.bias`` (those of the parts the
-    model has). Refused in one line for what one nn.LSTM cannot compute: the seed
-    variant (no tanh on s), or layers of different widths."""
+    model has); ``lstm=""`` gives the nn.LSTM's own keys (``weight_ih_l0`` …), what
+    ``nn.LSTM.load_state_dict`` takes. Refused in one line for what one nn.LSTM cannot
+    compute: the seed variant (no tanh on s), or layers of different widths."""
     if model.variant != "standard":
         raise UserError(f"the model's variant is {model.variant}; PyTorch's nn.LSTM computes "
                         "the standard variant (h = o*tanh(s))")
@@ -529,7 +530,7 @@ def model_to_torch_state(model, lstm: str = "lstm", embedding: str = "embedding"
                         "one hidden_size")
     out = {}
     for n, p in enumerate(model.layers):
-        out.update({f"{lstm}.{k}": v for k, v in params_to_torch(p, n).items()})
+        out.update({f"{lstm}.{k}" if lstm else k: v for k, v in params_to_torch(p, n).items()})
     if model.embedding is not None:
         out[f"{embedding}.weight"] = np.array(model.embedding)
     params = model.loss.params()
