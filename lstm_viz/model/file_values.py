@@ -24,29 +24,33 @@ MAX_ITEMS = 100_000            # entries of any one list or object in it
 INT64 = 2**63
 
 
-def _walk(value, where: str, depth: int = 0):
-    """Yield (where, problem) for each value no field may hold."""
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            yield where, f"holds {value!r}, not a finite number"
-    elif isinstance(value, int):
-        if abs(value) >= INT64:
-            yield where, "holds an integer beyond 64 bits"
-    elif isinstance(value, str):
-        if len(value) > MAX_TEXT:
-            yield where, f"holds a text of {len(value)} characters (at most {MAX_TEXT})"
-    elif isinstance(value, list | dict):
-        if len(value) > MAX_ITEMS:
-            yield where, f"holds {len(value)} entries (at most {MAX_ITEMS})"
-            return
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for k, v in items:
-            yield from _walk(v, f"{where}.{k}" if isinstance(value, dict) else f"{where}[{k}]",
-                             depth + 1)
-    else:
-        yield where, f"holds a {type(value).__name__}"
+def _walk(value, where: str):
+    """Yield (where, problem) for each value no field may hold (an explicit stack, not
+    recursion: JSON nested as deep as the parser allows is walked too)."""
+    stack = [(value, where)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                yield where, f"holds {value!r}, not a finite number"
+        elif isinstance(value, int):
+            if abs(value) >= INT64:
+                yield where, "holds an integer beyond 64 bits"
+        elif isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                yield where, f"holds a text of {len(value)} characters (at most {MAX_TEXT})"
+        elif isinstance(value, list | dict):
+            if len(value) > MAX_ITEMS:
+                yield where, f"holds {len(value)} entries (at most {MAX_ITEMS})"
+                continue
+            if isinstance(value, dict):
+                stack.extend((v, f"{where}.{k}") for k, v in reversed(value.items()))
+            else:
+                stack.extend((v, f"{where}[{k}]") for k, v in reversed(list(enumerate(value))))
+        else:
+            yield where, f"holds a {type(value).__name__}"
 
 
 def check_tree(value, path, name: str = "meta") -> None:
