@@ -261,6 +261,12 @@ def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monke
 
 # ---- NaN in training ----------------------------------------------------------------------
 
+# The heatmaps hand pyqtgraph float32 images with colour levels that this blown-up run
+# pushes past float32's range; pyqtgraph's rescale then overflows and multiplies inf by 0.
+# Whether a paint lands on such a pass depends on timing. To go when the views keep their
+# levels within float32.
+@pytest.mark.filterwarnings(
+    r"ignore:(overflow|invalid value) encountered in:RuntimeWarning:pyqtgraph\.functions")
 def test_training_that_blows_up_stops_at_its_first_bad_value(make_window, qtbot, qapp):
     import numpy as np
 

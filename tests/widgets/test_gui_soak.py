@@ -133,6 +133,7 @@ def views_follow(w) -> None:
     assert v["loss_to_cell"].map.cursor.value() == t
 
 
+@pytest.mark.slow        # about a minute and a half; still run by make test and CI
 def test_an_hour_of_use_with_every_view_visible(make_window, qapp, tmp_path):
     s = Session(default_config("random", steps=40, inputs=8, hidden=24))
     w = make_window(s)
