@@ -3,6 +3,7 @@ No Qt."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +67,9 @@ class Flow:
     def forget(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """log10 prod_{j>t} f(j) over the units: median, 10th and 90th percentile, (T,)."""
         if self._forget is None:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                # a step whose units are all NaN has NaN percentiles: drawn as a gap
+                warnings.simplefilter("ignore", RuntimeWarning)
                 lp = log10_forget_product(self.data.trace)
                 q = np.nanpercentile(lp, [50, 10, 90], axis=1) if lp.shape[1] else \
                     np.zeros((3, lp.shape[0]))

@@ -330,8 +330,8 @@ class ParamGradView(VisibleView):
 
     @staticmethod
     def _fill(buf: np.ndarray, a: np.ndarray, special: Special) -> None:
-        np.copyto(buf, a, casting="unsafe")
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):         # beyond float32: Inf, replaced just below
+            np.copyto(buf, a, casting="unsafe")
             drawable = special.total == 0 and float(np.max(np.abs(buf))) <= DRAW_MAX
         if not drawable:                    # NaN/Inf as 0 (overlaid), huge values held
             np.copyto(buf, finite_or_zero(a))

@@ -1,7 +1,8 @@
 """Issue 14, class 16: extreme finite values (±1e308, the smallest subnormal 5e-324),
 alone or mixed with NaN and ±Inf, are drawn by every view (saturating) at every kind of
-frame, and every view exports them as PNG, SVG and CSV; ``--screenshot`` of such a trace
-writes its picture, and a screenshot that fails exits 2 with one line."""
+frame, without a warning (the test configuration turns every warning into an error), and
+every view exports them as PNG, SVG and CSV; ``--screenshot`` of such a trace writes its
+picture, and a screenshot that fails exits 2 with one line."""
 
 import csv
 import io
@@ -51,8 +52,11 @@ KINDS = ("huge", "tiny", "one huge", "zero", "mixed")
 def test_every_view_draws_and_exports_extreme_values(make_window, qapp, tmp_path, kind):
     w = make_window(Session(trace=extreme_trace(kind)))
     show_every_view(w)
-    for variable in ("h", "ds", "wi_diff", "loss", "dxc"):
+    grads = w.views["param_grads"]
+    for n, variable in enumerate(("h", "ds", "wi_diff", "loss", "dxc")):
         w.session.select(variable)
+        grads.mode.setCurrentIndex(n % 2)          # accumulated, then one step's alone
+        grads.autoscale.setChecked(n % 3 == 1)
         for frame in FRAMES:
             w.session.goto(frame)
             qapp.processEvents()
