@@ -20,7 +20,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 
 from .config import RunConfig, check_config
-from .levels import max_abs, signed_levels, symmetric_levels
+from .levels import max_abs, saturate, signed_levels, symmetric_levels
 from .session import Session
 
 QUANTITIES = STEP_NAMES + GRAD_NAMES
@@ -99,7 +99,7 @@ class Comparison:
         diff = self.difference(name)
 
         def image(a):
-            a = np.asarray(a, np.float32)
+            a = saturate(a)                        # drawable: model/levels.py
             return a[:, None] if a.ndim == 1 else a
 
         left, right = self.left.trace[name], self.right.trace[name]

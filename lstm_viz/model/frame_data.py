@@ -68,10 +68,21 @@ def summarize(a: np.ndarray) -> Stats:
         bad = int(flat.size - np.count_nonzero(ok))
         finite = flat[ok]
         if finite.size:
-            lo, hi, norm = finite.min(), finite.max(), np.linalg.norm(finite)
+            lo, hi, norm = finite.min(), finite.max(), _scaled_norm(finite)
         else:
             lo = hi = norm = float("nan")
     return Stats(tuple(a.shape), float(lo), float(hi), float(norm), bad)
+
+
+def _scaled_norm(a: np.ndarray) -> float:
+    """‖a‖ of finite values, scaled by the largest first: 1e308 squared would overflow,
+    its norm need not (Inf only when the norm itself is beyond float64)."""
+    top = float(np.max(np.abs(a)))
+    if top == 0.0:
+        return 0.0
+    scaled = np.asarray(a, np.float64) / top
+    with np.errstate(over="ignore"):
+        return top * float(np.sqrt(np.dot(scaled, scaled)))
 
 
 def sum_squares(a: np.ndarray) -> float:
@@ -145,7 +156,8 @@ class FrameData:
     def live(self) -> LiveGradients:
         """The trace's LiveGradients (built on first use; shared by every view)."""
         if self._live is None:
-            self._live = LiveGradients(self.trace)
+            with np.errstate(all="ignore"):          # a trace may hold NaN, Inf, 1e308
+                self._live = LiveGradients(self.trace)
         return self._live
 
     def accumulators(self, index: int) -> dict:
@@ -155,12 +167,15 @@ class FrameData:
         frame = self.model.frame(index)
         if frame.phase != "bwd":
             raise ValueError(f"no gradient is accumulated yet at {frame}")
-        if frame.is_step:
-            acc = self.live.accumulated(frame.t)
-        else:
-            k = frame.statement_index
-            done = {n: True for n in ACCUMULATORS if _BWD_ORDER[n] <= k}
-            acc = self.live.accumulated(frame.t + 1, partial=done or None)
+        # NaN, Inf and overflowing sums are what the views show (in reserved colours),
+        # not a warning on stderr
+        with np.errstate(all="ignore"):
+            if frame.is_step:
+                acc = self.live.accumulated(frame.t)
+            else:
+                k = frame.statement_index
+                done = {n: True for n in ACCUMULATORS if _BWD_ORDER[n] <= k}
+                acc = self.live.accumulated(frame.t + 1, partial=done or None)
         self._acc = (index, acc)
         return acc
 

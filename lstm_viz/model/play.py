@@ -3,6 +3,11 @@ breakpoint. No Qt: the GUI's timer calls ``tick`` once per frame at ``speed``.""
 
 from __future__ import annotations
 
+import numpy as np
+
+from lstm_engine.errors import UserError
+from lstm_engine.textsafe import show
+
 SPEEDS = (1, 2, 5, 10, 25, 60, 120, 500)      # frames per second offered by the GUI
 MIN_SPEED, MAX_SPEED = 0.1, 5000.0
 DEFAULT_SPEED = 10.0
@@ -55,6 +60,13 @@ class Player:
         self._session.events.playing_changed.emit(value)
 
     def set_speed(self, frames_per_second: float) -> bool:
+        """Frames per second of play, held between MIN_SPEED and MAX_SPEED; UserError for
+        a value that is not a finite number (a NaN would pass both bounds)."""
+        if isinstance(frames_per_second, bool) or not isinstance(
+                frames_per_second, int | float | np.integer | np.floating) \
+                or not np.isfinite(frames_per_second):
+            raise UserError(f"the speed must be a finite number of frames per second, "
+                            f"got {show(frames_per_second)}")
         value = float(min(max(frames_per_second, MIN_SPEED), MAX_SPEED))
         if value == self.speed:
             return False

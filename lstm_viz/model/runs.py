@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_engine.errors import UserError
-from lstm_engine.io import load_trace, save_trace
+from lstm_engine.io import save_trace
 from lstm_engine.recorder import record
 
+from .app_memory import load_trace_to_show
 from .config import RunConfig, build_run, check_config, config_from_trace
 from .training_run import record_run
 
@@ -70,9 +71,10 @@ class Runs:
         return True
 
     def open(self, path) -> None:
-        """Read a trace file; on any problem UserError and the session is unchanged."""
+        """Read a trace file; on any problem (one that the app could not show in the
+        memory there is, too: ``app_memory``) UserError and the session is unchanged."""
         s = self._session
-        trace = load_trace(path)
+        trace = load_trace_to_show(path)
         s.replace_pass(trace, config_from_trace(trace, s.config.lr), path=str(path),
                        keep_cursor=False, end_training=True)
 

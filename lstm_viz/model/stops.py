@@ -16,6 +16,7 @@ import numpy as np
 from lstm_engine.errors import UserError
 
 from .breakpoints import (
+    MAX_BREAKPOINTS,
     NO_HITS,
     Breakpoint,
     FrameBreakpoint,
@@ -204,6 +205,9 @@ class Stops:
             self._session.frames.index(bp.frame)       # UserError if it is not in this run
         if bp in self.list:
             return False
+        if len(self.list) >= MAX_BREAKPOINTS:
+            raise UserError(f"there are {MAX_BREAKPOINTS} breakpoints already, the most a "
+                            "session keeps; remove some first")
         self.list.append(bp)
         self._session.events.breakpoints_changed.emit()
         return True
@@ -257,13 +261,20 @@ class Stops:
     def replace(self, breakpoints) -> None:
         """Hold ``breakpoints`` instead (a restored or adopted session's), each checked as
         ``add`` checks it: UserError, and nothing changes, for one the pass has no frame
-        for."""
+        for, or for more than MAX_BREAKPOINTS. Linear in their number (the same one twice
+        is kept once, found by its text form: a saved session may hold thousands)."""
         new: list[Breakpoint] = []
+        seen: set[str] = set()
         for bp in map(as_breakpoint, breakpoints):
+            spec = bp.spec()
+            if spec in seen:
+                continue
             if isinstance(bp, FrameBreakpoint):
                 self._session.frames.index(bp.frame)
-            if bp not in new:
-                new.append(bp)
+            seen.add(spec)
+            new.append(bp)
+            if len(new) > MAX_BREAKPOINTS:
+                raise UserError(f"more than the {MAX_BREAKPOINTS} breakpoints a session keeps")
         if new or self.list:
             self.list = new
             self._hits.clear()

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
@@ -23,6 +22,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.trace import BACKWARD_NAMES, GRAD_NAMES, STEP_NAMES
 
 from ..model.breakpoints import GATES, NORM_QUANTITIES, parse_breakpoint
+from .plain import PlainLabel, set_plain_tooltip
 
 KIND_TEXT = {
     "nan": "NaN or Inf",
@@ -78,7 +78,7 @@ class BreakpointsPanel(QWidget):
         self.remove_button.clicked.connect(self.remove_selected)
         self.reset_button = QPushButton("Reset counts")
         self.reset_button.clicked.connect(lambda: self.session.reset_hit_counts())
-        self.hint = QLabel("F5 stops at the first frame where an enabled breakpoint holds; "
+        self.hint = PlainLabel("F5 stops at the first frame where an enabled breakpoint holds; "
                            "while training, at the first iteration. Double-click a row to "
                            "go to its first frame.")
         self.hint.setWordWrap(True)
@@ -88,7 +88,7 @@ class BreakpointsPanel(QWidget):
         form.addWidget(self.quantity, 1)
         form.addWidget(self.op)
         form.addWidget(self.threshold, 1)
-        self.eps_label = QLabel("ε")
+        self.eps_label = PlainLabel("ε")
         form.addWidget(self.eps_label)
         form.addWidget(self.eps)
         form.addWidget(self.add_button)
@@ -207,7 +207,7 @@ class BreakpointsPanel(QWidget):
                         self.table.setItem(r, c, item)
                     item.setText(text)
                     if c == 1:
-                        item.setToolTip(bp.spec())
+                        set_plain_tooltip(item, bp.spec())
         self.remove_button.setEnabled(bool(bps))
 
     def _frames_here(self, bp) -> str:

@@ -15,15 +15,16 @@ from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QVBoxLayout,
 )
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 from lstm_engine.trace import STEP_NAMES
 
 from ..model.compare import Comparison, describe
 from ..pictures.colors import DIVERGING
+from .plain import PlainLabel
 from .plots import Heatmap
 
 PRESETS = {
@@ -50,21 +51,21 @@ class CompareView(QDialog):
         self.quantity.addItems(QUANTITIES)
         self.quantity.setCurrentText("ds")
         self.quantity.currentTextChanged.connect(lambda *_: self.refresh())
-        self.summary = QLabel()
+        self.summary = PlainLabel()
         self.summary.setWordWrap(True)
-        self.at_frame = QLabel()
+        self.at_frame = PlainLabel()
         top = QHBoxLayout()
-        top.addWidget(QLabel("Compare"))
+        top.addWidget(PlainLabel("Compare"))
         top.addWidget(self.preset, 2)
-        top.addWidget(QLabel("Quantity"))
+        top.addWidget(PlainLabel("Quantity"))
         top.addWidget(self.quantity, 1)
         grid = QGridLayout()
         # The debugger's heatmaps (its colour map, NaN/Inf colours, colour bar, cursor
         # line), zoomed together with the mouse.
         self.maps: list[Heatmap] = []
-        self.titles: list[QLabel] = []
+        self.titles: list[PlainLabel] = []
         for c in range(3):
-            title = QLabel()
+            title = PlainLabel()
             canvas = pg.GraphicsLayoutWidget()
             heat = Heatmap(canvas.ci, 0, 0)
             heat.plot.setLabel("bottom", "time step t")
@@ -116,7 +117,7 @@ class CompareView(QDialog):
         try:
             self.comparison = Comparison.of(base.with_(**a), base.with_(**b))
         except UserError as err:
-            self.summary.setText(str(err))
+            self.summary.setText(one_line(err))
             return
         self.comparison.left.seek(self.session.cursor)
         self.refresh()

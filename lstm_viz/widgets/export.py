@@ -31,11 +31,12 @@ def png_bytes(widget: QWidget) -> bytes:
     return bytes(data.data())
 
 
-def write_png(widget: QWidget, path) -> None:
-    """The widget as a PNG file, written atomically; a one-line UserError naming the file
-    on failure (the file that was there is then unchanged)."""
+def write_png(widget: QWidget, path, data: bytes | None = None) -> None:
+    """The widget as a PNG file (``data``: its PNG bytes, already rendered), written
+    atomically; a one-line UserError naming the file on failure (the file that was there
+    is then unchanged)."""
     try:
-        data = png_bytes(widget)
+        data = png_bytes(widget) if data is None else data
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
     with atomic_write(path) as fp:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSizePolicy,
 )
@@ -27,6 +26,7 @@ from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
 from .busy import busy
+from .plain import PlainLabel
 from .plots import CURSOR_PEN, Heatmap, StepAxis, cmap_for, quiet_plot
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
@@ -63,7 +63,7 @@ class FlowView(VisibleView):
         self.log.setChecked(True)
         self.log.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.log.toggled.connect(self._on_log)
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
@@ -226,7 +226,7 @@ class ContributionView(VisibleView):
         self.button = QPushButton("Compute", self)
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.button.clicked.connect(self.compute)
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setWordWrap(False)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -20,6 +19,7 @@ from lstm_engine.params import PARAM_NAMES
 
 from ..model.training_run import gradient_image
 from ..pictures.colors import DIVERGING
+from .plain import PlainLabel
 from .plots import Heatmap
 
 
@@ -36,7 +36,7 @@ class GradientMap(QWidget):
         self.heat.plot.invertY(True)
         self.heat.plot.setLabel("left", "unit")
         self.heat.plot.setLabel("bottom", "column of xc = [x, h_prev]")
-        self.caption = QLabel()
+        self.caption = PlainLabel()
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         choice_row = QHBoxLayout()
         choice_row.addWidget(self.grad_name)

@@ -13,8 +13,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
-    QInputDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -26,23 +24,33 @@ from PySide6.QtWidgets import (
 )
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 
 from ..model.session import SPEEDS, Session
 from ..model.shortcuts import BINDINGS, MENUS, Command, help_html, plain
+from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
+from .plain import (
+    PlainLabel,
+    ask_text,
+    menu_text,
+    plain_message_box,
+    set_plain_tooltip,
+    title_text,
+)
 from .source_panel import SourcePanel
 from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
 from .view_base import VisibleView
 from .view_docks import add_view_docks
+from .window_layout import apply as apply_layout
+from .window_layout import describe as describe_layout
 from .workbench import Workbench
 
 DEFAULT_SIZE = (1366, 768)
-MAX_RECENT = 8
-STATE_VERSION = 1            # dock layout version: 1 added the view docks (old layouts ignored)
 TRACE_FILTER = "lstm-viz traces (*.npz);;All files (*)"
 ICONS = {
     "first": QStyle.StandardPixmap.SP_MediaSkipBackward,
@@ -80,6 +88,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = session
         self.settings = settings
+        self.app_settings = None if settings is None else AppSettings(settings)
         self.errors = ErrorReporter(self)
         self.errors.on_close = self.focus_home            # a message read: keys step again
         session.events.on_error = self._subscriber_failed
@@ -109,7 +118,7 @@ class MainWindow(QMainWindow):
         self.view_docks, self.views = add_view_docks(self)
         self.status_line = StatusLine(self, session)      # the frame, loss, norms, iteration
         # Live training, the breakpoints panel, gradient check, comparison, saved sessions.
-        self.workbench = Workbench(self, STATE_VERSION)
+        self.workbench = Workbench(self)
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
@@ -135,7 +144,7 @@ class MainWindow(QMainWindow):
                 a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             tip = plain(b.text) + (f" ({b.keys})" if b.keys else "")
             tip += f": {b.tip}" if b.tip else ""
-            a.setToolTip(tip)
+            set_plain_tooltip(a, tip)
             a.setStatusTip(tip)
             if b.id in ICONS:
                 a.setIcon(self.style().standardIcon(ICONS[b.id]))
@@ -160,7 +169,7 @@ class MainWindow(QMainWindow):
                     "step_back_out", "step_out", "reverse_continue", "continue"):
             tb.addAction(self.actions_by_id[key])
         tb.addSeparator()
-        tb.addWidget(QLabel(" Speed "))
+        tb.addWidget(PlainLabel(" Speed "))
         self.speed = QComboBox(self)
         for v in SPEEDS:
             self.speed.addItem(f"{v} frames/s", v)
@@ -233,8 +242,9 @@ class MainWindow(QMainWindow):
         name = Path(s.path).name if s.path else f"{c.task} example"
         cell = (s.trace.variant if not c.backward
                 else f"{c.variant} forward, {c.backward} backward")
-        self.setWindowTitle(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
-                            f"X={s.trace.inputs}, H={s.trace.hidden}, {s.trace.dtype.name})")
+        self.setWindowTitle(title_text(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
+                                       f"X={s.trace.inputs}, H={s.trace.hidden}, "
+                                       f"{s.trace.dtype.name})"))
 
     def _on_playing(self, playing: bool):
         a = self.actions_by_id["play"]
@@ -339,7 +349,7 @@ class MainWindow(QMainWindow):
         return True
 
     def goto_frame_dialog(self):
-        text, ok = QInputDialog.getText(
+        text, ok = ask_text(
             self, "Go to frame", f"Frame (fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds), "
             f"steps 0 … {self.session.trace.steps - 1}:", text=self.session.frame_text)
         if ok:
@@ -374,9 +384,12 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog = dialog
 
     def show_about(self):
-        QMessageBox.about(self, "About lstm-viz",
-                          "lstm-viz: step through an LSTM's forward pass and backpropagation "
-                          "through time, statement by statement, forwards and backwards.")
+        box = plain_message_box(QMessageBox.Icon.Information, "About lstm-viz",
+                                "lstm-viz: step through an LSTM's forward pass and "
+                                "backpropagation through time, statement by statement, "
+                                "forwards and backwards.", self)
+        box.open()
+        self.about_box = box
 
     # ---- settings -------------------------------------------------------------------------
 
@@ -386,42 +399,36 @@ class MainWindow(QMainWindow):
         return str(Path(recent[0]).parent) if recent else ""
 
     def recent_files(self) -> list[str]:
-        if self.settings is None:
-            return []
-        value = self.settings.value("recent_files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        return [] if self.app_settings is None else self.app_settings.recent_files()
 
     def _add_recent(self, path: str):
-        if self.settings is None:
+        if self.app_settings is None:
             return
         path = str(Path(path).resolve())
         files = [path] + [f for f in self.recent_files() if f != path]
-        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self.app_settings.set_recent_files(files)
         self._rebuild_recent()
 
     def _rebuild_recent(self):
         self.recent_menu.clear()
         files = self.recent_files()
         for f in files:
-            a = self.recent_menu.addAction(f)
+            a = self.recent_menu.addAction(menu_text(f))
+            set_plain_tooltip(a, one_line(f))
             a.triggered.connect(lambda checked=False, f=f: self.open_path(f))
         self.recent_menu.setEnabled(bool(files))
 
     def _restore(self):
-        geometry = self.settings.value("geometry")
-        state = self.settings.value("window_state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, STATE_VERSION)
+        """The layout of the last session, from the settings' checked description (a
+        damaged one was reset with a warning: the default layout stays)."""
+        layout = self.app_settings.layout()
+        if layout is not None:
+            apply_layout(self, layout)
 
     def save_settings(self):
-        if self.settings is not None:
-            self.settings.setValue("geometry", self.saveGeometry())
-            self.settings.setValue("window_state", self.saveState(STATE_VERSION))
-            self.settings.sync()
+        if self.app_settings is not None:
+            self.app_settings.set_layout(describe_layout(self))
+            self.app_settings.sync()
 
     def closeEvent(self, event):
         self.session.pause()

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from .plain import PlainLabel
 from .steady import steady_height
 
 CURRENT_BG = QColor(255, 236, 140)
@@ -160,7 +161,7 @@ class SourcePanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.header = steady_height(QLabel(self))
+        self.header = steady_height(PlainLabel(self))
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.view = SourceView(session)

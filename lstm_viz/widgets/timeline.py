@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
+from .plain import PlainLabel
 from .steady import steady_height
 
 FORWARD = QColor(120, 160, 220)
@@ -153,7 +154,7 @@ class Timeline(QWidget):
         super().__init__(parent)
         self.session = session
         self.bar = TimelineBar(session, self)
-        self.label = QLabel(self)
+        self.label = PlainLabel(self)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         font = QFont(self.label.font())
         font.setPointSizeF(font.pointSizeF() + 1)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -31,9 +30,12 @@ from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
+from lstm_engine.textsafe import one_line
 
-from ..model.config import format_bytes, task_info, trace_bytes
+from ..model.config import MAX_HIDDEN, MAX_SEED, MAX_STEPS, format_bytes, task_info, trace_bytes
 from ..model.training_run import (
+    MAX_ITERATION,
+    MAX_RING,
     TRAIN_TASKS,
     WATCH,
     TrainingSettings,
@@ -44,6 +46,7 @@ from ..model.training_run import (
 )
 from .gradient_map import GradientMap
 from .live_driver import LiveDriver
+from .plain import PlainLabel
 
 DEFAULT = "default"                   # what a setting left to the task shows
 
@@ -59,7 +62,7 @@ def _combo(items) -> QComboBox:
 
 def _done_text(run) -> str:
     """The status line's end: how far the run is, and why it stopped if it did."""
-    problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
+    problem = f"  ·  STOPPED: {one_line(run.problem)}" if run.problem else ""
     return f"{run.iterations_done} iterations done{problem}"
 
 
@@ -114,25 +117,25 @@ class TrainingPanel(QWidget):
         """The controls of the training settings, at their defaults."""
         self.task = _combo(TRAIN_TASKS)
         self.task.setCurrentText("adding")
-        self.length = _spin(1, 100_000, 100)
+        self.length = _spin(1, MAX_STEPS, 100)
         self.variant = _combo(VARIANTS)
         self.backward = _combo([("its own", ""), *((f"{v}'s", v) for v in VARIANTS)])
         self.backward.setToolTip("the backward pass: the cell's own, or another variant's "
                                  "(standard cell + seed's backward = the wrong backward)")
-        self.hidden = _spin(1, 4096, 64)
+        self.hidden = _spin(1, MAX_HIDDEN, 64)
         self.optimizer = _combo([(DEFAULT, None), *((o, o) for o in OPTIMIZERS)])
         self.init = _combo([(DEFAULT, None), *((i, i) for i in INITS)])
         self.lr = QLineEdit()
         self.lr.setPlaceholderText(DEFAULT)
         self.clip = QLineEdit()
         self.clip.setPlaceholderText("none")
-        self.seed = _spin(0, 2**31 - 1, 0)
+        self.seed = _spin(0, MAX_SEED, 0)
         self.watch = _combo(WATCH)
         self.watch.setToolTip("the pass shown: the sequence each iteration trains on, or the "
                               "fixed example (sequence 0, one more pass per iteration)")
-        self.ring = _spin(1, 10_000, 32)
-        self.ring_memory = QLabel()
-        self.iterations = _spin(1, 10_000_000, 1000)
+        self.ring = _spin(1, MAX_RING, 32)
+        self.ring_memory = PlainLabel()
+        self.iterations = _spin(1, MAX_ITERATION, 1000)
         self.iterations.setToolTip("Run stops after this many iterations in total")
 
     def _settings_form(self) -> QGridLayout:
@@ -147,13 +150,13 @@ class TrainingPanel(QWidget):
                 (("Watch", self.watch), ("Seed", self.seed), ("Run to", self.iterations))]
         for r, row in enumerate(rows):
             for c, (text, widget) in enumerate(row):
-                form.addWidget(QLabel(text), r, 2 * c)
+                form.addWidget(PlainLabel(text), r, 2 * c)
                 form.addWidget(widget, r, 2 * c + 1)
                 form.setColumnStretch(2 * c + 1, 1)
         ring_row = QHBoxLayout()
         ring_row.addWidget(self.ring)
         ring_row.addWidget(self.ring_memory, 1)
-        form.addWidget(QLabel("Ring"), len(rows), 0)
+        form.addWidget(PlainLabel("Ring"), len(rows), 0)
         form.addLayout(ring_row, len(rows), 1, 1, 5)
         for w in (self.task, self.variant, self.backward, self.optimizer, self.init,
                   self.watch):                    # narrow: the dock shares the width
@@ -185,10 +188,10 @@ class TrainingPanel(QWidget):
         # (8 ms a call here); the count goes into the label beside it.
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(self.fontMetrics().height() + 6)
-        self.rate = QLabel("– it/s")
+        self.rate = PlainLabel("– it/s")
         self.rate.setMinimumWidth(self.fontMetrics().horizontalAdvance(
             "0000000 / 0000000 · 00000 it/s "))
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row = QHBoxLayout()
@@ -216,13 +219,13 @@ class TrainingPanel(QWidget):
         self.scrub = QSlider(Qt.Orientation.Horizontal)
         self.scrub.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scrub.valueChanged.connect(self._scrubbed)
-        self.scrub_label = QLabel()
+        self.scrub_label = PlainLabel()
         log_row = QHBoxLayout()
-        log_row.addWidget(QLabel("Loss per iteration"))
+        log_row.addWidget(PlainLabel("Loss per iteration"))
         log_row.addStretch(1)
         log_row.addWidget(self.log)
         scrub_row = QHBoxLayout()
-        scrub_row.addWidget(QLabel("Iteration"))
+        scrub_row.addWidget(PlainLabel("Iteration"))
         scrub_row.addWidget(self.scrub, 1)
         scrub_row.addWidget(self.scrub_label)
         column = QVBoxLayout()

@@ -5,8 +5,9 @@ gradients, the gradient flow and the loss-to-cell matrix, each in a QDockWidget 
 Export button, adds a toggle per dock to the View menu, lays them out for a 1366x768
 screen and returns the docks and the views (the window keeps them as ``view_docks`` and
 ``views``): source over variables on the left, the carousel over the heatmaps on
-the right with the other views tabbed beside the heatmaps. The window's saved state
-(``saveState``/``restoreState``) keeps the arrangement.
+the right with the other views tabbed beside the heatmaps. The window's layout
+(``window_layout.py``, a checked description, never Qt's state bytes) keeps the
+arrangement.
 """
 
 from __future__ import annotations

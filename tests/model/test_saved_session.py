@@ -11,8 +11,9 @@ from lstm_engine.io import save_trace
 from lstm_engine.params import PARAM_NAMES
 from lstm_engine.trace import STEP_NAMES
 from lstm_viz.model.config import default_config
-from lstm_viz.model.saved_session import load_session, save_session, session_from_text, state_text
+from lstm_viz.model.saved_session import load_session, save_session
 from lstm_viz.model.session import Session
+from lstm_viz.model.session_text import session_from_text, state_text
 from lstm_viz.model.training_run import TrainingSettings
 
 SMALL = TrainingSettings(task="adding", length=20, hidden=8, ring=5)

@@ -383,7 +383,7 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
     from lstm_viz.model import config as cfgmod
     from lstm_viz.model import runs as runsmod
     from lstm_viz.model import session as sessmod
-    from lstm_viz.model.saved_session import session_from_text
+    from lstm_viz.model.session_text import session_from_text
 
     session = Session(default_config("random"))
     trace = session.trace
@@ -421,14 +421,14 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
 
 
 def test_go_to_frame_by_its_text_from_the_go_menu(make_window, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
+    import lstm_viz.widgets.main_window as main_window
 
     w = make_window()
     s = w.session
     action = next(a for a in w.menus["Go"].actions() if a.text().startswith("&Go to Frame"))
     assert action.shortcut().toString() == "Ctrl+L"
     answers = iter([("bwd:2:ds", True), ("bwd:99", True), ("fwd:1", False)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    monkeypatch.setattr(main_window, "ask_text", lambda *a, **k: next(answers))
     action.trigger()
     assert s.frame_text == "bwd:2:ds"
     action.trigger()                                 # no such step: one line, cursor kept

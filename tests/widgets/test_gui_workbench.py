@@ -310,7 +310,7 @@ def test_slow_openings_show_the_wait_cursor_and_always_restore_it(make_window, m
     from PySide6.QtWidgets import QApplication
 
     from lstm_engine.errors import UserError
-    from lstm_viz.model import saved_session
+    from lstm_viz.model import session_text
 
     w = make_window()
     seen = []
@@ -320,8 +320,9 @@ def test_slow_openings_show_the_wait_cursor_and_always_restore_it(make_window, m
         seen.append(None if cursor is None else cursor.shape())
         if text == "bad":
             raise UserError("a one-line reason")
+        yield 0, 1, "working"
         return Session(default_config("random", steps=3, inputs=2, hidden=2))
-    monkeypatch.setattr(saved_session, "session_from_text", slow)
+    monkeypatch.setattr(session_text, "session_from_text_job", slow)
     assert w.workbench.open_text("good") and not w.workbench.open_text("bad")
     assert seen == [Qt.CursorShape.WaitCursor] * 2
     assert QApplication.overrideCursor() is None and w.errors.messages[-1] == "a one-line reason"
