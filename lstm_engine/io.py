@@ -733,7 +733,7 @@ def load_model_trace(path) -> ModelTrace:
     return model_trace_from_arrays(arrays, meta, str(path))
 
 
-def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
+def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:  # noqa: C901, PLR0912, PLR0915 - one check per field of the file, in the file's order; each is a line and an early UserError
     """A Trace from its arrays (named as in a trace file) and the trace part of its meta
     (variant, loss, dtype, steps, inputs, hidden), checked as a trace file is; problems
     are UserErrors starting with ``where``. Used for trace files and saved sessions."""

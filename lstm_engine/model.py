@@ -58,7 +58,7 @@ class Model:
     loss: object = field(default_factory=ToyLoss)
     embedding: np.ndarray | None = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: C901, PLR0912 - one validation per field with its own message, read top to bottom
         if not isinstance(self.layers, (list, tuple)):
             raise ValueError("layers must be a list or tuple of Params, one per layer; got "
                              f"{type(self.layers).__name__}")

@@ -304,7 +304,7 @@ def _recorded(arrays: dict, name: str, shape: tuple, dtype, where) -> np.ndarray
     return a                     # NaN/Inf allowed: such passes are what one debugs
 
 
-def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
+def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:  # noqa: C901, PLR0912, PLR0915 - one check per field of the file, in the file's order; each is a line and an early UserError
     """A ModelTrace from a format-2 trace file's arrays and meta, checked as a trace file
     is (problems are UserErrors starting with ``where``); views rebuilt as recorded."""
     model = model_from_arrays(arrays, meta, where)

@@ -278,7 +278,7 @@ def _unwrap_checkpoint(state: Mapping, report: ImportReport, what: str) -> Mappi
     return state
 
 
-def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
+def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,  # noqa: C901, PLR0912, PLR0915 - the import's steps in order (find, check shapes, convert, report), each raising its own UserError
                            embedding_key: str | None = None, decoder_key: str | None = None,
                            loss: str | None = None, at: str = "every",
                            dtype: str | None = "float64", what: str = "state dict"):
@@ -364,7 +364,7 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
     return model, report
 
 
-def _find_lstm(st: _State, lstm_prefix: str | None):
+def _find_lstm(st: _State, lstm_prefix: str | None):  # noqa: C901, PLR0912 - each branch is one way a state dict can fail to hold a usable nn.LSTM, with its own message
     """(prefix, per layer (weight_ih, weight_hh, bias_ih or None, bias_hh or None) keys)."""
     found = {}
     for key in st.info:
@@ -436,7 +436,7 @@ def _module(key: str) -> str:
     return parts[-2] if len(parts) >= 2 else ""
 
 
-def _find_embedding_and_decoder(st: _State, lstm_keys: set, X0: int, H_top: int,
+def _find_embedding_and_decoder(st: _State, lstm_keys: set, X0: int, H_top: int,  # noqa: C901 - the explicit-key and the guessing paths for two optional tensors, each with its message
                                 embedding_key: str | None, decoder_key: str | None):
     """(embedding weight key, decoder weight key, decoder bias key), each or None."""
     def usable(k):

@@ -93,7 +93,7 @@ class TrainState:
         return (self.params, *self.upper_layers)
 
 
-def first_nonfinite(trace, iteration: int = 0) -> NonFinite | None:
+def first_nonfinite(trace, iteration: int = 0) -> NonFinite | None:  # noqa: C901 - the walk follows execution order (docstring); split, that order would be spread over helpers
     """The first NaN/Inf of a pass (a Trace, or a ModelTrace of any depth) in execution
     order, or None if everything is finite.
 
