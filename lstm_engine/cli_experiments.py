@@ -158,7 +158,7 @@ def _finite_float(text: str) -> float:
 
 
 def _task_options(args) -> dict:
-    options = {}
+    options: dict[str, int | float | str] = {}
     for item in args.task_option:
         key, sep, value = item.partition("=")
         if not sep or not key:

@@ -454,7 +454,7 @@ def clear_stale_temporaries(folder) -> list[Path]:
     """Remove the temporaries of saves that were killed half-way in ``folder``: files named
     as ``atomic_write`` names them, owned by this user, untouched for STALE_AFTER seconds,
     whose process is gone. Returns what was removed (best effort: a failure is skipped)."""
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))
@@ -579,7 +579,7 @@ def load_model(path) -> ModelFile:
     with what kind of file it is and whether it states the variant (``ModelFile``). Only
     the members that hold the model are read; every array of a model is floating point."""
     path = Path(path)
-    found = {}
+    found: dict = {}
 
     def first(raw):
         meta = parse_meta(raw, path)
@@ -628,7 +628,7 @@ def trace_meta(raw, path) -> dict:
                             "lstm-engine info describes it",
                 PARAMS_FORMAT: "a parameters file, not a trace; lstm-engine record "
                                "records one from it",
-                SESSION_FORMAT: "a saved session, not a trace"}.get(fmt)
+                SESSION_FORMAT: "a saved session, not a trace"}.get(str(fmt))
         raise UserError(f"{path}: {what}" if what else
                         f"{path}: 'meta' does not describe an {TRACE_FORMAT} file")
     version = meta.get("version")
