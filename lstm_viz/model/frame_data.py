@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import textwrap
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -94,6 +95,10 @@ class SourceState:
 class FrameData:
     """Values and summaries of one Trace at any frame."""
 
+    # pictures.view_data.ViewData.of keeps the picture-side data here, so it goes with
+    # this FrameData (set on first use; the model never reads it)
+    _view_data: Any = None
+
     def __init__(self, trace, forward_variant: str | None = None):
         self.trace = trace
         # The cell whose forward ran: the trace carries its backward's variant, which
@@ -108,7 +113,7 @@ class FrameData:
     # ---- knowledge ------------------------------------------------------------------------
 
     def focus_step(self, frame: Frame) -> int:
-        return self.trace.steps - 1 if frame.phase == "loss" else frame.t
+        return self.trace.steps - 1 if frame.phase == "loss" else frame.step
 
     def known(self, name: str, frame: Frame) -> bool:
         if name == "x":
@@ -125,7 +130,7 @@ class FrameData:
 
     def accumulated_from(self, name: str, frame: Frame) -> int:
         """First step whose update an accumulator holds at a backward frame (T: none yet)."""
-        return frame.t if _BWD_ORDER[name] <= frame.statement_index else frame.t + 1
+        return frame.step if _BWD_ORDER[name] <= frame.statement_index else frame.step + 1
 
     # ---- values ---------------------------------------------------------------------------
 
@@ -156,11 +161,11 @@ class FrameData:
         if frame.phase != "bwd":
             raise ValueError(f"no gradient is accumulated yet at {frame}")
         if frame.is_step:
-            acc = self.live.accumulated(frame.t)
+            acc = self.live.accumulated(frame.step)
         else:
             k = frame.statement_index
             done = {n: True for n in ACCUMULATORS if _BWD_ORDER[n] <= k}
-            acc = self.live.accumulated(frame.t + 1, partial=done or None)
+            acc = self.live.accumulated(frame.step + 1, partial=done or None)
         self._acc = (index, acc)
         return acc
 
@@ -169,6 +174,7 @@ class FrameData:
         frame = self.model.frame(index)
         if not self.known(name, frame):
             return None
+        key: tuple
         if name in ACCUMULATORS:
             key = (name, index)
         elif name == "loss":
@@ -179,7 +185,9 @@ class FrameData:
         if found is None:
             if len(self._stats) > _CACHE_LIMIT:
                 self._stats.clear()
-            found = self._stats[key] = summarize(self.value(name, index))
+            value = self.value(name, index)
+            assert value is not None                    # known, as checked above
+            found = self._stats[key] = summarize(value)
         return found
 
     # ---- text -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -224,7 +225,7 @@ def _training(arrays: dict, tm: dict, trace, path) -> tuple[TrainingRun, int]:
     return run, shown
 
 
-def _count(value) -> bool:
+def _count(value) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
@@ -280,8 +281,8 @@ def load_session(path) -> tuple[Session, dict]:
                                   history=history, **_selection_and_speed(meta))
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
-    view = meta.get("view") if isinstance(meta.get("view"), dict) else {}
-    return session, view
+    view = meta.get("view")
+    return session, view if isinstance(view, dict) else {}
 
 
 # ---- the short text form ---------------------------------------------------------------------
@@ -355,6 +356,7 @@ def session_from_text(text: str) -> Session:
             raise UserError(f"unknown setting {key!r} in the session text")
         changes[key] = _parse_value(value, getattr(base, key), key)
     if training:
+        assert isinstance(base, TrainingSettings)          # made above, for "train"
         settings = check_settings(base.with_(**changes))
         k = 0 if iteration is None else _parse_value(iteration, 0, "iteration")
         if not 0 <= k < MAX_TEXT_ITERATIONS:
@@ -363,6 +365,7 @@ def session_from_text(text: str) -> Session:
         session.train(k + 1, stop_at_breakpoints=False)
         session.seek_iteration(k)
     else:
+        assert isinstance(base, RunConfig)                 # made above
         session = Session(check_config(base.with_(**changes)))
     if frame:
         session.goto(frame)

@@ -136,10 +136,10 @@ def check_settings(s: TrainingSettings) -> TrainingSettings:
             raise UserError(f"the {name} must be a non-negative integer, got {value!r}")
     if not 1 <= s.ring <= MAX_RING:
         raise UserError(f"the ring size must be from 1 to {MAX_RING}, got {s.ring}")
-    for name, value in (("learning rate", s.lr), ("clipping norm", s.clip)):
-        if value is not None and not (isinstance(value, int | float) and np.isfinite(value)
-                                      and value > 0):
-            raise UserError(f"the {name} must be a positive number, got {value!r}")
+    for name, amount in (("learning rate", s.lr), ("clipping norm", s.clip)):
+        if amount is not None and not (isinstance(amount, int | float) and np.isfinite(amount)
+                                       and amount > 0):
+            raise UserError(f"the {name} must be a positive number, got {amount!r}")
     if s.dtype not in DTYPES:
         raise UserError(f"dtype must be float64 or float32, got {s.dtype!r}")
     if s.length is not None and not _takes_length(s.task):
@@ -160,8 +160,10 @@ def _check_memory(s: TrainingSettings) -> None:
     info = task_info(s.task)
     steps = s.length or info.steps or default_steps(s.task)
     hidden = s.hidden or info.hidden
-    need = (peak_bytes(steps, info.inputs, hidden, s.dtype)
-            + s.ring * trace_bytes(steps, info.inputs, hidden, s.dtype))
+    inputs = info.inputs
+    assert inputs is not None                   # an engine task (TRAIN_TASKS) fixes X
+    need = (peak_bytes(steps, inputs, hidden, s.dtype)
+            + s.ring * trace_bytes(steps, inputs, hidden, s.dtype))
     have = memory_limit()
     if need > have:
         raise UserError(f"training {s.task} at T={steps}, H={hidden} with {s.ring} passes kept "
@@ -248,10 +250,13 @@ class TrainingRun:
     def run_config(self) -> RunConfig:
         """The session's description of this run (for the title and the text form)."""
         tr = self.latest_trace
+        hidden, init, lr = self.resolved.hidden, self.resolved.init, self.resolved.lr
+        # build_trainer resolved the defaults and set lr from the optimiser it made
+        assert hidden is not None and init is not None and lr is not None
         return RunConfig(task=self.settings.task, variant=self.settings.variant,
-                         hidden=self.resolved.hidden, steps=tr.steps, inputs=tr.inputs,
-                         seed=self.settings.seed, init=self.resolved.init,
-                         dtype=self.settings.dtype, lr=float(self.resolved.lr),
+                         hidden=hidden, steps=tr.steps, inputs=tr.inputs,
+                         seed=self.settings.seed, init=init,
+                         dtype=self.settings.dtype, lr=float(lr),
                          backward=self.settings.backward,
                          forget_bias=self.resolved.forget_bias)
 
