@@ -158,7 +158,7 @@ def _finite_float(text: str) -> float:
 
 
 def _task_options(args) -> dict:
-    options = {}
+    options: dict[str, int | float | str] = {}
     for item in args.task_option:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -240,7 +240,7 @@ def _format_iteration(it) -> str:
     return f"iter {it.index:6d}  loss {it.loss:.6e}  |grad| {it.grad_norm:.3e}{clipped}"
 
 
-def cmd_train(args) -> int:
+def cmd_train(args) -> int:  # noqa: C901, PLR0915 - a command's steps in the order they run (check, train, print, write); split, the Ctrl+C and closed-pipe handling would straddle helpers
     """Train, printing the loss per iteration. Ctrl+C, or output that can no longer be
     written (``… | head -1`` closing the pipe, a full disk), stops after the current
     iteration; the run is written either way."""

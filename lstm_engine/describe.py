@@ -21,7 +21,7 @@ def describe_file(path) -> str:
     name = one_line(str(path))
     if path.suffix == ".npy":
         return f"{name}: {describe_array(io.load_npy(path, kinds='fiub'))}"
-    found = {}
+    found: dict = {}
 
     def first(raw):
         meta = parse_meta(raw, path)
@@ -57,15 +57,15 @@ def _trace(arrays: dict, meta: dict, version: int, path) -> str:
                 f"T={m['steps']} X={m['inputs']} H={m['hidden']}, total loss "
                 f"{trace.total_loss:.6e}, {trace.nbytes / 2**20:.1f} MiB"
                 + (f", non-finite values in {', '.join(nonfinite)}" if nonfinite else ""))
-    trace = model_trace_from_arrays(arrays, meta, str(path))
-    if trace.sequence is None:
+    mtrace = model_trace_from_arrays(arrays, meta, str(path))
+    if mtrace.sequence is None:
         seq = "one sequence"
     else:
-        seq = (f"sequence {trace.sequence} of a batch of {trace.batch} (its gradients "
+        seq = (f"sequence {mtrace.sequence} of a batch of {mtrace.batch} (its gradients "
                "alone)")
-    problem = first_nonfinite(trace)
-    return (f"trace (format 2): {trace.model.describe()}; T={trace.steps}, {seq}; total "
-            f"loss {trace.total_loss:.10e}, {trace.nbytes / 2**20:.1f} MiB"
+    problem = first_nonfinite(mtrace)
+    return (f"trace (format 2): {mtrace.model.describe()}; T={mtrace.steps}, {seq}; total "
+            f"loss {mtrace.total_loss:.10e}, {mtrace.nbytes / 2**20:.1f} MiB"
             + (f"; {problem.where()}" if problem else ""))
 
 

@@ -454,7 +454,7 @@ def clear_stale_temporaries(folder) -> list[Path]:
     """Remove the temporaries of saves that were killed half-way in ``folder``: files named
     as ``atomic_write`` names them, owned by this user, untouched for STALE_AFTER seconds,
     whose process is gone. Returns what was removed (best effort: a failure is skipped)."""
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))
@@ -579,7 +579,7 @@ def load_model(path) -> ModelFile:
     with what kind of file it is and whether it states the variant (``ModelFile``). Only
     the members that hold the model are read; every array of a model is floating point."""
     path = Path(path)
-    found = {}
+    found: dict = {}
 
     def first(raw):
         meta = parse_meta(raw, path)
@@ -628,7 +628,7 @@ def trace_meta(raw, path) -> dict:
                             "lstm-engine info describes it",
                 PARAMS_FORMAT: "a parameters file, not a trace; lstm-engine record "
                                "records one from it",
-                SESSION_FORMAT: "a saved session, not a trace"}.get(fmt)
+                SESSION_FORMAT: "a saved session, not a trace"}.get(str(fmt))
         raise UserError(f"{path}: {what}" if what else
                         f"{path}: 'meta' does not describe an {TRACE_FORMAT} file")
     version = meta.get("version")
@@ -733,7 +733,7 @@ def load_model_trace(path) -> ModelTrace:
     return model_trace_from_arrays(arrays, meta, str(path))
 
 
-def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
+def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:  # noqa: C901, PLR0912, PLR0915 - one check per field of the file, in the file's order; each is a line and an early UserError
     """A Trace from its arrays (named as in a trace file) and the trace part of its meta
     (variant, loss, dtype, steps, inputs, hidden), checked as a trace file is; problems
     are UserErrors starting with ``where``. Used for trace files and saved sessions."""

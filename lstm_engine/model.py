@@ -25,12 +25,13 @@ The equations are written out in ``docs/equations.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .blas import single_threaded
 from .cell import check_variant
-from .losses import ToyLoss, make_loss
+from .losses import Loss, ToyLoss, make_loss
 from .params import DTYPES, PARAM_NAMES, Params
 from .recorder import _backward, _forward, _prepare
 from .trace import GRAD_NAMES, STEP_NAMES, Trace, _readonly
@@ -55,10 +56,10 @@ class Model:
 
     layers: tuple[Params, ...]
     variant: str = "seed"
-    loss: object = field(default_factory=ToyLoss)
+    loss: Loss = field(default_factory=ToyLoss)
     embedding: np.ndarray | None = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: C901, PLR0912 - one validation per field with its own message, read top to bottom
         if not isinstance(self.layers, (list, tuple)):
             raise ValueError("layers must be a list or tuple of Params, one per layer; got "
                              f"{type(self.layers).__name__}")
@@ -385,6 +386,7 @@ def _prepare_model(model: Model, inputs, targets, sequence, dtype, copy: bool = 
         if ids.min() < 0 or ids.max() >= m.vocab:
             raise ValueError(f"token ids must lie in [0, {m.vocab}), got {ids.min()} … "
                              f"{ids.max()}")
+        assert m.embedding is not None                      # tokens: the model has one
         inputs = m.embedding[ids]                           # x(t) = E[token(t)]
     elif np.ndim(inputs) == 1 and np.asarray(inputs).dtype.kind in "iu":
         raise ValueError("token ids need a model with an embedding (one-hot input: the "
@@ -403,7 +405,7 @@ def _record_layers(m: Model, x: np.ndarray, y: np.ndarray):
         below = passes[-1].h
     out = m.loss.evaluate(below, y)
     dl_dh = np.ascontiguousarray(out.dl_dh, dtype=m.dtype)   # the loss's share, top layer
-    traces = [None] * m.num_layers
+    traces: list[Any] = [None] * m.num_layers              # each Trace filled in below
     for n in range(m.num_layers - 1, -1, -1):
         arrays, dz = _backward(passes[n], dl_dh)
         arrays.update(loss=out.loss, dl_dh=dl_dh)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -168,7 +169,7 @@ def model_from_arrays(arrays: dict, meta: dict, where) -> Model:
             raise UserError(f"{where}: the embedding must have shape ({vocab}, {X}), got {got}")
         embedding = E
     try:
-        model = Model(layers, variant, loss, embedding)
+        model = Model(tuple(layers), variant, loss, embedding)
     except ValueError as err:
         raise UserError(f"{where}: {err}") from None
     if meta.get("outputs", model.outputs) != model.outputs:
@@ -230,10 +231,12 @@ def model_file(arrays: dict, meta: dict | None, kind: str, version: int, path) -
     """The ModelFile of arrays already read (``file_kind`` gave kind and version)."""
     where = str(path)
     if version >= 2:
+        assert meta is not None                      # file_kind read the format from it
         return ModelFile(model_from_arrays(arrays, meta, where), kind, version, True, where)
     params = params_from_arrays(arrays, where)
     variant, loss = None, ToyLoss()
     if kind in ("trace", "run"):                     # they state their variant and loss
+        assert meta is not None                      # file_kind read the kind from it
         config = meta if kind == "trace" else meta.get("config")
         variant = config.get("variant") if isinstance(config, dict) else None
         if variant not in VARIANTS:
@@ -241,7 +244,7 @@ def model_file(arrays: dict, meta: dict | None, kind: str, version: int, path) -
         loss = _loss_of(meta.get("loss", "toy"), arrays, where)
     known = variant is not None
     try:
-        model = Model((params,), variant if known else "seed", loss)
+        model = Model((params,), variant if variant is not None else "seed", loss)
     except ValueError as err:
         raise UserError(f"{where}: {err}") from None
     return ModelFile(model, kind, version, known, where)
@@ -304,7 +307,7 @@ def _recorded(arrays: dict, name: str, shape: tuple, dtype, where) -> np.ndarray
     return a                     # NaN/Inf allowed: such passes are what one debugs
 
 
-def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
+def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:  # noqa: C901, PLR0912, PLR0915 - one check per field of the file, in the file's order; each is a line and an early UserError
     """A ModelTrace from a format-2 trace file's arrays and meta, checked as a trace file
     is (problems are UserErrors starting with ``where``); views rebuilt as recorded."""
     model = model_from_arrays(arrays, meta, where)
@@ -369,7 +372,7 @@ def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
                    loss=loss)
         per_layer.append((p, below, rec))
         below = rec["h"]
-    traces = [None] * model.num_layers
+    traces: list[Any] = [None] * model.num_layers          # each Trace filled in below
     for n in range(model.num_layers - 1, -1, -1):          # dl_dh: what the layer above sent
         p, x_n, rec = per_layer[n]
         if n < model.num_layers - 1:

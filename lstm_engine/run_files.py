@@ -36,7 +36,7 @@ class Run:
     sequence: int | None
     batch: int | None
     steps: int
-    source: ModelFile
+    source: ModelFile | None                 # None for the published example (--demo)
 
 
 def load_run(params, inputs, targets, *, variant: str | None = None, loss: str | None = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -39,15 +40,18 @@ def _statement_name(node: ast.stmt) -> str | None:
 @cache
 def cell_source(which: str) -> CellSource:
     """``which`` is "forward" or "backward"."""
-    func = {"forward": cell.cell_forward, "backward": cell.cell_backward}[which]
+    funcs: dict[str, Callable] = {"forward": cell.cell_forward, "backward": cell.cell_backward}
+    func = funcs[which]
     wanted = cell.FORWARD_STATEMENTS if which == "forward" else cell.BACKWARD_STATEMENTS
     lines, first = inspect.getsourcelines(func)
     text = textwrap.dedent("".join(lines))
     tree = ast.parse(text)
-    found = {}
+    found: dict[str, int] = {}
     for node in ast.walk(tree.body[0]):
-        name = _statement_name(node) if isinstance(node, ast.stmt) else None
-        if name in wanted and name not in found:
+        if not isinstance(node, ast.stmt):
+            continue
+        name = _statement_name(node)
+        if name is not None and name in wanted and name not in found:
             found[name] = node.lineno - 1
     missing = [n for n in wanted if n not in found]
     if missing:

@@ -278,7 +278,7 @@ def _unwrap_checkpoint(state: Mapping, report: ImportReport, what: str) -> Mappi
     return state
 
 
-def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
+def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,  # noqa: C901, PLR0912, PLR0915 - the import's steps in order (find, check shapes, convert, report), each raising its own UserError
                            embedding_key: str | None = None, decoder_key: str | None = None,
                            loss: str | None = None, at: str = "every",
                            dtype: str | None = "float64", what: str = "state dict"):
@@ -323,7 +323,7 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
     used = [k for keys in layers for k in keys if k] + [k for k in (emb_w, dec_w, dec_b) if k]
     a = st.arrays(used)
     if dtype is None:
-        dtype = _common_dtype(a.values())
+        dtype = np.dtype(_common_dtype(a.values())).name     # its name, as given
     elif np.dtype(dtype).name not in ("float64", "float32"):
         st.fail(f"dtype must be float64 or float32, got {dtype}")
     cells = []
@@ -342,7 +342,7 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
     if emb_w:
         embedding = a[emb_w].astype(dtype)
         report.used[emb_w] = f"embedding ({embedding.shape[0]}×{embedding.shape[1]})"
-    loss_fn = ToyLoss()
+    loss_fn: ToyLoss | ReadoutMSE | ReadoutCrossEntropy = ToyLoss()
     if dec_w:
         wy = a[dec_w].astype(dtype)
         by = a[dec_b].astype(dtype) if dec_b else np.zeros(wy.shape[0], dtype)
@@ -358,15 +358,15 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
             why = st.info[k].problem if isinstance(k, str) else "not a string key"
             report.ignored[str(k)] = why or ""
     try:
-        model = Model(cells, "standard", loss_fn, embedding)
+        model = Model(tuple(cells), "standard", loss_fn, embedding)
     except ValueError as err:
         raise UserError(f"{what}: {err}") from None
     return model, report
 
 
-def _find_lstm(st: _State, lstm_prefix: str | None):
+def _find_lstm(st: _State, lstm_prefix: str | None):  # noqa: C901, PLR0912 - each branch is one way a state dict can fail to hold a usable nn.LSTM, with its own message
     """(prefix, per layer (weight_ih, weight_hh, bias_ih or None, bias_hh or None) keys)."""
-    found = {}
+    found: dict[str, dict] = {}
     for key in st.info:
         m = _LSTM_KEY.fullmatch(key)
         if m:
@@ -397,10 +397,11 @@ def _find_lstm(st: _State, lstm_prefix: str | None):
         st.fail(f"{where} has layers {numbers}; expected 0 … {len(numbers) - 1}")
     layers = []
     for n in numbers:
-        names = [f"{base}{k}_l{n}" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-        for key in names[:2]:
-            if key not in keys:
-                st.fail(f"no {key} ({where} has other arrays of layer {n})")
+        names: list[str | None] = [f"{base}{k}_l{n}"
+                                   for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        for name in names[:2]:
+            if name not in keys:
+                st.fail(f"no {name} ({where} has other arrays of layer {n})")
         if (names[2] in keys) != (names[3] in keys):
             have, miss = (names[2], names[3]) if names[2] in keys else (names[3], names[2])
             st.fail(f"{have} without {miss}")
@@ -412,7 +413,7 @@ def _find_lstm(st: _State, lstm_prefix: str | None):
 
 def _check_lstm(st: _State, layers) -> list[tuple[int, int]]:
     """(H, X) of every layer, checked from the declared shapes (nothing materialised)."""
-    shapes = []
+    shapes: list[tuple[int, int]] = []
     for w_ih, w_hh, b_ih, b_hh in layers:
         hh = st.check(w_hh).shape
         if len(hh) != 2 or hh[1] < 1 or hh[0] != 4 * hh[1]:
@@ -436,7 +437,7 @@ def _module(key: str) -> str:
     return parts[-2] if len(parts) >= 2 else ""
 
 
-def _find_embedding_and_decoder(st: _State, lstm_keys: set, X0: int, H_top: int,
+def _find_embedding_and_decoder(st: _State, lstm_keys: set, X0: int, H_top: int,  # noqa: C901 - the explicit-key and the guessing paths for two optional tensors, each with its message
                                 embedding_key: str | None, decoder_key: str | None):
     """(embedding weight key, decoder weight key, decoder bias key), each or None."""
     def usable(k):

@@ -93,7 +93,7 @@ class TrainState:
         return (self.params, *self.upper_layers)
 
 
-def first_nonfinite(trace, iteration: int = 0) -> NonFinite | None:
+def first_nonfinite(trace, iteration: int = 0) -> NonFinite | None:  # noqa: C901 - the walk follows execution order (docstring); split, that order would be spread over helpers
     """The first NaN/Inf of a pass (a Trace, or a ModelTrace of any depth) in execution
     order, or None if everything is finite.
 
@@ -180,15 +180,19 @@ def first_problem(trace, iteration: int = 0) -> NonFinite | None:
     """The first NaN or Inf of a pass (a Trace, or a ModelTrace of any depth) in execution
     order, an overflowing pre-activation included (``first_nonfinite_preactivation``, of
     each layer: the earliest step, the lower layer first), or None."""
+    def step(p: NonFinite) -> int:
+        assert p.step is not None       # a pre-activation, or a forward array: per step
+        return p.step
+
     layers = list(getattr(trace, "layers", None) or [trace])
     pre = None
     for n, tr in enumerate(layers):
         found = first_nonfinite_preactivation(tr, iteration)
-        if found is not None and (pre is None or found.step < pre.step):
+        if found is not None and (pre is None or step(found) < step(pre)):
             pre = found if len(layers) == 1 else replace(
                 found, array=f"{layer_prefix(n)}{found.array}")
     rec = first_nonfinite(trace, iteration)
-    if pre is None or (rec is not None and rec.phase == "forward" and rec.step < pre.step):
+    if pre is None or (rec is not None and rec.phase == "forward" and step(rec) < step(pre)):
         return rec
     return pre
 
@@ -357,6 +361,7 @@ class Trainer:
             traces.append(tr)
             total += tr.total_loss
             sums = grads if sums is None else {k: sums[k] + grads[k] for k in sums}
+        assert sums is not None                         # batch >= 1: one pass at least
         grads = sums if self.batch == 1 else {k: g / self.batch for k, g in sums.items()}
 
         norms = grad_norms(grads)
@@ -488,14 +493,16 @@ def check_training_memory(task: Task, cfg: TrainConfig) -> None:
     """UserError, before anything is allocated, if an iteration of this run would need
     more memory than it may use (``memory.training_bytes``, from the sizes alone; each
     layer above the first adds its own recording and parameter-sized arrays)."""
-    need = training_bytes(task.length, task.inputs, cfg.hidden, task.outputs, cfg.dtype,
-                          cfg.optimizer, cfg.batch)
+    hidden, optimizer = cfg.hidden, cfg.optimizer
+    assert hidden is not None and optimizer is not None     # resolved: defaults filled in
+    need = training_bytes(task.length, task.inputs, hidden, task.outputs, cfg.dtype,
+                          optimizer, cfg.batch)
     upper = cfg.layers - 1
     if upper:
-        per_array = np.dtype(cfg.dtype).itemsize * parameter_count(cfg.hidden, cfg.hidden)
-        need += upper * (cfg.batch * record_bytes(task.length, cfg.hidden, cfg.hidden,
+        per_array = np.dtype(cfg.dtype).itemsize * parameter_count(hidden, hidden)
+        need += upper * (cfg.batch * record_bytes(task.length, hidden, hidden,
                                                   cfg.dtype)
-                         + (3 + 2 * OPTIMIZER_STATE.get(cfg.optimizer, 2)) * per_array)
+                         + (3 + 2 * OPTIMIZER_STATE.get(optimizer, 2)) * per_array)
     check_fits(need, f"training {task.name} at T={task.length}, X={task.inputs}, "
                      f"H={cfg.hidden}" + (f", {cfg.layers} layers" if upper else "")
                + (f", batch {cfg.batch}" if cfg.batch > 1 else ""))
@@ -509,6 +516,7 @@ def build_trainer(config: TrainConfig, **trainer_options) -> tuple[Trainer, Trai
     task = make_task(config.task, config.seed, **config.task_options)
     cfg = config.resolved(task)
     check_training_memory(task, cfg)
+    assert cfg.init is not None and cfg.hidden is not None and cfg.optimizer is not None
     layers, loss = init_layers(task, cfg.init, cfg.hidden, cfg.seed, cfg.forget_bias,
                                cfg.dtype, cfg.layers)
     optimizer = make_optimizer(cfg.optimizer, cfg.lr)

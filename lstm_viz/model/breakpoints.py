@@ -429,7 +429,7 @@ SPEC_HELP = ("breakpoints look like: frame bwd:2:ds | nan | nan ds | norm ds < 1
              "vanish ds < 0.1 | saturation f > 0.9 eps 0.01 | gradcheck > 1e-3")
 
 
-def parse_breakpoint(text: str) -> Breakpoint:
+def parse_breakpoint(text: str) -> Breakpoint:  # noqa: C901 - one branch per kind of breakpoint text, each with its own message
     """The breakpoint whose ``spec`` is ``text`` (UserError naming the problem)."""
     if len(str(text)) > MAX_SPEC:
         raise UserError(f"the breakpoint {show(text)} is longer than {MAX_SPEC} characters")

@@ -249,6 +249,7 @@ def build_run(cfg: RunConfig) -> Run:
     example and iteration 0 of training with the same seed start from the same weights.
     """
     cfg = check_config(cfg)
+    task: _RandomTask | _tasks.Task
     if cfg.task == RANDOM:
         task = _RandomTask(cfg)
         x, y = task.x, task.y
@@ -261,7 +262,10 @@ def build_run(cfg: RunConfig) -> Run:
         x, y = seq.x, seq.y
         forget_bias = (cfg.forget_bias if cfg.forget_bias is not None
                        else getattr(task, "defaults", {}).get("forget_bias"))
-    params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, forget_bias, cfg.dtype)
+    # _RandomTask is not an engine Task but has what init_model reads of one (inputs,
+    # make_loss): duck typing, which the annotation does not say
+    params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, forget_bias,  # type: ignore[arg-type]
+                              cfg.dtype)
     return Run(params, x, y, loss)
 
 

@@ -24,7 +24,7 @@ MAX_ITEMS = 100_000            # entries of any one list or object in it
 INT64 = 2**63
 
 
-def _walk(value, where: str):
+def _walk(value, where: str):  # noqa: PLR0912 - one branch per JSON value type, each refusing its own kind of hostile value
     """Yield (where, problem) for each value no field may hold (an explicit stack, not
     recursion: JSON nested as deep as the parser allows is walked too)."""
     stack = [(value, where)]

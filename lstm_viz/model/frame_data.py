@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import textwrap
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -105,6 +106,10 @@ class SourceState:
 class FrameData:
     """Values and summaries of one Trace at any frame."""
 
+    # pictures.view_data.ViewData.of keeps the picture-side data here, so it goes with
+    # this FrameData (set on first use; the model never reads it)
+    _view_data: Any = None
+
     def __init__(self, trace, forward_variant: str | None = None):
         self.trace = trace
         # The cell whose forward ran: the trace carries its backward's variant, which
@@ -119,7 +124,7 @@ class FrameData:
     # ---- knowledge ------------------------------------------------------------------------
 
     def focus_step(self, frame: Frame) -> int:
-        return self.trace.steps - 1 if frame.phase == "loss" else frame.t
+        return self.trace.steps - 1 if frame.phase == "loss" else frame.step
 
     def known(self, name: str, frame: Frame) -> bool:
         if name == "x":
@@ -136,7 +141,7 @@ class FrameData:
 
     def accumulated_from(self, name: str, frame: Frame) -> int:
         """First step whose update an accumulator holds at a backward frame (T: none yet)."""
-        return frame.t if _BWD_ORDER[name] <= frame.statement_index else frame.t + 1
+        return frame.step if _BWD_ORDER[name] <= frame.statement_index else frame.step + 1
 
     # ---- values ---------------------------------------------------------------------------
 
@@ -171,11 +176,11 @@ class FrameData:
         # not a warning on stderr
         with np.errstate(all="ignore"):
             if frame.is_step:
-                acc = self.live.accumulated(frame.t)
+                acc = self.live.accumulated(frame.step)
             else:
                 k = frame.statement_index
                 done = {n: True for n in ACCUMULATORS if _BWD_ORDER[n] <= k}
-                acc = self.live.accumulated(frame.t + 1, partial=done or None)
+                acc = self.live.accumulated(frame.step + 1, partial=done or None)
         self._acc = (index, acc)
         return acc
 
@@ -184,6 +189,7 @@ class FrameData:
         frame = self.model.frame(index)
         if not self.known(name, frame):
             return None
+        key: tuple
         if name in ACCUMULATORS:
             key = (name, index)
         elif name == "loss":
@@ -194,7 +200,9 @@ class FrameData:
         if found is None:
             if len(self._stats) > _CACHE_LIMIT:
                 self._stats.clear()
-            found = self._stats[key] = summarize(self.value(name, index))
+            value = self.value(name, index)
+            assert value is not None                    # known, as checked above
+            found = self._stats[key] = summarize(value)
         return found
 
     # ---- text -----------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def _window(d) -> dict:
 def _dock(name: str, d) -> dict:
     what = f"dock {name!r}"
     d = _mapping(d, what)
-    out = {"visible": _flag(d.get("visible"), f"{what} visible"),
+    out: dict[str, object] = {"visible": _flag(d.get("visible"), f"{what} visible"),
            "floating": _flag(d.get("floating"), f"{what} floating")}
     area = d.get("area")
     if area not in AREAS:

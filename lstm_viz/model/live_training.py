@@ -137,11 +137,23 @@ class LiveTraining:
 
     # ---- running --------------------------------------------------------------------------
 
-    def resume(self) -> bool:
-        """Mark training as running: the GUI's timer then asks for ``train_slice``s."""
+    def _started(self) -> TrainingRun:
+        """The run held, started (from the settings shown) if there is none."""
         if self.run is None:
             self.start()
-        if self.running or self.run.stopped:
+        assert self.run is not None                 # start() made it
+        return self.run
+
+    def _the_run(self) -> TrainingRun:
+        """The run held, where the caller knows there is one (training is running, or one of
+        its passes is being shown)."""
+        assert self.run is not None
+        return self.run
+
+    def resume(self) -> bool:
+        """Mark training as running: the GUI's timer then asks for ``train_slice``s."""
+        run = self._started()
+        if self.running or run.stopped:
             return False
         with self._session.events.batch():
             self._session.pause()
@@ -167,9 +179,7 @@ class LiveTraining:
         ``stop`` saying where) or, with ``stop_at_breakpoints``, on the first pass where an
         enabled condition breakpoint holds: that pass is shown at that frame."""
         s = self._session
-        if self.run is None:
-            self.start()
-        run = self.run
+        run = self._started()
         if run.stopped:
             raise UserError(f"training stopped: {run.problem}; reset to start again"
                             if run.problem else "training stopped; reset to start again")
@@ -212,7 +222,7 @@ class LiveTraining:
         is not running (or was already at ``until``: it pauses)."""
         if not self.running:
             return None
-        left = 10**9 if until is None else until - self.run.iterations_done
+        left = 10**9 if until is None else until - self._the_run().iterations_done
         if left <= 0:
             self.pause()
             return None
@@ -222,7 +232,7 @@ class LiveTraining:
             self.pause()                   # a failure is reported once, not once per slice
             raise
         if report.problem is not None or report.stop is not None or \
-                (until is not None and self.run.iterations_done >= until):
+                (until is not None and self._the_run().iterations_done >= until):
             self.pause()
         return report
 
@@ -250,7 +260,7 @@ class LiveTraining:
 
     def show_iteration(self, k: int) -> None:
         s = self._session
-        run = self.run
+        run = self._the_run()
         trace = run.trace_at(k)
         with s.events.batch():
             if trace is not s.trace:

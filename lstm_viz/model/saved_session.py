@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Generator
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -233,7 +235,7 @@ def _check_optimizer_state(run: TrainingRun, state: TrainState, path) -> None:
     compare(expected, state.optimizer_state, "")
 
 
-def _training(arrays: dict, tm: dict, trace, path) -> Job:
+def _training(arrays: dict, tm: dict, trace, path) -> Generator[tuple[int, int, str], None, tuple]:  # noqa: C901 - one check per member of the saved run, in the file's order
     """The saved training run, its ring recorded again, and the iteration it showed: a
     job, one slice per ring pass that is recorded again; its result is (run, shown)."""
     if not isinstance(tm, dict) or not isinstance(tm.get("settings"), dict):
@@ -291,7 +293,7 @@ def _training(arrays: dict, tm: dict, trace, path) -> Job:
     return run, shown
 
 
-def _count(value) -> bool:
+def _count(value) -> TypeGuard[int]:
     """An iteration number: an int (not a bool) a Qt slider can hold."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ITERATION
 
@@ -310,7 +312,7 @@ def _check_training_size(settings: TrainingSettings, params, path) -> None:
 def _selection_and_speed(meta: dict) -> dict:
     """The saved selection and speed as ``Session.restore``'s arguments (one that is
     missing: the default), each checked (UserError)."""
-    out = {}
+    out: dict = {}
     if meta.get("selected") is not None:
         out["selected"] = checked_text(meta["selected"], "'selected'", 200)
     if meta.get("speed") is not None:
@@ -356,7 +358,7 @@ def load_session_job(path) -> Job:
         history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
                    zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
     try:
-        pass_ = {"training": run, "iteration": shown} if run is not None else \
+        pass_: dict = {"training": run, "iteration": shown} if run is not None else \
             {"trace": trace, "config": config}
         session = Session.restore(**pass_, frame=frame, breakpoints=breakpoints,
                                   history=history, **shown_as)

@@ -107,6 +107,7 @@ class Session:
         cursor, the selection and the speed. Listeners hear of it once it is whole."""
         with self.events.batch():
             if training is not None:
+                assert iteration is not None        # restore() gives the run's iteration
                 self.live.hold(training, iteration)
             if history is None:
                 history = () if training is None else entries(training.records)

@@ -98,7 +98,7 @@ def _parse_value(text: str, default, name: str):
     return text
 
 
-def parse_text(text) -> TextPlan:
+def parse_text(text) -> TextPlan:  # noqa: C901 - one check per word of the text form, each with its own message
     """The plan of a session text; UserError (one line) for the first field that is
     wrong, before anything is recorded or trained."""
     text = str(text)
@@ -131,7 +131,7 @@ def parse_text(text) -> TextPlan:
         if key not in names:
             raise UserError(f"unknown setting {show(key)} in the session text")
         changes[key] = _parse_value(value, getattr(base, key), key)
-    if not training:
+    if not isinstance(base, TrainingSettings):
         return TextPlan(check_config(base.with_(**changes)), None, 0, frame)
     k = 0
     if iteration is not None:
@@ -153,6 +153,7 @@ def session_from_text_job(text) -> Job:
         session = Session.restore(training=TrainingRun(plan.settings))
         total = plan.iteration + 1
         run = session.training
+        assert run is not None                  # restored from a training run just above
         while run.iterations_done < total and not run.stopped:
             session.train(total - run.iterations_done, time_budget=SLICE,
                           stop_at_breakpoints=False)

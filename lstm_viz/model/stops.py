@@ -142,7 +142,7 @@ class Stops:
 
     def condition_indices(self) -> list[int]:
         """Frames where an enabled condition holds in this pass (for timeline marks)."""
-        out = set()
+        out: set[int] = set()
         for bp in self.list:
             if bp.enabled and bp.frame is None:
                 out.update(int(i) for i in self.hits(bp).indices[:2000])

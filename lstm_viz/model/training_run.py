@@ -162,8 +162,10 @@ def _check_memory(s: TrainingSettings) -> None:
     info = task_info(s.task)
     steps = s.length or info.steps or default_steps(s.task)
     hidden = s.hidden or info.hidden
-    need = (peak_bytes(steps, info.inputs, hidden, s.dtype)
-            + s.ring * trace_bytes(steps, info.inputs, hidden, s.dtype))
+    inputs = info.inputs
+    assert inputs is not None                   # an engine task (TRAIN_TASKS) fixes X
+    need = (peak_bytes(steps, inputs, hidden, s.dtype)
+            + s.ring * trace_bytes(steps, inputs, hidden, s.dtype))
     have = memory_limit()
     if need > have:
         raise UserError(f"training {s.task} at T={steps}, H={hidden} with {s.ring} passes kept "
@@ -250,10 +252,13 @@ class TrainingRun:
     def run_config(self) -> RunConfig:
         """The session's description of this run (for the title and the text form)."""
         tr = self.latest_trace
+        hidden, init, lr = self.resolved.hidden, self.resolved.init, self.resolved.lr
+        # build_trainer resolved the defaults and set lr from the optimiser it made
+        assert hidden is not None and init is not None and lr is not None
         return RunConfig(task=self.settings.task, variant=self.settings.variant,
-                         hidden=self.resolved.hidden, steps=tr.steps, inputs=tr.inputs,
-                         seed=self.settings.seed, init=self.resolved.init,
-                         dtype=self.settings.dtype, lr=float(self.resolved.lr),
+                         hidden=hidden, steps=tr.steps, inputs=tr.inputs,
+                         seed=self.settings.seed, init=init,
+                         dtype=self.settings.dtype, lr=float(lr),
                          backward=self.settings.backward,
                          forget_bias=self.resolved.forget_bias)
 

@@ -65,6 +65,7 @@ class ParamGrads:
         ran = sum(self.data.accumulated_from(n, frame) == frame.t for n in updates)
         out.caption = param_caption(mode, self.data.trace.steps, frame.t, ran, len(updates))
         if mode == "contribution":
+            assert frame.t is not None          # a backward frame has its step
             own = self._contribution(frame.t)
             for name in (*WEIGHT_DIFFS, *BIAS_DIFFS):
                 if self.data.accumulated_from(name, frame) == frame.t:

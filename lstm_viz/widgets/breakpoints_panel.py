@@ -36,7 +36,7 @@ COLUMNS = ("On", "Condition", "Hits", "Frames here")
 
 
 class BreakpointsPanel(QWidget):
-    def __init__(self, session, parent=None, report_error=None, done_editing=None):
+    def __init__(self, session, parent=None, report_error=None, done_editing=None):  # noqa: PLR0915 - builds the panel's widgets top to bottom, as they appear
         super().__init__(parent)
         self.session = session
         self.report_error = report_error or (lambda msg: None)

@@ -29,7 +29,7 @@ from .plain import PlainLabel, set_plain_tooltip
 
 
 class ConfigDialog(QDialog):
-    def __init__(self, current: cfgmod.RunConfig, parent=None):
+    def __init__(self, current: cfgmod.RunConfig, parent=None):  # noqa: PLR0915 - builds the dialog's fields top to bottom, as they appear
         super().__init__(parent)
         self.setWindowTitle("Configure run")
         self.task = QComboBox()

@@ -55,7 +55,7 @@ class IntegerAxis(pg.AxisItem):
 
 
 class GradCheckDialog(QDialog):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None):  # noqa: PLR0915 - builds the dialog's widgets top to bottom, as they appear
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Gradient check")

@@ -67,7 +67,7 @@ def _on_a_screen(rect: QRect) -> bool:
         QGuiApplication.screenAt(QPoint(rect.x() + 40, rect.y() + 10)) is not None
 
 
-def apply(window: QMainWindow, layout: dict) -> None:
+def apply(window: QMainWindow, layout: dict) -> None:  # noqa: C901, PLR0912 - each field of the checked description applied in turn, a damaged one skipped with its warning
     """Put the window's docks and toolbars where ``layout`` (checked again here) says."""
     layout = check_layout(layout)
     docks = _docks(window)

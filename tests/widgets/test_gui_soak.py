@@ -134,7 +134,7 @@ def views_follow(w) -> None:
 
 
 @pytest.mark.slow        # about a minute and a half; still run by make test and CI
-def test_an_hour_of_use_with_every_view_visible(make_window, qapp, tmp_path):
+def test_an_hour_of_use_with_every_view_visible(make_window, qapp, tmp_path):  # noqa: C901, PLR0915 - a soak test is one long scripted session by design
     s = Session(default_config("random", steps=40, inputs=8, hidden=24))
     w = make_window(s)
     w.resize(1100, 700)
