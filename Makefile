@@ -3,17 +3,27 @@
 #   make test   creates .venv, installs the project with its test tools, runs lint and the tests
 # Benchmarks: make bench prints every figure beside its target (bench-quick: fewer repeats);
 # make gate runs a short version that fails only on a gross regression (half the target).
+#
+# Variables (on the command line, e.g. make test EXTRAS=test,torch):
+#   EXTRAS   the optional extras installed with the project (default: test). The PyTorch
+#            parity tests need test,torch; torch is not in the default because on most
+#            machines pip would fetch a build of several GB (CUDA) for it, and the tests
+#            that need it skip with their reason without it.
+#   PYTHON   the interpreter the venv is made from (default: python3)
+#   VENV     the venv's folder (default: .venv; CI puts a second Python in .venv-3.12)
 PYTHON ?= python3
 VENV   := .venv
+EXTRAS := test
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# one stamp per set of extras: asking for other extras installs again
+STAMP  := $(VENV)/.installed-$(EXTRAS)
 
 .PHONY: run test lint bench bench-quick gate screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -21,6 +31,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -44,4 +55,4 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task random --goto bwd:30:ds --screenshot assets/screenshot-views.png
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf .venv .venv-3.* build *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -47,6 +47,7 @@ def one_blas_thread():
         with _lock:
             _depth -= 1
             if _depth == 0:
+                assert _limiter is not None         # made by the entry that raised _depth to 1
                 _limiter.restore_original_limits()
                 _limiter = None
 

@@ -15,21 +15,26 @@ import json
 import os
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from . import io
 from .cell import VARIANTS
-from .cli_experiments import add_commands, positive_float, positive_int, seed
+from .cli_experiments import add_commands, count, positive_float, positive_int, seed
 from .cli_output import OutputClosed, guarded_streams
+from .describe import describe_file
 from .errors import UserError
-from .gradcheck import CORRECT_BELOW, gradient_check
-from .memory import check_fits, record_bytes
+from .gradcheck import CORRECT_BELOW, gradient_check_model
+from .io import save_model_trace
+from .losses import LOSSES, READOUT_AT
+from .model import Model, layer_prefix, record_model
 from .params import published_example
 from .recorder import record
+from .run_files import Run, check_record_memory, load_run
 from .textsafe import one_line
-from .training import NonFinite, first_nonfinite, first_problem
+from .training import NonFinite, first_problem
+
+LOSS_NAMES = tuple(LOSSES)
 
 PROG = "lstm-engine"
 
@@ -80,58 +85,67 @@ def _name(path) -> str:
     return one_line(str(path))
 
 
-def _load_run_inputs(args):
+def _load_run(args):
+    """The model, inputs and targets of ``record`` and ``gradcheck`` (``run_files``)."""
     if getattr(args, "demo", False):
-        return published_example()
+        given = [o for o in ("params", "inputs", "targets", "loss", "at", "sequence")
+                 if getattr(args, o) is not None]
+        if given:
+            raise UserError(f"--demo is the published example (one cell, the toy loss, one "
+                            f"sequence); --{given[0]} does not apply to it")
+        params, x, y = published_example()
+        model = Model.single(params, args.variant or "seed")
+        return Run(model, x, y, None, None, x.shape[0], None)
     missing = [o for o in ("params", "inputs", "targets") if getattr(args, o) is None]
     if missing:
         raise UserError("needs " + ", ".join(f"--{m}" for m in missing)
                         + (" (or --demo)" if hasattr(args, "demo") else ""))
-    params = io.load_params(args.params)
-    x = io.load_npy(args.inputs, kinds="fiu")
-    y = io.load_npy(args.targets, kinds="fiu")
-    if x.ndim != 2 or x.shape[1] != params.inputs:
-        raise UserError(f"{args.inputs}: inputs must have shape (T, {params.inputs}) to match "
-                        f"the parameters, got {x.shape}")
-    if y.shape != (x.shape[0],):
-        raise UserError(f"{args.targets}: targets must have shape ({x.shape[0]},), got {y.shape}")
-    for path, a in ((args.inputs, x), (args.targets, y)):
-        if not np.all(np.isfinite(a)):
-            raise UserError(f"{path}: contains NaN or Inf")
-    return params, x, y
+    return load_run(args.params, args.inputs, args.targets, variant=args.variant,
+                    loss=args.loss, at=args.at, sequence=args.sequence)
 
 
-def _check_record_memory(params, x, dtype="float64") -> None:
-    T, X, H = x.shape[0], params.inputs, params.hidden
-    check_fits(record_bytes(T, X, H, dtype), f"recording T={T}, X={X}, H={H} ({dtype})")
+def _sizes(model) -> str:
+    hs = model.hiddens
+    H = str(hs[0]) if len(set(hs)) == 1 else ",".join(map(str, hs))
+    return f"X={model.inputs} H={H}" + (f" L={model.num_layers}" if model.num_layers > 1 else "")
 
 
 def cmd_record(args) -> int:
+    """Record one pass of the model (one sequence of a batch) and write its trace."""
     io.check_writable(args.output)
-    params, x, y = _load_run_inputs(args)
-    _check_record_memory(params, x, args.dtype)
-    trace = record(params, x, y, args.variant, dtype=args.dtype)
-    io.save_trace(args.output, trace)
-    problem = first_nonfinite(trace)
-    print(f"recorded T={trace.steps} X={trace.inputs} H={trace.hidden} {args.variant} "
-          f"{trace.dtype.name}: loss {trace.total_loss:.6e}, {trace.nbytes / 2**20:.1f} MiB "
-          f"-> {_name(args.output)}" + (f" ({problem.where()})" if problem else ""))
+    run = _load_run(args)
+    check_record_memory(run.model, run.steps, args.dtype)
+    trace = record_model(run.model, run.inputs, run.targets, sequence=run.sequence,
+                         dtype=args.dtype)
+    save_model_trace(args.output, trace)
+    problem = first_problem(trace)
+    which = "" if run.sequence is None else f", sequence {run.sequence} of {run.batch}"
+    print(f"model: {trace.model.describe()}")
+    print(f"recorded T={trace.steps} {_sizes(trace.model)} {trace.variant} "
+          f"{trace.dtype.name}{which}: loss {trace.total_loss:.10e} ({trace.loss_name}), "
+          f"{trace.nbytes / 2**20:.1f} MiB -> {_name(args.output)}"
+          + (f" ({problem.where()})" if problem else ""))
     return 0
 
 
 def cmd_gradcheck(args) -> int:
-    """Print the largest relative error per array and a verdict that follows the tolerance:
-    an array over it is marked FAIL, and then the verdict is "wrong" (over 1e-3, or not
-    finite) or "suspect", and the exit code 1; otherwise "correct" and 0."""
-    params, x, y = _load_run_inputs(args)
-    _check_record_memory(params, x)
-    result = gradient_check(params, x, y, args.variant, sample=args.sample,
-                            rng=np.random.default_rng(args.seed))
+    """Print the largest relative error per array (every layer's, the embedding's and the
+    read-out's) and a verdict that follows the tolerance: an array over it is marked FAIL,
+    and then the verdict is "wrong" (over 1e-3, or not finite) or "suspect", and the exit
+    code 1; otherwise "correct" and 0."""
+    run = _load_run(args)
+    check_record_memory(run.model, run.steps, "float64")
+    result = gradient_check_model(run.model, run.inputs, run.targets, sequence=run.sequence,
+                                  sample=args.sample, rng=np.random.default_rng(args.seed))
     tol = args.tolerance
-    print(f"{'array':<8} {'checked':>8} {'max rel. error':>15}")
+    single = run.model.num_layers == 1
+    names = {n: (n[len(layer_prefix(0)):] if single and n.startswith(layer_prefix(0)) else n)
+             for n in result.arrays}
+    width = max(8, *(len(n) for n in names.values()))
+    print(f"{'array':<{width}} {'checked':>8} {'max rel. error':>15}")
     for name, a in result.arrays.items():
         flag = "" if a.max_error <= tol else "  FAIL"
-        print(f"{name:<8} {a.checked:>8} {a.max_error:>15.3e}{flag}")
+        print(f"{names[name]:<{width}} {a.checked:>8} {a.max_error:>15.3e}{flag}")
     worst = result.max_error
     ok = all(a.max_error <= tol for a in result.arrays.values())   # NaN never is
     verdict = "correct" if ok else ("wrong" if result.verdict == "wrong" else "suspect")
@@ -141,52 +155,8 @@ def cmd_gradcheck(args) -> int:
 
 def cmd_info(args) -> int:
     """One line about a file, read once: an array, a training run, a trace or parameters."""
-    path = Path(args.file)
-    if path.suffix == ".npy":
-        a = io.load_npy(path, kinds="fiub")
-        finite = bool(np.all(np.isfinite(a))) if a.dtype.kind == "f" else True
-        print(f"{_name(path)}: array {a.shape} {a.dtype}"
-              + ("" if finite else ", contains NaN/Inf"))
-        return 0
-    arrays = io.read_npz(path, kinds={"meta": "U", **io.TRACE_KINDS})
-    run = _run_meta(arrays)
-    if run is not None:
-        params = io.params_from_arrays(arrays, str(path))
-        losses = arrays.get("history.loss")
-        last = f", last loss {float(losses[-1]):.6e}" if losses is not None and losses.size else ""
-        task = run.get("task")
-        name = task.get("name", "?") if isinstance(task, dict) else "?"
-        print(f"{_name(path)}: training run, task {one_line(name)}, "
-              f"{one_line(run.get('iterations_done', '?'))} iterations{last}, parameters "
-              f"X={params.inputs} H={params.hidden} {params.dtype}"
-              + (", interrupted" if run.get("interrupted") else "")
-              + (f", stopped: {one_line(run['problem'])}" if run.get("problem") else ""))
-        return 0
-    if "meta" in arrays:
-        trace = io.trace_from_file_arrays(arrays, path)
-        m = trace.meta()
-        nonfinite = [n for n in ("h", "ds", "top_diff_h") if not np.all(np.isfinite(trace[n]))]
-        print(f"{_name(path)}: trace, variant {m['variant']}, loss {m['loss']['name']}, "
-              f"{m['dtype']}, T={m['steps']} X={m['inputs']} H={m['hidden']}, total loss "
-              f"{trace.total_loss:.6e}, {trace.nbytes / 2**20:.1f} MiB"
-              + (f", non-finite values in {', '.join(nonfinite)}" if nonfinite else ""))
-        return 0
-    params = io.params_from_arrays(arrays, str(path))
-    norms = ", ".join(f"|{n}|={np.linalg.norm(v):.3g}" for n, v in params.as_dict().items())
-    print(f"{_name(path)}: parameters X={params.inputs} H={params.hidden} {params.dtype}: {norms}")
+    print(describe_file(args.file))
     return 0
-
-
-def _run_meta(arrays: dict) -> dict | None:
-    """The meta of a training run file (``lstm-engine train -o``), or None."""
-    raw = arrays.get("meta")
-    if raw is None or raw.shape != ():
-        return None
-    try:
-        meta = json.loads(str(raw[()]))
-    except (ValueError, RecursionError):
-        return None
-    return meta if isinstance(meta, dict) and meta.get("format") == "lstm-engine-run" else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,22 +170,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_demo)
 
-    def run_inputs(p, demo: bool):
-        p.add_argument("--params", help="parameters .npz (wg wi wf wo bg bi bf bo)")
-        p.add_argument("--inputs", help="inputs .npy, shape (T, X)")
-        p.add_argument("--targets", help="targets .npy, shape (T,)")
-        p.add_argument("--variant", choices=VARIANTS, default="seed")
-        if demo:
-            p.add_argument("--demo", action="store_true", help="use the published example")
+    def model_options(p):
+        p.add_argument("--variant", choices=VARIANTS,
+                       help="the cell: seed (h = s*o) or standard (h = o*tanh(s)); default: "
+                            "the parameters file's, else seed. A choice the file "
+                            "contradicts is refused")
+        p.add_argument("--loss", choices=LOSS_NAMES,
+                       help="default: the parameters file's (toy without a read-out)")
+        p.add_argument("--at", choices=READOUT_AT,
+                       help="score a read-out loss at every step or the last only "
+                            "(default: the file's, else every)")
+        p.add_argument("--sequence", type=count, metavar="K",
+                       help="with a batch of inputs (B, T, X) or token ids (B, T): record "
+                            "sequence K alone (default 0); its gradients are that "
+                            "sequence's, not the batch's")
 
-    p = sub.add_parser("record", help="record one forward + backward pass to a trace file")
-    run_inputs(p, demo=False)
+    p = sub.add_parser(
+        "record", help="record one forward + backward pass to a trace file",
+        description="Record one forward and backward pass of the model in PARAMS (any "
+                    "number of layers, an embedding, a read-out) to a trace file.")
+    req = p.add_argument_group("required arguments")
+    req.add_argument("--params", required=True, metavar="PARAMS.npz",
+                     help="parameters (lstm-engine import-torch, train -o, a trace)")
+    req.add_argument("--inputs", required=True, metavar="X.npy",
+                     help="inputs (T, X), token ids (T,), or a batch: (B, T, X), (B, T)")
+    req.add_argument("--targets", required=True, metavar="Y.npy",
+                     help="targets as the loss takes them, B first for a batch")
+    req.add_argument("-o", "--output", required=True, metavar="TRACE.npz",
+                     help="trace to write")
+    model_options(p)
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("-o", "--output", required=True, help="trace .npz to write")
     p.set_defaults(func=cmd_record)
 
-    p = sub.add_parser("gradcheck", help="check the backward pass by finite differences")
-    run_inputs(p, demo=True)
+    p = sub.add_parser("gradcheck", help="check the backward pass by finite differences",
+                       description="Finite differences against the backward pass, for "
+                                   "every layer, the embedding and the read-out.")
+    p.add_argument("--params", metavar="PARAMS.npz", help="parameters (as for record)")
+    p.add_argument("--inputs", metavar="X.npy", help="inputs (as for record)")
+    p.add_argument("--targets", metavar="Y.npy", help="targets (as for record)")
+    p.add_argument("--demo", action="store_true",
+                   help="use the published example instead of the three files")
+    model_options(p)
     p.add_argument("--tolerance", type=positive_float, default=CORRECT_BELOW,
                    help=f"largest acceptable relative error (default {CORRECT_BELOW:g}); "
                         "the verdict follows it")
@@ -224,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed, default=0, help="seed of the entry sample")
     p.set_defaults(func=cmd_gradcheck)
 
-    p = sub.add_parser("info", help="validate and summarise a parameters, trace or .npy file")
+    p = sub.add_parser("info", help="validate and summarise a parameters, trace, run or .npy "
+                                    "file")
     p.add_argument("file")
     p.set_defaults(func=cmd_info)
     add_commands(sub)                                 # train, tasks, import-/export-torch

@@ -35,6 +35,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--variant", default="seed", choices=VARIANTS,
                    help="seed (h = s*o, as published) or standard (h = o*tanh(s))")
     p.add_argument("--hidden", type=positive_int, help="memory cells H (default: the task's)")
+    p.add_argument("--layers", type=positive_int, default=1, metavar="L",
+                   help="stacked cells of H memory cells each (default 1)")
     p.add_argument("--steps", type=count, default=100,
                    help="training iterations (default: 100)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="default: the task's")
@@ -62,20 +64,41 @@ def add_commands(subparsers) -> None:
     p.set_defaults(func=cmd_tasks)
 
     p = subparsers.add_parser(
-        "import-torch", help="convert a single-layer nn.LSTM's weights to engine parameters",
-        description="Read weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 (gate order "
-                    "i, f, g, o) from a .pt state dict (needs torch) or an .npz; write the "
-                    "'standard' variant's parameters.")
+        "import-torch", help="convert a PyTorch model's state dict to engine parameters",
+        description="Read a whole model's state dict (.pt, needs torch; or an .npz with "
+                    "the same keys): an nn.LSTM of any num_layers (one-directional, no "
+                    "proj_size; gate order i, f, g, o; b_ih + b_hh summed), an "
+                    "nn.Embedding and an nn.Linear decoder found by their usual names or "
+                    "by shape. Prints which keys became what and which were ignored; "
+                    "writes a parameters file (format 2) of the 'standard' variant.")
     p.add_argument("model", metavar="MODEL.pt|MODEL.npz")
-    p.add_argument("-o", "--output", required=True, metavar="PARAMS.npz")
+    req = p.add_argument_group("required arguments")
+    req.add_argument("-o", "--output", required=True, metavar="PARAMS.npz")
+    p.add_argument("--lstm", metavar="PREFIX",
+                   help="the nn.LSTM's module name, when the state dict has several")
+    p.add_argument("--embedding", metavar="KEY",
+                   help="the embedding's weight key ('' for none), when it is ambiguous")
+    p.add_argument("--decoder", metavar="KEY",
+                   help="the decoder's weight key ('' for none), when it is ambiguous")
+    p.add_argument("--loss", choices=("toy", "mse", "xent"),
+                   help="the loss on the read-out (default: xent with a decoder, toy "
+                        "without)")
+    p.add_argument("--at", choices=("every", "last"), default="every",
+                   help="score the read-out at every step (default) or the last only")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="the parameters' dtype (default float64: b_ih + b_hh summed "
+                        "exactly)")
     p.set_defaults(func=cmd_import_torch)
 
     p = subparsers.add_parser(
-        "export-torch", help="write engine parameters as an nn.LSTM state dict",
-        description="Write the parameters as weight_ih_l0 … bias_hh_l0 to a .pt (needs "
-                    "torch) or an .npz; use them with the 'standard' variant's equations.")
+        "export-torch", help="write engine parameters as a PyTorch state dict",
+        description="Write the model as the state dict of nn.Embedding -> nn.LSTM -> "
+                    "nn.Linear (module names embedding, lstm, decoder; a model that is "
+                    "only the LSTM as nn.LSTM's own keys weight_ih_l0 …) to a .pt (needs "
+                    "torch) or an .npz. PyTorch's nn.LSTM is the 'standard' variant.")
     p.add_argument("params", metavar="PARAMS.npz")
-    p.add_argument("-o", "--output", required=True, metavar="MODEL.pt|MODEL.npz")
+    req = p.add_argument_group("required arguments")
+    req.add_argument("-o", "--output", required=True, metavar="MODEL.pt|MODEL.npz")
     p.set_defaults(func=cmd_export_torch)
 
 
@@ -135,7 +158,7 @@ def _finite_float(text: str) -> float:
 
 
 def _task_options(args) -> dict:
-    options = {}
+    options: dict[str, int | float | str] = {}
     for item in args.task_option:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -217,7 +240,7 @@ def _format_iteration(it) -> str:
     return f"iter {it.index:6d}  loss {it.loss:.6e}  |grad| {it.grad_norm:.3e}{clipped}"
 
 
-def cmd_train(args) -> int:
+def cmd_train(args) -> int:  # noqa: C901, PLR0915 - a command's steps in the order they run (check, train, print, write); split, the Ctrl+C and closed-pipe handling would straddle helpers
     """Train, printing the loss per iteration. Ctrl+C, or output that can no longer be
     written (``… | head -1`` closing the pipe, a full disk), stops after the current
     iteration; the run is written either way."""
@@ -227,7 +250,7 @@ def cmd_train(args) -> int:
         task=args.task, task_options=_task_options(args), seed=args.seed, variant=args.variant,
         hidden=args.hidden, iterations=args.steps, optimizer=args.optimizer, lr=args.lr,
         clip=args.clip, init=args.init, forget_bias=args.forget_bias, dtype=args.dtype,
-        batch=args.batch)
+        batch=args.batch, layers=args.layers)
     trainer, config = build_trainer(config)
     out = sys.stdout
     progress = _Progress(out, config.iterations)
@@ -247,7 +270,8 @@ def cmd_train(args) -> int:
             closed.append(err.strerror or str(err))
 
     say(f"task {args.task} ({trainer.task.description}); variant {config.variant}, "
-        f"H={config.hidden}, {config.optimizer} lr={config.lr:g}, init {config.init}"
+        f"H={config.hidden}" + (f", {config.layers} layers" if config.layers > 1 else "")
+        + f", {config.optimizer} lr={config.lr:g}, init {config.init}"
         + (f", forget bias {config.forget_bias:g}" if config.forget_bias is not None else "")
         + (f", clip {config.clip:g}" if config.clip else ""))
     history = History()
@@ -305,22 +329,37 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_import_torch(args) -> int:
-    from .io import save_params
-    from .torch_io import load_torch
+    """A whole model from PyTorch: what each key became, then the parameters file."""
+    from .io import check_writable, save_model_params
+    from .torch_io import load_torch_model
 
-    params = load_torch(args.model)
-    save_params(args.output, params)
-    print(f"{one_line(args.model)}: X={params.inputs}, H={params.hidden}, {params.dtype} -> "
-          f"{one_line(args.output)} (use with --variant standard)")
+    check_writable(args.output)
+    model, report = load_torch_model(
+        args.model, lstm_prefix=args.lstm, embedding_key=args.embedding,
+        decoder_key=args.decoder, loss=args.loss, at=args.at, dtype=args.dtype)
+    print(f"{one_line(args.model)}:")
+    for line in report.lines():
+        print(one_line(line))
+    save_model_params(args.output, model)
+    print(f"model: {model.describe()} -> {one_line(args.output)}")
     return 0
 
 
 def cmd_export_torch(args) -> int:
-    from .io import load_params
-    from .torch_io import save_torch
+    """The model back as a state dict: the whole model, or the bare nn.LSTM's keys for a
+    model that is only an LSTM. A file that does not say its variant is taken as the
+    standard one (PyTorch's)."""
+    from .io import load_model
+    from .model import Model
+    from .torch_io import save_torch_model
 
-    params = load_params(args.params)
-    save_torch(args.output, params)
-    print(f"{one_line(args.params)}: X={params.inputs}, H={params.hidden} -> "
-          f"{one_line(args.output)}")
+    source = load_model(args.params)
+    model = source.model
+    if not source.variant_known:
+        model = Model(model.layers, "standard", model.loss, model.embedding)
+    bare = model.embedding is None and model.outputs is None
+    save_torch_model(args.output, model, **({"lstm": ""} if bare else {}))
+    keys = "nn.LSTM's keys" if bare else "lstm., embedding., decoder. keys"
+    print(f"{one_line(args.params)}: {model.describe()} -> {one_line(args.output)} "
+          f"({keys})")
     return 0

@@ -1,4 +1,5 @@
-"""Reading and writing the engine's files: parameters, inputs/targets, traces.
+"""Reading and writing the engine's files: parameters, inputs/targets, traces, of a single
+cell (format 1) and of whole models (format 2, laid out by ``model_arrays.py``).
 
 Reading never unpickles and never trusts a header: every ``.npy`` (alone or inside an
 ``.npz``) is checked for its dtype and for a declared size that matches the bytes that
@@ -21,6 +22,7 @@ import os
 import re
 import secrets
 import stat
+import struct
 import time
 import zipfile
 from pathlib import Path
@@ -30,12 +32,30 @@ import numpy as np
 from .errors import UserError
 from .losses import make_loss
 from .memory import format_bytes, memory_limit
-from .params import PARAM_NAMES, Params, check_params
+from .model import Model, ModelTrace
+from .model_arrays import (
+    PARAMS_FORMAT,
+    PARAMS_VERSION,
+    RUN_FORMAT,
+    SESSION_FORMAT,
+    TRACE_FORMAT,
+    ModelFile,
+    file_kind,
+    fits_version_1,
+    model_file,
+    model_meta,
+    model_trace_arrays,
+    model_trace_from_arrays,
+    model_trace_of,
+    params_from_arrays,
+    parse_meta,
+    select_model,
+)
+from .params import PARAM_NAMES, Params
 from .textsafe import quote, show
 from .trace import GRAD_NAMES, STEP_NAMES, Trace
 
-TRACE_FORMAT = "lstm-viz-trace"
-TRACE_VERSION = 1
+TRACE_VERSION = 1              # what ``save_trace`` writes: a single cell's pass
 LOSS_PREFIX = "loss."          # a loss's own parameters and their gradients: loss.wy, loss.wy_diff
 
 __all__ = ["memory_limit"]     # re-exported: the app budgets with the same function
@@ -209,13 +229,18 @@ MAX_MEMBERS = 100_000
 
 
 def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fiub",
-             select=None) -> dict:
+             select=None, first=None) -> dict:
     """The arrays of an ``.npz`` archive by name, each checked before it is allocated.
 
     ``kinds`` maps a name to its allowed dtype kinds (numpy's one-letter codes);
     ``select(name) -> bool`` picks the members to read (others are never decompressed).
     What the chosen members expand to in total is checked against the memory available,
     and against the size of the file, before any of them is read.
+
+    ``first(meta)``, if given, is called with the member ``meta`` (read before any other
+    member; None if the archive has none) and returns the ``select`` for the others, or
+    raises: a file refused on what its ``meta`` says is read no further, and a reader
+    picks the members that the format version named there has.
     """
     path = Path(path)
     kinds = kinds or {}
@@ -232,44 +257,17 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                 # each member's bytes are its own: members that share them are a bomb
                 raise UserError(f"{path}: its members claim more bytes than the "
                                 f"{size}-byte file holds (overlapping or damaged)")
-            plan, total, packed = [], 0, 0
             for m in members:
                 if not m.filename.endswith(".npy"):
                     raise UserError(f"{path}: unexpected member {quote(m.filename)} "
                                     "(not a .npy array)")
-                name = m.filename[:-4]
-                if select is not None and not select(name):
-                    continue
-                what = f"{path}: array {quote(name)}"
-                stored = m.compress_type == zipfile.ZIP_STORED
-                if m.compress_size > size or (stored and m.file_size != m.compress_size):
-                    # the directory lies: refuse before allocating what it claims
-                    raise UserError(f"{what} claims {m.compress_size} bytes in a "
-                                    f"{size}-byte file (truncated or damaged)")
-                if m.file_size > BOMB_SIZE and m.file_size > BOMB_RATIO * m.compress_size:
-                    raise UserError(f"{what} would inflate {m.compress_size} bytes to "
-                                    f"{m.file_size}; refused as a zip bomb")
-                with zf.open(m) as fp:
-                    shape, fortran, dtype = _read_header(fp, what)
-                    offset = fp.tell()
-                _check_dtype(dtype, kinds.get(name, default_kinds), what)
-                declared = _declared_bytes(shape, dtype)
-                if offset + declared != m.file_size:
-                    raise UserError(f"{what} declares {declared} bytes but holds "
-                                    f"{m.file_size - offset} (truncated or damaged)")
-                total += declared
-                packed += m.compress_size
-                plan.append((m, name, what))
-            inflated = sum(m.file_size for m, _, _ in plan)
-            if inflated > BOMB_SIZE and inflated > BOMB_RATIO * packed:
-                raise UserError(f"{path}: {len(plan)} members would inflate {packed} bytes "
-                                f"to {inflated}; refused as a zip bomb")
-            if total > memory_limit():
-                raise _too_big(path, total)
             out = {}
-            for m, name, _ in plan:
-                with zf.open(m) as fp:
-                    out[name] = _native(np.lib.format.read_array(fp, allow_pickle=False))
+            if first is not None:
+                head = [m for m in members if m.filename == "meta.npy"]
+                out = _read_members(zf, path, size, head, None, kinds, default_kinds)
+                select = first(out.get("meta"))
+                members = [m for m in members if m.filename != "meta.npy"]
+            out.update(_read_members(zf, path, size, members, select, kinds, default_kinds))
             return out
     except UserError:
         raise
@@ -284,6 +282,47 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                         f"{_first_line(err)})") from None
 
 
+def _read_members(zf, path: Path, size: int, members, select, kinds, default_kinds) -> dict:
+    """The members ``select`` picks: every header checked, then their total budgeted,
+    then their data read."""
+    plan, total, packed = [], 0, 0
+    for m in members:
+        name = m.filename[:-4]
+        if select is not None and not select(name):
+            continue
+        what = f"{path}: array {quote(name)}"
+        stored = m.compress_type == zipfile.ZIP_STORED
+        if m.compress_size > size or (stored and m.file_size != m.compress_size):
+            # the directory lies: refuse before allocating what it claims
+            raise UserError(f"{what} claims {m.compress_size} bytes in a "
+                            f"{size}-byte file (truncated or damaged)")
+        if m.file_size > BOMB_SIZE and m.file_size > BOMB_RATIO * m.compress_size:
+            raise UserError(f"{what} would inflate {m.compress_size} bytes to "
+                            f"{m.file_size}; refused as a zip bomb")
+        with zf.open(m) as fp:
+            shape, fortran, dtype = _read_header(fp, what)
+            offset = fp.tell()
+        _check_dtype(dtype, kinds.get(name, default_kinds), what)
+        declared = _declared_bytes(shape, dtype)
+        if offset + declared != m.file_size:
+            raise UserError(f"{what} declares {declared} bytes but holds "
+                            f"{m.file_size - offset} (truncated or damaged)")
+        total += declared
+        packed += m.compress_size
+        plan.append((m, name, what))
+    inflated = sum(m.file_size for m, _, _ in plan)
+    if inflated > BOMB_SIZE and inflated > BOMB_RATIO * packed:
+        raise UserError(f"{path}: {len(plan)} members would inflate {packed} bytes "
+                        f"to {inflated}; refused as a zip bomb")
+    if total > memory_limit():
+        raise _too_big(path, total)
+    out = {}
+    for m, name, _ in plan:
+        with zf.open(m) as fp:
+            out[name] = _native(np.lib.format.read_array(fp, allow_pickle=False))
+    return out
+
+
 def check_archive_expansion(fp, path) -> None:
     """UserError unless the zip archive open as ``fp`` (a ``.pt`` is one) expands within
     the rules ``read_npz`` applies: members that do not share their bytes, no bomb (alone
@@ -293,7 +332,10 @@ def check_archive_expansion(fp, path) -> None:
         size = os.fstat(fp.fileno()).st_size
         with zipfile.ZipFile(fp) as zf:
             members = zf.infolist()
-    except zipfile.BadZipFile as err:
+    # A damaged central directory makes zipfile raise more than BadZipFile: a flipped byte
+    # in a name flagged UTF-8 is a UnicodeDecodeError, a short record a struct.error.
+    except (zipfile.BadZipFile, ValueError, struct.error, EOFError, OverflowError,
+            NotImplementedError, LookupError) as err:
         raise UserError(f"{path}: not a valid archive ({_first_line(err)})") from None
     finally:
         fp.seek(0)
@@ -412,7 +454,7 @@ def clear_stale_temporaries(folder) -> list[Path]:
     """Remove the temporaries of saves that were killed half-way in ``folder``: files named
     as ``atomic_write`` names them, owned by this user, untouched for STALE_AFTER seconds,
     whose process is gone. Returns what was removed (best effort: a failure is skipped)."""
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))
@@ -517,22 +559,45 @@ def save_npz_atomic(path, arrays: dict) -> None:
 
 # ---- parameters ---------------------------------------------------------------------
 
-def params_from_arrays(arrays: dict, what: str) -> Params:
-    try:
-        check_params(arrays)
-    except ValueError as err:
-        raise UserError(f"{what}: {err}") from None
-    return Params(**{n: np.array(arrays[n]) for n in PARAM_NAMES})
-
-
 def save_params(path, params: Params) -> None:
     save_npz_atomic(path, params.as_dict())
 
 
 def load_params(path) -> Params:
-    """Parameters from an ``.npz`` holding ``wg wi wf wo bg bi bf bo`` (a trace file works too)."""
-    arrays = read_npz(path, kinds={"meta": "U", **dict.fromkeys(PARAM_NAMES, "f")})
-    return params_from_arrays(arrays, str(path))
+    """A single cell's parameters from a file that has them: a parameters file (format 1,
+    ``wg wi wf wo bg bi bf bo``, or format 2 of a one-layer model), a trace or a training
+    run (``load_model`` reads every model)."""
+    model = load_model(path).model
+    if model.num_layers > 1:
+        raise UserError(f"{path}: a {model.num_layers}-layer model; a single cell's "
+                        "parameters were expected (load_model reads it)")
+    return model.layers[0]
+
+
+def load_model(path) -> ModelFile:
+    """The Model in a parameters file (format 1 or 2), a trace (1 or 2) or a training run,
+    with what kind of file it is and whether it states the variant (``ModelFile``). Only
+    the members that hold the model are read; every array of a model is floating point."""
+    path = Path(path)
+    found: dict = {}
+
+    def first(raw):
+        meta = parse_meta(raw, path)
+        kind, version = file_kind(meta, path)
+        if kind == "session":
+            raise UserError(f"{path}: a saved lstm-viz session, not parameters; open it in "
+                            "lstm-viz")
+        found.update(meta=meta, kind=kind, version=version)
+        return select_model(kind, version)
+
+    arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="f", first=first)
+    return model_file(arrays, found["meta"], found["kind"], found["version"], path)
+
+
+def save_model_params(path, model: Model) -> None:
+    """Write a Model as a parameters file of format 2 (atomically)."""
+    meta = {"format": PARAMS_FORMAT, "version": PARAMS_VERSION, **model_meta(model)}
+    save_npz_atomic(path, {"meta": np.array(json.dumps(meta)), **model.arrays()})
 
 
 # ---- traces -------------------------------------------------------------------------
@@ -547,25 +612,36 @@ def save_trace(path, trace: Trace) -> None:
     save_npz_atomic(path, arrays)
 
 
-def _parse_meta(arrays: dict, path: Path) -> dict:
-    if "meta" not in arrays:
+TRACE_READS = 2               # the newest trace format this version reads
+
+
+def trace_meta(raw, path) -> dict:
+    """The meta of a trace file (its ``meta`` member, None if it has none), checked to
+    describe a trace of a format this version reads; another of the engine's files is
+    named as what it is."""
+    meta = parse_meta(raw, path)
+    if meta is None:
         raise UserError(f"{path}: no 'meta' entry; this is not a trace file")
-    raw = arrays["meta"]
-    if raw.shape != ():
-        raise UserError(f"{path}: 'meta' must be a single JSON string")
-    try:
-        meta = json.loads(str(raw[()]))
-    except (ValueError, RecursionError):
-        raise UserError(f"{path}: 'meta' is not valid JSON") from None
-    if not isinstance(meta, dict) or meta.get("format") != TRACE_FORMAT:
-        raise UserError(f"{path}: 'meta' does not describe an {TRACE_FORMAT} file")
+    fmt = meta.get("format")
+    if fmt != TRACE_FORMAT:
+        what = {RUN_FORMAT: "a training run (lstm-engine train -o), not a trace; "
+                            "lstm-engine info describes it",
+                PARAMS_FORMAT: "a parameters file, not a trace; lstm-engine record "
+                               "records one from it",
+                SESSION_FORMAT: "a saved session, not a trace"}.get(str(fmt))
+        raise UserError(f"{path}: {what}" if what else
+                        f"{path}: 'meta' does not describe an {TRACE_FORMAT} file")
     version = meta.get("version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise UserError(f"{path}: 'meta' has no valid format version")
-    if version > TRACE_VERSION:
+    if version > TRACE_READS:
         raise UserError(f"{path}: written in trace format {version} by a newer lstm-viz; "
-                        f"this version reads format {TRACE_VERSION}")
+                        f"this version reads format {TRACE_READS}")
     return meta
+
+
+def _parse_meta(arrays: dict, path: Path) -> dict:
+    return trace_meta(arrays.get("meta"), path)
 
 
 # The arrays a trace holds (beside the loss's own ``loss.*`` entries) and their dtype kinds.
@@ -573,23 +649,91 @@ TRACE_ARRAYS = PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x", "y")
 TRACE_KINDS = dict.fromkeys(PARAM_NAMES + STEP_NAMES + GRAD_NAMES + ("x",), "f")
 
 
+def select_trace_v1(name: str) -> bool:
+    """The members of a format-1 trace file."""
+    return name in TRACE_ARRAYS or name.startswith(LOSS_PREFIX)
+
+
+def _one_cell(meta: dict, path) -> None:
+    """Refuse, from its meta alone, a format-2 trace a single cell's Trace cannot show: a
+    stacked model, or token ids through an embedding."""
+    layers, vocab = meta.get("layers"), meta.get("vocab")
+    why = None
+    if isinstance(layers, int) and not isinstance(layers, bool) and layers > 1:
+        why = f"a trace of a {layers}-layer model"
+    elif vocab is not None:
+        why = "a trace of a model with an embedding (token ids)"
+    if why:
+        raise UserError(f"{path}: {why}; this version of the app opens one-layer traces on "
+                        "dense inputs (lstm-engine info describes it; the Python API reads "
+                        "it with load_model_trace)")
+
+
 def load_trace(path) -> Trace:
-    """A Trace from a trace file, with every array checked against ``meta``."""
+    """A single cell's Trace from a trace file, with every array checked against ``meta``:
+    format 1, or format 2 of a one-layer model on dense inputs. A stacked model's trace,
+    or one with an embedding, is refused in one line from its meta, before its arrays are
+    read (``load_model_trace`` reads every trace)."""
     path = Path(path)
+    found = {}
+
+    def first(raw):
+        found["meta"] = meta = trace_meta(raw, path)
+        if meta["version"] == 1:
+            return select_trace_v1
+        _one_cell(meta, path)
+        return None
+
     arrays = read_npz(path, kinds={"meta": "U", **TRACE_KINDS}, default_kinds="fiu",
-                      select=lambda n: n in TRACE_ARRAYS or n == "meta"
-                      or n.startswith(LOSS_PREFIX))
-    return trace_from_file_arrays(arrays, path)
+                      first=first)
+    return _single(arrays, found["meta"], path)
+
+
+def _single(arrays: dict, meta: dict, path) -> Trace:
+    if meta["version"] == 1:
+        return trace_from_arrays(arrays, meta, str(path))
+    _one_cell(meta, path)
+    return model_trace_from_arrays(arrays, meta, str(path)).layers[0]
 
 
 def trace_from_file_arrays(arrays: dict, path) -> Trace:
     """A Trace from the arrays already read from the trace file ``path`` (its ``meta``
     among them), checked as ``load_trace`` checks them: a caller that has read the file
     for another reason does not read it a second time."""
-    return trace_from_arrays(arrays, _parse_meta(arrays, Path(path)), str(path))
+    return _single(arrays, _parse_meta(arrays, Path(path)), path)
 
 
-def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:
+def save_model_trace(path, trace) -> None:
+    """Write a recorded pass (a ModelTrace, or a single cell's Trace) atomically: format 1
+    when that holds it completely (``model_arrays.fits_version_1``: one layer, dense
+    inputs, the toy loss, one sequence), format 2 otherwise."""
+    if isinstance(trace, Trace):
+        save_trace(path, trace)
+    elif fits_version_1(trace):
+        save_trace(path, trace.layers[0])
+    else:
+        save_npz_atomic(path, model_trace_arrays(trace))
+
+
+def load_model_trace(path) -> ModelTrace:
+    """A ModelTrace from a trace file of format 1 (as a one-layer model) or 2, every array
+    checked against ``meta``."""
+    path = Path(path)
+    found = {}
+
+    def first(raw):
+        found["meta"] = meta = trace_meta(raw, path)
+        return select_trace_v1 if meta["version"] == 1 else None
+
+    arrays = read_npz(path, kinds={"meta": "U", **TRACE_KINDS}, default_kinds="fiu",
+                      first=first)
+    meta = found["meta"]
+    if meta["version"] == 1:
+        return model_trace_of(trace_from_arrays(arrays, meta, str(path)))
+    return model_trace_from_arrays(arrays, meta, str(path))
+
+
+def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:  # noqa: C901, PLR0912, PLR0915 - one check per field of the file, in the file's order; each is a line and an early UserError
     """A Trace from its arrays (named as in a trace file) and the trace part of its meta
     (variant, loss, dtype, steps, inputs, hidden), checked as a trace file is; problems
     are UserErrors starting with ``where``. Used for trace files and saved sessions."""

@@ -90,6 +90,7 @@ class LiveGradients:
         w = self._suffix(first)
         b = self._bias_suffix[min(max(first, 0), self.trace.steps)]
         running = first - 1 if partial and first > 0 else None     # the step under way
+        partial = partial or {}
         out = {}
         for n, k in enumerate(GATE_ORDER):
             rows = slice(n * H, (n + 1) * H)

@@ -16,6 +16,7 @@ after the seed's ``*_diff`` names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -31,10 +32,24 @@ class LossOutput:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+class Loss(Protocol):
+    """What a model needs of its loss (Model checks the methods are there); the read-out
+    read-out losses also have ``wy`` and ``by``."""
+
+    name: str
+    at: str                      # the steps scored: "every" or "last"
+
+    def check_targets(self, y: np.ndarray, steps: int) -> None: ...
+    def config(self) -> dict: ...
+    def params(self) -> dict[str, np.ndarray]: ...
+    def evaluate(self, h: np.ndarray, y: np.ndarray) -> LossOutput: ...
+
+
 class ToyLoss:
     """The seed's toy loss ``l(t) = (h(t)[0] - y(t))^2``, so ``dl/dh = [2(h[0]-y), 0, …]``."""
 
     name = "toy"
+    at = "every"                 # it scores every step
 
     def check_targets(self, y: np.ndarray, steps: int) -> None:
         if y.shape != (steps,):
@@ -70,10 +85,22 @@ class _Readout:
         dl/dh = Wy^T e        wy_diff = sum_t outer(e(t), h(t))        by_diff = sum_t e(t)
 
     Subclasses define ``name``, ``OUTPUT_NAMES`` (z's name, [its softmax,] e's name),
-    ``_check_step_targets`` and ``_score(z, y) -> (l, e)``.
+    ``_target_shape``, ``_check_values`` and ``_score(z, y) -> (l, e)``.
     """
 
     name = "readout"
+
+    def _target_shape(self) -> tuple:
+        """The shape of one step's target."""
+        raise NotImplementedError
+
+    def _check_values(self, y: np.ndarray) -> None:
+        """Raises ValueError when the scored targets' values do not suit the loss."""
+        raise NotImplementedError
+
+    def _score(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(l per scored step, e = dl/dz)."""
+        raise NotImplementedError
 
     def __init__(self, wy, by, at: str = "every"):
         wy, by = np.asarray(wy), np.asarray(by)
@@ -111,10 +138,6 @@ class _Readout:
 
     def params(self) -> dict[str, np.ndarray]:
         return {"wy": self.wy, "by": self.by}
-
-    def with_params(self, wy, by):
-        """The same loss (same ``at``) with other read-out parameters."""
-        return type(self)(wy, by, self.at)
 
     def check_targets(self, y: np.ndarray, steps: int) -> None:
         self._step_targets(np.asarray(y), steps)

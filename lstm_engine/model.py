@@ -25,12 +25,13 @@ The equations are written out in ``docs/equations.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .blas import single_threaded
 from .cell import check_variant
-from .losses import ToyLoss, make_loss
+from .losses import Loss, ToyLoss, make_loss
 from .params import DTYPES, PARAM_NAMES, Params
 from .recorder import _backward, _forward, _prepare
 from .trace import GRAD_NAMES, STEP_NAMES, Trace, _readonly
@@ -55,10 +56,10 @@ class Model:
 
     layers: tuple[Params, ...]
     variant: str = "seed"
-    loss: object = field(default_factory=ToyLoss)
+    loss: Loss = field(default_factory=ToyLoss)
     embedding: np.ndarray | None = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: C901, PLR0912 - one validation per field with its own message, read top to bottom
         if not isinstance(self.layers, (list, tuple)):
             raise ValueError("layers must be a list or tuple of Params, one per layer; got "
                              f"{type(self.layers).__name__}")
@@ -232,11 +233,13 @@ class ModelTrace:
     Model level: ``model`` (the recorded copy), ``tokens`` (T,) or None, ``x`` (layer 0's
     input, E[tokens] for token ids), ``y``, ``loss`` (T,), ``outputs`` (the read-out's
     per-step arrays by name, see ``LossOutput``), ``loss_grads`` (``wy_diff``,
-    ``by_diff``), ``dE`` (V, X) or None, ``sequence`` (the batch index, or None).
+    ``by_diff``), ``dE`` (V, X) or None, ``sequence`` (the batch index, or None) and
+    ``batch`` (B of that batch, or None).
     """
 
     def __init__(self, model: Model, layers, tokens, x, y, loss, outputs: dict,
-                 loss_grads: dict, dE, sequence: int | None = None):
+                 loss_grads: dict, dE, sequence: int | None = None,
+                 batch: int | None = None):
         self.model = model.with_arrays({k: _readonly(v) for k, v in model.arrays().items()})
         self.layers = tuple(layers)
         self.tokens = None if tokens is None else _readonly(tokens)
@@ -247,6 +250,7 @@ class ModelTrace:
         self.loss_grads = {k: _readonly(v) for k, v in loss_grads.items()}
         self.dE = None if dE is None else _readonly(dE)
         self.sequence = sequence
+        self.batch = batch
 
     @property
     def variant(self) -> str:
@@ -339,7 +343,7 @@ class ModelTrace:
             "variant": self.variant, "loss": self.model.loss.config(),
             "dtype": self.dtype.name, "steps": self.steps, "inputs": self.inputs,
             "hidden": list(self.model.hiddens), "layers": self.num_layers,
-            "vocab": self.model.vocab, "sequence": self.sequence,
+            "vocab": self.model.vocab, "sequence": self.sequence, "batch": self.batch,
         }
 
 
@@ -382,6 +386,7 @@ def _prepare_model(model: Model, inputs, targets, sequence, dtype, copy: bool = 
         if ids.min() < 0 or ids.max() >= m.vocab:
             raise ValueError(f"token ids must lie in [0, {m.vocab}), got {ids.min()} … "
                              f"{ids.max()}")
+        assert m.embedding is not None                      # tokens: the model has one
         inputs = m.embedding[ids]                           # x(t) = E[token(t)]
     elif np.ndim(inputs) == 1 and np.asarray(inputs).dtype.kind in "iu":
         raise ValueError("token ids need a model with an embedding (one-hot input: the "
@@ -400,7 +405,7 @@ def _record_layers(m: Model, x: np.ndarray, y: np.ndarray):
         below = passes[-1].h
     out = m.loss.evaluate(below, y)
     dl_dh = np.ascontiguousarray(out.dl_dh, dtype=m.dtype)   # the loss's share, top layer
-    traces = [None] * m.num_layers
+    traces: list[Any] = [None] * m.num_layers              # each Trace filled in below
     for n in range(m.num_layers - 1, -1, -1):
         arrays, dz = _backward(passes[n], dl_dh)
         arrays.update(loss=out.loss, dl_dh=dl_dh)
@@ -435,7 +440,12 @@ def record_model(model: Model, inputs, targets, *, sequence: int | None = None,
     if tokens is not None:
         dE = embedding_grad(tokens, traces[0].dxc[:, :m.inputs], m.vocab)
     return ModelTrace(m, traces, tokens, x, y, out.loss, out.outputs, out.param_grads, dE,
-                      sequence)
+                      sequence, _batch_of(model, inputs, sequence))
+
+
+def _batch_of(model: Model, inputs, sequence) -> int | None:
+    """B of the batch a recorded sequence came from (None for a single sequence)."""
+    return None if sequence is None else batch_size(inputs, model.embedding is not None)
 
 
 @single_threaded

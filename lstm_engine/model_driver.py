@@ -9,11 +9,13 @@ numbers layer by layer, and tests hold the two to 1e-12. The equations are in
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .blas import single_threaded
 from .cell import cell_backward, cell_forward, check_variant
-from .model import Model, ModelTrace, _prepare_model
+from .model import Model, ModelTrace, _batch_of, _prepare_model
 from .params import PARAM_NAMES
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, Trace
 
@@ -31,7 +33,7 @@ def run_model_stepwise(model: Model, inputs, targets, *, sequence: int | None = 
     X = [p.inputs for p in layers]                           # each layer's input width
 
     # ---- forward: every time step, every layer bottom-up ---------------------------
-    fwd = [[None] * T for _ in range(L)]                     # fwd[l][t]: cell_forward's dict
+    fwd: list[list[dict]] = [[{}] * T for _ in range(L)]     # fwd[l][t]: cell_forward's dict
     s_prev = [np.zeros(p.hidden, m.dtype) for p in layers]   # s(l, t-1), zero at t = 0
     h_prev = [np.zeros(p.hidden, m.dtype) for p in layers]   # h(l, t-1), zero at t = 0
     for t in range(T):
@@ -47,8 +49,8 @@ def run_model_stepwise(model: Model, inputs, targets, *, sequence: int | None = 
     out = loss.evaluate(h_top, y)                            # l(t), dl(t)/dh(t), read-out
 
     # ---- backward: every time step from the last, every layer top-down ---------------
-    bwd = [[None] * T for _ in range(L)]                     # bwd[l][t]: cell_backward's dict
-    dl_dh = [[None] * T for _ in range(L)]                   # what (l, t) gets from above
+    bwd: list[list[dict]] = [[{}] * T for _ in range(L)]     # bwd[l][t]: cell_backward's dict
+    dl_dh: list[list[Any]] = [[None] * T for _ in range(L)]  # what (l, t) gets from above
     diff = [p.zeros_like() for p in layers]                  # wg_diff … bo_diff per layer
     bottom_diff_h = [np.zeros(p.hidden, m.dtype) for p in layers]   # from (l, t+1)
     bottom_diff_s = [np.zeros(p.hidden, m.dtype) for p in layers]   # from (l, t+1)
@@ -67,7 +69,7 @@ def run_model_stepwise(model: Model, inputs, targets, *, sequence: int | None = 
         if dE is not None:
             dE[tokens[t]] += from_above                      # row token(t) of the embedding
 
-    traces = []
+    traces: list[Trace] = []
     for l in range(L):
         arrays = {n: np.array([st[n] for st in fwd[l]]) for n in FORWARD_NAMES}
         arrays.update({n: np.array([st[n] for st in bwd[l]]) for n in BACKWARD_NAMES})
@@ -76,4 +78,4 @@ def run_model_stepwise(model: Model, inputs, targets, *, sequence: int | None = 
         x_l = x if l == 0 else traces[l - 1].h
         traces.append(Trace(layers[l], x_l, y, arrays, variant, loss, out.param_grads))
     return ModelTrace(m, traces, tokens, x, y, out.loss, out.outputs, out.param_grads, dE,
-                      sequence)
+                      sequence, _batch_of(model, inputs, sequence))

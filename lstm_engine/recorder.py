@@ -55,7 +55,7 @@ def _on_helper(fn, *args) -> Future:
             return _helper_thread().submit(fn, *args)
         except RuntimeError:                                # shut down
             pass
-    done = Future()
+    done: Future = Future()
     try:
         done.set_result(fn(*args))
     except Exception as err:                                # noqa: BLE001 - re-raised by result()
@@ -90,6 +90,7 @@ class _BlockGradients:
     def result(self) -> np.ndarray:
         for job in self.jobs:
             job.result()                                    # re-raises a failure
+        assert self.wdiff is not None                       # the first block made it
         return self.wdiff
 
 
@@ -123,7 +124,8 @@ def stacked_weights(p: Params) -> np.ndarray:
 
 def gate_slices(H: int) -> tuple[slice, slice, slice, slice]:
     """The rows of gates i, f, o, g in arrays stacked (…, 4H) in GATE_ORDER."""
-    return tuple(slice(k * H, (k + 1) * H) for k in range(len(GATE_ORDER)))
+    i, f, o, g = (slice(k * H, (k + 1) * H) for k in range(len(GATE_ORDER)))
+    return i, f, o, g
 
 
 def backward_coefficients(i, f, o, g, s, s_before, variant: str):
@@ -347,7 +349,7 @@ def run_stepwise(params: Params, x, y, variant: str = "seed", loss=None, dtype=N
     h = np.array([st["h"] for st in states])
     out = loss.evaluate(h, y)
     diff = p.zeros_like()
-    steps = [None] * T
+    steps: list[dict] = [{}] * T                            # each filled in below
     top_diff_s = np.zeros(H, p.dtype)
     bottom_diff_h = np.zeros(H, p.dtype)
     for t in range(T - 1, -1, -1):

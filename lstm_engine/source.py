@@ -1,7 +1,9 @@
 """The readable cell's own source, with the line of each statement, for the debugger.
 
-The source is read from the installed module (``inspect``), never copied, so what the
-debugger shows is exactly what ran in ``run_stepwise``. A statement is found by what it
+The source is read from the installed module (``inspect``), never copied: it is the
+code ``run_stepwise`` runs. The passes the app shows are usually recorded by the fast
+recorder (``recorder.record``), which computes the same statements vectorised; the tests
+hold its every array to this cell's within 1e-12 relative. A statement is found by what it
 assigns: ``ds = …`` is statement ``ds``; ``diff.wi += …`` is statement ``wi_diff``.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,15 +40,18 @@ def _statement_name(node: ast.stmt) -> str | None:
 @cache
 def cell_source(which: str) -> CellSource:
     """``which`` is "forward" or "backward"."""
-    func = {"forward": cell.cell_forward, "backward": cell.cell_backward}[which]
+    funcs: dict[str, Callable] = {"forward": cell.cell_forward, "backward": cell.cell_backward}
+    func = funcs[which]
     wanted = cell.FORWARD_STATEMENTS if which == "forward" else cell.BACKWARD_STATEMENTS
     lines, first = inspect.getsourcelines(func)
     text = textwrap.dedent("".join(lines))
     tree = ast.parse(text)
-    found = {}
+    found: dict[str, int] = {}
     for node in ast.walk(tree.body[0]):
-        name = _statement_name(node) if isinstance(node, ast.stmt) else None
-        if name in wanted and name not in found:
+        if not isinstance(node, ast.stmt):
+            continue
+        name = _statement_name(node)
+        if name is not None and name in wanted and name not in found:
             found[name] = node.lineno - 1
     missing = [n for n in wanted if n not in found]
     if missing:

@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,8 @@ class Task:
     loss_at = "every"                 # "every" or "last" step (read-out losses only)
     fixed = False                     # True: every index gives the same sequence
     # Settings that suit the task; the CLI and the GUI use them unless told otherwise.
-    defaults = {"hidden": 32, "init": "xavier", "optimizer": "adam", "lr": 0.01}
+    defaults: dict[str, Any] = {"hidden": 32, "init": "xavier", "optimizer": "adam",
+                                "lr": 0.01}
 
     def __init__(self, seed: int = 0, **options):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -345,10 +347,14 @@ def _read_csv(path: Path) -> np.ndarray:
 
 
 def _parse_csv(lines, capacity: int, path: Path) -> np.ndarray:
-    width, table, rows, block, chars = None, None, 0, [], 0
+    width: int | None = None
+    table: np.ndarray | None = None
+    rows, chars = 0, 0
+    block: list[tuple[int, str]] = []
 
     def flush():
         nonlocal table, rows, chars
+        assert width is not None and table is not None     # made by the first row of numbers
         values = _parse_block(block, width, path)
         if rows + len(values) > table.shape[0]:             # a guard: never, as counted
             grown = np.empty((2 * (rows + len(values)), width))
@@ -379,6 +385,7 @@ def _parse_csv(lines, capacity: int, path: Path) -> np.ndarray:
         flush()
     if not rows:
         raise UserError(f"{path}: no rows of numbers")
+    assert table is not None                            # rows were stored in it
     return table[:rows]
 
 

@@ -26,6 +26,8 @@ one-line ``UserError`` naming the file and the key.
 from __future__ import annotations
 
 import re
+import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,7 +278,7 @@ def _unwrap_checkpoint(state: Mapping, report: ImportReport, what: str) -> Mappi
     return state
 
 
-def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
+def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,  # noqa: C901, PLR0912, PLR0915 - the import's steps in order (find, check shapes, convert, report), each raising its own UserError
                            embedding_key: str | None = None, decoder_key: str | None = None,
                            loss: str | None = None, at: str = "every",
                            dtype: str | None = "float64", what: str = "state dict"):
@@ -321,7 +323,7 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
     used = [k for keys in layers for k in keys if k] + [k for k in (emb_w, dec_w, dec_b) if k]
     a = st.arrays(used)
     if dtype is None:
-        dtype = _common_dtype(a.values())
+        dtype = np.dtype(_common_dtype(a.values())).name     # its name, as given
     elif np.dtype(dtype).name not in ("float64", "float32"):
         st.fail(f"dtype must be float64 or float32, got {dtype}")
     cells = []
@@ -340,7 +342,7 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
     if emb_w:
         embedding = a[emb_w].astype(dtype)
         report.used[emb_w] = f"embedding ({embedding.shape[0]}×{embedding.shape[1]})"
-    loss_fn = ToyLoss()
+    loss_fn: ToyLoss | ReadoutMSE | ReadoutCrossEntropy = ToyLoss()
     if dec_w:
         wy = a[dec_w].astype(dtype)
         by = a[dec_b].astype(dtype) if dec_b else np.zeros(wy.shape[0], dtype)
@@ -356,15 +358,15 @@ def model_from_torch_state(state: Mapping, *, lstm_prefix: str | None = None,
             why = st.info[k].problem if isinstance(k, str) else "not a string key"
             report.ignored[str(k)] = why or ""
     try:
-        model = Model(cells, "standard", loss_fn, embedding)
+        model = Model(tuple(cells), "standard", loss_fn, embedding)
     except ValueError as err:
         raise UserError(f"{what}: {err}") from None
     return model, report
 
 
-def _find_lstm(st: _State, lstm_prefix: str | None):
+def _find_lstm(st: _State, lstm_prefix: str | None):  # noqa: C901, PLR0912 - each branch is one way a state dict can fail to hold a usable nn.LSTM, with its own message
     """(prefix, per layer (weight_ih, weight_hh, bias_ih or None, bias_hh or None) keys)."""
-    found = {}
+    found: dict[str, dict] = {}
     for key in st.info:
         m = _LSTM_KEY.fullmatch(key)
         if m:
@@ -395,10 +397,11 @@ def _find_lstm(st: _State, lstm_prefix: str | None):
         st.fail(f"{where} has layers {numbers}; expected 0 … {len(numbers) - 1}")
     layers = []
     for n in numbers:
-        names = [f"{base}{k}_l{n}" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-        for key in names[:2]:
-            if key not in keys:
-                st.fail(f"no {key} ({where} has other arrays of layer {n})")
+        names: list[str | None] = [f"{base}{k}_l{n}"
+                                   for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        for name in names[:2]:
+            if name not in keys:
+                st.fail(f"no {name} ({where} has other arrays of layer {n})")
         if (names[2] in keys) != (names[3] in keys):
             have, miss = (names[2], names[3]) if names[2] in keys else (names[3], names[2])
             st.fail(f"{have} without {miss}")
@@ -410,7 +413,7 @@ def _find_lstm(st: _State, lstm_prefix: str | None):
 
 def _check_lstm(st: _State, layers) -> list[tuple[int, int]]:
     """(H, X) of every layer, checked from the declared shapes (nothing materialised)."""
-    shapes = []
+    shapes: list[tuple[int, int]] = []
     for w_ih, w_hh, b_ih, b_hh in layers:
         hh = st.check(w_hh).shape
         if len(hh) != 2 or hh[1] < 1 or hh[0] != 4 * hh[1]:
@@ -434,7 +437,7 @@ def _module(key: str) -> str:
     return parts[-2] if len(parts) >= 2 else ""
 
 
-def _find_embedding_and_decoder(st: _State, lstm_keys: set, X0: int, H_top: int,
+def _find_embedding_and_decoder(st: _State, lstm_keys: set, X0: int, H_top: int,  # noqa: C901 - the explicit-key and the guessing paths for two optional tensors, each with its message
                                 embedding_key: str | None, decoder_key: str | None):
     """(embedding weight key, decoder weight key, decoder bias key), each or None."""
     def usable(k):
@@ -519,8 +522,9 @@ def model_to_torch_state(model, lstm: str = "lstm", embedding: str = "embedding"
     """The state dict of ``nn.Embedding(V, X)`` → ``nn.LSTM(X, H, num_layers=L)`` →
     ``nn.Linear(H, K)`` under the module names given: ``lstm.weight_ih_l0`` …,
     ``embedding.weight``, ``decoder.weight``, ``decoder.bias`` (those of the parts the
-    model has). Refused in one line for what one nn.LSTM cannot compute: the seed
-    variant (no tanh on s), or layers of different widths."""
+    model has); ``lstm=""`` gives the nn.LSTM's own keys (``weight_ih_l0`` …), what
+    ``nn.LSTM.load_state_dict`` takes. Refused in one line for what one nn.LSTM cannot
+    compute: the seed variant (no tanh on s), or layers of different widths."""
     if model.variant != "standard":
         raise UserError(f"the model's variant is {model.variant}; PyTorch's nn.LSTM computes "
                         "the standard variant (h = o*tanh(s))")
@@ -529,7 +533,7 @@ def model_to_torch_state(model, lstm: str = "lstm", embedding: str = "embedding"
                         "one hidden_size")
     out = {}
     for n, p in enumerate(model.layers):
-        out.update({f"{lstm}.{k}": v for k, v in params_to_torch(p, n).items()})
+        out.update({f"{lstm}.{k}" if lstm else k: v for k, v in params_to_torch(p, n).items()})
     if model.embedding is not None:
         out[f"{embedding}.weight"] = np.array(model.embedding)
     params = model.loss.params()
@@ -549,22 +553,43 @@ def _read_state(path: Path, select=None) -> Mapping:
         from .io import read_npz
         return read_npz(path, default_kinds=_ANY_KIND, select=select)
     if suffix in (".pt", ".pth"):
-        from .io import check_regular_file
+        from .io import check_archive_expansion, open_regular
         torch = _require_torch(path)
-        check_regular_file(path)                       # a FIFO or a device is never opened
-        try:
-            try:    # mmap: storages stay on disk until a tensor the import uses is read
-                state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            except RuntimeError as err:
-                if "mmap" not in str(err):
-                    raise
-                state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:                            # torch raises many kinds
-            raise UserError(f"{path}: cannot load ({_load_problem(err)})") from None
+        # The file torch reads is the one checked: opened here (a FIFO or a device is
+        # refused, never waited on), its zip members budgeted like an .npz's, and torch
+        # given this descriptor, not the name, which may point elsewhere by now.
+        with open_regular(path) as fp:
+            if zipfile.is_zipfile(fp):     # torch.save's format; an old-style pickle is as
+                check_archive_expansion(fp, path)  # large in memory as it is on disk
+            fp.seek(0)
+            try:
+                state = _torch_load(torch, fp)
+            except Exception as err:                        # torch raises many kinds
+                raise UserError(f"{path}: cannot load ({_load_problem(err)})") from None
         if not isinstance(state, Mapping):
             raise UserError(f"{path}: expected a state dict, got {type(state).__name__}")
         return state
     raise UserError(f"{path}: expected a .pt state dict or an .npz with torch's key names")
+
+
+def _torch_load(torch, fp):
+    """``torch.load`` of the open file ``fp``, tensors only. Memory-mapped where the
+    descriptor has a name torch can map (Linux's /proc/self/fd), so storages stay on disk
+    until a tensor the import uses is read; read from ``fp`` otherwise. Torch's warnings
+    about what a file holds (an odd pickle protocol in a damaged file) are not the user's
+    to read: the file either loads or is refused in one line."""
+    fd_path = Path(f"/proc/self/fd/{fp.fileno()}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fd_path.exists():
+            try:
+                return torch.load(str(fd_path), map_location="cpu", weights_only=True,
+                                  mmap=True)
+            except RuntimeError as err:
+                if "mmap" not in str(err):
+                    raise
+        fp.seek(0)
+        return torch.load(fp, map_location="cpu", weights_only=True)
 
 
 def _load_problem(err: Exception) -> str:

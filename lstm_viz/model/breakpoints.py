@@ -34,11 +34,14 @@ import numpy as np
 from lstm_engine.cell import BACKWARD_STATEMENTS, FORWARD_STATEMENTS
 from lstm_engine.errors import UserError
 from lstm_engine.params import PARAM_NAMES
+from lstm_engine.textsafe import show
 from lstm_engine.trace import BACKWARD_NAMES, FORWARD_NAMES, GRAD_NAMES, STEP_NAMES
 
+from .file_values import count, flag
 from .frames import Frame, FrameModel
 
-KINDS = ("frame", "nan", "norm", "vanish", "saturation", "gradcheck")
+MAX_BREAKPOINTS = 1000          # a session's breakpoints: each is evaluated on every pass
+MAX_SPEC = 200                  # characters of a breakpoint's text form
 NORM_QUANTITIES = tuple(n for n in STEP_NAMES if n != "loss")
 GATES = ("i", "f", "o")
 _EMPTY_I = np.zeros(0, np.int64)
@@ -186,12 +189,12 @@ class Breakpoint:
 
     @staticmethod
     def from_dict(d: dict) -> Breakpoint:
+        """A breakpoint as ``to_dict`` wrote it: each field checked (UserError)."""
         if not isinstance(d, dict) or not isinstance(d.get("spec"), str):
             raise UserError("a breakpoint must be an object with a 'spec' text")
         bp = parse_breakpoint(d["spec"])
-        bp.enabled = bool(d.get("enabled", True))
-        hits = d.get("hits", 0)
-        bp.hit_count = int(hits) if isinstance(hits, int) and hits >= 0 else 0
+        bp.enabled = flag(d.get("enabled", True), "a breakpoint's 'enabled'")
+        bp.hit_count = count(d.get("hits", 0), "a breakpoint's 'hits'")
         return bp
 
 
@@ -426,8 +429,10 @@ SPEC_HELP = ("breakpoints look like: frame bwd:2:ds | nan | nan ds | norm ds < 1
              "vanish ds < 0.1 | saturation f > 0.9 eps 0.01 | gradcheck > 1e-3")
 
 
-def parse_breakpoint(text: str) -> Breakpoint:
+def parse_breakpoint(text: str) -> Breakpoint:  # noqa: C901 - one branch per kind of breakpoint text, each with its own message
     """The breakpoint whose ``spec`` is ``text`` (UserError naming the problem)."""
+    if len(str(text)) > MAX_SPEC:
+        raise UserError(f"the breakpoint {show(text)} is longer than {MAX_SPEC} characters")
     words = str(text).split()
     if not words:
         raise UserError("empty breakpoint; " + SPEC_HELP)

@@ -4,12 +4,10 @@
 the parameters, data and loss of a Trace, with the backward the trace was recorded with
 and the forward the run's config names (they differ for the wrong-backward example).
 
-``quick_check`` is what the gradient-check breakpoint uses while training: per parameter
-array one random unit direction v, the analytic directional derivative g·v against the
-fourth-order centred difference of L along v (4 passes per array, float64), and their
-relative difference. A correct backward gives ~1e-9 or less; the wrong backward gives
-errors of order 1e-2 and more. It is cheap enough to run every iteration (10 arrays ×
-4 passes), while the full check perturbs every entry and takes seconds.
+``quick_check`` is what the gradient-check breakpoint uses while training: the engine's
+directional check (``lstm_engine.quickcheck``: per parameter array one random direction,
+4 forward passes), cheap enough to run every iteration, while the full check perturbs
+every entry and takes seconds.
 """
 
 from __future__ import annotations
@@ -21,16 +19,12 @@ import numpy as np
 
 from lstm_engine.gradcheck import (
     CORRECT_BELOW,
-    STENCIL_STEPS,
-    STENCIL_WEIGHTS,
     WRONG_ABOVE,
     GradCheckResult,
     gradient_check,
     verdict,
 )
-from lstm_engine.losses import make_loss
-from lstm_engine.params import PARAM_NAMES, Params
-from lstm_engine.recorder import record
+from lstm_engine.quickcheck import directional_errors
 
 __all__ = ["CORRECT_BELOW", "WRONG_ABOVE", "full_check", "quick_check", "verdict",
            "thresholds_text", "GradCheckResult", "CheckProgress", "CheckCancelled",
@@ -110,38 +104,7 @@ def error_image(errors) -> tuple[np.ndarray, int]:
     return img, int(np.isnan(err).sum())
 
 
-def quick_check(trace, forward_variant: str | None = None, eps: float = 1e-3,
-                seed: int = 0, floor: float = 1e-12) -> dict[str, float]:
-    """Relative error of the directional derivative along one random direction per array."""
-    fwd = forward_variant or trace.variant
-    p = trace.params.astype(np.float64)
-    loss_params = {k: np.array(v, dtype=np.float64) for k, v in trace.loss_params.items()}
-    config = trace.loss_config
-    rng = np.random.default_rng(seed)
-    grads = {n: np.asarray(trace[f"{n}_diff"], np.float64) for n in PARAM_NAMES}
-    grads.update({f"loss.{k[:-5]}": np.asarray(v, np.float64)
-                  for k, v in trace.loss_grads.items()})
-    x, y = trace.x, trace.y
-
-    def total(cell: dict, head: dict) -> float:
-        loss = make_loss(config, head) if head else trace.loss_fn
-        return record(Params(**cell), x, y, fwd, loss, dtype="float64").total_loss
-
-    cell0 = p.as_dict()
-    out = {}
-    for name, g in grads.items():
-        base = loss_params[name[5:]] if name.startswith("loss.") else cell0[name]
-        v = rng.standard_normal(base.shape)
-        v /= np.linalg.norm(v)
-        losses = []
-        for step in STENCIL_STEPS:
-            moved = base + step * eps * v
-            if name.startswith("loss."):
-                losses.append(total(cell0, {**loss_params, name[5:]: moved}))
-            else:
-                losses.append(total({**cell0, name: moved}, loss_params))
-        numeric = float(np.dot(STENCIL_WEIGHTS, losses) / (12 * eps))
-        analytic = float(np.sum(g * v))
-        scale = max(abs(analytic), abs(numeric), floor)
-        out[name] = abs(analytic - numeric) / scale
-    return out
+def quick_check(trace, forward_variant: str | None = None) -> dict[str, float]:
+    """Relative error of the directional derivative along one random direction per array
+    (``lstm_engine.quickcheck``), with the step of the full check."""
+    return directional_errors(trace, forward_variant, eps=EPS)

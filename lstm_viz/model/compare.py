@@ -24,7 +24,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 
 from .config import RunConfig, check_config
-from .levels import max_abs, signed_levels, symmetric_levels
+from .levels import max_abs, saturate, signed_levels, symmetric_levels
 from .session import Session
 
 QUANTITIES = STEP_NAMES + GRAD_NAMES
@@ -110,7 +110,7 @@ class Comparison:
             diff = None
 
         def image(a):
-            a = np.asarray(a, np.float32)
+            a = saturate(a)                        # drawable: model/levels.py
             return a[:, None] if a.ndim == 1 else a
 
         left, right = self.left.trace[name], self.right.trace[name]
@@ -139,7 +139,7 @@ def describe(c: RunConfig) -> str:
 
 # ---- where each side comes from --------------------------------------------------------------
 
-VARIANTS = {           # a source that changes the shown run's configuration
+VARIANTS: dict[str, dict[str, object]] = {   # sources that change the run's configuration
     "seed cell": dict(variant="seed", backward=""),
     "standard cell": dict(variant="standard", backward=""),
     "right backward": dict(backward=""),

@@ -10,6 +10,7 @@ No Qt here.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -23,6 +24,7 @@ from lstm_engine.io import memory_limit
 from lstm_engine.losses import ToyLoss, make_loss
 from lstm_engine.optim import make_optimizer
 from lstm_engine.params import PARAM_NAMES, Params
+from lstm_engine.textsafe import show
 from lstm_engine.training import init_model
 
 DTYPES = ("float64", "float32")
@@ -31,6 +33,8 @@ RANDOM = "random"
 MAX_HIDDEN = 8192
 MAX_INPUTS = 8192
 MAX_STEPS = 1_000_000
+MAX_SEED = 2**31 - 1             # what the seed controls hold (Qt's 32-bit int)
+MAX_FORGET_BIAS = 20.0           # |b_f| beyond this saturates f in float64 anyway
 
 
 @dataclass(frozen=True)
@@ -147,13 +151,11 @@ def check_config(cfg: RunConfig) -> RunConfig:
     check_choice("variant", cfg.variant, VARIANTS)
     check_choice("initialisation", cfg.init, INITS)
     if cfg.dtype not in DTYPES:
-        raise UserError(f"dtype must be float64 or float32, got {cfg.dtype!r}")
+        raise UserError(f"dtype must be float64 or float32, got {show(cfg.dtype)}")
     check_choice("backward", cfg.backward, VARIANTS, also=("",))
     if cfg.backward == cfg.variant:
         cfg = replace(cfg, backward="")
-    if cfg.forget_bias is not None and not (isinstance(cfg.forget_bias, int | float)
-                                            and np.isfinite(cfg.forget_bias)):
-        raise UserError(f"the forget bias must be a finite number, got {cfg.forget_bias!r}")
+    check_forget_bias(cfg.forget_bias)
     cfg = resolved(cfg)
     sizes = (("hidden size", cfg.hidden, MAX_HIDDEN), ("number of inputs", cfg.inputs, MAX_INPUTS),
              ("sequence length", cfg.steps, MAX_STEPS))
@@ -167,18 +169,35 @@ def check_config(cfg: RunConfig) -> RunConfig:
     if need > have:
         raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden} needs about "
                         f"{format_bytes(need)}, more than the {format_bytes(have)} available")
-    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
-        raise UserError(f"the seed must be a non-negative integer, got {cfg.seed!r}")
-    if not (isinstance(cfg.lr, int | float) and cfg.lr > 0 and np.isfinite(cfg.lr)):
-        raise UserError(f"the learning rate must be a positive number, got {cfg.lr!r}")
+    check_seed(cfg.seed)
+    if not (is_number(cfg.lr) and cfg.lr > 0):
+        raise UserError(f"the learning rate must be a positive number, got {show(cfg.lr)}")
     return cfg
+
+
+def is_number(value) -> bool:
+    """A finite int or float (not a bool, which is an int to Python)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and bool(np.isfinite(value))
+
+
+def check_seed(seed) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UserError(f"the seed must be an integer from 0 to {MAX_SEED}, got {show(seed)}")
+
+
+def check_forget_bias(value) -> None:
+    """None (the task's default) or a finite number within ±MAX_FORGET_BIAS."""
+    if value is not None and not (is_number(value) and abs(value) <= MAX_FORGET_BIAS):
+        raise UserError(f"the forget bias must be a number from {-MAX_FORGET_BIAS:g} to "
+                        f"{MAX_FORGET_BIAS:g}, got {show(value)}")
 
 
 def check_choice(what: str, value, choices, also=()) -> None:
     """UserError unless ``value`` is one of ``choices`` (or of ``also``, accepted but not
     offered: "" for the cell's own backward, None for a default)."""
-    if value not in also and value not in choices:
-        raise UserError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+    if not isinstance(value, Hashable) or (value not in also and value not in choices):
+        raise UserError(f"unknown {what} {show(value)}; choose one of {', '.join(choices)}")
 
 
 def check_size(name: str, value, high: int, need: float | None = None,
@@ -189,7 +208,7 @@ def check_size(name: str, value, high: int, need: float | None = None,
           and (not bounded or value <= high))
     if not ok:
         cost = "" if need is None else f" (recording would need about {format_bytes(need)})"
-        raise UserError(f"the {name} must be an integer from 1 to {high}, got {value!r}{cost}")
+        raise UserError(f"the {name} must be an integer from 1 to {high}, got {show(value)}{cost}")
 
 
 def format_bytes(n: float) -> str:
@@ -230,6 +249,7 @@ def build_run(cfg: RunConfig) -> Run:
     example and iteration 0 of training with the same seed start from the same weights.
     """
     cfg = check_config(cfg)
+    task: _RandomTask | _tasks.Task
     if cfg.task == RANDOM:
         task = _RandomTask(cfg)
         x, y = task.x, task.y
@@ -242,7 +262,10 @@ def build_run(cfg: RunConfig) -> Run:
         x, y = seq.x, seq.y
         forget_bias = (cfg.forget_bias if cfg.forget_bias is not None
                        else getattr(task, "defaults", {}).get("forget_bias"))
-    params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, forget_bias, cfg.dtype)
+    # _RandomTask is not an engine Task but has what init_model reads of one (inputs,
+    # make_loss): duck typing, which the annotation does not say
+    params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, forget_bias,  # type: ignore[arg-type]
+                              cfg.dtype)
     return Run(params, x, y, loss)
 
 

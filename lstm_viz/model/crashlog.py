@@ -6,16 +6,20 @@ or the folder ``$LSTM_VIZ_DATA_DIR`` names). No Qt.
 ``lstm_viz`` logger once, at start-up; if the folder cannot be made the app goes on with
 stderr only. A traceback that repeats (an error on every paint) is written in full the
 first time, then as a one-line note at its 2nd, 4th, 8th … occurrence, so the log does
-not fill with copies.
+not fill with copies. A log that cannot be written any more (a full disk, a file made
+read-only) is dropped with one line on stderr; errors then go to stderr alone.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import traceback
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from lstm_engine.textsafe import one_line
 
 ENV = "LSTM_VIZ_DATA_DIR"
 LOG_NAME = "lstm-viz.log"
@@ -57,6 +61,28 @@ class CrashLog(RotatingFileHandler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.counts: dict[object, int] = {}
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Writing failed (a full disk, a file made read-only or replaced, a device):
+        say so once, in one line on stderr, and stop using the log, instead of logging's
+        "--- Logging error ---" and a traceback on every record. The record itself still
+        reaches stderr (the root handler), and ``current()`` is None from now on, so the
+        error dialog says the details went to the terminal."""
+        err = sys.exc_info()[1]
+        reason = (err.strerror if isinstance(err, OSError) and err.strerror else
+                  type(err).__name__ if err is not None else "unknown error")
+        logger = logging.getLogger(LOGGER)
+        if self in logger.handlers:
+            logger.removeHandler(self)
+        try:
+            self.close()
+        except Exception:                # noqa: BLE001 - closing a broken file may fail too
+            pass
+        try:
+            sys.stderr.write(one_line(f"lstm-viz: cannot write the log {self.baseFilename} "
+                                      f"({reason}); errors are shown on stderr only") + "\n")
+        except Exception:                # noqa: BLE001 - no stderr either: nothing to tell
+            pass
+
     def emit(self, record: logging.LogRecord) -> None:
         key = getattr(record, "signature", None) or record.getMessage()
         if key not in self.counts and len(self.counts) >= MAX_KINDS:
@@ -78,6 +104,18 @@ def current() -> Path | None:
     for h in logging.getLogger(LOGGER).handlers:
         if isinstance(h, CrashLog):
             return Path(h.baseFilename)
+    return None
+
+
+def write_only_to_log(message: str, detail: str) -> Path | None:
+    """Write an error and its traceback to the crash log alone (not to stderr: a command
+    that reports in one line); the log's path, or None when there is no log."""
+    for h in logging.getLogger(LOGGER).handlers:
+        if isinstance(h, CrashLog):
+            h.handle(logging.makeLogRecord({"name": LOGGER, "levelno": logging.ERROR,
+                                            "levelname": "ERROR", "msg": "%s\n%s",
+                                            "args": (message, detail)}))
+            return current()
     return None
 
 

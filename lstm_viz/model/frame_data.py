@@ -22,6 +22,7 @@ import ast
 import inspect
 import textwrap
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,10 +70,21 @@ def summarize(a: np.ndarray) -> Stats:
         bad = int(flat.size - np.count_nonzero(ok))
         finite = flat[ok]
         if finite.size:
-            lo, hi, norm = finite.min(), finite.max(), np.linalg.norm(finite)
+            lo, hi, norm = finite.min(), finite.max(), _scaled_norm(finite)
         else:
             lo = hi = norm = float("nan")
     return Stats(tuple(a.shape), float(lo), float(hi), float(norm), bad)
+
+
+def _scaled_norm(a: np.ndarray) -> float:
+    """‖a‖ of finite values, scaled by the largest first: 1e308 squared would overflow,
+    its norm need not (Inf only when the norm itself is beyond float64)."""
+    top = float(np.max(np.abs(a)))
+    if top == 0.0:
+        return 0.0
+    scaled = np.asarray(a, np.float64) / top
+    with np.errstate(over="ignore"):
+        return top * float(np.sqrt(np.dot(scaled, scaled)))
 
 
 def sum_squares(a: np.ndarray) -> float:
@@ -111,8 +123,10 @@ def seed_branches(text: str) -> dict[int, tuple[tuple[int, int], tuple[int, int]
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Name) \
                 and node.test.id == "seed" and node.lineno == node.end_lineno:
-            out[node.lineno - 1] = ((node.body.col_offset, node.body.end_col_offset),
-                                    (node.orelse.col_offset, node.orelse.end_col_offset))
+            body, other = node.body, node.orelse
+            out[node.lineno - 1] = (
+                (body.col_offset, body.end_col_offset or body.col_offset),
+                (other.col_offset, other.end_col_offset or other.col_offset))
     return out
 
 
@@ -123,6 +137,10 @@ def computed_at(frame: Frame) -> str:
 
 class FrameData:
     """Values and summaries of one Trace at any frame."""
+
+    # pictures.view_data.ViewData.of keeps the picture-side data here, so it goes with
+    # this FrameData (set on first use; the model never reads it)
+    _view_data: Any = None
 
     def __init__(self, trace, forward_variant: str | None = None):
         self.trace = trace
@@ -138,7 +156,7 @@ class FrameData:
     # ---- knowledge ------------------------------------------------------------------------
 
     def focus_step(self, frame: Frame) -> int:
-        return self.trace.steps - 1 if frame.phase == "loss" else frame.t
+        return self.trace.steps - 1 if frame.phase == "loss" else frame.step
 
     def known(self, name: str, frame: Frame) -> bool:
         if name == "x":
@@ -155,7 +173,7 @@ class FrameData:
 
     def accumulated_from(self, name: str, frame: Frame) -> int:
         """First step whose update an accumulator holds at a backward frame (T: none yet)."""
-        return frame.t if _BWD_ORDER[name] <= frame.statement_index else frame.t + 1
+        return frame.step if _BWD_ORDER[name] <= frame.statement_index else frame.step + 1
 
     # ---- values ---------------------------------------------------------------------------
 
@@ -175,7 +193,8 @@ class FrameData:
     def live(self) -> LiveGradients:
         """The trace's LiveGradients (built on first use; shared by every view)."""
         if self._live is None:
-            self._live = LiveGradients(self.trace)
+            with np.errstate(all="ignore"):          # a trace may hold NaN, Inf, 1e308
+                self._live = LiveGradients(self.trace)
         return self._live
 
     def accumulators(self, index: int) -> dict:
@@ -185,12 +204,15 @@ class FrameData:
         frame = self.model.frame(index)
         if frame.phase != "bwd":
             raise ValueError(f"no gradient is accumulated yet at {frame}")
-        if frame.is_step:
-            acc = self.live.accumulated(frame.t)
-        else:
-            k = frame.statement_index
-            done = {n: True for n in ACCUMULATORS if _BWD_ORDER[n] <= k}
-            acc = self.live.accumulated(frame.t + 1, partial=done or None)
+        # NaN, Inf and overflowing sums are what the views show (in reserved colours),
+        # not a warning on stderr
+        with np.errstate(all="ignore"):
+            if frame.is_step:
+                acc = self.live.accumulated(frame.step)
+            else:
+                k = frame.statement_index
+                done = {n: True for n in ACCUMULATORS if _BWD_ORDER[n] <= k}
+                acc = self.live.accumulated(frame.step + 1, partial=done or None)
         self._acc = (index, acc)
         return acc
 
@@ -199,6 +221,7 @@ class FrameData:
         frame = self.model.frame(index)
         if not self.known(name, frame):
             return None
+        key: tuple
         if name in ACCUMULATORS:
             key = (name, index)
         elif name == "loss":
@@ -209,7 +232,9 @@ class FrameData:
         if found is None:
             if len(self._stats) > _CACHE_LIMIT:
                 self._stats.clear()
-            found = self._stats[key] = summarize(self.value(name, index))
+            value = self.value(name, index)
+            assert value is not None                    # known, as checked above
+            found = self._stats[key] = summarize(value)
         return found
 
     # ---- text -----------------------------------------------------------------------------

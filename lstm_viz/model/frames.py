@@ -90,6 +90,13 @@ class Frame:
         return cls(parts[0], t, parts[2] if len(parts) == 3 else None)
 
     @property
+    def step(self) -> int:
+        """``t`` of a step frame (forward or backward); the loss frame has none."""
+        if self.t is None:
+            raise ValueError("the loss frame has no time step")
+        return self.t
+
+    @property
     def statement(self) -> str | None:
         """The statement that just ran (the last one for a step frame; None for the loss)."""
         if self.phase == "loss":
@@ -159,13 +166,15 @@ class FrameModel:
             frame = Frame.parse(frame)
         if frame.phase == "loss":
             return self.loss_index
-        if frame.t >= self.steps:
+        t = frame.t
+        assert t is not None                    # a step frame's (Frame checks it has one)
+        if t >= self.steps:
             raise UserError(f"frame {frame} is past the last step ({self.steps - 1}) "
                             f"of this run")
         k = frame.statement_index
         if frame.phase == "fwd":
-            return frame.t * self.NF + k
-        return self.backward_start + (self.steps - 1 - frame.t) * self.NB + k
+            return t * self.NF + k
+        return self.backward_start + (self.steps - 1 - t) * self.NB + k
 
     def text(self, index: int) -> str:
         return str(self.frame(index))
@@ -260,7 +269,9 @@ def describe(frame: Frame, variant: str = "seed", total_loss: float | None = Non
     if frame.phase == "loss":
         value = "" if total_loss is None else f" = {total_loss:.6g}"
         return f"loss · L = Σ_t l(t){value}"
-    what = formula(frame.phase, frame.statement, variant)
+    statement = frame.statement
+    assert statement is not None                # a step frame's (the loss returned above)
+    what = formula(frame.phase, statement, variant)
     step = f"{PHASE_WORDS[frame.phase]} t={frame.t}"
     if frame.is_step:
         return f"{step} · {what} · step done"

@@ -1,20 +1,25 @@
 """Saved sessions: a run with its training history, breakpoints and view layout in one
-``.npz``, and a short text form (configuration + frame) that reopens the same view. No Qt.
+``.npz`` (the short text form is ``session_text.py``). No Qt.
 
 The file format is documented in ``docs/file-formats.md`` ("Saved session"). In short:
 a JSON ``meta`` string, the shown pass in the trace file's layout under ``trace.``,
 the history arrays, and for a training run its checkpoint (parameters, read-out and
 optimiser state under ``train.``) and the parameters of every pass kept in the ring
 under ``ring.<k>.``; those passes are recorded again on opening (recording is
-deterministic, so they come back bit for bit). No pickles; written atomically; every
-problem reading it is a one-line UserError naming the file, and nothing changes.
+deterministic, so they come back bit for bit): that can take a while, so reading is a
+job (``jobs.py``: ``load_session_job`` reports a slice per pass, ``load_session`` runs it
+to the end). No pickles; written atomically; every problem reading it is a one-line
+UserError naming the file, and nothing changes.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Generator
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -26,18 +31,23 @@ from lstm_engine.io import (
     save_npz_atomic,
     trace_from_arrays,
 )
+from lstm_engine.textsafe import show
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 from lstm_engine.training import TrainState
 
-from .breakpoints import Breakpoint
-from .config import RunConfig, check_config, default_config
-from .session import Session
-from .training_run import TrainingRun, TrainingSettings, check_settings
+from .app_memory import check_can_show
+from .breakpoints import MAX_BREAKPOINTS, Breakpoint
+from .config import RunConfig, check_config
+from .file_values import check_tree, count, number
+from .file_values import text as checked_text
+from .jobs import Job, finish
+from .live_training import HistoryEntry
+from .session import MAX_SPEED, MIN_SPEED, Session
+from .training_run import MAX_ITERATION, TrainingRun, TrainingSettings
 
 FORMAT = "lstm-viz-session"
 VERSION = 1
-TEXT_PREFIX = "lstm-viz:1"
-MAX_TEXT_ITERATIONS = 100_000
+MAX_PROBLEM = 2000                      # characters of a saved run's problem text
 _SEP = ":"                                # nested optimiser state: train.opt:m:wg
 
 
@@ -85,7 +95,8 @@ def save_session(path, session: Session, view: dict | None = None) -> None:
             tr = run.trace_at(k)
             arrays.update({f"ring.{k}.{n}": v for n, v in tr.params.as_dict().items()})
             arrays.update({f"ring.{k}.loss.{n}": v for n, v in tr.loss_params.items()})
-    arrays["meta"] = np.array(json.dumps(meta))
+    # allow_nan=False: a NaN or Infinity is never written (the reader would refuse it).
+    arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
     save_npz_atomic(path, arrays)              # a failure: UserError, the old file unchanged
 
 
@@ -101,6 +112,7 @@ def _meta(arrays: dict, path) -> dict:
         raise UserError(f"{path}: 'meta' is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{path}: not a saved lstm-viz session (format is not {FORMAT!r})")
+    check_tree(meta, path)           # no NaN, ±Inf, 64-bit overflow or huge text anywhere
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise UserError(f"{path}: 'meta' has no valid format version")
@@ -137,6 +149,10 @@ def _history(arrays: dict, path) -> dict | None:
             what = "integers" if key == "iteration" else "numbers"
             raise UserError(f"{path}: damaged training history ({key!r} is not a vector of "
                             f"{n if n >= 0 else 'N'} {what})")
+    it = h["iteration"]
+    if n and (it.min() < 0 or it.max() > MAX_ITERATION):
+        raise UserError(f"{path}: damaged training history (an iteration outside 0 to "
+                        f"{MAX_ITERATION})")
     h.setdefault("clipped", np.zeros(n, bool))
     return h
 
@@ -165,18 +181,63 @@ def _config(d: dict, trace, path) -> RunConfig:
     return config
 
 
-def _unflatten(flat: dict) -> dict:
+_MEMBER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _unflatten(flat: dict, path) -> dict:
+    """The optimiser's nested state from its members ``train.opt:step``,
+    ``train.opt:m:wg`` …: each name is ``:``-separated identifiers, and no name is both a
+    value and a group (``train.opt:m`` beside ``train.opt:m:wg``)."""
     out: dict = {}
-    for key, value in flat.items():
+    for key in sorted(flat, key=lambda k: k.count(_SEP)):
         parts = key.split(_SEP)
+        if parts[0] != "" or len(parts) < 2 or len(parts) > 3 \
+                or not all(_MEMBER.fullmatch(p) for p in parts[1:]):
+            raise UserError(f"{path}: optimiser state member {show('train.opt' + key)} "
+                            "is not named train.opt:NAME or train.opt:NAME:ARRAY")
         node = out
-        for p in parts[:-1]:
+        for p in parts[1:-1]:
             node = node.setdefault(p, {})
-        node[parts[-1]] = int(value) if value.dtype.kind in "iu" and value.shape == () else value
+            if not isinstance(node, dict):
+                raise UserError(f"{path}: optimiser state member {show('train.opt' + key)} "
+                                f"collides with train.opt:{p}")
+        if parts[-1] in node:
+            raise UserError(f"{path}: optimiser state member {show('train.opt' + key)} "
+                            "collides with another member")
+        value = flat[key]
+        node[parts[-1]] = int(value) if value.dtype.kind in "iu" and value.shape == () \
+            else value
     return out
 
 
-def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
+def _check_optimizer_state(run: TrainingRun, state: TrainState, path) -> None:
+    """The saved optimiser state has exactly the members, shapes and kinds the run's
+    optimiser keeps (what it would index on its first update)."""
+    arrays = {**state.params.as_dict(), **state.loss_params}
+    expected = run.trainer.optimizer.init_state(arrays)
+
+    def compare(want, got, where):
+        if isinstance(want, dict):
+            if not isinstance(got, dict) or set(got) != set(want):
+                raise UserError(f"{path}: the optimiser state {where or 'train.opt'} does "
+                                f"not hold what the {run.resolved.optimizer} optimiser "
+                                "keeps")
+            for k in want:
+                compare(want[k], got[k], f"{where}:{k}" if where else f"train.opt:{k}")
+        elif isinstance(want, int):
+            count(got, f"{path}: {where}", MAX_ITERATION)
+        else:
+            g = np.asarray(got)
+            if g.shape != want.shape or g.dtype.kind != "f" or not np.all(np.isfinite(g)):
+                raise UserError(f"{path}: {where} is not a finite float array of shape "
+                                f"{want.shape}")
+
+    compare(expected, state.optimizer_state, "")
+
+
+def _training(arrays: dict, tm: dict, trace, path) -> Generator[tuple[int, int, str], None, tuple]:  # noqa: C901 - one check per member of the saved run, in the file's order
+    """The saved training run, its ring recorded again, and the iteration it showed: a
+    job, one slice per ring pass that is recorded again; its result is (run, shown)."""
     if not isinstance(tm, dict) or not isinstance(tm.get("settings"), dict):
         raise UserError(f"{path}: 'training' lacks its settings")
     try:
@@ -187,17 +248,27 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
     if not (_count(done) and _count(shown) and isinstance(ring, list) and shown in ring
             and all(_count(k) and k <= done for k in ring) and len(set(ring)) == len(ring)
             and len(ring) <= settings.ring):
-        raise UserError(f"{path}: 'training' has no valid iteration numbers")
+        raise UserError(f"{path}: 'training' has no valid iteration numbers (each from 0 "
+                        f"to {MAX_ITERATION}, the shown one in the ring)")
+    failed, problem = tm.get("failed"), tm.get("problem")
+    if failed is not None and not (_count(failed) and failed <= done):
+        raise UserError(f"{path}: 'training' 'failed' is not an iteration of the run")
+    if problem is not None:
+        checked_text(problem, f"{path}: 'training' 'problem'", MAX_PROBLEM)
     params = params_from_arrays(_sub(arrays, "train.params."), f"{path}: training state")
     _check_training_size(settings, params, path)
-    opt = _unflatten({k[1:]: v for k, v in _sub(arrays, "train.opt").items()})
+    opt = _unflatten(_sub(arrays, "train.opt"), path)
     state = TrainState(done, params, _sub(arrays, "train.loss."), opt)
     try:
         run = TrainingRun(settings, state=state)
-    except (KeyError, ValueError, TypeError) as err:
-        raise UserError(f"{path}: the training state does not fit its settings ({err})") from None
+    except (KeyError, ValueError, TypeError, IndexError) as err:
+        raise UserError(f"{path}: the training state does not fit its settings "
+                        f"({show(str(err).splitlines()[0] if str(err) else type(err).__name__)})"
+                        ) from None
+    _check_optimizer_state(run, state, path)
     run.clear_ring()
-    for k in ring:
+    for n, k in enumerate(ring):
+        yield n, len(ring), f"recording the pass of iteration {k:,} again"
         if k == shown:
             run.put(k, trace)
             continue
@@ -215,15 +286,16 @@ def _training(session: Session, arrays: dict, tm: dict, trace, path) -> None:
     hist = _history(arrays, path)
     if hist is not None:
         run.restore_records(hist)
-    run.failed = tm.get("failed") if isinstance(tm.get("failed"), int) else None
-    if tm.get("problem"):
+    run.failed = failed
+    if problem:
         run.trainer.stop()
-        run.problem_text = str(tm["problem"])
-    session._install_training(run, shown)
+        run.problem_text = problem
+    return run, shown
 
 
-def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _count(value) -> TypeGuard[int]:
+    """An iteration number: an int (not a bool) a Qt slider can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ITERATION
 
 
 def _check_training_size(settings: TrainingSettings, params, path) -> None:
@@ -237,6 +309,17 @@ def _check_training_size(settings: TrainingSettings, params, path) -> None:
                         f"saved parameters are {params.dtype}")
 
 
+def _selection_and_speed(meta: dict) -> dict:
+    """The saved selection and speed as ``Session.restore``'s arguments (one that is
+    missing: the default), each checked (UserError)."""
+    out: dict = {}
+    if meta.get("selected") is not None:
+        out["selected"] = checked_text(meta["selected"], "'selected'", 200)
+    if meta.get("speed") is not None:
+        out["speed"] = number(meta["speed"], "'speed'", MIN_SPEED, MAX_SPEED)
+    return out
+
+
 def is_saved_session(path) -> bool:
     """Whether ``path`` is a saved session (and not a trace): only its meta is read."""
     try:
@@ -248,118 +331,38 @@ def is_saved_session(path) -> bool:
 
 def load_session(path) -> tuple[Session, dict]:
     """A new Session from a saved one and the view layout saved with it."""
+    return finish(load_session_job(path))
+
+
+def load_session_job(path) -> Job:
+    """``load_session`` as a job: its result is (session, view)."""
     path = Path(path)
     arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
     trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
+    check_can_show(trace, path)
     config = _config(meta["config"], trace, path)
-    session = Session(config=config, trace=trace)
-    if meta.get("training") is not None:
-        _training(session, arrays, meta["training"], trace, path)
-    elif (h := _history(arrays, path)) is not None:
-        from .session import HistoryEntry
-        session._history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
-                            zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
-    for d in meta["breakpoints"]:
-        try:
-            bp = Breakpoint.from_dict(d)
-            session.add_breakpoint(bp)
-        except UserError as err:
-            raise UserError(f"{path}: {err}") from None
-    try:
-        session.goto(meta["frame"])
-        if meta.get("selected") is not None:
-            session.select(meta["selected"])
-        if isinstance(meta.get("speed"), int | float):
-            session.set_speed(meta["speed"])
+    try:                                    # the cheap checks first, then the long work
+        if len(meta["breakpoints"]) > MAX_BREAKPOINTS:
+            raise UserError(f"{len(meta['breakpoints'])} breakpoints, more than the "
+                            f"{MAX_BREAKPOINTS} a session keeps")
+        breakpoints = [Breakpoint.from_dict(d) for d in meta["breakpoints"]]
+        frame = checked_text(meta["frame"], "'frame'", 200)
+        shown_as = _selection_and_speed(meta)
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
-    session._path = None
+    run = shown = history = None
+    if meta.get("training") is not None:
+        run, shown = yield from _training(arrays, meta["training"], trace, path)
+    elif (h := _history(arrays, path)) is not None:
+        history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
+                   zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
+    try:
+        pass_: dict = {"training": run, "iteration": shown} if run is not None else \
+            {"trace": trace, "config": config}
+        session = Session.restore(**pass_, frame=frame, breakpoints=breakpoints,
+                                  history=history, **shown_as)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
     view = meta.get("view") if isinstance(meta.get("view"), dict) else {}
     return session, view
-
-
-# ---- the short text form ---------------------------------------------------------------------
-
-def _value_text(v) -> str:
-    return "none" if v is None else repr(v) if isinstance(v, float) else str(v)
-
-
-def _defaults_diff(obj, base) -> list[str]:
-    out = []
-    for f in fields(obj):
-        v = getattr(obj, f.name)
-        if v != getattr(base, f.name):
-            out.append(f"{f.name}={_value_text(v)}")
-    return out
-
-
-def state_text(session: Session) -> str:
-    """``lstm-viz:1 task=adding steps=100 … frame=bwd:3:ds`` (training: ``train … iteration=k``)."""
-    run = session.training
-    if run is not None:
-        s = run.settings
-        words = ["train", f"task={s.task}"]
-        words += [w for w in _defaults_diff(s, TrainingSettings(task=s.task))
-                  if not w.startswith("task=")]
-        words.append(f"iteration={session.iteration}")
-    else:
-        c = session.config
-        if c.task == "file":
-            raise UserError("a run read from a file has no short text form; save the session")
-        words = [f"task={c.task}"]
-        words += [w for w in _defaults_diff(c, default_config(c.task))
-                  if not w.startswith("task=")]
-    words.append(f"frame={session.frame_text}")
-    return " ".join([TEXT_PREFIX, *words])
-
-
-def _parse_value(text: str, default, name: str):
-    if text == "none":
-        return None
-    kinds = {"hidden": int, "steps": int, "inputs": int, "seed": int, "length": int,
-             "ring": int, "lr": float, "clip": float, "forget_bias": float}
-    kind = kinds.get(name, type(default) if default is not None else str)
-    try:
-        return kind(text)
-    except ValueError:
-        raise UserError(f"{name}={text!r} is not a valid value") from None
-
-
-def session_from_text(text: str) -> Session:
-    """The session a ``state_text`` describes (a training run is trained again, from its
-    seed, up to that iteration: deterministic, so it is the same pass)."""
-    words = str(text).split()
-    if not words or words[0] != TEXT_PREFIX:
-        raise UserError(f"a session text starts with {TEXT_PREFIX!r}")
-    training = len(words) > 1 and words[1] == "train"
-    pairs = {}
-    for w in words[2 if training else 1:]:
-        key, sep, value = w.partition("=")
-        if not sep:
-            raise UserError(f"cannot read {w!r} in the session text (want key=value)")
-        pairs[key] = value
-    frame = pairs.pop("frame", None)
-    iteration = pairs.pop("iteration", None)
-    base = TrainingSettings(task=pairs.get("task", "adding")) if training else \
-        default_config(pairs.get("task", "published"))
-    names = {f.name for f in fields(base)}
-    changes = {}
-    for key, value in pairs.items():
-        if key not in names:
-            raise UserError(f"unknown setting {key!r} in the session text")
-        changes[key] = _parse_value(value, getattr(base, key), key)
-    if training:
-        settings = check_settings(base.with_(**changes))
-        k = 0 if iteration is None else _parse_value(iteration, 0, "iteration")
-        if not 0 <= k < MAX_TEXT_ITERATIONS:
-            raise UserError(f"iteration must be from 0 to {MAX_TEXT_ITERATIONS - 1}")
-        session = Session()
-        session.start_training(settings)
-        session.train(k + 1, stop_at_breakpoints=False)
-        session.seek_iteration(k)
-    else:
-        session = Session(check_config(base.with_(**changes)))
-    if frame:
-        session.goto(frame)
-    return session

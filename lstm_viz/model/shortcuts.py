@@ -3,11 +3,63 @@
 Every forward motion has a reverse one (everything is recorded, so stepping back is
 free): Continue F5 / Shift+F5, Step Over F10 / Shift+F10, Step Into F11 / Ctrl+F11,
 Step Out Shift+F11 / Ctrl+Shift+F11, Next/Previous Frame Right/Left, Last/First End/Home.
+
+A binding's command is a callable that takes the window (anything that has what
+``WindowCommands`` declares): ``lambda w: w.session.step_into()`` for the session's
+motions, ``lambda w: w.open_file()`` for what the window does itself (dialogs, files),
+``lambda w: w.workbench.gradient_check()`` for its workbench. Written out, not looked up
+by name, so a reader, an IDE and a type checker see who calls each command.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+@runtime_checkable
+class WorkbenchCommands(Protocol):
+    """The commands of the window's workbench (``widgets/workbench.py``)."""
+
+    def save_session(self) -> object: ...
+    def open_session(self) -> object: ...
+    def copy_state(self) -> object: ...
+    def paste_state(self) -> object: ...
+    def show_training(self) -> object: ...
+    def toggle_training(self) -> object: ...
+    def reset_training(self) -> object: ...
+    def gradient_check(self) -> object: ...
+    def wrong_backward(self) -> object: ...
+    def compare(self) -> object: ...
+    def show_breakpoints(self) -> object: ...
+    def next_iteration(self) -> object: ...
+    def prev_iteration(self) -> object: ...
+
+
+@runtime_checkable
+class WindowCommands(Protocol):
+    """What the commands reach through the window (``widgets/main_window.py``): the
+    session, the workbench and the window's own commands."""
+
+    session: Session
+    workbench: WorkbenchCommands
+
+    def open_file(self) -> object: ...
+    def save_file(self) -> object: ...
+    def save_file_as(self) -> object: ...
+    def export_png_dialog(self) -> object: ...
+    def close(self) -> object: ...
+    def configure_run(self) -> object: ...
+    def goto_frame_dialog(self) -> object: ...
+    def show_shortcuts(self) -> object: ...
+    def show_about(self) -> object: ...
+
+
+Command = Callable[[WindowCommands], object]
 
 
 @dataclass(frozen=True)
@@ -16,83 +68,93 @@ class Binding:
     text: str                   # menu text
     keys: str                   # QKeySequence text ("" for none)
     menu: str                   # which menu holds it
-    command: str                # "session.<method>" or "window.<method>"
+    command: Command            # what the action runs, given the window
     tip: str = ""
     reverse: str | None = None  # id of the binding that undoes the motion
 
 
 BINDINGS: tuple[Binding, ...] = (
-    Binding("open", "&Open Trace…", "Ctrl+O", "File", "window.open_file", "read a trace file"),
-    Binding("save", "&Save Trace", "Ctrl+S", "File", "window.save_file", "write the trace"),
-    Binding("save_as", "Save Trace &As…", "Ctrl+Shift+S", "File", "window.save_file_as",
+    Binding("open", "&Open Trace…", "Ctrl+O", "File", lambda w: w.open_file(),
+            "read a trace file"),
+    Binding("save", "&Save Trace", "Ctrl+S", "File", lambda w: w.save_file(), "write the trace"),
+    Binding("save_as", "Save Trace &As…", "Ctrl+Shift+S", "File", lambda w: w.save_file_as(),
             "write the trace to a new file"),
     Binding("save_session", "Save Sess&ion…", "Ctrl+Alt+S", "File",
-            "window.workbench.save_session", "the run with its history, breakpoints and layout"),
+            lambda w: w.workbench.save_session(),
+            "the run with its history, breakpoints and layout"),
     Binding("open_session", "Open Session…", "Ctrl+Alt+O", "File",
-            "window.workbench.open_session", "reopen a saved session exactly"),
+            lambda w: w.workbench.open_session(), "reopen a saved session exactly"),
     Binding("copy_state", "Copy Session as Text", "Ctrl+Shift+C", "File",
-            "window.workbench.copy_state", "configuration + frame, one line"),
+            lambda w: w.workbench.copy_state(), "configuration + frame, one line"),
     Binding("paste_state", "Open Session from Text…", "Ctrl+Shift+V", "File",
-            "window.workbench.paste_state", "reopen the view a session text describes"),
-    Binding("export", "&Export View as PNG…", "Ctrl+E", "File", "window.export_png_dialog",
+            lambda w: w.workbench.paste_state(), "reopen the view a session text describes"),
+    Binding("export", "&Export View as PNG…", "Ctrl+E", "File", lambda w: w.export_png_dialog(),
             "save a picture of the window"),
-    Binding("quit", "&Quit", "Ctrl+Q", "File", "window.close", "close the window"),
-    Binding("configure", "&Configure Run…", "Ctrl+R", "Run", "window.configure_run",
+    Binding("quit", "&Quit", "Ctrl+Q", "File", lambda w: w.close(), "close the window"),
+    Binding("configure", "&Configure Run…", "Ctrl+R", "Run", lambda w: w.configure_run(),
             "task, variant, sizes, seed, init, dtype"),
-    Binding("train", "&Train One Iteration", "Ctrl+T", "Run", "session.train_step",
+    Binding("train", "&Train One Iteration", "Ctrl+T", "Run", lambda w: w.session.train_step(),
             "SGD step W -= lr·W_diff, then record again"),
     Binding("training_panel", "&Live Training…", "Ctrl+Shift+L", "Run",
-            "window.workbench.show_training", "train and watch the gradients change"),
+            lambda w: w.workbench.show_training(), "train and watch the gradients change"),
     Binding("run_training", "Run / Pause Training", "Ctrl+Shift+R", "Run",
-            "window.workbench.toggle_training", "iterations until 'Run to' or a breakpoint"),
-    Binding("reset_training", "Reset Training", "", "Run", "window.workbench.reset_training",
+            lambda w: w.workbench.toggle_training(),
+            "iterations until 'Run to' or a breakpoint"),
+    Binding("reset_training", "Reset Training", "", "Run",
+            lambda w: w.workbench.reset_training(),
             "iteration 0 again, with the panel's settings"),
     Binding("gradcheck", "&Gradient Check…", "Ctrl+G", "Run",
-            "window.workbench.gradient_check", "finite differences against the backward pass"),
+            lambda w: w.workbench.gradient_check(),
+            "finite differences against the backward pass"),
     Binding("wrong_backward", "Wrong Backward Example", "", "Run",
-            "window.workbench.wrong_backward", "standard forward with the seed's backward"),
-    Binding("compare", "Compare &Runs…", "Ctrl+Shift+D", "Run", "window.workbench.compare",
+            lambda w: w.workbench.wrong_backward(), "standard forward with the seed's backward"),
+    Binding("compare", "Compare &Runs…", "Ctrl+Shift+D", "Run",
+            lambda w: w.workbench.compare(),
             "any two runs side by side (files, before/after training, seeds), and their "
             "difference"),
-    Binding("continue", "&Continue", "F5", "Debug", "session.continue_",
+    Binding("continue", "&Continue", "F5", "Debug", lambda w: w.session.continue_(),
             "to the next breakpoint or the end", reverse="reverse_continue"),
     Binding("reverse_continue", "Reverse Continue", "Shift+F5", "Debug",
-            "session.reverse_continue", "to the previous breakpoint or the start"),
-    Binding("step_over", "Step &Over", "F10", "Debug", "session.step_over",
+            lambda w: w.session.reverse_continue(), "to the previous breakpoint or the start"),
+    Binding("step_over", "Step &Over", "F10", "Debug", lambda w: w.session.step_over(),
             "to the next time step", reverse="step_back_over"),
-    Binding("step_back_over", "Step Back Over", "Shift+F10", "Debug", "session.step_back_over",
-            "to the previous time step"),
-    Binding("step_into", "Step &Into", "F11", "Debug", "session.step_into",
+    Binding("step_back_over", "Step Back Over", "Shift+F10", "Debug",
+            lambda w: w.session.step_back_over(), "to the previous time step"),
+    Binding("step_into", "Step &Into", "F11", "Debug", lambda w: w.session.step_into(),
             "to the next statement", reverse="step_back_into"),
-    Binding("step_back_into", "Step Back Into", "Ctrl+F11", "Debug", "session.step_back_into",
-            "to the previous statement"),
-    Binding("step_out", "Step O&ut", "Shift+F11", "Debug", "session.step_out",
+    Binding("step_back_into", "Step Back Into", "Ctrl+F11", "Debug",
+            lambda w: w.session.step_back_into(), "to the previous statement"),
+    Binding("step_out", "Step O&ut", "Shift+F11", "Debug", lambda w: w.session.step_out(),
             "to the end of this step (at a step's end: of the pass)", reverse="step_back_out"),
     Binding("step_back_out", "Step Back Out", "Ctrl+Shift+F11", "Debug",
-            "session.step_back_out", "to the start of this step (at it: of the pass)"),
+            lambda w: w.session.step_back_out(),
+            "to the start of this step (at it: of the pass)"),
     Binding("toggle_breakpoint", "Toggle &Breakpoint", "F9", "Debug",
-            "session.toggle_breakpoint", "at the current frame"),
+            lambda w: w.session.toggle_breakpoint(), "at the current frame"),
     Binding("clear_breakpoints", "Clear All Breakpoints", "Ctrl+Shift+F9", "Debug",
-            "session.clear_breakpoints"),
+            lambda w: w.session.clear_breakpoints()),
     Binding("breakpoints_panel", "Condition Breakpoints…", "Ctrl+B", "Debug",
-            "window.workbench.show_breakpoints", "NaN, norms, vanishing, saturation, grad check"),
-    Binding("play", "&Play / Pause", "Space", "Go", "session.toggle_play",
+            lambda w: w.workbench.show_breakpoints(),
+            "NaN, norms, vanishing, saturation, grad check"),
+    Binding("play", "&Play / Pause", "Space", "Go", lambda w: w.session.toggle_play(),
             "advance frames at the chosen speed"),
-    Binding("next_frame", "&Next Frame", "Right", "Go", "session.next_frame", "one frame on",
-            reverse="prev_frame"),
-    Binding("prev_frame", "&Previous Frame", "Left", "Go", "session.prev_frame", "one frame back"),
-    Binding("last", "&Last Frame", "End", "Go", "session.last", "the end of the backward pass",
-            reverse="first"),
-    Binding("first", "&First Frame", "Home", "Go", "session.first", "the first forward statement"),
-    Binding("goto_frame", "&Go to Frame…", "Ctrl+L", "Go", "window.goto_frame_dialog",
+    Binding("next_frame", "&Next Frame", "Right", "Go", lambda w: w.session.next_frame(),
+            "one frame on", reverse="prev_frame"),
+    Binding("prev_frame", "&Previous Frame", "Left", "Go", lambda w: w.session.prev_frame(),
+            "one frame back"),
+    Binding("last", "&Last Frame", "End", "Go", lambda w: w.session.last(),
+            "the end of the backward pass", reverse="first"),
+    Binding("first", "&First Frame", "Home", "Go", lambda w: w.session.first(),
+            "the first forward statement"),
+    Binding("goto_frame", "&Go to Frame…", "Ctrl+L", "Go", lambda w: w.goto_frame_dialog(),
             "a frame by its text: fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds"),
     Binding("next_iteration", "Next Iteration", "Ctrl+Right", "Go",
-            "window.workbench.next_iteration", "the pass of the next kept iteration",
+            lambda w: w.workbench.next_iteration(), "the pass of the next kept iteration",
             reverse="prev_iteration"),
     Binding("prev_iteration", "Previous Iteration", "Ctrl+Left", "Go",
-            "window.workbench.prev_iteration", "the pass of the previous kept iteration"),
-    Binding("shortcuts", "&Keyboard Shortcuts", "F1", "Help", "window.show_shortcuts"),
-    Binding("about", "&About lstm-viz", "", "Help", "window.show_about"),
+            lambda w: w.workbench.prev_iteration(), "the pass of the previous kept iteration"),
+    Binding("shortcuts", "&Keyboard Shortcuts", "F1", "Help", lambda w: w.show_shortcuts()),
+    Binding("about", "&About lstm-viz", "", "Help", lambda w: w.show_about()),
 )
 MENUS = ("File", "Run", "Debug", "Go", "View", "Help")
 # View ▸ the panels, each on a key: it shows the panel and brings it to the front (a tab

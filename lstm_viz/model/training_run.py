@@ -31,6 +31,7 @@ from lstm_engine.io import memory_limit
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.recorder import record, run_stepwise
 from lstm_engine.tasks import TASKS
+from lstm_engine.textsafe import show
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
 from .config import (
@@ -39,18 +40,22 @@ from .config import (
     MAX_STEPS,
     RunConfig,
     check_choice,
+    check_forget_bias,
+    check_seed,
     check_size,
     default_steps,
     format_bytes,
+    is_number,
     peak_bytes,
     takes_length,
     task_info,
     trace_bytes,
 )
-from .levels import max_abs, symmetric_levels
+from .levels import max_abs, saturate, symmetric_levels
 
 WATCH = ("training", "example")
 MAX_RING = 10_000
+MAX_ITERATION = 2**31 - 2       # iteration numbers a Qt slider and progress bar hold
 TRAIN_TASKS = tuple(n for n in TASKS if n != "file")
 
 
@@ -129,19 +134,16 @@ def check_settings(s: TrainingSettings) -> TrainingSettings:
     check_choice("backward", s.backward, VARIANTS, also=("",))
     check_choice("optimizer", s.optimizer, OPTIMIZERS, also=(None,))
     check_choice("initialisation", s.init, INITS, also=(None,))
-    if s.watch not in WATCH:
-        raise UserError(f"watch must be one of {', '.join(WATCH)}, got {s.watch!r}")
-    for name, value in (("ring size", s.ring), ("seed", s.seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise UserError(f"the {name} must be a non-negative integer, got {value!r}")
-    if not 1 <= s.ring <= MAX_RING:
-        raise UserError(f"the ring size must be from 1 to {MAX_RING}, got {s.ring}")
+    check_choice("watch", s.watch, WATCH)
+    if isinstance(s.ring, bool) or not isinstance(s.ring, int) or not 1 <= s.ring <= MAX_RING:
+        raise UserError(f"the ring size must be an integer from 1 to {MAX_RING}, "
+                        f"got {show(s.ring)}")
+    check_seed(s.seed)
     for name, value in (("learning rate", s.lr), ("clipping norm", s.clip)):
-        if value is not None and not (isinstance(value, int | float) and np.isfinite(value)
-                                      and value > 0):
-            raise UserError(f"the {name} must be a positive number, got {value!r}")
-    if s.dtype not in DTYPES:
-        raise UserError(f"dtype must be float64 or float32, got {s.dtype!r}")
+        if value is not None and not (is_number(value) and value > 0):
+            raise UserError(f"the {name} must be a positive number, got {show(value)}")
+    check_forget_bias(s.forget_bias)
+    check_choice("dtype", s.dtype, DTYPES)
     if s.length is not None and not _takes_length(s.task):
         s = replace(s, length=None)
     if s.backward == s.variant:
@@ -160,8 +162,10 @@ def _check_memory(s: TrainingSettings) -> None:
     info = task_info(s.task)
     steps = s.length or info.steps or default_steps(s.task)
     hidden = s.hidden or info.hidden
-    need = (peak_bytes(steps, info.inputs, hidden, s.dtype)
-            + s.ring * trace_bytes(steps, info.inputs, hidden, s.dtype))
+    inputs = info.inputs
+    assert inputs is not None                   # an engine task (TRAIN_TASKS) fixes X
+    need = (peak_bytes(steps, inputs, hidden, s.dtype)
+            + s.ring * trace_bytes(steps, inputs, hidden, s.dtype))
     have = memory_limit()
     if need > have:
         raise UserError(f"training {s.task} at T={steps}, H={hidden} with {s.ring} passes kept "
@@ -248,10 +252,13 @@ class TrainingRun:
     def run_config(self) -> RunConfig:
         """The session's description of this run (for the title and the text form)."""
         tr = self.latest_trace
+        hidden, init, lr = self.resolved.hidden, self.resolved.init, self.resolved.lr
+        # build_trainer resolved the defaults and set lr from the optimiser it made
+        assert hidden is not None and init is not None and lr is not None
         return RunConfig(task=self.settings.task, variant=self.settings.variant,
-                         hidden=self.resolved.hidden, steps=tr.steps, inputs=tr.inputs,
-                         seed=self.settings.seed, init=self.resolved.init,
-                         dtype=self.settings.dtype, lr=float(self.resolved.lr),
+                         hidden=hidden, steps=tr.steps, inputs=tr.inputs,
+                         seed=self.settings.seed, init=init,
+                         dtype=self.settings.dtype, lr=float(lr),
                          backward=self.settings.backward,
                          forget_bias=self.resolved.forget_bias)
 
@@ -372,8 +379,7 @@ def loss_curve(history: dict, log: bool) -> tuple[np.ndarray, np.ndarray]:
     """The loss curve's (iteration, loss) as float32; on a log scale a loss that is not
     positive is NaN (a gap: log10 of it does not exist)."""
     x = np.asarray(history["iteration"], np.float32)
-    with np.errstate(over="ignore"):                 # a loss beyond float32 is drawn as inf
-        y = np.asarray(history["loss"], np.float32)
+    y = saturate(history["loss"])                    # a huge loss is drawn at the top
     if log:
         with np.errstate(invalid="ignore"):
             y = np.where(y > 0, y, np.nan).astype(np.float32)
@@ -399,15 +405,16 @@ def gradient_image(trace, name: str, previous=None, diff: bool = False
                    ) -> GradientImage | None:
     """``name`` of the shown pass, or with ``diff`` its change from the previous
     iteration's pass (None when that pass is not kept)."""
-    a = np.asarray(trace[name], np.float32)
+    a = np.asarray(trace[name], np.float64)
     label = name
     if diff:
         if previous is None:
             return None
-        a = a - np.asarray(previous[name], np.float32)
+        with np.errstate(all="ignore"):
+            a = a - np.asarray(previous[name], np.float64)
         label = f"{name}(k) − {name}(k−1)"
     m = max_abs(a)
-    return GradientImage(a, symmetric_levels(m), m, label)
+    return GradientImage(saturate(a), symmetric_levels(m), m, label)
 
 
 def optional_float(text: str, what: str) -> float | None:

@@ -18,7 +18,8 @@ def plotted_vector(data: FrameData, name: str, index: int):
     if v is None:
         return None
     if v.ndim == 2:
-        return np.linalg.norm(v, axis=1), f"‖{name}[j, :]‖ per memory cell j"
+        with np.errstate(all="ignore"):               # a norm beyond float64 is Inf
+            return np.linalg.norm(v, axis=1), f"‖{name}[j, :]‖ per memory cell j"
     if name == "loss":
         return v, "l(t) per time step t"
     unit = "memory cell" if v.shape[0] == data.trace.hidden else "entry"
@@ -86,9 +87,9 @@ class BarRanges:
             if len(starts) > self.SAMPLES:
                 starts = starts[np.linspace(0, len(starts) - 1, self.SAMPLES).round().astype(int)]
             values = [np.asarray(tr[name])]
-            values += [np.asarray(live.accumulated(int(s))[name]) for s in starts]
-            if values[0].ndim == 2:
-                with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"):               # NaN/Inf sums: skipped below
+                values += [np.asarray(live.accumulated(int(s))[name]) for s in starts]
+                if values[0].ndim == 2:
                     values = [np.linalg.norm(v, axis=1) for v in values]
         else:
             values = [np.asarray(tr.x if name == "x" else tr[name])]

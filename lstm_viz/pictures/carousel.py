@@ -14,8 +14,6 @@ from .colors import Special, count_special
 
 EDGES = ("x", "h_prev", "s_prev", "g", "i", "f", "o", "s", "s_next", "h_branch", "h")
 
-_FWD_EDGE = {"x": "x", "h_prev": "h_prev", "s_prev": "s_prev", "g": "g", "i": "i", "f": "f",
-             "o": "o", "s": "s", "h": "h"}
 _FWD_HIGHLIGHT = {"xc": ("x", "h_prev"), "g": ("g",), "i": ("i",), "f": ("f",),
                   "o": ("o",), "s": ("s",), "h": ("h",)}
 _BWD_HIGHLIGHT = {"ds": ("s",), "bottom_diff_s": ("s_prev",), "bottom_diff_h": ("h_prev",),
@@ -125,11 +123,15 @@ class Carousel:
                 edges["h_branch"] = self._edge(
                     "tanh(s)", np.tanh(np.asarray(tr.s[t])) if s_known else None, "tanh_s")
             edges["h"] = self._edge("h(t)", tr.h[t] if data.known("h", fwd) else None, "h")
+            highlight: tuple[str, ...]
+            feeds: tuple[str, ...]
             if frame.phase == "loss":
                 highlight, feeds = ("h",), ()
             else:
-                highlight = _FWD_HIGHLIGHT[frame.statement]
-                feeds = _FEEDS.get(frame.statement, ("x", "h_prev"))
+                stmt = frame.statement
+                assert stmt is not None                 # a forward frame has one
+                highlight = _FWD_HIGHLIGHT[stmt]
+                feeds = _FEEDS.get(stmt, ("x", "h_prev"))
             return CarouselState(frame.phase, t, T, data.forward_variant, edges, highlight,
                                  feeds, False)
         known = lambda n: data.known(n, frame)            # noqa: E731
@@ -147,13 +149,14 @@ class Carousel:
                                      if known("bottom_diff_h") else None, "bottom_diff_h")
         edges["x"] = self._edge("dxc[:X]", tr.dxc[t, :X] if known("dxc") else None, "dx")
         stmt = frame.statement
+        assert stmt is not None                         # a backward frame has one
         return CarouselState("bwd", t, T, data.forward_variant, edges, _BWD_HIGHLIGHT[stmt],
                              _FEEDS.get(stmt, ()), True, tr.variant)
 
     def table(self, state: CarouselState) -> tuple[list[str], list[list]]:
         """One row per edge and unit."""
         header = ["edge", "carries", "unit", "value"]
-        rows = []
+        rows: list[list] = []
         for edge in EDGES:
             v = state.edges.get(edge)
             if v is None or v.values is None:

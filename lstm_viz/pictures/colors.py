@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.levels import DRAW_MAX
+
 DIVERGING = ((0.0, (33, 72, 160)), (0.25, (110, 160, 215)), (0.5, (250, 250, 250)),
              (0.75, (235, 140, 105)), (1.0, (165, 20, 35)))
 SEQUENTIAL = ((0.0, (35, 20, 75)), (0.25, (60, 80, 150)), (0.5, (40, 145, 140)),
@@ -89,15 +91,14 @@ def count_special(a: np.ndarray) -> Special:
 
 def finite_or_zero(a: np.ndarray, dtype=np.float32) -> np.ndarray:
     """A float32 copy with NaN and ±Inf replaced by 0 (they are drawn by an overlay); a
-    finite value beyond float32's range is held at its largest (the map's end colour),
-    not turned into an Inf that would then vanish as 0."""
+    finite value beyond ±DRAW_MAX (``model/levels.py``) is held there (the map's end
+    colour), not turned into an Inf that would then vanish as 0."""
     with np.errstate(all="ignore"):
         out = np.asarray(a, dtype=dtype)
-        if np.isfinite(out.sum()):
+        if out.size == 0 or float(np.max(np.abs(out))) <= DRAW_MAX:  # False for NaN, Inf
             return out if out is not a else out.copy()
-        src = np.asarray(a)
-        big = np.finfo(dtype).max
-        return np.where(np.isfinite(src), np.clip(src, -big, big), 0.0).astype(dtype)
+        src = np.asarray(a, dtype=np.float64)
+        return np.where(np.isfinite(src), np.clip(src, -DRAW_MAX, DRAW_MAX), 0.0).astype(dtype)
 
 
 def special_rgba(a: np.ndarray) -> np.ndarray | None:

@@ -10,7 +10,7 @@ import numpy as np
 from lstm_engine.flow import loss_to_cell_gradients
 
 from ..model.frame_data import FrameData
-from .colors import Special, count_special
+from .colors import Special, count_special, special_rgba
 
 MAX_SOURCES = 128                         # rows of the loss-to-cell matrix at most
 AUTO_COMPUTE_MACS = 2e8                    # below this the matrix is computed when shown
@@ -37,6 +37,7 @@ class ContributionImage:
     zero: np.ndarray                  # (K, T) bool: exactly zero (no path or no loss)
     levels: tuple[float, float]       # of ``log``
     special: Special                  # NaN/Inf among the entries with t <= k
+    overlay: np.ndarray | None = None  # (K, T, 4) their reserved colours; None: none
 
 
 class Contributions:
@@ -85,7 +86,8 @@ class Contributions:
         if hi <= lo:
             lo = hi - 1.0
         img = np.where(usable, log, lo).astype(np.float32)
-        return ContributionImage(sources, M, img, future, zero, (lo, hi), special)
+        overlay = special_rgba(np.where(future, 0.0, M)) if special.total else None
+        return ContributionImage(sources, M, img, future, zero, (lo, hi), special, overlay)
 
     def table(self) -> tuple[list[str], list[list]]:
         img = self.compute()

@@ -3,6 +3,7 @@ No Qt."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from lstm_engine.flow import gradient_norms, log10_forget_product
 
 from ..model.frame_data import FrameData
+from ..model.levels import drawable_range, saturate
 from .known import known_steps
 
 FLOW_CURVES = ("ds", "top_diff_h", "bottom_diff_s")
@@ -25,14 +27,13 @@ class FlowState:
 
 def _padded(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[float, float]:
     """(lo, hi) around the values with a little room (``floor``: lo never below it);
-    a unit span when there is nothing or a single value."""
+    a unit span when there is nothing or a single value; drawable (``model/levels.py``)."""
     if v.size == 0:
         return (0.0, 1.0) if floor is not None else (-1.0, 0.0)
     lo, hi = float(v.min()), float(v.max())
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    span = hi - lo
-    lo, hi = lo - pad * span, hi + pad * span
+    lo, hi = drawable_range(lo, hi, pad)
     if floor is not None:
         lo = max(lo, floor)
     return lo, hi
@@ -51,8 +52,8 @@ class Flow:
 
     def norms(self) -> dict:
         if self._norms is None:
-            with np.errstate(all="ignore"):
-                self._norms = {k: np.asarray(v, np.float32)
+            with np.errstate(all="ignore"):          # drawn saturated: model/levels.py
+                self._norms = {k: saturate(v)
                                for k, v in gradient_norms(self.data.trace).items()}
         return self._norms
 
@@ -66,7 +67,9 @@ class Flow:
     def forget(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """log10 prod_{j>t} f(j) over the units: median, 10th and 90th percentile, (T,)."""
         if self._forget is None:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                # a step whose units are all NaN has NaN percentiles: drawn as a gap
+                warnings.simplefilter("ignore", RuntimeWarning)
                 lp = log10_forget_product(self.data.trace)
                 q = np.nanpercentile(lp, [50, 10, 90], axis=1) if lp.shape[1] else \
                     np.zeros((3, lp.shape[0]))

@@ -22,10 +22,10 @@ def known_steps(data: FrameData, name: str, frame: Frame) -> tuple[int, int]:
     if name in _FORWARD_SET:
         if frame.phase != "fwd":
             return 0, T
-        return 0, frame.t + (1 if data.known(name, frame) else 0)
+        return 0, frame.step + (1 if data.known(name, frame) else 0)
     if frame.phase != "bwd":
         return T, T
-    return (frame.t if data.known(name, frame) else frame.t + 1), T
+    return (frame.step if data.known(name, frame) else frame.step + 1), T
 
 
 def not_computed_mask(data: FrameData, name: str, index: int) -> np.ndarray:

@@ -58,7 +58,8 @@ class ParamGrads:
 
     def _contribution(self, t: int) -> dict:
         if self._contrib is None or self._contrib[0] != t:
-            self._contrib = (t, self.data.live.contribution(t))
+            with np.errstate(all="ignore"):         # NaN/Inf: drawn in reserved colours
+                self._contrib = (t, self.data.live.contribution(t))
         return self._contrib[1]
 
     def state(self, index: int, mode: str = "accumulated", autoscale: bool = False) -> ParamState:
@@ -70,6 +71,7 @@ class ParamGrads:
         ran = sum(self.data.accumulated_from(n, frame) == frame.t for n in updates)
         out.caption = param_caption(mode, self.data.trace.steps, frame.t, ran, len(updates))
         if mode == "contribution":
+            assert frame.t is not None          # a backward frame has its step
             own = self._contribution(frame.t)
             for name in (*WEIGHT_DIFFS, *BIAS_DIFFS):
                 if self.data.accumulated_from(name, frame) == frame.t:
@@ -92,7 +94,7 @@ class ParamGrads:
         else:
             m = max(self.fixed_scale(n, mode) for n in BIAS_DIFFS)
         out.levels["bias"] = symmetric_levels(m)
-        if frame.stmt in updates:
+        if frame.stmt in updates and frame.t is not None:
             self._mark_change(out, frame.stmt, frame.t)
         return out
 
@@ -140,7 +142,8 @@ class ParamGrads:
             xc_max = np.where(np.isfinite(tr.xc), np.abs(tr.xc), 0).max(axis=1)
         if mode == "contribution":
             if name in WEIGHT_DIFFS:         # max |outer(a, b)| = max|a| * max|b|, exactly
-                return float((dz_max * xc_max).max()) if T else 0.0
+                with np.errstate(over="ignore"):    # beyond float64: Inf, held by the levels
+                    return float((dz_max * xc_max).max()) if T else 0.0
             return float(dz_max.max()) if T else 0.0
         if name in BIAS_DIFFS:             # every suffix sum is small: take them all
             with np.errstate(all="ignore"):
@@ -151,8 +154,9 @@ class ParamGrads:
         if len(starts) > self.SAMPLES:
             starts = starts[np.linspace(0, len(starts) - 1, self.SAMPLES).round().astype(int)]
         best = max_abs(tr[name])
-        for s in starts:                     # checkpoints: each is a lookup, no GEMM
-            best = max(best, max_abs(live.accumulated(int(s))[name]))
+        with np.errstate(all="ignore"):
+            for s in starts:                 # checkpoints: each is a lookup, no GEMM
+                best = max(best, max_abs(live.accumulated(int(s))[name]))
         return best
 
     def table(self, state: ParamState) -> tuple[list[str], list[list]]:

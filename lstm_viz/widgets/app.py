@@ -1,9 +1,13 @@
-"""``lstm-viz [FILE] [--task T] [--variant V] [--goto FRAME] [--screenshot PNG]``.
+"""``lstm-viz [FILE] [--task T] [--variant V] [--goto FRAME] [--screenshot PNG] [--size WxH]``.
 
 Opens the source document's published example (or FILE, or a task's example) already
 recorded, at the first frame (or --goto). ``--screenshot PNG`` renders the window at that
-frame to a PNG and exits; ``--exit-after-paint`` exits after the first painted frame and
-prints the time since the interpreter started (for the start-up benchmark).
+frame to a PNG and exits, with or without a display (it renders offscreen when there is
+none); ``--exit-after-paint`` exits after the first painted frame and prints the time
+since the interpreter started (for the start-up benchmark).
+
+A bad argument, file or frame is one line on stderr and exit code 2, as for
+``lstm-engine``; so is a screenshot that could not be drawn or written.
 
 Errors shown with a traceback are also appended to ``lstm-viz.log`` in the user's data
 folder (``$LSTM_VIZ_DATA_DIR`` overrides it; see ``crashlog``).
@@ -21,47 +25,105 @@ ORGANIZATION = "lstm-viz"
 APPLICATION = "lstm-viz"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (exit 2), as ``lstm-engine`` does,
+    instead of the usage text and then the error."""
+
+    def error(self, message: str):
+        from lstm_engine.textsafe import one_line
+
+        self.exit(2, f"{self.prog}: error: {one_line(message, limit=200)} (see --help)\n")
+
+
+MAX_SIDE = 8192                 # pixels per side of a --screenshot
+MIN_SIDE = 200
+PIXEL_COPIES = 3                # the window's backing store, the grabbed image, the PNG coder
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    """``WxH`` for --screenshot: whole numbers from MIN_SIDE to MAX_SIDE, whose pixels
+    (4 bytes each, PIXEL_COPIES times) fit in the memory one file may take."""
+    import re
+
+    from lstm_engine.memory import format_bytes, memory_limit
+    from lstm_engine.textsafe import show
+
+    m = re.fullmatch(r"\s*(\d{1,30})\s*[xX×]\s*(\d{1,30})\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"want WxH, such as 1366x768, got {show(text)}")
+    w, h = int(m[1]), int(m[2])
+    if not (MIN_SIDE <= w <= MAX_SIDE and MIN_SIDE <= h <= MAX_SIDE):
+        raise argparse.ArgumentTypeError(f"each side must be from {MIN_SIDE} to {MAX_SIDE} "
+                                         f"pixels, got {show(text)}")
+    need = w * h * 4 * PIXEL_COPIES
+    if need > memory_limit():
+        raise argparse.ArgumentTypeError(
+            f"{w}x{h} needs about {format_bytes(need)} of pixels, more than the "
+            f"{format_bytes(memory_limit())} it may use (half of the memory available)")
+    return w, h
+
+
+def screenshot_arg(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a file name")
+    return text
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     from lstm_engine.cell import VARIANTS
 
     from ..model.config import task_names
 
-    p = argparse.ArgumentParser(prog="lstm-viz", description="Step through an LSTM's forward "
-                                "pass and backpropagation through time.")
+    p = _Parser(prog="lstm-viz", description="Step through an LSTM's forward "
+                "pass and backpropagation through time.")
     p.add_argument("file", nargs="?", metavar="FILE",
                    help="a trace (.npz) or saved session to open")
     p.add_argument("--task", choices=task_names(), help="open this task's example")
     p.add_argument("--variant", choices=VARIANTS, help="the cell variant (default: seed)")
     p.add_argument("--goto", metavar="FRAME", help="open at this frame: fwd:3, fwd:3:s, loss, "
                    "bwd:2, bwd:2:ds")
-    p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
-    p.add_argument("--size", default="1366x768", metavar="WxH",
-                   help="window size for --screenshot (default 1366x768)")
+    p.add_argument("--screenshot", metavar="PNG", type=screenshot_arg,
+                   help="render the window to PNG and exit (needs no display)")
+    p.add_argument("--size", default=(1366, 768), metavar="WxH", type=size_arg,
+                   help=f"window size for --screenshot (default 1366x768, each side "
+                   f"{MIN_SIDE}…{MAX_SIDE})")
     p.add_argument("--exit-after-paint", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
+def choose_platform(headless: bool, environ=None, platform: str | None = None) -> str | None:
+    """Before the QApplication is made: with no display (no DISPLAY or WAYLAND_DISPLAY on
+    a system that draws through X11 or Wayland, no QT_QPA_PLATFORM chosen), render
+    offscreen for --screenshot (it needs none) and say so for the window (Qt would abort
+    in its platform plugin). Returns the message that ends the start, or None."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if environ.get("QT_QPA_PLATFORM") or platform == "darwin" or platform.startswith(
+            ("win", "cygwin")):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    if headless:
+        environ["QT_QPA_PLATFORM"] = "offscreen"
+        return None
+    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set); "
+            "--screenshot PNG works without one")
+
+
 def build_session(args):
     """The session the arguments ask for; UserError for a bad file, task or frame."""
-    return open_session(args)[0]
-
-
-def open_session(args):
-    """``(session, view)``: the session the arguments ask for and, for a saved session,
-    the layout saved with it (None otherwise: the window keeps its own)."""
     from ..model.config import default_config
     from ..model.session import Session
 
-    view = None
     if args.file:
-        from lstm_engine.io import load_trace
-
+        from ..model.app_memory import load_trace_to_show
         from ..model.saved_session import is_saved_session, load_session
         if is_saved_session(args.file):
-            session, view = load_session(args.file)
+            session, _layout = load_session(args.file)
         else:
-            session = Session(trace=load_trace(args.file))
-            session._path = str(args.file)
+            session = Session.restore(load_trace_to_show(args.file), path=str(args.file))
         if args.variant and args.variant != session.config.variant:
             session.configure(session.config.with_(variant=args.variant))
     else:
@@ -71,26 +133,25 @@ def open_session(args):
         session = Session(config)
     if args.goto:
         session.goto(args.goto)
-    return session, view
+    return session
 
 
-def build_window(session, view=None, settings=None):
-    """The main window on ``session``; a saved session's layout (``view``) is applied over
-    the remembered one, as File ▸ Open Session does."""
-    from .main_window import MainWindow
+def _is_session(path) -> bool:
+    from ..model.saved_session import is_saved_session
 
-    window = MainWindow(session, settings=settings)
-    if view:
-        window.workbench.apply_view(view)
-    return window
+    return is_saved_session(path)
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise SystemExit(f"lstm-viz: --size must look like 1366x768, got {text!r}") from None
-    return max(200, w), max(200, h)
+def _open_session_in(window, args) -> None:
+    """``lstm-viz SESSION.npz`` in the window: opened with progress and Cancel, then
+    --variant and --goto; a problem is one line in a dialog."""
+    if not window.open_path(args.file):
+        return
+    s = window.session
+    if args.variant and args.variant != s.config.variant:
+        window.errors.guard(s.configure, s.config.with_(variant=args.variant))
+    if args.goto:
+        window.goto_text(args.goto)
 
 
 def main(argv=None) -> int:
@@ -112,42 +173,37 @@ def _run(args: argparse.Namespace) -> int:
 
     from ..model.session import Session
     from .errors import install_excepthook
-    from .export import write_png
+    from .main_window import MainWindow
+
+    if QApplication.instance() is None:
+        refused = choose_platform(bool(args.screenshot or args.exit_after_paint))
+        if refused:
+            print(f"lstm-viz: error: {refused}", file=sys.stderr)
+            return 2
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     import pyqtgraph as pg
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
 
-    problem, view = None, None
+    quiet = bool(args.screenshot or args.exit_after_paint)
+    problem, later = None, None
     try:
-        session, view = open_session(args)
+        if not quiet and args.file and _is_session(args.file):
+            # Reopening a saved session can be long (its ring is recorded again): in the
+            # window, with progress and Cancel, once the window is there.
+            later, session = args, Session()
+        else:
+            session = build_session(args)
     except UserError as err:
-        if args.screenshot or args.exit_after_paint:
-            print(f"lstm-viz: {err}", file=sys.stderr)
+        if quiet:
+            print(f"lstm-viz: error: {err}", file=sys.stderr)
             return 2
         problem, session = err, Session()
-    quiet = bool(args.screenshot or args.exit_after_paint)
-    window = build_window(session, view, settings=None if quiet else QSettings())
+    window = MainWindow(session, settings=None if quiet else QSettings())
 
     if args.screenshot:
-        size = _size(args.size)
-        window.resize(*size)
-        window.show()
-        for _ in range(3):
-            app.processEvents()
-        if window.size().toTuple() != size:        # below the pictures' minimum heights
-            print(f"lstm-viz: the window needs at least {window.minimumSizeHint().width()}x"
-                  f"{window.minimumSizeHint().height()} px; the picture is "
-                  f"{window.width()}x{window.height()}", file=sys.stderr)
-        try:
-            write_png(window, args.screenshot)
-        except UserError as err:
-            print(f"lstm-viz: {err}", file=sys.stderr)
-            return 1
-        finally:
-            window.close()
-        return 0
+        return _screenshot(app, window, args)
 
     if args.exit_after_paint:
         def done():
@@ -159,10 +215,68 @@ def _run(args: argparse.Namespace) -> int:
     window.show()
     if problem is not None:
         window.errors.report(problem)
+    if later is not None:
+        _open_session_in(window, later)
     try:
         return app.exec()
     finally:
         restore()
+
+
+def _screenshot(app, window, args) -> int:
+    """Render the window to the PNG; any error on the way (a bad target, a view that
+    fails to draw) is one line on stderr, the traceback in the log, exit 2, and the file
+    that was there is left as it was."""
+    import traceback
+
+    from lstm_engine.errors import UserError
+    from lstm_engine.textsafe import one_line
+
+    from ..model import crashlog
+    from .errors import message_of
+    from .export import write_png
+
+    failed: list[BaseException] = []
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):             # errors raised while Qt paints the views
+        failed.append(value)
+        crashlog.write_only_to_log(message_of(value),
+                                   "".join(traceback.format_exception(kind, value, tb)))
+    sys.excepthook = hook
+    try:
+        window.resize(*args.size)
+        window.show()
+        for _ in range(3):
+            app.processEvents()
+        # below the pictures' minimum heights the window is larger: said once it is written
+        got = window.size().toTuple()
+        want = tuple(args.size)
+        note = (f"lstm-viz: the window needs more room for its pictures: the picture is "
+                f"{got[0]}x{got[1]} (asked for {want[0]}x{want[1]})") if got != want else None
+        if not failed:
+            from .export import png_bytes
+            data = png_bytes(window)           # paints again: errors are caught here too
+            if not failed:
+                write_png(window, args.screenshot, data=data)
+                if note:
+                    print(note, file=sys.stderr)
+    except UserError as err:
+        print(f"lstm-viz: error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:                       # noqa: BLE001 - one line, not a trace
+        hook(type(err), err, err.__traceback__)
+    finally:
+        sys.excepthook = previous
+        window.close()
+    if failed:
+        where = crashlog.current()
+        print(one_line(f"lstm-viz: error: the window could not be drawn "
+                       f"({message_of(failed[0])}); {args.screenshot} was not written"
+                       + (f"; the details are in {where}" if where is not None else "")),
+              file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
@@ -24,6 +23,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.trace import BACKWARD_NAMES, GRAD_NAMES, STEP_NAMES
 
 from ..model.breakpoints import GATES, NORM_QUANTITIES, parse_breakpoint
+from .plain import PlainLabel, set_plain_tooltip
 
 KIND_TEXT = {
     "nan": "NaN or Inf",
@@ -37,7 +37,7 @@ COLUMNS = ("On", "Condition", "Hits", "Frames here")
 
 
 class BreakpointsPanel(QWidget):
-    def __init__(self, session, parent=None, report_error=None, done_editing=None):
+    def __init__(self, session, parent=None, report_error=None, done_editing=None):  # noqa: PLR0915 - builds the panel's widgets top to bottom, as they appear
         super().__init__(parent)
         self.session = session
         self.report_error = report_error or (lambda msg: None)
@@ -81,15 +81,14 @@ class BreakpointsPanel(QWidget):
         self.remove_button.clicked.connect(self.remove_selected)
         self.reset_button = QPushButton("Reset counts")
         self.reset_button.clicked.connect(lambda: self.session.reset_hit_counts())
-        self.hint = QLabel("F5 stops at the first frame where an enabled breakpoint holds; "
+        self.hint = PlainLabel("F5 stops at the first frame where an enabled breakpoint holds; "
                            "while training, at the first iteration. Double-click a row to "
                            "go to its first frame. Esc in a field: the keys step again.")
         self.hint.setWordWrap(True)
         # After a new run replaced the shown one: which breakpoints it kept, and a button
         # to drop them (a condition meant for one task would stop another's training).
-        self.carried = QLabel()
+        self.carried = PlainLabel()
         self.carried.setWordWrap(True)
-        self.carried.setTextFormat(Qt.TextFormat.PlainText)
         self.carried.setStyleSheet("color: #8a5a00")
         self.drop_carried = QPushButton("Remove them")
         self.drop_carried.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -101,7 +100,7 @@ class BreakpointsPanel(QWidget):
         form.addWidget(self.quantity, 1)
         form.addWidget(self.op)
         form.addWidget(self.threshold, 1)
-        self.eps_label = QLabel("ε")
+        self.eps_label = PlainLabel("ε")
         form.addWidget(self.eps_label)
         form.addWidget(self.eps)
         form.addWidget(self.add_button)
@@ -250,7 +249,7 @@ class BreakpointsPanel(QWidget):
                         self.table.setItem(r, c, item)
                     item.setText(text)
                     if c == 1:
-                        item.setToolTip(bp.spec())
+                        set_plain_tooltip(item, bp.spec())
         self.remove_button.setEnabled(bool(bps))
 
     def _frames_here(self, bp) -> str:

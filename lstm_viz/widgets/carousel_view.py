@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
     QGraphicsView,
     QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QVBoxLayout,
 )
@@ -47,6 +46,7 @@ from PySide6.QtWidgets import (
 from ..pictures.carousel import EDGES, unit_at
 from ..pictures.colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
 from ..pictures.tables import csv_text
+from .plain import PlainLabel
 from .plots import MIN_CAROUSEL_HEIGHT
 from .steady import steady_height
 from .view_base import VisibleView
@@ -199,7 +199,7 @@ class CarouselView(VisibleView):
         self.scene = QGraphicsScene(self)
         self.scene.setSceneRect(QRectF(0, 0, W, H_SCENE))
         self.view = _FitView(self.scene, self)
-        self.hover = steady_height(QLabel(" ", self))
+        self.hover = steady_height(PlainLabel(" ", self))
         self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)

@@ -12,34 +12,29 @@ cursor drives the left run, the right one follows (``compare.Comparison``).
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSignalBlocker, Qt
+from PySide6.QtCore import QRectF, QSignalBlocker
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
 )
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 from lstm_engine.trace import STEP_NAMES
 
 from ..model.compare import PRESETS, SOURCES, Comparison, run_for
 from ..pictures.colors import DIVERGING
+from .plain import PlainLabel
 from .plots import Heatmap
 
 QUANTITIES = tuple(n for n in STEP_NAMES if n != "loss")
 TRACE_FILTER = "lstm-viz traces (*.npz);;All files (*)"
-
-
-def _plain(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)        # file names and errors: no markup
-    return label
 
 
 class Side:
@@ -65,7 +60,7 @@ class Side:
         self._show()
 
     def widgets(self):
-        return (_plain(self.name.capitalize()), self.source, self.seed, self.file)
+        return (PlainLabel(self.name.capitalize()), self.source, self.seed, self.file)
 
     def _show(self):
         self.seed.setVisible(self.source.currentText() == "another seed")
@@ -83,7 +78,7 @@ class Side:
                                               "", TRACE_FILTER)
         if path:
             self.path = path
-            self.file.setText(path.rsplit("/", 1)[-1])
+            self.file.setText(one_line(path.rsplit("/", 1)[-1]))
         self.view.build()
 
     def set(self, source: str, seed: int | None = None, path=None) -> None:
@@ -94,7 +89,7 @@ class Side:
                 self.seed.setValue(int(seed))
         if path is not None:
             self.path = str(path)
-            self.file.setText(str(path).rsplit("/", 1)[-1])
+            self.file.setText(one_line(str(path).rsplit("/", 1)[-1]))
         self._show()
 
     def run(self, session):
@@ -119,31 +114,45 @@ class CompareView(QDialog):
         self.quantity.addItems(QUANTITIES)
         self.quantity.setCurrentText("ds")
         self.quantity.currentTextChanged.connect(lambda *_: self.refresh())
-        self.summary = _plain()
+        self.summary = PlainLabel()
         self.summary.setWordWrap(True)
-        self.at_frame = _plain()
+        self.at_frame = PlainLabel()
         top = QHBoxLayout()
         for side in (self.left, self.right):
             for w in side.widgets():
                 top.addWidget(w)
             top.addSpacing(12)
-        top.addWidget(_plain("Quantity"))
+        top.addWidget(PlainLabel("Quantity"))
         top.addWidget(self.quantity)
         top.addWidget(self.preset)
         top.addStretch(1)
+        grid = self._make_maps()
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addLayout(grid, 1)
+        layout.addWidget(self.at_frame)
+        self.resize(1280, 520)
+        self._stale = True
+        session.events.frame_changed.connect(self._follow)
+        session.events.trace_changed.connect(self._run_changed)
+        self.build()
+
+    def _make_maps(self) -> QGridLayout:
         grid = QGridLayout()
         # The debugger's heatmaps (its colour map and bar, cursor line), zoomed together
         # with the mouse. Left and right share one scale: the left map's bar is hidden and
         # the right one's says it is both's.
         self.maps: list[Heatmap] = []
-        self.titles: list[QLabel] = []
+        self.titles: list[PlainLabel] = []
         for c in range(3):
-            title = _plain()
+            title = PlainLabel()
             canvas = pg.GraphicsLayoutWidget()
             heat = Heatmap(canvas.ci, 0, 0)
             heat.plot.setLabel("bottom", "time step t")
             heat.plot.setLabel("left", "unit")
             heat.plot.setMouseEnabled(x=True, y=True)
+            heat.plot.showButtons()
             grid.addWidget(title, 0, c)
             grid.addWidget(canvas, 1, c)
             self.maps.append(heat)
@@ -155,16 +164,7 @@ class CompareView(QDialog):
         for heat in self.maps[1:]:
             heat.plot.setXLink(self.maps[0].plot)
             heat.plot.setYLink(self.maps[0].plot)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.summary)
-        layout.addLayout(grid, 1)
-        layout.addWidget(self.at_frame)
-        self.resize(1280, 520)
-        self._stale = True
-        session.events.frame_changed.connect(self._follow)
-        session.events.trace_changed.connect(self._run_changed)
-        self.build()
+        return grid
 
     def _run_changed(self, *_):
         self._stale = True
@@ -191,9 +191,9 @@ class CompareView(QDialog):
             right, lb = self.right.run(self.session)
             self.comparison = Comparison(left, right, (la, lb))
         except UserError as err:
-            self.summary.setText(str(err).splitlines()[0] if str(err) else "cannot compare")
+            self.summary.setText(one_line(err))
             for heat in self.maps:
-                heat.image.clear()
+                heat.clear()
             return
         self.comparison.left.seek(self.session.cursor)
         self.refresh()
@@ -218,11 +218,11 @@ class CompareView(QDialog):
                              f"right − left   max |Δ| = {im.max_diff:.3g}"))
             self.maps[2].bar.show()
         else:
-            self.maps[2].image.clear()
+            self.maps[2].clear()
             self.maps[2].bar.hide()
             self.titles[2].setText(f"right − left: {name} has another shape on each side")
         for heat, data, levels, text in pictures:
-            heat.set_image(data, QRectF(-0.5, 0, *data.shape), DIVERGING, levels)
+            heat.set_values(data, QRectF(-0.5, 0, *data.shape), DIVERGING, levels)
             self.titles[self.maps.index(heat)].setText(text)
         self.maps[0].plot.setRange(QRectF(-0.5, 0, T, im.left.shape[1]), padding=0)
         worst = sorted(c.max_differences().items(), key=lambda kv: -kv[1])[:5]

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QSpinBox,
     QVBoxLayout,
 )
@@ -26,10 +25,11 @@ from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 
 from ..model import config as cfgmod
+from .plain import PlainLabel, set_plain_tooltip
 
 
 class ConfigDialog(QDialog):
-    def __init__(self, current: cfgmod.RunConfig, parent=None):
+    def __init__(self, current: cfgmod.RunConfig, parent=None):  # noqa: PLR0915 - builds the dialog's fields top to bottom, as they appear
         super().__init__(parent)
         self.setWindowTitle("Configure run")
         self.task = QComboBox()
@@ -42,7 +42,7 @@ class ConfigDialog(QDialog):
         self.hidden = self._spin(1, 100_000)
         self.steps = self._spin(1, 10_000_000)
         self.inputs = self._spin(1, 100_000)
-        self.seed = self._spin(0, 2**31 - 1)
+        self.seed = self._spin(0, cfgmod.MAX_SEED)
         self.init = QComboBox()
         self.init.addItems(cfgmod.INITS)
         self.dtype = QComboBox()
@@ -65,38 +65,37 @@ class ConfigDialog(QDialog):
         self.use_forget_bias = QCheckBox("set")
         self.use_forget_bias.setToolTip("Unchecked: the initialisation's own forget-gate bias")
         self.forget_bias = QDoubleSpinBox()
-        self.forget_bias.setRange(-20.0, 20.0)
+        self.forget_bias.setRange(-cfgmod.MAX_FORGET_BIAS, cfgmod.MAX_FORGET_BIAS)
         self.forget_bias.setSingleStep(0.5)
         forget_row = QHBoxLayout()
         forget_row.addWidget(self.use_forget_bias)
         forget_row.addWidget(self.forget_bias, 1)
-        self.about = QLabel()
+        self.about = PlainLabel()
         self.about.setWordWrap(True)
-        self.about.setTextFormat(Qt.TextFormat.PlainText)
         # Room for three lines from the start (the longest description, the adding
         # problem's, was clipped when the task changed in an open dialog); more if needed.
         self.about.setMinimumHeight(self.about.fontMetrics().lineSpacing() * 3 + 4)
-        self.memory = QLabel()
-        self.problem = QLabel()
+        self.memory = PlainLabel()
+        self.problem = PlainLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #b01010;")
         self.problem.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # Room for three lines whether or not there is a problem: the form never jumps.
         self.problem.setFixedHeight(self.problem.fontMetrics().lineSpacing() * 3 + 4)
         form = QFormLayout()
-        form.addRow("Task", self.task)
-        form.addRow("", self.about)
-        form.addRow("Variant", self.variant)
-        form.addRow("Hidden size H", self.hidden)
-        form.addRow("Sequence length T", self.steps)
-        form.addRow("Inputs X", self.inputs)
-        form.addRow("Seed", self.seed)
-        form.addRow("Initialisation", self.init)
-        form.addRow("dtype", self.dtype)
-        form.addRow("SGD rate (Train One Iteration)", self.lr)
-        form.addRow("Backward pass", self.backward)
-        form.addRow("Forget-gate bias", forget_row)
-        form.addRow("Recording needs", self.memory)
+        form.addRow(PlainLabel("Task"), self.task)
+        form.addRow(PlainLabel(""), self.about)
+        form.addRow(PlainLabel("Variant"), self.variant)
+        form.addRow(PlainLabel("Hidden size H"), self.hidden)
+        form.addRow(PlainLabel("Sequence length T"), self.steps)
+        form.addRow(PlainLabel("Inputs X"), self.inputs)
+        form.addRow(PlainLabel("Seed"), self.seed)
+        form.addRow(PlainLabel("Initialisation"), self.init)
+        form.addRow(PlainLabel("dtype"), self.dtype)
+        form.addRow(PlainLabel("SGD rate (Train One Iteration)"), self.lr)
+        form.addRow(PlainLabel("Backward pass"), self.backward)
+        form.addRow(PlainLabel("Forget-gate bias"), forget_row)
+        form.addRow(PlainLabel("Recording needs"), self.memory)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -105,7 +104,6 @@ class ConfigDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self._file = current.task not in cfgmod.task_names()
         self.set_config(current)
         self.task.currentTextChanged.connect(self._task_changed)
         for w in (self.hidden, self.steps, self.inputs, self.seed, self.lr):
@@ -182,7 +180,7 @@ class ConfigDialog(QDialog):
         except UserError as err:
             self.problem.setText(str(err))
             ok = False
-        self.problem.setToolTip(self.problem.text())
+        set_plain_tooltip(self.problem, self.problem.text())
         if c.task in cfgmod.task_names():
             c = cfgmod.resolved(c)
         need = cfgmod.trace_bytes(c.steps, c.inputs, c.hidden, c.dtype)

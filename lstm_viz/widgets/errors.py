@@ -17,22 +17,24 @@ import traceback
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 
 from ..model import crashlog
+from .plain import plain_message_box
 
 log = logging.getLogger(crashlog.LOGGER)
 QUIET = 2.0                                   # seconds
 
 
 def message_of(error: BaseException | str) -> str:
-    """The one line shown to the user."""
+    """The one line shown to the user (control characters escaped: ``one_line``)."""
     if isinstance(error, str):
-        return error
+        return one_line(error)
     if isinstance(error, UserError):
-        return str(error)
+        return one_line(str(error))
     text = str(error).strip().splitlines()
     first = text[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return one_line(f"{type(error).__name__}: {first}" if first else type(error).__name__)
 
 
 class ErrorReporter:
@@ -62,12 +64,8 @@ class ErrorReporter:
             log.info("%s", message)
             self._last = None
         self.messages.append(message)
-        box = QMessageBox(QMessageBox.Icon.Warning, "lstm-viz", message,
-                          QMessageBox.StandardButton.Ok, self.parent)
-        if where:
-            box.setInformativeText(where)
-        if detail:
-            box.setDetailedText(detail)
+        box = plain_message_box(QMessageBox.Icon.Warning, "lstm-viz", message, self.parent,
+                                informative=where, detail=detail)
         box.finished.connect(self._closed)
         box.open()                                         # never blocks the event loop
         if self.box is not None:

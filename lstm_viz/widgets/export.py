@@ -60,11 +60,12 @@ def png_bytes(widget: QWidget, scale: int = 1) -> bytes:
     return bytes(data.data())
 
 
-def write_png(widget: QWidget, path, scale: int = 1) -> None:
-    """The widget as a PNG file (``scale`` 1, 2 or 4), written atomically; a one-line
-    UserError naming the file on failure (the file that was there is then unchanged)."""
+def write_png(widget: QWidget, path, data: bytes | None = None, scale: int = 1) -> None:
+    """The widget as a PNG file (``scale`` 1, 2 or 4; ``data``: its PNG bytes, already
+    rendered), written atomically; a one-line UserError naming the file on failure (the
+    file that was there is then unchanged)."""
     try:
-        data = png_bytes(widget, scale)
+        data = png_bytes(widget, scale) if data is None else data
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
     with atomic_write(path) as fp:
@@ -180,7 +181,7 @@ def add_export_menu(window, views: dict, titles: dict) -> QMenu:
     for name, view in views.items():
         sub = menu.addMenu(titles[name])
         fill_export_menu(sub, window, view, titles[name], window.errors)
-    anchor = window.actions["export"]
+    anchor = window.actions_by_id["export"]
     actions = file_menu.actions()
     after = actions[actions.index(anchor) + 1] if anchor in actions[:-1] else None
     file_menu.insertMenu(after, menu)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSizePolicy,
 )
@@ -27,6 +26,7 @@ from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
 from .busy import busy
+from .plain import PlainLabel
 from .plots import (
     CURSOR_PEN,
     MIN_PLOT_HEIGHT,
@@ -57,7 +57,7 @@ class FlowView(VisibleView):
         self.log.setChecked(True)
         self.log.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.log.toggled.connect(self._on_log)
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setMinimumHeight(2 * MIN_PLOT_HEIGHT)
@@ -83,26 +83,8 @@ class FlowView(VisibleView):
         self.forget.setLabel("left", "log10 ∏ f")
         self.forget.setLabel("bottom", "time step t")
         self.forget.setXLink(self.norms)
-        self.curves, self.windows = {}, {}
-        for name in FLOW_CURVES:
-            window = QGraphicsRectItem()                  # shows the computed steps only
-            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-            window.setPen(pg.mkPen(None))
-            window.hide()
-            self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
-            c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
-            c.setParentItem(window)
-            c.setClipToView(True)
-            c.setDownsampling(auto=True, method="peak")
-            self.curves[name] = c
-            self.windows[name] = window
-            self.legend.addItem(c, CURVE_LABELS[name])
-        band = pg.mkBrush(120, 150, 90, 70)
-        self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
-        self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))
-        self.f_band = pg.FillBetweenItem(self.f_lo, self.f_hi, brush=band)
-        self.forget.addItem(self.f_band)
-        self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
+        self._add_norm_curves()
+        self._add_forget_band()
         self.cursor_lines = []
         for p in (self.norms, self.forget):
             line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
@@ -119,6 +101,33 @@ class FlowView(VisibleView):
         self._keys: dict = {}
         self._built = None
         self.state = None
+
+    def _add_norm_curves(self) -> None:
+        """One curve per gradient norm, each inside a window that shows only the steps
+        computed so far, and its legend entry."""
+        self.curves, self.windows = {}, {}
+        for name in FLOW_CURVES:
+            window = QGraphicsRectItem()                  # shows the computed steps only
+            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+            window.setPen(pg.mkPen(None))
+            window.hide()
+            self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
+            c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
+            c.setParentItem(window)
+            c.setClipToView(True)
+            c.setDownsampling(auto=True, method="peak")
+            self.curves[name] = c
+            self.windows[name] = window
+            self.legend.addItem(c, CURVE_LABELS[name])
+
+    def _add_forget_band(self) -> None:
+        """log10 ∏ f over the units: the band between its extremes and the median."""
+        band = pg.mkBrush(120, 150, 90, 70)
+        self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
+        self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))
+        self.f_band = pg.FillBetweenItem(self.f_lo, self.f_hi, brush=band)
+        self.forget.addItem(self.f_band)
+        self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
 
     def trace_changed(self):
         self._keys = {}
@@ -212,7 +221,7 @@ class ContributionView(VisibleView):
         self.button = QPushButton("Compute", self)
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.button.clicked.connect(self.compute)
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setWordWrap(False)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
@@ -290,6 +299,8 @@ class ContributionView(VisibleView):
             self._built = id(vd)
             self.map.set_image(np.ascontiguousarray(img.log.T), QRectF(-0.5, 0, T, K),
                                SEQUENTIAL, img.levels)
+            self.map.set_special(None if img.overlay is None else
+                                 np.ascontiguousarray(img.overlay.transpose(1, 0, 2)))
             mask = np.zeros((T, K, 4), np.uint8)
             mask[img.future.T] = (250, 250, 250, 255)
             self.future.setImage(mask, autoLevels=False, levels=(0, 255))

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -32,6 +31,8 @@ from ..model.checks import (
     verdict,
     worst_first,
 )
+from .errors import message_of
+from .plain import PlainLabel
 
 VERDICT_COLOR = {"correct": QColor(30, 140, 60), "suspect": QColor(200, 130, 0),
                  "wrong": QColor(200, 30, 30)}
@@ -54,7 +55,7 @@ class IntegerAxis(pg.AxisItem):
 
 
 class GradCheckDialog(QDialog):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None):  # noqa: PLR0915 - builds the dialog's widgets top to bottom, as they appear
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Gradient check")
@@ -62,14 +63,14 @@ class GradCheckDialog(QDialog):
         self.arrays: list = []
         self._future: Future | None = None
         self._trace = None
-        self.verdict = QLabel()
+        self.verdict = PlainLabel()
         font = self.verdict.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.verdict.setFont(font)
-        self.what = QLabel()
+        self.what = PlainLabel()
         self.what.setWordWrap(True)
-        self.thresholds = QLabel(thresholds_text())
+        self.thresholds = PlainLabel(thresholds_text())
         self.thresholds.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
@@ -97,7 +98,7 @@ class GradCheckDialog(QDialog):
         self.bar = pg.ColorBarItem(values=(-16, 0), colorMap=pg.colormap.get("viridis"),
                                    label="log10 relative error", interactive=False)
         self.bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
-        self.heat_label = QLabel()
+        self.heat_label = PlainLabel()
         self.again = QPushButton("Check again")
         self.again.clicked.connect(self.start)
         close = QPushButton("Close")
@@ -184,7 +185,7 @@ class GradCheckDialog(QDialog):
             self.verdict.setStyleSheet("")
             return
         except Exception as err:                       # noqa: BLE001 - shown to the user
-            self.verdict.setText(f"the check failed: {err}")
+            self.verdict.setText(f"the check failed: {message_of(err)}")
             return
         self.show_result(result)
         self.session.set_gradcheck(result, self._trace)

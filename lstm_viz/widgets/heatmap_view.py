@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -24,15 +23,18 @@ from PySide6.QtWidgets import (
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 
+from ..model.levels import DRAW_MAX
 from ..pictures.colors import (
     DIVERGING,
     Special,
     anchors_for,
+    finite_or_zero,
     special_rgba,
 )
 from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
+from .plain import PlainLabel, set_plain_tooltip
 from .plots import MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
@@ -55,7 +57,7 @@ class TimeHeatmapPanel(QWidget):
         self.choose.setCurrentText(default)
         self.choose.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.choose.currentTextChanged.connect(lambda _: self.owner.rebuild(self))
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT)
@@ -70,7 +72,7 @@ class TimeHeatmapPanel(QWidget):
         self.special_text = ""
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(QLabel("backward:" if backward else "forward:"))
+        top.addWidget(PlainLabel("backward:" if backward else "forward:"))
         top.addWidget(self.choose)
         top.addWidget(self.info, 1)
         self.top = top
@@ -217,7 +219,7 @@ class ParamGradView(VisibleView):
         self.autoscale = QCheckBox("autoscale per frame", self)
         self.autoscale.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.autoscale.toggled.connect(lambda _: self.request())
-        self.info = steady_height(QLabel(self))
+        self.info = steady_height(PlainLabel(self))
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setMinimumHeight(MIN_PARAM_GRADS_HEIGHT)
@@ -269,8 +271,7 @@ class ParamGradView(VisibleView):
         top.addStretch(1)
         # What the statement that just ran changed (wo_diff += … : which rows), on a row of
         # its own under the caption: empty at other frames, the row stays (nothing jumps).
-        self.change = steady_height(QLabel(self))
-        self.change.setTextFormat(Qt.TextFormat.PlainText)
+        self.change = steady_height(PlainLabel(self))
         self.change.setStyleSheet("color: #a35200")
         self.change.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.stack(top, self.info, self.change, self.graphics)   # captions on rows of their own
@@ -344,10 +345,10 @@ class ParamGradView(VisibleView):
         self._mark(st)
         text = st.caption or "not computed yet: gradients accumulate in the backward pass"
         self.info.setText(text + _caption(total))
-        self.info.setToolTip(self.info.text())
+        set_plain_tooltip(self.info, self.info.text())
         if self.change.text() != st.change:
             self.change.setText(st.change)
-            self.change.setToolTip(st.change)
+            set_plain_tooltip(self.change, st.change)
 
     def _mark(self, st) -> None:
         """Mark the rows the statement changed (nothing at any other frame)."""
@@ -383,9 +384,11 @@ class ParamGradView(VisibleView):
 
     @staticmethod
     def _fill(buf: np.ndarray, a: np.ndarray, special: Special) -> None:
-        np.copyto(buf, a, casting="unsafe")
-        if special.total:
-            np.nan_to_num(buf, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        with np.errstate(all="ignore"):         # beyond float32: Inf, replaced just below
+            np.copyto(buf, a, casting="unsafe")
+            drawable = special.total == 0 and float(np.max(np.abs(buf))) <= DRAW_MAX
+        if not drawable:                    # NaN/Inf as 0 (overlaid), huge values held
+            np.copyto(buf, finite_or_zero(a))
 
     def _hover(self, pos):
         st = self.state

@@ -1,10 +1,10 @@
 """Live training in timer slices on the GUI thread.
 
-Each timeout of a zero-interval QTimer calls ``session.train(n, budget)``, which trains
-for at most ``budget`` seconds and then shows the newest pass once (every view updates
-from that one ``trace_changed``). The budget adapts so that the views take at most 15 %
-of the time and update at most ~30 times a second; between slices the event loop runs,
-so the window stays responsive.
+Each timeout of a zero-interval QTimer asks the session for one slice of training
+(``session.train_slice``: iterations for at most ``budget`` seconds, then the newest pass
+shown once, every view updating from that one ``trace_changed``). The budget adapts so
+that the views take at most 15 % of the time and update at most ~30 times a second;
+between slices the event loop runs, so the window stays responsive.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ GUI_SHARE = 0.15                      # … and take at most this share of the t
 
 
 class LiveDriver:
-    """Calls ``session.train_slice`` from a zero-interval QTimer while training runs."""
+    """Asks for ``session.train_slice`` from a zero-interval QTimer while training runs;
+    ``target``: the iteration "Run to" stops at (None: none)."""
 
     def __init__(self, session, parent, on_report=None):
         self.session = session
@@ -49,33 +50,22 @@ class LiveDriver:
         if self._slice_end is not None:         # what the views cost: the gap since the last
             gui = now - self._slice_end + self._showing   # slice and showing its pass
             self.budget = max(MIN_INTERVAL, gui * (1 - GUI_SHARE) / GUI_SHARE)
-        before = s.training.iterations_done if s.training else 0
-        budget = self.budget
-        if self.target is not None and s.training is not None:
-            left = self.target - before
-            if left <= 0:
-                s.pause_training()
-                return
         try:
-            report = s.train(self.target - before if self.target is not None else 10**9,
-                             budget)
-        except UserError as err:
-            s.pause_training()
+            report = s.train_slice(self.budget, self.target)
+        except UserError as err:                # (training paused: train_slice saw to it)
             if self.on_report is not None:
                 self.on_report(None, str(err))
             return
         except Exception:
             s.pause_training()             # a bug: reported once (excepthook), not per slice
             raise
+        if report is None:                      # not running, or "Run to" was reached
+            return
         end = time.perf_counter()
         self._showing = max(0.0, end - now - report.seconds)
         if report.done:
             rate = report.done / max(end - now, 1e-9)
             self.rate = rate if self.rate == 0 else 0.7 * self.rate + 0.3 * rate
-        if report.problem is not None or report.stop is not None:
-            s.pause_training()
-        if self.target is not None and s.training.iterations_done >= self.target:
-            s.pause_training()
         if self.on_report is not None:
             self.on_report(report, None)
         self._slice_end = time.perf_counter()

@@ -13,9 +13,8 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
-    QInputDialog,
-    QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSizePolicy,
     QStyle,
@@ -26,21 +25,33 @@ from PySide6.QtWidgets import (
 )
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 
-from ..model.frames import STATEMENTS
 from ..model.session import SPEEDS, Session
-from ..model.shortcuts import BINDINGS, MENUS, help_html, plain
+from ..model.shortcuts import BINDINGS, MENUS, Command, help_html, plain
+from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
+from .plain import (
+    PlainLabel,
+    ask_text,
+    menu_text,
+    plain_message_box,
+    set_plain_tooltip,
+    title_text,
+)
 from .source_panel import SourcePanel
-from .steady import ElidedLabel, steady_height
+from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
+from .view_base import VisibleView
+from .view_docks import add_panel_keys, add_view_docks, redock_floating
+from .window_layout import apply as apply_layout
+from .window_layout import describe as describe_layout
+from .workbench import Workbench
 
 DEFAULT_SIZE = (1366, 768)
-MAX_RECENT = 8
-STATE_VERSION = 1            # dock layout version: 1 added the view docks (old layouts ignored)
 TRACE_FILTER = "lstm-viz traces (*.npz);;All files (*)"
 ICONS = {
     "first": QStyle.StandardPixmap.SP_MediaSkipBackward,
@@ -59,10 +70,26 @@ TOOLBAR_TEXT = {
 
 
 class MainWindow(QMainWindow):
+    """The window's parts are built in ``__init__`` (or by the ``_make_*`` builders it
+    calls, which set the parts declared here): the actions, the menus, the toolbars, the
+    source and variables docks, the picture views (``view_docks.py``), the status bar and
+    the workbench (``workbench.py``)."""
+
+    menus: dict[str, QMenu]
+    recent_menu: QMenu
+    transport: QToolBar
+    speed: QComboBox
+    timeline_bar: QToolBar
+    timeline: Timeline
+    view_docks: dict[str, QDockWidget]
+    views: dict[str, VisibleView]
+    workbench: Workbench
+
     def __init__(self, session: Session, settings: QSettings | None = None):
         super().__init__()
         self.session = session
         self.settings = settings
+        self.app_settings = None if settings is None else AppSettings(settings)
         self.errors = ErrorReporter(self)
         self.errors.on_close = self.focus_home            # a message read: keys step again
         session.events.on_error = self._subscriber_failed
@@ -74,49 +101,47 @@ class MainWindow(QMainWindow):
                             | QMainWindow.DockOption.AllowNestedDocks)
         # Panels are docks; the central area is empty and zero wide, but present: with no
         # central widget Qt gave every pixel a growing window gained to a panel docked
-        # under the pictures (docs/architecture.md, the window's layout).
+        # under the pictures.
         placeholder = QWidget(self)
         placeholder.setMaximumWidth(0)
         placeholder.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setCentralWidget(placeholder)
 
-        self.actions: dict[str, QAction] = {}
-        self._make_actions()
+        self.shortcuts_dialog: QDialog | None = None
+        self.actions_by_id: dict[str, QAction] = self._make_actions()
         self._make_toolbars()
         self.source_panel = SourcePanel(session)
         self.variables_panel = VariablesPanel(session)
-        self.source_dock = self._dock("Source", "source", self.source_panel,
-                                      Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.variables_dock = self._dock("Variables", "variables", self.variables_panel,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.source_dock = self.add_dock("Source", "source", self.source_panel,
+                                         Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.variables_dock = self.add_dock("Variables", "variables", self.variables_panel,
+                                            Qt.DockWidgetArea.RightDockWidgetArea)
         self.resizeDocks([self.source_dock, self.variables_dock], [700, 640],
                          Qt.Orientation.Horizontal)
         self._make_menus()
-        self._make_view_docks()
-        self._make_status()
-        self._make_workbench()
-        from .view_docks import add_panel_keys
-
-        add_panel_keys(self)
+        self.view_docks, self.views = add_view_docks(self)
+        self.status_line = StatusLine(self, session)      # the frame, loss, norms, iteration
+        # Live training, the breakpoints panel, gradient check, comparison, saved sessions.
+        self.workbench = Workbench(self)
+        add_panel_keys(self)                              # View ▸ each panel on Alt+1 … 9
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         ev = session.events
-        ev.frame_changed.connect(self._update_status)
-        ev.trace_changed.connect(self._on_trace)
+        ev.trace_changed.connect(self._update_title)
         ev.playing_changed.connect(self._on_playing)
         ev.speed_changed.connect(self._on_speed)
-        ev.history_changed.connect(self._update_status)
-        ev.iteration_changed.connect(self._update_status)
         ev.path_changed.connect(self._update_title)
-        self._on_trace(session.trace)
+        self._update_title()
         self._on_speed(session.speed)
         if settings is not None:
             self._restore()
 
     # ---- construction ---------------------------------------------------------------------
 
-    def _make_actions(self):
+    def _make_actions(self) -> dict[str, QAction]:
+        """One QAction per binding (``model/shortcuts.py``), running its command."""
+        actions = {}
         for b in BINDINGS:
             a = QAction(b.text, self)
             if b.keys:
@@ -124,24 +149,18 @@ class MainWindow(QMainWindow):
                 a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             tip = plain(b.text) + (f" ({b.keys})" if b.keys else "")
             tip += f": {b.tip}" if b.tip else ""
-            a.setToolTip(tip)
+            set_plain_tooltip(a, tip)
             a.setStatusTip(tip)
             if b.id in ICONS:
                 a.setIcon(self.style().standardIcon(ICONS[b.id]))
-            a.triggered.connect(self._command(b.command))
+            a.triggered.connect(lambda _=False, command=b.command: self.run_command(command))
             self.addAction(a)                  # shortcuts work even with the menu bar hidden
-            self.actions[b.id] = a
+            actions[b.id] = a
+        return actions
 
-    def _command(self, command: str):
-        owner, method = command.split(".", 1)
-
-        def run(checked=False):
-            target = self.session if owner == "session" else self
-            *path, name = method.split(".")          # window.workbench.gradient_check
-            for part in path:
-                target = getattr(target, part)
-            self.errors.guard(getattr(target, name))
-        return run
+    def run_command(self, command: Command) -> None:
+        """Run a binding's command on this window; an error is shown, not raised."""
+        self.errors.guard(command, self)
 
     def _make_toolbars(self):
         tb = QToolBar("Transport", self)
@@ -149,13 +168,13 @@ class MainWindow(QMainWindow):
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for key in ("first", "prev_frame", "play", "next_frame", "last"):
-            tb.addAction(self.actions[key])
+            tb.addAction(self.actions_by_id[key])
         tb.addSeparator()
         for key in ("step_back_over", "step_over", "step_back_into", "step_into",
                     "step_back_out", "step_out", "reverse_continue", "continue"):
-            tb.addAction(self.actions[key])
+            tb.addAction(self.actions_by_id[key])
         tb.addSeparator()
-        tb.addWidget(QLabel(" Speed "))
+        tb.addWidget(PlainLabel(" Speed "))
         self.speed = QComboBox(self)
         for v in SPEEDS:
             self.speed.addItem(f"{v} frames/s", v)
@@ -165,12 +184,12 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.speed)
         tb.addSeparator()
         for key in ("toggle_breakpoint", "train", "configure"):
-            tb.addAction(self.actions[key])
+            tb.addAction(self.actions_by_id[key])
         for key in ("first", "prev_frame", "play", "next_frame", "last"):
-            tb.widgetForAction(self.actions[key]).setToolButtonStyle(
+            tb.widgetForAction(self.actions_by_id[key]).setToolButtonStyle(
                 Qt.ToolButtonStyle.ToolButtonIconOnly)
         for key, text in TOOLBAR_TEXT.items():
-            button = tb.widgetForAction(self.actions[key])
+            button = tb.widgetForAction(self.actions_by_id[key])
             if button is not None:
                 button.setText(text)
         for child in tb.findChildren(QWidget):
@@ -186,7 +205,10 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, line)
         self.timeline_bar = line
 
-    def _dock(self, title, name, widget, area) -> QDockWidget:
+    def add_dock(self, title: str, name: str, widget: QWidget,
+                 area: Qt.DockWidgetArea) -> QDockWidget:
+        """A movable, floatable, closable dock around ``widget``; ``name`` keys its place
+        in the saved layout."""
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
@@ -201,15 +223,15 @@ class MainWindow(QMainWindow):
         for b in BINDINGS:
             if b.id == "about":
                 continue
-            menus[b.menu].addAction(self.actions[b.id])
+            menus[b.menu].addAction(self.actions_by_id[b.id])
             if b.id == "save_as":
                 self.recent_menu = menus["File"].addMenu("Open &Recent")
             if b.id in ("export", "train", "clear_breakpoints", "play", "prev_frame"):
                 menus[b.menu].addSeparator()
-        if "Debug" in menus and self.actions["play"] not in menus["Debug"].actions():
+        if "Debug" in menus and self.actions_by_id["play"] not in menus["Debug"].actions():
             menus["Debug"].addSeparator()                  # Play/Pause is debugging too
-            menus["Debug"].addAction(self.actions["play"])
-        menus["Help"].addAction(self.actions["about"])
+            menus["Debug"].addAction(self.actions_by_id["play"])
+        menus["Help"].addAction(self.actions_by_id["about"])
         menus["View"].addAction(self.source_dock.toggleViewAction())
         menus["View"].addAction(self.variables_dock.toggleViewAction())
         menus["View"].addAction(self.transport.toggleViewAction())
@@ -217,55 +239,7 @@ class MainWindow(QMainWindow):
         self.menus = menus
         self._rebuild_recent()
 
-    def _make_view_docks(self):
-        """The picture views (carousel, heatmaps, flow): see view_docks.py."""
-        from .view_docks import add_view_docks
-
-        add_view_docks(self)
-
-    def _make_workbench(self):
-        """Live training, breakpoints panel, gradient check, comparison, saved sessions:
-        see workbench.py."""
-        from .workbench import Workbench
-
-        self.workbench = Workbench(self, STATE_VERSION)
-
-    def _make_status(self):
-        bar = self.statusBar()
-        self.status_frame = ElidedLabel()
-        self.status_loss = ElidedLabel()
-        self.status_grads = ElidedLabel()
-        self.status_iter = ElidedLabel()
-        for label in (self.status_frame, self.status_loss, self.status_grads, self.status_iter):
-            steady_height(label)
-        # Fixed widths (a label that resizes with its text re-lays out the whole window),
-        # wide enough for the longest text of the run (set per trace in _fit_status); the
-        # gradient norms get the rest and elide, their full text in the tool tip.
-        advance = self.fontMetrics().horizontalAdvance
-        self.status_loss.setFixedWidth(advance("L = -0.000000e+00   l(0000) = -0.0000e+00"))
-        self.status_iter.setFixedWidth(advance("iteration 000000 · 000000 done"))
-        self.status_grads.setMinimumWidth(advance("0" * 20))
-        for label in (self.status_frame, self.status_loss, self.status_iter):
-            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        bar.addWidget(self.status_frame)
-        bar.addWidget(self.status_loss)
-        bar.addWidget(self.status_grads, 1)
-        bar.addPermanentWidget(self.status_iter)
-
-    def _fit_status(self):
-        """The frame field's width: its longest text for this trace."""
-        s = self.session
-        n = len(s.frames)
-        name = max((*STATEMENTS["fwd"], *STATEMENTS["bwd"]), key=len)
-        sample = f"frame bwd:{s.trace.steps - 1}:{name}  ({n}/{n})"
-        self.status_frame.setFixedWidth(self.fontMetrics().horizontalAdvance(sample) + 12)
-
     # ---- reacting to the session ----------------------------------------------------------
-
-    def _on_trace(self, trace):
-        self._fit_status()
-        self._update_status()
-        self._update_title()
 
     def _update_title(self, *_):
         s = self.session
@@ -273,28 +247,12 @@ class MainWindow(QMainWindow):
         name = Path(s.path).name if s.path else f"{c.task} example"
         cell = (s.trace.variant if not c.backward
                 else f"{c.variant} forward, {c.backward} backward")
-        self.setWindowTitle(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
-                            f"X={s.trace.inputs}, H={s.trace.hidden}, {s.trace.dtype.name})")
-
-    def _update_status(self, *_):
-        s = self.session
-        frame = s.frame
-        self.status_frame.set_full_text(
-            f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
-        tr = s.trace
-        if frame.phase == "fwd":
-            loss = "loss: not yet computed"
-        else:
-            t = s.data.focus_step(frame)
-            loss = f"L = {tr.total_loss:.6g}   l({t}) = {float(tr.loss[t]):.4g}"
-        self.status_loss.set_full_text(loss)
-        norms = s.data.gradient_norms(s.cursor)
-        self.status_grads.set_full_text("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
-                                  if norms else "gradients: not computed yet")
-        self.status_iter.set_full_text(s.iteration_text())
+        self.setWindowTitle(title_text(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
+                                       f"X={s.trace.inputs}, H={s.trace.hidden}, "
+                                       f"{s.trace.dtype.name})"))
 
     def _on_playing(self, playing: bool):
-        a = self.actions["play"]
+        a = self.actions_by_id["play"]
         pixmap = QStyle.StandardPixmap
         icon = pixmap.SP_MediaPause if playing else pixmap.SP_MediaPlay
         a.setIcon(self.style().standardIcon(icon))
@@ -336,7 +294,7 @@ class MainWindow(QMainWindow):
         self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def open_file(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open trace", self._last_dir(), TRACE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open trace", self.last_dir(), TRACE_FILTER)
         if path:
             self.open_path(path)
 
@@ -366,7 +324,7 @@ class MainWindow(QMainWindow):
             self.save_file_as()
 
     def save_file_as(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Save trace", self._last_dir(), TRACE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save trace", self.last_dir(), TRACE_FILTER)
         if path:
             if not path.endswith(".npz"):
                 path += ".npz"
@@ -382,7 +340,7 @@ class MainWindow(QMainWindow):
         return True
 
     def export_png_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export view", self._last_dir(),
+        path, _ = QFileDialog.getSaveFileName(self, "Export view", self.last_dir(),
                                               "PNG images (*.png)")
         if path:
             self.export_png(path if path.lower().endswith(".png") else path + ".png")
@@ -396,7 +354,7 @@ class MainWindow(QMainWindow):
         return True
 
     def goto_frame_dialog(self):
-        text, ok = QInputDialog.getText(
+        text, ok = ask_text(
             self, "Go to frame", f"Frame (fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds), "
             f"steps 0 … {self.session.trace.steps - 1}:", text=self.session.frame_text)
         if ok:
@@ -431,56 +389,52 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog = dialog
 
     def show_about(self):
-        QMessageBox.about(self, "About lstm-viz",
-                          "lstm-viz: step through an LSTM's forward pass and backpropagation "
-                          "through time, statement by statement, forwards and backwards.")
+        box = plain_message_box(QMessageBox.Icon.Information, "About lstm-viz",
+                                "lstm-viz: step through an LSTM's forward pass and "
+                                "backpropagation through time, statement by statement, "
+                                "forwards and backwards.", self)
+        box.open()
+        self.about_box = box
 
     # ---- settings -------------------------------------------------------------------------
 
-    def _last_dir(self) -> str:
+    def last_dir(self) -> str:
+        """Where the file dialogs start: the folder of the last file opened or saved."""
         recent = self.recent_files()
         return str(Path(recent[0]).parent) if recent else ""
 
     def recent_files(self) -> list[str]:
-        if self.settings is None:
-            return []
-        value = self.settings.value("recent_files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        return [] if self.app_settings is None else self.app_settings.recent_files()
 
     def _add_recent(self, path: str):
-        if self.settings is None:
+        if self.app_settings is None:
             return
         path = str(Path(path).resolve())
         files = [path] + [f for f in self.recent_files() if f != path]
-        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self.app_settings.set_recent_files(files)
         self._rebuild_recent()
 
     def _rebuild_recent(self):
         self.recent_menu.clear()
         files = self.recent_files()
         for f in files:
-            a = self.recent_menu.addAction(f)
+            a = self.recent_menu.addAction(menu_text(f))
+            set_plain_tooltip(a, one_line(f))
             a.triggered.connect(lambda checked=False, f=f: self.open_path(f))
         self.recent_menu.setEnabled(bool(files))
 
     def _restore(self):
-        geometry = self.settings.value("geometry")
-        state = self.settings.value("window_state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, STATE_VERSION)
-        from .view_docks import redock_floating
-
-        redock_floating(self)
+        """The layout of the last session, from the settings' checked description (a
+        damaged one was reset with a warning: the default layout stays)."""
+        layout = self.app_settings.layout()
+        if layout is not None:
+            apply_layout(self, layout)
+        redock_floating(self)              # a panel floated last time comes back docked
 
     def save_settings(self):
-        if self.settings is not None:
-            self.settings.setValue("geometry", self.saveGeometry())
-            self.settings.setValue("window_state", self.saveState(STATE_VERSION))
-            self.settings.sync()
+        if self.app_settings is not None:
+            self.app_settings.set_layout(describe_layout(self))
+            self.app_settings.sync()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

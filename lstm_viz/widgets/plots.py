@@ -11,7 +11,13 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
-from ..pictures.colors import DIVERGING, NOT_COMPUTED_RGB, SEQUENTIAL
+from ..pictures.colors import (
+    DIVERGING,
+    NOT_COMPUTED_RGB,
+    SEQUENTIAL,
+    finite_or_zero,
+    special_rgba,
+)
 
 PENDING = QColor(*NOT_COMPUTED_RGB)
 CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
@@ -147,6 +153,7 @@ class Heatmap:
         self.image = pg.ImageItem(axisOrder=order)
         self.special = pg.ImageItem(axisOrder=order)
         self.special.setZValue(5)
+        self.special.hide()                      # until an image with NaN/Inf is set
         self.pending = QGraphicsRectItem()
         self.pending.setBrush(QBrush(PENDING))
         self.pending.setPen(pg.mkPen(None))
@@ -185,6 +192,18 @@ class Heatmap:
         self.levels = tuple(levels)
         self.bar.setLevels(levels)
         self.plot.setRange(rect, padding=0)
+
+    def set_values(self, values: np.ndarray, rect: QRectF, anchors, levels) -> None:
+        """An array that may hold NaN/±Inf: the finite values through the colour map,
+        the others in their reserved colours over them (``pictures/colors.py``)."""
+        self.set_image(finite_or_zero(values), rect, anchors, levels)
+        self.set_special(special_rgba(values))
+
+    def clear(self) -> None:
+        """Nothing to show."""
+        self.data = None
+        self.image.clear()
+        self.special.hide()
 
     def set_levels(self, levels) -> None:
         levels = tuple(levels)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from .plain import PlainLabel
 from .steady import steady_height
 
 CURRENT_BG = QColor(255, 236, 140)
@@ -109,10 +110,6 @@ class SourceView(QWidget):
             return None
         return self.line_rect(self.state.current)
 
-    def current_y(self) -> float:
-        rect = self.current_rect()
-        return 0.0 if rect is None else rect.top()
-
     def paintEvent(self, event):
         self.paints += 1
         p = QPainter(self)
@@ -186,7 +183,7 @@ class SourcePanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.header = steady_height(QLabel(self))
+        self.header = steady_height(PlainLabel(self))
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.view = SourceView(session)

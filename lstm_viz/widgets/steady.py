@@ -11,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
+from .plain import PlainLabel, set_plain_tooltip
+
 SAMPLE = "‖·‖ Σ ∏ ∂ → ⚠ −Inf ◀ ▶ Åg|"
 
 
@@ -24,7 +26,7 @@ def steady_height(label: QLabel) -> QLabel:
     return label
 
 
-class ElidedLabel(QLabel):
+class ElidedLabel(PlainLabel):
     """A one-line label that shows as much of its text as fits, ending in "…", and the
     whole text as its tool tip; it never asks for more width than it is given."""
 
@@ -57,7 +59,7 @@ class ElidedLabel(QLabel):
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
         if shown != super().text():
             super().setText(shown)
-        self.setToolTip(self._full if shown != self._full else "")
+        set_plain_tooltip(self, self._full if shown != self._full else "")
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

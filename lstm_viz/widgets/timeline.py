@@ -11,16 +11,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QSizePolicy,
-    QToolTip,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..model.config import run_note
+from .plain import PlainLabel
 from .steady import ElidedLabel, steady_height
 
 FORWARD = QColor(120, 160, 220)
@@ -161,7 +155,7 @@ class Timeline(QWidget):
         super().__init__(parent)
         self.session = session
         self.bar = TimelineBar(session, self)
-        self.label = QLabel(self)
+        self.label = PlainLabel(self)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         font = QFont(self.label.font())
         font.setPointSizeF(font.pointSizeF() + 1)

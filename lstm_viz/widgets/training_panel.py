@@ -1,6 +1,6 @@
 """The training dock: settings, Run / Pause / Step / Reset, progress, iterations per
 second, the loss curve, the iteration scrubber and a parameter-gradient heatmap with a
-"difference from the previous iteration" mode.
+"difference from the previous iteration" mode (``gradient_map.py``).
 
 Training runs in timer slices on the GUI thread: see ``live_driver.py``.
 """
@@ -10,20 +10,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSizePolicy,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -33,23 +28,47 @@ from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
-from lstm_engine.params import PARAM_NAMES
+from lstm_engine.textsafe import one_line
 
-from ..model.config import task_info
+from ..model.config import MAX_HIDDEN, MAX_SEED, MAX_STEPS, format_bytes, task_info, trace_bytes
 from ..model.training_run import (
+    MAX_ITERATION,
+    MAX_RING,
     TRAIN_TASKS,
     WATCH,
     TrainingSettings,
     _takes_length,
-    gradient_image,
-    loss_curve,
     optional_float,
     same_run,
 )
+from .gradient_map import GradientMap
 from .live_driver import LiveDriver
-from .plots import LogAxis, plain_axes
+from .loss_curve import LossCurve
+from .plain import PlainLabel
 
 DEFAULT = "default"                   # what a setting left to the task shows
+
+
+def _combo(items) -> QComboBox:
+    """A combo box of ``items``: texts, or (text, data) pairs."""
+    box = QComboBox()
+    for item in items:
+        text, data = item if isinstance(item, tuple) else (item, None)
+        box.addItem(text, data)
+    return box
+
+
+def _done_text(run) -> str:
+    """The status line's end: how far the run is, and why it stopped if it did."""
+    problem = f"  ·  STOPPED: {one_line(run.problem)}" if run.problem else ""
+    return f"{run.iterations_done} iterations done{problem}"
+
+
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
 
 
 class TrainingPanel(QWidget):
@@ -65,11 +84,10 @@ class TrainingPanel(QWidget):
         ev.training_changed.connect(self._on_training)
         ev.history_changed.connect(self._on_history)
         ev.iteration_changed.connect(self._on_iteration)
-        ev.trace_changed.connect(self._on_trace)
         ev.config_changed.connect(lambda *_: self.sync_from_session())
         ev.path_changed.connect(lambda *_: self._on_training())   # what Run trains, said
         ev.config_changed.connect(lambda *_: self._on_training())
-        self.confirm = self._ask                 # tests answer with a function of their own
+        self.task.currentTextChanged.connect(lambda *_: self._name_buttons())
         self.sync_from_session()
         self._on_training()
         self._on_history()
@@ -77,50 +95,59 @@ class TrainingPanel(QWidget):
     # ---- construction -------------------------------------------------------------------
 
     def _build(self):
-        self.task = QComboBox()
-        self.task.addItems(TRAIN_TASKS)
+        """Three columns for a wide, short bottom dock: the settings, the buttons, the
+        progress and the status | the loss curve and the iteration scrubber | a parameter
+        gradient (or its change). In a narrower dock (a tab beside the heatmaps at
+        1366×768) the gradient goes under the other two (``_arrange``)."""
+        self._make_settings()
+        left = QVBoxLayout()
+        for row in (self._settings_form(), self._control_buttons(), self._progress_row()):
+            left.addLayout(row)
+        left.addWidget(self.status)               # made with the progress row
+        left.addStretch(1)
+        self.gradient = GradientMap(self.session)
+        self.loss = LossCurve(self.session, self.report_error)
+        # the loss curve's parts, as the panel's own (tests and saved views use them)
+        self.plot, self.curve, self.marker = self.loss.plot, self.loss.curve, self.loss.marker
+        self.log, self.scrub, self.scrub_label = self.loss.log, self.loss.scrub, \
+            self.loss.scrub_label
+        self._columns = (left, self.loss, self.gradient)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(6, 4, 6, 4)
+        self.wide: bool | None = None
+        self._arrange(True)
+        self.ring.valueChanged.connect(self._ring_changed)
+        self.task.currentTextChanged.connect(self._task_changed)
+        self._task_changed(self.task.currentText())
+
+    def _make_settings(self) -> None:
+        """The controls of the training settings, at their defaults."""
+        self.task = _combo(TRAIN_TASKS)
         self.task.setCurrentText("adding")
-        self.length = QSpinBox()
-        self.length.setRange(1, 100_000)
-        self.length.setValue(100)
-        self.variant = QComboBox()
-        self.variant.addItems(VARIANTS)
-        self.backward = QComboBox()
-        self.backward.addItem("its own", "")
-        for v in VARIANTS:
-            self.backward.addItem(f"{v}'s", v)
+        self.length = _spin(1, MAX_STEPS, 100)
+        self.variant = _combo(VARIANTS)
+        self.backward = _combo([("its own", ""), *((f"{v}'s", v) for v in VARIANTS)])
         self.backward.setToolTip("the backward pass: the cell's own, or another variant's "
                                  "(standard cell + seed's backward = the wrong backward)")
-        self.hidden = QSpinBox()
-        self.hidden.setRange(1, 4096)
-        self.hidden.setValue(64)
-        self.optimizer = QComboBox()
-        self.optimizer.addItem(DEFAULT, None)
-        for o in OPTIMIZERS:
-            self.optimizer.addItem(o, o)
-        self.init = QComboBox()
-        self.init.addItem(DEFAULT, None)
-        for i in INITS:
-            self.init.addItem(i, i)
+        self.hidden = _spin(1, MAX_HIDDEN, 64)
+        self.optimizer = _combo([(DEFAULT, None), *((o, o) for o in OPTIMIZERS)])
+        self.init = _combo([(DEFAULT, None), *((i, i) for i in INITS)])
         self.lr = QLineEdit()
         self.lr.setPlaceholderText(DEFAULT)
         self.clip = QLineEdit()
         self.clip.setPlaceholderText("none")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.watch = QComboBox()
-        self.watch.addItems(WATCH)
+        self.seed = _spin(0, MAX_SEED, 0)
+        self.watch = _combo(WATCH)
         self.watch.setToolTip("the pass shown: the sequence each iteration trains on, or the "
                               "fixed example (sequence 0, one more pass per iteration)")
-        self.ring = QSpinBox()
-        self.ring.setRange(1, 10_000)
-        self.ring.setValue(32)
-        self.ring_memory = QLabel()
-        self.iterations = QSpinBox()
-        self.iterations.setRange(1, 10_000_000)
-        self.iterations.setValue(1000)
+        self.ring = _spin(1, MAX_RING, 32)
+        self.ring_memory = PlainLabel()
+        self.iterations = _spin(1, MAX_ITERATION, 1000)
         self.iterations.setToolTip("Run stops after this many iterations in total")
 
+    def _settings_form(self) -> QGridLayout:
+        """The settings in a grid of label-control pairs, three to a row, and the ring of
+        recent passes with the memory it takes."""
         form = QGridLayout()
         form.setHorizontalSpacing(6)
         form.setVerticalSpacing(3)
@@ -130,15 +157,22 @@ class TrainingPanel(QWidget):
                 (("Watch", self.watch), ("Seed", self.seed), ("Run to", self.iterations))]
         for r, row in enumerate(rows):
             for c, (text, widget) in enumerate(row):
-                form.addWidget(QLabel(text), r, 2 * c)
+                form.addWidget(PlainLabel(text), r, 2 * c)
                 form.addWidget(widget, r, 2 * c + 1)
                 form.setColumnStretch(2 * c + 1, 1)
         ring_row = QHBoxLayout()
         ring_row.addWidget(self.ring)
         ring_row.addWidget(self.ring_memory, 1)
-        form.addWidget(QLabel("Ring"), len(rows), 0)
+        form.addWidget(PlainLabel("Ring"), len(rows), 0)
         form.addLayout(ring_row, len(rows), 1, 1, 5)
+        for w in (self.task, self.variant, self.backward, self.optimizer, self.init,
+                  self.watch):                    # narrow: the dock shares the width
+            w.setMinimumContentsLength(6)
+            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        return form
 
+    def _control_buttons(self) -> QHBoxLayout:
+        """Run, Pause, Step, Reset (no keyboard focus: the keys stay with the debugger)."""
         self.run_button = QPushButton("Run")
         self.pause_button = QPushButton("Pause")
         self.step_button = QPushButton("Step")
@@ -152,107 +186,25 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(lambda: self.session.pause_training())
         self.step_button.clicked.connect(self.step)
         self.reset_button.clicked.connect(self.reset)
+        return buttons
 
+    def _progress_row(self) -> QHBoxLayout:
+        """The progress bar with the count and the rate beside it; makes the status line."""
         self.progress = QProgressBar()
         # No text in the bar: QProgressBar repaints synchronously when its text changes
         # (8 ms a call here); the count goes into the label beside it.
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(self.fontMetrics().height() + 6)
-        self.rate = QLabel("– it/s")
+        self.rate = PlainLabel("– it/s")
         self.rate.setMinimumWidth(self.fontMetrics().horizontalAdvance(
             "0000000 / 0000000 done · 00000 it/s "))
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        prog = QHBoxLayout()
-        prog.addWidget(self.progress, 1)
-        prog.addWidget(self.rate)
-        for w in (self.task, self.variant, self.backward, self.optimizer, self.init,
-                  self.watch):
-            w.setMinimumContentsLength(6)
-            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-
-        # Log ticks at 1, 2 and 5 of each decade only (every minor tick labelled piled up).
-        self.plot = pg.PlotWidget(axisItems={"left": LogAxis("left")})
-        self.plot.setMinimumHeight(90)
-        self.plot.setLabel("bottom", "iteration")
-        self.plot.setLabel("left", "loss")
-        plain_axes(self.plot.getPlotItem())
-        # Before the first iteration: no axes (they showed a range from nothing), a note.
-        self.empty = pg.TextItem("no iterations yet: Run or Step", color=(120, 120, 120),
-                                 anchor=(0.5, 0.5))
-        self.plot.addItem(self.empty, ignoreBounds=True)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.curve = self.plot.plot(pen=pg.mkPen((30, 90, 200), width=1.5))
-        self.curve.setClipToView(True)
-        self.curve.setDownsampling(auto=True)
-        self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 60, 40), width=1))
-        self.plot.addItem(self.marker)
-        self.log = QCheckBox("log scale")
-        self.log.toggled.connect(self._on_log)
-        self.log.setChecked(True)
-
-        self.scrub = QSlider(Qt.Orientation.Horizontal)
-        self.scrub.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scrub.valueChanged.connect(self._scrubbed)
-        self.scrub_label = QLabel()
-        scrub_row = QHBoxLayout()
-        scrub_row.addWidget(QLabel("Iteration"))
-        scrub_row.addWidget(self.scrub, 1)
-        scrub_row.addWidget(self.scrub_label)
-
-        self.grad_name = QComboBox()
-        self.grad_name.addItems([f"{p}_diff" for p in PARAM_NAMES if p.startswith("w")])
-        self.grad_name.currentTextChanged.connect(lambda *_: self._update_heatmap())
-        self.diff = QCheckBox("Δ from previous iteration")
-        self.diff.toggled.connect(lambda *_: self._update_heatmap())
-        self.heat = pg.PlotWidget()
-        self.heat.setMinimumHeight(90)
-        self.heat.invertY(True)
-        self.heat.setLabel("left", "unit")
-        self.heat.setLabel("bottom", "column of xc = [x, h_prev]")
-        plain_axes(self.heat.getPlotItem())
-        self.plot.getPlotItem().getAxis("left").setWidth(44)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("CET-D1"))
-        self.heat.addItem(self.image)
-        self.heat_label = QLabel()
-        heat_row = QHBoxLayout()
-        heat_row.addWidget(self.grad_name)
-        heat_row.addWidget(self.diff)
-        heat_row.addStretch(1)
-        self.heat_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-        # Three columns for a wide, short bottom dock: settings and controls | the loss
-        # curve and the iteration scrubber | a parameter gradient (or its change). In a
-        # narrower dock (a tab beside the heatmaps, 1366×768) the gradient goes under the
-        # other two (``_arrange``).
-        left = QVBoxLayout()
-        left.addLayout(form)
-        left.addLayout(buttons)
-        left.addLayout(prog)
-        left.addWidget(self.status)
-        left.addStretch(1)
-        middle = QVBoxLayout()
-        log_row = QHBoxLayout()
-        log_row.addWidget(QLabel("Loss per iteration"))
-        log_row.addStretch(1)
-        log_row.addWidget(self.log)
-        middle.addLayout(log_row)
-        middle.addWidget(self.plot, 1)
-        middle.addLayout(scrub_row)
-        right = QVBoxLayout()
-        right.addLayout(heat_row)
-        right.addWidget(self.heat_label)
-        right.addWidget(self.heat, 1)
-        self._columns = (left, middle, right)
-        self.grid = QGridLayout(self)
-        self.grid.setContentsMargins(6, 4, 6, 4)
-        self.wide = None
-        self._arrange(True)
-        self.ring.valueChanged.connect(self._ring_changed)
-        self.task.currentTextChanged.connect(self._task_changed)
-        self._task_changed(self.task.currentText())
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.rate)
+        return row
 
     WIDE = 1100                        # px from which the three columns sit side by side
 
@@ -260,18 +212,17 @@ class TrainingPanel(QWidget):
         if wide == self.wide:
             return
         self.wide = wide
-        left, middle, right = self._columns
-        for part in self._columns:
-            self.grid.removeItem(part)
+        left, loss, gradient = self._columns
+        self.grid.removeItem(left)
+        for widget in (loss, gradient):
+            self.grid.removeWidget(widget)
+        self.grid.addLayout(left, 0, 0)
+        self.grid.addWidget(loss, 0, 1)
         if wide:
-            self.grid.addLayout(left, 0, 0)
-            self.grid.addLayout(middle, 0, 1)
-            self.grid.addLayout(right, 0, 2)
+            self.grid.addWidget(gradient, 0, 2)
             stretches, rows = (6, 4, 3), (1, 0)
         else:
-            self.grid.addLayout(left, 0, 0)
-            self.grid.addLayout(middle, 0, 1)
-            self.grid.addLayout(right, 1, 0, 1, 2)
+            self.grid.addWidget(gradient, 1, 0, 1, 2)
             stretches, rows = (3, 2, 0), (3, 2)
         for c, k in enumerate(stretches):
             self.grid.setColumnStretch(c, k)
@@ -353,7 +304,6 @@ class TrainingPanel(QWidget):
         if run is not None:
             text = run.memory_text(self.ring.value())
         else:
-            from ..model.config import format_bytes, trace_bytes
             inputs = task_info(self.task.currentText()).inputs or 8
             text = "≈ " + format_bytes(self.ring.value() * trace_bytes(
                 self.length.value(), inputs, self.hidden.value(), self._base.dtype))
@@ -383,31 +333,14 @@ class TrainingPanel(QWidget):
             return f"the trace {Path(s.path).name}"
         return f"the {s.config.task} run"
 
-    def _agreed(self, settings: TrainingSettings) -> bool:
-        """Training something other than a trace opened from a file: ask first (the dock
-        once trained its old task's settings after File ▸ Open Trace had changed the run
-        without a word). The random task's runs, which the user configured here, say it
-        in the status line only."""
-        shown = self.untrainable()
-        if shown is None or not self.session.path:
-            return True
-        length = f", T={settings.length}" if settings.length else ""
-        return bool(self.confirm(
-            f"{shown[0].upper()}{shown[1:]} cannot be trained here. Train the task "
-            f"'{settings.task}'{length} with the Training panel's settings instead?"))
-
     def _ensure_run(self) -> bool:
         """Start a run with the panel's settings unless one with these settings is on."""
-        try:
-            settings = self.settings()
-        except UserError as err:
-            self.report_error(str(err))
+        settings = self._guard(self.settings)
+        if settings is None:
             return False
         run = self.session.training
         if run is not None and same_run(run, settings):
             return True
-        if not self._agreed(settings):
-            return False
         try:
             self.session.start_training(settings)
         except UserError as err:
@@ -441,30 +374,15 @@ class TrainingPanel(QWidget):
         self._on_report(None, None)
 
     def reset(self):
-        try:
-            settings = self.settings()
-        except UserError as err:
-            self.report_error(str(err))
-            return
-        if not self._agreed(settings):
-            return
-        self._guard(self.session.start_training, settings)
-
-    def _ask(self, question: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, "Train another run?", question,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                          self)
-        box.setTextFormat(Qt.TextFormat.PlainText)          # a file name is not markup
-        return box.exec() == QMessageBox.StandardButton.Yes
+        settings = self._guard(self.settings)
+        if settings is not None:
+            self._guard(self.session.start_training, settings)
 
     # ---- reacting to the session ----------------------------------------------------------
 
     def _on_report(self, report, error):
-        if error:
+        if error:                                  # the slice's problem, in one line
             self.report_error(error)
-        run = self.session.training
-        if run is None:
-            return
         self._show_progress()
 
     def _reset_progress(self, run) -> None:
@@ -500,93 +418,36 @@ class TrainingPanel(QWidget):
                 "Not training. Run starts a run with these settings; the debugger then "
                 "shows each iteration's pass." if shown is None else
                 f"Not training. {shown[0].upper()}{shown[1:]} cannot be trained here: Run "
-                f"trains the task set here ({self.task.currentText()})"
-                + (" and asks first." if self.session.path else "."))
+                f"trains the task set here ({self.task.currentText()}), not the run shown.")
         else:
             if not running:
                 self.show_settings(run.settings)
             c = run.resolved
-            problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
             self.status.setText(f"{c.task}, {c.optimizer} lr {c.lr:g}, init {c.init}"
                                 f"{', clip ' + format(c.clip, 'g') if c.clip else ''}"
-                                f"  ·  {run.iterations_done} iterations done{problem}")
+                                f"  ·  {_done_text(run)}")
             self.progress.setMaximum(max(self.driver.target or self.iterations.value(), 1))
             self._show_progress()
-        self._update_scrubber()
+        self.loss.update_scrubber()
         self._update_memory()
+        self._name_buttons()
 
-    def _on_log(self, on: bool):
-        self.plot.setLogMode(False, on)
-        self._on_history()                 # the curve's gaps are those of this scale
+    def _name_buttons(self) -> None:
+        """Run and Step name the task they would train when that is not the run shown (a
+        trace from a file, the random task): after File ▸ Open Trace the dock's old task
+        trained without a word."""
+        other = self.untrainable() is not None
+        task = self.task.currentText()
+        self.run_button.setText(f"Run {task}" if other else "Run")
+        self.step_button.setText(f"Step {task}" if other else "Step")
 
     def _on_history(self, *_):
-        h = self.session.history_arrays()
-        if len(h["loss"]):
-            self.curve.setData(*loss_curve(h, self.log.isChecked()), connect="finite")
-        else:
-            self.curve.setData([], [])
-        self._show_axes(bool(len(h["loss"])))
+        self.loss.show_history()
         run = self.session.training
         if run is not None:
-            problem = f"  ·  STOPPED: {run.problem}" if run.problem else ""
             text = self.status.text().split("  ·  ")
-            if len(text) >= 2:
-                self.status.setText(f"{text[0]}  ·  {run.iterations_done} iterations done"
-                                    f"{problem}")
-
-    def _show_axes(self, on: bool) -> None:
-        item = self.plot.getPlotItem()
-        if on == item.getAxis("left").isVisible():
-            return
-        for side in ("left", "bottom"):
-            item.showAxis(side, on)
-        item.showGrid(x=on, y=on, alpha=0.25)
-        self.marker.setVisible(on)
-        self.empty.setVisible(not on)
-        if not on:
-            item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
-            self.empty.setPos(0.5, 0.5)
-        else:
-            item.enableAutoRange()
+            if len(text) >= 2:                     # the run's settings, then this
+                self.status.setText(f"{text[0]}  ·  {_done_text(run)}")
 
     def _on_iteration(self, k):
-        self._update_scrubber()
-        if k is not None:
-            self.marker.setValue(k)
-        self._update_heatmap()
-
-    def _on_trace(self, trace):
-        self._update_heatmap()
-
-    def _update_scrubber(self):
-        keys = self.session.iterations()
-        with QSignalBlocker(self.scrub):
-            if keys:
-                self.scrub.setEnabled(True)
-                self.scrub.setRange(keys[0], keys[-1])
-                self.scrub.setValue(self.session.iteration)
-                self.scrub_label.setText(f"{self.session.iteration}  (kept {keys[0]}…{keys[-1]})")
-            else:
-                self.scrub.setEnabled(False)
-                self.scrub_label.setText("–")
-
-    def _scrubbed(self, k: int):
-        if self.session.training is not None:
-            self._guard(self.session.seek_iteration, k)
-
-    def _update_heatmap(self):
-        if not self.isVisible():
-            return
-        diff = self.diff.isChecked()
-        got = gradient_image(self.session.trace, self.grad_name.currentText(),
-                             self.session.previous_trace() if diff else None, diff)
-        if got is None:
-            self.heat_label.setText("no previous iteration kept")
-            self.image.clear()
-            return
-        self.image.setImage(got.image, levels=got.levels, autoLevels=False)
-        self.heat_label.setText(got.text)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        self._update_heatmap()
+        self.loss.show_iteration(k)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -27,8 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.frame_data import ACCUMULATORS, VARIABLES, computed_at
+from ..model.levels import drawable_range, saturate
 from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
+from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
 from .steady import steady_height
 
@@ -110,10 +111,6 @@ class VariablesModel(QAbstractTableModel):
         self._rows.clear()
         self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, len(COLUMNS) - 1))
 
-    def reset(self):
-        self.beginResetModel()
-        self.endResetModel()
-
 
 class VectorPlot(QWidget):
     """The selected quantity as bars over its entries."""
@@ -141,8 +138,8 @@ class VectorPlot(QWidget):
         self.split = pg.InfiniteLine(angle=90, pen=dash)
         self.plot.addItem(self.split)
         self.split.hide()
-        self.title = QLabel(self)
-        self.hover = QLabel(" ", self)
+        self.title = PlainLabel(self)
+        self.hover = PlainLabel(" ", self)
         for label in (self.title, self.hover):
             steady_height(label)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -188,7 +185,7 @@ class VectorPlot(QWidget):
             if name is not None:          # the axes of this quantity, in this run
                 self._set_range(name, bar_length(s.data, name), np.zeros(0, np.float32))
             return
-        self._set(np.asarray(got[0], dtype=np.float32), name)
+        self._set(np.asarray(got[0]), name)
         X = s.trace.inputs
         if name in ("xc", "dxc"):
             self.split.setValue(X - 0.5)
@@ -200,8 +197,9 @@ class VectorPlot(QWidget):
         n = values.shape[0]
         if n == 0 and self.values.shape[0] == 0:
             return                      # still nothing to plot: leave the bars alone
-        self.values = values
-        heights = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        self.values = values            # the values themselves, for the hover text
+        # drawn saturated (model/levels.py): a bar of 1e308 is as high as the plot goes
+        heights = np.nan_to_num(saturate(values), nan=0.0, posinf=0.0, neginf=0.0)
         self.bars.setOpts(x=np.arange(n, dtype=np.float32), height=heights, width=0.8)
         if n:
             self._set_range(name, n, heights)
@@ -213,9 +211,8 @@ class VectorPlot(QWidget):
         rng = (n, lo, hi)
         if rng != self._range:
             self._range = rng
-            pad = 0.04 * (hi - lo) or 1e-3
-            self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(lo - pad, hi + pad),
-                               padding=0)
+            self.plot.setRange(xRange=(-0.5, n - 0.5),
+                               yRange=drawable_range(lo, hi, pad=0.04), padding=0)
 
     def _on_mouse(self, pos):
         vb = self.plot.getPlotItem().vb

@@ -4,6 +4,8 @@ its picture and table for export; ``frame_for_step`` is where a click on a step 
 
 from __future__ import annotations
 
+import sys
+
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from ..model.frames import Frame
@@ -55,12 +57,23 @@ class VisibleView(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
-        self.catch_up()
+        self._in_event(self.catch_up)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)          # e.g. a dock dragged open from zero height
         if self._stale and not self.visibleRegion().isEmpty():
-            self.catch_up()
+            self._in_event(self.catch_up)
+
+    @staticmethod
+    def _in_event(fn) -> None:
+        """Call ``fn`` from a Qt event handler: an exception goes to the excepthook (the
+        app's: a dialog and the log) instead of out of the handler, which PySide6 does not
+        survive when the event came from a ``show()`` called in Python (a crash, measured
+        with a refresh that raises)."""
+        try:
+            fn()
+        except Exception as err:                    # noqa: BLE001 - reported, not lost
+            sys.excepthook(type(err), err, err.__traceback__)
 
     def catch_up(self):
         """Refresh now if a frame or trace changed while the view was not drawn (hidden,

@@ -2,10 +2,12 @@
 
 ``add_view_docks(window)`` builds the carousel, the heatmaps over time, the parameter
 gradients, the gradient flow and the loss-to-cell matrix, each in a QDockWidget with an
-Export button, adds a toggle per dock to the View menu, and lays them out for a
-1366x768 screen: source over variables on the left, the carousel over the heatmaps on
-the right with the other views tabbed beside the heatmaps. The window's saved state
-(``saveState``/``restoreState``) keeps the arrangement.
+Export button, adds a toggle per dock to the View menu, lays them out for a 1366x768
+screen and returns the docks and the views (the window keeps them as ``view_docks`` and
+``views``): source over variables on the left, the carousel over the heatmaps on
+the right with the other views tabbed beside the heatmaps. The window's layout
+(``window_layout.py``, a checked description, never Qt's state bytes) keeps the
+arrangement.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .carousel_view import CarouselView
 from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
 from .heatmap_view import ParamGradView, TimeHeatmapsView
+from .view_base import VisibleView
 
 VIEWS = (  # object name, title, class
     ("carousel", "Carousel", CarouselView),
@@ -27,14 +30,16 @@ VIEWS = (  # object name, title, class
 )
 
 
-def add_view_docks(window) -> dict:
-    """Create the view docks of ``window`` (a MainWindow); returns {name: dock}."""
+def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleView]]:
+    """Create the view docks of ``window`` (a MainWindow); returns ({name: dock},
+    {name: view})."""
     right = Qt.DockWidgetArea.RightDockWidgetArea
-    docks, views = {}, {}
+    docks: dict[str, QDockWidget] = {}
+    views: dict[str, VisibleView] = {}
     for name, title, cls in VIEWS:
         view = cls(window.session)
         view.tools.addWidget(ExportButton(view, title, window.errors, view))
-        docks[name] = window._dock(title, name, view, right)
+        docks[name] = window.add_dock(title, name, view, right)
         # A tab brought to the front is not "shown" (it only moves into view): catch up.
         docks[name].visibilityChanged.connect(lambda on, v=view: on and v.catch_up())
         views[name] = view
@@ -58,10 +63,8 @@ def add_view_docks(window) -> dict:
     menu.addSeparator()
     for name, _, _ in VIEWS:
         menu.addAction(docks[name].toggleViewAction())
-    window.view_docks = docks
-    window.views = views
     add_export_menu(window, views, {name: title for name, title, _ in VIEWS})
-    return docks
+    return docks, views
 
 
 def add_panel_keys(window) -> dict:

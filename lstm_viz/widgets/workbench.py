@@ -1,28 +1,36 @@
 """The workbench: live training, condition breakpoints, the gradient check, variant
 comparison and saved sessions, added to the main window in one place.
 
-The window builds one (``Workbench(window, state_version)``, which needs nothing from
+The window builds one (``Workbench(window)``, which needs nothing from
 the window's module): it creates the Training and Breakpoints docks (bottom area, tabbed,
 hidden until asked for), a status-bar label for the reason a breakpoint stopped
-execution, and the object behind the menu commands of ``model/shortcuts.py`` whose
-command is ``window.workbench.<method>``. Widgets forward intent to the session; nothing
-here owns state of the run.
+execution, and the object behind the menu commands of ``model/shortcuts.py`` that
+call ``w.workbench.<method>()`` (``WorkbenchCommands`` lists them). Widgets forward
+intent to the session; nothing here owns state of the run.
 """
 
 from __future__ import annotations
 
-import base64
+import logging
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QFrame, QInputDialog, QScrollArea
+from PySide6.QtWidgets import QFileDialog, QFrame, QScrollArea
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 
+from ..model import crashlog
+from ..model.layout import LayoutProblem
 from .breakpoints_panel import BreakpointsPanel
-from .busy import busy
+from .plain import ask_text, set_plain_tooltip
+from .progress import run_job
 from .steady import ElidedLabel
 from .training_panel import TrainingPanel
+from .window_layout import apply as apply_layout
+from .window_layout import describe as describe_layout
+
+log = logging.getLogger(crashlog.LOGGER)
 
 SESSION_FILTER = "lstm-viz sessions (*.npz);;All files (*)"
 
@@ -52,18 +60,17 @@ def _scrolling(panel):
 
 
 class Workbench:
-    def __init__(self, window, state_version: int):
+    def __init__(self, window):
         self.window = window
-        self.state_version = state_version          # the window's dock layout version
         self.session = window.session
         report = window.errors.report
         self.training_panel = TrainingPanel(self.session, report_error=report)
         self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report,
                                                   done_editing=window.focus_home)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        self.training_dock = window._dock("Training", "training",
+        self.training_dock = window.add_dock("Training", "training",
                                           _scrolling(self.training_panel), bottom)
-        self.breakpoints_dock = window._dock("Breakpoints", "breakpoints",
+        self.breakpoints_dock = window.add_dock("Breakpoints", "breakpoints",
                                              _scrolling(self.breakpoints_panel), bottom)
         self._share: float | None = None            # the bottom panel's share of the height
         self._window_size = None
@@ -103,16 +110,18 @@ class Workbench:
         self.show_note("" if stop is None else "■ " + stop.text())
 
     def show_note(self, text: str) -> None:
-        """The status bar's note, whole in its tool tip (empty: no note)."""
-        grads = getattr(self.window, "status_grads", None)
-        if grads is not None:
-            grads.setVisible(not text)
+        """The status bar's note, whole in its tool tip (empty: no note): why execution
+        stopped (or did not), what a new run kept."""
+        text = one_line(text)
+        line = getattr(self.window, "status_line", None)
+        if line is not None:
+            line.grads.setVisible(not text)
         self.stop_label.setVisible(bool(text))
         bar = self.window.statusBar()
         if bar.layout() is not None:
             bar.layout().activate()            # its width now, so the text is cut only if
         self.stop_label.set_full_text(text)    # it does not fit the room it will have
-        self.stop_label.setToolTip(text)
+        set_plain_tooltip(self.stop_label, text)
 
     def note(self) -> str:
         """The note's whole text ("" when none shows)."""
@@ -170,8 +179,9 @@ class Workbench:
             return
         dock.show()
         self._resize_bottom(dock, max(BOTTOM_MIN, w.height() // 3))
-        if dock.height() < BOTTOM_MIN and w.view_docks["heatmaps"].isVisible():
-            w.tabifyDockWidget(w.view_docks["heatmaps"], dock)
+        heatmaps = w.view_docks["heatmaps"]
+        if dock.height() < BOTTOM_MIN and heatmaps.isVisible() and not heatmaps.isFloating():
+            w.tabifyDockWidget(heatmaps, dock)
         else:
             self._remember_share(dock)
 
@@ -238,10 +248,6 @@ class Workbench:
             self.show_training()
             self.training_panel.run()
 
-    def step_training(self):
-        self.show_training()
-        self.training_panel.step()
-
     def reset_training(self):
         self.show_training()
         self.training_panel.reset()
@@ -301,41 +307,47 @@ class Workbench:
     # ---- saved sessions -------------------------------------------------------------------------
 
     def view_state(self) -> dict:
-        w = self.window
-        version = self.state_version
+        """What a saved session keeps of the window: the layout in ``model/layout.py``'s
+        checked form (never Qt's state bytes) and the training dock's choices."""
         p = self.training_panel
-        return {"window_state": base64.b64encode(bytes(w.saveState(version))).decode("ascii"),
-                "state_version": version,
-                "training_visible": self.training_dock.isVisible(),
-                "breakpoints_visible": self.breakpoints_dock.isVisible(),
-                "loss_log_scale": p.log.isChecked(), "grad_diff": p.diff.isChecked(),
-                "grad_array": p.grad_name.currentText()}
+        return {"layout": describe_layout(self.window),
+                "loss_log_scale": p.log.isChecked(), "grad_diff": p.gradient.diff.isChecked(),
+                "grad_array": p.gradient.grad_name.currentText()}
 
-    def apply_view(self, view: dict) -> None:
-        from PySide6.QtCore import QByteArray
+    def apply_view(self, view: dict) -> list[str]:
+        """Apply a saved session's view: each entry checked, one that is not what was
+        written is skipped with a one-line warning (the session itself is fine).
+        Returns the warnings."""
+        warnings = []
 
-        w = self.window
-        state = view.get("window_state")
-        if isinstance(state, str):
+        def skip(key: str, why: str) -> None:
+            warnings.append(one_line(f"the session's view {key!r} {why}; ignored"))
+
+        if not isinstance(view, dict):
+            view = {}
+        if "layout" in view:
             try:
-                w.restoreState(QByteArray(base64.b64decode(state)),
-                               int(view.get("state_version", 0)))
-            except (ValueError, TypeError):
-                pass
-        for key, dock in (("training_visible", self.training_dock),
-                          ("breakpoints_visible", self.breakpoints_dock)):
-            if key in view:
-                dock.setVisible(bool(view[key]))
-        from .view_docks import redock_floating
-
-        redock_floating(w)
+                apply_layout(self.window, view["layout"])
+            except LayoutProblem as err:
+                skip("layout", f"is not a window layout ({err})")
         p = self.training_panel
-        if "loss_log_scale" in view:
-            p.log.setChecked(bool(view["loss_log_scale"]))
-        if "grad_diff" in view:
-            p.diff.setChecked(bool(view["grad_diff"]))
-        if isinstance(view.get("grad_array"), str):
-            p.grad_name.setCurrentText(view["grad_array"])
+        for key, box in (("loss_log_scale", p.log), ("grad_diff", p.gradient.diff)):
+            if key in view:
+                if isinstance(view[key], bool):
+                    box.setChecked(view[key])
+                else:
+                    skip(key, "is not true or false")
+        if "grad_array" in view:
+            name = view["grad_array"]
+            if isinstance(name, str) and p.gradient.grad_name.findText(name) >= 0:
+                p.gradient.grad_name.setCurrentText(name)
+            else:
+                skip("grad_array", "is not a gradient array")
+        for text in warnings:
+            log.warning("%s", text)
+        if warnings:
+            self.window.statusBar().showMessage(warnings[0], 8000)
+        return warnings
 
     def save_session_to(self, path) -> bool:
         from ..model.saved_session import save_session
@@ -348,47 +360,56 @@ class Workbench:
         return True
 
     def open_session_from(self, path) -> bool:
-        """Open a saved session; a bad file shows one line and keeps the current one."""
-        from ..model.saved_session import load_session
+        """Open a saved session; a bad file shows one line and keeps the current one. The
+        passes it records again run with progress and Cancel (``progress.py``)."""
+        from ..model.saved_session import load_session_job
 
         try:
-            with busy():
-                loaded, view = load_session(path)
+            got = run_job(self.window, "Opening the session", load_session_job(path))
         except UserError as err:
             self.window.errors.report(err)
             return False
+        if got is None:
+            self.window.statusBar().showMessage("cancelled: nothing changed", 4000)
+            return False
+        loaded, view = got
         self.session.adopt(loaded)
         self.apply_view(view)
         return True
 
     def save_session(self):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.save_session_to(path if path.endswith(".npz") else path + ".npz")
 
     def open_session(self):
         path, _ = QFileDialog.getOpenFileName(self.window, "Open session",
-                                              self.window._last_dir(), SESSION_FILTER)
+                                              self.window.last_dir(), SESSION_FILTER)
         if path:
             self.open_session_from(path)
 
     def copy_state(self) -> str:
-        from ..model.saved_session import state_text
+        from ..model.session_text import state_text
 
         text = state_text(self.session)
         QGuiApplication.clipboard().setText(text)
-        self.window.statusBar().showMessage("copied: " + text, 4000)
+        self.window.statusBar().showMessage(one_line("copied: " + text), 4000)
         return text
 
     def open_text(self, text: str) -> bool:
-        from ..model.saved_session import session_from_text
+        """Open a session text; a training run's is trained again up to its iteration,
+        with progress and Cancel (``progress.py``)."""
+        from ..model.session_text import session_from_text_job
 
         try:
-            with busy():                     # a long pass is recorded (and trained) first
-                loaded = session_from_text(text)
+            loaded = run_job(self.window, "Opening the session text",
+                             session_from_text_job(text))
         except UserError as err:
             self.window.errors.report(err)
+            return False
+        if loaded is None:
+            self.window.statusBar().showMessage("cancelled: nothing changed", 4000)
             return False
         self.session.adopt(loaded)
         if loaded.training is not None:
@@ -397,8 +418,7 @@ class Workbench:
 
     def paste_state(self):
         current = QGuiApplication.clipboard().text().strip()
-        text, ok = QInputDialog.getText(self.window, "Open session from text",
-                                        "Session text (lstm-viz:1 …):",
-                                        text=current if current.startswith("lstm-viz:") else "")
+        text, ok = ask_text(self.window, "Open session from text", "Session text (lstm-viz:1 …):",
+                            text=current if current.startswith("lstm-viz:") else "")
         if ok and text.strip():
             self.open_text(text)

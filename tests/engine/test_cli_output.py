@@ -201,7 +201,7 @@ def test_a_nan_error_in_a_later_array_is_never_hidden_by_the_verdict(capsys, run
         ok = ArrayCheck("wg", np.array([1e-9]), np.zeros(1), np.zeros(1), 1)
         bad = ArrayCheck("bo", np.array([np.nan]), np.zeros(1), np.full(1, np.nan), 1)
         return GradCheckResult({"wg": ok, "bo": bad})
-    monkeypatch.setattr(cli, "gradient_check", fake)
+    monkeypatch.setattr(cli, "gradient_check_model", fake)
     assert cli.main(["gradcheck", *run_files]) == 1
     out = capsys.readouterr().out
     assert "bo" in out and "FAIL" in out and "verdict: wrong" in out, out

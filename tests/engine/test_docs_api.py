@@ -30,6 +30,7 @@ def test_the_documented_training_script_path_records_pytorchs_loss(capsys, tmp_p
     batch_x = torch.as_tensor(rng.integers(0, 76, (4, 20)))
     batch_y = torch.as_tensor(rng.integers(0, 76, (4, 20)))
     from_modules, from_file = python_blocks()[:2]
+    monkeypatch.chdir(tmp_path)
     exec(from_modules, {"net": net, "batch_x": batch_x, "batch_y": batch_y})
     printed = float(capsys.readouterr().out)
     with torch.no_grad():
@@ -38,9 +39,12 @@ def test_the_documented_training_script_path_records_pytorchs_loss(capsys, tmp_p
         want = torch.nn.functional.cross_entropy(net64.decoder(out[0]), batch_y[0],
                                                  reduction="sum").item()
     assert printed == pytest.approx(want, rel=1e-12)
+    from lstm_engine.io import load_model_trace
+    saved = load_model_trace(tmp_path / "trace.npz")      # the file the block wrote
+    assert saved.total_loss == printed and saved.sequence == 0 and saved.batch == 4
+    assert saved.num_layers == 2 and saved.dE.shape == (76, 32)
 
     torch.save(net.state_dict(), tmp_path / "model.pt")
-    monkeypatch.chdir(tmp_path)
     exec(from_file, {})
     lines = capsys.readouterr().out.splitlines()
     assert "  embed.weight -> embedding (76×32)" in lines

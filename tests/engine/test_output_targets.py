@@ -42,7 +42,7 @@ def _write_bytes(path, data=b"new bytes"):
 
 # ---- what can be at the output path ------------------------------------------------------
 
-def _make_target(kind: str, d: Path, keep: list) -> Path:
+def _make_target(kind: str, d: Path, keep: list) -> Path:  # noqa: C901, PLR0912 - one branch per kind of target, the list the test is parametrised over
     """A path in ``d`` holding ``kind``; ``keep`` keeps sockets and pipes open."""
     path = d / "out.npz"
     if kind == "fifo":
@@ -320,13 +320,14 @@ def test_a_killed_save_leaves_a_temporary_that_a_later_save_clears(tmp_path):
         "    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "out.npz")],
                             stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "writing"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with proc:                                      # closes the pipe (strict warnings)
+        try:
+            assert proc.stdout.readline().strip() == "writing"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     left = os.listdir(tmp_path)
     assert len(left) == 1 and TEMP.fullmatch(left[0]), left
     leftover = tmp_path / left[0]

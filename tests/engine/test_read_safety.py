@@ -11,7 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstm_engine import cli, init_uniform, io, memory, record, tasks, torch_io
+from lstm_engine import (
+    Model,
+    ReadoutCrossEntropy,
+    cli,
+    init_uniform,
+    io,
+    memory,
+    record,
+    record_model,
+    tasks,
+    torch_io,
+)
 from lstm_engine.errors import UserError
 
 T, X, H = 5, 3, 4
@@ -26,6 +37,12 @@ def files(tmp_path_factory):
     io.save_params(d / "params.npz", params)
     io.save_trace(d / "trace.npz", record(params, x, y, "standard"))
     torch_io.save_torch(d / "torch.npz", params)
+    model = Model([params, init_uniform(H, 2, rng)], "standard",
+                  ReadoutCrossEntropy(rng.standard_normal((3, 2)), np.zeros(3)),
+                  rng.standard_normal((6, X)))
+    io.save_model_params(d / "model.npz", model)
+    io.save_model_trace(d / "stack.npz", record_model(model, rng.integers(0, 6, (2, T)),
+                                                      rng.integers(0, 3, (2, T)), sequence=1))
     np.save(d / "inputs.npy", x)
     (d / "table.csv").write_text("a,b\n1,2\n3,4\n")
     return {p.name: p.read_bytes() for p in d.iterdir()}
@@ -35,6 +52,8 @@ READERS = {
     "params.npz": io.load_params,
     "trace.npz": io.load_trace,
     "torch.npz": torch_io.load_torch,
+    "model.npz": io.load_model,
+    "stack.npz": io.load_model_trace,
     "inputs.npy": lambda p: io.load_npy(p),
     "table.csv": tasks.read_table,
     "table.npy": tasks.read_table,
@@ -96,7 +115,7 @@ def test_a_fifo_swapped_in_after_the_check_is_refused_not_waited_on(tmp_path, fi
     assert "not a regular file" in str(err) and str(path) in str(err)
 
 
-@pytest.mark.parametrize("name", ["trace.npz", "inputs.npy", "table.csv"])
+@pytest.mark.parametrize("name", ["trace.npz", "stack.npz", "inputs.npy", "table.csv"])
 def test_racing_swaps_between_a_file_and_a_fifo_never_hang(tmp_path, files, name):
     """A thread swaps the path between the file and a FIFO as fast as it can while the
     reader reads it 150 times: every read ends (read or refused), none blocks."""
@@ -230,7 +249,10 @@ def test_the_total_of_all_members_is_budgeted_against_the_memory_available(tmp_p
     assert len(io.read_npz(path, select=lambda n: n in ("m0", "m1"))) == 2   # 2 MiB fits
 
 
-def test_info_reads_each_file_once(tmp_path, files, monkeypatch, capsys):
+@pytest.mark.parametrize("name,words", [("trace.npz", "trace, variant standard"),
+                                        ("stack.npz", "trace (format 2): 2 layers"),
+                                        ("model.npz", "parameters (format 2)")])
+def test_info_reads_each_file_once(tmp_path, files, monkeypatch, capsys, name, words):
     calls = []
     real = np.lib.format.read_array
 
@@ -238,12 +260,12 @@ def test_info_reads_each_file_once(tmp_path, files, monkeypatch, capsys):
         calls.append(1)
         return real(fp, *args, **kwargs)
     monkeypatch.setattr(np.lib.format, "read_array", counting)
-    path = tmp_path / "trace.npz"
-    path.write_bytes(files["trace.npz"])
+    path = tmp_path / name
+    path.write_bytes(files[name])
     with zipfile.ZipFile(path) as zf:
         members = len(zf.infolist())
     assert cli.main(["info", str(path)]) == 0
-    assert "trace, variant standard" in capsys.readouterr().out
+    assert words in capsys.readouterr().out
     assert len(calls) == members, (len(calls), members)
 
 
@@ -278,6 +300,24 @@ def test_big_endian_params_and_traces_are_read(tmp_path, files):
             np.testing.assert_array_equal(loaded.ds, arrays["ds.npy"])
 
 
+def test_big_endian_files_of_whole_models_are_read(tmp_path, files):
+    for name in ("model.npz", "stack.npz"):
+        with zipfile.ZipFile(_io.BytesIO(files[name])) as zf:
+            arrays = {m.filename[:-4]: np.load(_io.BytesIO(zf.read(m))) for m in zf.infolist()}
+        swapped = {k: _big_endian(v) if v.dtype.kind in "fiu" else v for k, v in arrays.items()}
+        path = tmp_path / ("big-" + name)
+        path.write_bytes(_zip({k + ".npy": _npy(v) for k, v in swapped.items()}))
+        if name == "model.npz":
+            model = io.load_model(path).model
+            np.testing.assert_array_equal(model.embedding, arrays["embedding"])
+            assert model.layers[1].wg.dtype.isnative
+        else:
+            trace = io.load_model_trace(path)
+            np.testing.assert_array_equal(trace.tokens, arrays["tokens"])
+            np.testing.assert_array_equal(trace.layers[1].ds, arrays["L1.ds"])
+            assert trace.dE.dtype.isnative and trace.sequence == 1
+
+
 def test_the_cli_records_from_big_endian_files(tmp_path, files, capsys):
     (tmp_path / "p.npz").write_bytes(files["params.npz"])
     np.save(tmp_path / "x.npy", _big_endian(np.ones((T, X))))
@@ -306,3 +346,26 @@ def test_an_archive_handed_to_another_library_is_checked_first(tmp_path, monkeyp
     with io.open_regular(path) as fp:
         io.check_archive_expansion(fp, path)                # 40 MiB: fits in 80 MiB
         assert fp.tell() == 0
+
+
+def _zip_with_a_broken_utf8_name(path: Path) -> Path:
+    """A zip whose central directory flags a member name as UTF-8 and then holds a byte
+    that is not UTF-8 (one flipped byte of a real archive)."""
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("é.npy", b"x" * 64)             # a non-ASCII name sets the UTF-8 flag
+    data = bytearray(buf.getvalue())
+    name = "é".encode()
+    at = data.rfind(name)                               # the central directory's copy
+    data[at] = 0x80
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_central_directory_is_one_line_whatever_zipfile_raises(tmp_path):
+    path = _zip_with_a_broken_utf8_name(tmp_path / "broken.npz")
+    with open(path, "rb") as fp, pytest.raises(UserError, match="not a valid archive"):
+        io.check_archive_expansion(fp, path)
+    with pytest.raises(UserError) as info:
+        io.read_npz(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)

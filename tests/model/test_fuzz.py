@@ -2,7 +2,8 @@
 file, or it reads a valid object. Never another exception, never a hang, never a large
 allocation. Hypothesis derives hostile variants from valid files (truncation, byte flips,
 random bytes, .npz members swapped for pickles, odd dtypes and shapes, huge declared
-sizes, NaN/Inf, bad ``meta``); derandomized, so a CI run is reproducible."""
+sizes, NaN/Inf, bad ``meta``); derandomized by the default Hypothesis profile
+(tests/conftest.py), so a CI run is reproducible."""
 
 import io as _io
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lstm_engine import init_uniform, io, record, tasks, torch_io
@@ -26,9 +27,10 @@ T, X, H = 5, 3, 4
 
 
 def _fuzz(n):
-    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow, HealthCheck.data_too_large])
+    """n examples under the default profile, which gives a test 100 (tests/conftest.py: it
+    is derandomized and allows these tests' slow, large draws; a test with no ``_fuzz`` runs
+    100); other profiles scale n as they scale their own count."""
+    return settings(max_examples=max(1, n * settings.default.max_examples // 100))
 
 
 # ---- the valid files every hostile variant starts from -----------------------------------
@@ -317,7 +319,6 @@ def test_the_valid_files_are_read(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", READERS)
-@_fuzz(100)
 @given(data=st.data())
 def test_truncated_files(tmp_path, name, data):
     reader = READERS[name]
@@ -329,7 +330,6 @@ def test_truncated_files(tmp_path, name, data):
 
 
 @pytest.mark.parametrize("name", READERS)
-@_fuzz(100)
 @given(data=st.data())
 def test_flipped_bytes(tmp_path, name, data):
     reader = READERS[name]

@@ -11,8 +11,9 @@ from lstm_engine.io import save_trace
 from lstm_engine.params import PARAM_NAMES
 from lstm_engine.trace import STEP_NAMES
 from lstm_viz.model.config import default_config
-from lstm_viz.model.saved_session import load_session, save_session, session_from_text, state_text
+from lstm_viz.model.saved_session import load_session, save_session
 from lstm_viz.model.session import Session
+from lstm_viz.model.session_text import session_from_text, state_text
 from lstm_viz.model.training_run import TrainingSettings
 
 SMALL = TrainingSettings(task="adding", length=20, hidden=8, ring=5)
@@ -128,3 +129,58 @@ def test_the_text_form_reopens_the_same_view(trained):
                 "lstm-viz:1 task=adding frame=bwd:99"):
         with pytest.raises(UserError):
             session_from_text(bad)
+
+
+def test_restore_builds_a_session_from_what_it_holds_without_recording(monkeypatch):
+    import lstm_viz.model.session as session_module
+    from lstm_viz.model.session import HistoryEntry
+
+    source = Session(default_config("random", steps=5, inputs=2, hidden=3))
+    monkeypatch.setattr(session_module, "record_config", _refuse_recording)
+    history = [HistoryEntry(0, 1.5, 0.25), HistoryEntry(1, 1.25, 0.5)]
+    s = Session.restore(source.trace, source.config, frame="bwd:2:ds",
+                        breakpoints=["fwd:1", "nan", "fwd:1"], history=history,
+                        selected="s", speed=60, path="run.npz")
+    assert s.trace is source.trace and s.config == source.config
+    assert s.frame_text == "bwd:2:ds" and s.selected == "s" and s.speed == 60
+    assert [b.spec() for b in s.breakpoints] == ["frame fwd:1", "nan"]     # once each
+    assert s.history == tuple(history) and s.path == "run.npz" and s.training is None
+    with pytest.raises(UserError, match="fwd:9"):                      # not in this pass
+        Session.restore(source.trace, breakpoints=["fwd:9"])
+    with pytest.raises(UserError):
+        Session.restore(source.trace, frame="bwd:7")
+
+
+def test_a_training_run_is_restored_at_its_iteration_with_its_history(monkeypatch):
+    import lstm_viz.model.session as session_module
+    from lstm_viz.model.training_run import TrainingRun
+
+    run = TrainingRun(SMALL)
+    for _ in range(4):
+        run.step()
+    monkeypatch.setattr(session_module, "record_config", _refuse_recording)
+    s = Session.restore(training=run, iteration=2, frame="fwd:3")
+    assert s.training is run and s.iteration == 2 and s.trace is run.trace_at(2)
+    assert s.config == run.run_config() and s.frame_text == "fwd:3"
+    assert [e.loss for e in s.history] == [r.loss for r in run.records]
+    s.train(1)                                          # and it trains on
+    assert s.iteration == 4 and len(s.history) == 5
+
+
+def test_the_text_form_records_no_throwaway_session(monkeypatch):
+    import lstm_viz.model.session as session_module
+
+    real, calls = session_module.record_config, []
+
+    def counted(config):
+        calls.append(config.task)
+        return real(config)
+    monkeypatch.setattr(session_module, "record_config", counted)
+    s = session_from_text("lstm-viz:1 train task=adding length=10 hidden=4 iteration=2")
+    assert calls == [] and s.iteration == 2               # only the run's own passes
+    s = session_from_text("lstm-viz:1 task=adding steps=12 frame=loss")
+    assert calls == ["adding"] and s.frame_text == "loss"   # the run, recorded once
+
+
+def _refuse_recording(config):
+    raise AssertionError("a restored session records nothing")

@@ -209,8 +209,7 @@ def test_loss_curve_and_gradient_image_are_what_the_dock_draws():
     assert g.text.startswith("wi_diff  max |·| ")
     prev = s.previous_trace()
     d = gradient_image(s.trace, "wi_diff", prev, diff=True)
-    np.testing.assert_array_equal(d.image, s.trace.wi_diff.astype(np.float32)
-                                  - prev.wi_diff.astype(np.float32))
+    np.testing.assert_array_equal(d.image, (s.trace.wi_diff - prev.wi_diff).astype(np.float32))
     assert "(k−1)" in d.label and gradient_image(s.trace, "wi_diff", None, diff=True) is None
     same = gradient_image(s.trace, "wi_diff", s.trace, diff=True)     # no change at all
     assert same.max_abs == 0.0 and same.levels == (-1.0, 1.0)

@@ -21,7 +21,7 @@ from lstm_viz.pictures.colors import (
     is_signed,
     to_rgba,
 )
-from lstm_viz.pictures.contributions import choose_sources
+from lstm_viz.pictures.contributions import Contributions, choose_sources
 from lstm_viz.pictures.known import known_steps, not_computed_mask
 from lstm_viz.pictures.tables import csv_text
 from lstm_viz.pictures.time_maps import TIME_BACKWARD, TIME_FORWARD, TIME_NAMES
@@ -188,6 +188,21 @@ def test_contribution_matrix_matches_passes_with_one_loss_each(run, vd):
     assert img.levels[0] < img.levels[1]
     header, rows = vd.contributions.table()
     assert rows[0][2] is None and rows[0][1] == pytest.approx(img.norms[0, 0])
+
+
+def test_contribution_matrix_gives_nan_and_inf_their_reserved_colours():
+    """NaN and +Inf norms of past entries get their colours; the future (t > k, NaN by
+    construction) and exact zeros (log10 = -inf) do not."""
+    M = np.array([[0.5, np.nan, np.nan],
+                  [np.nan, 0.0, np.nan],
+                  [np.inf, 2.0, 1.0]])
+    img = Contributions._build(np.arange(3), M)
+    assert (img.special.nan, img.special.posinf) == (1, 1)
+    assert tuple(img.overlay[1, 0, :3]) == NAN_RGB and tuple(img.overlay[2, 0, :3]) == POSINF_RGB
+    drawn = img.overlay[..., 3] > 0
+    assert drawn.sum() == 2                              # not the future, not the zero
+    clean = Contributions._build(np.arange(2), np.array([[1.0, np.nan], [0.5, 0.25]]))
+    assert clean.overlay is None and clean.special.total == 0
 
 
 def test_sources_are_capped_and_keep_the_last_step():
@@ -390,7 +405,9 @@ def test_values_beyond_float32_keep_their_sign_and_size_in_the_image():
     with warnings.catch_warnings():
         warnings.simplefilter("error")                   # no overflow warning on stderr
         img = finite_or_zero(a)
-    big = np.finfo(np.float32).max
+    from lstm_viz.model.levels import DRAW_MAX
+
+    big = np.float32(DRAW_MAX)               # held where every plot can still draw it
     assert img.dtype == np.float32
     np.testing.assert_array_equal(img, [[big, -big, 0.5], [0, 0, 0]])
     plain = np.array([0.25, -2.0])

@@ -52,7 +52,7 @@ def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
         raise RuntimeError("the heatmap cannot draw this frame")
 
     monkeypatch.setattr(heat, "refresh", broken)
-    w.actions["next_frame"].trigger()                     # Right: one frame on
+    w.actions_by_id["next_frame"].trigger()                     # Right: one frame on
     qapp.processEvents()
     # the dialog, telling where the log is
     assert w.errors.messages == ["RuntimeError: the heatmap cannot draw this frame"]
@@ -64,7 +64,7 @@ def test_a_view_failing_during_a_seek(app_window, monkeypatch, qapp):
     assert "Traceback" in text and "in broken" in text and "cannot draw this frame" in text
     # the session moved and is whole; the views after the failing one were updated
     assert s.trace is trace and s.cursor == 1
-    assert "frame fwd:0:g" in w.status_frame.full_text()
+    assert "frame fwd:0:g" in w.status_line.frame.full_text()
     # the app keeps working: once the view is fixed, a later seek repaints it
     monkeypatch.undo()
     before = heat.refreshes
@@ -107,7 +107,7 @@ def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp)
         raise KeyError("step over broke")
 
     monkeypatch.setattr(s, "step_over", step_over_broke)
-    w.actions["step_over"].trigger()                 # a menu action (Debug > Step Over)
+    w.actions_by_id["step_over"].trigger()                 # a menu action (Debug > Step Over)
     qapp.processEvents()
     assert w.errors.messages[-1] == "KeyError: 'step over broke'"
     assert len(_boxes(w)) == 1                       # one box at a time
@@ -115,7 +115,7 @@ def test_a_failing_slot_and_a_failing_menu_action(app_window, monkeypatch, qapp)
     assert s.trace is trace and s.cursor == cursor
     monkeypatch.undo()
     panel.step_button.click()                        # the app keeps working
-    w.actions["step_over"].trigger()
+    w.actions_by_id["step_over"].trigger()
     assert s.training.iterations_done == done + 1 and s.cursor != cursor
     assert len(w.errors.messages) == 2
 
@@ -237,7 +237,7 @@ def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monke
 
     panel.run_button.click()                            # training runs in QTimer slices
     assert s.training_running
-    monkeypatch.setattr(s, "train", train_broke)
+    monkeypatch.setattr(s, "train_slice", train_broke)
     qtbot.waitUntil(lambda: not s.training_running, timeout=5000)
     for _ in range(20):
         qapp.processEvents()
@@ -261,6 +261,12 @@ def test_a_bug_in_a_timer_slot_stops_its_timer_with_one_dialog(app_window, monke
 
 # ---- NaN in training ----------------------------------------------------------------------
 
+# The heatmaps hand pyqtgraph float32 images with colour levels that this blown-up run
+# pushes past float32's range; pyqtgraph's rescale then overflows and multiplies inf by 0.
+# Whether a paint lands on such a pass depends on timing. To go when the views keep their
+# levels within float32.
+@pytest.mark.filterwarnings(
+    r"ignore:(overflow|invalid value) encountered in:RuntimeWarning:pyqtgraph\.functions")
 def test_training_that_blows_up_stops_at_its_first_bad_value(make_window, qtbot, qapp):
     import numpy as np
 
@@ -292,7 +298,7 @@ def test_training_that_blows_up_stops_at_its_first_bad_value(make_window, qtbot,
     # that pass is shown at the frame where its first NaN/Inf appears
     assert s.iteration == bad and s.trace is run.trace_at(bad) and s.frame_text == "loss"
     assert not np.isfinite(s.trace.loss[19])
-    assert "frame loss" in w.status_frame.full_text()
+    assert "frame loss" in w.status_line.frame.full_text()
     # the parameters are those the bad iteration started from, bit for bit: the same as
     # a fresh run's after ``bad`` good iterations (training is deterministic)
     fresh = TrainingRun(p.settings())

@@ -166,3 +166,29 @@ def test_hostile_files_show_one_line_and_keep_the_session(make_window, tmp_path,
     w.errors.box.close()
     assert open_file(valid) is True                      # and the valid file does open
     assert w.session.trace is not trace
+
+
+def test_a_file_opened_while_training_runs_is_shown_whole(make_window, tmp_path, qtbot):
+    """Issue 14, class 17: every view hears of the new pass once the session is whole
+    (no view reads the old cursor against the new, shorter pass)."""
+    from lstm_engine.io import save_trace
+
+    small = tmp_path / "small.npz"
+    save_trace(small, Session().trace)
+    w = make_window()
+    w.workbench.show_training()
+    panel = w.workbench.training_panel
+    panel.task.setCurrentText("adding")
+    panel.length.setValue(20)
+    panel.hidden.setValue(4)
+    panel.iterations.setValue(10**6)
+    panel.run_button.click()
+    s = w.session
+    qtbot.waitUntil(lambda: s.training is not None and s.training.iterations_done >= 2)
+    s.last()
+    assert s.training_running and s.cursor >= len(Session().frames)
+    assert w.open_path(small)
+    assert w.errors.messages == []
+    assert s.training is None and not s.training_running and s.path == str(small)
+    assert w.timeline.bar.maximum() == len(s.frames) - 1 and w.timeline.bar.value() == 0
+    assert not panel.driver.timer.isActive()

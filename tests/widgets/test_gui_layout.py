@@ -140,19 +140,19 @@ def test_a_floated_panel_comes_back_docked_at_the_next_start(make_window, qtbot,
 
 
 def test_a_saved_session_opened_from_the_command_line_brings_its_layout(make_window, tmp_path):
-    from lstm_viz.widgets.app import build_window, open_session, parse_args
+    from lstm_viz.widgets.app import _open_session_in, parse_args
 
     w = make_window()
     w.workbench.show_breakpoints()
     w.view_docks["carousel"].close()
+    w.view_docks["flow"].setFloating(True)
     assert w.workbench.save_session_to(tmp_path / "s.npz")
-    session, view = open_session(parse_args([str(tmp_path / "s.npz")]))
-    assert view                                        # the layout came with the file
-    again = build_window(session, view)
-    again.show()
+    again = make_window(settings_name="other.ini")
+    assert again.view_docks["carousel"].isVisible()
+    _open_session_in(again, parse_args([str(tmp_path / "s.npz")]))   # lstm-viz s.npz
     assert again.workbench.breakpoints_dock.isVisible()
     assert not again.view_docks["carousel"].isVisible()
-    again.close()
+    assert again.view_docks["flow"].isFloating()         # a saved session reopens exactly
 
 
 def test_every_panel_has_a_key_that_brings_it_forward_or_closes_it(make_window, qtbot):

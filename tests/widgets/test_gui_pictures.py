@@ -139,7 +139,7 @@ def test_views_and_the_window_export_at_2x_and_4x(make_window, tmp_path, qtbot):
         path = tmp_path / f"heat{scale}.png"
         export_view(view, path, "Heatmaps over time", scale)
         assert _png_size(path) == (width * scale, height * scale)
-    write_png(w, tmp_path / "window.png", 2)
+    write_png(w, tmp_path / "window.png", scale=2)
     assert _png_size(tmp_path / "window.png") == (2 * w.width(), 2 * w.height())
     # 2× is drawn at 2×, not the 1× picture enlarged: it has detail the 1× one lacks
     from PySide6.QtGui import QImage

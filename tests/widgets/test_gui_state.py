@@ -24,7 +24,7 @@ def test_going_back_to_a_task_brings_its_defaults_whole(make_window, qtbot):
     w.session.configure(c)
     assert w.session.trace.total_loss == pytest.approx(PUBLISHED_L, rel=1e-6)
     w.session.goto("loss")
-    assert "L = 0.753484" in w.status_loss.full_text()
+    assert "L = 0.753484" in w.status_line.loss.full_text()
 
 
 # ---- items 5 and 6: what carries over to a new run; a stop's reason, whole and not stale ----
@@ -63,14 +63,16 @@ def test_a_stop_s_reason_is_shown_whole_and_cleared_elsewhere(make_window, qtbot
     assert stop is not None and s.cursor == stop.index
     label = w.workbench.stop_label
     whole = "■ " + stop.text()
-    assert w.workbench.note() == whole and label.toolTip() == whole
+    from lstm_viz.widgets.plain import plain_tooltip
+
+    assert w.workbench.note() == whole and label.toolTip() == plain_tooltip(whole)
     assert len(whole) > 60                                # a long reason, not cut: all of it
-    assert not w.status_grads.isVisible()                 # the note has the norms' room
+    assert not w.status_line.grads.isVisible()                 # the note has the norms' room
     assert label.width() >= label.fontMetrics().horizontalAdvance(whole) \
         or label.text().endswith("…")
     s.next_frame()                                        # elsewhere: the reason goes
     assert w.workbench.note() == "" and not label.isVisible()
-    assert w.status_grads.isVisible()
+    assert w.status_line.grads.isVisible()
 
 
 def test_a_breakpoint_kept_from_another_task_names_itself_when_training_stops(make_window,
@@ -117,7 +119,7 @@ def test_return_in_the_condition_field_keeps_the_focus_there(make_window, qtbot)
     s.pause()
 
 
-# ---- item 8: the Training dock follows the run, or asks ---------------------------------------
+# ---- item 8: the Training dock follows the run, or says what it trains ------------------------
 
 def test_the_training_dock_follows_a_task_change(make_window):
     w = make_window()
@@ -130,35 +132,29 @@ def test_the_training_dock_follows_a_task_change(make_window):
     assert s.training is None
     got = p.settings()
     assert (got.task, got.length, got.hidden) == ("sine", 40, 16)
-    asked = []
-    p.confirm = lambda text: asked.append(text) or True
-    p.step()
-    assert not asked                                      # what is shown is what trains
+    assert p.run_button.text() == "Run" and p.untrainable() is None
+    p.step()                                              # what is shown is what trains
     assert s.training.settings.task == "sine" and s.training.resolved.hidden == 16
 
 
-def test_after_open_trace_run_asks_before_training_another_task(make_window, tmp_path):
+def test_after_open_trace_the_dock_says_what_run_would_train(make_window, tmp_path):
     w = make_window(Session(default_config("sine")))
     s = w.session
     p = w.workbench.training_panel
     w.workbench.show_training()
-    assert p.task.currentText() == "sine"
+    assert p.task.currentText() == "sine" and p.run_button.text() == "Run"
     path = tmp_path / "published.npz"
     Session().save(path)
     assert w.open_path(path)                              # File ▸ Open Trace
     assert s.config.task == "file" and p.untrainable() == "the trace published.npz"
-    assert "published.npz cannot be trained here" in p.status.text()
-    asked = []
-    p.confirm = lambda text: asked.append(text) or False
-    p.run_button.click()
-    p.step_button.click()
-    p.reset_button.click()
-    assert len(asked) == 3 and s.training is None        # asked, answered no: nothing ran
-    assert "The trace published.npz cannot be trained here" in asked[0]
-    assert "'sine'" in asked[0]
-    p.confirm = lambda text: True
+    assert "published.npz cannot be trained here: Run trains the task set here (sine), " \
+        "not the run shown" in p.status.text()
+    assert (p.run_button.text(), p.step_button.text()) == ("Run sine", "Step sine")
+    p.task.setCurrentText("adding")                       # the buttons name the task chosen
+    assert p.run_button.text() == "Run adding"
     p.step()
-    assert s.training is not None and s.training.settings.task == "sine"
+    assert s.training is not None and s.training.settings.task == "adding"
+    assert p.run_button.text() == "Run"                   # now it trains what is shown
 
 
 # ---- item 10: the iteration texts agree -------------------------------------------------------
@@ -176,6 +172,6 @@ def test_status_bar_and_training_panel_count_iterations_alike(make_window, qtbot
     qtbot.waitUntil(lambda: not s.training_running, timeout=20000)
     done = s.training.iterations_done
     assert done == 5 and s.iteration == 4                # passes of iterations 0 … 4
-    assert w.status_iter.full_text() == "iteration 4 · 5 done"
+    assert w.status_line.iteration.full_text() == "iteration 4 · 5 done"
     assert p.rate.text().startswith("5 / 5 done")
     assert p.scrub_label.text().startswith("4 ")

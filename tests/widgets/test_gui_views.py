@@ -274,6 +274,8 @@ def test_nan_and_inf_render_and_are_counted(make_window, qapp):
     assert "NaN 1" in heat.backward.info.text()
     assert heat.backward.map.special.isVisible()
     assert "+Inf" in show(w, "param_grads", qapp).special_text
+    cells = show(w, "loss_to_cell", qapp)                 # NaN norms: their colour too
+    assert cells.image.special.nan > 0 and cells.map.special.isVisible()
 
 
 def test_each_view_exports_png_svg_and_csv(window, qapp, tmp_path):
@@ -350,7 +352,7 @@ def test_status_bar_gradient_norm_is_the_norm_of_the_accumulators(window, qapp):
     qapp.processEvents()
     acc = s.data.accumulators(s.cursor)
     expect = np.sqrt(sum(float(np.sum(np.asarray(a, np.float64) ** 2)) for a in acc.values()))
-    assert f"‖W_diff‖ = {expect:.4g}" in window.status_grads.text()
+    assert f"‖W_diff‖ = {expect:.4g}" in window.status_line.grads.text()
 
 
 def test_parameter_gradient_caption_is_whole_and_right_at_the_last_step(make_window, qapp):

@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
+from commands import CallRecorder, calls_of
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from lstm_viz.model.config import RunConfig, default_config
 from lstm_viz.model.frame_data import VARIABLES
 from lstm_viz.model.session import Session
-from lstm_viz.model.shortcuts import BINDINGS, help_html
+from lstm_viz.model.shortcuts import BINDINGS, WindowCommands, WorkbenchCommands, help_html
 from lstm_viz.widgets.config_dialog import ConfigDialog
 from lstm_viz.widgets.variables_panel import _num
 
@@ -109,7 +110,7 @@ def _check_agrees(w):
             assert row[2] == "not yet computed"
         else:
             assert row[3:6] == [_num(stats.min), _num(stats.max), _num(stats.norm)]
-    assert w.status_frame.text().startswith(f"frame {s.frame_text} ")
+    assert w.status_line.frame.text().startswith(f"frame {s.frame_text} ")
 
 
 def test_a_full_walk_keeps_every_view_in_step_with_the_session(make_window, qtbot):
@@ -184,14 +185,26 @@ def test_selecting_a_row_plots_its_vector(make_window, qtbot):
     assert "not yet computed" in w.variables_panel.plot.title.text()
 
 
+def test_each_action_runs_exactly_its_bindings_command(make_window, monkeypatch):
+    w = make_window()
+    # the window has every command the table calls (a missing one would only be reported)
+    assert isinstance(w, WindowCommands) and isinstance(w.workbench, WorkbenchCommands)
+    recorder = CallRecorder()
+    monkeypatch.setattr(w, "run_command", lambda command: command(recorder))
+    for b in BINDINGS:
+        recorder.calls.clear()
+        w.actions_by_id[b.id].trigger()
+        assert recorder.calls == calls_of(b.command), b.id
+
+
 def test_menus_and_help_list_every_binding(make_window, qtbot):
     w = make_window()
     menu_actions = {a for m in w.menus.values() for a in m.actions()}
     html = help_html()
     for b in BINDINGS:
-        assert w.actions[b.id] in menu_actions, b.id
+        assert w.actions_by_id[b.id] in menu_actions, b.id
         if b.keys:
-            assert w.actions[b.id].shortcut().toString() == b.keys
+            assert w.actions_by_id[b.id].shortcut().toString() == b.keys
             assert b.keys in html
     keys = [b.keys for b in BINDINGS if b.keys]
     assert len(keys) == len(set(keys)), "two commands share a key"
@@ -356,8 +369,8 @@ def test_the_bar_plot_title_names_the_current_frame_throughout_a_walk(make_windo
 
 def test_play_pause_is_in_the_debug_menu_too(make_window):
     w = make_window()
-    assert w.actions["play"] in w.menus["Debug"].actions()
-    assert w.actions["play"] in w.menus["Go"].actions()
+    assert w.actions_by_id["play"] in w.menus["Debug"].actions()
+    assert w.actions_by_id["play"] in w.menus["Go"].actions()
 
 
 @pytest.mark.parametrize("field,value", [("hidden", 100_000), ("steps", 10**7)])
@@ -369,8 +382,9 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
 
     from lstm_engine.errors import UserError
     from lstm_viz.model import config as cfgmod
+    from lstm_viz.model import runs as runsmod
     from lstm_viz.model import session as sessmod
-    from lstm_viz.model.saved_session import session_from_text
+    from lstm_viz.model.session_text import session_from_text
 
     session = Session(default_config("random"))
     trace = session.trace
@@ -378,8 +392,9 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
     def forbidden(*args, **kwargs):
         raise AssertionError("a run was built for a size that is refused")
 
-    monkeypatch.setattr(sessmod.Session, "_record", staticmethod(forbidden))
-    monkeypatch.setattr(sessmod, "build_run", forbidden)
+    monkeypatch.setattr(sessmod, "record_config", forbidden)
+    monkeypatch.setattr(runsmod, "record_config", forbidden)
+    monkeypatch.setattr(runsmod, "build_run", forbidden)
     monkeypatch.setattr(cfgmod, "build_run", forbidden)
     d = ConfigDialog(session.config)
     qtbot.addWidget(d)
@@ -407,14 +422,14 @@ def test_sizes_too_large_are_refused_with_the_estimate_before_allocating(qtbot, 
 
 
 def test_go_to_frame_by_its_text_from_the_go_menu(make_window, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
+    import lstm_viz.widgets.main_window as main_window
 
     w = make_window()
     s = w.session
     action = next(a for a in w.menus["Go"].actions() if a.text().startswith("&Go to Frame"))
     assert action.shortcut().toString() == "Ctrl+L"
     answers = iter([("bwd:2:ds", True), ("bwd:99", True), ("fwd:1", False)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    monkeypatch.setattr(main_window, "ask_text", lambda *a, **k: next(answers))
     action.trigger()
     assert s.frame_text == "bwd:2:ds"
     action.trigger()                                 # no such step: one line, cursor kept

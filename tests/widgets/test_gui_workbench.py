@@ -2,6 +2,7 @@
 comparison view, saved sessions (pytest-qt, offscreen)."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from lstm_engine.params import PARAM_NAMES
@@ -42,8 +43,8 @@ def test_training_runs_while_the_window_processes_events_and_views_follow(make_w
     # scrub back one iteration: every view shows that pass
     p.scrub.setValue(57)
     assert s.iteration == 57 and s.trace is s.training.trace_at(57)
-    p.diff.setChecked(True)
-    img = p.image.image
+    p.gradient.diff.setChecked(True)
+    img = p.gradient.heat.image.image
     want = (s.trace["wg_diff"] - s.training.trace_at(56)["wg_diff"]).astype(np.float32)
     np.testing.assert_allclose(img, want, rtol=1e-6)
 
@@ -154,7 +155,7 @@ def test_save_and_reopen_a_session_in_the_window(make_window, tmp_path):
     s.add_breakpoint("nan")
     s.goto("bwd:3:ds")
     w.workbench.show_training()
-    p.diff.setChecked(True)
+    p.gradient.diff.setChecked(True)
     path = tmp_path / "s.npz"
     assert w.workbench.save_session_to(path)
     text = w.workbench.copy_state()
@@ -164,7 +165,7 @@ def test_save_and_reopen_a_session_in_the_window(make_window, tmp_path):
     assert o.iteration == s.iteration and o.frame_text == "bwd:3:ds"
     assert o.breakpoints == s.breakpoints and o.history == s.history
     np.testing.assert_array_equal(o.trace.ds, s.trace.ds)
-    assert other.workbench.training_panel.diff.isChecked()
+    assert other.workbench.training_panel.gradient.diff.isChecked()
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     assert not other.workbench.open_session_from(bad)
@@ -182,24 +183,25 @@ def test_status_bar_shows_the_scrubbed_iteration_and_fits_at_1366_px(make_window
     s = w.session
     assert w.width() == 1366
     s.train_step()
-    assert w.status_iter.text() == "iteration 1"           # one SGD step taken
+    assert w.status_line.iteration.text() == "iteration 1"       # one SGD step taken
     p = small_panel(w, 6)
     p.step()
     for _ in range(5):
         p.step()
-    assert s.iteration == 5 and w.status_iter.text() == "iteration 5 · 6 done"
+    assert s.iteration == 5 and w.status_line.iteration.text() == "iteration 5 · 6 done"
     p.scrub.setValue(2)
-    assert s.iteration == 2 and w.status_iter.text() == "iteration 2 · 6 done"
+    assert s.iteration == 2 and w.status_line.iteration.text() == "iteration 2 · 6 done"
     s.goto(f"bwd:{s.trace.steps - 1}:bottom_diff_h")       # the longest frame label
     qtbot.wait(10)
-    labels = [w.status_frame, w.status_loss, w.status_grads, w.status_iter]
-    for label in (w.status_frame, w.status_loss, w.status_iter):   # shown whole
+    st = w.status_line
+    labels = [st.frame, st.loss, st.grads, st.iteration]
+    for label in (st.frame, st.loss, st.iteration):                # shown whole
         assert label.text() == label.full_text()
         assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
     edges = [(lb.geometry().left(), lb.geometry().right()) for lb in labels]
     for (_, right), (left, _) in zip(edges, edges[1:], strict=False):
         assert right < left, edges                         # no field overlaps the next
-    grads = w.status_grads
+    grads = w.status_line.grads
     assert grads.width() >= 400                           # the norms get the free room
     assert grads.fontMetrics().horizontalAdvance(grads.text()) <= grads.width()
     assert grads.text() == grads.full_text() or grads.text().endswith("…")
@@ -312,7 +314,7 @@ def test_slow_openings_show_the_wait_cursor_and_always_restore_it(make_window, m
     from PySide6.QtWidgets import QApplication
 
     from lstm_engine.errors import UserError
-    from lstm_viz.model import saved_session
+    from lstm_viz.model import session_text
 
     w = make_window()
     seen = []
@@ -322,8 +324,66 @@ def test_slow_openings_show_the_wait_cursor_and_always_restore_it(make_window, m
         seen.append(None if cursor is None else cursor.shape())
         if text == "bad":
             raise UserError("a one-line reason")
+        yield 0, 1, "working"
         return Session(default_config("random", steps=3, inputs=2, hidden=2))
-    monkeypatch.setattr(saved_session, "session_from_text", slow)
+    monkeypatch.setattr(session_text, "session_from_text_job", slow)
     assert w.workbench.open_text("good") and not w.workbench.open_text("bad")
     assert seen == [Qt.CursorShape.WaitCursor] * 2
     assert QApplication.overrideCursor() is None and w.errors.messages[-1] == "a one-line reason"
+
+
+def _drawn(heat, x: int, y: int) -> tuple[int, int, int]:
+    """The colour a Heatmap draws at image pixel (x, y): its NaN/Inf overlay where that
+    is opaque, else the colour-mapped image."""
+    heat.special.render()
+    if heat.special.isVisible():
+        c = heat.special.qimage.pixelColor(x, y)
+        if c.alpha():
+            return c.red(), c.green(), c.blue()
+    heat.image.render()
+    c = heat.image.qimage.pixelColor(x, y)
+    return c.red(), c.green(), c.blue()
+
+
+def test_training_heatmap_draws_nan_and_inf_in_their_reserved_colours(make_window, qapp):
+    from nonfinite import trace_with
+
+    from lstm_viz.pictures.colors import NAN_RGB, NEGINF_RGB, POSINF_RGB
+
+    tr = trace_with([("wg_diff", (0, 1), np.nan), ("wg_diff", (1, 2), np.inf),
+                     ("wg_diff", (2, 0), -np.inf)])
+    w = make_window(Session(trace=tr))
+    w.workbench.show_training()
+    p = w.workbench.training_panel
+    p.gradient.grad_name.setCurrentText("wg_diff")
+    qapp.processEvents()
+    heat = p.gradient.heat                          # row-major: pixel (column, unit)
+    assert _drawn(heat, 1, 0) == NAN_RGB
+    assert _drawn(heat, 2, 1) == POSINF_RGB
+    assert _drawn(heat, 0, 2) == NEGINF_RGB
+    assert np.isfinite(heat.image.image).all()     # the finite ones keep their levels
+    finite = tr.wg_diff[np.isfinite(tr.wg_diff)]
+    assert heat.levels[1] == pytest.approx(np.abs(finite).max(), rel=1e-6)
+    assert _drawn(heat, 3, 0) not in (NAN_RGB, POSINF_RGB, NEGINF_RGB)
+
+
+def test_compare_heatmaps_draw_nan_and_inf_in_their_reserved_colours(make_window):
+    from nonfinite import trace_with
+
+    from lstm_viz.model.compare import Comparison
+    from lstm_viz.pictures.colors import NAN_RGB, NEGINF_RGB, POSINF_RGB
+
+    clean = trace_with([])
+    broken = trace_with([("ds", (1, 0), np.nan), ("ds", (2, 1), np.inf),
+                         ("ds", (4, 2), -np.inf)])
+    w = make_window(Session(trace=clean))
+    view = w.workbench.compare("this run against itself")
+    view.comparison = Comparison(Session(trace=clean), Session(trace=broken))
+    view.refresh()                                  # col-major: pixel (t, unit)
+    left, right, diff = view.maps
+    assert not left.special.isVisible()
+    assert _drawn(right, 1, 0) == NAN_RGB and _drawn(diff, 1, 0) == NAN_RGB
+    assert _drawn(right, 2, 1) == POSINF_RGB and _drawn(diff, 2, 1) == POSINF_RGB
+    assert _drawn(right, 4, 2) == NEGINF_RGB and _drawn(diff, 4, 2) == NEGINF_RGB
+    assert _drawn(right, 0, 0) == _drawn(left, 0, 0)          # a finite entry, equal sides
+    view.close()

@@ -207,7 +207,7 @@ def test_file_save_on_a_full_disk_shows_the_error_and_keeps_file_and_session(
     s.train_step()                          # the shown pass now differs from the file's
     trace, cursor, before = s.trace, s.cursor, path.read_bytes()
     disk = Disk(monkeypatch, "full", len(before) // 2)
-    w.actions["save"].trigger()                                   # File > Save Trace
+    w.actions_by_id["save"].trigger()                                   # File > Save Trace
     qapp.processEvents()
     monkeypatch.undo()
     assert disk.written == len(before) // 2 and disk.refused >= 1
@@ -235,7 +235,7 @@ def test_save_session_on_a_full_disk_keeps_the_old_session_file(make_window, tmp
     w.session.goto("loss")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
     Disk(monkeypatch, "full", len(before) // 2)
-    w.actions["save_session"].trigger()                           # File > Save Session…
+    w.actions_by_id["save_session"].trigger()                           # File > Save Session…
     qapp.processEvents()
     monkeypatch.undo()
     assert str(path) in w.errors.messages[-1] and "No space left" in w.errors.messages[-1]

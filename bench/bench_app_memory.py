@@ -1,0 +1,110 @@
+"""What the app needs in memory to show a trace: resident memory of the window before a
+trace is opened and at its peak while every view draws it at several frames, as a
+multiple of the trace's bytes (``lstm_viz/model/app_memory.py``'s SHOW_FACTOR).
+
+    QT_QPA_PLATFORM=offscreen python bench/bench_app_memory.py [--steps 10000]
+        [--hidden 256] [--inputs 128] [--dtype float32]
+
+Each run measures one fresh process (the trace is written to a temporary folder first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def write_trace(path, steps, hidden, inputs, dtype) -> None:
+    import numpy as np
+
+    from lstm_engine import Params, init_uniform, record
+    from lstm_engine.io import save_trace
+
+    rng = np.random.default_rng(0)
+    p = init_uniform(inputs, hidden, rng)
+    p = Params(**{k: v.astype(dtype) for k, v in p.as_dict().items()})
+    x = rng.standard_normal((steps, inputs)).astype(dtype)
+    y = rng.standard_normal(steps).astype(dtype)
+    save_trace(path, record(p, x, y, "seed", dtype=dtype))
+
+
+def measure(path) -> str:
+    import psutil
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    pg.setConfigOptions(antialias=False, background="w", foreground="k")
+    from lstm_viz.model.app_memory import SHOW_FACTOR, trace_nbytes
+    from lstm_viz.model.session import Session
+    from lstm_viz.widgets.main_window import MainWindow
+
+    proc = psutil.Process()
+    w = MainWindow(Session())
+    w.resize(1366, 768)
+    w.show()
+    for dock in w.view_docks.values():
+        dock.show()
+    for _ in range(5):
+        app.processEvents()
+    gc.collect()
+    before = proc.memory_info().rss
+    peak = [before]
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.002)
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    if not w.open_path(path):
+        raise SystemExit(f"cannot open {path}: {w.errors.messages[-1]}")
+    s = w.session
+    T = s.trace.steps
+    for frame in ("fwd:0", f"fwd:{T // 2}:s", "loss", f"bwd:{T // 2}:ds", f"bwd:{T // 3}:dxc",
+                  "bwd:0"):
+        s.goto(frame)
+        for dock in w.view_docks.values():
+            dock.raise_()
+            for _ in range(3):
+                app.processEvents()
+    for name in ("h", "ds", "wi_diff", "dxc", "f"):
+        s.select(name)
+        app.processEvents()
+    done.set()
+    watcher.join()
+    size = trace_nbytes(s.trace)
+    return (f"{s.trace.dtype} T={T} H={s.trace.hidden} X={s.trace.inputs}: trace "
+            f"{size / 2**20:.0f} MiB, resident {before / 2**20:.0f} MiB before, peak "
+            f"{peak[0] / 2**20:.0f} MiB: the app needs {(peak[0] - before) / size:.2f}x the "
+            f"trace (SHOW_FACTOR {SHOW_FACTOR})")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--inputs", type=int, default=128)
+    p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    p.add_argument("--measure", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.measure:
+        print(measure(args.measure))
+        return 0
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "trace.npz")
+        write_trace(path, args.steps, args.hidden, args.inputs, args.dtype)
+        return subprocess.call([sys.executable, __file__, "--measure", path])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

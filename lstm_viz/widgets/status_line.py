@@ -1,0 +1,67 @@
+"""The status bar's fields: the frame, the loss, the gradient norms and the iteration.
+
+Each field is a label whose changing text moves nothing (``steady.py``): the frame, the
+loss and the iteration have fixed widths, wide enough for their longest text in the run
+(a label that resized with its text would re-lay out the whole window every frame); the
+gradient norms get the rest of the bar and elide, their whole text in the tool tip.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMainWindow, QSizePolicy
+
+from ..model.frames import STATEMENTS
+from .steady import ElidedLabel, steady_height
+
+
+class StatusLine:
+    def __init__(self, window: QMainWindow, session):
+        self.session = session
+        self.metrics = window.fontMetrics()
+        self.frame = ElidedLabel()
+        self.loss = ElidedLabel()
+        self.grads = ElidedLabel()
+        self.iteration = ElidedLabel()
+        for label in (self.frame, self.loss, self.grads, self.iteration):
+            steady_height(label)
+        advance = self.metrics.horizontalAdvance
+        self.loss.setFixedWidth(advance("L = -0.000000e+00   l(0000) = -0.0000e+00"))
+        self.iteration.setFixedWidth(advance("iteration 000000 · 000000 done"))
+        self.grads.setMinimumWidth(advance("0" * 20))
+        for label in (self.frame, self.loss, self.iteration):
+            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        bar = window.statusBar()
+        bar.addWidget(self.frame)
+        bar.addWidget(self.loss)
+        bar.addWidget(self.grads, 1)
+        bar.addPermanentWidget(self.iteration)
+        ev = session.events
+        ev.trace_changed.connect(self._on_trace)
+        for event in (ev.frame_changed, ev.history_changed, ev.iteration_changed):
+            event.connect(self.update)
+        self._on_trace()
+
+    def _on_trace(self, *_) -> None:
+        """The frame field's width: its longest text for this trace."""
+        s = self.session
+        n = len(s.frames)
+        name = max((*STATEMENTS["fwd"], *STATEMENTS["bwd"]), key=len)
+        sample = f"frame bwd:{s.trace.steps - 1}:{name}  ({n}/{n})"
+        self.frame.setFixedWidth(self.metrics.horizontalAdvance(sample) + 12)
+        self.update()
+
+    def update(self, *_) -> None:
+        s = self.session
+        frame = s.frame
+        self.frame.set_full_text(f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
+        tr = s.trace
+        if frame.phase == "fwd":
+            loss = "loss: not yet computed"
+        else:
+            t = s.data.focus_step(frame)
+            loss = f"L = {tr.total_loss:.6g}   l({t}) = {float(tr.loss[t]):.4g}"
+        self.loss.set_full_text(loss)
+        norms = s.data.gradient_norms(s.cursor)
+        self.grads.set_full_text("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
+                                 if norms else "gradients: not computed yet")
+        self.iteration.set_full_text(s.iteration_text())
