@@ -296,6 +296,10 @@ class VariablesPanel(QWidget):
                 self.follow.setChecked(False)        # the user chose: keep their choice
             self.session.select(name)
 
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._show_selection(self.session.selected)      # the selected row in sight
+
     def _show_selection(self, name):
         sm = self.table.selectionModel()
         with QSignalBlocker(sm):
