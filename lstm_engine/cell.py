@@ -20,6 +20,10 @@ Backward, given ``top_diff_h`` = dL/dh(t) in total and ``top_diff_s`` = dL(t+1)/
     wk_diff += outer(dk_input, xc)   bk_diff += dk_input          for k in i, f, o, g
     dxc = Wi^T di_input + Wf^T df_input + Wo^T do_input + Wg^T dg_input
     bottom_diff_s = ds*f                  bottom_diff_h = dxc[X:]
+
+An intervened pass (docs/equations.md §10) hands each step its ``fix``
+(``interventions.StepPlan``): clamped gates are held (and pass no gradient to their
+pre-activations), knocked-out units have s = 0 (so h = 0) and pass no ds back.
 """
 
 from __future__ import annotations
@@ -53,29 +57,37 @@ def check_variant(variant: str) -> str:
     return variant
 
 
-def cell_forward(p: Params, x, s_prev, h_prev, variant: str = "seed") -> dict:
-    """One forward step; returns every quantity it computed, by the seed's name."""
+def cell_forward(p: Params, x, s_prev, h_prev, variant: str = "seed", fix=None) -> dict:
+    """One forward step; returns every quantity it computed, by the seed's name.
+    ``fix``: this step's interventions (None for an ordinary pass)."""
     seed = check_variant(variant) == "seed"
     xc = np.hstack((x, h_prev))
     g = np.tanh(p.wg @ xc + p.bg)
     i = sigmoid(p.wi @ xc + p.bi)
     f = sigmoid(p.wf @ xc + p.bf)
     o = sigmoid(p.wo @ xc + p.bo)
+    if fix is not None:                              # clamped gates hold their values
+        g, i, f, o = (fix.gate(k, v) for k, v in (("g", g), ("i", i), ("f", f), ("o", o)))
     s = g * i + s_prev * f
+    if fix is not None:
+        s = fix.knock(s)                             # knocked-out units: s = 0, so h = 0
     h = s * o if seed else o * np.tanh(s)
     return dict(xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, s_prev=s_prev, h_prev=h_prev)
 
 
 def cell_backward(p: Params, fwd: dict, top_diff_h, top_diff_s, diff: Params,
-                  variant: str = "seed") -> dict:
+                  variant: str = "seed", fix=None) -> dict:
     """One backward step in the seed's order; adds this step's gradients into ``diff``.
 
     ``fwd`` is what ``cell_forward`` returned for this step. Returns every quantity
-    the step computed, by the seed's name.
+    the step computed, by the seed's name. ``fix``: this step's interventions, as
+    ``cell_forward`` had them.
     """
     seed = check_variant(variant) == "seed"
     xc, g, i, f, o, s, s_prev = (fwd[k] for k in ("xc", "g", "i", "f", "o", "s", "s_prev"))
     ds = (o if seed else o * (1 - np.tanh(s) ** 2)) * top_diff_h + top_diff_s
+    if fix is not None:
+        ds = fix.knock(ds)                           # a knocked-out s passes nothing back
     do = (s if seed else np.tanh(s)) * top_diff_h
     di = g * ds
     dg = i * ds
@@ -84,6 +96,9 @@ def cell_backward(p: Params, fwd: dict, top_diff_h, top_diff_s, diff: Params,
     df_input = (1.0 - f) * f * df
     do_input = (1.0 - o) * o * do
     dg_input = (1.0 - g**2) * dg
+    if fix is not None:                              # a held gate: no gradient to its input
+        di_input, df_input, do_input, dg_input = (fix.gate_input_grad(k, d) for k, d in (
+            ("i", di_input), ("f", df_input), ("o", do_input), ("g", dg_input)))
     diff.wi += np.outer(di_input, xc)
     diff.wf += np.outer(df_input, xc)
     diff.wo += np.outer(do_input, xc)

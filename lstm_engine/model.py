@@ -31,9 +31,10 @@ import numpy as np
 
 from .blas import single_threaded
 from .cell import check_variant
+from .interventions import NONE, Interventions
 from .losses import Loss, ToyLoss, make_loss
 from .params import DTYPES, PARAM_NAMES, Params
-from .recorder import _backward, _forward, _prepare
+from .recorder import _backward, _forward, _prepare, check_interventions
 from .trace import GRAD_NAMES, STEP_NAMES, Trace, _readonly
 
 EMBEDDING = "embedding"
@@ -234,12 +235,13 @@ class ModelTrace:
     input, E[tokens] for token ids), ``y``, ``loss`` (T,), ``outputs`` (the read-out's
     per-step arrays by name, see ``LossOutput``), ``loss_grads`` (``wy_diff``,
     ``by_diff``), ``dE`` (V, X) or None, ``sequence`` (the batch index, or None) and
-    ``batch`` (B of that batch, or None).
+    ``batch`` (B of that batch, or None), ``interventions`` (what the pass ran with;
+    empty for an ordinary pass: then ``x`` is the input as edited, what layer 0 read).
     """
 
     def __init__(self, model: Model, layers, tokens, x, y, loss, outputs: dict,
                  loss_grads: dict, dE, sequence: int | None = None,
-                 batch: int | None = None):
+                 batch: int | None = None, interventions: Interventions | None = None):
         self.model = model.with_arrays({k: _readonly(v) for k, v in model.arrays().items()})
         self.layers = tuple(layers)
         self.tokens = None if tokens is None else _readonly(tokens)
@@ -251,6 +253,7 @@ class ModelTrace:
         self.dE = None if dE is None else _readonly(dE)
         self.sequence = sequence
         self.batch = batch
+        self.interventions = NONE if interventions is None else interventions
 
     @property
     def variant(self) -> str:
@@ -344,6 +347,7 @@ class ModelTrace:
             "dtype": self.dtype.name, "steps": self.steps, "inputs": self.inputs,
             "hidden": list(self.model.hiddens), "layers": self.num_layers,
             "vocab": self.model.vocab, "sequence": self.sequence, "batch": self.batch,
+            "interventions": self.interventions.to_json(),
         }
 
 
@@ -396,12 +400,18 @@ def _prepare_model(model: Model, inputs, targets, sequence, dtype, copy: bool = 
     return m, ids, x, y
 
 
-def _record_layers(m: Model, x: np.ndarray, y: np.ndarray):
+def _plans(m: Model, iv: Interventions, steps: int) -> list:
+    """Each layer's LayerPlan (None where nothing applies)."""
+    return [iv.layer_plan(n, steps, p.inputs, p.hidden, m.dtype) if iv else None
+            for n, p in enumerate(m.layers)]
+
+
+def _record_layers(m: Model, x: np.ndarray, y: np.ndarray, iv: Interventions = NONE):
     """(layer traces, the loss's output): forward layer by layer, the loss on the top
-    layer's h, backward top layer first."""
+    layer's h, backward top layer first; ``x`` is layer 0's input as edited."""
     passes, below = [], x
-    for p in m.layers:                                   # layer l reads layer l-1's h
-        passes.append(_forward(p, below, m.variant))
+    for p, plan in zip(m.layers, _plans(m, iv, x.shape[0]), strict=True):
+        passes.append(_forward(p, below, m.variant, plan))  # layer l reads layer l-1's h
         below = passes[-1].h
     out = m.loss.evaluate(below, y)
     dl_dh = np.ascontiguousarray(out.dl_dh, dtype=m.dtype)   # the loss's share, top layer
@@ -411,7 +421,7 @@ def _record_layers(m: Model, x: np.ndarray, y: np.ndarray):
         arrays.update(loss=out.loss, dl_dh=dl_dh)
         x_n = x if n == 0 else passes[n - 1].h
         traces[n] = Trace(passes[n].params, x_n, y, arrays, m.variant, m.loss,
-                          out.param_grads, dz=dz)
+                          out.param_grads, dz=dz, interventions=iv)
         dl_dh = arrays["dxc"][:, :passes[n].params.inputs]   # what layer n-1 receives
     return traces, out
 
@@ -423,9 +433,15 @@ def embedding_grad(tokens: np.ndarray, dx: np.ndarray, vocab: int) -> np.ndarray
     return dE
 
 
+def embedding_grad_edited(tokens, dx: np.ndarray, keep, vocab: int) -> np.ndarray:
+    """dE when layer 0 read an edited input: dx (dL/dx as edited) times dx_edited/dx
+    (``keep``: 0 where an edit replaced the entry, None when none did)."""
+    return embedding_grad(tokens, dx if keep is None else dx * keep, vocab)
+
+
 @single_threaded
 def record_model(model: Model, inputs, targets, *, sequence: int | None = None,
-                 dtype=None) -> ModelTrace:
+                 dtype=None, interventions: Interventions | None = None) -> ModelTrace:
     """Forward and backward through time of the whole model; returns a ModelTrace.
 
     ``inputs``: dense (T, X) or, for a model with an embedding, token ids (T,); with
@@ -433,14 +449,18 @@ def record_model(model: Model, inputs, targets, *, sequence: int | None = None,
     then have B first). ``targets`` as the loss wants them (``losses.py``). ``dtype``
     (float64 or float32) defaults to the model's. With one layer, dense inputs and the
     toy loss, ``layers[0]`` is exactly ``record(params, x, y, variant)``.
+    ``interventions`` (``interventions.py``) are applied exactly, in every layer they
+    name; the ModelTrace's ``x`` is then layer 0's input as edited.
     """
     m, tokens, x, y = _prepare_model(model, inputs, targets, sequence, dtype)
-    traces, out = _record_layers(m, x, y)
+    iv = check_interventions(interventions, m.hiddens, m.inputs, x.shape[0])
+    x, keep = iv.input_edit(x)
+    traces, out = _record_layers(m, x, y, iv)
     dE = None
     if tokens is not None:
-        dE = embedding_grad(tokens, traces[0].dxc[:, :m.inputs], m.vocab)
+        dE = embedding_grad_edited(tokens, traces[0].dxc[:, :m.inputs], keep, m.vocab)
     return ModelTrace(m, traces, tokens, x, y, out.loss, out.outputs, out.param_grads, dE,
-                      sequence, _batch_of(model, inputs, sequence))
+                      sequence, _batch_of(model, inputs, sequence), iv)
 
 
 def _batch_of(model: Model, inputs, sequence) -> int | None:
@@ -450,10 +470,11 @@ def _batch_of(model: Model, inputs, sequence) -> int | None:
 
 @single_threaded
 def model_forward_loss(model: Model, inputs, targets, *, sequence: int | None = None,
-                       dtype=None) -> float:
+                       dtype=None, interventions: Interventions | None = None) -> float:
     """L = sum_t l(t) from the forward pass alone (what finite differences need)."""
     m, _, x, y = _prepare_model(model, inputs, targets, sequence, dtype, copy=False)
-    below = x
-    for p in m.layers:
-        below = _forward(p, below, m.variant).h
+    iv = check_interventions(interventions, m.hiddens, m.inputs, x.shape[0])
+    below, _ = iv.input_edit(x)
+    for p, plan in zip(m.layers, _plans(m, iv, x.shape[0]), strict=True):
+        below = _forward(p, below, m.variant, plan).h
     return float(np.sum(m.loss.evaluate(below, y).loss, dtype=np.float64))

@@ -11,6 +11,11 @@ Two implementations of the same pass:
 ``run_stepwise``  the readable cell of ``cell.py`` called step by step, as the seed does.
 
 Tests hold the two to 1e-12 of each other and to an independent reference.
+
+Both take ``interventions`` (``interventions.py``; the equations in docs/equations.md
+§10): the recorder turns them into per-layer masks (a ``LayerPlan``) that its loops
+consult at the few places an intervention acts; with none, the plan is None and the
+loops run exactly as before.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from .blas import single_threaded
 from .cell import check_variant
+from .interventions import NONE, Interventions, LayerPlan
 from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, GATE_ORDER, Trace
@@ -150,8 +156,10 @@ def backward_coefficients(i, f, o, g, s, s_before, variant: str):
 
 @dataclass(frozen=True)
 class ForwardPass:
-    """One layer's forward pass over all steps: ``W`` (4H, X+H) stacked in GATE_ORDER,
-    ``xc_buf`` (T+1, X+H) with h(t) in row t+1, ``gates`` (T, 4H) in GATE_ORDER, ``s``."""
+    """One layer's forward pass over all steps: ``W`` (4H, X+H) stacked in GATE_ORDER
+    (the weights the pass computed with: scaled blocks scaled), ``xc_buf`` (T+1, X+H)
+    with h(t) in row t+1, ``gates`` (T, 4H) in GATE_ORDER, ``s``, and the layer's
+    interventions ``plan`` (None: none)."""
 
     params: Params
     variant: str
@@ -159,6 +167,7 @@ class ForwardPass:
     xc_buf: np.ndarray
     gates: np.ndarray
     s: np.ndarray
+    plan: LayerPlan | None = None
 
     @property
     def h(self) -> np.ndarray:
@@ -166,14 +175,25 @@ class ForwardPass:
         return self.xc_buf[1:, self.params.inputs:]
 
 
-def _forward(p: Params, x: np.ndarray, variant: str) -> ForwardPass:
-    """The forward pass of one layer over all steps of x (T, X), h(-1) = s(-1) = 0."""
+def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: PLR0915 - the hot loop, read top to bottom; an intervention acts inline where it changes the step
+             plan: LayerPlan | None = None) -> ForwardPass:
+    """The forward pass of one layer over all steps of x (T, X), h(-1) = s(-1) = 0,
+    with the layer's interventions ``plan``: scaled weight blocks, gates held at their
+    clamped values, knocked-out units' s (and so h) set to 0."""
     dt = p.dtype
     T, X, H = x.shape[0], p.inputs, p.hidden
     seed = variant == "seed"
     # Gates stacked in GATE_ORDER = i, f, o, g: one exp for the three sigmoids, one tanh.
     # The sigmoid rows are negated so that the loop computes exp(-z) without a negation.
     W = stacked_weights(p)                                  # (4H, X+H)
+    clamped = knocked = None
+    if plan is not None:
+        if plan.scale is not None:
+            W = W * plan.scale                              # the weights the pass uses
+        if plan.clamped is not None:                        # the steps with a clamp
+            clamped, clamp_at = plan.clamped, plan.clamped.any(axis=1)
+        if plan.knocked is not None:
+            knocked, knock_at = plan.knocked, plan.knocked.any(axis=1)
     sign = np.ones((4 * H, 1), dt)
     sign[: 3 * H] = -1.0
     Wneg = W * sign
@@ -218,50 +238,87 @@ def _forward(p: Params, x: np.ndarray, variant: str) -> ForwardPass:
             at[sig] += 1.0
             np.reciprocal(at[sig], out=at[sig])
             np.tanh(zt[tan], out=at[tan])                   # g = tanh(z)
+            if clamped is not None and clamp_at[t]:         # gate := its clamped value
+                np.copyto(at, plan.clamp_value[t], where=clamped[t])
             np.multiply(at[gg], at[gi], out=st)             # s = g*i + s_prev*f
             np.multiply(s_prev, at[gf], out=tmp)
             st += tmp
+            if knocked is not None and knock_at[t]:         # s_j := 0 (and so h_j = 0)
+                st[knocked[t]] = 0.0
             if seed:
                 np.multiply(st, at[go], out=ht)             # h = s*o
             else:
                 np.tanh(st, out=ht)                         # h = o*tanh(s)
                 ht *= at[go]
             s_prev = st
-    return ForwardPass(p, variant, W, xc_buf, gates, s)
+    return ForwardPass(p, variant, W, xc_buf, gates, s, plan)
+
+
+def check_interventions(interventions, hiddens, inputs: int, steps: int) -> Interventions:
+    """``interventions`` (None: none) checked against the model's sizes and the pass's
+    length; a one-line ValueError names the one that does not fit."""
+    iv = NONE if interventions is None else interventions
+    if not isinstance(iv, Interventions):
+        raise ValueError(f"interventions must be an Interventions, got {type(iv).__name__}")
+    iv.check(hiddens, inputs, steps)
+    return iv
+
+
+def _cell_plan(iv: Interventions, p: Params, x: np.ndarray):
+    """(x edited, dx_edited/dx or None, the cell's LayerPlan or None) of a single cell."""
+    x, keep = iv.input_edit(x)
+    return x, keep, iv.layer_plan(0, x.shape[0], p.inputs, p.hidden, p.dtype)
 
 
 @single_threaded
-def forward_loss(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> float:
+def forward_loss(params: Params, x, y, variant: str = "seed", loss=None, dtype=None,
+                 interventions: Interventions | None = None) -> float:
     """L = sum_t l(t) from the forward pass alone (what finite differences need)."""
     check_variant(variant)
     p, x, y, loss = _prepare(params, x, y, loss, dtype)
-    out = loss.evaluate(_forward(p, x, variant).h, y)
+    iv = check_interventions(interventions, (p.hidden,), p.inputs, x.shape[0])
+    x, _, plan = _cell_plan(iv, p, x)
+    out = loss.evaluate(_forward(p, x, variant, plan).h, y)
     return float(np.sum(out.loss, dtype=np.float64))
 
 
 @single_threaded
-def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None) -> Trace:
+def record(params: Params, x, y, variant: str = "seed", loss=None, dtype=None,
+           interventions: Interventions | None = None) -> Trace:
     """Forward and backward through time over x (T, X) with targets y; returns the Trace.
 
-    ``dtype`` (float64 or float32) defaults to the parameters' dtype.
+    ``dtype`` (float64 or float32) defaults to the parameters' dtype. ``interventions``
+    (``interventions.py``) are applied exactly; the Trace's ``x`` is then the input as
+    edited, what the cell read.
     """
     check_variant(variant)
     p, x, y, loss = _prepare(params, x, y, loss, dtype)
-    pass_ = _forward(p, x, variant)
+    iv = check_interventions(interventions, (p.hidden,), p.inputs, x.shape[0])
+    x, _, plan = _cell_plan(iv, p, x) if iv else (x, None, None)
+    pass_ = _forward(p, x, variant, plan)
     out = loss.evaluate(pass_.h, y)
     dl_dh = np.ascontiguousarray(out.dl_dh, dtype=p.dtype)
     arrays, dz = _backward(pass_, dl_dh)
     arrays.update(loss=out.loss, dl_dh=dl_dh)
-    return Trace(p, x, y, arrays, variant, loss, out.param_grads, dz=dz)
+    return Trace(p, x, y, arrays, variant, loss, out.param_grads, dz=dz, interventions=iv)
 
 
-def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:
+def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  # noqa: PLR0915 - as _forward
     """The backward pass of one layer over all steps, given ``dl_dh`` (T, H): the share of
     dL/dh(t) that arrives from outside the layer at each step (the loss's, or the layer
     above's ``dxc[:, :X]``); the layer adds its own carry dL(t+1)/dh(t). Returns the
-    Trace's backward arrays and gradients by name, and ``dz`` (T, 4H) in GATE_ORDER."""
+    Trace's backward arrays and gradients by name, and ``dz`` (T, 4H) in GATE_ORDER.
+
+    The forward's interventions act here too: a clamped gate's pre-activation gets no
+    gradient, a knocked-out unit's ds is 0, a cut sets bottom_diff_h or bottom_diff_s to
+    0 where it acts, and a scaled block's gradient is the factor times the gradient of
+    the scaled weights the pass used (docs/equations.md §10)."""
     p, variant, W, xc_buf, gates, s = (fwd.params, fwd.variant, fwd.W, fwd.xc_buf,
                                        fwd.gates, fwd.s)
+    plan = fwd.plan
+    knocked = cut_h = cut_s = None
+    if plan is not None:
+        knocked, cut_h, cut_s = plan.knocked, plan.cut_h, plan.cut_s
     dt = p.dtype
     T, X, H = s.shape[0], p.inputs, p.hidden
     gi, gf, go, gg = gate_slices(H)
@@ -273,6 +330,8 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:
 
     # ---- the recurrence only ---------------------------------------------------------
     A, C, s_out = backward_coefficients(i, f, o, g, s, s_before, variant)
+    if plan is not None and plan.clamped is not None:
+        C[plan.clamped] = 0.0                               # a held gate: d gate/d z = 0
     C4 = C.reshape(T, 4, H)                                 # views, never copies
 
     WhT = W[:, X:].T.copy()                                 # (H, 4H), unnegated
@@ -291,12 +350,18 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:
         np.add(dl_dh[t], carry_h, out=tdh)
         np.multiply(A[t], tdh, out=dst)
         dst += carry_s
+        if knocked is not None:                             # s_j(t) := 0 passes nothing
+            dst[knocked[t]] = 0.0
         np.multiply(C4[t], dst, out=dz4[t])                 # i, f, g rows from ds …
         np.multiply(C4[t, 2], tdh, out=dz4[t, 2])           # … the o row from top_diff_h
         carry_s = bottom_diff_s[t]
         np.multiply(dst, f[t], out=carry_s)
         carry_h = dxc[t, X:]
         np.dot(WhT, dz[t], out=carry_h)
+        if cut_s is not None:                               # bottom_diff_s := 0 (cut)
+            carry_s[cut_s[t]] = 0.0
+        if cut_h is not None:                               # bottom_diff_h := 0 (cut)
+            carry_h[cut_h[t]] = 0.0
         if threaded and t % BLOCK == 0:                     # steps t … t+BLOCK-1 are done
             blocks.submit(t, min(t + BLOCK, T))
     del A, C, C4
@@ -313,6 +378,8 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:
     if not threaded:
         blocks.block(0, T)
     wdiff = blocks.result()                                 # sum_t outer(dz[t], xc[t])
+    if plan is not None and plan.scale is not None:
+        wdiff = wdiff * plan.scale                          # dL/dW = c * dL/d(cW)
     arrays = dict(
         xc=xc, g=g, i=i, f=f, o=o, s=s, h=fwd.h,
         top_diff_h=top_diff_h, top_diff_s=top_diff_s, ds=ds, do=do, di=di, dg=dg, df=df,
@@ -327,23 +394,30 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:
 
 @single_threaded
 def run_stepwise(params: Params, x, y, variant: str = "seed", loss=None, dtype=None,
-                 forward_variant: str | None = None) -> Trace:
+                 forward_variant: str | None = None,
+                 interventions: Interventions | None = None) -> Trace:
     """The same pass through the readable cell, one step at a time, as the seed runs it.
 
     ``forward_variant`` (default: ``variant``) lets the forward and backward cells differ:
     used to build the deliberately wrong backward that the gradient check must catch.
+    ``interventions`` as for ``record``: each step's cell gets its ``fix``, the cuts act
+    on what a step sends back, scaled blocks are the weights the cell computes with.
     """
     from .cell import cell_backward, cell_forward
 
     check_variant(variant)
     fwd_variant = check_variant(forward_variant or variant)
     p, x, y, loss = _prepare(params, x, y, loss, dtype)
+    iv = check_interventions(interventions, (p.hidden,), p.inputs, x.shape[0])
+    x, _, plan = _cell_plan(iv, p, x)
     T, H = x.shape[0], p.hidden
+    pw = p if plan is None else plan.scaled(p)              # the weights computed with
     s_prev = np.zeros(H, p.dtype)
     h_prev = np.zeros(H, p.dtype)
     states = []
     for t in range(T):
-        st = cell_forward(p, x[t], s_prev, h_prev, fwd_variant)
+        fix = None if plan is None else plan.at(t)
+        st = cell_forward(pw, x[t], s_prev, h_prev, fwd_variant, fix)
         states.append(st)
         s_prev, h_prev = st["s"], st["h"]
     h = np.array([st["h"] for st in states])
@@ -354,10 +428,15 @@ def run_stepwise(params: Params, x, y, variant: str = "seed", loss=None, dtype=N
     bottom_diff_h = np.zeros(H, p.dtype)
     for t in range(T - 1, -1, -1):
         top_diff_h = out.dl_dh[t] + bottom_diff_h
-        steps[t] = cell_backward(p, states[t], top_diff_h, top_diff_s, diff, variant)
+        fix = None if plan is None else plan.at(t)
+        steps[t] = cell_backward(pw, states[t], top_diff_h, top_diff_s, diff, variant, fix)
+        if plan is not None:                                # the cuts: := 0 where they act
+            plan.cut(t, steps[t]["bottom_diff_s"], steps[t]["bottom_diff_h"])
         top_diff_s, bottom_diff_h = steps[t]["bottom_diff_s"], steps[t]["bottom_diff_h"]
     arrays = {n: np.array([st[n] for st in states]) for n in FORWARD_NAMES}
     arrays.update({n: np.array([st[n] for st in steps]) for n in BACKWARD_NAMES})
     arrays.update(loss=out.loss, dl_dh=out.dl_dh)
+    if plan is not None:
+        diff = plan.unscaled_grads(diff)                    # dL/dW = c * dL/d(cW)
     arrays.update({f"{n}_diff": getattr(diff, n) for n in PARAM_NAMES})
-    return Trace(p, x, y, arrays, variant, loss, out.param_grads)
+    return Trace(p, x, y, arrays, variant, loss, out.param_grads, interventions=iv)

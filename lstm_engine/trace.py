@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .interventions import NONE, Interventions
 from .params import PARAM_NAMES, Params
 
 FORWARD_NAMES = ("xc", "g", "i", "f", "o", "s", "h")
@@ -35,11 +36,12 @@ class Trace:
     """One recorded pass. Attributes: ``params``, ``x`` (T, X), ``y``, ``variant``,
     ``loss_fn`` (the loss object), every name in ``STEP_NAMES`` and ``GRAD_NAMES``
     (``trace.loss`` is the per-step loss l(t)), and ``loss_grads`` (gradients of the
-    loss's own parameters, empty for the toy loss)."""
+    loss's own parameters, empty for the toy loss), and ``interventions`` the pass ran
+    with (``interventions.py``; empty for an ordinary pass)."""
 
     def __init__(self, params: Params, x: np.ndarray, y: np.ndarray, arrays: dict,
                  variant: str, loss_fn, loss_grads: dict | None = None,
-                 dz: np.ndarray | None = None):
+                 dz: np.ndarray | None = None, interventions: Interventions | None = None):
         missing = [n for n in STEP_NAMES + GRAD_NAMES if n not in arrays]
         if missing:
             raise ValueError(f"trace is missing {', '.join(missing)}")
@@ -51,6 +53,7 @@ class Trace:
         self.loss_grads = {k: _readonly(v) for k, v in (loss_grads or {}).items()}
         self._arrays = {n: _readonly(arrays[n]) for n in STEP_NAMES + GRAD_NAMES}
         self._dz = None if dz is None else _readonly(dz)
+        self.interventions = NONE if interventions is None else interventions
 
     def __getattr__(self, name: str) -> np.ndarray:
         arrays = self.__dict__.get("_arrays")
