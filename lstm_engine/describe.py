@@ -64,8 +64,10 @@ def _trace(arrays: dict, meta: dict, version: int, path) -> str:
         seq = (f"sequence {mtrace.sequence} of a batch of {mtrace.batch} (its gradients "
                "alone)")
     problem = first_nonfinite(mtrace)
-    return (f"trace (format 2): {mtrace.model.describe()}; T={mtrace.steps}, {seq}; total "
-            f"loss {mtrace.total_loss:.10e}, {mtrace.nbytes / 2**20:.1f} MiB"
+    iv = mtrace.interventions
+    return (f"trace (format {version}): {mtrace.model.describe()}; T={mtrace.steps}, {seq}; "
+            f"total loss {mtrace.total_loss:.10e}, {mtrace.nbytes / 2**20:.1f} MiB"
+            + (f"; interventions: {iv}" if iv else "")
             + (f"; {problem.where()}" if problem else ""))
 
 

@@ -612,7 +612,7 @@ def save_trace(path, trace: Trace) -> None:
     save_npz_atomic(path, arrays)
 
 
-TRACE_READS = 2               # the newest trace format this version reads
+TRACE_READS = 3               # the newest trace format this version reads
 
 
 def trace_meta(raw, path) -> dict:
@@ -706,9 +706,12 @@ def trace_from_file_arrays(arrays: dict, path) -> Trace:
 def save_model_trace(path, trace) -> None:
     """Write a recorded pass (a ModelTrace, or a single cell's Trace) atomically: format 1
     when that holds it completely (``model_arrays.fits_version_1``: one layer, dense
-    inputs, the toy loss, one sequence), format 2 otherwise."""
-    if isinstance(trace, Trace):
+    inputs, the toy loss, one sequence, no interventions), format 2 otherwise (3 with
+    interventions)."""
+    if isinstance(trace, Trace) and not trace.interventions:
         save_trace(path, trace)
+    elif isinstance(trace, Trace):
+        save_npz_atomic(path, model_trace_arrays(model_trace_of(trace)))
     elif fits_version_1(trace):
         save_trace(path, trace.layers[0])
     else:

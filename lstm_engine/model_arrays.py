@@ -28,6 +28,7 @@ import numpy as np
 
 from .cell import VARIANTS
 from .errors import UserError
+from .interventions import Interventions
 from .losses import LOSSES, ToyLoss, make_loss
 from .model import EMBEDDING, LOSS_PREFIX, Model, ModelTrace, layer_prefix
 from .params import PARAM_NAMES, Params, check_params
@@ -38,6 +39,8 @@ PARAMS_FORMAT = "lstm-viz-params"
 PARAMS_VERSION = 2
 TRACE_FORMAT = "lstm-viz-trace"
 MODEL_TRACE_VERSION = 2
+INTERVENED_TRACE_VERSION = 3                # a pass with interventions: readers older than
+                                            # them refuse it rather than show it as ordinary
 RUN_FORMAT = "lstm-engine-run"              # training.py writes it (``save_run``)
 RUN_VERSION = 2
 SESSION_FORMAT = "lstm-viz-session"         # the app's File ▸ Save Session
@@ -79,7 +82,7 @@ def file_kind(meta: dict | None, where) -> tuple[str, int]:
     if meta is None:
         return "parameters", 1
     kinds = {PARAMS_FORMAT: ("parameters", PARAMS_VERSION),
-             TRACE_FORMAT: ("trace", MODEL_TRACE_VERSION),
+             TRACE_FORMAT: ("trace", INTERVENED_TRACE_VERSION),
              RUN_FORMAT: ("run", RUN_VERSION), SESSION_FORMAT: ("session", None)}
     fmt = meta.get("format")
     if not isinstance(fmt, str) or fmt not in kinds:
@@ -256,19 +259,25 @@ def fits_version_1(trace: ModelTrace) -> bool:
     """Whether the format-1 trace holds this pass completely: one layer, dense inputs, the
     toy loss, a single sequence (then the file is what ``record`` always wrote)."""
     return (trace.num_layers == 1 and trace.tokens is None and trace.loss_name == "toy"
-            and trace.sequence is None)
+            and trace.sequence is None and not trace.interventions)
 
 
 def model_trace_arrays(trace: ModelTrace) -> dict[str, np.ndarray]:
-    """A format-2 trace file's arrays, each stored once (views are rebuilt on reading)."""
+    """A format-2 trace file's arrays, each stored once (views are rebuilt on reading); a
+    pass with interventions is format 3: format 2 with them in ``meta``."""
     m = trace.model
-    meta = {"format": TRACE_FORMAT, "version": MODEL_TRACE_VERSION, **model_meta(m),
-            "steps": trace.steps, "sequence": trace.sequence, "batch": trace.batch}
+    iv = trace.interventions
+    meta = {"format": TRACE_FORMAT,
+            "version": INTERVENED_TRACE_VERSION if iv else MODEL_TRACE_VERSION,
+            **model_meta(m), "steps": trace.steps, "sequence": trace.sequence,
+            "batch": trace.batch}
+    if iv:
+        meta["interventions"] = iv.to_json()
     arrays = {"meta": np.array(json.dumps(meta)), **m.arrays()}
     if trace.tokens is not None:
-        arrays["tokens"] = trace.tokens                  # x = E[tokens] is rebuilt
-    else:
-        arrays["x"] = trace.x
+        arrays["tokens"] = trace.tokens                  # x = E[tokens] is rebuilt …
+    if trace.tokens is None or iv.edit_input:
+        arrays["x"] = trace.x                            # … unless the input was edited
     arrays.update(y=trace.y, loss=trace.loss)
     arrays.update({OUTPUT_PREFIX + k: v for k, v in trace.outputs.items()})
     top = trace.num_layers - 1
@@ -293,7 +302,7 @@ def model_trace_of(trace: Trace) -> ModelTrace:
         with np.errstate(all="ignore"):
             outputs = trace.loss_fn.evaluate(trace.h, trace.y).outputs
     return ModelTrace(model, [trace], None, trace.x, trace.y, trace.loss, outputs,
-                      trace.loss_grads, None)
+                      trace.loss_grads, None, interventions=trace.interventions)
 
 
 def _recorded(arrays: dict, name: str, shape: tuple, dtype, where) -> np.ndarray:
@@ -317,6 +326,7 @@ def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
     if (sequence is None) != (batch is None) or (batch is not None and sequence >= batch):
         raise UserError(f"{where}: 'meta' has sequence {show(sequence)} of a batch of "
                         f"{show(batch)}")
+    iv = _interventions(meta, model, T, where)
     tokens = None
     if model.embedding is not None:
         tokens = arrays.get("tokens")
@@ -325,7 +335,7 @@ def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
         if tokens.min() < 0 or tokens.max() >= model.vocab:
             raise UserError(f"{where}: token ids must lie in [0, {model.vocab})")
         x = model.embedding[tokens]                          # x(t) = E[token(t)]
-    else:
+    if model.embedding is None or iv.edit_input:             # dense, or edited: stored
         x = arrays.get("x")
         if x is None or x.shape != (T, model.inputs) or x.dtype.kind not in "fiu":
             raise UserError(f"{where}: 'x' must have shape ({T}, {model.inputs})")
@@ -377,6 +387,20 @@ def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
         p, x_n, rec = per_layer[n]
         if n < model.num_layers - 1:
             rec["dl_dh"] = per_layer[n + 1][2]["dxc"][:, :model.layers[n + 1].inputs]
-        traces[n] = Trace(p, x_n, y, rec, model.variant, model.loss, loss_grads)
+        traces[n] = Trace(p, x_n, y, rec, model.variant, model.loss, loss_grads,
+                          interventions=iv)
     return ModelTrace(model, traces, tokens, x, y, loss, outputs, loss_grads, dE, sequence,
-                      batch)
+                      batch, iv)
+
+
+def _interventions(meta: dict, model: Model, steps: int, where) -> Interventions:
+    """The interventions a trace's ``meta`` records (format 3; none before), checked
+    against the model and the pass's length."""
+    if meta.get("version", 0) < INTERVENED_TRACE_VERSION:
+        return Interventions()
+    try:
+        iv = Interventions.from_json(meta.get("interventions"))
+        iv.check(model.hiddens, model.inputs, steps)
+    except ValueError as err:
+        raise UserError(f"{where}: bad 'interventions' in 'meta' ({err})") from None
+    return iv
