@@ -25,6 +25,7 @@ from .cli_output import OutputClosed, guarded_streams
 from .describe import describe_file
 from .errors import UserError
 from .gradcheck import CORRECT_BELOW, gradient_check_model
+from .interventions import FORMS, PARSERS, Interventions
 from .io import save_model_trace
 from .losses import LOSSES, READOUT_AT
 from .model import Model, layer_prefix, record_model
@@ -110,13 +111,26 @@ def _sizes(model) -> str:
     return f"X={model.inputs} H={H}" + (f" L={model.num_layers}" if model.num_layers > 1 else "")
 
 
+def _interventions(args, run) -> Interventions:
+    """The interventions of the command line, checked against the model and the pass."""
+    iv = Interventions(clamp=tuple(args.clamp), knockout=tuple(args.knockout),
+                       edit_input=tuple(args.edit_input), scale=tuple(args.scale),
+                       cut=tuple(args.cut), truncate=args.truncate)
+    try:
+        iv.check(run.model.hiddens, run.model.inputs, run.steps)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    return iv
+
+
 def cmd_record(args) -> int:
     """Record one pass of the model (one sequence of a batch) and write its trace."""
     io.check_writable(args.output)
     run = _load_run(args)
+    iv = _interventions(args, run)
     check_record_memory(run.model, run.steps, args.dtype)
     trace = record_model(run.model, run.inputs, run.targets, sequence=run.sequence,
-                         dtype=args.dtype)
+                         dtype=args.dtype, interventions=iv)
     save_model_trace(args.output, trace)
     problem = first_problem(trace)
     which = "" if run.sequence is None else f", sequence {run.sequence} of {run.batch}"
@@ -125,6 +139,8 @@ def cmd_record(args) -> int:
           f"{trace.dtype.name}{which}: loss {trace.total_loss:.10e} ({trace.loss_name}), "
           f"{trace.nbytes / 2**20:.1f} MiB -> {_name(args.output)}"
           + (f" ({problem.where()})" if problem else ""))
+    if iv:
+        print(f"interventions: {iv}")
     return 0
 
 
@@ -134,9 +150,11 @@ def cmd_gradcheck(args) -> int:
     and then the verdict is "wrong" (over 1e-3, or not finite) or "suspect", and the exit
     code 1; otherwise "correct" and 0."""
     run = _load_run(args)
+    iv = _interventions(args, run)
     check_record_memory(run.model, run.steps, "float64")
     result = gradient_check_model(run.model, run.inputs, run.targets, sequence=run.sequence,
-                                  sample=args.sample, rng=np.random.default_rng(args.seed))
+                                  sample=args.sample, rng=np.random.default_rng(args.seed),
+                                  interventions=iv)
     tol = args.tolerance
     single = run.model.num_layers == 1
     names = {n: (n[len(layer_prefix(0)):] if single and n.startswith(layer_prefix(0)) else n)
@@ -149,7 +167,8 @@ def cmd_gradcheck(args) -> int:
     worst = result.max_error
     ok = all(a.max_error <= tol for a in result.arrays.values())   # NaN never is
     verdict = "correct" if ok else ("wrong" if result.verdict == "wrong" else "suspect")
-    print(f"verdict: {verdict} (max {worst:.3e}; tolerance {tol:.3g})")
+    cuts = f"; {result.cut_note}" if result.cut_note else ""
+    print(f"verdict: {verdict} (max {worst:.3e}; tolerance {tol:.3g}){cuts}")
     return 0 if ok else 1
 
 
@@ -157,6 +176,17 @@ def cmd_info(args) -> int:
     """One line about a file, read once: an array, a training run, a trace or parameters."""
     print(describe_file(args.file))
     return 0
+
+
+def _parsed(kind: str):
+    """argparse's type for an intervention: its parser, a bad text one line."""
+    def parse(text: str):
+        try:
+            return PARSERS[kind](text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    parse.__name__ = kind
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,10 +215,36 @@ def build_parser() -> argparse.ArgumentParser:
                             "sequence K alone (default 0); its gradients are that "
                             "sequence's, not the batch's")
 
+    def intervention_options(p):
+        g = p.add_argument_group(
+            "interventions", "what if: each option may be given several times. STEPS and "
+            "UNITS are comma-separated half-open slices (3, 0:10, 5:, 0:4,7), all of them "
+            "when left out; /L1 names layer 1 (default: every layer). Equations: "
+            "docs/equations.md §10")
+
+        def add(kind, metavar, text):
+            g.add_argument("--" + kind.replace("_", "-"), dest=kind, action="append",
+                           default=[], type=_parsed(kind), metavar=metavar,
+                           help=f"{text} ({FORMS[kind]})")
+        add("clamp", "GATE=VALUE", "hold gate i, f, o or g at VALUE, e.g. f=1@0:50#3; its "
+                                   "pre-activation then gets no gradient")
+        add("knockout", "UNITS", "knock out memory cells: s_j := 0 and h_j := 0, e.g. "
+                                 "3@10: (from step 10 on)")
+        add("edit_input", "EDIT", "zero x(t), set it to VALUE or add VALUE, e.g. zero@5 "
+                                  "or add=0.5@5#0:3 (#: input components)")
+        add("scale", "BLOCK=FACTOR", "multiply a gate's input (x) or recurrent (h) weight "
+                                     "columns, e.g. f.h=0.5")
+        add("cut", "h|s", "cut a gradient path: h sets bottom_diff_h := 0 (the 1997 "
+                          "truncation), s sets bottom_diff_s := 0 (the carousel)")
+        g.add_argument("--truncate", type=positive_int, metavar="K",
+                       help="truncated BPTT: both paths cut at steps K, 2K, … (the state "
+                            "detached every K steps)")
+
     p = sub.add_parser(
         "record", help="record one forward + backward pass to a trace file",
         description="Record one forward and backward pass of the model in PARAMS (any "
-                    "number of layers, an embedding, a read-out) to a trace file.")
+                    "number of layers, an embedding, a read-out) to a trace file, with "
+                    "any interventions (the trace records them).")
     req = p.add_argument_group("required arguments")
     req.add_argument("--params", required=True, metavar="PARAMS.npz",
                      help="parameters (lstm-engine import-torch, train -o, a trace)")
@@ -200,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="trace to write")
     model_options(p)
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    intervention_options(p)
     p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("gradcheck", help="check the backward pass by finite differences",
@@ -217,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=positive_int, default=200,
                    help="entries checked per large array (default 200)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the entry sample")
+    intervention_options(p)
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser("info", help="validate and summarise a parameters, trace, run or .npy "

@@ -67,8 +67,8 @@ class Selection:
         for start, stop in self.spans:
             end = n if stop is None else stop
             if start >= n or end > n:
-                raise ValueError(f"{what} {_span_text(start, stop)} out of range: there are "
-                                 f"{n} (0 … {n - 1})")
+                raise ValueError(f"{what} {_span_text(start, stop)} out of range: only "
+                                 f"0 … {n - 1}")
             out.append(np.arange(start, end))
         return np.unique(np.concatenate(out))
 
@@ -96,6 +96,12 @@ class Selection:
 
 
 ALL = Selection()
+# The text form of each kind, as --help and the messages show it.
+FORMS = {"clamp": "GATE=VALUE[@STEPS][#UNITS][/L<layer>]",
+         "knockout": "UNITS[@STEPS][/L<layer>]",
+         "edit_input": "zero|set=VALUE|add=VALUE[@STEPS][#INPUTS]",
+         "scale": "GATE.PART=FACTOR[#UNITS][/L<layer>]",
+         "cut": "h|s[@STEPS][#UNITS][/L<layer>]"}
 
 
 def _span_text(start: int, stop: int | None) -> str:
@@ -108,7 +114,7 @@ def _number(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
     if not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {text}")
     return value
@@ -143,15 +149,15 @@ _SPEC = re.compile(r"(?P<head>[^@#/]*)(?:@(?P<steps>[^#/]*))?(?:#(?P<units>[^/]*
                    r"(?:/L(?P<layer>\d+))?")
 
 
-def _split(text: str, option: str, allowed: str = "@#/"):
-    """(head, steps, units, layer) of ``HEAD[@STEPS][#UNITS][/LAYER]``."""
+def _split(text: str, form: str, allowed: str = "@#/"):
+    """(head, steps, units, layer) of ``HEAD[@STEPS][#UNITS][/LAYER]``; ``form`` is the
+    option's form, for messages."""
     m = _SPEC.fullmatch(text.strip())
     if not m:
-        raise ValueError(f"{option} {text!r}: expected HEAD[@STEPS][#UNITS][/L<layer>], "
-                         "in that order")
+        raise ValueError(f"{text!r}: expected {form}, in that order")
     for mark, key in (("@", "steps"), ("#", "units"), ("/", "layer")):
         if m[key] is not None and mark not in allowed:
-            raise ValueError(f"{option} {text!r}: takes no {key} ({mark}…)")
+            raise ValueError(f"{text!r}: takes no {key} ({mark}…); expected {form}")
     steps = Selection.parse(m["steps"], "steps") if m["steps"] is not None else ALL
     units = Selection.parse(m["units"], "units") if m["units"] is not None else ALL
     layer = int(m["layer"]) if m["layer"] is not None else None
@@ -187,14 +193,15 @@ class Clamp:
 
     @classmethod
     def parse(cls, text: str) -> Clamp:
-        head, steps, units, layer = _split(text, "--clamp")
+        head, steps, units, layer = _split(text, FORMS["clamp"])
         gate, sep, value = head.partition("=")
         if not sep:
-            raise ValueError(f"--clamp {text!r}: expected GATE=VALUE, e.g. f=1")
+            raise ValueError(f"{text!r}: expected GATE=VALUE, e.g. f=1")
         gate = gate.strip()
         if gate not in GATES:
-            raise ValueError(f"--clamp: unknown gate {gate!r}; choose one of {', '.join(GATES)}")
-        return cls(gate, _number(value.strip(), f"--clamp {gate}:"), steps, units, layer)
+            raise ValueError(f"unknown gate {gate!r}; choose one of {', '.join(GATES)}")
+        return cls(gate, _number(value.strip(), f"the value of gate {gate}"), steps, units,
+                   layer)
 
 
 @dataclass(frozen=True)
@@ -215,9 +222,9 @@ class Knockout:
 
     @classmethod
     def parse(cls, text: str) -> Knockout:
-        head, steps, _, layer = _split(text, "--knockout", allowed="@/")
+        head, steps, _, layer = _split(text, FORMS["knockout"], allowed="@/")
         if not head:
-            raise ValueError(f"--knockout {text!r}: name the units, e.g. 3 or 0:4")
+            raise ValueError(f"{text!r}: name the units, e.g. 3 or 0:4")
         return cls(Selection.parse(head, "units"), steps, layer)
 
 
@@ -245,16 +252,15 @@ class InputEdit:
 
     @classmethod
     def parse(cls, text: str) -> InputEdit:
-        head, steps, units, _ = _split(text, "--edit-input", allowed="@#")
+        head, steps, units, _ = _split(text, FORMS["edit_input"], allowed="@#")
         mode, sep, value = head.partition("=")
         mode = mode.strip()
         if mode not in EDIT_MODES:
-            raise ValueError(f"--edit-input: unknown edit {mode!r}; choose zero, set=VALUE "
-                             "or add=VALUE")
+            raise ValueError(f"unknown input edit {mode!r}; choose zero, set=VALUE or "
+                             "add=VALUE")
         if (mode == "zero") == bool(sep):
-            raise ValueError("--edit-input: zero takes no value; set and add need one "
-                             "(set=0.5)")
-        return cls(mode, _number(value.strip(), f"--edit-input {mode}:") if sep else 0.0,
+            raise ValueError("zero takes no value; set and add need one (set=0.5)")
+        return cls(mode, _number(value.strip(), f"the {mode} value") if sep else 0.0,
                    steps, units)
 
 
@@ -283,16 +289,16 @@ class Scale:
 
     @classmethod
     def parse(cls, text: str) -> Scale:
-        head, _, units, layer = _split(text, "--scale", allowed="#/")
+        head, _, units, layer = _split(text, FORMS["scale"], allowed="#/")
         block, sep, factor = head.partition("=")
         gate, dot, part = block.strip().partition(".")
         if not sep or not dot:
-            raise ValueError(f"--scale {text!r}: expected GATE.PART=FACTOR, e.g. f.h=0.5")
+            raise ValueError(f"{text!r}: expected GATE.PART=FACTOR, e.g. f.h=0.5")
         if gate not in GATES:
-            raise ValueError(f"--scale: unknown gate {gate!r}; choose one of {', '.join(GATES)}")
+            raise ValueError(f"unknown gate {gate!r}; choose one of {', '.join(GATES)}")
         if part not in PARTS:
-            raise ValueError(f"--scale: unknown weight part {part!r}; choose x or h")
-        return cls(gate, part, _number(factor.strip(), "--scale factor"), units, layer)
+            raise ValueError(f"unknown weight part {part!r}; choose x or h")
+        return cls(gate, part, _number(factor.strip(), "a scale factor"), units, layer)
 
 
 @dataclass(frozen=True)
@@ -317,10 +323,10 @@ class Cut:
 
     @classmethod
     def parse(cls, text: str) -> Cut:
-        head, steps, units, layer = _split(text, "--cut")
+        head, steps, units, layer = _split(text, FORMS["cut"])
         if head not in PATHS:
-            raise ValueError(f"--cut: unknown path {head!r}; choose h (the h-path) or s "
-                             "(the carousel)")
+            raise ValueError(f"unknown path {head!r}; choose h (the h-path) or s (the "
+                             "carousel)")
         return cls(head, steps, units, layer)
 
 
@@ -429,12 +435,19 @@ class Interventions:
                 raise ValueError(f"{opt} {item}: layer {layer} out of range: the model has "
                                  f"{L} (0 … {L - 1})")
             try:
-                item.steps.indices(steps, "steps") if hasattr(item, "steps") else None
+                if hasattr(item, "steps"):
+                    try:
+                        item.steps.indices(steps, "steps")
+                    except ValueError as err:
+                        raise ValueError(f"{err} (the pass has T={steps})") from None
                 if isinstance(item, InputEdit):
                     item.units.indices(inputs, "inputs")
-                else:
-                    for n in ([layer] if layer is not None else range(L)):
+                    continue
+                for n in ([layer] if layer is not None else range(L)):
+                    try:
                         item.units.indices(hiddens[n], "units")
+                    except ValueError as err:
+                        raise ValueError(f"{err} (layer {n} has H={hiddens[n]})") from None
             except ValueError as err:
                 raise ValueError(f"{opt} {item}: {err}") from None
 
