@@ -169,3 +169,127 @@ def reference_model_pass(layers: list, inputs, y, variant: str, loss: dict, E=No
         arrays.update({f"{k}_diff": v for k, v in grads[n].items()})
         per_layer.append(arrays)
     return per_layer, dict(loss=l, x=x, dE=dE, **extra)
+
+
+def reference_intervened_pass(layers: list, x, y, variant: str, changes: dict):
+    """A stacked model with the toy loss and interventions, node by node from the equations
+    of docs/equations.md §10, with nothing from lstm_engine.
+
+    ``changes`` is plain data, every list optional; steps, units and inputs are lists of
+    indices, ``layer`` an index:
+      clamp: (layer, gate, value, steps, units)        gate(t)_j := value
+      knock: (layer, steps, units)                     s_j(t) := 0, h_j(t) := 0
+      edit:  (mode, value, steps, inputs)              x(t)_k := 0 / := value / += value
+      scale: (layer, gate, part, factor, units)        Wk[j, x or h columns] *= factor
+      cut:   (layer, path, steps, units)               bottom_diff_h / _s (t)_j := 0
+    Returns per-layer dicts of arrays with the Trace's names (gradients with respect to
+    the unscaled weights)."""
+    x = np.array(x, dtype=float)
+    for mode, value, steps, inputs in changes.get("edit", []):
+        for t in steps:
+            for k in inputs:
+                x[t, k] = 0.0 if mode == "zero" else (value if mode == "set" else x[t, k] + value)
+    T, L = x.shape[0], len(layers)
+    Hs = [W["bg"].shape[0] for W in layers]
+    Xs = [W["wg"].shape[1] - H for W, H in zip(layers, Hs)]
+    used = []                                   # the weights each layer computes with
+    for n, W in enumerate(layers):
+        Wn = {k: v.copy() for k, v in W.items()}
+        for layer, gate, part, factor, units in changes.get("scale", []):
+            if layer == n:
+                cols = slice(0, Xs[n]) if part == "x" else slice(Xs[n], None)
+                for j in units:
+                    Wn["w" + gate][j, cols] *= factor
+        used.append(Wn)
+
+    def clamped(n, t, gate):
+        out = {}
+        for layer, g, value, steps, units in changes.get("clamp", []):
+            if layer == n and g == gate and t in steps:
+                out.update({j: value for j in units})
+        return out
+
+    def knocked(n, t):
+        return {j for layer, steps, units in changes.get("knock", [])
+                if layer == n and t in steps for j in units}
+
+    def cut(n, t, path):
+        return {j for layer, p, steps, units in changes.get("cut", [])
+                if layer == n and p == path and t in steps for j in units}
+
+    fwd = [[None] * T for _ in layers]
+    h_prev, s_prev = [np.zeros(H) for H in Hs], [np.zeros(H) for H in Hs]
+    for t in range(T):
+        inp = x[t]
+        for n, W in enumerate(used):
+            xc = np.concatenate([inp, h_prev[n]])
+            gates = {"g": np.tanh(W["wg"].dot(xc) + W["bg"]),
+                     "i": _sig(W["wi"].dot(xc) + W["bi"]),
+                     "f": _sig(W["wf"].dot(xc) + W["bf"]),
+                     "o": _sig(W["wo"].dot(xc) + W["bo"])}
+            for k in gates:
+                for j, value in clamped(n, t, k).items():
+                    gates[k][j] = value
+            g, i, f, o = gates["g"], gates["i"], gates["f"], gates["o"]
+            s = g * i + s_prev[n] * f
+            for j in knocked(n, t):
+                s[j] = 0.0
+            h = s * o if variant == "seed" else o * np.tanh(s)
+            for j in knocked(n, t):
+                h[j] = 0.0
+            fwd[n][t] = dict(xc=xc, g=g, i=i, f=f, o=o, s=s, h=h, s_prev=s_prev[n])
+            h_prev[n], s_prev[n] = h, s
+            inp = h
+    h_top = np.array([fwd[L - 1][t]["h"] for t in range(T)])
+    loss = (h_top[:, 0] - np.asarray(y)) ** 2
+    grads = [{k: np.zeros_like(v) for k, v in W.items()} for W in layers]
+    bwd = [[None] * T for _ in layers]
+    dh_next, ds_next = [np.zeros(H) for H in Hs], [np.zeros(H) for H in Hs]
+    for t in reversed(range(T)):
+        from_above = np.zeros(Hs[-1])
+        from_above[0] = 2.0 * (h_top[t, 0] - y[t])
+        for n in reversed(range(L)):
+            W, st, X = used[n], fwd[n][t], Xs[n]
+            tdh, tds = from_above + dh_next[n], ds_next[n]
+            if variant == "seed":
+                ds, do = st["o"] * tdh + tds, st["s"] * tdh
+            else:
+                th = np.tanh(st["s"])
+                ds, do = st["o"] * (1.0 - th * th) * tdh + tds, th * tdh
+            for j in knocked(n, t):
+                ds[j] = 0.0
+            di, dg, df = st["g"] * ds, st["i"] * ds, st["s_prev"] * ds
+            d = {"i": st["i"] * (1 - st["i"]) * di, "f": st["f"] * (1 - st["f"]) * df,
+                 "o": st["o"] * (1 - st["o"]) * do, "g": (1 - st["g"] ** 2) * dg}
+            for k in d:
+                for j in clamped(n, t, k):
+                    d[k][j] = 0.0
+            for k, dk in d.items():
+                grads[n]["w" + k] += np.outer(dk, st["xc"])
+                grads[n]["b" + k] += dk
+            dxc = sum(W["w" + k].T.dot(dk) for k, dk in d.items())
+            bds, bdh = ds * st["f"], dxc[X:].copy()
+            for j in cut(n, t, "s"):
+                bds[j] = 0.0
+            for j in cut(n, t, "h"):
+                bdh[j] = 0.0
+            dxc[X:] = bdh
+            bwd[n][t] = dict(dl_dh=from_above, top_diff_h=tdh, top_diff_s=tds, ds=ds, do=do,
+                             di=di, dg=dg, df=df, di_input=d["i"], df_input=d["f"],
+                             do_input=d["o"], dg_input=d["g"], dxc=dxc,
+                             bottom_diff_s=bds, bottom_diff_h=bdh)
+            dh_next[n], ds_next[n] = bdh, bds
+            from_above = dxc[:X]
+    for layer, gate, part, factor, units in changes.get("scale", []):
+        cols = slice(0, Xs[layer]) if part == "x" else slice(Xs[layer], None)
+        for j in units:
+            grads[layer]["w" + gate][j, cols] *= factor      # d(cW)/dW = c
+    per_layer = []
+    for n in range(L):
+        arrays = {k: np.array([st[k] for st in fwd[n]])
+                  for k in ("xc", "g", "i", "f", "o", "s", "h")}
+        arrays.update({k: np.array([b[k] for b in bwd[n]]) for k in bwd[n][0]})
+        arrays["loss"] = loss
+        arrays.update({f"{k}_diff": v for k, v in grads[n].items()})
+        per_layer.append(arrays)
+    return per_layer
