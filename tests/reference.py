@@ -171,7 +171,26 @@ def reference_model_pass(layers: list, inputs, y, variant: str, loss: dict, E=No
     return per_layer, dict(loss=l, x=x, dE=dE, **extra)
 
 
-def reference_intervened_pass(layers: list, x, y, variant: str, changes: dict):
+def _edited(x, edits):
+    """x(t)_k := 0, := value or += value, in order."""
+    x = np.array(x, dtype=float)
+    for mode, value, steps, inputs in edits:
+        for t in steps:
+            for k in inputs:
+                x[t, k] = 0.0 if mode == "zero" else (value if mode == "set" else x[t, k] + value)
+    return x
+
+
+def _scale_rows(W: dict, X: int, n: int, scales) -> None:
+    """Wk[j, x or h columns] *= factor, in place, for layer n's scalings."""
+    for layer, gate, part, factor, units in scales:
+        if layer == n:
+            cols = slice(0, X) if part == "x" else slice(X, None)
+            for j in units:
+                W["w" + gate][j, cols] *= factor
+
+
+def reference_intervened_pass(layers: list, x, y, variant: str, changes: dict):  # noqa: C901, PLR0912, PLR0915 - one plain pass read top to bottom like the equations
     """A stacked model with the toy loss and interventions, node by node from the equations
     of docs/equations.md §10, with nothing from lstm_engine.
 
@@ -184,22 +203,14 @@ def reference_intervened_pass(layers: list, x, y, variant: str, changes: dict):
       cut:   (layer, path, steps, units)               bottom_diff_h / _s (t)_j := 0
     Returns per-layer dicts of arrays with the Trace's names (gradients with respect to
     the unscaled weights)."""
-    x = np.array(x, dtype=float)
-    for mode, value, steps, inputs in changes.get("edit", []):
-        for t in steps:
-            for k in inputs:
-                x[t, k] = 0.0 if mode == "zero" else (value if mode == "set" else x[t, k] + value)
+    x = _edited(x, changes.get("edit", []))
     T, L = x.shape[0], len(layers)
     Hs = [W["bg"].shape[0] for W in layers]
-    Xs = [W["wg"].shape[1] - H for W, H in zip(layers, Hs)]
+    Xs = [W["wg"].shape[1] - H for W, H in zip(layers, Hs, strict=True)]
     used = []                                   # the weights each layer computes with
     for n, W in enumerate(layers):
         Wn = {k: v.copy() for k, v in W.items()}
-        for layer, gate, part, factor, units in changes.get("scale", []):
-            if layer == n:
-                cols = slice(0, Xs[n]) if part == "x" else slice(Xs[n], None)
-                for j in units:
-                    Wn["w" + gate][j, cols] *= factor
+        _scale_rows(Wn, Xs[n], n, changes.get("scale", []))
         used.append(Wn)
 
     def clamped(n, t, gate):
@@ -280,10 +291,8 @@ def reference_intervened_pass(layers: list, x, y, variant: str, changes: dict):
                              bottom_diff_s=bds, bottom_diff_h=bdh)
             dh_next[n], ds_next[n] = bdh, bds
             from_above = dxc[:X]
-    for layer, gate, part, factor, units in changes.get("scale", []):
-        cols = slice(0, Xs[layer]) if part == "x" else slice(Xs[layer], None)
-        for j in units:
-            grads[layer]["w" + gate][j, cols] *= factor      # d(cW)/dW = c
+    for n in range(L):                                       # d(cW)/dW = c
+        _scale_rows(grads[n], Xs[n], n, changes.get("scale", []))
     per_layer = []
     for n in range(L):
         arrays = {k: np.array([st[k] for st in fwd[n]])

@@ -119,7 +119,7 @@ def test_the_interventions_change_the_pass_where_they_say():
     tr = record(p, x, y, interventions=iv)
     np.testing.assert_array_equal(tr.f[:2], edited.f[:2])   # before the clamp: the same
     assert np.all(tr.f[2:5, 1] == 1.0) and tr.f[5, 1] != 1.0
-    assert np.all(tr.df_input[2:5, 1] == 0.0) and tr.df_input[1, 1] != 0.0   # (at t = 0, s_prev = 0)
+    assert np.all(tr.df_input[2:5, 1] == 0.0) and tr.df_input[1, 1] != 0.0   # s(-1) = 0
     assert np.all(tr.s[4:, 3] == 0.0) and np.all(tr.h[4:, 3] == 0.0)
     assert np.all(tr.ds[4:, 3] == 0.0) and np.all(tr.bottom_diff_s[4:, 3] == 0.0)
     assert np.all(tr.s[:4, 3] != 0.0)
