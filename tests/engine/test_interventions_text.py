@@ -282,3 +282,34 @@ def test_record_help_documents_every_intervention(capsys):
                    "--scale BLOCK=FACTOR", "--cut h|s", "--truncate K",
                    "GATE=VALUE[@STEPS][#UNITS][/L<layer>]"):
         assert option in out
+
+
+def test_the_readmes_what_if_commands_print_what_it_shows(tmp_path, capsys, monkeypatch):
+    """README.md's "What if" block, run as written on the published example: every output
+    line it shows in full is printed, and the pass is the one its text describes."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from lstm_engine import published_example
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index("### What if")
+    block = re.search(r"```sh\n(.*?)```", text[start:], re.S)[1]
+    params, x, y = published_example()
+    io.save_params(tmp_path / "params.npz", params)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    monkeypatch.chdir(tmp_path)
+    printed, shown = [], []
+    for line in block.splitlines():
+        if line.startswith("lstm-engine "):
+            code, out, err = run(capsys, *shlex.split(line)[1:])
+            assert code == 0, err
+            printed += out.splitlines()
+        elif line.startswith("# ") and not line.startswith("#  ") and "…" not in line:
+            shown.append(line[2:])
+    assert shown and all(s in printed for s in shown), (shown, printed)
+    trace = io.load_model_trace(tmp_path / "what-if.npz")
+    assert trace.interventions == Interventions.parse(clamp=["f=1"], cut=["h"])
+    assert np.all(trace.layers[0].f == 1.0)
