@@ -39,10 +39,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_interventions.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_gui.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/bench_engine.py --quick
+	$(BIN)/python bench/bench_interventions.py --quick
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_gui.py --quick
 
 gate: $(STAMP)

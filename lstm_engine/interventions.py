@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -406,7 +407,7 @@ class Interventions:
         unknown = [k for k in data if k not in (*KINDS, "truncate")]
         if unknown:
             raise ValueError(f"unknown intervention {unknown[0]!r}")
-        parts = {}
+        parts: dict[str, Any] = {}
         for kind in KINDS:
             texts = data.get(kind, [])
             if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
@@ -420,8 +421,9 @@ class Interventions:
         """From the command line's texts, each kind a list of them."""
         given = {"clamp": clamp, "knockout": knockout, "edit_input": edit_input,
                  "scale": scale, "cut": cut}
-        return cls(**{k: tuple(PARSERS[k](t) for t in v or ()) for k, v in given.items()},
-                   truncate=truncate)
+        parts: dict[str, Any] = {k: tuple(PARSERS[k](t) for t in v or ())
+                                 for k, v in given.items()}
+        return cls(**parts, truncate=truncate)
 
     # ---- checked against a model and a pass length ----
 
@@ -429,6 +431,7 @@ class Interventions:
         """ValueError (one line, naming the intervention) unless every layer, unit, input
         and step named exists: ``hiddens`` is H per layer, ``inputs`` layer 0's X."""
         L = len(hiddens)
+        item: Any
         for opt, item in ((OPTIONS[k], x) for k in KINDS for x in getattr(self, k)):
             layer = getattr(item, "layer", None)
             if layer is not None and layer >= L:
@@ -485,8 +488,9 @@ class Interventions:
         for p in PATHS:
             if cuts[p] or self.truncate is not None:
                 m = np.zeros((T, H), bool)
-                for c in cuts[p]:
-                    m[np.ix_(c.steps.indices(T, "steps"), c.units.indices(H, "units"))] = True
+                for cut in cuts[p]:
+                    m[np.ix_(cut.steps.indices(T, "steps"),
+                             cut.units.indices(H, "units"))] = True
                 if self.truncate is not None:
                     m[self.truncate::self.truncate] = True
                 setattr(plan, f"cut_{p}", m)
@@ -523,8 +527,12 @@ class LayerPlan:
     stacked weights; ``cut_h``, ``cut_s`` (T, H) bool. Each None when not used."""
 
     def __init__(self):
-        self.clamped = self.clamp_value = self.knocked = self.scale = None
-        self.cut_h = self.cut_s = None
+        self.clamped: np.ndarray | None = None
+        self.clamp_value: np.ndarray | None = None
+        self.knocked: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+        self.cut_h: np.ndarray | None = None
+        self.cut_s: np.ndarray | None = None
 
     def __bool__(self) -> bool:
         return any(getattr(self, k) is not None
@@ -572,11 +580,11 @@ class StepPlan:
 
     def gate(self, gate: str, value: np.ndarray) -> np.ndarray:
         """``value`` (H,) of ``gate`` with its clamped entries held at their values."""
-        plan = self.plan
-        if plan.clamped is None:
+        clamped, held = self.plan.clamped, self.plan.clamp_value
+        if clamped is None or held is None:
             return value
         rows = self._rows(gate, value.shape[0])
-        return np.where(plan.clamped[self.t, rows], plan.clamp_value[self.t, rows], value)
+        return np.where(clamped[self.t, rows], held[self.t, rows], value)
 
     def gate_input_grad(self, gate: str, grad: np.ndarray) -> np.ndarray:
         """``grad`` (H,) of a gate's pre-activation, 0 where the gate is clamped."""

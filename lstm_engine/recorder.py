@@ -154,6 +154,14 @@ def backward_coefficients(i, f, o, g, s, s_before, variant: str):
     return A, C, s_out
 
 
+_NEVER = np.zeros(0, bool)          # the steps of a mask that is None: never indexed
+
+
+def _steps_acting(mask: np.ndarray | None) -> np.ndarray:
+    """(T,) bool: the steps where a (T, n) mask selects anything (``_NEVER`` for None)."""
+    return _NEVER if mask is None else np.asarray(mask.any(axis=1))
+
+
 @dataclass(frozen=True)
 class ForwardPass:
     """One layer's forward pass over all steps: ``W`` (4H, X+H) stacked in GATE_ORDER
@@ -187,13 +195,14 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: PLR0915 - the hot 
     # The sigmoid rows are negated so that the loop computes exp(-z) without a negation.
     W = stacked_weights(p)                                  # (4H, X+H)
     clamped = knocked = None
+    clamp_value = clamp_at = knock_at = _NEVER
     if plan is not None:
         if plan.scale is not None:
             W = W * plan.scale                              # the weights the pass uses
-        if plan.clamped is not None:                        # the steps with a clamp
-            clamped, clamp_at = plan.clamped, plan.clamped.any(axis=1)
-        if plan.knocked is not None:
-            knocked, knock_at = plan.knocked, plan.knocked.any(axis=1)
+        if plan.clamped is not None and plan.clamp_value is not None:
+            clamped, clamp_value = plan.clamped, plan.clamp_value
+        knocked = plan.knocked
+        clamp_at, knock_at = _steps_acting(clamped), _steps_acting(knocked)
     sign = np.ones((4 * H, 1), dt)
     sign[: 3 * H] = -1.0
     Wneg = W * sign
@@ -239,7 +248,7 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: PLR0915 - the hot 
             np.reciprocal(at[sig], out=at[sig])
             np.tanh(zt[tan], out=at[tan])                   # g = tanh(z)
             if clamped is not None and clamp_at[t]:         # gate := its clamped value
-                np.copyto(at, plan.clamp_value[t], where=clamped[t])
+                np.copyto(at, clamp_value[t], where=clamped[t])
             np.multiply(at[gg], at[gi], out=st)             # s = g*i + s_prev*f
             np.multiply(s_prev, at[gf], out=tmp)
             st += tmp
@@ -317,8 +326,10 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
                                        fwd.gates, fwd.s)
     plan = fwd.plan
     knocked = cut_h = cut_s = None
-    if plan is not None:
+    knock_at = cut_h_at = cut_s_at = _NEVER
+    if plan is not None:                    # each mask with the steps where it acts at all
         knocked, cut_h, cut_s = plan.knocked, plan.cut_h, plan.cut_s
+        knock_at, cut_h_at, cut_s_at = map(_steps_acting, (knocked, cut_h, cut_s))
     dt = p.dtype
     T, X, H = s.shape[0], p.inputs, p.hidden
     gi, gf, go, gg = gate_slices(H)
@@ -350,7 +361,7 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
         np.add(dl_dh[t], carry_h, out=tdh)
         np.multiply(A[t], tdh, out=dst)
         dst += carry_s
-        if knocked is not None:                             # s_j(t) := 0 passes nothing
+        if knocked is not None and knock_at[t]:             # s_j(t) := 0 passes nothing
             dst[knocked[t]] = 0.0
         np.multiply(C4[t], dst, out=dz4[t])                 # i, f, g rows from ds …
         np.multiply(C4[t, 2], tdh, out=dz4[t, 2])           # … the o row from top_diff_h
@@ -358,9 +369,9 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
         np.multiply(dst, f[t], out=carry_s)
         carry_h = dxc[t, X:]
         np.dot(WhT, dz[t], out=carry_h)
-        if cut_s is not None:                               # bottom_diff_s := 0 (cut)
+        if cut_s is not None and cut_s_at[t]:               # bottom_diff_s := 0 (cut)
             carry_s[cut_s[t]] = 0.0
-        if cut_h is not None:                               # bottom_diff_h := 0 (cut)
+        if cut_h is not None and cut_h_at[t]:               # bottom_diff_h := 0 (cut)
             carry_h[cut_h[t]] = 0.0
         if threaded and t % BLOCK == 0:                     # steps t … t+BLOCK-1 are done
             blocks.submit(t, min(t + BLOCK, T))
