@@ -1,0 +1,86 @@
+"""The path decomposition as a picture: the carousel's share and the h-path's of ‖ds(t)‖
+over time, as of a frame. No Qt.
+
+ds(t) = carousel(t) + through_h(t) (``lstm_engine.paths``, docs/equations.md §11): what
+entered the cell from outside and arrived along the carousel alone, and what came back
+through h at least once. Each step's share is ‖part‖ / (‖carousel‖ + ‖through_h‖), so the
+two curves sum to 1; the norms themselves are kept for the table and a log-scale plot.
+Like ds, a step's parts are known from the frame that computes its ds on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstm_engine.paths import PathSplit, path_split
+
+from ..model.frame_data import FrameData
+from .known import known_steps
+
+PATH_CURVES = ("carousel", "through_h")
+
+
+@dataclass(frozen=True)
+class PathState:
+    """As of a frame: ``t`` the steps whose ds is computed, each curve's share there (by
+    name in PATH_CURVES) and the norms (``norms``: carousel, through_h, ds), the cursor's
+    step and the known range lo … hi-1."""
+
+    t: np.ndarray
+    shares: dict
+    norms: dict
+    cursor: int
+    known: tuple[int, int]
+
+
+class PathShares:
+    """The carousel and h-path shares of ‖ds(t)‖ per step, computed once per trace."""
+
+    def __init__(self, data: FrameData, layer: int = 0):
+        self.data = data
+        self.layer = layer
+        self._split: PathSplit | None = None
+        self._values: dict | None = None
+        self.t = np.arange(data.trace.steps, dtype=np.float32)
+
+    def split(self) -> PathSplit:
+        if self._split is None:
+            with np.errstate(all="ignore"):          # a diverged pass: NaN, drawn as gaps
+                self._split = path_split(self.data.trace, self.layer)
+        return self._split
+
+    def values(self) -> dict:
+        """Shares and norms over the whole pass, float32 (T,) each, by name: the curves
+        of PATH_CURVES (shares) and ``norm_carousel``, ``norm_through_h``, ``norm_ds``."""
+        if self._values is None:
+            sp = self.split()
+            with np.errstate(all="ignore"):
+                carousel, through_h = sp.shares()
+                self._values = {
+                    "carousel": carousel, "through_h": through_h,
+                    "norm_carousel": sp.carousel_norm, "norm_through_h": sp.h_norm,
+                    "norm_ds": sp.ds_norm}
+            self._values = {k: np.asarray(v, np.float32) for k, v in self._values.items()}
+        return self._values
+
+    def state(self, index: int) -> PathState:
+        data = self.data
+        frame = data.model.frame(index)
+        lo, hi = known_steps(data, "ds", frame)
+        v = self.values()
+        shares = {name: v[name][lo:hi] for name in PATH_CURVES}
+        norms = {name: v[f"norm_{name}"][lo:hi] for name in (*PATH_CURVES, "ds")}
+        return PathState(self.t[lo:hi], shares, norms, data.focus_step(frame), (lo, hi))
+
+    def table(self, index: int) -> tuple[list[str], list[list]]:
+        """One row per step; the steps whose ds is not computed yet have empty cells."""
+        frame = self.data.model.frame(index)
+        lo, hi = known_steps(self.data, "ds", frame)
+        names = ["carousel", "through_h", "norm_carousel", "norm_through_h", "norm_ds"]
+        header = ["step", "share_carousel", "share_through_h", *names[2:]]
+        v = self.values()
+        rows = [[t, *((float(v[n][t]) if lo <= t < hi else None) for n in names)]
+                for t in range(self.data.trace.steps)]
+        return header, rows
