@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .params import Params
+from .textsafe import show
 
 GATES = ("i", "f", "o", "g")
 PARTS = ("x", "h")
@@ -50,7 +51,7 @@ class Selection:
     def __post_init__(self) -> None:
         for start, stop in self.spans:
             if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-                raise ValueError(f"a selection starts at an integer >= 0, got {start!r}")
+                raise ValueError(f"a selection starts at an integer >= 0, got {show(start)}")
             if stop is not None and (isinstance(stop, bool) or not isinstance(stop, int)
                                      or stop <= start):
                 raise ValueError(f"an empty selection {start}:{stop}")
@@ -87,7 +88,7 @@ class Selection:
         for part in text.split(","):
             m = re.fullmatch(r"\s*(\d*)\s*(?:(:)\s*(\d*))?\s*", part)
             if not m or (not m[2] and not m[1]):
-                raise ValueError(f"{what} {part!r} is not an index or a slice like 0:10")
+                raise ValueError(f"{what} {show(part)} is not an index or a slice like 0:10")
             start = int(m[1]) if m[1] else 0
             stop = (int(m[3]) if m[3] else None) if m[2] else start + 1
             if stop is not None and stop <= start:
@@ -115,7 +116,7 @@ def _number(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{what} must be a number, got {text!r}") from None
+        raise ValueError(f"{what} must be a number, got {show(text)}") from None
     if not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {text}")
     return value
@@ -128,7 +129,7 @@ def _num_text(v: float) -> str:
 
 def _finite(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{what} must be a number, got {value!r}")
+        raise ValueError(f"{what} must be a number, got {show(value)}")
     if not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {value}")
     return float(value)
@@ -137,7 +138,7 @@ def _finite(value, what: str) -> float:
 def _layer_ok(layer) -> None:
     if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int)
                               or layer < 0):
-        raise ValueError(f"a layer is an integer >= 0, got {layer!r}")
+        raise ValueError(f"a layer is an integer >= 0, got {show(layer)}")
 
 
 def _suffixes(steps: Selection = ALL, units: Selection = ALL, layer: int | None = None,
@@ -155,10 +156,10 @@ def _split(text: str, form: str, allowed: str = "@#/"):
     option's form, for messages."""
     m = _SPEC.fullmatch(text.strip())
     if not m:
-        raise ValueError(f"{text!r}: expected {form}, in that order")
+        raise ValueError(f"{show(text)}: expected {form}, in that order")
     for mark, key in (("@", "steps"), ("#", "units"), ("/", "layer")):
         if m[key] is not None and mark not in allowed:
-            raise ValueError(f"{text!r}: takes no {key} ({mark}…); expected {form}")
+            raise ValueError(f"{show(text)}: takes no {key} ({mark}…); expected {form}")
     steps = Selection.parse(m["steps"], "steps") if m["steps"] is not None else ALL
     units = Selection.parse(m["units"], "units") if m["units"] is not None else ALL
     layer = int(m["layer"]) if m["layer"] is not None else None
@@ -180,7 +181,7 @@ class Clamp:
 
     def __post_init__(self) -> None:
         if self.gate not in GATES:
-            raise ValueError(f"unknown gate {self.gate!r}; choose one of {', '.join(GATES)}")
+            raise ValueError(f"unknown gate {show(self.gate)}; choose one of {', '.join(GATES)}")
         v = _finite(self.value, f"the value of gate {self.gate}")
         lo, hi = GATE_RANGE[self.gate]
         if not lo <= v <= hi:
@@ -197,10 +198,10 @@ class Clamp:
         head, steps, units, layer = _split(text, FORMS["clamp"])
         gate, sep, value = head.partition("=")
         if not sep:
-            raise ValueError(f"{text!r}: expected GATE=VALUE, e.g. f=1")
+            raise ValueError(f"{show(text)}: expected GATE=VALUE, e.g. f=1")
         gate = gate.strip()
         if gate not in GATES:
-            raise ValueError(f"unknown gate {gate!r}; choose one of {', '.join(GATES)}")
+            raise ValueError(f"unknown gate {show(gate)}; choose one of {', '.join(GATES)}")
         return cls(gate, _number(value.strip(), f"the value of gate {gate}"), steps, units,
                    layer)
 
@@ -225,7 +226,7 @@ class Knockout:
     def parse(cls, text: str) -> Knockout:
         head, steps, _, layer = _split(text, FORMS["knockout"], allowed="@/")
         if not head:
-            raise ValueError(f"{text!r}: name the units, e.g. 3 or 0:4")
+            raise ValueError(f"{show(text)}: name the units, e.g. 3 or 0:4")
         return cls(Selection.parse(head, "units"), steps, layer)
 
 
@@ -241,7 +242,7 @@ class InputEdit:
 
     def __post_init__(self) -> None:
         if self.mode not in EDIT_MODES:
-            raise ValueError(f"unknown input edit {self.mode!r}; choose one of "
+            raise ValueError(f"unknown input edit {show(self.mode)}; choose one of "
                              f"{', '.join(EDIT_MODES)}")
         object.__setattr__(self, "value", _finite(self.value, f"the {self.mode} value"))
         if self.mode == "zero" and self.value != 0.0:
@@ -257,7 +258,7 @@ class InputEdit:
         mode, sep, value = head.partition("=")
         mode = mode.strip()
         if mode not in EDIT_MODES:
-            raise ValueError(f"unknown input edit {mode!r}; choose zero, set=VALUE or "
+            raise ValueError(f"unknown input edit {show(mode)}; choose zero, set=VALUE or "
                              "add=VALUE")
         if (mode == "zero") == bool(sep):
             raise ValueError("zero takes no value; set and add need one (set=0.5)")
@@ -278,9 +279,9 @@ class Scale:
 
     def __post_init__(self) -> None:
         if self.gate not in GATES:
-            raise ValueError(f"unknown gate {self.gate!r}; choose one of {', '.join(GATES)}")
+            raise ValueError(f"unknown gate {show(self.gate)}; choose one of {', '.join(GATES)}")
         if self.part not in PARTS:
-            raise ValueError(f"unknown weight part {self.part!r}; choose x or h")
+            raise ValueError(f"unknown weight part {show(self.part)}; choose x or h")
         object.__setattr__(self, "factor", _finite(self.factor, "a scale factor"))
         _layer_ok(self.layer)
 
@@ -294,11 +295,11 @@ class Scale:
         block, sep, factor = head.partition("=")
         gate, dot, part = block.strip().partition(".")
         if not sep or not dot:
-            raise ValueError(f"{text!r}: expected GATE.PART=FACTOR, e.g. f.h=0.5")
+            raise ValueError(f"{show(text)}: expected GATE.PART=FACTOR, e.g. f.h=0.5")
         if gate not in GATES:
-            raise ValueError(f"unknown gate {gate!r}; choose one of {', '.join(GATES)}")
+            raise ValueError(f"unknown gate {show(gate)}; choose one of {', '.join(GATES)}")
         if part not in PARTS:
-            raise ValueError(f"unknown weight part {part!r}; choose x or h")
+            raise ValueError(f"unknown weight part {show(part)}; choose x or h")
         return cls(gate, part, _number(factor.strip(), "a scale factor"), units, layer)
 
 
@@ -315,7 +316,7 @@ class Cut:
 
     def __post_init__(self) -> None:
         if self.path not in PATHS:
-            raise ValueError(f"unknown path {self.path!r}; cut h (the h-path) or s (the "
+            raise ValueError(f"unknown path {show(self.path)}; cut h (the h-path) or s (the "
                              "carousel)")
         _layer_ok(self.layer)
 
@@ -326,7 +327,7 @@ class Cut:
     def parse(cls, text: str) -> Cut:
         head, steps, units, layer = _split(text, FORMS["cut"])
         if head not in PATHS:
-            raise ValueError(f"unknown path {head!r}; choose h (the h-path) or s (the "
+            raise ValueError(f"unknown path {show(head)}; choose h (the h-path) or s (the "
                              "carousel)")
         return cls(head, steps, units, layer)
 
@@ -365,7 +366,7 @@ class Interventions:
             object.__setattr__(self, kind, items)
         k = self.truncate
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-            raise ValueError(f"--truncate takes a positive number of steps, got {k!r}")
+            raise ValueError(f"--truncate takes a positive number of steps, got {show(k)}")
 
     def __bool__(self) -> bool:
         return any(getattr(self, kind) for kind in KINDS) or self.truncate is not None
@@ -406,12 +407,12 @@ class Interventions:
             raise ValueError("'interventions' must be a JSON object")
         unknown = [k for k in data if k not in (*KINDS, "truncate")]
         if unknown:
-            raise ValueError(f"unknown intervention {unknown[0]!r}")
+            raise ValueError(f"unknown intervention {show(unknown[0])}")
         parts: dict[str, Any] = {}
         for kind in KINDS:
             texts = data.get(kind, [])
             if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-                raise ValueError(f"'interventions' {kind!r} must be a list of texts")
+                raise ValueError(f"'interventions' {show(kind)} must be a list of texts")
             parts[kind] = tuple(PARSERS[kind](t) for t in texts)
         return cls(**parts, truncate=data.get("truncate"))
 
