@@ -69,7 +69,7 @@ class VariablesModel(QAbstractTableModel):
 
     def step_text(self, name: str) -> str:
         s = self.session
-        frame = s.frame
+        frame = s.local_frame()                  # the layer in view's (docs/frames.md)
         if name == "loss":
             return "all t"
         if name in ACCUMULATORS:
