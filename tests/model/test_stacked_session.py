@@ -228,3 +228,14 @@ def test_three_layers(tmp_path):
     assert s.frame_text == f"bwd:{T - 1}:L1:ds" and s.view_layer == 1
     np.testing.assert_array_equal(s.data.value("dl_dh", s.view_index),
                                   mt.layers[2].dxc[T - 1, :5])
+
+
+def test_one_cells_training_step_is_refused_and_nothing_changes(session, mt):
+    s = session
+    s.goto("bwd:1:L1:ds")
+    with pytest.raises(UserError) as info:
+        s.train_step()
+    assert "lstm-engine train" in str(info.value)
+    assert s.model_trace is mt and s.frame_text == "bwd:1:L1:ds" and s.history == ()
+    with pytest.raises(UserError):
+        s.run_gradient_check()
