@@ -120,8 +120,14 @@ def test_the_layer_selector_pins_the_views(window, mt, qapp, qtbot):
     assert any("Layer" in t for t in view_menu)
 
 
+def _current_on_screen(panel) -> bool:
+    rect = panel.view.current_rect().translated(0, panel.view.y())
+    top = panel.scroll.verticalScrollBar().value()
+    return top <= rect.top() and rect.bottom() <= top + panel.scroll.viewport().height()
+
+
 def test_the_source_panel_shows_the_driver_and_the_carousel_where_top_diff_h_comes_from(
-        window, qapp):
+        window, qapp, qtbot):
     w = window
     s = w.session
     s.goto("bwd:2:L0:ds")
@@ -135,6 +141,8 @@ def test_the_source_panel_shows_the_driver_and_the_carousel_where_top_diff_h_com
     assert "t = 2" in notes and any(n.startswith("l = 0") for n in notes)
     assert any("layer 1's dxc[:X] at t=2" in n and "t=3" in n for n in notes)
     assert panel.current_statement() == "ds" and "layer 0" in panel.header.text()
+    assert "lstm_engine.model_driver line" in panel.header.text()
+    qtbot.waitUntil(lambda: _current_on_screen(panel), timeout=2000)   # under the driver
     show(w, "carousel", qapp)
     title = w.views["carousel"].title.text()
     assert "layer 0" in title and "top_diff_h ← layer 1 + t=3" in title
