@@ -211,6 +211,10 @@ def test_a_stacked_trace_file_and_a_saved_session_round_trip(tmp_path, mt):
         for name in ("h", "ds", "wi_diff"):
             np.testing.assert_array_equal(back.model_trace.layers[layer][name],
                                           mt.layers[layer][name])
+    shown = Session()                                    # Open Session: the window adopts it
+    shown.adopt(back)
+    assert shown.model_trace is back.model_trace and shown.frame_text == "bwd:3:L1:df"
+    assert shown.view_layer_pinned == 0 and len(shown.breakpoints) == 2
     s.save(tmp_path / "again.npz")                       # File ▸ Save keeps every layer
     again = Session()
     again.open(tmp_path / "again.npz")
@@ -239,3 +243,12 @@ def test_one_cells_training_step_is_refused_and_nothing_changes(session, mt):
     assert s.model_trace is mt and s.frame_text == "bwd:1:L1:ds" and s.history == ()
     with pytest.raises(UserError):
         s.run_gradient_check()
+
+
+def test_session_texts_keep_a_layered_frame():
+    from lstm_viz.model.session_text import parse_text, session_from_text
+
+    assert parse_text("lstm-viz:1 task=adding frame=bwd:2:L1:ds").frame == "bwd:2:L1:ds"
+    with pytest.raises(UserError) as info:             # the adding task has one layer
+        session_from_text("lstm-viz:1 task=adding frame=bwd:2:L1:ds")
+    assert "one layer" in str(info.value) and "\n" not in str(info.value)
