@@ -252,3 +252,15 @@ def test_session_texts_keep_a_layered_frame():
     with pytest.raises(UserError) as info:             # the adding task has one layer
         session_from_text("lstm-viz:1 task=adding frame=bwd:2:L1:ds")
     assert "one layer" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_another_variant_records_every_layer_again(session, mt):
+    s = session
+    s.goto("bwd:2:L1:ds")
+    assert s.configure(s.config.with_(variant="standard", dtype="float32"))
+    want = record_model(Model(mt.model.layers, "standard", mt.model.loss), mt.x, mt.y,
+                        dtype="float32")
+    assert s.num_layers == 2 and s.frame_text == "bwd:2:L1:ds"
+    for layer in (0, 1):
+        np.testing.assert_array_equal(s.layer_data(layer).trace.ds, want.layers[layer].ds)
+    assert s.trace.variant == "standard" and s.trace.dtype == np.float32
