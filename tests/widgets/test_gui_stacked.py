@@ -145,7 +145,8 @@ def test_the_source_panel_shows_the_driver_and_the_carousel_where_top_diff_h_com
     qtbot.waitUntil(lambda: _current_on_screen(panel), timeout=2000)   # under the driver
     show(w, "carousel", qapp)
     title = w.views["carousel"].title.text()
-    assert "layer 0" in title and "top_diff_h ← layer 1 + t=3" in title
+    assert "layer 0" in title and "top_diff_h ← layer 1's dxc[:X] + t=3" in title
+    assert "bottom_diff_h of t=3" in w.views["carousel"].title.toolTip()
     s.goto(f"bwd:{T - 1}:L1:ds")
     qapp.processEvents()
     assert w.views["carousel"].title.text().endswith("top_diff_h ← the loss")
