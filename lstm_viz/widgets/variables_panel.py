@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ..model.frame_data import ACCUMULATORS, VARIABLES, computed_at
 from ..model.levels import drawable_range, saturate
+from ..model.readout_rows import readout_rows
 from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel
@@ -262,7 +263,7 @@ class VariablesPanel(QWidget):
         self.plot = VectorPlot(session, self)
         self.plot.top.addWidget(self.follow)
         split = QSplitter(Qt.Orientation.Vertical, self)
-        split.addWidget(self.table)
+        split.addWidget(self._table_and_readout())
         split.addWidget(self.plot)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -276,6 +277,21 @@ class VariablesPanel(QWidget):
         session.events.selection_changed.connect(self._show_selection)
         self._show_selection(session.selected)
         self._follow()
+        self._show_readout()
+
+    def _table_and_readout(self) -> QWidget:
+        """The table over the read-out's lines: ŷ and dl/dŷ of a stacked model's top layer
+        (``readout_rows.py``), hidden when there are none."""
+        self.readout = PlainLabel(self)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.readout.hide()
+        upper = QWidget(self)
+        column = QVBoxLayout(upper)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.readout)
+        return upper
 
     def row_text(self, name: str) -> list[str]:
         """The cells of ``name``'s row as displayed (for tests and checks)."""
@@ -284,9 +300,19 @@ class VariablesPanel(QWidget):
 
     def _on_frame(self, index):
         self.model.refresh()
+        self._show_readout()
 
     def _on_trace(self, trace):
         self.model.refresh()
+        self._show_readout()
+
+    def _show_readout(self) -> None:
+        rows = readout_rows(self.session)
+        if not rows:
+            self.readout.hide()
+            return
+        self.readout.setText("\n".join(row.text() for row in rows))
+        self.readout.show()
 
     def _follow(self, *_):
         if self.follow.isChecked():

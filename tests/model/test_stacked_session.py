@@ -264,3 +264,21 @@ def test_another_variant_records_every_layer_again(session, mt):
     for layer in (0, 1):
         np.testing.assert_array_equal(s.layer_data(layer).trace.ds, want.layers[layer].ds)
     assert s.trace.variant == "standard" and s.trace.dtype == np.float32
+
+
+def test_the_read_out_rows_are_the_top_layers_from_the_loss_on(session, mt):
+    from lstm_viz.model.readout_rows import readout_rows
+
+    s = session
+    s.goto("fwd:2:L1:o")
+    rows = readout_rows(s)
+    assert [r.name for r in rows] == ["y_hat", "dl_dy_hat"]
+    assert all(r.stats is None for r in rows)           # the loss has not run yet
+    s.goto("bwd:2:L1:ds")
+    for row in readout_rows(s):
+        assert row.t == 2
+        assert row.stats.norm == pytest.approx(np.linalg.norm(mt.outputs[row.name][2]),
+                                               rel=1e-12)
+    s.goto("bwd:2:L0:ds")                               # layer 0 in view: not its
+    assert readout_rows(s) == []
+    assert readout_rows(Session(trace=mt.layers[1])) == []

@@ -170,3 +170,18 @@ def test_nothing_of_it_shows_with_one_layer(make_window, mt, qapp):
     w.session.goto("bwd:2:ds")
     qapp.processEvents()
     assert "layer" not in w.views["carousel"].title.text()
+
+
+def test_the_variables_panel_shows_the_read_out_for_the_top_layer(window, mt, qapp):
+    w = window
+    s = w.session
+    panel = w.variables_panel
+    s.goto("bwd:3:L1:do")
+    qapp.processEvents()
+    assert panel.readout.isVisible()
+    text = panel.readout.text()
+    assert "ŷ (t=3)" in text and "dl/dŷ (t=3)" in text
+    assert f"{np.linalg.norm(mt.outputs['y_hat'][3]):.4g}" in text
+    s.goto("bwd:3:L0:do")
+    qapp.processEvents()
+    assert not panel.readout.isVisible()
