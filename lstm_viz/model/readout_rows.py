@@ -38,7 +38,7 @@ def readout_rows(session) -> list[ReadoutRow]:
     mt = session.model_trace
     if mt is None or not mt.outputs or session.view_layer != session.num_layers - 1:
         return []
-    frame = session.local_frame()
+    frame = session.layers.local_frame()
     t = mt.steps - 1 if frame.phase == "loss" else frame.step
     known = frame.phase != "fwd"
     return [ReadoutRow(name, WORDS.get(name, name), t,

@@ -99,7 +99,7 @@ class Runs:
     def save(self, path) -> None:
         """Write the shown pass (atomically); UserError naming the file if that fails,
         and the file that was there is unchanged."""
-        save_model_trace(path, self._session.shown_pass)
+        save_model_trace(path, self._session.layers.shown_pass)
         self.set_path(str(path))
 
     def adopt(self, other) -> None:
@@ -110,10 +110,11 @@ class Runs:
         with s.events.batch():
             s.pause()
             s.pause_training()
-            s.replace_pass(other.shown_pass, other.config, path=other.path, keep_cursor=False,
-                           end_training=True, carry=False)    # it brings its own breakpoints
+            s.replace_pass(other.layers.shown_pass, other.config, path=other.path,
+                           keep_cursor=False, end_training=True,
+                           carry=False)    # it brings its own breakpoints
             s.apply(breakpoints=other.breakpoints, history=other.history,
                     training=other.training, iteration=other.iteration, frame=other.cursor,
                     selected=other.selected, speed=other.speed,
-                    view_layer=other.view_layer_pinned)
+                    view_layer=other.layers.pinned)
             s.checks.take_from(other.checks)

@@ -70,7 +70,7 @@ class VariablesModel(QAbstractTableModel):
 
     def step_text(self, name: str) -> str:
         s = self.session
-        frame = s.local_frame()                  # the layer in view's (docs/frames.md)
+        frame = s.layers.local_frame()                  # the layer in view's (docs/frames.md)
         if name == "loss":
             return "all t"
         if name in ACCUMULATORS:
@@ -165,7 +165,7 @@ class VectorPlot(QWidget):
     def refresh(self, *_):
         s = self.session
         name = s.selected
-        frame, index = s.local_frame(), s.view_index      # the layer in view's (docs/frames.md)
+        frame, index = s.layers.local_frame(), s.view_index   # the layer in view (frames.md)
         if name is None:
             key = None
         elif name in ACCUMULATORS:

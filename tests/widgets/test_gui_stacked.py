@@ -105,7 +105,7 @@ def test_the_layer_selector_pins_the_views(window, mt, qapp, qtbot):
     qapp.processEvents()
     combo.setCurrentIndex(1)
     combo.activated.emit(1)                    # what a user's choice sends
-    assert s.view_layer_pinned == 0 and s.view_layer == 0
+    assert s.layers.pinned == 0 and s.view_layer == 0
     qapp.processEvents()
     # layer 0 has finished backward step 3 while layer 1 runs step 2
     row = w.variables_panel.row_text("ds")
@@ -113,9 +113,9 @@ def test_the_layer_selector_pins_the_views(window, mt, qapp, qtbot):
     assert float(row[5]) == pytest.approx(np.linalg.norm(mt.layers[0].ds[3]), rel=1e-3)
     assert w.views["carousel"].state.t == 3
     qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)     # next: layer 1
-    assert s.view_layer_pinned == 1 and combo.currentText() == "1"
+    assert s.layers.pinned == 1 and combo.currentText() == "1"
     qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)     # follows again
-    assert s.view_layer_pinned is None and combo.currentIndex() == 0
+    assert s.layers.pinned is None and combo.currentIndex() == 0
     view_menu = [a.text() for a in w.menus["View"].actions()]
     assert any("Layer" in t for t in view_menu)
 
