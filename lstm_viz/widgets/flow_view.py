@@ -163,7 +163,7 @@ class FlowView(VisibleView):
         vd = self.view_data
         flow = vd.flow
         log = self.log.isChecked()
-        st = flow.state(self.session.cursor, log=log)
+        st = flow.state(self.session.view_index, log=log)
         self.state = st
         T = vd.data.trace.steps
         if self._built != (id(vd), log):
@@ -210,7 +210,7 @@ class FlowView(VisibleView):
         return t[keep], v[keep]
 
     def csv(self) -> str:
-        return csv_text(*self.view_data.flow.table(self.session.cursor))
+        return csv_text(*self.view_data.flow.table(self.session.view_index))
 
 
 class ContributionView(VisibleView):
@@ -309,14 +309,20 @@ class ContributionView(VisibleView):
             self.map.plot.getAxis("left").setTicks(
                 [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources) if n % step == 0]])
             self.map.bar.setLevels(img.levels)
-        lo, hi = vd.known("ds", self.session.cursor)
+        lo, hi = vd.known("ds", self.session.view_index)
         if hi <= lo:
             self.map.set_pending(-0.5, T - 0.5)
         else:
             self.map.set_pending(-0.5, lo - 0.5) if lo > 0 else self.map.set_pending(None)
-        frame = vd.data.model.frame(self.session.cursor)
+        frame = vd.data.model.frame(self.session.view_index)
         self.map.set_cursor(vd.data.focus_step(frame))
         warn = f"  ⚠ {img.special.text()}" if img.special.total else ""
+        s = self.session
+        if s.num_layers > 1 and s.view_layer < s.num_layers - 1:
+            # below the top layer the gradient arriving at step k is layer l+1's dxc[:X]
+            # (the losses of steps ≥ k through it), which the rows stand for (docs/frames.md)
+            warn = (f" · layer {s.view_layer}: row k is what layer {s.view_layer + 1} "
+                    f"sends down at k, not l(k){warn}")
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
                           f"grey: not computed yet{warn}")
 
