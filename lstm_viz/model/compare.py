@@ -147,13 +147,15 @@ VARIANTS: dict[str, dict[str, object]] = {   # sources that change the run's con
     "forget bias 0": dict(forget_bias=0.0),
     "forget bias 1": dict(forget_bias=1.0),
 }
-SOURCES = ("this run", "before training", "another seed", *VARIANTS, "a trace file")
+WHATIF = {"original (what if)": "original", "intervened (what if)": "intervened"}
+SOURCES = ("this run", "before training", "another seed", *VARIANTS, "a trace file", *WHATIF)
 PRESETS = {            # the pairs the old Compare Variants offered, and more
     "seed against standard": ("seed cell", "standard cell"),
     "right backward against the wrong one": ("right backward", "wrong backward"),
     "forget bias 0 against 1": ("forget bias 0", "forget bias 1"),
     "this run against itself": ("this run", "this run"),
     "before training against now": ("before training", "this run"),
+    "original against intervened (what if)": tuple(WHATIF),
 }
 
 
@@ -166,6 +168,8 @@ def run_for(session: Session, source: str, *, seed: int | None = None,
         return Session(c, trace=session.trace), f"{describe(c)} · {session.iteration_text()}"
     if source == "before training":
         return _before_training(session)
+    if source in WHATIF:
+        return _whatif_side(session, WHATIF[source])
     if source == "a trace file":
         if path is None:
             raise UserError("choose the trace file to compare with")
@@ -202,3 +206,23 @@ def _before_training(session: Session) -> tuple[Session, str]:
     if session.config.task == "file":
         raise UserError("the pass of a file's run before training is not kept")
     return Session(session.config), f"{describe(session.config)} · iteration 0"
+
+
+def _whatif_side(session: Session, which: str) -> tuple[Session, str]:
+    """The original or the intervened pass of the session's what if (``whatif.py``), the
+    layer in view of it."""
+    w = session.whatif
+    trace = w.layer_pass(which)
+    if trace is None:
+        raise UserError("no intervened pass yet: choose interventions in the Intervene "
+                        "panel and Apply" if which == "intervened" else
+                        f"the original pass is not known: {w.note}")
+    label = which if which == "original" else f"intervened: {w.applied.describe()}"
+    return Session(session.config, trace=trace), label
+
+
+def whatif_comparison(session: Session) -> Comparison:
+    """original | intervened, frame by frame (the debugger's cursor drives the left)."""
+    left, la = _whatif_side(session, "original")
+    right, lb = _whatif_side(session, "intervened")
+    return Comparison(left, right, (la, lb))

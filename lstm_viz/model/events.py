@@ -89,6 +89,8 @@ class SessionEvents:
         # (layer: int) the layer the per-step views show (``Session.view_layer``): then
         # ``session.trace`` and ``session.data`` are that layer's
         self.view_layer_changed = Event("view_layer_changed", self)
+        # () the interventions, the intervened pass or the pass stepped (``whatif.py``)
+        self.whatif_changed = Event("whatif_changed", self)
 
     def all(self) -> dict[str, Event]:
         return {k: v for k, v in vars(self).items() if isinstance(v, Event)}

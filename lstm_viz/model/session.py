@@ -11,18 +11,17 @@ composes and whose actions it offers under one name:
 - ``checks`` (``check_cache.py``): gradient checks per pass;
 - ``runs``   (``runs.py``): recording runs, trace files, adopting a saved session;
 - ``layers`` (``layer_view.py``): the pass's layers and the one in view, whose Trace and
-  FrameData ``trace`` and ``data`` are (indexed at ``view_index``).
+  FrameData ``trace`` and ``data`` are (indexed at ``view_index``);
+- ``whatif`` (``whatif.py``): interventions and the intervened pass beside the original.
 
 Events (``session.events``, see ``events.py``) fire once per real change and never for
 a no-op: seeking to the current frame, selecting the selected variable or configuring
 the current config emit nothing. A change of several fields (a new pass: ``replace_pass``)
 fires its events once each, after every field is set. Actions that fail raise
-``UserError`` and change nothing (the new run, file or update is built completely before
-it is shown).
+``UserError`` and change nothing (a new run, file or update is built before it is shown).
 
 A session is built from a configuration (``Session(config)``: recorded), a pass
-(``Session(config, trace)``: nothing recorded), or everything a saved one holds
-(``Session.restore``).
+(``Session(config, trace)``), or everything a saved one holds (``Session.restore``).
 
 Frame semantics (summary of ``frames.py``): a statement frame is the state just after
 that statement ran; a step frame ``fwd:t``/``bwd:t`` is the state after the whole step
@@ -46,9 +45,9 @@ from .play import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, SPEEDS, Player
 from .runs import Runs, record_config
 from .stops import Stop, Stops
 from .training_run import TrainingRun, TrainingSettings
+from .whatif import WhatIf
 
-__all__ = ["Session", "HistoryEntry", "Stop", "TrainReport", "SPEEDS", "MIN_SPEED",
-           "MAX_SPEED"]
+__all__ = ["Session", "HistoryEntry", "Stop", "TrainReport", "SPEEDS", "MIN_SPEED", "MAX_SPEED"]
 
 
 class Session:
@@ -73,6 +72,7 @@ class Session:
         self._config = config
         self.layers = Layers(self, trace, config)
         self.layers.update()
+        self.whatif = WhatIf(self)
 
     @classmethod
     def restore(cls, trace=None, config: RunConfig | None = None, *,

@@ -137,6 +137,7 @@ class CompareView(QDialog):
         session.events.frame_changed.connect(self._follow)
         session.events.trace_changed.connect(self._run_changed)
         session.events.view_layer_changed.connect(self._run_changed)
+        session.events.whatif_changed.connect(self._run_changed)   # what if's two passes
         self.build()
 
     def _make_maps(self) -> QGridLayout:

@@ -19,6 +19,8 @@ from .carousel_view import CarouselView
 from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
 from .heatmap_view import ParamGradView, TimeHeatmapsView
+from .intervene_menu import add_intervene
+from .paths_view import PathsView
 from .view_base import VisibleView
 
 VIEWS = (  # object name, title, class
@@ -27,6 +29,7 @@ VIEWS = (  # object name, title, class
     ("param_grads", "Parameter gradients", ParamGradView),
     ("flow", "Gradient flow", FlowView),
     ("loss_to_cell", "Loss → cell gradients", ContributionView),
+    ("paths", "Path decomposition", PathsView),
 )
 
 
@@ -50,7 +53,7 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     window.variables_dock.show()
     window.splitDockWidget(window.source_dock, window.variables_dock, Qt.Orientation.Vertical)
     window.splitDockWidget(docks["carousel"], docks["heatmaps"], Qt.Orientation.Vertical)
-    for name in ("param_grads", "flow", "loss_to_cell"):
+    for name in ("param_grads", "flow", "loss_to_cell", "paths"):
         window.tabifyDockWidget(docks["heatmaps"], docks[name])
     docks["heatmaps"].raise_()
     window.resizeDocks([window.source_dock, docks["carousel"]], [650, 716],
@@ -64,6 +67,7 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     for name, _, _ in VIEWS:
         menu.addAction(docks[name].toggleViewAction())
     add_export_menu(window, views, {name: title for name, title, _ in VIEWS})
+    window.intervener = add_intervene(window, docks, views)     # what if (issue 17)
     return docks, views
 
 

@@ -1,0 +1,45 @@
+"""What if, as curves: the original pass and the intervened one over time, for the Intervene
+panel. No Qt.
+
+Two pictures, each with a curve per pass: the gradient flow ‖ds(t)‖ = sqrt(Σ_j ds_j(t)²)
+of the layer in view (what the gradient-flow view draws for one pass), and the loss per
+step l(t) of the whole pass (the read-out's, on top of the last layer). Each curve is the
+whole pass, float32; the cursor's step is where the debugger is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.levels import saturate
+from ..model.whatif import PASSES
+
+
+@dataclass(frozen=True)
+class BothPasses:
+    """``t`` (T,), and per pass in PASSES: ``ds_norm`` and ``loss`` (T,) each, float32;
+    ``total`` L = Σ_t l(t) of each pass (float64)."""
+
+    t: np.ndarray
+    ds_norm: dict
+    loss: dict
+    total: dict
+
+
+def both_passes(whatif, layer: int | None = None) -> BothPasses | None:
+    """The curves of ``whatif``'s two passes (``model/whatif.py``); None without both."""
+    ds, loss, total = {}, {}, {}
+    for which in PASSES:
+        whole = whatif.pass_of(which)
+        if whole is None:
+            return None
+        tr = whatif.layer_pass(which, layer)
+        with np.errstate(all="ignore"):
+            ds[which] = saturate(np.linalg.norm(np.asarray(tr.ds, np.float64), axis=1))
+            per_step = np.asarray(whole.loss, np.float64)   # l(t), (T,)
+            loss[which] = saturate(per_step)
+            total[which] = float(np.sum(per_step))
+    T = len(ds["original"])
+    return BothPasses(np.arange(T, dtype=np.float32), ds, loss, total)
