@@ -118,3 +118,4 @@ class Runs:
                     selected=other.selected, speed=other.speed,
                     view_layer=other.layers.pinned)
             s.checks.take_from(other.checks)
+            s.whatif.take_from(other.whatif)     # its interventions and intervened pass

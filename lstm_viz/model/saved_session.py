@@ -24,6 +24,7 @@ from typing import TypeGuard
 import numpy as np
 
 from lstm_engine.errors import UserError
+from lstm_engine.interventions import Interventions
 from lstm_engine.io import (
     LOSS_PREFIX,
     model_trace_arrays,
@@ -33,6 +34,7 @@ from lstm_engine.io import (
     save_npz_atomic,
     trace_from_arrays,
 )
+from lstm_engine.model import ModelTrace
 from lstm_engine.model_arrays import MODEL_TRACE_VERSION
 from lstm_engine.textsafe import show
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
@@ -82,16 +84,16 @@ def _model_trace_arrays(trace, prefix: str) -> tuple[dict, dict]:
 
 def save_session(path, session: Session, view: dict | None = None) -> None:
     """Write the session (and the GUI's ``view`` layout, any JSON object) atomically."""
-    if session.model_trace is not None:         # the whole model, every layer
-        arrays, trace_meta = _model_trace_arrays(session.model_trace, "trace.")
+    pass_ = session.whatif.saved_pass()         # the original; what if is recorded again
+    if isinstance(pass_, ModelTrace):           # the whole model, every layer
+        arrays, trace_meta = _model_trace_arrays(pass_, "trace.")
     else:
-        trace = session.trace
-        arrays, trace_meta = _trace_arrays(trace, "trace."), trace.meta()
+        arrays, trace_meta = _trace_arrays(pass_, "trace."), pass_.meta()
     meta = {"format": FORMAT, "version": VERSION, "config": asdict(session.config),
             "frame": session.frame_text, "selected": session.selected,
             "speed": session.speed, "breakpoints": [bp.to_dict() for bp in session.breakpoints],
             "view": view or {}, "trace": trace_meta, "training": None,
-            "view_layer": session.layers.pinned}
+            "view_layer": session.layers.pinned, "whatif": session.whatif.to_json()}
     hist = session.history_arrays()
     arrays.update({f"history.{k}": v for k, v in hist.items()})
     run = session.training
@@ -390,7 +392,22 @@ def load_session_job(path) -> Job:
             {"trace": trace, "config": config}
         session = Session.restore(**pass_, frame=frame, breakpoints=breakpoints,
                                   history=history, **shown_as)
+        _restore_whatif(session, meta.get("whatif"))
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
     view = meta.get("view") if isinstance(meta.get("view"), dict) else {}
     return session, view
+
+
+def _restore_whatif(session: Session, saved) -> None:
+    """The interventions a saved session held (``whatif.py``); none in older files."""
+    if saved is None:
+        return
+    if not isinstance(saved, dict) or not isinstance(saved.get("applied"), bool):
+        raise UserError("'whatif' must be an object with 'interventions' and 'applied'")
+    try:
+        iv = Interventions.from_json(saved.get("interventions", {}))
+    except ValueError as err:
+        raise UserError(f"'whatif': {err}") from None
+    stepping = checked_text(saved.get("stepping", "original"), "'whatif' 'stepping'", 20)
+    session.whatif.restore(iv, saved["applied"], stepping)

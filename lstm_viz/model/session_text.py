@@ -15,12 +15,14 @@ import re
 from dataclasses import dataclass, fields
 
 from lstm_engine.errors import UserError
+from lstm_engine.interventions import NONE, Interventions
 from lstm_engine.textsafe import show
 
 from .config import RunConfig, check_config, default_config
 from .jobs import SLICE, Job, finish
 from .session import Session
 from .training_run import TrainingRun, TrainingSettings, check_settings
+from .whatif import PASSES, interventions_words, parse_words
 
 TEXT_PREFIX = "lstm-viz:1"
 MAX_TEXT_ITERATIONS = 100_000
@@ -62,6 +64,11 @@ def state_text(session: Session) -> str:
         words = [f"task={c.task}"]
         words += [w for w in _defaults_diff(c, default_config(c.task))
                   if not w.startswith("task=")]
+    w = session.whatif
+    if w.has_pass:                        # what if: recorded again when the text is read
+        words.append(f"whatif={interventions_words(w.applied)}")
+        if w.stepping != "original":
+            words.append(f"pass={w.stepping}")
     words.append(f"frame={session.frame_text}")
     return " ".join([TEXT_PREFIX, *words])
 
@@ -76,6 +83,8 @@ class TextPlan:
     settings: TrainingSettings | None     # a training run
     iteration: int                        # the training iteration shown
     frame: str | None
+    whatif: Interventions = NONE          # interventions applied (``whatif.py``)
+    stepping: str = "original"            # the pass the debugger steps
 
 
 def _parse_value(text: str, default, name: str):
@@ -96,6 +105,17 @@ def _parse_value(text: str, default, name: str):
         except ValueError:
             raise UserError(f"{name}={show(text)} is not a number") from None
     return text
+
+
+def _whatif(pairs: dict) -> tuple[Interventions, str]:
+    """The interventions (``whatif=clamp=f=1;cut=h``) and the pass stepped (``pass=``),
+    taken out of ``pairs``."""
+    whatif = parse_words(pairs.pop("whatif")) if "whatif" in pairs else NONE
+    stepping = pairs.pop("pass", "original")
+    if stepping not in PASSES or (stepping == "intervened" and not whatif):
+        raise UserError(f"pass={show(stepping)}: the pass stepped is original or "
+                        "intervened (with whatif=…)")
+    return whatif, stepping
 
 
 def parse_text(text) -> TextPlan:  # noqa: C901 - one check per word of the text form, each with its own message
@@ -120,6 +140,7 @@ def parse_text(text) -> TextPlan:  # noqa: C901 - one check per word of the text
     frame = pairs.pop("frame", None)
     if frame is not None and not 0 < len(frame) <= MAX_FRAME:
         raise UserError(f"frame={show(frame)} is not a frame (fwd:3, loss, bwd:2:ds)")
+    whatif, stepping = _whatif(pairs)
     iteration = pairs.pop("iteration", None)
     if iteration is not None and not training:
         raise UserError("iteration= belongs to a training run's text (lstm-viz:1 train …)")
@@ -132,14 +153,14 @@ def parse_text(text) -> TextPlan:  # noqa: C901 - one check per word of the text
             raise UserError(f"unknown setting {show(key)} in the session text")
         changes[key] = _parse_value(value, getattr(base, key), key)
     if not isinstance(base, TrainingSettings):
-        return TextPlan(check_config(base.with_(**changes)), None, 0, frame)
+        return TextPlan(check_config(base.with_(**changes)), None, 0, frame, whatif, stepping)
     k = 0
     if iteration is not None:
         if not _INT.fullmatch(iteration) or not 0 <= int(iteration) < MAX_TEXT_ITERATIONS:
             raise UserError(f"iteration={show(iteration)}: the iteration must be a whole "
                             f"number from 0 to {MAX_TEXT_ITERATIONS - 1}")
         k = int(iteration)
-    return TextPlan(None, check_settings(base.with_(**changes)), k, frame)
+    return TextPlan(None, check_settings(base.with_(**changes)), k, frame, whatif, stepping)
 
 
 def session_from_text_job(text) -> Job:
@@ -160,6 +181,9 @@ def session_from_text_job(text) -> Job:
             yield (run.iterations_done, total,
                    f"training iteration {run.iterations_done:,} of {total:,}")
         session.seek_iteration(plan.iteration)
+    if plan.whatif:
+        yield 0, 1, "recording the intervened pass"
+        session.whatif.restore(plan.whatif, True, plan.stepping)
     if plan.frame:
         session.goto(plan.frame)
     return session

@@ -279,6 +279,42 @@ class WhatIf:
         self._s.events.whatif_changed.emit()
         return True
 
+    def restore(self, iv: Interventions, applied: bool, stepping: str = "original") -> None:
+        """Hold ``iv`` (a saved session's or a text's), recorded again when it had been
+        applied, and step the pass it stepped. UserError and nothing changes when they do
+        not fit the pass."""
+        if stepping not in PASSES:
+            raise UserError(f"there is no pass {show(stepping)}; choose original or "
+                            "intervened")
+        if stepping == "intervened" and not applied:
+            raise UserError("the intervened pass is stepped but was never applied")
+        self._check(iv)
+        if applied and iv:
+            self.apply(interventions_text(iv))
+            self.step(stepping)
+        elif iv != self.interventions:
+            self.interventions = iv
+            self._s.events.whatif_changed.emit()
+
+    def take_from(self, other: WhatIf) -> None:
+        """Hold what ``other`` (a session read from a file or a text) holds."""
+        self._original, self._recover = other._original, other._recover
+        self.intervened, self.interventions = other.intervened, other.interventions
+        self.applied, self.stepping, self.note = other.applied, other.stepping, other.note
+        self._s.events.whatif_changed.emit()
+
+    def to_json(self) -> dict:
+        """What a saved session keeps: the interventions, whether they were applied (the
+        intervened pass is recorded again on opening) and the pass stepped."""
+        return {"interventions": self.interventions.to_json(), "applied": self.has_pass,
+                "stepping": self.stepping}
+
+    def saved_pass(self):
+        """The pass a saved session keeps: the original (the intervened one is recorded
+        again from it), or the shown pass when the original is not known."""
+        original = self.original
+        return original if original is not None else self._s.layers.shown_pass
+
     def _show(self, pass_) -> None:
         s = self._s
         self._switching = True
