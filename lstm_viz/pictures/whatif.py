@@ -43,3 +43,19 @@ def both_passes(whatif, layer: int | None = None) -> BothPasses | None:
             total[which] = float(np.sum(per_step))
     T = len(ds["original"])
     return BothPasses(np.arange(T, dtype=np.float32), ds, loss, total)
+
+
+def other_pass_ds(session, log: bool) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """The gradient-flow view's second curve: ‖ds(t)‖ of the pass the debugger does not
+    step (the original beside the intervened one, or the other way round), the layer in
+    view; (label, t, values), zeros as NaN on a log scale; None without an intervened
+    pass."""
+    w = session.whatif
+    if not w.has_pass or w.original is None:
+        return None
+    other = "original" if w.stepping == "intervened" else "intervened"
+    with np.errstate(all="ignore"):
+        v = saturate(np.linalg.norm(np.asarray(w.layer_pass(other).ds, np.float64), axis=1))
+        if log:
+            v = np.where(v > 0, v, np.nan).astype(np.float32)
+    return f"‖ds(t)‖ {other}", np.arange(len(v), dtype=np.float32), v

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
+from ..pictures.whatif import other_pass_ds
 from .busy import busy
 from .plain import PlainLabel
 from .plots import (
@@ -44,6 +45,7 @@ from .view_base import VisibleView, frame_for_step
 CURVE_PENS = {"ds": pg.mkPen((200, 40, 40), width=1),
               "top_diff_h": pg.mkPen((40, 90, 200), width=1),
               "bottom_diff_s": pg.mkPen((40, 150, 60), width=1, style=Qt.PenStyle.DashLine)}
+OTHER_PEN = pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DotLine)
 CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
                 "bottom_diff_s": "‖bottom_diff_s(t)‖"}
 
@@ -84,6 +86,11 @@ class FlowView(VisibleView):
         self.forget.setLabel("bottom", "time step t")
         self.forget.setXLink(self.norms)
         self._add_norm_curves()
+        # What if (issue 17): the other pass's ‖ds‖ beside this one's, over the whole pass.
+        self.other = pg.PlotDataItem(pen=OTHER_PEN)
+        self.norms.addItem(self.other)
+        self.other_label = ""
+        session.events.whatif_changed.connect(self._on_trace)
         self._add_forget_band()
         self.cursor_lines = []
         for p in (self.norms, self.forget):
@@ -155,9 +162,22 @@ class FlowView(VisibleView):
         self.f_median.setData(flow.t, med)
         for name, values in flow.curve_values(log).items():
             self.curves[name].setData(flow.t, values, connect="finite")
+        self._other_pass(log)
         self._y_span = self.norms.getViewBox().viewRange()[1]
         self.note.setText("∏ f along the carousel: known after the forward pass")
         self.note.setPos(T / 2, sum(flow.forget_range()) / 2)
+
+    def _other_pass(self, log: bool) -> None:
+        """The pass the debugger does not step (``pictures/whatif.py``), or nothing."""
+        other = other_pass_ds(self.session, log)
+        if self.other_label:
+            self.legend.removeItem(self.other)
+        self.other_label = "" if other is None else other[0]
+        if other is None:
+            self.other.setData([], [])
+            return
+        self.other.setData(other[1], other[2], connect="finite")
+        self.legend.addItem(self.other, self.other_label)
 
     def refresh(self):
         vd = self.view_data

@@ -52,6 +52,7 @@ class PathsView(VisibleView):
         self.norms.setLabel("left", "norm")
         self.norms.setLabel("bottom", "time step t")
         self.norms.setXLink(self.shares)
+        self.norms.setLogMode(y=True)
         self.shares.setYRange(0, 1, padding=0.02)
         self.share_curves, self.norm_curves, self.cursor_lines = {}, {}, []
         for plot in (self.shares, self.norms):
@@ -92,11 +93,9 @@ class PathsView(VisibleView):
         self.shares.setXRange(-0.5, T - 0.5, padding=0.01)
         for name, c in self.share_curves.items():
             c.setData(st.t, st.shares[name], connect="finite")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for name, c in self.norm_curves.items():
-                v = np.asarray(st.norms[name], np.float64)
-                c.setData(st.t, np.where(v > 0, np.log10(v), np.nan).astype(np.float32),
-                          connect="finite")
+        for name, c in self.norm_curves.items():         # zeros: gaps on the log scale
+            v = st.norms[name]
+            c.setData(st.t, np.where(v > 0, v, np.nan).astype(np.float32), connect="finite")
         for line in self.cursor_lines:
             line.setValue(st.cursor)
         lo, hi = st.known

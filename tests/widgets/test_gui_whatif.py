@@ -142,3 +142,25 @@ def test_the_path_decomposition_view(window, qapp):
     np.testing.assert_allclose(st.norms["ds"], np.linalg.norm(s.trace.ds[lo:hi], axis=1),
                                rtol=1e-6)
     assert view.info.text().startswith("t = 7: carousel")
+
+
+def test_the_gradient_flow_view_draws_both_passes(window, qapp):
+    w, s = window, window.session
+    w.view_docks["flow"].show()
+    w.view_docks["flow"].raise_()
+    s.goto("bwd:0")
+    qapp.processEvents()
+    view = w.views["flow"]
+    assert view.other.yData is None or len(view.other.yData) == 0
+    s.whatif.apply("--clamp f=1")
+    qapp.processEvents()
+    want = np.linalg.norm(s.whatif.intervened.ds, axis=1)
+    np.testing.assert_allclose(view.other.yData, np.where(want > 0, want, np.nan),
+                               rtol=1e-6)
+    assert view.other_label == "‖ds(t)‖ intervened"
+    s.whatif.step("intervened")
+    qapp.processEvents()
+    want = np.linalg.norm(s.whatif.original.ds, axis=1)
+    np.testing.assert_allclose(view.other.yData, want, rtol=1e-6)
+    np.testing.assert_allclose(view.curves["ds"].yData,
+                               np.linalg.norm(s.whatif.intervened.ds, axis=1), rtol=1e-6)
