@@ -55,6 +55,8 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --goto bwd:2:ds --screenshot assets/screenshot-backward.png
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --goto fwd:2:s --screenshot assets/screenshot-forward.png
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task random --goto bwd:30:ds --screenshot assets/screenshot-views.png
+	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task adding --goto bwd:10:ds --whatif "cut h" --size 1600x900 --screenshot assets/screenshot-whatif-cut.png
+	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task adding --goto bwd:10:ds --whatif "clamp f=1 cut h" --size 1600x900 --screenshot assets/screenshot-whatif-carousel.png
 
 clean:
 	rm -rf .venv .venv-3.* build *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -82,6 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--variant", choices=VARIANTS, help="the cell variant (default: seed)")
     p.add_argument("--goto", metavar="FRAME", help="open at this frame: fwd:3, fwd:3:s, loss, "
                    "bwd:2, bwd:2:ds (stacked layers: fwd:3:L1:s, bwd:2:L0:ds)")
+    p.add_argument("--whatif", metavar="TEXT", help="apply interventions, shown in the "
+                   "Intervene panel: 'cut h', 'clamp f=1 cut h' (the grammar of lstm-engine "
+                   "record's --clamp, --knockout, --edit-input, --scale, --cut, --truncate)")
     p.add_argument("--screenshot", metavar="PNG", type=screenshot_arg,
                    help="render the window to PNG and exit (needs no display)")
     p.add_argument("--size", default=(1366, 768), metavar="WxH", type=size_arg,
@@ -133,6 +136,8 @@ def build_session(args):
         session = Session(config)
     if args.goto:
         session.goto(args.goto)
+    if getattr(args, "whatif", None):
+        session.whatif.apply(args.whatif)
     return session
 
 
@@ -201,6 +206,9 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         problem, session = err, Session()
     window = MainWindow(session, settings=None if quiet else QSettings())
+    if args.whatif and session.whatif.has_pass:       # the panel up, as after a right-click
+        window.intervener.dock.show()
+        window.intervener.dock.raise_()
 
     if args.screenshot:
         return _screenshot(app, window, args)

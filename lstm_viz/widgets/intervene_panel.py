@@ -11,6 +11,7 @@ under it; the session keeps what it had. Apply records the intervened pass and o
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
@@ -30,7 +31,7 @@ from ..model.whatif import PASSES
 from ..pictures.whatif import both_passes
 from .busy import busy
 from .plain import PlainLabel, set_plain_tooltip
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, StepAxis, quiet_plot
+from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
 
 PRESET = next(k for k in PRESETS if k.startswith("original against intervened"))
 PENS = {"original": pg.mkPen((40, 90, 200), width=1),
@@ -55,7 +56,7 @@ class IntervenePanel(QWidget):
         self._compare = compare
         self.editor = QPlainTextEdit(self)
         self.editor.setPlaceholderText("--cut h\n--clamp f=1")
-        self.editor.setMaximumHeight(90)
+        self.editor.setMaximumHeight(64)
         set_plain_tooltip(self.editor, HELP)
         self.error = PlainLabel(self)
         self.error.setStyleSheet("color: #b01010")
@@ -108,12 +109,16 @@ class IntervenePanel(QWidget):
         self.legend = pg.LegendItem(colCount=2, labelTextSize="8pt", frame=False)
         self.graphics.addItem(self.legend, row=0, col=0)
         self.graphics.ci.layout.setRowFixedHeight(0, 20)
-        self.flow = self.graphics.addPlot(row=1, col=0, axisItems={"bottom": StepAxis("bottom")})
+        self.flow = self.graphics.addPlot(row=1, col=0, axisItems={
+            "bottom": StepAxis("bottom"), "left": LogAxis("left")})
+        self.flow.setLogMode(y=True)               # how far ds reaches: decades
         self.loss = self.graphics.addPlot(row=2, col=0, axisItems={"bottom": StepAxis("bottom")})
         self.flow.setLabel("left", "‖ds(t)‖")
         self.loss.setLabel("left", "loss l(t)")
         self.loss.setLabel("bottom", "time step t")
         self.loss.setXLink(self.flow)
+        self.graphics.ci.layout.setRowStretchFactor(1, 3)
+        self.graphics.ci.layout.setRowStretchFactor(2, 1)
         self.curves: dict = {}
         self.cursors = []
         for plot, key in ((self.flow, "ds"), (self.loss, "loss")):
@@ -186,7 +191,10 @@ class IntervenePanel(QWidget):
             if both is None:
                 c.setData([], [])
             else:
-                c.setData(both.t, (both.ds_norm if key == "ds" else both.loss)[which])
+                v = both.ds_norm[which] if key == "ds" else both.loss[which]
+                if key == "ds":                     # a zero is a gap on the log scale
+                    v = np.where(v > 0, v, np.nan).astype(np.float32)
+                c.setData(both.t, v, connect="finite")
         if both is None:
             self.summary.setText("No intervened pass. " + (w.note or "Right-click a unit, "
                                  "a gate or a step, or write interventions and Apply."))

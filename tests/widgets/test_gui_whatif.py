@@ -70,7 +70,8 @@ def test_right_click_on_a_heatmap_unit(window, qtbot, qapp):
     s.goto("bwd:3:ds")
     assert view.comparison.right.frame_text == "bwd:3:ds"   # frames follow the cursor
     curve = w.intervener.panel.curves["ds", "intervened"]
-    np.testing.assert_allclose(curve.yData, np.linalg.norm(got.ds, axis=1), rtol=1e-6)
+    want = np.linalg.norm(got.ds, axis=1)
+    np.testing.assert_allclose(curve.yData, np.where(want > 0, want, np.nan), rtol=1e-6)
 
 
 def test_right_click_on_a_carousel_gate(window, qapp):
@@ -164,3 +165,15 @@ def test_the_gradient_flow_view_draws_both_passes(window, qapp):
     np.testing.assert_allclose(view.other.yData, want, rtol=1e-6)
     np.testing.assert_allclose(view.curves["ds"].yData,
                                np.linalg.norm(s.whatif.intervened.ds, axis=1), rtol=1e-6)
+
+
+def test_whatif_on_the_command_line():
+    from lstm_engine.errors import UserError
+    from lstm_viz.widgets.app import build_session, parse_args
+
+    s = build_session(parse_args(["--task", "adding", "--goto", "bwd:3", "--whatif",
+                                  "clamp f=1 cut h"]))
+    assert s.whatif.applied == Interventions.parse(clamp=["f=1"], cut=["h"])
+    assert s.frame_text == "bwd:3" and s.trace is s.whatif.original
+    with pytest.raises(UserError, match="gate f takes values"):
+        build_session(parse_args(["--task", "adding", "--whatif", "clamp f=7"]))
