@@ -327,8 +327,10 @@ class WhatIf:
     def _on_trace(self, *_):
         if self._switching or self._s.layers.shown_pass in (self._original, self.intervened):
             return
+        before = (self.interventions, self.intervened is None, self.stepping, self.note)
         self._take_shown()
-        self._s.events.whatif_changed.emit()
+        if before != (self.interventions, self.intervened is None, self.stepping, self.note):
+            self._s.events.whatif_changed.emit()       # a real change only (events.py)
 
     def _take_shown(self) -> None:
         """A new run: the shown pass is the original, or (when it carries interventions)

@@ -74,8 +74,14 @@ def test_the_debugger_steps_either_pass_and_breakpoints_hold_on_it(session):
 
 
 def test_new_run_drops_the_intervened_pass(session):
+    heard = []
+    session.events.whatif_changed.connect(lambda: heard.append(1))
+    session.configure(session.config.with_(seed=2))
+    assert heard == []                                   # nothing of what if changed
     session.whatif.apply("--cut h")
+    assert heard == [1]
     session.configure(session.config.with_(seed=3))
+    assert heard == [1, 1]
     assert session.whatif.intervened is None and not session.whatif.interventions
     assert session.whatif.original is session.trace
 
