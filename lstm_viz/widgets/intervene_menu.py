@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QFrame, QMenu, QScrollArea
 
 from ..model.whatif import choices
 from .intervene_panel import IntervenePanel
@@ -29,7 +29,14 @@ class Intervener:
         self.window = window
         self.session = window.session
         self.panel = IntervenePanel(self.session, compare=self._compare)
-        self.dock = window.add_dock("Intervene", "intervene", self.panel,
+        # In a scroll area: a tab beside the heatmaps must not raise the window's least
+        # height (the panel's editor, buttons and two plots are taller than a heatmap's).
+        area = QScrollArea()
+        area.setWidget(self.panel)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setMinimumSize(120, 60)
+        self.dock = window.add_dock("Intervene", "intervene", area,
                                     Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(docks["heatmaps"], self.dock)
         docks["heatmaps"].raise_()

@@ -56,7 +56,7 @@ class IntervenePanel(QWidget):
         self._compare = compare
         self.editor = QPlainTextEdit(self)
         self.editor.setPlaceholderText("--cut h\n--clamp f=1")
-        self.editor.setMaximumHeight(64)
+        self.editor.setMaximumHeight(52)
         set_plain_tooltip(self.editor, HELP)
         self.error = PlainLabel(self)
         self.error.setStyleSheet("color: #b01010")

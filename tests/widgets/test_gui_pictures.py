@@ -158,7 +158,7 @@ def test_file_export_offers_every_view_as_png_svg_and_csv(make_window, tmp_path,
     assert menu in [a.menu() for a in w.menus["File"].actions() if a.menu()]
     subs = {a.text(): a.menu() for a in menu.actions() if a.menu()}
     assert set(subs) == {"Carousel", "Heatmaps over time", "Parameter gradients",
-                         "Gradient flow", "Loss → cell gradients"}
+                         "Gradient flow", "Loss → cell gradients", "Path decomposition"}
     window_items = [a.text() for a in menu.actions() if not a.menu() and a.text()]
     assert window_items == ["Window as PNG…", "Window as PNG at 2×…", "Window as PNG at 4×…",
                             "Window as SVG…"]
