@@ -93,7 +93,10 @@ def seek_times(frames: int, seed: int = 0, views: bool = True, forced: bool = Tr
     if views:
         show_every_view(window)                # every view visible: the tabbed ones float
         t0 = time.perf_counter()
-        window.views["loss_to_cell"].compute()  # on demand, once per trace
+        cells = window.views["loss_to_cell"]
+        cells.compute()                        # on demand, once per trace, in slices
+        while cells.job is not None:           # ... between the window's other work
+            app.processEvents()
         app.processEvents()                    # ... and drawn
         if timings is not None:
             timings["loss_to_cell_s"] = time.perf_counter() - t0

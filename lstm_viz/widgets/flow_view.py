@@ -1,5 +1,6 @@
 """Gradient flow through time: per-step gradient norms with the forget-gate product along
-the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on demand, cached).
+the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on demand, in slices
+between the window's other work, and cached).
 
 Curves show only the steps computed at the frame (they grow from T-1 down in the backward
 pass); the cursor line follows the frame. Each curve holds the whole pass, set once per
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
 from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
-from .busy import busy
 from .plain import PlainLabel
 from .plots import (
     CURSOR_PEN,
@@ -36,6 +36,7 @@ from .plots import (
     cmap_for,
     quiet_plot,
 )
+from .progress import BackgroundJob
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
 
@@ -220,7 +221,8 @@ class ContributionView(VisibleView):
         super().__init__(session, parent)
         self.button = QPushButton("Compute", self)
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.button.clicked.connect(self.compute)
+        self.button.clicked.connect(self._press)
+        self.job: BackgroundJob | None = None      # the matrix being computed, if any
         self.info = steady_height(PlainLabel(self))
         self.info.setWordWrap(False)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -256,28 +258,53 @@ class ContributionView(VisibleView):
         return cmap_for(SEQUENTIAL)
 
     def trace_changed(self):
+        self.cancel()                       # the matrix of a pass no longer shown
         self._built = None
         self.image = None
 
+    def _press(self):
+        self.cancel() if self.job is not None else self.compute()
+
     def compute(self):
-        """Run the engine's loss-to-cell computation (busy cursor), then show it."""
+        """Compute the loss-to-cell matrix in the background (the window stays live; the
+        button cancels it, the label shows how far it is), then show it."""
         c = self.view_data.contributions
-        if not c.ready:
-            self.info.setText("computing …")
-            with busy():
-                c.compute()
+        if not c.ready and self.job is None:
+            self.job = BackgroundJob(c.job(), self._progress, self._finished, self)
+            self.button.setText("Cancel")
+            self.info.setText("computing the loss-to-cell matrix …")
+            self.job.start()
+        if self.job is None:
+            self.request()
+
+    def cancel(self):
+        """Stop a matrix being computed (nothing of it is kept)."""
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None
+            self.button.setText("Compute")
+            self.request()
+
+    def _progress(self, done: int, total: int, what: str):
+        self.info.setText(f"computing {what}: {100 * done // max(total, 1)}% of the steps "
+                          "(the window stays usable; Cancel stops it)")
+
+    def _finished(self, _image):
+        self.job = None
+        self.button.setText("Compute")
         self.request()
 
     def refresh(self):
         vd = self.view_data
         c = vd.contributions
         T = vd.data.trace.steps
-        if not c.ready and c.cheap:
+        if not c.ready and c.cheap and self.job is None:
             c.compute()
         if not c.ready:
             self.button.setEnabled(True)
-            self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
-                              f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
+            if self.job is None:
+                self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
+                                  f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
             self.map.image.clear()
             self.future.clear()
             self.map.set_pending(None)
