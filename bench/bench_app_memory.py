@@ -1,7 +1,8 @@
 """What the app needs in memory to show a trace: resident memory of the window before a
 trace is opened and at its peak while every view draws it at several frames, as a
-multiple of the trace's bytes (``lstm_viz/model/app_memory.py``'s SHOW_FACTOR), and the
-peak against issue 16's target: at most 1.5 × the trace + 250 MiB (``app_limit``).
+multiple of the trace's bytes; what showing adds beyond the trace's own arrays against
+the open-time check's estimate (``lstm_viz/model/app_memory.py``'s ``show_bytes``); and
+the peak against issue 16's target: at most 1.5 × the trace + 250 MiB (``app_limit``).
 
     QT_QPA_PLATFORM=offscreen python bench/bench_app_memory.py [--steps 10000]
         [--hidden 256] [--inputs 128] [--dtype float32]
@@ -49,7 +50,7 @@ def measure(path) -> tuple[str, float]:
 
     app = QApplication([])
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
-    from lstm_viz.model.app_memory import SHOW_FACTOR, trace_nbytes
+    from lstm_viz.model.app_memory import show_bytes, trace_nbytes
     from lstm_viz.model.session import Session
     from lstm_viz.widgets.main_window import MainWindow
 
@@ -94,7 +95,10 @@ def measure(path) -> tuple[str, float]:
             f"{size / 2**20:.0f} MiB, resident {before / 2**20:.0f} MiB before, peak "
             f"{peak[0] / 2**20:.0f} MiB = {peak[0] / limit:.2f}x the target 1.5 x trace + "
             f"250 MiB = {limit / 2**20:.0f} MiB (target <= 1x); opening added "
-            f"{(peak[0] - before) / size:.2f}x the trace (SHOW_FACTOR {SHOW_FACTOR})")
+            f"{(peak[0] - before) / size:.2f}x the trace: its arrays held once "
+            f"{s.trace.nbytes / 2**20:.0f} MiB + showing it "
+            f"{(peak[0] - before - s.trace.nbytes) / 2**20:.0f} MiB (the open-time check "
+            f"estimates {show_bytes(s.trace) / 2**20:.0f} MiB)")
     return line, peak[0] / limit
 
 
