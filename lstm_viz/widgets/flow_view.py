@@ -214,6 +214,10 @@ class FlowView(VisibleView):
         return csv_text(*self.view_data.flow.table(self.session.cursor))
 
 
+WAITING = "the matrix is computed on demand: press Compute"
+COMPUTING = "computing the matrix … (the window stays usable)"
+
+
 class ContributionView(VisibleView):
     """‖∂l(k)/∂s(t)‖ for k ≥ t: which future losses feed each step's cell gradient."""
 
@@ -235,8 +239,7 @@ class ContributionView(VisibleView):
         self.map.plot.setLabel("left", "loss step k")
         self.map.bar.setColorMap(self._cmap())
         self.map.anchors = SEQUENTIAL
-        self.waiting = pg.TextItem("the matrix is computed on demand: press Compute",
-                                   color=(120, 120, 120), anchor=(0.5, 0.5))
+        self.waiting = pg.TextItem(WAITING, color=(120, 120, 120), anchor=(0.5, 0.5))
         self.waiting.setPos(0.5, 0.5)
         self.waiting.hide()
         self.map.plot.addItem(self.waiting, ignoreBounds=True)
@@ -273,6 +276,7 @@ class ContributionView(VisibleView):
             self.job = BackgroundJob(c.job(), self._progress, self._finished, self)
             self.button.setText("Cancel")
             self.info.setText("computing the loss-to-cell matrix …")
+            self.request()                      # the picture says so too
             self.job.start()
         if self.job is None:
             self.request()
@@ -305,6 +309,9 @@ class ContributionView(VisibleView):
             if self.job is None:
                 self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
                                   f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
+            wait = WAITING if self.job is None else COMPUTING
+            if self.waiting.toPlainText() != wait:
+                self.waiting.setText(wait)
             self.map.image.clear()
             self.future.clear()
             self.map.set_pending(None)

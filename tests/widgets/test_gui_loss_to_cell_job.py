@@ -67,3 +67,14 @@ def test_a_short_job_is_done_when_compute_returns(make_window, qapp, monkeypatch
     s, view = view_of(make_window, qapp, steps=6)
     view.compute()                                        # the first slice runs at once
     assert view.job is None and view.view_data.contributions.ready
+
+
+def test_the_picture_says_it_is_computing(make_window, qapp, slow):
+    from lstm_viz.widgets.flow_view import COMPUTING, WAITING
+
+    s, view = view_of(make_window, qapp)
+    assert view.waiting.toPlainText() == WAITING and view.waiting.isVisible()
+    view.compute()
+    assert view.waiting.toPlainText() == COMPUTING
+    view.cancel()
+    assert view.waiting.toPlainText() == WAITING
