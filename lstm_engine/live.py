@@ -120,6 +120,12 @@ class LiveGradients:
             out[f"w{k}_diff"], out[f"b{k}_diff"] = wk, bk
         return out
 
+    def bias_suffixes(self, name: str) -> np.ndarray:
+        """Every suffix sum of bias accumulator ``name`` (``bi_diff`` …), (T+1, H): row k
+        is its value after the steps T-1 … k are done (row T: none, zeros). A view."""
+        n, H = BIAS_DIFFS.index(name), self.trace.hidden
+        return self._bias_suffix[:, n * H:(n + 1) * H]
+
     def contribution(self, t: int) -> dict:
         """Step t's own contribution to each accumulator."""
         H = self.trace.hidden
