@@ -94,9 +94,10 @@ class BarRanges:
         lo = hi = 0.0
         with np.errstate(all="ignore"):
             for v in values:
-                v = v[np.isfinite(v)]
-                if v.size:
-                    lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+                ok = np.isfinite(v)             # the finite values, without copying them out
+                if ok.any():
+                    lo = min(lo, float(np.min(v, where=ok, initial=np.inf)))
+                    hi = max(hi, float(np.max(v, where=ok, initial=-np.inf)))
         return nice(lo), nice(hi)
 
 
