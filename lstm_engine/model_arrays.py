@@ -317,7 +317,7 @@ def model_trace_of(trace: Trace) -> ModelTrace:
         with np.errstate(all="ignore"):
             outputs = trace.loss_fn.evaluate(trace.h, trace.y).outputs
     return ModelTrace(model, [trace], None, trace.x, trace.y, trace.loss, outputs,
-                      trace.loss_grads, None)
+                      trace.loss_grads, None, vocab=trace.vocab)
 
 
 def _recorded(arrays: dict, name: str, shape: tuple, dtype, where) -> np.ndarray:

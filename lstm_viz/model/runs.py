@@ -12,6 +12,7 @@ import numpy as np
 
 from lstm_engine.errors import UserError
 from lstm_engine.io import save_trace
+from lstm_engine.model import record_model
 from lstm_engine.recorder import record
 
 from .app_memory import load_trace_to_show
@@ -20,13 +21,23 @@ from .training_run import record_run
 
 
 def record_config(config: RunConfig):
-    """The pass a (checked) configuration describes."""
+    """The pass a (checked) configuration describes: a single cell's Trace (its read-out,
+    if the task has one, in ``loss_params``/``loss_grads``), or for ``layers`` > 1 the
+    whole stack's ModelTrace (``record_model``, the read-out's outputs included). The text
+    task's characters go with it as its ``vocab``."""
     run = build_run(config)
     try:
-        return record_run(run.params, run.x, run.y, config.variant, config.backward,
-                          run.loss, config.dtype)
+        if config.layers > 1:
+            with np.errstate(all="ignore"):
+                trace = record_model(run.model(config.variant), run.x, run.y,
+                                     dtype=config.dtype)
+        else:
+            trace = record_run(run.params, run.x, run.y, config.variant, config.backward,
+                               run.loss, config.dtype)
     except ValueError as err:
         raise UserError(f"cannot record this run: {err}") from None
+    trace.vocab = run.vocab
+    return trace
 
 
 class Runs:
