@@ -264,11 +264,22 @@ def run_file_job(path) -> Job:
             return session
     # The file's final model on the task's example sequence, with the file's history.
     yield 0, 1, "recording the final model's pass"
-    trace = final_pass(run)
-    session = Session(None, trace=trace)
+    session = session_for(final_pass(run))
     h = run.history
     session.live.set_history(HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
                              zip(h["iteration"], h["loss"], h["grad_norm"], strict=True))
+    return session
+
+
+def session_for(trace: ModelTrace, path: str | None = None):
+    """A Session showing a pass opened from files (its run configuration: task ``file``,
+    layer 0's sizes, the number of layers)."""
+    from .config import config_from_trace
+    from .session import Session
+
+    config = config_from_trace(trace.layers[0]).with_(layers=trace.num_layers)
+    session = Session(config, trace)
+    session.runs.path = path
     return session
 
 

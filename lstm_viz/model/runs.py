@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_engine.errors import UserError
-from lstm_engine.io import save_trace
-from lstm_engine.model import record_model
+from lstm_engine.io import save_model_trace
+from lstm_engine.model import Model, ModelTrace, record_model
 from lstm_engine.recorder import record
 
 from .app_memory import load_trace_to_show
@@ -72,10 +72,18 @@ class Runs:
             return False
         if (config.hidden, config.steps, config.inputs) != (old.hidden, old.steps, old.inputs):
             raise UserError("the sizes of a run read from a file are those of the file")
-        tr = s.trace
+        tr, mt = s.trace, s.model_trace
         try:
             with np.errstate(all="ignore"):
-                trace = record(tr.params, tr.x, tr.y, config.variant, tr.loss_fn, config.dtype)
+                if mt is None:
+                    trace = record(tr.params, tr.x, tr.y, config.variant, tr.loss_fn,
+                                   config.dtype)
+                else:                       # the whole model again: its layers, read-out, tokens
+                    m = mt.model
+                    model = Model(m.layers, config.variant, m.loss, m.embedding)
+                    inputs = mt.tokens if mt.tokens is not None else mt.x
+                    trace = record_model(model, inputs, mt.y, dtype=config.dtype)
+                    trace.vocab, trace.sequence, trace.batch = mt.vocab, mt.sequence, mt.batch
         except ValueError as err:
             raise UserError(f"cannot record this run: {err}") from None
         s.replace_pass(trace, config, path=self.path, keep_cursor=True, end_training=True)
@@ -86,13 +94,14 @@ class Runs:
         memory there is, too: ``app_memory``) UserError and the session is unchanged."""
         s = self._session
         trace = load_trace_to_show(path)
-        s.replace_pass(trace, config_from_trace(trace, s.config.lr), path=str(path),
+        first = trace.layers[0] if isinstance(trace, ModelTrace) else trace
+        s.replace_pass(trace, config_from_trace(first, s.config.lr), path=str(path),
                        keep_cursor=False, end_training=True)
 
     def save(self, path) -> None:
         """Write the shown pass (atomically); UserError naming the file if that fails,
         and the file that was there is unchanged."""
-        save_trace(path, self._session.trace)
+        save_model_trace(path, self._session.shown_pass)
         self.set_path(str(path))
 
     def adopt(self, other) -> None:
@@ -103,7 +112,7 @@ class Runs:
         with s.events.batch():
             s.pause()
             s.pause_training()
-            s.replace_pass(other.trace, other.config, path=other.path, keep_cursor=False,
+            s.replace_pass(other.shown_pass, other.config, path=other.path, keep_cursor=False,
                            end_training=True, carry=False)    # it brings its own breakpoints
             s.apply(breakpoints=other.breakpoints, history=other.history,
                     training=other.training, iteration=other.iteration, frame=other.cursor,
