@@ -98,6 +98,13 @@ class Runs:
         s.replace_pass(trace, config_from_trace(first, s.config.lr), path=str(path),
                        keep_cursor=False, end_training=True)
 
+    def show_model(self, trace: ModelTrace) -> None:
+        """Show a pass opened from files (``model_files.open_model``): a run of task
+        ``file`` with layer 0's sizes and the model's number of layers."""
+        config = config_from_trace(trace.layers[0], self._session.config.lr)
+        self._session.replace_pass(trace, config.with_(layers=trace.num_layers), path=None,
+                                   keep_cursor=False, end_training=True)
+
     def save(self, path) -> None:
         """Write the shown pass (atomically); UserError naming the file if that fails,
         and the file that was there is unchanged."""

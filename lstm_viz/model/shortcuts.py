@@ -76,6 +76,9 @@ class Binding:
 BINDINGS: tuple[Binding, ...] = (
     Binding("open", "&Open Trace…", "Ctrl+O", "File", lambda w: w.open_file(),
             "read a trace file"),
+    Binding("open_model", "Open &Model…", "Ctrl+Shift+O", "File",
+            lambda w: w.open_model_dialog(),
+            "a model from its parameters, inputs and targets files (a batch: one sequence)"),
     Binding("save", "&Save Trace", "Ctrl+S", "File", lambda w: w.save_file(), "write the trace"),
     Binding("save_as", "Save Trace &As…", "Ctrl+Shift+S", "File", lambda w: w.save_file_as(),
             "write the trace to a new file"),
