@@ -173,7 +173,8 @@ def resolved(cfg: RunConfig) -> RunConfig:
     from its symbols, pattern and delay); sizes the task does not take are None."""
     info = task_info(cfg.task)
     sizes = task_sizes(cfg.task)
-    cfg = replace(cfg, **{k: None for k in TASK_SIZES if k not in sizes})
+    unused: dict = {k: None for k in TASK_SIZES if k not in sizes}
+    cfg = replace(cfg, **unused)
     if sizes:
         for k in sizes:
             check_size(k, sizes[k] if getattr(cfg, k) is None else getattr(cfg, k),
@@ -297,7 +298,7 @@ class Run:
         """The whole model (``lstm_engine.model.Model``) of the run's layers and loss."""
         from lstm_engine.model import Model
 
-        return Model((self.params, *self.upper), variant, self.loss)
+        return Model((self.params, *self.upper), variant, self.loss)  # type: ignore[arg-type]
 
 
 class _RandomTask:
