@@ -192,4 +192,4 @@ class Timeline(QWidget):
 
     def _refresh(self, *_):
         s = self.session
-        self.label.setText(f"{s.frame_text}   ·   {s.data.describe(s.cursor)}")
+        self.label.setText(f"{s.frame_text}   ·   {s.describe_frame()}")
