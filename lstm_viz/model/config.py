@@ -175,10 +175,7 @@ def resolved(cfg: RunConfig) -> RunConfig:
     sizes = task_sizes(cfg.task)
     unused: dict = {k: None for k in TASK_SIZES if k not in sizes}
     cfg = replace(cfg, **unused)
-    if sizes:
-        for k in sizes:
-            check_size(k, sizes[k] if getattr(cfg, k) is None else getattr(cfg, k),
-                       10_000)
+    if sizes:                                # the task checks them (one line each)
         task = _tasks.make_task(cfg.task, cfg.seed, **task_options(cfg))
         return replace(cfg, inputs=task.inputs, steps=task.length)
     return replace(cfg, inputs=info.inputs or cfg.inputs, steps=info.steps or cfg.steps)
@@ -358,6 +355,20 @@ def config_from_trace(trace, lr: float = 0.1) -> RunConfig:
 
 
 # ---- one training iteration -----------------------------------------------------------------
+
+def model_sgd_step(trace, lr: float):
+    """The seed's update for a whole model's pass (a ModelTrace): every array, each layer's
+    cell, the embedding and the read-out, θ -= lr * dL/dθ by the flat names of
+    ``Model.arrays()``. Returns the updated Model; UserError if the update is not finite."""
+    model, grads = trace.model, trace.grads()
+    new = {}
+    for name, a in model.arrays().items():
+        with np.errstate(all="ignore"):
+            new[name] = np.asarray(a - lr * grads[name], dtype=a.dtype)
+        if not np.all(np.isfinite(new[name])):
+            raise UserError(f"the update made {name} NaN or Inf; lower the learning rate")
+    return model.with_arrays(new)
+
 
 def sgd_step(trace, lr: float):
     """The seed's update on the trace's summed gradients: W -= lr * W_diff for the eight
