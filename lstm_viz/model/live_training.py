@@ -306,7 +306,11 @@ class LiveTraining:
         if self.run is None or self.iteration is None:
             return None
         k = self.iteration - 1
-        return self.run.trace_at(k) if self.run.has(k) else None
+        if not self.run.has(k):
+            return None
+        previous = self.run.trace_at(k)         # a stack's: the layer in view, as s.trace
+        layers = getattr(previous, "layers", None)
+        return previous if layers is None else layers[self._session.view_layer]
 
     def set_ring_size(self, n: int) -> bool:
         if self.run is None:

@@ -10,11 +10,12 @@ engine's memory check, and the vocabulary (``--vocab FILE``, else the parameters
 ``lstm_engine.vocab``) kept on the pass as ``ModelTrace.vocab`` to label the steps.
 
 ``run_file_job(path)`` opens a run written by ``lstm-engine train -o`` like a saved
-training session: a single cell's run on a built-in task is trained again from its seed
-(training is deterministic) up to its last iteration, and checked to end at the file's
-parameters, so the iteration axis holds its recent passes and training can go on; any
-other run (stacked layers, a batch, a task's extra options, a data file) shows the
-file's final model on the task's example sequence with the file's loss history.
+training session: a run on a built-in task (any depth, the task's sizes) is trained
+again from its seed (training is deterministic) up to its last iteration, and checked to
+end at the file's parameters, so the iteration axis holds its recent passes and training
+can go on; any other run (a batch, a data file, a task option such as the sine's noise)
+shows the file's final model on the task's example sequence with the file's loss
+history.
 
 Every problem is a one-line UserError naming the file or the option; nothing is shown
 until the pass is whole, so the session that was there stays.
@@ -37,6 +38,7 @@ from lstm_engine.textsafe import show
 from lstm_engine.vocab import read_vocab, vocab_size
 
 from .app_memory import SHOW_FACTOR
+from .config import TASK_SIZES
 from .jobs import SLICE, Job
 
 LOSSES = ("toy", "mse", "xent")
@@ -215,20 +217,21 @@ def read_run_file(path) -> RunFile:
 
 def replay_settings(run: RunFile):
     """The app's TrainingSettings that train this run again, or None when the app's
-    training cannot (stacked layers, a batch, a task option other than the length)."""
+    training cannot (a batch, the file task, a task option other than its sizes)."""
     from .training_run import TRAIN_TASKS, TrainingSettings, check_settings
 
     cfg, task = run.meta["config"], run.meta["task"]
     options = {k: v for k, v in task.items() if k not in ("name", "seed")}
-    if (task.get("name") not in TRAIN_TASKS or run.model.num_layers > 1
-            or cfg.get("batch", 1) != 1 or set(options) - {"length"}):
+    if (task.get("name") not in TRAIN_TASKS or cfg.get("batch", 1) != 1
+            or set(options) - {"length", *TASK_SIZES}):
         return None
     try:
         return check_settings(TrainingSettings(
             task=task["name"], length=options.get("length"), variant=cfg.get("variant"),
             hidden=cfg.get("hidden"), optimizer=cfg.get("optimizer"), lr=cfg.get("lr"),
             clip=cfg.get("clip"), seed=cfg.get("seed"), init=cfg.get("init"),
-            forget_bias=cfg.get("forget_bias"), dtype=cfg.get("dtype", "float64")))
+            forget_bias=cfg.get("forget_bias"), dtype=cfg.get("dtype", "float64"),
+            layers=run.model.num_layers, **{k: options.get(k) for k in TASK_SIZES}))
     except (UserError, TypeError):
         return None
 

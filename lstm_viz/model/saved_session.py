@@ -80,6 +80,10 @@ def save_session(path, session: Session, view: dict | None = None) -> None:
     hist = session.history_arrays()
     arrays.update({f"history.{k}": v for k, v in hist.items()})
     run = session.training
+    if run is not None and run.settings.layers > 1:
+        # the checkpoint and ring below hold one cell's arrays (train.params.wg …)
+        raise UserError(f"{path}: a session training a {run.settings.layers}-layer model "
+                        "cannot be saved yet; File ▸ Save Trace keeps the pass shown")
     if run is not None:
         state = run.trainer.state()
         meta["training"] = {

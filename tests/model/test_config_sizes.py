@@ -96,3 +96,27 @@ def test_the_session_text_keeps_layers_and_sizes():
     assert "layers=2" in text and "delay=3" in text
     again = session_from_text(text)
     assert again.config == s.config and again.frame_text == "bwd:2:L0:ds"
+
+
+def test_the_training_dock_trains_a_stack_at_the_tasks_sizes(tmp_path):
+    from lstm_engine.training import TrainConfig, build_trainer
+    from lstm_viz.model.saved_session import save_session
+    from lstm_viz.model.training_run import TrainingSettings
+
+    s = Session(default_config("copy", layers=2, delay=3, hidden=8))
+    settings = TrainingSettings.from_config(s.config)
+    assert (settings.layers, settings.delay, settings.task) == (2, 3, "copy")
+    s.start_training(settings)
+    s.train(3)
+    assert s.num_layers == 2 and s.model_trace.steps == 2 * 5 + 3
+    assert s.config.layers == 2 and s.config.delay == 3
+    # the engine's trainer, on its own, makes the same losses
+    engine, _ = build_trainer(TrainConfig(task="copy", task_options={"delay": 3}, hidden=8,
+                                          layers=2, iterations=3))
+    want = [float(next(engine).loss) for _ in range(3)]
+    assert [e.loss for e in s.history] == pytest.approx(want, rel=1e-13)
+    assert s.seek_iteration(1) and s.previous_trace() is s.training.trace_at(0).layers[
+        s.view_layer]
+    with pytest.raises(UserError, match="2-layer model cannot be saved yet"):
+        save_session(tmp_path / "s.npz", s)
+    assert not (tmp_path / "s.npz").exists()

@@ -241,16 +241,38 @@ def test_a_single_cell_task_run_is_trained_again_to_the_files_parameters(tmp_pat
     np.testing.assert_array_equal(training.history_arrays()["loss"], run.history["loss"])
 
 
-def test_a_stacked_run_is_its_final_model_on_the_tasks_example(tmp_path, capsys):
-    from lstm_engine.tasks import make_task
+def test_a_stacked_run_with_the_tasks_sizes_is_trained_again_to_its_end(tmp_path, capsys):
+    from lstm_viz.model.jobs import finish
+    from lstm_viz.model.model_files import _same_model, run_file_job
 
-    path = _train(tmp_path, "--task", "copy", "--layers", "2", "--steps", "3")
+    path = _train(tmp_path, "--task", "copy", "--layers", "2", "--steps", "4",
+                  "--task-option", "delay=3")
+    run = read_run_file(path)
+    settings = replay_settings(run)
+    assert (settings.layers, settings.delay) == (2, 3)
+    session = finish(run_file_job(path))
+    assert _same_model(session.training.trainer, run.model)
+    assert session.num_layers == 2 and session.iteration == 3
+    assert session.iterations() == [0, 1, 2, 3]
+    np.testing.assert_array_equal([e.loss for e in session.history], run.history["loss"])
+
+
+def test_a_batch_run_is_its_final_model_on_the_tasks_example_with_its_history(tmp_path,
+                                                                             capsys):
+    from lstm_engine.tasks import make_task
+    from lstm_viz.model.jobs import finish
+    from lstm_viz.model.model_files import run_file_job
+
+    path = _train(tmp_path, "--task", "copy", "--layers", "2", "--steps", "3", "--batch", "2")
     run = read_run_file(path)
     assert replay_settings(run) is None
     tr = final_pass(run)
     seq = make_task("copy", 0).sequence(0)
     want = record_model(run.model, seq.x, seq.y)
     assert tr.num_layers == 2 and tr.total_loss == pytest.approx(want.total_loss, rel=1e-13)
+    session = finish(run_file_job(path))
+    assert session.training is None and session.num_layers == 2
+    np.testing.assert_array_equal([e.loss for e in session.history], run.history["loss"])
 
 
 def test_a_file_that_is_not_a_run_is_named(files):
