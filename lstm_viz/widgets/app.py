@@ -223,6 +223,12 @@ def _is_session(path) -> bool:
     return is_saved_session(path)
 
 
+def _is_run(path) -> bool:
+    from ..model.model_files import is_run_file
+
+    return is_run_file(path)
+
+
 def _open_session_in(window, args) -> None:
     """``lstm-viz SESSION.npz`` in the window: opened with progress and Cancel, then
     --variant and --goto; a problem is one line in a dialog."""
@@ -270,9 +276,10 @@ def _run(args: argparse.Namespace) -> int:
     quiet = bool(args.screenshot or args.exit_after_paint)
     problem, later = None, None
     try:
-        if not quiet and args.file and _is_session(args.file):
-            # Reopening a saved session can be long (its ring is recorded again): in the
-            # window, with progress and Cancel, once the window is there.
+        if not quiet and args.file and (_is_session(args.file) or _is_run(args.file)):
+            # Reopening a saved session can be long (its ring is recorded again), and so
+            # can a training run (trained again): in the window, with progress and Cancel,
+            # once the window is there.
             later, session = args, Session()
         else:
             session = build_session(args)

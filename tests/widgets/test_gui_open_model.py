@@ -128,3 +128,46 @@ def test_a_random_run_with_sizes_renders_to_a_png(tmp_path):
     assert main(["--task", "random", "--length", "9", "--input-size", "4", "--hidden", "6",
                  "--goto", "bwd:3:ds", "--screenshot", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_command_line_opens_a_model_from_files_in_the_window(model_files, tmp_path,
+                                                                 capsys):
+    from lstm_viz.widgets.app import main
+
+    d, *_ = model_files
+    out = tmp_path / "m.png"
+    files = ["--params", str(d / "p.npz"), "--inputs", str(d / "x.npy"),
+             "--targets", str(d / "y.npy")]
+    assert main([*files, "--sequence", "2", "--goto", "bwd:2:L0:ds",
+                 "--screenshot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = tmp_path / "bad.png"
+    assert main([*files, "--sequence", "7", "--screenshot", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "--sequence 7 is out of range" in err and err.count("\n") == 1
+    assert not bad.exists()
+
+
+def test_file_open_model_in_the_window_shows_the_pass_and_says_which(qtbot, model_files,
+                                                                      monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from lstm_viz.widgets.main_window import MainWindow
+    from lstm_viz.widgets.open_model_dialog import OpenModelDialog
+
+    d, model, x, y = model_files
+
+    def exec_(dialog):
+        dialog.set_files(str(d / "p.npz"), str(d / "x.npy"), str(d / "y.npy"))
+        dialog.sequence.setValue(1)
+        return QDialog.DialogCode.Accepted if dialog.try_open() else 0
+    monkeypatch.setattr(OpenModelDialog, "exec", exec_)
+    window = MainWindow(Session(), settings=None)
+    qtbot.addWidget(window)
+    window.actions_by_id["open_model"].trigger()
+    s = window.session
+    assert s.num_layers == 2 and s.model_trace.sequence == 1
+    assert "sequence 1 of 3" in window.statusBar().currentMessage()
+    assert window.actions_by_id["open_model"].shortcut().toString() == "Ctrl+Shift+O"
+    s.goto("bwd:4:L1:ds")
+    assert s.frame_text == "bwd:4:L1:ds"
