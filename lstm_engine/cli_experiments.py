@@ -333,15 +333,15 @@ def cmd_tasks(args) -> int:
 
 def cmd_import_torch(args) -> int:
     """A whole model from PyTorch: what each key became, then the parameters file."""
-    from .io import check_writable, save_model_params
+    from .io import check_writable, load_vocab, save_model_params
     from .torch_io import load_torch_model
-    from .vocab import read_vocab, vocab_size
+    from .vocab import vocab_size
 
     check_writable(args.output)
     model, report = load_torch_model(
         args.model, lstm_prefix=args.lstm, embedding_key=args.embedding,
         decoder_key=args.decoder, loss=args.loss, at=args.at, dtype=args.dtype)
-    vocab = None if args.vocab is None else read_vocab(args.vocab, vocab_size(model))
+    vocab = None if args.vocab is None else load_vocab(args.vocab, vocab_size(model))
     print(f"{one_line(args.model)}:")
     for line in report.lines():
         print(one_line(line))

@@ -599,6 +599,25 @@ def save_model_params(path, model: Model, vocab=None) -> None:
     save_npz_atomic(path, params_arrays(model, vocab))
 
 
+# ---- vocabularies -------------------------------------------------------------------
+
+def load_vocab(path, size: int | None = None) -> tuple[str, ...]:
+    """The tokens of a vocabulary file (``vocab.parse_vocab``: a JSON list or one token
+    per line, checked; ``size`` of them if given), at most ``vocab.MAX_FILE_BYTES``."""
+    from .vocab import MAX_FILE_BYTES, parse_vocab
+
+    try:
+        with open_regular(path) as fp:
+            n = os.fstat(fp.fileno()).st_size
+            if n > MAX_FILE_BYTES:
+                raise UserError(f"{path}: {n} bytes is more than the "
+                                f"{MAX_FILE_BYTES // 2**20} MiB a vocabulary file may have")
+            raw = fp.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise UserError(f"{path}: cannot read ({err.strerror or _first_line(err)})") from None
+    return parse_vocab(raw, size, str(path))
+
+
 # ---- traces -------------------------------------------------------------------------
 
 def save_trace(path, trace: Trace) -> None:

@@ -1,11 +1,11 @@
 """A model's vocabulary: the text of each token id, to label time steps by their tokens.
 
-A vocabulary file is UTF-8 text: a JSON list of strings (``["a", "b", "\\n"]``, which can
-hold any character, a newline too), or one token per line (a line break cannot be a token
-then; a final line break ends the last line and adds no token). Its length must be the
-model's vocabulary size V (the embedding's rows, or the inputs of a one-hot model), so
-token id v is labelled ``vocab[v]``. A parameters file of format 2 can carry one (its
-``vocab`` entry, ``docs/file-formats.md``).
+A vocabulary file (``io.load_vocab`` reads one) is UTF-8 text: a JSON list of strings
+(``["a", "b", "\\n"]``, which can hold any character, a newline too), or one token per
+line (a line break cannot be a token then; a final line break ends the last line and adds
+no token). Its length must be the model's vocabulary size V (the embedding's rows, or the
+inputs of a one-hot model), so token id v is labelled ``vocab[v]``. A parameters file of
+format 2 can carry one (its ``vocab`` entry, ``docs/file-formats.md``).
 
 Limits, checked before anything is parsed or shown: at most ``MAX_FILE_BYTES`` of text,
 at most ``MAX_TOKENS`` tokens of at most ``MAX_TOKEN_CHARS`` characters each, no NUL
@@ -15,7 +15,6 @@ byte (a binary file is not a vocabulary). Every problem is one line naming the f
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 
@@ -49,40 +48,30 @@ def vocab_of_array(a, size: int, where: str) -> tuple[str, ...]:
     return check_vocab([str(t) for t in a], size, f"{where}: 'vocab'")
 
 
-def read_vocab(path, size: int | None = None) -> tuple[str, ...]:
-    """The tokens of a vocabulary file (a JSON list, or one per line), checked; with
-    ``size``, their number must be ``size`` (the model's V)."""
-    from .io import open_regular
-
-    try:
-        with open_regular(path) as fp:
-            n = os.fstat(fp.fileno()).st_size
-            if n > MAX_FILE_BYTES:
-                raise UserError(f"{path}: {n} bytes is more than the {MAX_FILE_BYTES // 2**20} "
-                                "MiB a vocabulary file may have")
-            raw = fp.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        raise UserError(f"{path}: cannot read ({err.strerror or err})") from None
+def parse_vocab(raw: bytes, size: int | None, where: str) -> tuple[str, ...]:
+    """The tokens of a vocabulary file's bytes (a JSON list, or one token per line),
+    checked; with ``size``, their number must be ``size`` (the model's V). ``io.load_vocab``
+    reads the file."""
     if b"\0" in raw:
-        raise UserError(f"{path}: holds NUL bytes; a vocabulary is plain text (a JSON list "
+        raise UserError(f"{where}: holds NUL bytes; a vocabulary is plain text (a JSON list "
                         "or one token per line)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"{path}: not a UTF-8 text file") from None
+        raise UserError(f"{where}: not a UTF-8 text file") from None
     if text.lstrip().startswith("["):
         try:
             tokens = json.loads(text)
         except (ValueError, RecursionError):
-            raise UserError(f"{path}: starts like a JSON list but is not valid JSON") from None
+            raise UserError(f"{where}: starts like a JSON list but is not valid JSON") from None
         if not isinstance(tokens, list):
-            raise UserError(f"{path}: not a JSON list of strings")
+            raise UserError(f"{where}: not a JSON list of strings")
     else:
         tokens = text.split("\n")
         if tokens and tokens[-1] == "":          # the final line break ends a line
             tokens.pop()
         tokens = [t[:-1] if t.endswith("\r") else t for t in tokens]
-    return check_vocab(tokens, size, str(path))
+    return check_vocab(tokens, size, where)
 
 
 def check_vocab(tokens, size: int | None, where: str) -> tuple[str, ...]:

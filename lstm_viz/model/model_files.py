@@ -35,7 +35,7 @@ from lstm_engine.memory import format_bytes, memory_limit
 from lstm_engine.model import Model, ModelTrace, record_model
 from lstm_engine.run_files import check_record_memory, load_run
 from lstm_engine.textsafe import show
-from lstm_engine.vocab import read_vocab, vocab_size
+from lstm_engine.vocab import vocab_size
 
 from .app_memory import SHOW_FACTOR
 from .config import TASK_SIZES
@@ -115,7 +115,7 @@ def open_model(choice: ModelChoice) -> OpenedModel:
     model = run.model
     vocab = None
     if choice.vocab is not None:
-        vocab = read_vocab(_named("--vocab", choice.vocab), vocab_size(model))
+        vocab = io.load_vocab(_named("--vocab", choice.vocab), vocab_size(model))
     elif run.source is not None:
         vocab = run.source.vocab
     check_record_memory(model, run.steps, model.dtype)
@@ -225,13 +225,14 @@ def replay_settings(run: RunFile):
     if (task.get("name") not in TRAIN_TASKS or cfg.get("batch", 1) != 1
             or set(options) - {"length", *TASK_SIZES}):
         return None
+    sizes: dict = {k: options.get(k) for k in TASK_SIZES}
     try:
         return check_settings(TrainingSettings(
             task=task["name"], length=options.get("length"), variant=cfg.get("variant"),
             hidden=cfg.get("hidden"), optimizer=cfg.get("optimizer"), lr=cfg.get("lr"),
             clip=cfg.get("clip"), seed=cfg.get("seed"), init=cfg.get("init"),
             forget_bias=cfg.get("forget_bias"), dtype=cfg.get("dtype", "float64"),
-            layers=run.model.num_layers, **{k: options.get(k) for k in TASK_SIZES}))
+            layers=run.model.num_layers, **sizes))
     except (UserError, TypeError):
         return None
 

@@ -333,35 +333,20 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_model_dialog(self):
-        """File ▸ Open Model…: the dialog records the pass (its errors stay in it); the
-        session shows it once it is whole."""
-        from .open_model_dialog import OpenModelDialog
+        from .open_model_dialog import open_model_in
 
-        dialog = OpenModelDialog(self, self.last_dir())
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.opened is not None:
-            self.session.runs.show_model(dialog.opened.trace)
-            self.statusBar().showMessage(dialog.opened.note, 6000)
+        open_model_in(self)
 
     def open_path(self, path) -> bool:
         """Open a trace (or a saved session, as ``lstm-viz FILE`` does; or a training run,
         trained again to its end with progress and Cancel); a bad file shows its error and
         keeps the current session."""
-        from ..model.model_files import is_run_file, run_file_job
+        from ..model.model_files import is_run_file
         from ..model.saved_session import is_saved_session
 
         if is_run_file(path):
-            from .progress import run_job
-            try:
-                got = run_job(self, "Opening the training run", run_file_job(path))
-            except UserError as err:
-                self.errors.report(err)
-                return False
-            if got is None:
-                self.statusBar().showMessage("cancelled: nothing changed", 4000)
-                return False
-            self.session.adopt(got)
-            self._add_recent(str(path))
-            return True
+            from .open_model_dialog import open_run_in
+            return open_run_in(self, path)
         if is_saved_session(path):
             if not self.workbench.open_session_from(path):
                 return False

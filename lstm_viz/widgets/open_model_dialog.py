@@ -9,7 +9,6 @@ file's sequences are offered once the parameters and inputs are chosen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from lstm_engine.errors import UserError
+from lstm_engine.textsafe import one_line
 
 from ..model.model_files import LOSSES, ModelChoice, OpenedModel, open_model, sequences_in
 from .plain import PlainLabel
@@ -142,5 +142,31 @@ class OpenModelDialog(QDialog):
         return True
 
 
-def plain(label: PlainLabel) -> bool:
-    return label.textFormat() == Qt.TextFormat.PlainText
+def open_model_in(window) -> bool:
+    """File ▸ Open Model…: the dialog records the pass (its errors stay in it); the
+    window's session shows it once it is whole, and the status bar says what it is."""
+    dialog = OpenModelDialog(window, window.last_dir())
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.opened is None:
+        return False
+    window.session.runs.show_model(dialog.opened.trace)
+    window.statusBar().showMessage(one_line(dialog.opened.note), 6000)
+    return True
+
+
+def open_run_in(window, path) -> bool:
+    """A training run file (``lstm-engine train -o``), trained again with progress and
+    Cancel; a problem is one line and the session stays."""
+    from ..model.model_files import run_file_job
+    from .progress import run_job
+
+    try:
+        got = run_job(window, "Opening the training run", run_file_job(path))
+    except UserError as err:
+        window.errors.report(err)
+        return False
+    if got is None:
+        window.statusBar().showMessage("cancelled: nothing changed", 4000)
+        return False
+    window.session.adopt(got)
+    window._add_recent(str(path))
+    return True

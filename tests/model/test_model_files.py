@@ -11,7 +11,8 @@ import pytest
 from lstm_engine import Model, ReadoutCrossEntropy, init_uniform, record_model
 from lstm_engine.errors import UserError
 from lstm_engine.io import load_model, load_model_trace, save_model_params, save_model_trace
-from lstm_engine.vocab import MAX_TOKEN_CHARS, read_vocab
+from lstm_engine.io import load_vocab as read_vocab
+from lstm_engine.vocab import MAX_TOKEN_CHARS
 from lstm_viz.model import model_files
 from lstm_viz.model.model_files import (
     ModelChoice,
