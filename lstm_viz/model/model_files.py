@@ -47,7 +47,8 @@ LOSSES = ("toy", "mse", "xent")
 @dataclass(frozen=True)
 class ModelChoice:
     """What File ▸ Open Model… and the command line choose. ``loss`` None: the file's;
-    ``sequence`` None: 0 of a batch; ``vocab`` None: the parameters file's, if any."""
+    ``sequence`` None: 0 of a batch; ``vocab`` None: the parameters file's, if any;
+    ``variant`` None: the file's (a file that states one refuses another)."""
 
     params: str
     inputs: str
@@ -55,6 +56,7 @@ class ModelChoice:
     loss: str | None = None
     sequence: int | None = None
     vocab: str | None = None
+    variant: str | None = None       # only for a file that does not state its variant
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def open_model(choice: ModelChoice) -> OpenedModel:
     targets = _named("--targets", choice.targets)
     if choice.loss is not None and choice.loss not in LOSSES:
         raise UserError(f"--loss {show(choice.loss)}: choose one of {', '.join(LOSSES)}")
-    run = load_run(params, inputs, targets, loss=choice.loss,
+    run = load_run(params, inputs, targets, variant=choice.variant, loss=choice.loss,
                    sequence=check_sequence(choice.sequence))
     model = run.model
     vocab = None

@@ -190,10 +190,8 @@ def build_session(args):
     if args.params:
         from ..model.model_files import ModelChoice, open_model, session_for
         opened = open_model(ModelChoice(args.params, args.inputs, args.targets, args.loss,
-                                        args.sequence, args.vocab))
+                                        args.sequence, args.vocab, args.variant))
         session = session_for(opened.trace)
-        if args.variant and args.variant != session.config.variant:
-            session.configure(session.config.with_(variant=args.variant))
     elif args.file:
         from ..model.app_memory import load_trace_to_show
         from ..model.jobs import finish

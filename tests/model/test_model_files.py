@@ -281,3 +281,20 @@ def test_a_file_that_is_not_a_run_is_named(files):
     with pytest.raises(UserError, match=r"p\.npz: not a training run"):
         read_run_file(d / "p.npz")
     assert not model_files.is_run_file(d / "p.npz")
+
+
+def test_configuring_a_model_from_files_records_the_whole_model_again(files):
+    from lstm_engine import Model as M
+    from lstm_viz.model.model_files import session_for
+
+    d, model, tokens, nxt = files
+    session = session_for(open_model(choice(d, sequence=2, vocab=None)).trace)
+    assert session.config.layers == 2 and session.config.variant == "standard"
+    session.goto("bwd:3:L1:ds")
+    assert session.configure(session.config.with_(variant="seed"))
+    tr = session.model_trace
+    want = record_model(M(model.layers, "seed", model.loss, model.embedding), tokens[2],
+                        nxt[2])
+    assert tr.variant == "seed" and tr.num_layers == 2 and tr.sequence == 2
+    assert tr.total_loss == pytest.approx(want.total_loss, rel=1e-13)
+    assert session.frame_text == "bwd:3:L1:ds"

@@ -119,6 +119,10 @@ def test_random_sizes_and_model_files_on_the_command_line(model_files, tmp_path)
                                   "--targets", str(d / "y.npy"), "--sequence", "3"]))
     with pytest.raises(SystemExit):
         parse_args(["--params", str(d / "p.npz")])              # the three go together
+    with pytest.raises(UserError, match="standard variant; --variant seed contradicts it"):
+        build_session(parse_args(["--params", str(d / "p.npz"), "--inputs",
+                                  str(d / "x.npy"), "--targets", str(d / "y.npy"),
+                                  "--variant", "seed"]))
 
 
 def test_a_random_run_with_sizes_renders_to_a_png(tmp_path):
