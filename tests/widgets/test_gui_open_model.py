@@ -2,10 +2,9 @@
 Configure's copy-task sizes and layers, and the command line's model and size options
 (pytest-qt, offscreen)."""
 
-import sys
-
 import numpy as np
 import pytest
+from char_model import char_model
 
 from lstm_engine.cli import main as engine_main
 from lstm_engine.errors import UserError
@@ -14,9 +13,6 @@ from lstm_engine.model import record_model
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
 from lstm_viz.widgets.app import build_session, parse_args
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "model"))
-from test_model_files import char_model  # noqa: E402
 
 
 @pytest.fixture
@@ -175,3 +171,28 @@ def test_file_open_model_in_the_window_shows_the_pass_and_says_which(qtbot, mode
     assert window.actions_by_id["open_model"].shortcut().toString() == "Ctrl+Shift+O"
     s.goto("bwd:4:L1:ds")
     assert s.frame_text == "bwd:4:L1:ds"
+
+
+def test_the_training_dock_starts_from_a_stack_and_trains_every_layer(qtbot):
+    from lstm_viz.widgets.main_window import MainWindow
+
+    window = MainWindow(Session(default_config("copy", layers=2, delay=3, hidden=8)),
+                        settings=None)
+    qtbot.addWidget(window)
+    window.show()
+    window.workbench.show_training()
+    panel = window.workbench.training_panel
+    assert panel.layers.value() == 2 and panel.task.currentText() == "copy"
+    panel.step()
+    panel.step()
+    s = window.session
+    assert s.training.iterations_done == 2 and s.num_layers == 2
+    assert s.model_trace.steps == 2 * 5 + 3
+    before = s.training.trace_at(0).model.layers[1].wi
+    assert not np.array_equal(s.model_trace.model.layers[1].wi, before)
+    # the gradient map's change from the previous iteration is the layer in view's
+    panel.gradient.diff.setChecked(True)
+    name = panel.gradient.grad_name.currentText()
+    want = s.trace[name] - s.training.trace_at(0).layers[s.view_layer][name]
+    np.testing.assert_allclose(panel.gradient.heat.image.image, want.astype(np.float32),
+                               rtol=1e-6)

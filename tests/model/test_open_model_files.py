@@ -7,8 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from char_model import B, H, K, T, V, X, char_model
 
-from lstm_engine import Model, ReadoutCrossEntropy, init_uniform, record_model
+from lstm_engine import Model, init_uniform, record_model
 from lstm_engine.errors import UserError
 from lstm_engine.io import load_model, load_model_trace, save_model_params, save_model_trace
 from lstm_engine.io import load_vocab as read_vocab
@@ -22,16 +23,6 @@ from lstm_viz.model.model_files import (
     replay_settings,
     sequences_in,
 )
-
-V, X, H, K, T, B = 6, 3, 4, 6, 5, 4
-
-
-def char_model(seed=0) -> Model:
-    """An embedding, two layers, a cross-entropy read-out: the researcher's shape."""
-    rng = np.random.default_rng(seed)
-    cells = [init_uniform(X, H, rng, -0.5, 0.5), init_uniform(H, H, rng, -0.5, 0.5)]
-    loss = ReadoutCrossEntropy(rng.normal(0, 0.5, (K, H)), rng.normal(0, 0.2, K), "every")
-    return Model(cells, "standard", loss, rng.normal(0, 0.7, (V, X)))
 
 
 @pytest.fixture
