@@ -440,7 +440,10 @@ class TrainingPanel(QWidget):
             if not running:
                 self.show_settings(run.settings)
             c = run.resolved
-            self.status.setText(f"{c.task}, {c.optimizer} lr {c.lr:g}, init {c.init}"
+            sizes = "".join(f" {k} {v}" for k, v in c.task_options.items() if k != "length")
+            layers = f", {c.layers} layers" if c.layers > 1 else ""
+            self.status.setText(f"{c.task}{sizes}{layers}, {c.optimizer} lr {c.lr:g}, "
+                                f"init {c.init}"
                                 f"{', clip ' + format(c.clip, 'g') if c.clip else ''}"
                                 f"  ·  {_done_text(run)}")
             self.progress.setMaximum(max(self.driver.target or self.iterations.value(), 1))
