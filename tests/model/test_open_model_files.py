@@ -289,3 +289,18 @@ def test_configuring_a_model_from_files_records_the_whole_model_again(files):
     assert tr.variant == "seed" and tr.num_layers == 2 and tr.sequence == 2
     assert tr.total_loss == pytest.approx(want.total_loss, rel=1e-13)
     assert session.frame_text == "bwd:3:L1:ds"
+
+
+def test_the_engines_record_and_info_keep_and_name_the_vocabulary(files, capsys):
+    from lstm_engine.cli import main
+
+    d, model, *_ = files
+    save_model_params(d / "p.npz", model, vocab=tuple("ABCDEF"))
+    assert main(["info", str(d / "p.npz")]) == 0
+    assert "a vocabulary of 6 tokens" in capsys.readouterr().out
+    assert main(["record", "--params", str(d / "p.npz"), "--inputs", str(d / "x.npy"),
+                 "--targets", str(d / "y.npy"), "-o", str(d / "t.npz")]) == 0
+    assert load_model_trace(d / "t.npz").vocab == tuple("ABCDEF")
+    capsys.readouterr()
+    assert main(["info", str(d / "t.npz")]) == 0
+    assert "a vocabulary of 6 tokens" in capsys.readouterr().out
