@@ -31,6 +31,11 @@ from lstm_engine.io import (
     save_npz_atomic,
     trace_from_arrays,
 )
+from lstm_engine.model_arrays import (
+    MODEL_TRACE_VERSION,
+    model_trace_arrays,
+    model_trace_from_arrays,
+)
 from lstm_engine.textsafe import show
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 from lstm_engine.training import TrainState
@@ -72,11 +77,18 @@ def _flatten(obj, prefix: str, out: dict) -> None:
 def save_session(path, session: Session, view: dict | None = None) -> None:
     """Write the session (and the GUI's ``view`` layout, any JSON object) atomically."""
     trace = session.trace
+    stacked = session.model_trace                # a whole model: its format-2 arrays
+    if stacked is not None:
+        model_arrays = model_trace_arrays(stacked)
+        trace_meta = json.loads(str(model_arrays.pop("meta")[()]))
+        arrays = {"trace." + k: v for k, v in model_arrays.items()}
+    else:
+        trace_meta = trace.meta()
+        arrays = _trace_arrays(trace, "trace.")
     meta = {"format": FORMAT, "version": VERSION, "config": asdict(session.config),
             "frame": session.frame_text, "selected": session.selected,
             "speed": session.speed, "breakpoints": [bp.to_dict() for bp in session.breakpoints],
-            "view": view or {}, "trace": trace.meta(), "training": None}
-    arrays = _trace_arrays(trace, "trace.")
+            "view": view or {}, "trace": trace_meta, "training": None}
     hist = session.history_arrays()
     arrays.update({f"history.{k}": v for k, v in hist.items()})
     run = session.training
@@ -159,6 +171,15 @@ def _history(arrays: dict, path) -> dict | None:
                         f"{MAX_ITERATION})")
     h.setdefault("clipped", np.zeros(n, bool))
     return h
+
+
+def _saved_pass(arrays: dict, trace_meta: dict, path):
+    """The saved pass: a single cell's Trace (the trace file's format 1), or a whole
+    model's ModelTrace (format 2: stacked layers, an embedding, a read-out's outputs)."""
+    where = f"{path}: trace"
+    if trace_meta.get("version") == MODEL_TRACE_VERSION:
+        return model_trace_from_arrays(_sub(arrays, "trace."), trace_meta, where)
+    return trace_from_arrays(_sub(arrays, "trace."), trace_meta, where)
 
 
 def _config(d: dict, trace, path) -> RunConfig:
@@ -341,11 +362,11 @@ def load_session(path) -> tuple[Session, dict]:
 def load_session_job(path) -> Job:
     """``load_session`` as a job: its result is (session, view)."""
     path = Path(path)
-    arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
+    arrays = read_npz(path, kinds={"meta": "U", "trace.vocab": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
-    trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
+    trace = _saved_pass(arrays, meta["trace"], path)
     check_can_show(trace, path)
-    config = _config(meta["config"], trace, path)
+    config = _config(meta["config"], getattr(trace, "layers", (trace,))[0], path)
     try:                                    # the cheap checks first, then the long work
         if len(meta["breakpoints"]) > MAX_BREAKPOINTS:
             raise UserError(f"{len(meta['breakpoints'])} breakpoints, more than the "

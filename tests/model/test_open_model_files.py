@@ -304,3 +304,24 @@ def test_the_engines_record_and_info_keep_and_name_the_vocabulary(files, capsys)
     capsys.readouterr()
     assert main(["info", str(d / "t.npz")]) == 0
     assert "a vocabulary of 6 tokens" in capsys.readouterr().out
+
+
+def test_a_saved_session_of_a_model_from_files_reopens_whole(files):
+    from lstm_viz.model.model_files import session_for
+    from lstm_viz.model.saved_session import load_session, save_session
+
+    d, *_ = files
+    (d / "v.json").write_text(json.dumps(list("uvwxyz")))
+    s = session_for(open_model(choice(d, sequence=3, vocab=str(d / "v.json"))).trace)
+    s.goto("bwd:2:L0:dg")
+    s.add_breakpoint("norm ds < 1e-06")
+    save_session(d / "s.npz", s)
+    again, _view = load_session(d / "s.npz")
+    a, b = again.model_trace, s.model_trace
+    assert (a.num_layers, a.sequence, a.batch, a.vocab) == (2, 3, B, tuple("uvwxyz"))
+    np.testing.assert_array_equal(a.tokens, b.tokens)
+    for n in range(2):
+        np.testing.assert_array_equal(a.layers[n].ds, b.layers[n].ds)
+    np.testing.assert_array_equal(a.dE, b.dE)
+    assert again.config == s.config and again.frame_text == "bwd:2:L0:dg"
+    assert again.breakpoints == s.breakpoints
