@@ -168,5 +168,4 @@ def open_run_in(window, path) -> bool:
         window.statusBar().showMessage("cancelled: nothing changed", 4000)
         return False
     window.session.adopt(got)
-    window._add_recent(str(path))
     return True

@@ -33,7 +33,7 @@ def test_the_open_model_dialog_opens_a_two_layer_model_and_keeps_errors(qtbot, m
 
     d, model, x, y = model_files
     session = Session()
-    before = session.shown_pass
+    before = session.layers.shown_pass
     dialog = OpenModelDialog()
     qtbot.addWidget(dialog)
     dialog.set_files(str(d / "p.npz"), str(d / "x.npy"), str(d / "missing.npy"))
@@ -42,7 +42,7 @@ def test_the_open_model_dialog_opens_a_two_layer_model_and_keeps_errors(qtbot, m
     assert not dialog.try_open()
     assert dialog.message.text().endswith("missing.npy: no such file")
     assert dialog.message.textFormat() == Qt.TextFormat.PlainText
-    assert dialog.opened is None and session.shown_pass is before
+    assert dialog.opened is None and session.layers.shown_pass is before
     dialog.targets[0].setText(str(d / "y.npy"))
     dialog.sequence.setValue(2)
     assert dialog.try_open()
@@ -65,9 +65,9 @@ def test_a_run_file_opens_at_its_last_iteration_and_scrubs_its_iterations(qtbot,
     assert window.open_path(str(path))
     s = window.session
     assert s.iteration == 5 and s.iterations()[-1] == 5 and len(s.history) == 6
-    last = s.shown_pass
+    last = s.layers.shown_pass
     assert s.seek_iteration(2)
-    assert s.iteration == 2 and s.shown_pass is not last
+    assert s.iteration == 2 and s.layers.shown_pass is not last
     assert s.history[2].loss == pytest.approx(float(np.sum(s.trace.loss)), rel=1e-12)
 
 
