@@ -13,9 +13,9 @@ engine's memory check, and the vocabulary (``--vocab FILE``, else the parameters
 training session: a run on a built-in task (any depth, the task's sizes) is trained
 again from its seed (training is deterministic) up to its last iteration, and checked to
 end at the file's parameters, so the iteration axis holds its recent passes and training
-can go on; any other run (a batch, a data file, a task option such as the sine's noise)
-shows the file's final model on the task's example sequence with the file's loss
-history.
+can go on; any other run (a batch, a data file, a task option such as the sine's noise
+other than its default) shows the file's final model on the task's example sequence with
+the file's loss history.
 
 Every problem is a one-line UserError naming the file or the option; nothing is shown
 until the pass is whole, so the session that was there stays.
@@ -219,13 +219,20 @@ def read_run_file(path) -> RunFile:
 
 def replay_settings(run: RunFile):
     """The app's TrainingSettings that train this run again, or None when the app's
-    training cannot (a batch, the file task, a task option other than its sizes)."""
+    training cannot (a batch, the file task, a task option other than its sizes set to
+    another value than the task's default)."""
+    from lstm_engine.tasks import make_task
+
     from .training_run import TRAIN_TASKS, TrainingSettings, check_settings
 
     cfg, task = run.meta["config"], run.meta["task"]
     options = {k: v for k, v in task.items() if k not in ("name", "seed")}
-    if (task.get("name") not in TRAIN_TASKS or cfg.get("batch", 1) != 1
-            or set(options) - {"length", *TASK_SIZES}):
+    if task.get("name") not in TRAIN_TASKS or cfg.get("batch", 1) != 1:
+        return None
+    # options the app's training does not set (the sine's noise and period) must be the
+    # task's own defaults, as a run file always lists them
+    defaults = make_task(task["name"]).config()
+    if any(options[k] != defaults.get(k) for k in set(options) - {"length", *TASK_SIZES}):
         return None
     sizes: dict = {k: options.get(k) for k in TASK_SIZES}
     try:

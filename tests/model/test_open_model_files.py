@@ -325,3 +325,24 @@ def test_a_saved_session_of_a_model_from_files_reopens_whole(files):
     np.testing.assert_array_equal(a.dE, b.dE)
     assert again.config == s.config and again.frame_text == "bwd:2:L0:dg"
     assert again.breakpoints == s.breakpoints
+
+
+def test_a_vocab_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path,
+                                                                       monkeypatch):
+    import lstm_engine.vocab as vocab
+
+    monkeypatch.setattr(vocab, "MAX_FILE_BYTES", 10)
+    (tmp_path / "v.txt").write_text("a\nb\nc\nd\ne\nf\n")       # 12 bytes
+    with pytest.raises(UserError, match=r"v\.txt: 12 bytes is more than"):
+        read_vocab(tmp_path / "v.txt", 6)
+    with pytest.raises(UserError, match=r"is a directory"):
+        read_vocab(tmp_path, 6)
+
+
+def test_a_task_option_the_app_does_not_train_with_is_shown_not_trained_again(tmp_path,
+                                                                             capsys):
+    default = read_run_file(_train(tmp_path, "--task", "sine", "--steps", "2"))
+    assert replay_settings(default).task == "sine"          # noise, period: the defaults
+    noisy = read_run_file(_train(tmp_path, "--task", "sine", "--steps", "2",
+                                 "--task-option", "noise=0.2"))
+    assert replay_settings(noisy) is None

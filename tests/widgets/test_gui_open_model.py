@@ -196,3 +196,16 @@ def test_the_training_dock_starts_from_a_stack_and_trains_every_layer(qtbot):
     want = s.trace[name] - s.training.trace_at(0).layers[s.view_layer][name]
     np.testing.assert_allclose(panel.gradient.heat.image.image, want.astype(np.float32),
                                rtol=1e-6)
+
+
+def test_a_run_file_on_the_command_line_renders_its_last_iteration(tmp_path, capsys):
+    from lstm_viz.widgets.app import main
+
+    path = tmp_path / "run.npz"
+    assert engine_main(["train", "--task", "sine", "--length", "8", "--layers", "2",
+                        "--steps", "3", "-o", str(path)]) == 0
+    s = build_session(parse_args([str(path)]))
+    assert s.num_layers == 2 and s.iteration == 2 and len(s.history) == 3
+    out = tmp_path / "run.png"
+    assert main([str(path), "--goto", "loss", "--screenshot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
