@@ -39,7 +39,11 @@ PICTURE_ARRAYS = 9          # (T, H) arrays the pictures hold: measured 7.0–8.
 
 def trace_nbytes(trace) -> int:
     """Bytes of a trace's arrays as its file stores them: every recorded quantity, the
-    inputs, targets, parameters (what ``bench/bench_app_memory.py`` compares with)."""
+    inputs, targets, parameters (of every layer, for a ModelTrace; what
+    ``bench/bench_app_memory.py`` compares with)."""
+    layers = getattr(trace, "layers", None)
+    if isinstance(layers, tuple):                     # a ModelTrace: its layers' Traces
+        return sum(trace_nbytes(tr) for tr in layers)
     arrays = [trace[n] for n in STEP_NAMES + GRAD_NAMES]
     arrays += [trace.x, trace.y, *trace.params.as_dict().values()]
     return int(sum(np.asarray(a).nbytes for a in arrays))
@@ -47,7 +51,10 @@ def trace_nbytes(trace) -> int:
 
 def show_bytes(trace) -> int:
     """Bytes showing ``trace`` adds to the trace itself: the live gradients and the
-    pictures (the measured model above)."""
+    pictures (the measured model above), for each layer of a ModelTrace."""
+    layers = getattr(trace, "layers", None)
+    if isinstance(layers, tuple):                     # every layer can be shown
+        return sum(show_bytes(tr) for tr in layers)
     T, X, H, dtype = trace.steps, trace.inputs, trace.hidden, trace.dtype
     return live_bytes(T, X, H, dtype) + PICTURE_ARRAYS * T * H * dtype.itemsize
 
@@ -57,16 +64,21 @@ def check_can_show(trace, where) -> None:
     more = show_bytes(trace)
     limit = memory_limit()
     if more > limit:
-        raise UserError(f"{where}: showing this {format_bytes(trace.nbytes)} trace needs "
+        size = format_bytes(trace_nbytes(trace))
+        raise UserError(f"{where}: showing this {size} trace needs "
                         f"about {format_bytes(more)} more (its live gradients and pictures), "
                         f"beyond the {format_bytes(limit)} a file may use (half of the "
                         "memory available)")
 
 
 def load_trace_to_show(path):
-    """``lstm_engine.io.load_trace``, then ``check_can_show``."""
-    from lstm_engine.io import load_trace
+    """A trace file's pass, then ``check_can_show``: a plain Trace when the file holds
+    one cell on dense inputs (what ``load_trace`` reads), else the ModelTrace
+    (``load_model_trace``: stacked layers, an embedding)."""
+    from lstm_engine.io import load_model_trace
 
-    trace = load_trace(path)
+    trace = load_model_trace(path)
+    if trace.num_layers == 1 and trace.tokens is None:
+        trace = trace.layers[0]
     check_can_show(trace, path)
     return trace

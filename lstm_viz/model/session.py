@@ -1,15 +1,17 @@
 """The session: all mutable state of the app, and every action the GUI offers. No Qt.
 
-State: the run configuration, the parameters, the shown pass (a Trace), the cursor (an
-index into the pass's frames, see ``frames.py`` for what a frame is and how each move
-goes) and the selected variable live here; the rest lives in the session's parts, one
-job each, which this class composes and whose actions it offers under one name:
+State: the run configuration, the cursor (an index into the pass's frames, see
+``frames.py`` for what a frame is and how each move goes) and the selected variable
+live here; the rest lives in the session's parts, one job each, which this class
+composes and whose actions it offers under one name:
 
 - ``stops``  (``stops.py``): the breakpoints, where each holds, the last stop;
 - ``player`` (``play.py``): play state and speed;
 - ``live``   (``live_training.py``): live training, the iteration shown, the history;
 - ``checks`` (``check_cache.py``): gradient checks per pass;
-- ``runs``   (``runs.py``): recording runs, trace files, adopting a saved session.
+- ``runs``   (``runs.py``): recording runs, trace files, adopting a saved session;
+- ``layers`` (``layer_view.py``): the pass's layers and the one in view, whose Trace and
+  FrameData ``trace`` and ``data`` are (indexed at ``view_index``).
 
 Events (``session.events``, see ``events.py``) fire once per real change and never for
 a no-op: seeking to the current frame, selecting the selected variable or configuring
@@ -30,13 +32,15 @@ that statement ran; a step frame ``fwd:t``/``bwd:t`` is the state after the whol
 from __future__ import annotations
 
 from lstm_engine.errors import UserError
+from lstm_engine.model import ModelTrace
 
 from .breakpoints import Breakpoint, CarryOver, Hits
 from .check_cache import CheckCache
 from .config import RunConfig, check_config, config_from_trace, default_config
 from .events import SessionEvents
 from .frame_data import VARIABLES, FrameData
-from .frames import Frame
+from .frames import Frame, FrameModel
+from .layer_view import Layers, first_layer
 from .live_training import HistoryEntry, LiveTraining, TrainReport, entries
 from .play import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, SPEEDS, Player
 from .runs import Runs, record_config
@@ -45,12 +49,6 @@ from .training_run import TrainingRun, TrainingSettings
 
 __all__ = ["Session", "HistoryEntry", "Stop", "TrainReport", "SPEEDS", "MIN_SPEED",
            "MAX_SPEED"]
-
-
-def _frame_data(trace, config: RunConfig) -> FrameData:
-    """The FrameData of a pass recorded under ``config`` (whose forward cell is
-    ``config.variant`` even when its backward, the trace's variant, is another)."""
-    return FrameData(trace, config.variant if config.backward else None)
 
 
 class Session:
@@ -63,7 +61,7 @@ class Session:
             config = check_config(config or default_config())
             trace = record_config(config)
         else:
-            config = config or config_from_trace(trace)
+            config = config or config_from_trace(first_layer(trace))
         self.events = SessionEvents()
         self.stops = Stops(self)
         self.player = Player(self)
@@ -73,15 +71,15 @@ class Session:
         self._selected: str | None = "h"
         self._cursor = 0
         self._config = config
-        self._trace = trace
-        self._data = _frame_data(trace, config)
+        self.layers = Layers(self, trace, config)
+        self.layers.update()
 
     @classmethod
     def restore(cls, trace=None, config: RunConfig | None = None, *,
                 training: TrainingRun | None = None, iteration: int | None = None,
                 frame: Frame | str | int = 0, breakpoints=(), history=None,
                 selected: str | None = "h", speed: float = DEFAULT_SPEED,
-                path: str | None = None) -> Session:
+                path: str | None = None, view_layer: int | None = None) -> Session:
         """A session holding exactly what is given (a saved session, a file, a text form),
         recording nothing. With ``training``, the pass shown is that run's at ``iteration``
         (default: its latest) and ``history`` defaults to the run's. UserError for a frame,
@@ -96,15 +94,16 @@ class Session:
         session.runs.path = path
         session.apply(training=training, iteration=iteration, frame=frame,
                       breakpoints=breakpoints, history=history, selected=selected,
-                      speed=speed)
+                      speed=speed, view_layer=view_layer)
         return session
 
     def apply(self, *, training: TrainingRun | None = None, iteration: int | None = None,
               frame: Frame | str | int = 0, breakpoints=(), history=None,
-              selected: str | None = "h", speed: float = DEFAULT_SPEED) -> None:
-        """Hold these along with the shown pass (``restore`` and ``adopt``): the training
-        run whose pass of ``iteration`` is shown, the breakpoints, the history, the
-        cursor, the selection and the speed. Listeners hear of it once it is whole."""
+              selected: str | None = "h", speed: float = DEFAULT_SPEED,
+              view_layer: int | None = None) -> None:
+        """Hold these along with the shown pass (``restore`` and ``adopt``): the training run
+        whose pass of ``iteration`` is shown, the breakpoints, the history, the cursor, the
+        selection, the speed, the pinned layer. Listeners hear of it once it is whole."""
         with self.events.batch():
             if training is not None:
                 assert iteration is not None        # restore() gives the run's iteration
@@ -119,6 +118,7 @@ class Session:
                 self.goto(frame)
             self.select(selected)
             self.set_speed(speed)
+            self.set_view_layer(view_layer)
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -128,19 +128,45 @@ class Session:
 
     @property
     def trace(self):
-        return self._trace
+        """The Trace of the layer in view (the pass itself for a one-layer run)."""
+        return self.layers.data().trace
+
+    @property
+    def model_trace(self) -> ModelTrace | None:
+        """The ModelTrace shown, or None when the pass is a plain single-cell Trace."""
+        return self.layers.model_trace
+
+    @property
+    def num_layers(self) -> int:
+        return self.layers.count
 
     @property
     def params(self):
-        return self._trace.params
+        return self.trace.params
 
     @property
     def data(self) -> FrameData:
-        return self._data
+        """The FrameData of the layer in view; index it with ``view_index``."""
+        return self.layers.data()
 
     @property
-    def frames(self):
-        return self._data.model
+    def frames(self) -> FrameModel:
+        """The frames of the whole pass (every layer's), which the cursor indexes."""
+        return self.layers.frames
+
+    @property
+    def view_layer(self) -> int:
+        """The layer the per-step views show (the cursor's unless pinned)."""
+        return self.layers.view_layer
+
+    def set_view_layer(self, layer: int | None) -> bool:
+        """Pin the views to ``layer`` (None: follow the cursor's); see ``Layers``."""
+        return self.layers.set_view_layer(layer)
+
+    @property
+    def view_index(self) -> int:
+        """The index into ``data`` the per-step views show (the cursor with one layer)."""
+        return self.layers.local_index()
 
     @property
     def cursor(self) -> int:
@@ -184,12 +210,11 @@ class Session:
             old_text = self.frame_text
             before = list(self.stops.list)
             another_run = config != self._config or path != self.runs.path
-            self._trace = trace
-            self._data = _frame_data(trace, config)
+            self.layers.hold(trace, config)
             self.stops.set_stop(None)
             if end_training:
                 self.live.end()
-            self.events.trace_changed.emit(trace)
+            self.events.trace_changed.emit(self.trace)
             if config != self._config:
                 self._config = config
                 self.events.config_changed.emit(config)
@@ -202,6 +227,7 @@ class Session:
                     pass
             self._cursor = self.frames.clamp(cursor)
             self.events.frame_changed.emit(self._cursor)
+            self.layers.update()
             self.runs.set_path(path)
             if end_training:
                 self.live.set_history(())
@@ -218,6 +244,7 @@ class Session:
         if index == self._cursor:
             return False
         self._cursor = index
+        self.layers.update()          # first: the frame's listeners read that layer's data
         self.events.frame_changed.emit(index)
         return True
 

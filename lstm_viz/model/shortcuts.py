@@ -27,6 +27,7 @@ class WorkbenchCommands(Protocol):
 
     def save_session(self) -> object: ...
     def open_session(self) -> object: ...
+    def open_model(self) -> object: ...
     def copy_state(self) -> object: ...
     def paste_state(self) -> object: ...
     def show_training(self) -> object: ...
@@ -57,6 +58,7 @@ class WindowCommands(Protocol):
     def goto_frame_dialog(self) -> object: ...
     def show_shortcuts(self) -> object: ...
     def show_about(self) -> object: ...
+    def cycle_view_layer(self) -> object: ...
 
 
 Command = Callable[[WindowCommands], object]
@@ -76,6 +78,9 @@ class Binding:
 BINDINGS: tuple[Binding, ...] = (
     Binding("open", "&Open Trace…", "Ctrl+O", "File", lambda w: w.open_file(),
             "read a trace file"),
+    Binding("open_model", "Open &Model…", "Ctrl+Shift+O", "File",
+            lambda w: w.workbench.open_model(),
+            "a model from its parameters, inputs and targets files (a batch: one sequence)"),
     Binding("save", "&Save Trace", "Ctrl+S", "File", lambda w: w.save_file(), "write the trace"),
     Binding("save_as", "Save Trace &As…", "Ctrl+Shift+S", "File", lambda w: w.save_file_as(),
             "write the trace to a new file"),
@@ -153,6 +158,9 @@ BINDINGS: tuple[Binding, ...] = (
             reverse="prev_iteration"),
     Binding("prev_iteration", "Previous Iteration", "Ctrl+Left", "Go",
             lambda w: w.workbench.prev_iteration(), "the pass of the previous kept iteration"),
+    Binding("cycle_view_layer", "Next &Layer in View", "Alt+L", "View",
+            lambda w: w.cycle_view_layer(),
+            "stacked models: the layer the views show (follows the cursor, 0, 1, …)"),
     Binding("shortcuts", "&Keyboard Shortcuts", "F1", "Help", lambda w: w.show_shortcuts()),
     Binding("about", "&About lstm-viz", "", "Help", lambda w: w.show_about()),
 )

@@ -164,7 +164,7 @@ class FlowView(VisibleView):
         vd = self.view_data
         flow = vd.flow
         log = self.log.isChecked()
-        st = flow.state(self.session.cursor, log=log)
+        st = flow.state(self.session.view_index, log=log)
         self.state = st
         T = vd.data.trace.steps
         if self._built != (id(vd), log):
@@ -211,7 +211,7 @@ class FlowView(VisibleView):
         return t[keep], v[keep]
 
     def csv(self) -> str:
-        return csv_text(*self.view_data.flow.table(self.session.cursor))
+        return csv_text(*self.view_data.flow.table(self.session.view_index))
 
 
 WAITING = "the matrix is computed on demand: press Compute"
@@ -305,24 +305,7 @@ class ContributionView(VisibleView):
         if not c.ready and c.cheap and self.job is None:
             c.compute()
         if not c.ready:
-            self.button.setEnabled(True)
-            if self.job is None:
-                self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
-                                  f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
-            wait = WAITING if self.job is None else COMPUTING
-            if self.waiting.toPlainText() != wait:
-                self.waiting.setText(wait)
-            self.map.image.clear()
-            self.future.clear()
-            self.map.set_pending(None)
-            self.map.set_special(None)
-            self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
-            self._show_axes(False)          # no numbers for what is not computed
-            K = max(1, len(c.sources))      # the new pass's frame, for when it is computed
-            self.map.plot.setRange(QRectF(-0.5, 0, T, K), padding=0)
-            self.waiting.setPos(T / 2 - 0.5, K / 2)
-            self._built = None
-            self.image = None
+            self._show_waiting(c, T)
             return
         self.button.setEnabled(False)
         self._show_axes(True)
@@ -343,16 +326,43 @@ class ContributionView(VisibleView):
             self.map.plot.getAxis("left").setTicks(
                 [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources) if n % step == 0]])
             self.map.bar.setLevels(img.levels)
-        lo, hi = vd.known("ds", self.session.cursor)
+        lo, hi = vd.known("ds", self.session.view_index)
         if hi <= lo:
             self.map.set_pending(-0.5, T - 0.5)
         else:
             self.map.set_pending(-0.5, lo - 0.5) if lo > 0 else self.map.set_pending(None)
-        frame = vd.data.model.frame(self.session.cursor)
+        frame = vd.data.model.frame(self.session.view_index)
         self.map.set_cursor(vd.data.focus_step(frame))
         warn = f"  ⚠ {img.special.text()}" if img.special.total else ""
+        s = self.session
+        if s.num_layers > 1 and s.view_layer < s.num_layers - 1:
+            # below the top layer the gradient arriving at step k is layer l+1's dxc[:X]
+            # (the losses of steps ≥ k through it), which the rows stand for (docs/frames.md)
+            warn = (f" · layer {s.view_layer}: row k is what layer {s.view_layer + 1} "
+                    f"sends down at k, not l(k){warn}")
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
                           f"grey: not computed yet{warn}")
+
+    def _show_waiting(self, c, T: int) -> None:
+        """No matrix yet: what pressing Compute costs, or how far computing it is."""
+        self.button.setEnabled(True)
+        if self.job is None:
+            self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
+                              f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
+        wait = WAITING if self.job is None else COMPUTING
+        if self.waiting.toPlainText() != wait:
+            self.waiting.setText(wait)
+        self.map.image.clear()
+        self.future.clear()
+        self.map.set_pending(None)
+        self.map.set_special(None)
+        self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
+        self._show_axes(False)          # no numbers for what is not computed
+        K = max(1, len(c.sources))      # the new pass's frame, for when it is computed
+        self.map.plot.setRange(QRectF(-0.5, 0, T, K), padding=0)
+        self.waiting.setPos(T / 2 - 0.5, K / 2)
+        self._built = None
+        self.image = None
 
     def _show_axes(self, on: bool) -> None:
         plot = self.map.plot

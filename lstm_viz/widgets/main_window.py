@@ -28,7 +28,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.textsafe import one_line
 
 from ..model.session import SPEEDS, Session
-from ..model.shortcuts import BINDINGS, MENUS, Command, help_html, plain
+from ..model.shortcuts import BINDINGS, BY_ID, MENUS, Command, help_html, plain
 from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         self.speed.currentIndexChanged.connect(
             lambda i: self.errors.guard(self.session.set_speed, self.speed.itemData(i)))
         tb.addWidget(self.speed)
+        self._make_layer_selector(tb)
         tb.addSeparator()
         for key in ("toggle_breakpoint", "train", "configure"):
             tb.addAction(self.actions_by_id[key])
@@ -204,6 +205,42 @@ class MainWindow(QMainWindow):
         line.addWidget(self.timeline)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, line)
         self.timeline_bar = line
+
+    def _make_layer_selector(self, tb: QToolBar) -> None:
+        """Layer: follows cursor / 0 / 1 …, the layer the per-step views show (stacked
+        models only: hidden with one layer)."""
+        label = PlainLabel(" Layer ")
+        self.layer_combo = QComboBox(self)
+        self.layer_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        keys = BY_ID["cycle_view_layer"].keys
+        tip = ("The layer the per-step views show: the cursor's layer, or pinned to one "
+               f"({keys} picks the next)")
+        for widget in (label, self.layer_combo):
+            set_plain_tooltip(widget, tip)
+        self._layer_actions = (tb.addWidget(label), tb.addWidget(self.layer_combo))
+        self.layer_combo.activated.connect(lambda i: self.errors.guard(
+            self.session.set_view_layer, self.layer_combo.itemData(i)))
+        ev = self.session.events
+        ev.trace_changed.connect(self._update_layer_selector)
+        ev.view_layer_changed.connect(self._update_layer_selector)
+        self._update_layer_selector()
+
+    def cycle_view_layer(self) -> bool:
+        return self.session.layers.cycle()          # the selector follows (its event)
+
+    def _update_layer_selector(self, *_) -> None:
+        s, combo = self.session, self.layer_combo
+        for action in self._layer_actions:
+            action.setVisible(s.num_layers > 1)
+        if combo.count() != s.num_layers + 1:
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem("follows cursor", None)
+            for layer in range(s.num_layers):
+                combo.addItem(str(layer), layer)
+            combo.blockSignals(False)
+        pinned = s.layers.pinned
+        combo.setCurrentIndex(0 if pinned is None else pinned + 1)
 
     def add_dock(self, title: str, name: str, widget: QWidget,
                  area: Qt.DockWidgetArea) -> QDockWidget:
@@ -247,9 +284,14 @@ class MainWindow(QMainWindow):
         name = Path(s.path).name if s.path else f"{c.task} example"
         cell = (s.trace.variant if not c.backward
                 else f"{c.variant} forward, {c.backward} backward")
+        sizes = f"X={s.trace.inputs}, H={s.trace.hidden}"
+        if s.num_layers > 1:
+            m = s.model_trace
+            assert m is not None                   # layers come from a ModelTrace
+            sizes = f"{s.num_layers} layers, X={m.model.inputs}, " + \
+                "H=" + "/".join(str(h) for h in m.model.hiddens)
         self.setWindowTitle(title_text(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
-                                       f"X={s.trace.inputs}, H={s.trace.hidden}, "
-                                       f"{s.trace.dtype.name})"))
+                                       f"{sizes}, {s.trace.dtype.name})"))
 
     def _on_playing(self, playing: bool):
         a = self.actions_by_id["play"]
@@ -299,11 +341,12 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path) -> bool:
-        """Open a trace (or a saved session, as ``lstm-viz FILE`` does); a bad file shows
-        its error and keeps the current session."""
+        """Open a trace (or a saved session or training run, as ``lstm-viz FILE`` does); a
+        bad file shows its error and keeps the current session."""
+        from ..model.model_files import is_run_file
         from ..model.saved_session import is_saved_session
 
-        if is_saved_session(path):
+        if is_saved_session(path) or is_run_file(path):
             if not self.workbench.open_session_from(path):
                 return False
             self._add_recent(str(path))
@@ -354,9 +397,12 @@ class MainWindow(QMainWindow):
         return True
 
     def goto_frame_dialog(self):
+        s = self.session
+        forms = ("fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds" if s.num_layers == 1 else
+                 f"fwd:3:L1:s, fwd:3:L1, loss, bwd:2:L0:ds, bwd:2; layers 0 … {s.num_layers - 1}")
         text, ok = ask_text(
-            self, "Go to frame", f"Frame (fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds), "
-            f"steps 0 … {self.session.trace.steps - 1}:", text=self.session.frame_text)
+            self, "Go to frame", f"Frame ({forms}), steps 0 … {s.trace.steps - 1}:",
+            text=s.frame_text)
         if ok:
             self.goto_text(text)
 

@@ -6,14 +6,19 @@ The text comes from the session (``FrameData.source``, which reads the installed
 statement gets shape, min, max, norm and NaN count; the statements that ran before it in
 this step get a shorter summary, Python-Tutor style. A summary that does not fit beside
 its line is written on a row of its own under it.
+
+With stacked layers the readable model driver's lines that call the cell (its loops over
+t and l and, backwards, the routing of ``top_diff_h``: ``driver_source.py``) are shown
+above the cell, with t, l and where ``top_diff_h`` comes from beside them.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from ..model.driver_source import driver_state
 from .plain import PlainLabel
 from .steady import steady_height
 
@@ -32,6 +37,8 @@ SKIPPED_FG = QColor(120, 120, 130)
 
 
 class SourceView(QWidget):
+    BOTTOM_ROWS = 2                  # empty rows under the last line (room to scroll to it)
+
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
@@ -81,7 +88,7 @@ class SourceView(QWidget):
                     places[n] = (self.gutter + 24, y + lh, note_w)
                     y += lh
             y += lh
-        result = (ys, places, y + 2 * lh + 3)
+        result = (ys, places, y + self.BOTTOM_ROWS * lh + 3)
         self._layout = (width, result)
         return result
 
@@ -177,6 +184,15 @@ class SourceView(QWidget):
         p.drawText(QPointF(x, y + self.fm.ascent() + 1.5), text)
 
 
+class DriverView(SourceView):
+    """The model driver's few lines over the cell: exactly as tall as they are."""
+
+    BOTTOM_ROWS = 0
+
+    def sizeHint(self):
+        return QSize(0, self.minimumHeight())
+
+
 class SourcePanel(QWidget):
     """Header (function, file line, step) over the scrollable source view."""
 
@@ -187,8 +203,17 @@ class SourcePanel(QWidget):
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.view = SourceView(session)
+        self.driver = DriverView(session)          # the model driver's loop (L > 1)
+        self.driver.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.driver.hide()
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.driver)
+        column.addWidget(self.view, 1)
         self.scroll = QScrollArea(self)
-        self.scroll.setWidget(self.view)
+        self.scroll.setWidget(body)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         # White and frameless through the palette, not a style sheet (which would draw the
@@ -207,11 +232,13 @@ class SourcePanel(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.scroll, 1)
         self._last = None
+        self._queued = False                  # a scroll after the layout is queued
         # Rows that appear or go (notes wrapping at a new width, the dock resized or shown)
         # change the scroll range: keep the current line on screen through them.
         self.scroll.verticalScrollBar().rangeChanged.connect(self.scroll_to_current)
         session.events.frame_changed.connect(self.refresh)
         session.events.trace_changed.connect(self.refresh)
+        session.events.view_layer_changed.connect(self.refresh)
         self.refresh()
 
     def current_statement(self) -> str | None:
@@ -228,7 +255,11 @@ class SourcePanel(QWidget):
 
     def refresh(self, *_):
         s = self.session
-        data, index = s.data, s.cursor
+        frame = s.frame
+        # the cell that runs: the cursor's layer (the one in view at the loss)
+        layer = s.view_layer if frame.layer is None else frame.layer
+        data, index = s.layers.data(layer), s.layers.local_index(layer)
+        self._driver(frame, data.trace.steps)
         state = data.source(index)
         notes = {}
         for line, name in state.ran.items():
@@ -241,24 +272,50 @@ class SourcePanel(QWidget):
             text = f"{name}{side}: {stats.long() if current else stats.short()}"
             notes[line] = (text, current, stats.nonfinite > 0)
         self.view.set_state(state, notes)
-        frame = s.frame
         where = "" if frame.phase == "loss" else f" · t = {frame.t}"
+        if frame.layer is not None:
+            where += f" · layer {frame.layer}"
         module = "lstm_engine.losses" if state.key == "loss" else "lstm_engine.cell"
         line = state.first_line + (state.current or 0)
-        self.header.setText(f"{module}.{state.name}  (line {line}){where}")
+        called = ""
+        if self.driver.isVisibleTo(self):     # the driver's lines come from another file
+            d = self.driver.state
+            called = (f"lstm_engine.model_driver line {d.first_line + (d.current or 0)}"
+                      " → ")
+        self.header.setText(f"{called}{module}.{state.name}  (line {line}){where}")
         key = (state.key, state.current)
         if key != self._last:
             self._last = key
             self.scroll_to_current()
+
+    def _driver(self, frame, steps: int) -> None:
+        layers = self.session.num_layers
+        if layers == 1:
+            self.driver.hide()
+            return
+        state, notes = driver_state(frame, steps, layers)
+        self.driver.set_state(state, {n: (text, n == state.current, False)
+                                      for n, text in notes.items()})
+        self.driver.show()
 
     def scroll_to_current(self, *_) -> None:
         """Bring the current line (and its note's row) into view, with some context."""
         rect = self.view.current_rect()
         if rect is None:
             return
+        if self.driver.isVisibleTo(self) and not self._queued:
+            # the cell sits under the driver's lines: where, only once the body is laid
+            # out (when shown or resized it is not yet): once more when it is
+            self._queued = True
+            QTimer.singleShot(0, self._scroll_settled)
+        rect = rect.translated(0, self.view.y())      # below the driver's lines, if shown
         margin = int(self.view.line_h * 2)
         self.scroll.ensureVisible(0, int(rect.center().y()), 0,
                                   int(rect.height() / 2) + margin)
+
+    def _scroll_settled(self) -> None:
+        self.scroll_to_current()
+        self._queued = False
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -96,7 +96,7 @@ class TimelineBar(QWidget):
             per_frame = width / max(1, self.maximum())
             # Keep ticks at least 5 px apart: every k-th boundary of each pass.
             k = 1
-            fwd_px = per_frame * frames.NF
+            fwd_px = per_frame * frames.fwd_block         # one time step, every layer
             while fwd_px * k < 5:
                 k *= 2
             chosen = [b for n, b in enumerate(bounds) if n % k == 0]
@@ -192,4 +192,4 @@ class Timeline(QWidget):
 
     def _refresh(self, *_):
         s = self.session
-        self.label.setText(f"{s.frame_text}   ·   {s.data.describe(s.cursor)}")
+        self.label.setText(f"{s.frame_text}   ·   {s.layers.describe_frame()}")

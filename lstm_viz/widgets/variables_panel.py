@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ..model.frame_data import ACCUMULATORS, VARIABLES, computed_at
 from ..model.levels import drawable_range, saturate
+from ..model.readout_rows import readout_rows
 from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel
@@ -69,7 +70,7 @@ class VariablesModel(QAbstractTableModel):
 
     def step_text(self, name: str) -> str:
         s = self.session
-        frame = s.frame
+        frame = s.layers.local_frame()                  # the layer in view's (docs/frames.md)
         if name == "loss":
             return "all t"
         if name in ACCUMULATORS:
@@ -84,7 +85,7 @@ class VariablesModel(QAbstractTableModel):
             return found
         name = VARIABLES[row]
         s = self.session
-        stats = s.data.stats(name, s.cursor)
+        stats = s.data.stats(name, s.view_index)
         if stats is None:
             found = ((name, "", "not yet computed", "", "", "", ""), GREY, True)
         else:
@@ -157,24 +158,26 @@ class VectorPlot(QWidget):
         self._range = None
         self.plot.scene().sigMouseMoved.connect(self._on_mouse)
         for ev in (session.events.frame_changed, session.events.trace_changed,
-                   session.events.selection_changed):
+                   session.events.selection_changed, session.events.view_layer_changed):
             ev.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_):
         s = self.session
         name = s.selected
-        frame = s.frame
+        frame, index = s.layers.local_frame(), s.view_index   # the layer in view (frames.md)
         if name is None:
             key = None
         elif name in ACCUMULATORS:
-            key = (name, s.cursor, id(s.trace))
+            key = (name, index, id(s.trace))
         elif not s.data.known(name, frame):
             key = (name, "unknown", str(frame), id(s.trace))
         else:
             key = (name, "t" if name != "loss" else "all", s.data.focus_step(frame), id(s.trace))
-        got = None if name is None else plotted_vector(s.data, name, s.cursor)
-        title = plot_title(s.data, name, s.cursor, got)
+        got = None if name is None else plotted_vector(s.data, name, index)
+        title = plot_title(s.data, name, index, got)
+        if s.num_layers > 1:
+            title = f"layer {s.view_layer} · {title}"
         if title != self.title.text():          # the frame in it changes every frame
             self.title.setText(title)
         if key == self._key:
@@ -260,7 +263,7 @@ class VariablesPanel(QWidget):
         self.plot = VectorPlot(session, self)
         self.plot.top.addWidget(self.follow)
         split = QSplitter(Qt.Orientation.Vertical, self)
-        split.addWidget(self.table)
+        split.addWidget(self._table_and_readout())
         split.addWidget(self.plot)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -270,9 +273,25 @@ class VariablesPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
+        session.events.view_layer_changed.connect(self._on_trace)
         session.events.selection_changed.connect(self._show_selection)
         self._show_selection(session.selected)
         self._follow()
+        self._show_readout()
+
+    def _table_and_readout(self) -> QWidget:
+        """The table over the read-out's lines: ŷ and dl/dŷ of a stacked model's top layer
+        (``readout_rows.py``), hidden when there are none."""
+        self.readout = PlainLabel(self)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.readout.hide()
+        upper = QWidget(self)
+        column = QVBoxLayout(upper)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.readout)
+        return upper
 
     def row_text(self, name: str) -> list[str]:
         """The cells of ``name``'s row as displayed (for tests and checks)."""
@@ -281,9 +300,19 @@ class VariablesPanel(QWidget):
 
     def _on_frame(self, index):
         self.model.refresh()
+        self._show_readout()
 
     def _on_trace(self, trace):
         self.model.refresh()
+        self._show_readout()
+
+    def _show_readout(self) -> None:
+        rows = readout_rows(self.session)
+        if not rows:
+            self.readout.hide()
+            return
+        self.readout.setText("\n".join(row.text() for row in rows))
+        self.readout.show()
 
     def _follow(self, *_):
         if self.follow.isChecked():
