@@ -62,8 +62,7 @@ def seek_config(**sizes):
 
 def two_layer_config():
     """The two-layer seek row's run, or None while the session cannot hold a stacked
-    model (a ModelTrace; issue 13's layers in the app): the row is then skipped with a
-    note. The hook: once RunConfig has ``layers``, this row measures."""
+    model (a RunConfig without ``layers``): the row is then skipped with a note."""
     from lstm_viz.model.config import RunConfig
 
     if "layers" not in {f.name for f in dataclasses.fields(RunConfig)}:
@@ -92,14 +91,9 @@ def seek_times(frames: int, seed: int = 0, views: bool = True, forced: bool = Tr
     window.show()
     if views:
         show_every_view(window)                # every view visible: the tabbed ones float
-        t0 = time.perf_counter()
-        cells = window.views["loss_to_cell"]
-        cells.compute()                        # on demand, once per trace, in slices
-        while cells.job is not None:           # ... between the window's other work
-            app.processEvents()
-        app.processEvents()                    # ... and drawn
+        seconds = loss_to_cell_seconds(window, app)
         if timings is not None:
-            timings["loss_to_cell_s"] = time.perf_counter() - t0
+            timings["loss_to_cell_s"] = seconds
     else:                                      # the debugger panels alone, for the ratio
         for dock in window.view_docks.values():
             dock.close()
@@ -126,7 +120,8 @@ def seek_times(frames: int, seed: int = 0, views: bool = True, forced: bool = Tr
         app.processEvents()
         full.append(time.perf_counter() - t)
     step = []                                  # one statement at a time in the backward pass
-    session.goto(f"bwd:{session.trace.steps // 2}:ds")
+    top = getattr(session, "num_layers", 1) - 1          # a stacked model: name the top layer
+    session.goto(f"bwd:{session.trace.steps // 2}:{f'L{top}:' if top else ''}ds")
     app.processEvents()
     for _ in range(frames):
         t = time.perf_counter()
@@ -135,6 +130,18 @@ def seek_times(frames: int, seed: int = 0, views: bool = True, forced: bool = Tr
         step.append(time.perf_counter() - t)
     window.close()
     return record_s, n, np.array(lazy) * 1e3, np.array(full) * 1e3, np.array(step) * 1e3
+
+
+def loss_to_cell_seconds(window, app) -> float:
+    """Seconds to compute and draw the loss-to-cell matrix (on demand, once per trace, in
+    slices between the window's other work)."""
+    t0 = time.perf_counter()
+    cells = window.views["loss_to_cell"]
+    cells.compute()
+    while cells.job is not None:
+        app.processEvents()
+    app.processEvents()
+    return time.perf_counter() - t0
 
 
 def first_paint(runs: int, path=None):
