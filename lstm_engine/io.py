@@ -35,7 +35,6 @@ from .memory import format_bytes, memory_limit
 from .model import Model, ModelTrace
 from .model_arrays import (
     PARAMS_FORMAT,
-    PARAMS_VERSION,
     RUN_FORMAT,
     SESSION_FORMAT,
     TRACE_FORMAT,
@@ -43,17 +42,17 @@ from .model_arrays import (
     file_kind,
     fits_version_1,
     model_file,
-    model_meta,
     model_trace_arrays,
     model_trace_from_arrays,
     model_trace_of,
+    params_arrays,
     params_from_arrays,
     parse_meta,
     select_model,
 )
 from .params import PARAM_NAMES, Params
 from .textsafe import quote, show
-from .trace import GRAD_NAMES, STEP_NAMES, Trace
+from .trace import GRAD_NAMES, STEP_NAMES, Trace, stack_gate_gradients
 
 TRACE_VERSION = 1              # what ``save_trace`` writes: a single cell's pass
 LOSS_PREFIX = "loss."          # a loss's own parameters and their gradients: loss.wy, loss.wy_diff
@@ -590,14 +589,33 @@ def load_model(path) -> ModelFile:
         found.update(meta=meta, kind=kind, version=version)
         return select_model(kind, version)
 
-    arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="f", first=first)
+    arrays = read_npz(path, kinds={"meta": "U", "vocab": "U"}, default_kinds="f", first=first)
     return model_file(arrays, found["meta"], found["kind"], found["version"], path)
 
 
-def save_model_params(path, model: Model) -> None:
-    """Write a Model as a parameters file of format 2 (atomically)."""
-    meta = {"format": PARAMS_FORMAT, "version": PARAMS_VERSION, **model_meta(model)}
-    save_npz_atomic(path, {"meta": np.array(json.dumps(meta)), **model.arrays()})
+def save_model_params(path, model: Model, vocab=None) -> None:
+    """Write a Model as a parameters file of format 2 (atomically), with its vocabulary
+    (the text of each token id, ``vocab.py``) if given."""
+    save_npz_atomic(path, params_arrays(model, vocab))
+
+
+# ---- vocabularies -------------------------------------------------------------------
+
+def load_vocab(path, size: int | None = None) -> tuple[str, ...]:
+    """The tokens of a vocabulary file (``vocab.parse_vocab``: a JSON list or one token
+    per line, checked; ``size`` of them if given), at most ``vocab.MAX_FILE_BYTES``."""
+    from .vocab import MAX_FILE_BYTES, parse_vocab
+
+    try:
+        with open_regular(path) as fp:
+            n = os.fstat(fp.fileno()).st_size
+            if n > MAX_FILE_BYTES:
+                raise UserError(f"{path}: {n} bytes is more than the "
+                                f"{MAX_FILE_BYTES // 2**20} MiB a vocabulary file may have")
+            raw = fp.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise UserError(f"{path}: cannot read ({err.strerror or _first_line(err)})") from None
+    return parse_vocab(raw, size, str(path))
 
 
 # ---- traces -------------------------------------------------------------------------
@@ -728,8 +746,8 @@ def load_model_trace(path) -> ModelTrace:
         found["meta"] = meta = trace_meta(raw, path)
         return select_trace_v1 if meta["version"] == 1 else None
 
-    arrays = read_npz(path, kinds={"meta": "U", **TRACE_KINDS}, default_kinds="fiu",
-                      first=first)
+    arrays = read_npz(path, kinds={"meta": "U", "vocab": "U", **TRACE_KINDS},
+                      default_kinds="fiu", first=first)
     meta = found["meta"]
     if meta["version"] == 1:
         return model_trace_of(trace_from_arrays(arrays, meta, str(path)))
@@ -798,5 +816,39 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:  # noqa: C
         if a.dtype != params.dtype:
             raise UserError(f"{where}: {show(name)} has dtype {a.dtype}, expected {params.dtype}")
         recorded[name] = a       # NaN/Inf allowed here: such passes are what one debugs
-    return Trace(params, x.astype(params.dtype, copy=False), arrays["y"], recorded,
-                 meta["variant"], loss, loss_grads)
+    x = _share_copies(recorded, x.astype(params.dtype, copy=False))
+    return Trace(params, x, arrays["y"], recorded, meta["variant"], loss, loss_grads,
+                 dz=stack_gate_gradients(recorded))
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` and ``b`` hold the same bytes entry for entry (NaN payloads and the sign of
+    zero included: sharing one buffer then changes no value)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    raw = np.dtype(f"u{a.dtype.itemsize}")
+    return bool(np.array_equal(a.view(raw), b.view(raw)))
+
+
+def _share_copies(recorded: dict, x: np.ndarray) -> np.ndarray:
+    """A format-1 file stores, beside ``x``, ``h`` and ``dxc``, what the recorder keeps as
+    views of them: ``xc = [x, h(t-1)]`` (h(-1) = 0) and ``bottom_diff_h = dxc[:, X:]``.
+    Where the file's copies hold exactly those bits, ``recorded`` is given the recorder's
+    layout (one buffer for x, xc and h; bottom_diff_h a view of dxc), so the trace holds
+    each value once; a file whose copies differ keeps them apart (what it recorded is what
+    it shows). Returns the ``x`` to use."""
+    xc, h, dxc = recorded["xc"], recorded["h"], recorded["dxc"]
+    T, X = x.shape
+    if _same_bits(recorded["bottom_diff_h"], dxc[:, X:]):
+        recorded["bottom_diff_h"] = dxc[:, X:]
+    zero = np.zeros((1, xc.shape[1] - X), xc.dtype)
+    if not (_same_bits(xc[:, :X], x) and _same_bits(xc[1:, X:], h[:-1])
+            and _same_bits(xc[:1, X:], zero)):
+        return x
+    buf = np.empty((T + 1, xc.shape[1]), xc.dtype)     # row t: [x(t), h(t-1)]; row T: [0, h]
+    buf[:T, :X] = x
+    buf[T, :X] = 0.0
+    buf[0, X:] = 0.0
+    buf[1:, X:] = h
+    recorded.update(xc=buf[:T], h=buf[1:, X:])
+    return buf[:T, :X]

@@ -236,12 +236,14 @@ class ModelTrace:
     per-step arrays by name, see ``LossOutput``), ``loss_grads`` (``wy_diff``,
     ``by_diff``), ``dE`` (V, X) or None, ``sequence`` (the batch index, or None) and
     ``batch`` (B of that batch, or None), ``interventions`` (what the pass ran with;
-    empty for an ordinary pass: then ``x`` is the input as edited, what layer 0 read).
+    empty for an ordinary pass: then ``x`` is the input as edited, what layer 0 read),
+    ``vocab`` (the text of each token id, to label the steps, or None; ``vocab.py``).
     """
 
     def __init__(self, model: Model, layers, tokens, x, y, loss, outputs: dict,
                  loss_grads: dict, dE, sequence: int | None = None,
-                 batch: int | None = None, interventions: Interventions | None = None):
+                 batch: int | None = None, interventions: Interventions | None = None,
+                 vocab: tuple[str, ...] | None = None):
         self.model = model.with_arrays({k: _readonly(v) for k, v in model.arrays().items()})
         self.layers = tuple(layers)
         self.tokens = None if tokens is None else _readonly(tokens)
@@ -254,6 +256,7 @@ class ModelTrace:
         self.sequence = sequence
         self.batch = batch
         self.interventions = NONE if interventions is None else interventions
+        self.vocab = None if vocab is None else tuple(vocab)
 
     @property
     def variant(self) -> str:

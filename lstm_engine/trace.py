@@ -32,12 +32,29 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def stack_gate_gradients(arrays: dict) -> np.ndarray:
+    """``dz`` (T, 4H): the four gate pre-activation gradients ``d*_input`` copied into one
+    buffer in ``GATE_ORDER``, with ``arrays``' entries replaced by views of it, as the
+    recorder lays them out. For a trace read from a file: it then holds them once
+    (``Trace.dz`` would otherwise concatenate a second copy when first asked for)."""
+    names = [f"d{k}_input" for k in GATE_ORDER]
+    dz = np.concatenate([arrays[n] for n in names], axis=1)
+    H = arrays[names[0]].shape[1]
+    for n, name in enumerate(names):
+        arrays[name] = dz[:, n * H:(n + 1) * H]
+    return dz
+
+
 class Trace:
     """One recorded pass. Attributes: ``params``, ``x`` (T, X), ``y``, ``variant``,
     ``loss_fn`` (the loss object), every name in ``STEP_NAMES`` and ``GRAD_NAMES``
     (``trace.loss`` is the per-step loss l(t)), and ``loss_grads`` (gradients of the
     loss's own parameters, empty for the toy loss), and ``interventions`` the pass ran
     with (``interventions.py``; empty for an ordinary pass)."""
+
+    # The text of each token id (``vocab.py``), set by whoever knows it (the text task's
+    # characters), to label the steps; a ModelTrace of this pass keeps it.
+    vocab: tuple[str, ...] | None = None
 
     def __init__(self, params: Params, x: np.ndarray, y: np.ndarray, arrays: dict,
                  variant: str, loss_fn, loss_grads: dict | None = None,

@@ -156,7 +156,8 @@ def record_with(pass_, config, iv: Interventions):
 def _with_batch(new: ModelTrace, old: ModelTrace) -> ModelTrace:
     """``new`` keeping the sequence and batch ``old`` came from (as runs.py does)."""
     return ModelTrace(new.model, new.layers, new.tokens, new.x, new.y, new.loss, new.outputs,
-                      new.loss_grads, new.dE, old.sequence, old.batch, new.interventions)
+                      new.loss_grads, new.dE, old.sequence, old.batch, new.interventions,
+                      vocab=old.vocab)
 
 
 class WhatIf:
