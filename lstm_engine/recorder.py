@@ -20,6 +20,7 @@ loops run exactly as before.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,10 +56,12 @@ def _helper_thread() -> ThreadPoolExecutor:
 def _on_helper(fn, *args) -> Future:
     """``fn(*args)`` on the helper thread; done here and now instead when this is the
     helper itself (a record run on it would wait for itself) or when the interpreter is
-    shutting down (the helper takes no more work)."""
+    shutting down (the helper takes no more work). The helper runs ``fn`` in the caller's
+    context, so numpy's error settings (``np.errstate``, a context variable) hold there too:
+    a caller that ignores overflow in an exploding pass hears no warning from the helper."""
     if not threading.current_thread().name.startswith(_HELPER_NAME):
         try:
-            return _helper_thread().submit(fn, *args)
+            return _helper_thread().submit(contextvars.copy_context().run, fn, *args)
         except RuntimeError:                                # shut down
             pass
     done: Future = Future()
