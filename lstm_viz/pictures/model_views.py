@@ -1,0 +1,78 @@
+"""The read-out, embedding, depth and token pictures of the shown pass, shared by their
+views and built on first use. No Qt.
+
+``ModelViews.of(session)`` keeps one per pass on the session's FrameData (it goes with
+the pass, like ``view_data.ViewData``); it reads the whole model's pass
+(``session.model_trace`` when the session has one, else its Trace as a one-layer model)
+and the vocabulary the run carries (``tokens.run_vocabulary``).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from lstm_engine.model import ModelTrace
+
+from .depth_flow import DepthFlow
+from .embedding_grads import EmbeddingGrads
+from .model_pass import model_pass
+from .predictions import Predictions
+from .readout_grads import ReadoutGrads
+from .tokens import Tokens, run_vocabulary
+
+
+def shown_pass(session):
+    """The whole model's pass the session shows (a ModelTrace or a single cell's Trace)."""
+    mt = getattr(session, "model_trace", None)
+    return mt if mt is not None else session.trace
+
+
+class ModelViews:
+    def __init__(self, trace, vocab: tuple[str, ...] | None):
+        self.trace = trace
+        self.vocab = vocab
+
+    @classmethod
+    def of(cls, session) -> ModelViews:
+        trace = shown_pass(session)
+        vocab = run_vocabulary(session.config)
+        data = session.data
+        found = getattr(data, "_model_views", None)
+        if found is None or found.trace is not trace or found.vocab != vocab:
+            found = cls(trace, vocab)
+            data._model_views = found
+        return found
+
+    @cached_property
+    def model(self) -> ModelTrace:
+        return model_pass(self.trace)
+
+    @cached_property
+    def tokens(self) -> Tokens | None:
+        return Tokens.of(self.trace, self.vocab)
+
+    @cached_property
+    def predictions(self) -> Predictions:
+        return Predictions(self.model)
+
+    @cached_property
+    def readout_grads(self) -> ReadoutGrads:
+        return ReadoutGrads(self.model)
+
+    @cached_property
+    def embedding_grads(self) -> EmbeddingGrads:
+        return EmbeddingGrads(self.model)
+
+    @cached_property
+    def depth_flow(self) -> DepthFlow:
+        return DepthFlow(self.model)
+
+    # what the pass has (a view is shown only then)
+    def has_readout(self) -> bool:
+        return getattr(self.trace, "loss_name", "toy") in ("mse", "xent")
+
+    def has_embedding(self) -> bool:
+        return getattr(self.trace, "dE", None) is not None
+
+    def has_layers(self) -> bool:
+        return getattr(self.trace, "num_layers", 1) > 1
