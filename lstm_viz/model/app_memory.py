@@ -27,7 +27,11 @@ SHOW_FACTOR = 2.5           # measured 1.7–2.0 (see above), with a margin
 
 
 def trace_nbytes(trace) -> int:
-    """Bytes of a trace's arrays: every recorded quantity, the inputs, targets, parameters."""
+    """Bytes of a trace's arrays: every recorded quantity, the inputs, targets, parameters
+    (of every layer, for a ModelTrace)."""
+    layers = getattr(trace, "layers", None)
+    if isinstance(layers, tuple):                     # a ModelTrace: its layers' Traces
+        return sum(trace_nbytes(tr) for tr in layers)
     arrays = [trace[n] for n in STEP_NAMES + GRAD_NAMES]
     arrays += [trace.x, trace.y, *trace.params.as_dict().values()]
     return int(sum(np.asarray(a).nbytes for a in arrays))
@@ -46,9 +50,13 @@ def check_can_show(trace, where) -> None:
 
 
 def load_trace_to_show(path):
-    """``lstm_engine.io.load_trace``, then ``check_can_show``."""
-    from lstm_engine.io import load_trace
+    """A trace file's pass, then ``check_can_show``: a plain Trace when the file holds
+    one cell on dense inputs (what ``load_trace`` reads), else the ModelTrace
+    (``load_model_trace``: stacked layers, an embedding)."""
+    from lstm_engine.io import load_model_trace
 
-    trace = load_trace(path)
+    trace = load_model_trace(path)
+    if trace.num_layers == 1 and trace.tokens is None:
+        trace = trace.layers[0]
     check_can_show(trace, path)
     return trace

@@ -86,6 +86,9 @@ class SessionEvents:
         self.gradcheck_changed = Event("gradcheck_changed", self)  # (result | None)
         self.no_hit = Event("no_hit", self)  # (text: str) F5 ran out
         self.breakpoints_carried = Event("breakpoints_carried", self)  # (CarryOver) new run
+        # (layer: int) the layer the per-step views show (``Session.view_layer``): then
+        # ``session.trace`` and ``session.data`` are that layer's
+        self.view_layer_changed = Event("view_layer_changed", self)
 
     def all(self) -> dict[str, Event]:
         return {k: v for k, v in vars(self).items() if isinstance(v, Event)}

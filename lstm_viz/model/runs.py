@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_engine.errors import UserError
-from lstm_engine.io import save_trace
+from lstm_engine.io import save_model_trace
+from lstm_engine.model import ModelTrace
 from lstm_engine.recorder import record
 
 from .app_memory import load_trace_to_show
@@ -75,13 +76,14 @@ class Runs:
         memory there is, too: ``app_memory``) UserError and the session is unchanged."""
         s = self._session
         trace = load_trace_to_show(path)
-        s.replace_pass(trace, config_from_trace(trace, s.config.lr), path=str(path),
+        first = trace.layers[0] if isinstance(trace, ModelTrace) else trace
+        s.replace_pass(trace, config_from_trace(first, s.config.lr), path=str(path),
                        keep_cursor=False, end_training=True)
 
     def save(self, path) -> None:
         """Write the shown pass (atomically); UserError naming the file if that fails,
         and the file that was there is unchanged."""
-        save_trace(path, self._session.trace)
+        save_model_trace(path, self._session.shown_pass)
         self.set_path(str(path))
 
     def adopt(self, other) -> None:
@@ -92,7 +94,7 @@ class Runs:
         with s.events.batch():
             s.pause()
             s.pause_training()
-            s.replace_pass(other.trace, other.config, path=other.path, keep_cursor=False,
+            s.replace_pass(other.shown_pass, other.config, path=other.path, keep_cursor=False,
                            end_training=True, carry=False)    # it brings its own breakpoints
             s.apply(breakpoints=other.breakpoints, history=other.history,
                     training=other.training, iteration=other.iteration, frame=other.cursor,

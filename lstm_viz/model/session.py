@@ -22,6 +22,14 @@ A session is built from a configuration (``Session(config)``: recorded), a pass
 (``Session(config, trace)``: nothing recorded), or everything a saved one holds
 (``Session.restore``).
 
+Stacked layers: the pass may be a ``ModelTrace`` (``lstm_engine/model.py``) of any depth.
+Then the cursor moves over the whole model's frames (``FrameModel(steps, layers)``, each
+frame naming its layer) and the per-step views show one layer, ``view_layer`` (the
+cursor's unless pinned with ``set_view_layer``): ``trace`` and ``data`` are that layer's
+Trace and FrameData, and ``view_index`` is the index into ``data`` of what is known of it
+at the cursor (``frames.local_frame``). A plain Trace is a one-layer run: ``view_index``
+is the cursor and everything is as it always was.
+
 Frame semantics (summary of ``frames.py``): a statement frame is the state just after
 that statement ran; a step frame ``fwd:t``/``bwd:t`` is the state after the whole step
 (the same frame as its last statement); the loss frame follows the forward pass.
@@ -30,13 +38,14 @@ that statement ran; a step frame ``fwd:t``/``bwd:t`` is the state after the whol
 from __future__ import annotations
 
 from lstm_engine.errors import UserError
+from lstm_engine.model import ModelTrace
 
 from .breakpoints import Breakpoint, CarryOver, Hits
 from .check_cache import CheckCache
 from .config import RunConfig, check_config, config_from_trace, default_config
 from .events import SessionEvents
 from .frame_data import VARIABLES, FrameData
-from .frames import Frame
+from .frames import Frame, FrameModel
 from .live_training import HistoryEntry, LiveTraining, TrainReport, entries
 from .play import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, SPEEDS, Player
 from .runs import Runs, record_config
@@ -53,6 +62,17 @@ def _frame_data(trace, config: RunConfig) -> FrameData:
     return FrameData(trace, config.variant if config.backward else None)
 
 
+def layer_traces(trace) -> tuple:
+    """The one-cell Traces of a pass: a ModelTrace's layers, or the Trace itself."""
+    return tuple(trace.layers) if isinstance(trace, ModelTrace) else (trace,)
+
+
+def first_layer(trace):
+    """Layer 0's Trace of a pass (the pass itself for a plain Trace): what describes its
+    configuration (``config_from_trace``)."""
+    return layer_traces(trace)[0]
+
+
 class Session:
     """Holds a run and a cursor. ``Session()`` opens the published example at frame 0;
     ``Session(config)`` records that run; ``Session(config, trace)`` shows a pass
@@ -63,7 +83,7 @@ class Session:
             config = check_config(config or default_config())
             trace = record_config(config)
         else:
-            config = config or config_from_trace(trace)
+            config = config or config_from_trace(first_layer(trace))
         self.events = SessionEvents()
         self.stops = Stops(self)
         self.player = Player(self)
@@ -73,8 +93,20 @@ class Session:
         self._selected: str | None = "h"
         self._cursor = 0
         self._config = config
-        self._trace = trace
-        self._data = _frame_data(trace, config)
+        self._pinned: int | None = None
+        self._set_pass(trace, config)
+        self._view_layer = self._follow_layer()
+
+    def _set_pass(self, trace, config: RunConfig) -> None:
+        """Hold the pass ``trace`` (a Trace or a ModelTrace): one FrameData per layer and
+        the model's frames (the one layer's own when there is one layer)."""
+        self._model_trace = trace if isinstance(trace, ModelTrace) else None
+        self._layer_data = [_frame_data(tr, config) for tr in layer_traces(trace)]
+        n = len(self._layer_data)
+        self._frames = self._layer_data[0].model if n == 1 else \
+            FrameModel(self._layer_data[0].trace.steps, n)
+        if self._pinned is not None and self._pinned >= n:
+            self._pinned = None
 
     @classmethod
     def restore(cls, trace=None, config: RunConfig | None = None, *,
@@ -128,19 +160,95 @@ class Session:
 
     @property
     def trace(self):
-        return self._trace
+        """The Trace of the layer in view (the pass itself for a one-layer run)."""
+        return self._layer_data[self._view_layer].trace
+
+    @property
+    def model_trace(self) -> ModelTrace | None:
+        """The ModelTrace shown, or None when the pass is a plain single-cell Trace."""
+        return self._model_trace
+
+    @property
+    def shown_pass(self):
+        """The pass as it was given: the ModelTrace, or the plain Trace (what is saved)."""
+        return self._model_trace if self._model_trace is not None else self.trace
+
+    @property
+    def num_layers(self) -> int:
+        return len(self._layer_data)
+
+    def layer_data(self, layer: int) -> FrameData:
+        """The FrameData of layer ``layer`` (index it with ``local_index(layer)``)."""
+        return self._layer_data[layer]
 
     @property
     def params(self):
-        return self._trace.params
+        return self.trace.params
 
     @property
     def data(self) -> FrameData:
-        return self._data
+        """The FrameData of the layer in view; index it with ``view_index``."""
+        return self._layer_data[self._view_layer]
 
     @property
-    def frames(self):
-        return self._data.model
+    def frames(self) -> FrameModel:
+        """The frames of the whole pass (every layer's), which the cursor indexes."""
+        return self._frames
+
+    @property
+    def view_layer(self) -> int:
+        """The layer the per-step views show: the cursor's (the top layer at the loss),
+        unless pinned by ``set_view_layer``."""
+        return self._view_layer
+
+    @property
+    def view_layer_pinned(self) -> int | None:
+        return self._pinned
+
+    def set_view_layer(self, layer: int | None) -> bool:
+        """Pin the views to ``layer`` (None: follow the cursor's). True if the layer shown
+        changed; UserError for a layer the model does not have."""
+        if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int)
+                                  or not 0 <= layer < self.num_layers):
+            raise UserError(f"there is no layer {layer!r}; this run has layers "
+                            f"0…{self.num_layers - 1}")
+        self._pinned = layer
+        return self._update_view_layer()
+
+    def _follow_layer(self) -> int:
+        if self._pinned is not None:
+            return self._pinned
+        layer = self.frame.layer
+        return self.num_layers - 1 if layer is None else layer
+
+    def _update_view_layer(self) -> bool:
+        layer = self._follow_layer()
+        if layer == self._view_layer:
+            return False
+        self._view_layer = layer
+        self.events.view_layer_changed.emit(layer)
+        return True
+
+    def local_frame(self, layer: int | None = None) -> Frame:
+        """The one-layer frame of layer ``layer`` (default: the one in view) at the cursor
+        (``frames.local_frame``): what the views of that layer show."""
+        layer = self._view_layer if layer is None else layer
+        if self.num_layers == 1:
+            return self.frame
+        return self._frames.local_frame(self.frame, layer)
+
+    def local_index(self, layer: int | None = None) -> int:
+        """The index into ``layer_data(layer)`` (default: the layer in view, ``data``)
+        of ``local_frame(layer)``."""
+        if self.num_layers == 1:
+            return self._cursor
+        layer = self._view_layer if layer is None else layer
+        return self._layer_data[layer].model.index(self.local_frame(layer))
+
+    @property
+    def view_index(self) -> int:
+        """The index into ``data`` the per-step views show (the cursor with one layer)."""
+        return self.local_index()
 
     @property
     def cursor(self) -> int:
@@ -184,12 +292,12 @@ class Session:
             old_text = self.frame_text
             before = list(self.stops.list)
             another_run = config != self._config or path != self.runs.path
-            self._trace = trace
-            self._data = _frame_data(trace, config)
+            self._set_pass(trace, config)
+            self._view_layer = min(self._view_layer, self.num_layers - 1)
             self.stops.set_stop(None)
             if end_training:
                 self.live.end()
-            self.events.trace_changed.emit(trace)
+            self.events.trace_changed.emit(self.trace)
             if config != self._config:
                 self._config = config
                 self.events.config_changed.emit(config)
@@ -202,6 +310,7 @@ class Session:
                     pass
             self._cursor = self.frames.clamp(cursor)
             self.events.frame_changed.emit(self._cursor)
+            self._update_view_layer()
             self.runs.set_path(path)
             if end_training:
                 self.live.set_history(())
@@ -218,6 +327,8 @@ class Session:
         if index == self._cursor:
             return False
         self._cursor = index
+        if self.num_layers > 1:               # the layer in view first: then the frame's
+            self._update_view_layer()          # listeners read that layer's data
         self.events.frame_changed.emit(index)
         return True
 
