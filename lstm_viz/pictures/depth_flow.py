@@ -58,6 +58,11 @@ class DepthFlow:
         return DepthFlowState(tuple(at.first_step(l, "ds") for l in range(self.layers)),
                               focus, at.layer)
 
+    def pending(self, st: DepthFlowState) -> np.ndarray:
+        """(L, T) bool: the (layer, step) cells not computed at the frame (drawn grey)."""
+        steps = np.arange(self.steps)
+        return steps[None, :] < np.asarray(st.known_from)[:, None]
+
     def special_known(self, st: DepthFlowState) -> Special:
         total = Special()
         for l, first in enumerate(st.known_from):

@@ -1,10 +1,12 @@
 """The read-out, embedding, depth and token pictures of the shown pass, shared by their
 views and built on first use. No Qt.
 
-``ModelViews.of(session)`` keeps one per pass on the session's FrameData (it goes with
-the pass, like ``view_data.ViewData``); it reads the whole model's pass
-(``session.model_trace`` when the session has one, else its Trace as a one-layer model)
-and the vocabulary the run carries (``tokens.run_vocabulary``).
+``ModelViews.of(session)`` keeps one per pass on layer 0's FrameData (it goes with the
+pass, like ``view_data.ViewData``, and stays when the layer in view changes); it reads
+the whole model's pass (``session.shown_pass``: the ModelTrace, or a single cell's Trace
+taken as a one-layer model) and the vocabulary the run carries
+(``tokens.run_vocabulary``). Frames are the whole model's (``session.frame``, with its
+layer), never one layer's local frame.
 """
 
 from __future__ import annotations
@@ -13,18 +15,13 @@ from functools import cached_property
 
 from lstm_engine.model import ModelTrace
 
+from ..model.frames import Frame
 from .depth_flow import DepthFlow
 from .embedding_grads import EmbeddingGrads
 from .model_pass import model_pass
 from .predictions import Predictions
 from .readout_grads import ReadoutGrads
 from .tokens import Tokens, run_vocabulary
-
-
-def shown_pass(session):
-    """The whole model's pass the session shows (a ModelTrace or a single cell's Trace)."""
-    mt = getattr(session, "model_trace", None)
-    return mt if mt is not None else session.trace
 
 
 class ModelViews:
@@ -34,9 +31,9 @@ class ModelViews:
 
     @classmethod
     def of(cls, session) -> ModelViews:
-        trace = shown_pass(session)
+        trace = session.shown_pass
         vocab = run_vocabulary(session.config)
-        data = session.data
+        data = session.layer_data(0)
         found = getattr(data, "_model_views", None)
         if found is None or found.trace is not trace or found.vocab != vocab:
             found = cls(trace, vocab)
@@ -67,6 +64,10 @@ class ModelViews:
     def depth_flow(self) -> DepthFlow:
         return DepthFlow(self.model)
 
+    def focus(self, frame) -> int:
+        """The step a frame is at (the last step at the loss frame)."""
+        return self.model.steps - 1 if frame.t is None else frame.t
+
     # what the pass has (a view is shown only then)
     def has_readout(self) -> bool:
         return getattr(self.trace, "loss_name", "toy") in ("mse", "xent")
@@ -76,3 +77,9 @@ class ModelViews:
 
     def has_layers(self) -> bool:
         return getattr(self.trace, "num_layers", 1) > 1
+
+
+def step_frame(steps: int, t: int, backward: bool) -> Frame:
+    """Where a click on step t of a picture goes: the end of that whole time step in the
+    backward pass (``backward``) or the forward pass (clamped to the steps)."""
+    return Frame("bwd" if backward else "fwd", min(max(int(t), 0), steps - 1))

@@ -33,7 +33,8 @@ class ReadoutGradState:
     first: int                              # the steps first … T−1 are summed (T: none)
     wy: np.ndarray | None = None            # (K, H)
     by: np.ndarray | None = None            # (K,)
-    levels: tuple = (-1.0, 1.0)             # fixed over the pass, for wy and by alike
+    levels: tuple = (-1.0, 1.0)             # wy_diff's, fixed over the pass
+    by_levels: tuple = (-1.0, 1.0)          # by_diff's (Σ e is not on wy's scale: h is)
     special: Special = field(default_factory=Special)
     caption: str = ""
 
@@ -69,14 +70,14 @@ class ReadoutGrads:
     def by_at(self, first: int) -> np.ndarray:
         return self._by[min(max(first, 0), self.steps)]
 
-    def levels(self) -> tuple[float, float]:
-        """One symmetric span for the whole backward pass: the largest |value| of wy_diff
-        and by_diff at any of their checkpoints and at the end (so a frame never rescales)."""
+    def levels(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Symmetric spans for the whole backward pass, wy_diff's and by_diff's: the
+        largest |value| at any checkpoint (wy) or step (by), so a frame never rescales."""
         if self._levels is None:
             self._wy.at(0)
             ckpt = self._wy._checkpoints
-            m = max(max_abs(ckpt) if ckpt is not None else 0.0, max_abs(self._by))
-            self._levels = symmetric_levels(m)
+            m = max_abs(ckpt) if ckpt is not None else 0.0
+            self._levels = (symmetric_levels(m), symmetric_levels(max_abs(self._by)))
         return self._levels
 
     def state(self, frame) -> ReadoutGradState:
@@ -91,7 +92,8 @@ class ReadoutGrads:
         span = f"step {T - 1}" if first == T - 1 else f"Σ over steps {T - 1} … {first}"
         whole = " (the complete gradient)" if first == 0 else ""
         caption = f"wy_diff = Σ outer(dl/dŷ(t), h_top(t)): {span}{whole}"
-        return ReadoutGradState(True, first, wy, by, self.levels(), special, caption)
+        wy_levels, by_levels = self.levels()
+        return ReadoutGradState(True, first, wy, by, wy_levels, by_levels, special, caption)
 
     def table(self, st: ReadoutGradState) -> tuple[list[str], list[list]]:
         header = ["parameter", "output", "unit", "value"]

@@ -149,3 +149,17 @@ class Tokens:
         start = -(-first // k) * k
         return [(t, self.at(t) if k == 1 else f"{t}:{self.at(t)}")
                 for t in range(start, last + 1, k)]
+
+
+def row_step(rows: int, pixels: float, room_px: float) -> int:
+    """Every how many rows a vertical axis ``pixels`` high can label ``rows`` rows with
+    labels ``room_px`` apart (1, 2, 5, 10, …)."""
+    per_row = pixels / max(rows, 1)
+    need = room_px / per_row if per_row > 0 else float("inf")
+    k = 1
+    while k < 10 ** 12:
+        for m in (1, 2, 5):
+            if m * k >= need:
+                return m * k
+        k *= 10
+    return k

@@ -108,6 +108,8 @@ def test_readout_gradient_as_of_each_backward_frame_is_the_suffix_sum(case, requ
     np.testing.assert_allclose(mt.wy_diff, ref["wy_diff"], rtol=1e-10, atol=1e-13)
     lo, hi = last.levels
     assert hi >= np.abs(last.wy).max() and lo == -hi
+    suffixes = [np.abs(ref["dz"][u:].sum(axis=0)).max() for u in range(T)]
+    assert last.by_levels[1] == pytest.approx(max(suffixes))
 
 
 def test_suffix_sums_answer_any_order_with_checkpoints():
