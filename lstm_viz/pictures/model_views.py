@@ -4,8 +4,8 @@ views and built on first use. No Qt.
 ``ModelViews.of(session)`` keeps one per pass on layer 0's FrameData (it goes with the
 pass, like ``view_data.ViewData``, and stays when the layer in view changes); it reads
 the whole model's pass (``session.shown_pass``: the ModelTrace, or a single cell's Trace
-taken as a one-layer model) and the vocabulary the run carries
-(``tokens.run_vocabulary``). Frames are the whole model's (``session.frame``, with its
+taken as a one-layer model) and the vocabulary the pass or its run carries
+(``tokens.pass_vocabulary``). Frames are the whole model's (``session.frame``, with its
 layer), never one layer's local frame.
 """
 
@@ -21,7 +21,7 @@ from .embedding_grads import EmbeddingGrads
 from .model_pass import model_pass
 from .predictions import Predictions
 from .readout_grads import ReadoutGrads
-from .tokens import Tokens, run_vocabulary
+from .tokens import Tokens, pass_vocabulary
 
 
 class ModelViews:
@@ -32,7 +32,7 @@ class ModelViews:
     @classmethod
     def of(cls, session) -> ModelViews:
         trace = session.shown_pass
-        vocab = run_vocabulary(session.config)
+        vocab = pass_vocabulary(trace, session.config)
         data = session.layer_data(0)
         found = getattr(data, "_model_views", None)
         if found is None or found.trace is not trace or found.vocab != vocab:
@@ -67,6 +67,14 @@ class ModelViews:
     def focus(self, frame) -> int:
         """The step a frame is at (the last step at the loss frame)."""
         return self.model.steps - 1 if frame.t is None else frame.t
+
+    def step_token(self, frame) -> str:
+        """What a frame label says of its step's token ("" without tokens or at the
+        loss): ``token 'a' (id 3)``."""
+        tok = self.tokens
+        if tok is None or frame.t is None or not 0 <= frame.t < tok.steps:
+            return ""
+        return tok.step_label(frame.t)
 
     # what the pass has (a view is shown only then)
     def has_readout(self) -> bool:

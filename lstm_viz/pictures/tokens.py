@@ -3,9 +3,10 @@ reads, and which time-axis ticks fit. No Qt.
 
 A pass has tokens when its inputs are token ids looked up in an embedding (a ModelTrace's
 ``tokens``) or one-hot rows over a vocabulary (the ``text`` task feeds its characters
-one-hot: ``lstm_engine/tasks.py``). The vocabulary comes with the run: a ``vocab`` the
-run's configuration carries (a vocabulary file or one in the parameters file), else the
-built-in task's own (the ``text`` task's characters).
+one-hot: ``lstm_engine/tasks.py``). The vocabulary comes with the pass or its run: the
+pass's own ``vocab`` (a ModelTrace opened with ``--vocab FILE`` or from a parameters or
+trace file that holds one), else one the run's configuration carries, else the built-in
+task's (the ``text`` task's characters).
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def run_vocabulary(config) -> tuple[str, ...] | None:
     if vocab:
         return tuple(str(v) for v in vocab)
     return task_vocabulary(getattr(config, "task", ""))
+
+
+def pass_vocabulary(trace, config) -> tuple[str, ...] | None:
+    """The vocabulary of a pass: its own, else its run's (``run_vocabulary``)."""
+    vocab = getattr(trace, "vocab", None)
+    if vocab:
+        return tuple(str(v) for v in vocab)
+    return run_vocabulary(config)
 
 
 def pass_tokens(trace, vocab: tuple[str, ...] | None) -> np.ndarray | None:
