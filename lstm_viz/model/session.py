@@ -45,7 +45,7 @@ from .check_cache import CheckCache
 from .config import RunConfig, check_config, config_from_trace, default_config
 from .events import SessionEvents
 from .frame_data import VARIABLES, FrameData
-from .frames import Frame, FrameModel
+from .frames import Frame, FrameModel, describe
 from .live_training import HistoryEntry, LiveTraining, TrainReport, entries
 from .play import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, SPEEDS, Player
 from .runs import Runs, record_config
@@ -206,14 +206,28 @@ class Session:
         return self._pinned
 
     def set_view_layer(self, layer: int | None) -> bool:
-        """Pin the views to ``layer`` (None: follow the cursor's). True if the layer shown
-        changed; UserError for a layer the model does not have."""
+        """Pin the views to ``layer`` (None: follow the cursor's). True (and
+        ``view_layer_changed``) if the choice changed; UserError for a layer the model
+        does not have."""
         if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int)
                                   or not 0 <= layer < self.num_layers):
             raise UserError(f"there is no layer {layer!r}; this run has layers "
                             f"0…{self.num_layers - 1}")
+        if layer == self._pinned:
+            return False
         self._pinned = layer
-        return self._update_view_layer()
+        if not self._update_view_layer():              # the same layer, pinned or freed:
+            self.events.view_layer_changed.emit(self._view_layer)   # the selector's text
+        return True
+
+    def cycle_view_layer(self) -> bool:
+        """The next choice of the layer selector: follows the cursor, layer 0, 1, …, and
+        round again (nothing to choose with one layer)."""
+        if self.num_layers == 1:
+            return False
+        pinned = self._pinned
+        nxt = 0 if pinned is None else (pinned + 1 if pinned + 1 < self.num_layers else None)
+        return self.set_view_layer(nxt)
 
     def _follow_layer(self) -> int:
         if self._pinned is not None:
@@ -244,6 +258,17 @@ class Session:
             return self._cursor
         layer = self._view_layer if layer is None else layer
         return self._layer_data[layer].model.index(self.local_frame(layer))
+
+    def describe_frame(self) -> str:
+        """What the cursor's frame computes (``frames.describe``), with its layer."""
+        if self.num_layers == 1:
+            return self.data.describe(self._cursor)
+        frame = self.frame
+        layer = self.view_layer if frame.layer is None else frame.layer
+        data = self._layer_data[layer]
+        total = data.trace.total_loss if frame.phase == "loss" else None
+        variant = data.forward_variant if frame.phase == "fwd" else data.trace.variant
+        return describe(frame, variant, total)
 
     @property
     def view_index(self) -> int:

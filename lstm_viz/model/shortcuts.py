@@ -153,6 +153,9 @@ BINDINGS: tuple[Binding, ...] = (
             reverse="prev_iteration"),
     Binding("prev_iteration", "Previous Iteration", "Ctrl+Left", "Go",
             lambda w: w.workbench.prev_iteration(), "the pass of the previous kept iteration"),
+    Binding("cycle_view_layer", "Next &Layer in View", "Alt+L", "View",
+            lambda w: w.session.cycle_view_layer(),
+            "stacked models: the layer the views show (follows the cursor, 0, 1, …)"),
     Binding("shortcuts", "&Keyboard Shortcuts", "F1", "Help", lambda w: w.show_shortcuts()),
     Binding("about", "&About lstm-viz", "", "Help", lambda w: w.show_about()),
 )

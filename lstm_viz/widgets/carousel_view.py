@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..model.driver_source import top_diff_h_short
 from ..pictures.carousel import EDGES, unit_at
 from ..pictures.colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
 from ..pictures.tables import csv_text
@@ -312,7 +313,7 @@ class CarouselView(VisibleView):
     # ---- a frame -----------------------------------------------------------------------
 
     def refresh(self):
-        st = self.view_data.carousel.state(self.session.cursor)
+        st = self.view_data.carousel.state(self.session.view_index)
         self.state = st
         self._set_direction(st.backward)
         standard = st.variant != "seed"
@@ -322,8 +323,14 @@ class CarouselView(VisibleView):
         if st.backward and st.backward_variant != st.variant:     # the wrong backward
             word = f"backward: the {st.backward_variant}'s" + (
                 " (tanh′ left out)" if standard else " (tanh′ put in)")
-        self.title.setText(f"step t = {st.t}  ·  {word}  ·  "
-                           f"{'h = o·tanh(s)' if standard else 'h = s·o'}")
+        title = f"step t = {st.t}  ·  {word}  ·  {'h = o·tanh(s)' if standard else 'h = s·o'}"
+        layers = self.session.num_layers
+        if layers > 1:                   # which layer, and (backwards) what reaches its h
+            layer = self.session.view_layer
+            title = f"layer {layer}  ·  {title}"
+            if st.backward:
+                title += "  ·  " + top_diff_h_short(layer, layers, st.t, st.steps)
+        self.title.setText(title)
         self.neighbours[0].setText(f"t={st.t - 1}" if st.t > 0 else "start")
         self.neighbours[1].setText(f"t={st.t + 1}" if st.t + 1 < st.steps else "end")
         for name in EDGES:
@@ -374,7 +381,7 @@ class CarouselView(VisibleView):
 
     def csv(self) -> str:
         vd = self.view_data
-        return csv_text(*vd.carousel.table(vd.carousel.state(self.session.cursor)))
+        return csv_text(*vd.carousel.table(vd.carousel.state(self.session.view_index)))
 
 
 class _FitView(QGraphicsView):

@@ -136,6 +136,7 @@ class CompareView(QDialog):
         self._stale = True
         session.events.frame_changed.connect(self._follow)
         session.events.trace_changed.connect(self._run_changed)
+        session.events.view_layer_changed.connect(self._run_changed)
         self.build()
 
     def _make_maps(self) -> QGridLayout:
@@ -195,12 +196,12 @@ class CompareView(QDialog):
             for heat in self.maps:
                 heat.clear()
             return
-        self.comparison.left.seek(self.session.cursor)
+        self.comparison.left.seek(self.session.view_index)
         self.refresh()
 
     def _follow(self, index: int):
         if self.comparison is not None and self.isVisible():
-            self.comparison.left.seek(index)
+            self.comparison.left.seek(self.session.view_index)   # a layer's own frames
             self._update_cursor()
 
     def refresh(self):

@@ -163,7 +163,7 @@ class FlowView(VisibleView):
         vd = self.view_data
         flow = vd.flow
         log = self.log.isChecked()
-        st = flow.state(self.session.cursor, log=log)
+        st = flow.state(self.session.view_index, log=log)
         self.state = st
         T = vd.data.trace.steps
         if self._built != (id(vd), log):
@@ -210,7 +210,7 @@ class FlowView(VisibleView):
         return t[keep], v[keep]
 
     def csv(self) -> str:
-        return csv_text(*self.view_data.flow.table(self.session.cursor))
+        return csv_text(*self.view_data.flow.table(self.session.view_index))
 
 
 class ContributionView(VisibleView):
@@ -309,12 +309,12 @@ class ContributionView(VisibleView):
             self.map.plot.getAxis("left").setTicks(
                 [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources) if n % step == 0]])
             self.map.bar.setLevels(img.levels)
-        lo, hi = vd.known("ds", self.session.cursor)
+        lo, hi = vd.known("ds", self.session.view_index)
         if hi <= lo:
             self.map.set_pending(-0.5, T - 0.5)
         else:
             self.map.set_pending(-0.5, lo - 0.5) if lo > 0 else self.map.set_pending(None)
-        frame = vd.data.model.frame(self.session.cursor)
+        frame = vd.data.model.frame(self.session.view_index)
         self.map.set_cursor(vd.data.focus_step(frame))
         warn = f"  ⚠ {img.special.text()}" if img.special.total else ""
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "

@@ -50,6 +50,7 @@ class GradientMap(QWidget):
         self.grad_name.currentTextChanged.connect(lambda *_: self.refresh())
         self.diff.toggled.connect(lambda *_: self.refresh())
         session.events.trace_changed.connect(lambda *_: self.refresh())
+        session.events.view_layer_changed.connect(lambda *_: self.refresh())
         session.events.iteration_changed.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:

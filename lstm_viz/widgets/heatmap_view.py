@@ -144,7 +144,7 @@ class TimeHeatmapPanel(QWidget):
         if not (0 <= t < T and 0 <= j < n):
             return
         vd = self.owner.view_data
-        lo, hi = vd.known(self.name, self.owner.session.cursor)
+        lo, hi = vd.known(self.name, self.owner.session.view_index)
         if lo <= t < hi:
             value = vd.time_map(self.name).values[t, j]
             text = f"{self.name}: unit {j}, step {t} = {float(value):.6g}"
@@ -199,14 +199,14 @@ class TimeHeatmapsView(VisibleView):
         tokens = ModelViews.of(self.session).tokens
         for p in self.panels():
             p.time_axis.set_tokens(tokens)
-            p.refresh(vd, self.session.cursor, self.autoscale.isChecked())
+            p.refresh(vd, self.session.view_index, self.autoscale.isChecked())
 
     def go_to_step(self, t: int, backward: bool) -> None:
         self.session.goto(frame_for_step(self.session, t, backward))
 
     def csv(self) -> str:
         vd = self.view_data
-        at = self.session.cursor
+        at = self.session.view_index
         return csv_text(*stack_tables([vd.time_map(p.name).table(vd.known(p.name, at))
                                        for p in self.panels()]))
 
@@ -308,7 +308,7 @@ class ParamGradView(VisibleView):
         self._setup()
         vd = self.view_data
         mode = self.mode.currentData()
-        st = vd.params.state(self.session.cursor, mode, self.autoscale.isChecked())
+        st = vd.params.state(self.session.view_index, mode, self.autoscale.isChecked())
         self.state = st
         total = Special()
         for n in WEIGHT_DIFFS:
@@ -422,6 +422,6 @@ class ParamGradView(VisibleView):
 
     def csv(self) -> str:
         vd = self.view_data
-        st = vd.params.state(self.session.cursor, self.mode.currentData(),
+        st = vd.params.state(self.session.view_index, self.mode.currentData(),
                              self.autoscale.isChecked())
         return csv_text(*vd.params.table(st))

@@ -28,7 +28,7 @@ from lstm_engine.errors import UserError
 from lstm_engine.textsafe import one_line
 
 from ..model.session import SPEEDS, Session
-from ..model.shortcuts import BINDINGS, MENUS, Command, help_html, plain
+from ..model.shortcuts import BINDINGS, BY_ID, MENUS, Command, help_html, plain
 from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         self.speed.currentIndexChanged.connect(
             lambda i: self.errors.guard(self.session.set_speed, self.speed.itemData(i)))
         tb.addWidget(self.speed)
+        self._make_layer_selector(tb)
         tb.addSeparator()
         for key in ("toggle_breakpoint", "train", "configure"):
             tb.addAction(self.actions_by_id[key])
@@ -204,6 +205,39 @@ class MainWindow(QMainWindow):
         line.addWidget(self.timeline)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, line)
         self.timeline_bar = line
+
+    def _make_layer_selector(self, tb: QToolBar) -> None:
+        """Layer: follows cursor / 0 / 1 …, the layer the per-step views show (stacked
+        models only: hidden with one layer)."""
+        label = PlainLabel(" Layer ")
+        self.layer_combo = QComboBox(self)
+        self.layer_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        keys = BY_ID["cycle_view_layer"].keys
+        tip = ("The layer the per-step views show: the cursor's layer, or pinned to one "
+               f"({keys} picks the next)")
+        for widget in (label, self.layer_combo):
+            set_plain_tooltip(widget, tip)
+        self._layer_actions = (tb.addWidget(label), tb.addWidget(self.layer_combo))
+        self.layer_combo.activated.connect(lambda i: self.errors.guard(
+            self.session.set_view_layer, self.layer_combo.itemData(i)))
+        ev = self.session.events
+        ev.trace_changed.connect(self._update_layer_selector)
+        ev.view_layer_changed.connect(self._update_layer_selector)
+        self._update_layer_selector()
+
+    def _update_layer_selector(self, *_) -> None:
+        s, combo = self.session, self.layer_combo
+        for action in self._layer_actions:
+            action.setVisible(s.num_layers > 1)
+        if combo.count() != s.num_layers + 1:
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem("follows cursor", None)
+            for layer in range(s.num_layers):
+                combo.addItem(str(layer), layer)
+            combo.blockSignals(False)
+        pinned = s.view_layer_pinned
+        combo.setCurrentIndex(0 if pinned is None else pinned + 1)
 
     def add_dock(self, title: str, name: str, widget: QWidget,
                  area: Qt.DockWidgetArea) -> QDockWidget:

@@ -6,6 +6,10 @@ The text comes from the session (``FrameData.source``, which reads the installed
 statement gets shape, min, max, norm and NaN count; the statements that ran before it in
 this step get a shorter summary, Python-Tutor style. A summary that does not fit beside
 its line is written on a row of its own under it.
+
+With stacked layers the readable model driver's lines that call the cell (its loops over
+t and l and, backwards, the routing of ``top_diff_h``: ``driver_source.py``) are shown
+above the cell, with t, l and where ``top_diff_h`` comes from beside them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from ..model.driver_source import driver_state
 from .plain import PlainLabel
 from .steady import steady_height
 
@@ -187,8 +192,17 @@ class SourcePanel(QWidget):
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.view = SourceView(session)
+        self.driver = SourceView(session)          # the model driver's loop (L > 1)
+        self.driver.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        self.driver.hide()
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.driver)
+        column.addWidget(self.view, 1)
         self.scroll = QScrollArea(self)
-        self.scroll.setWidget(self.view)
+        self.scroll.setWidget(body)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         # White and frameless through the palette, not a style sheet (which would draw the
@@ -212,6 +226,7 @@ class SourcePanel(QWidget):
         self.scroll.verticalScrollBar().rangeChanged.connect(self.scroll_to_current)
         session.events.frame_changed.connect(self.refresh)
         session.events.trace_changed.connect(self.refresh)
+        session.events.view_layer_changed.connect(self.refresh)
         self.refresh()
 
     def current_statement(self) -> str | None:
@@ -228,7 +243,11 @@ class SourcePanel(QWidget):
 
     def refresh(self, *_):
         s = self.session
-        data, index = s.data, s.cursor
+        frame = s.frame
+        # the cell that runs: the cursor's layer (the one in view at the loss)
+        layer = s.view_layer if frame.layer is None else frame.layer
+        data, index = s.layer_data(layer), s.local_index(layer)
+        self._driver(frame, data.trace.steps)
         state = data.source(index)
         notes = {}
         for line, name in state.ran.items():
@@ -241,8 +260,9 @@ class SourcePanel(QWidget):
             text = f"{name}{side}: {stats.long() if current else stats.short()}"
             notes[line] = (text, current, stats.nonfinite > 0)
         self.view.set_state(state, notes)
-        frame = s.frame
         where = "" if frame.phase == "loss" else f" · t = {frame.t}"
+        if frame.layer is not None:
+            where += f" · layer {frame.layer}"
         module = "lstm_engine.losses" if state.key == "loss" else "lstm_engine.cell"
         line = state.first_line + (state.current or 0)
         self.header.setText(f"{module}.{state.name}  (line {line}){where}")
@@ -251,11 +271,22 @@ class SourcePanel(QWidget):
             self._last = key
             self.scroll_to_current()
 
+    def _driver(self, frame, steps: int) -> None:
+        layers = self.session.num_layers
+        if layers == 1:
+            self.driver.hide()
+            return
+        state, notes = driver_state(frame, steps, layers)
+        self.driver.set_state(state, {n: (text, n == state.current, False)
+                                      for n, text in notes.items()})
+        self.driver.show()
+
     def scroll_to_current(self, *_) -> None:
         """Bring the current line (and its note's row) into view, with some context."""
         rect = self.view.current_rect()
         if rect is None:
             return
+        rect = rect.translated(0, self.view.y())      # below the driver's lines, if shown
         margin = int(self.view.line_h * 2)
         self.scroll.ensureVisible(0, int(rect.center().y()), 0,
                                   int(rect.height() / 2) + margin)

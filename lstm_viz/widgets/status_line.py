@@ -37,6 +37,7 @@ class StatusLine:
         bar.addPermanentWidget(self.iteration)
         ev = session.events
         ev.trace_changed.connect(self._on_trace)
+        ev.view_layer_changed.connect(self.update)
         for event in (ev.frame_changed, ev.history_changed, ev.iteration_changed):
             event.connect(self.update)
         self._on_trace()
@@ -46,13 +47,14 @@ class StatusLine:
         s = self.session
         n = len(s.frames)
         name = max((*STATEMENTS["fwd"], *STATEMENTS["bwd"]), key=len)
-        sample = f"frame bwd:{s.trace.steps - 1}:{name}  ({n}/{n})"
+        layer = f":L{s.num_layers - 1}" if s.num_layers > 1 else ""
+        sample = f"frame bwd:{s.trace.steps - 1}{layer}:{name}  ({n}/{n})"
         self.frame.setFixedWidth(self.metrics.horizontalAdvance(sample) + 12)
         self.update()
 
     def update(self, *_) -> None:
         s = self.session
-        frame = s.frame
+        frame = s.local_frame()                     # the layer in view's, for its numbers
         self.frame.set_full_text(f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
         tr = s.trace
         if frame.phase == "fwd":
@@ -61,7 +63,7 @@ class StatusLine:
             t = s.data.focus_step(frame)
             loss = f"L = {tr.total_loss:.6g}   l({t}) = {float(tr.loss[t]):.4g}"
         self.loss.set_full_text(loss)
-        norms = s.data.gradient_norms(s.cursor)
+        norms = s.data.gradient_norms(s.view_index)
         self.grads.set_full_text("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
                                  if norms else "gradients: not computed yet")
         self.iteration.set_full_text(s.iteration_text())

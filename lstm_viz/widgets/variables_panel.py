@@ -84,7 +84,7 @@ class VariablesModel(QAbstractTableModel):
             return found
         name = VARIABLES[row]
         s = self.session
-        stats = s.data.stats(name, s.cursor)
+        stats = s.data.stats(name, s.view_index)
         if stats is None:
             found = ((name, "", "not yet computed", "", "", "", ""), GREY, True)
         else:
@@ -157,24 +157,24 @@ class VectorPlot(QWidget):
         self._range = None
         self.plot.scene().sigMouseMoved.connect(self._on_mouse)
         for ev in (session.events.frame_changed, session.events.trace_changed,
-                   session.events.selection_changed):
+                   session.events.selection_changed, session.events.view_layer_changed):
             ev.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_):
         s = self.session
         name = s.selected
-        frame = s.frame
+        frame, index = s.local_frame(), s.view_index      # the layer in view's (docs/frames.md)
         if name is None:
             key = None
         elif name in ACCUMULATORS:
-            key = (name, s.cursor, id(s.trace))
+            key = (name, index, id(s.trace))
         elif not s.data.known(name, frame):
             key = (name, "unknown", str(frame), id(s.trace))
         else:
             key = (name, "t" if name != "loss" else "all", s.data.focus_step(frame), id(s.trace))
-        got = None if name is None else plotted_vector(s.data, name, s.cursor)
-        title = plot_title(s.data, name, s.cursor, got)
+        got = None if name is None else plotted_vector(s.data, name, index)
+        title = plot_title(s.data, name, index, got)
         if title != self.title.text():          # the frame in it changes every frame
             self.title.setText(title)
         if key == self._key:
@@ -270,6 +270,7 @@ class VariablesPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
+        session.events.view_layer_changed.connect(self._on_trace)
         session.events.selection_changed.connect(self._show_selection)
         self._show_selection(session.selected)
         self._follow()

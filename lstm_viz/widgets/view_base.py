@@ -20,9 +20,11 @@ def frame_for_step(session, t: int, backward: bool) -> Frame:
     frame = session.frame
     t = min(max(int(t), 0), session.trace.steps - 1)
     phase = "bwd" if backward else "fwd"
+    # with layers, the picture is of the layer in view: its cell at step t
+    layer = session.view_layer if session.num_layers > 1 else None
     if frame.phase != phase:
-        return Frame(phase, t)
-    return Frame(phase, t, frame.stmt)
+        return Frame(phase, t, None, layer)
+    return Frame(phase, t, frame.stmt, layer)
 
 
 class VisibleView(QWidget):
@@ -36,6 +38,7 @@ class VisibleView(QWidget):
         self.refreshes = 0
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
+        session.events.view_layer_changed.connect(self._on_trace)   # another layer's trace
 
     def _on_frame(self, *_):
         self.request()
