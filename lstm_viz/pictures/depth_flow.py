@@ -13,6 +13,7 @@ positive norm of the pass); NaN and ±Inf norms keep their reserved colours.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,23 +71,23 @@ class DepthFlow:
         return total
 
     def ratio_text(self, st: DepthFlowState) -> str:
-        """Where it vanishes, in words: over the known steps, the median decades lost
-        per layer down (top → layer 0) and over time (last step → first known)."""
-        if self.layers < 1 or min(st.known_from) >= self.steps:
-            return ""
-        first = max(st.known_from)
+        """Where it vanishes, in words: over the steps every layer knows, the median change
+        of log10‖ds‖ from the top layer down to layer 0, and over time from the last step
+        back to the earliest known one (negative: the gradient shrinks)."""
+        first = max(st.known_from) if st.known_from else self.steps
         if first >= self.steps:
             return ""
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN columns: no median
             cols = self.log[:, first:]
-            depth = np.nanmedian(cols[-1] - cols[0]) if self.layers > 1 else np.nan
-            time = np.nanmedian(self.log[:, -1] - self.log[:, first])
+            depth = np.nanmedian(cols[0] - cols[-1]) if self.layers > 1 else np.nan
+            time = np.nanmedian(self.log[:, first] - self.log[:, -1])
         parts = []
         if np.isfinite(depth):
-            parts.append(f"top → layer 0: {depth:+.2f} decades lost (median)")
+            parts.append(f"layer {self.layers - 1} → 0: {depth:+.2f} decades (median)")
         if np.isfinite(time) and first < self.steps - 1:
-            parts.append(f"t={self.steps - 1} → t={first}: {time:+.2f} decades lost")
-        return " · ".join(parts)
+            parts.append(f"t={self.steps - 1} → {first}: {time:+.2f} decades")
+        return "log10‖ds‖ changes " + " · ".join(parts) if parts else ""
 
     def table(self, st: DepthFlowState) -> tuple[list[str], list[list]]:
         header = ["layer", "step", "norm_ds", "log10_norm_ds"]

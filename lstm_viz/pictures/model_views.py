@@ -15,11 +15,12 @@ from functools import cached_property
 
 from lstm_engine.model import ModelTrace
 
+from ..model.frame_data import Stats, summarize
 from ..model.frames import Frame
 from .depth_flow import DepthFlow
 from .embedding_grads import EmbeddingGrads
 from .model_pass import model_pass
-from .predictions import Predictions
+from .predictions import VARIABLE_ROWS, Predictions
 from .readout_grads import ReadoutGrads
 from .tokens import Tokens, pass_vocabulary
 
@@ -75,6 +76,20 @@ class ModelViews:
         if tok is None or frame.t is None or not 0 <= frame.t < tok.steps:
             return ""
         return tok.step_label(frame.t)
+
+    def readout_rows(self, frame) -> list[tuple[str, Stats | None]]:
+        """The read-out's rows of the variables panel at a frame (none without a
+        read-out): its output and dl/dz at the top layer, each summarised (None: not
+        computed yet, before the loss frame)."""
+        p = self.predictions
+        if not p.available:
+            return []
+        focus = self.focus(frame)
+        rows = []
+        for name in VARIABLE_ROWS[p.kind]:
+            v = p.variable(name, frame, focus)
+            rows.append((name, None if v is None else summarize(v)))
+        return rows
 
     # what the pass has (a view is shown only then)
     def has_readout(self) -> bool:

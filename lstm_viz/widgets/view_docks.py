@@ -40,9 +40,9 @@ VIEWS = (  # object name, title, class
 # class says whether a pass has it (``applies``); their docks are hidden otherwise.
 PASS_VIEWS = (
     ("predictions", "Predictions", PredictionsView),
-    ("readout_grads", "Read-out gradient", ReadoutGradView),
+    ("readout_grads", "Read-out gradients", ReadoutGradView),
     ("embedding_grads", "Embedding gradient", EmbeddingGradView),
-    ("depth_flow", "Flow through layers", DepthFlowView),
+    ("depth_flow", "Layers × time", DepthFlowView),
 )
 
 
@@ -66,10 +66,11 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     window.variables_dock.show()
     window.splitDockWidget(window.source_dock, window.variables_dock, Qt.Orientation.Vertical)
     window.splitDockWidget(docks["carousel"], docks["heatmaps"], Qt.Orientation.Vertical)
-    for name in ("param_grads", "flow", "loss_to_cell", "predictions", "readout_grads",
-                 "embedding_grads"):
+    # The flow through layers beside the flow curves. (Tabbed with the carousel instead,
+    # the read-out's views grew the window past 768 px: a tab bar there costs height.)
+    for name in ("param_grads", "flow", "depth_flow", "loss_to_cell", "predictions",
+                 "readout_grads", "embedding_grads"):
         window.tabifyDockWidget(docks["heatmaps"], docks[name])
-    window.tabifyDockWidget(docks["flow"], docks["depth_flow"])   # beside the flow curves
     docks["heatmaps"].raise_()
     window.resizeDocks([window.source_dock, docks["carousel"]], [650, 716],
                        Qt.Orientation.Horizontal)
