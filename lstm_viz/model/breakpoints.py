@@ -15,18 +15,25 @@ Each breakpoint has a stable text form (``spec``), which is also how it is saved
     vanish ds < 0.1                  ‖ds(t)‖ / ‖ds(t+1)‖ below a threshold
     saturation f > 0.9 eps 0.01      fraction of units of f within eps of 0 or 1, above 0.9
     gradcheck > 0.001                a gradient-check error above a threshold
+    L1: norm ds < 0.25               (stacked models) a condition on layer 1 only
 
 Where a condition stops: at the statement frame that computes the value (``norm ds``
 at ``bwd:t:ds``, ``saturation f`` at ``fwd:t:f``; ``top_diff_h``/``top_diff_s``, the
 step's inputs, at its first statement; ``loss`` and ``dl_dh`` at the loss frame; a NaN
 in a gradient accumulator at the step whose contribution brings it in; a gradient-check
 error at ``bwd:0:<array>_diff``, where that array's gradient is complete).
+With stacked layers (docs/frames.md) a condition holds for any layer unless its text
+starts with one (``L1: …``): it is evaluated on each layer's Trace and stops at that
+layer's statement (``norm ds`` at ``bwd:t:L1:ds``), and the stop says which layer.
+A frame breakpoint names its layer in its frame (``frame bwd:2:L0:ds``). The gradient
+check is of one cell: on a stacked model its breakpoint never holds.
 ``enabled`` and ``hit_count`` (how many times it stopped execution) are state, not part
 of the identity: two breakpoints with the same spec are equal.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +64,7 @@ class Hits:
     values: np.ndarray                   # float64, aligned with indices
     names: tuple[str, ...] = ()          # names[codes[k]] is what hit at indices[k]
     codes: np.ndarray | None = None
+    layers: np.ndarray | None = None     # (stacked models) the layer of each hit
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -76,6 +84,9 @@ class Hits:
 
     def name(self, k: int) -> str | None:
         return None if self.codes is None else self.names[int(self.codes[k])]
+
+    def layer(self, k: int) -> int | None:
+        return None if self.layers is None else int(self.layers[k])
 
 
 NO_HITS = Hits(_EMPTY_I, _EMPTY_F)
@@ -97,17 +108,42 @@ def _hits(parts: list[tuple[str, np.ndarray, np.ndarray]]) -> Hits:
     return Hits(idx[keep], val[keep], names, code[keep])
 
 
+def merge_layers(found: list[tuple[int, Hits]]) -> Hits:
+    """One Hits from each layer's (of a stacked model): sorted by frame, each hit with its
+    layer and its own name (layers' frames differ; at the loss frame the first wins)."""
+    found = [(layer, h) for layer, h in found if len(h)]
+    if not found:
+        return NO_HITS
+    names: list[str] = []
+    idx, val, code, lay = [], [], [], []
+    for layer, h in found:
+        codes = np.zeros(len(h), np.int64) if h.codes is None else h.codes
+        idx.append(h.indices)
+        val.append(h.values)
+        code.append(codes + len(names))
+        lay.append(np.full(len(h), layer, np.int64))
+        names.extend(h.names or ("",) * (int(codes.max()) + 1))
+    i, v, c, la = (np.concatenate(a) for a in (idx, val, code, lay))
+    order = np.argsort(i, kind="stable")
+    i, v, c, la = i[order], v[order], c[order], la[order]
+    keep = np.ones(len(i), bool)
+    keep[1:] = i[1:] != i[:-1]
+    return Hits(i[keep], v[keep], tuple(names), c[keep], la[keep])
+
+
 # ---- where each quantity is computed -------------------------------------------------------
 
-def frame_indices(model: FrameModel, name: str, steps: np.ndarray) -> np.ndarray:
-    """Frame index (vectorised over steps t) of the statement that computes ``name`` at t."""
+def frame_indices(model: FrameModel, name: str, steps: np.ndarray, layer: int = 0) -> np.ndarray:
+    """Frame index (vectorised over steps t) of the statement that computes ``name`` at t
+    in layer ``layer``'s cell (a one-layer run: its only cell)."""
     steps = np.asarray(steps, np.int64)
     if name in FORWARD_STATEMENTS:
-        return steps * model.NF + FORWARD_STATEMENTS.index(name)
+        return steps * model.fwd_block + layer * model.NF + FORWARD_STATEMENTS.index(name)
     if name in ("loss", "dl_dh"):
         return np.full(steps.shape, model.loss_index, np.int64)
     k = 0 if name in ("top_diff_h", "top_diff_s") else BACKWARD_STATEMENTS.index(name)
-    return model.backward_start + (model.steps - 1 - steps) * model.NB + k
+    return (model.backward_start + (model.steps - 1 - steps) * model.bwd_block
+            + (model.layers - 1 - layer) * model.NB + k)
 
 
 def problem_frame(model: FrameModel, problem) -> int:
@@ -172,7 +208,9 @@ class Breakpoint:
     def label(self) -> str:
         return self.spec()
 
-    def evaluate(self, trace, model: FrameModel, context=None) -> Hits:
+    def evaluate(self, trace, model: FrameModel, context=None, layer: int = 0) -> Hits:
+        """Where it holds in ``trace``, layer ``layer``'s of the pass whose frames are
+        ``model`` (a one-layer pass: the pass itself, layer 0)."""
         raise NotImplementedError
 
     def reason(self, hits: Hits, k: int) -> str:
@@ -213,7 +251,7 @@ class FrameBreakpoint(Breakpoint):
     def label(self) -> str:
         return str(self.frame)
 
-    def evaluate(self, trace, model, context=None) -> Hits:
+    def evaluate(self, trace, model, context=None, layer: int = 0) -> Hits:
         try:
             i = model.index(self.frame)
         except UserError:
@@ -246,7 +284,7 @@ class NonFiniteBreakpoint(Breakpoint):
     def label(self) -> str:
         return "NaN or Inf" + ("" if self.quantity is None else f" in {self.quantity}")
 
-    def evaluate(self, trace, model, context=None) -> Hits:
+    def evaluate(self, trace, model, context=None, layer: int = 0) -> Hits:
         names = ((*FORWARD_NAMES, "loss", "dl_dh", *BACKWARD_NAMES, *GRAD_NAMES)
                  if self.quantity is None else (self.quantity,))
         parts = []
@@ -273,7 +311,7 @@ class NonFiniteBreakpoint(Breakpoint):
                 count = (~finite).sum(axis=1)
             t = np.flatnonzero(bad)
             if t.size:
-                parts.append((name, frame_indices(model, name, t), count[t]))
+                parts.append((name, frame_indices(model, name, t, layer), count[t]))
         return _hits(parts)
 
     def reason(self, hits, k) -> str:
@@ -301,12 +339,12 @@ class NormBreakpoint(Breakpoint):
     def label(self) -> str:
         return f"‖{self.quantity}‖ {self.op} {self.threshold:g}"
 
-    def evaluate(self, trace, model, context=None) -> Hits:
+    def evaluate(self, trace, model, context=None, layer: int = 0) -> Hits:
         n = step_norms(trace, self.quantity)
         with np.errstate(invalid="ignore"):
             ok = n < self.threshold if self.op == "<" else n > self.threshold
         t = np.flatnonzero(ok)
-        return _hits([(self.quantity, frame_indices(model, self.quantity, t), n[t])])
+        return _hits([(self.quantity, frame_indices(model, self.quantity, t, layer), n[t])])
 
     def reason(self, hits, k) -> str:
         return f"‖{self.quantity}‖ = {hits.values[k]:.4g} {self.op} {self.threshold:g}"
@@ -332,7 +370,7 @@ class VanishingBreakpoint(Breakpoint):
         q = self.quantity
         return f"‖{q}(t)‖/‖{q}(t+1)‖ < {self.threshold:g}"
 
-    def evaluate(self, trace, model, context=None) -> Hits:
+    def evaluate(self, trace, model, context=None, layer: int = 0) -> Hits:
         n = step_norms(trace, self.quantity)
         if n.size < 2:
             return NO_HITS
@@ -340,7 +378,7 @@ class VanishingBreakpoint(Breakpoint):
             ratio = n[:-1] / n[1:]
             ok = (n[1:] > 0) & (ratio < self.threshold)
         t = np.flatnonzero(ok)
-        return _hits([(self.quantity, frame_indices(model, self.quantity, t), ratio[t])])
+        return _hits([(self.quantity, frame_indices(model, self.quantity, t, layer), ratio[t])])
 
     def reason(self, hits, k) -> str:
         q = self.quantity
@@ -374,10 +412,10 @@ class SaturationBreakpoint(Breakpoint):
         a = np.asarray(trace[self.gate])
         return ((a < self.eps) | (a > 1.0 - self.eps)).mean(axis=1)
 
-    def evaluate(self, trace, model, context=None) -> Hits:
+    def evaluate(self, trace, model, context=None, layer: int = 0) -> Hits:
         frac = self.fractions(trace)
         t = np.flatnonzero(frac > self.threshold)
-        return _hits([(self.gate, frame_indices(model, self.gate, t), frac[t])])
+        return _hits([(self.gate, frame_indices(model, self.gate, t, layer), frac[t])])
 
     def reason(self, hits, k) -> str:
         return (f"{hits.values[k]:.0%} of {self.gate}'s units within {self.eps:g} of 0 or 1 "
@@ -403,7 +441,9 @@ class GradCheckBreakpoint(Breakpoint):
     def label(self) -> str:
         return f"grad-check error > {self.threshold:g}"
 
-    def evaluate(self, trace, model, context=None) -> Hits:
+    def evaluate(self, trace, model, context=None, layer: int = 0) -> Hits:
+        if model.layers > 1:                  # the check is of one cell on the loss
+            return NO_HITS
         errors = None if context is None else context.gradcheck_errors(trace)
         if not errors:
             return NO_HITS
@@ -423,13 +463,41 @@ class GradCheckBreakpoint(Breakpoint):
                 f"> {self.threshold:g}")
 
 
+class LayerBreakpoint(Breakpoint):
+    """A condition on one layer of a stacked model: ``L1: norm ds < 0.25``."""
+
+    def __init__(self, layer: int, condition: Breakpoint):
+        super().__init__()
+        if isinstance(condition, (FrameBreakpoint, LayerBreakpoint)):
+            raise UserError("a layer part goes before a condition; a frame names its layer "
+                            "in its text (frame bwd:2:L0:ds)")
+        self.layer, self.condition = int(layer), condition
+        self.kind = condition.kind
+
+    def spec(self) -> str:
+        return f"L{self.layer}: {self.condition.spec()}"
+
+    def label(self) -> str:
+        return f"layer {self.layer}: {self.condition.label()}"
+
+    def evaluate(self, trace, model, context=None, layer: int = 0) -> Hits:
+        if layer != self.layer:
+            return NO_HITS
+        return self.condition.evaluate(trace, model, context, layer)
+
+    def reason(self, hits, k) -> str:
+        return self.condition.reason(hits, k)
+
+
 # ---- the text form -------------------------------------------------------------------------
 
 SPEC_HELP = ("breakpoints look like: frame bwd:2:ds | nan | nan ds | norm ds < 1e-6 | "
-             "vanish ds < 0.1 | saturation f > 0.9 eps 0.01 | gradcheck > 1e-3")
+             "vanish ds < 0.1 | saturation f > 0.9 eps 0.01 | gradcheck > 1e-3 | "
+             "L1: norm ds < 0.25 (one layer of a stacked model)")
+_LAYER_PART = re.compile(r"L(\d{1,4}):")
 
 
-def parse_breakpoint(text: str) -> Breakpoint:  # noqa: C901 - one branch per kind of breakpoint text, each with its own message
+def parse_breakpoint(text: str) -> Breakpoint:  # noqa: C901, PLR0912 - one branch per kind of breakpoint text, each with its own message
     """The breakpoint whose ``spec`` is ``text`` (UserError naming the problem)."""
     if len(str(text)) > MAX_SPEC:
         raise UserError(f"the breakpoint {show(text)} is longer than {MAX_SPEC} characters")
@@ -437,6 +505,8 @@ def parse_breakpoint(text: str) -> Breakpoint:  # noqa: C901 - one branch per ki
     if not words:
         raise UserError("empty breakpoint; " + SPEC_HELP)
     kind, rest = words[0], words[1:]
+    if _LAYER_PART.fullmatch(kind):
+        return _on_layer(str(text), int(kind[1:-1]), rest)
     try:
         if kind == "frame" and len(rest) == 1:
             return FrameBreakpoint(rest[0])
@@ -460,6 +530,17 @@ def parse_breakpoint(text: str) -> Breakpoint:  # noqa: C901 - one branch per ki
     if len(words) == 1 and kind.split(":")[0] in ("fwd", "bwd", "loss"):
         return FrameBreakpoint(str(text).strip())
     raise UserError(f"cannot read the breakpoint {text!r}; " + SPEC_HELP)
+
+
+def _on_layer(text: str, layer: int, rest: list[str]) -> Breakpoint:
+    """``L1: <condition>``: the condition on layer 1 only."""
+    if not rest:
+        raise UserError(f"breakpoint {text!r}: a condition follows the layer part; "
+                        + SPEC_HELP)
+    try:
+        return LayerBreakpoint(layer, parse_breakpoint(" ".join(rest)))
+    except UserError as err:
+        raise UserError(f"breakpoint {text!r}: {err}") from None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ later object never answers for it.
 
 from __future__ import annotations
 
+from lstm_engine.errors import UserError
+
 from .checks import full_check, quick_check
 
 KEEP = 8                                       # passes whose checks are kept
@@ -46,6 +48,9 @@ class CheckCache:
     def run(self, **options):
         """The engine's finite-difference check on the shown pass (can take seconds)."""
         s = self._session
+        if s.num_layers > 1:
+            raise UserError("the app's gradient check is of one cell; check a stacked model "
+                            "with lstm-engine gradcheck")
         result = full_check(s.trace, s.forward_variant, **options)
         self.set_result(result)
         return result

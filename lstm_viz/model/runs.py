@@ -98,5 +98,6 @@ class Runs:
                            end_training=True, carry=False)    # it brings its own breakpoints
             s.apply(breakpoints=other.breakpoints, history=other.history,
                     training=other.training, iteration=other.iteration, frame=other.cursor,
-                    selected=other.selected, speed=other.speed)
+                    selected=other.selected, speed=other.speed,
+                    view_layer=other.view_layer_pinned)
             s.checks.take_from(other.checks)

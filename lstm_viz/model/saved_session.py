@@ -26,13 +26,16 @@ import numpy as np
 from lstm_engine.errors import UserError
 from lstm_engine.io import (
     LOSS_PREFIX,
+    model_trace_arrays,
+    model_trace_from_arrays,
     params_from_arrays,
     read_npz,
     save_npz_atomic,
     trace_from_arrays,
 )
+from lstm_engine.model_arrays import MODEL_TRACE_VERSION
 from lstm_engine.textsafe import show
-from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
+from lstm_engine.trace import GRAD_NAMES, STEP_NAMES, Trace
 from lstm_engine.training import TrainState
 
 from .app_memory import check_can_show
@@ -42,7 +45,7 @@ from .file_values import check_tree, count, number
 from .file_values import text as checked_text
 from .jobs import Job, finish
 from .live_training import HistoryEntry
-from .session import MAX_SPEED, MIN_SPEED, Session
+from .session import MAX_SPEED, MIN_SPEED, Session, first_layer
 from .training_run import MAX_ITERATION, TrainingRun, TrainingSettings
 
 FORMAT = "lstm-viz-session"
@@ -69,14 +72,26 @@ def _flatten(obj, prefix: str, out: dict) -> None:
         out[prefix] = np.asarray(obj)
 
 
+def _model_trace_arrays(trace, prefix: str) -> tuple[dict, dict]:
+    """A ModelTrace (stacked layers, an embedding) as a format-2 trace file lays it out:
+    its arrays under ``prefix`` and its meta (which carries ``version`` 2)."""
+    arrays = model_trace_arrays(trace)
+    meta = json.loads(str(arrays.pop("meta")[()]))
+    return {prefix + k: v for k, v in arrays.items()}, meta
+
+
 def save_session(path, session: Session, view: dict | None = None) -> None:
     """Write the session (and the GUI's ``view`` layout, any JSON object) atomically."""
-    trace = session.trace
+    if session.model_trace is not None:         # the whole model, every layer
+        arrays, trace_meta = _model_trace_arrays(session.model_trace, "trace.")
+    else:
+        trace = session.trace
+        arrays, trace_meta = _trace_arrays(trace, "trace."), trace.meta()
     meta = {"format": FORMAT, "version": VERSION, "config": asdict(session.config),
             "frame": session.frame_text, "selected": session.selected,
             "speed": session.speed, "breakpoints": [bp.to_dict() for bp in session.breakpoints],
-            "view": view or {}, "trace": trace.meta(), "training": None}
-    arrays = _trace_arrays(trace, "trace.")
+            "view": view or {}, "trace": trace_meta, "training": None,
+            "view_layer": session.view_layer_pinned}
     hist = session.history_arrays()
     arrays.update({f"history.{k}": v for k, v in hist.items()})
     run = session.training
@@ -310,14 +325,24 @@ def _check_training_size(settings: TrainingSettings, params, path) -> None:
 
 
 def _selection_and_speed(meta: dict) -> dict:
-    """The saved selection and speed as ``Session.restore``'s arguments (one that is
-    missing: the default), each checked (UserError)."""
+    """The saved selection, speed and pinned layer as ``Session.restore``'s arguments
+    (one that is missing: the default), each checked (UserError)."""
     out: dict = {}
     if meta.get("selected") is not None:
         out["selected"] = checked_text(meta["selected"], "'selected'", 200)
     if meta.get("speed") is not None:
         out["speed"] = number(meta["speed"], "'speed'", MIN_SPEED, MAX_SPEED)
+    if meta.get("view_layer") is not None:              # the layer the views are pinned to
+        out["view_layer"] = count(meta["view_layer"], "'view_layer'", 10_000)
     return out
+
+
+def _read_pass(arrays: dict, trace_meta: dict, path):
+    """The saved pass: a Trace, or (its meta of trace format 2) a ModelTrace."""
+    where = f"{path}: trace"
+    if trace_meta.get("version") == MODEL_TRACE_VERSION:
+        return model_trace_from_arrays(_sub(arrays, "trace."), trace_meta, where)
+    return trace_from_arrays(_sub(arrays, "trace."), trace_meta, where)
 
 
 def is_saved_session(path) -> bool:
@@ -339,9 +364,9 @@ def load_session_job(path) -> Job:
     path = Path(path)
     arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
-    trace = trace_from_arrays(_sub(arrays, "trace."), meta["trace"], f"{path}: trace")
+    trace = _read_pass(arrays, meta["trace"], path)
     check_can_show(trace, path)
-    config = _config(meta["config"], trace, path)
+    config = _config(meta["config"], first_layer(trace), path)
     try:                                    # the cheap checks first, then the long work
         if len(meta["breakpoints"]) > MAX_BREAKPOINTS:
             raise UserError(f"{len(meta['breakpoints'])} breakpoints, more than the "
@@ -352,6 +377,9 @@ def load_session_job(path) -> Job:
     except UserError as err:
         raise UserError(f"{path}: {err}") from None
     run = shown = history = None
+    if meta.get("training") is not None and not isinstance(trace, Trace):
+        raise UserError(f"{path}: a training run of a stacked model; this version trains "
+                        "one cell in the app")
     if meta.get("training") is not None:
         run, shown = yield from _training(arrays, meta["training"], trace, path)
     elif (h := _history(arrays, path)) is not None:

@@ -49,7 +49,7 @@ from .frames import Frame, FrameModel, describe
 from .live_training import HistoryEntry, LiveTraining, TrainReport, entries
 from .play import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, SPEEDS, Player
 from .runs import Runs, record_config
-from .stops import Stop, Stops
+from .stops import Stop, Stops, layer_traces
 from .training_run import TrainingRun, TrainingSettings
 
 __all__ = ["Session", "HistoryEntry", "Stop", "TrainReport", "SPEEDS", "MIN_SPEED",
@@ -60,11 +60,6 @@ def _frame_data(trace, config: RunConfig) -> FrameData:
     """The FrameData of a pass recorded under ``config`` (whose forward cell is
     ``config.variant`` even when its backward, the trace's variant, is another)."""
     return FrameData(trace, config.variant if config.backward else None)
-
-
-def layer_traces(trace) -> tuple:
-    """The one-cell Traces of a pass: a ModelTrace's layers, or the Trace itself."""
-    return tuple(trace.layers) if isinstance(trace, ModelTrace) else (trace,)
 
 
 def first_layer(trace):
@@ -113,7 +108,7 @@ class Session:
                 training: TrainingRun | None = None, iteration: int | None = None,
                 frame: Frame | str | int = 0, breakpoints=(), history=None,
                 selected: str | None = "h", speed: float = DEFAULT_SPEED,
-                path: str | None = None) -> Session:
+                path: str | None = None, view_layer: int | None = None) -> Session:
         """A session holding exactly what is given (a saved session, a file, a text form),
         recording nothing. With ``training``, the pass shown is that run's at ``iteration``
         (default: its latest) and ``history`` defaults to the run's. UserError for a frame,
@@ -128,15 +123,17 @@ class Session:
         session.runs.path = path
         session.apply(training=training, iteration=iteration, frame=frame,
                       breakpoints=breakpoints, history=history, selected=selected,
-                      speed=speed)
+                      speed=speed, view_layer=view_layer)
         return session
 
     def apply(self, *, training: TrainingRun | None = None, iteration: int | None = None,
               frame: Frame | str | int = 0, breakpoints=(), history=None,
-              selected: str | None = "h", speed: float = DEFAULT_SPEED) -> None:
+              selected: str | None = "h", speed: float = DEFAULT_SPEED,
+              view_layer: int | None = None) -> None:
         """Hold these along with the shown pass (``restore`` and ``adopt``): the training
         run whose pass of ``iteration`` is shown, the breakpoints, the history, the
-        cursor, the selection and the speed. Listeners hear of it once it is whole."""
+        cursor, the selection, the speed and the layer the views are pinned to (None:
+        they follow the cursor). Listeners hear of it once it is whole."""
         with self.events.batch():
             if training is not None:
                 assert iteration is not None        # restore() gives the run's iteration
@@ -151,6 +148,7 @@ class Session:
                 self.goto(frame)
             self.select(selected)
             self.set_speed(speed)
+            self.set_view_layer(view_layer)
 
     # ---- state ----------------------------------------------------------------------------
 

@@ -21,9 +21,17 @@ from .breakpoints import (
     Breakpoint,
     FrameBreakpoint,
     Hits,
+    LayerBreakpoint,
+    merge_layers,
     parse_breakpoint,
 )
 from .frames import Frame, FrameModel
+
+
+def layer_traces(trace) -> tuple:
+    """The one-cell Traces of a pass: a ModelTrace's layers, or the Trace itself."""
+    layers = getattr(trace, "layers", None)
+    return tuple(layers) if isinstance(layers, tuple) else (trace,)
 
 
 @dataclass(frozen=True)
@@ -63,20 +71,27 @@ class Stops:
     # ---- where breakpoints hold -----------------------------------------------------------
 
     def hits(self, bp: Breakpoint, trace=None) -> Hits:
-        """Where ``bp`` holds in the shown pass (or ``trace``), evaluated once per pass."""
+        """Where ``bp`` holds in the shown pass (or ``trace``: a Trace or a ModelTrace),
+        evaluated once per pass; in a stacked model on every layer (docs/frames.md)."""
         s = self._session
-        trace = s.trace if trace is None else trace
+        shown = s.shown_pass
+        trace = shown if trace is None else trace
         key = bp.spec()
         found = self._hits.get(key)
         if found is not None and found[0] is trace:
             return found[1]
-        model = s.frames if trace is s.trace else FrameModel(trace.steps)
+        layers = layer_traces(trace)
+        model = s.frames if trace is shown else FrameModel(layers[0].steps, len(layers))
         try:
             with np.errstate(all="ignore"):
-                hits = bp.evaluate(trace, model, s)
+                if len(layers) == 1:
+                    hits = bp.evaluate(layers[0], model, s)
+                else:
+                    hits = merge_layers([(n, bp.evaluate(tr, model, s, n))
+                                         for n, tr in enumerate(layers)])
         except UserError:
             hits = NO_HITS
-        if trace is s.trace:
+        if trace is shown:
             self._hits[key] = (trace, hits)
         return hits
 
@@ -108,7 +123,9 @@ class Stops:
             hits = self.hits(bp)
             k = hits.at(index)
             if k is not None:
-                out.append((bp, bp.reason(hits, k)))
+                layer = hits.layer(k)
+                reason = bp.reason(hits, k)
+                out.append((bp, reason if layer is None else f"layer {layer}: {reason}"))
         return out
 
     def holds_at(self, index: int) -> bool:
@@ -201,8 +218,7 @@ class Stops:
         """Add a frame breakpoint (Frame or ``fwd:3``) or a condition (a Breakpoint or its
         spec, e.g. ``norm ds < 1e-6``). False if the same one is there already."""
         bp = as_breakpoint(bp)
-        if isinstance(bp, FrameBreakpoint):
-            self._session.frames.index(bp.frame)       # UserError if it is not in this run
+        self._check(bp)
         if bp in self.list:
             return False
         if len(self.list) >= MAX_BREAKPOINTS:
@@ -211,6 +227,15 @@ class Stops:
         self.list.append(bp)
         self._session.events.breakpoints_changed.emit()
         return True
+
+    def _check(self, bp: Breakpoint) -> None:
+        """UserError for a frame this run lacks, or a layer it does not have."""
+        if isinstance(bp, FrameBreakpoint):
+            self._session.frames.index(bp.frame)       # UserError if it is not in this run
+        elif isinstance(bp, LayerBreakpoint) and bp.layer >= self._session.num_layers:
+            n = self._session.num_layers
+            raise UserError(f"breakpoint {bp.spec()!r}: this run has "
+                            + ("one layer (L0)" if n == 1 else f"layers 0…{n - 1}"))
 
     def remove(self, bp: Breakpoint | Frame | str) -> bool:
         have = self.find(bp)
@@ -269,8 +294,7 @@ class Stops:
             spec = bp.spec()
             if spec in seen:
                 continue
-            if isinstance(bp, FrameBreakpoint):
-                self._session.frames.index(bp.frame)
+            self._check(bp)
             seen.add(spec)
             new.append(bp)
             if len(new) > MAX_BREAKPOINTS:

@@ -54,6 +54,10 @@ class IntegerAxis(pg.AxisItem):
         return out
 
 
+STACKED = ("this check is of one cell on the loss; check a stacked model with "
+           "lstm-engine gradcheck (every layer, the read-out and the embedding)")
+
+
 class GradCheckDialog(QDialog):
     def __init__(self, session, parent=None):  # noqa: PLR0915 - builds the dialog's widgets top to bottom, as they appear
         super().__init__(parent)
@@ -130,6 +134,11 @@ class GradCheckDialog(QDialog):
         if self._future is not None and not self._future.done():
             return
         s = self.session
+        if s.num_layers > 1:          # one cell's check on a layer's Trace would be wrong
+            self._clear_result()
+            self.what.setText(f"a stacked model ({s.num_layers} layers)")
+            self.verdict.setText(STACKED)
+            return
         self._trace = s.trace
         fwd = s.forward_variant
         back = self._trace.variant
