@@ -251,3 +251,28 @@ def test_the_text_task_labels_its_steps_with_its_characters():
 def test_token_ids_of_an_embedding_pass_are_its_tokens(xent):
     mt, _, _, tokens, _ = xent
     np.testing.assert_array_equal(pass_tokens(mt, None), tokens)
+
+
+def test_readout_and_embedding_gradients_count_nan_and_inf_as_of_the_frame(xent):
+    mt = xent[0]
+    e = np.array(mt.outputs["dl_dlogits"])
+    e[6, 1] = np.nan                                   # step 6: reached at bwd:6
+    h = np.array(mt.top.h)
+    h[2, 0] = np.inf
+    fake = SimpleNamespace(loss_name="xent", outputs={"dl_dlogits": e}, wy_diff=mt.wy_diff,
+                           by_diff=mt.by_diff, steps=T, top=SimpleNamespace(h=h))
+    rg = ReadoutGrads(fake)
+    assert rg.state(Frame("bwd", 7)).special.total == 0
+    at6 = rg.state(Frame("bwd", 6))
+    assert at6.special.nan == HIDDENS[-1] + 1           # wy_diff's row 1 and by_diff[1]
+    assert np.isnan(at6.wy[1]).all() and np.isnan(at6.by[1])
+    assert np.isfinite(rg.levels()[0][1]) and rg.levels()[0][1] > 0   # levels stay drawable
+    dxc = np.array(mt.layers[0].dxc)
+    dxc[4, 0] = -np.inf
+    emb = SimpleNamespace(tokens=mt.tokens, dE=mt.dE, steps=T, inputs=X,
+                          layers=[SimpleNamespace(dxc=dxc)])
+    eg = EmbeddingGrads(emb)
+    assert eg.state(Frame("bwd", 5)).special.total == 0
+    row = list(eg.occurring).index(mt.tokens[4])
+    st = eg.state(Frame("bwd", 4))
+    assert st.special.neginf == 1 and st.rows[row, 0] == -np.inf
