@@ -246,6 +246,9 @@ class LiveTraining:
             self.train(1)
             return self.history[-1] if self.history else HistoryEntry(0, float("nan"),
                                                                       float("nan"))
+        if s.model_trace is not None:        # the step below updates one cell's arrays
+            raise UserError("Train One Iteration steps a single cell on dense inputs; "
+                            "train this model with lstm-engine train")
         tr, c = s.trace, s.config
         grad_norm = float(np.sqrt(sum(sum_squares(tr[n]) for n in GRAD_NAMES)))
         params, loss = sgd_step(tr, c.lr)

@@ -81,7 +81,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--task", choices=task_names(), help="open this task's example")
     p.add_argument("--variant", choices=VARIANTS, help="the cell variant (default: seed)")
     p.add_argument("--goto", metavar="FRAME", help="open at this frame: fwd:3, fwd:3:s, loss, "
-                   "bwd:2, bwd:2:ds")
+                   "bwd:2, bwd:2:ds (stacked layers: fwd:3:L1:s, bwd:2:L0:ds)")
     p.add_argument("--screenshot", metavar="PNG", type=screenshot_arg,
                    help="render the window to PNG and exit (needs no display)")
     p.add_argument("--size", default=(1366, 768), metavar="WxH", type=size_arg,

@@ -281,9 +281,14 @@ class MainWindow(QMainWindow):
         name = Path(s.path).name if s.path else f"{c.task} example"
         cell = (s.trace.variant if not c.backward
                 else f"{c.variant} forward, {c.backward} backward")
+        sizes = f"X={s.trace.inputs}, H={s.trace.hidden}"
+        if s.num_layers > 1:
+            m = s.model_trace
+            assert m is not None                   # layers come from a ModelTrace
+            sizes = f"{s.num_layers} layers, X={m.model.inputs}, " + \
+                "H=" + "/".join(str(h) for h in m.model.hiddens)
         self.setWindowTitle(title_text(f"lstm-viz — {name} ({cell}, T={s.trace.steps}, "
-                                       f"X={s.trace.inputs}, H={s.trace.hidden}, "
-                                       f"{s.trace.dtype.name})"))
+                                       f"{sizes}, {s.trace.dtype.name})"))
 
     def _on_playing(self, playing: bool):
         a = self.actions_by_id["play"]
@@ -388,9 +393,12 @@ class MainWindow(QMainWindow):
         return True
 
     def goto_frame_dialog(self):
+        s = self.session
+        forms = ("fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds" if s.num_layers == 1 else
+                 f"fwd:3:L1:s, fwd:3:L1, loss, bwd:2:L0:ds, bwd:2; layers 0 … {s.num_layers - 1}")
         text, ok = ask_text(
-            self, "Go to frame", f"Frame (fwd:3, fwd:3:s, loss, bwd:2, bwd:2:ds), "
-            f"steps 0 … {self.session.trace.steps - 1}:", text=self.session.frame_text)
+            self, "Go to frame", f"Frame ({forms}), steps 0 … {s.trace.steps - 1}:",
+            text=s.frame_text)
         if ok:
             self.goto_text(text)
 

@@ -14,7 +14,7 @@ above the cell, with t, l and where ``top_diff_h`` comes from beside them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
@@ -37,6 +37,8 @@ SKIPPED_FG = QColor(120, 120, 130)
 
 
 class SourceView(QWidget):
+    BOTTOM_ROWS = 2                  # empty rows under the last line (room to scroll to it)
+
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
@@ -86,7 +88,7 @@ class SourceView(QWidget):
                     places[n] = (self.gutter + 24, y + lh, note_w)
                     y += lh
             y += lh
-        result = (ys, places, y + 2 * lh + 3)
+        result = (ys, places, y + self.BOTTOM_ROWS * lh + 3)
         self._layout = (width, result)
         return result
 
@@ -182,6 +184,15 @@ class SourceView(QWidget):
         p.drawText(QPointF(x, y + self.fm.ascent() + 1.5), text)
 
 
+class DriverView(SourceView):
+    """The model driver's few lines over the cell: exactly as tall as they are."""
+
+    BOTTOM_ROWS = 0
+
+    def sizeHint(self):
+        return QSize(0, self.minimumHeight())
+
+
 class SourcePanel(QWidget):
     """Header (function, file line, step) over the scrollable source view."""
 
@@ -192,8 +203,8 @@ class SourcePanel(QWidget):
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.view = SourceView(session)
-        self.driver = SourceView(session)          # the model driver's loop (L > 1)
-        self.driver.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        self.driver = DriverView(session)          # the model driver's loop (L > 1)
+        self.driver.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.driver.hide()
         body = QWidget()
         column = QVBoxLayout(body)
@@ -221,6 +232,7 @@ class SourcePanel(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.scroll, 1)
         self._last = None
+        self._queued = False                  # a scroll after the layout is queued
         # Rows that appear or go (notes wrapping at a new width, the dock resized or shown)
         # change the scroll range: keep the current line on screen through them.
         self.scroll.verticalScrollBar().rangeChanged.connect(self.scroll_to_current)
@@ -265,7 +277,12 @@ class SourcePanel(QWidget):
             where += f" · layer {frame.layer}"
         module = "lstm_engine.losses" if state.key == "loss" else "lstm_engine.cell"
         line = state.first_line + (state.current or 0)
-        self.header.setText(f"{module}.{state.name}  (line {line}){where}")
+        called = ""
+        if self.driver.isVisibleTo(self):     # the driver's lines come from another file
+            d = self.driver.state
+            called = (f"lstm_engine.model_driver line {d.first_line + (d.current or 0)}"
+                      " → ")
+        self.header.setText(f"{called}{module}.{state.name}  (line {line}){where}")
         key = (state.key, state.current)
         if key != self._last:
             self._last = key
@@ -286,10 +303,19 @@ class SourcePanel(QWidget):
         rect = self.view.current_rect()
         if rect is None:
             return
+        if self.driver.isVisibleTo(self) and not self._queued:
+            # the cell sits under the driver's lines: where, only once the body is laid
+            # out (when shown or resized it is not yet): once more when it is
+            self._queued = True
+            QTimer.singleShot(0, self._scroll_settled)
         rect = rect.translated(0, self.view.y())      # below the driver's lines, if shown
         margin = int(self.view.line_h * 2)
         self.scroll.ensureVisible(0, int(rect.center().y()), 0,
                                   int(rect.height() / 2) + margin)
+
+    def _scroll_settled(self) -> None:
+        self.scroll_to_current()
+        self._queued = False
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

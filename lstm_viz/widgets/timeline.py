@@ -97,7 +97,7 @@ class TimelineBar(QWidget):
             per_frame = width / max(1, self.maximum())
             # Keep ticks at least 5 px apart: every k-th boundary of each pass.
             k = 1
-            fwd_px = per_frame * frames.NF
+            fwd_px = per_frame * frames.fwd_block         # one time step, every layer
             while fwd_px * k < 5:
                 k *= 2
             chosen = [b for n, b in enumerate(bounds) if n % k == 0]

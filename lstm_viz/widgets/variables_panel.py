@@ -74,7 +74,7 @@ class VariablesModel(QAbstractTableModel):
 
     def step_text(self, name: str) -> str:
         s = self.session
-        frame = s.frame
+        frame = s.local_frame()                  # the layer in view's (docs/frames.md)
         if name == "loss":
             return "all t"
         if name in ACCUMULATORS:
@@ -203,6 +203,8 @@ class VectorPlot(QWidget):
             key = (name, "t" if name != "loss" else "all", s.data.focus_step(frame), id(s.trace))
         got = None if name is None else plotted_vector(s.data, name, index)
         title = plot_title(s.data, name, index, got)
+        if s.num_layers > 1:
+            title = f"layer {s.view_layer} · {title}"
         if title != self.title.text():          # the frame in it changes every frame
             self.title.setText(title)
         if key == self._key:

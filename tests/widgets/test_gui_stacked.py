@@ -1,0 +1,171 @@
+"""A stacked model in the window (issue 13): the keys step across layer boundaries both
+ways; every per-step view shows the cursor's layer (or the pinned one) with that layer's
+numbers, the same a window on that layer's own one-layer Trace shows at its local frame;
+the layer selector, the source panel's driver and the carousel's origin of top_diff_h;
+goto texts; nothing of it shows with one layer."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from lstm_engine import Model, ReadoutMSE, init_uniform, record_model
+from lstm_viz.model.session import Session
+
+T = 6
+VIEWS_WITH_CSV = ("carousel", "heatmaps", "param_grads", "flow")
+
+
+@pytest.fixture
+def mt():
+    rng = np.random.default_rng(3)
+    cells = [init_uniform(4, 7, rng, -0.6, 0.6), init_uniform(7, 5, rng, -0.6, 0.6)]
+    model = Model(cells, "seed", ReadoutMSE(rng.standard_normal((2, 5)), np.zeros(2)))
+    return record_model(model, rng.standard_normal((T, 4)), rng.standard_normal((T, 2)))
+
+
+@pytest.fixture
+def window(make_window, mt, qapp):
+    w = make_window(Session(trace=mt))
+    qapp.processEvents()
+    return w
+
+
+def show(w, name, qapp):
+    w.view_docks[name].show()
+    w.view_docks[name].raise_()
+    qapp.processEvents()
+    return w.views[name]
+
+
+def one_layer_csvs(make_window, mt, layer, local_text, qapp):
+    """What a window on layer ``layer``'s own Trace shows at ``local_text``."""
+    ref = make_window(Session(trace=mt.layers[layer]), settings_name="ref.ini")
+    ref.session.goto(local_text)
+    qapp.processEvents()
+    out = {name: show(ref, name, qapp).csv() for name in VIEWS_WITH_CSV}
+    ref.close()
+    return out
+
+
+def test_keys_step_across_layers_both_ways(window, qtbot):
+    w = window
+    s = w.session
+    s.goto("fwd:2:L0:o")
+    for key, want in ((Qt.Key.Key_F10, "fwd:2:L1"), (Qt.Key.Key_F11, "fwd:3:L0:xc"),
+                      (Qt.Key.Key_Left, "fwd:2:L1"), (Qt.Key.Key_Left, "fwd:2:L1:s")):
+        qtbot.keyClick(w, key)
+        assert s.frame_text == want
+    qtbot.keyClick(w, Qt.Key.Key_F11, Qt.KeyboardModifier.ShiftModifier)     # step out
+    assert s.frame_text == "fwd:2:L1"
+    qtbot.keyClick(w, Qt.Key.Key_F11, Qt.KeyboardModifier.ShiftModifier)
+    assert s.frame_text == "loss"
+    qtbot.keyClick(w, Qt.Key.Key_F11)
+    assert s.frame_text == f"bwd:{T - 1}:L1:ds"
+    qtbot.keyClick(w, Qt.Key.Key_F10)
+    assert s.frame_text == f"bwd:{T - 1}:L0"
+    qtbot.keyClick(w, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)     # back over
+    assert s.frame_text == "loss"
+    assert w.timeline.bar.value() == s.cursor
+    assert w.timeline.text().startswith("loss ")
+
+
+@pytest.mark.parametrize("text,layer,local", [("bwd:2:L0:ds", 0, "bwd:2:ds"),
+                                              ("bwd:2:L1:do", 1, "bwd:2:do"),
+                                              ("fwd:3:L1:f", 1, "fwd:3:f"),
+                                              ("fwd:3:L0:s", 0, "fwd:3:s")])
+def test_each_view_shows_the_cursors_layer(window, make_window, mt, qapp, text, layer, local):
+    w = window
+    s = w.session
+    s.goto(text)
+    qapp.processEvents()
+    assert s.view_layer == layer
+    got = {name: show(w, name, qapp).csv() for name in VIEWS_WITH_CSV}
+    assert got == one_layer_csvs(make_window, mt, layer, local, qapp)
+    tr = mt.layers[layer]
+    t = int(text.split(":")[1])
+    stmt = text.split(":")[-1]
+    carousel = w.views["carousel"].state
+    if stmt == "ds":
+        np.testing.assert_array_equal(carousel.edges["s"].values, tr.ds[t])
+    if text.startswith("bwd"):
+        np.testing.assert_array_equal(carousel.edges["h"].values, tr.top_diff_h[t])
+    row = w.variables_panel.row_text(stmt)
+    assert row[1] == f"t={t}" and float(row[5]) == pytest.approx(
+        np.linalg.norm(tr[stmt][t]), rel=1e-3)
+    assert f"layer {layer}" in w.timeline.text()
+
+
+def test_the_layer_selector_pins_the_views(window, mt, qapp, qtbot):
+    w = window
+    s = w.session
+    combo = w.layer_combo
+    assert combo.isVisible() and combo.count() == 3 and combo.currentText() == "follows cursor"
+    assert "Alt+L" in combo.toolTip()
+    s.goto("bwd:2:L1:ds")
+    qapp.processEvents()
+    combo.setCurrentIndex(1)
+    combo.activated.emit(1)                    # what a user's choice sends
+    assert s.view_layer_pinned == 0 and s.view_layer == 0
+    qapp.processEvents()
+    # layer 0 has finished backward step 3 while layer 1 runs step 2
+    row = w.variables_panel.row_text("ds")
+    assert row[1] == "t=3"
+    assert float(row[5]) == pytest.approx(np.linalg.norm(mt.layers[0].ds[3]), rel=1e-3)
+    assert w.views["carousel"].state.t == 3
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)     # next: layer 1
+    assert s.view_layer_pinned == 1 and combo.currentText() == "1"
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)     # follows again
+    assert s.view_layer_pinned is None and combo.currentIndex() == 0
+    view_menu = [a.text() for a in w.menus["View"].actions()]
+    assert any("Layer" in t for t in view_menu)
+
+
+def _current_on_screen(panel) -> bool:
+    rect = panel.view.current_rect().translated(0, panel.view.y())
+    top = panel.scroll.verticalScrollBar().value()
+    return top <= rect.top() and rect.bottom() <= top + panel.scroll.viewport().height()
+
+
+def test_the_source_panel_shows_the_driver_and_the_carousel_where_top_diff_h_comes_from(
+        window, qapp, qtbot):
+    w = window
+    s = w.session
+    s.goto("bwd:2:L0:ds")
+    qapp.processEvents()
+    panel = w.source_panel
+    assert panel.driver.isVisible()
+    lines = panel.driver.state.lines
+    current = lines[panel.driver.state.current]
+    assert "cell_backward(" in current
+    notes = [text for text, _, _ in panel.driver.notes.values()]
+    assert "t = 2" in notes and any(n.startswith("l = 0") for n in notes)
+    assert any("layer 1's dxc[:X] at t=2" in n and "t=3" in n for n in notes)
+    assert panel.current_statement() == "ds" and "layer 0" in panel.header.text()
+    assert "lstm_engine.model_driver line" in panel.header.text()
+    qtbot.waitUntil(lambda: _current_on_screen(panel), timeout=2000)   # under the driver
+    show(w, "carousel", qapp)
+    title = w.views["carousel"].title.text()
+    assert "layer 0" in title and "top_diff_h ← layer 1 + t=3" in title
+    s.goto(f"bwd:{T - 1}:L1:ds")
+    qapp.processEvents()
+    assert w.views["carousel"].title.text().endswith("top_diff_h ← the loss")
+    s.goto("fwd:1:L1:g")
+    qapp.processEvents()
+    assert "cell_forward(" in panel.driver.state.lines[panel.driver.state.current]
+
+
+def test_goto_texts_and_a_bad_one(window, qapp):
+    w = window
+    assert w.goto_text("bwd:2")
+    assert w.session.frame_text == "bwd:2:L0"
+    assert not w.goto_text("bwd:2:ds")                   # a statement needs its layer
+    assert w.session.frame_text == "bwd:2:L0"
+
+
+def test_nothing_of_it_shows_with_one_layer(make_window, mt, qapp):
+    w = make_window(Session(trace=mt.layers[0]))
+    qapp.processEvents()
+    assert not w.layer_combo.isVisible() and not w.source_panel.driver.isVisible()
+    w.session.goto("bwd:2:ds")
+    qapp.processEvents()
+    assert "layer" not in w.views["carousel"].title.text()
