@@ -276,3 +276,14 @@ def test_readout_and_embedding_gradients_count_nan_and_inf_as_of_the_frame(xent)
     row = list(eg.occurring).index(mt.tokens[4])
     st = eg.state(Frame("bwd", 4))
     assert st.special.neginf == 1 and st.rows[row, 0] == -np.inf
+
+
+def test_depth_flow_says_how_many_decades_ds_changes_down_the_layers_and_back_in_time(xent):
+    mt, ref_layers, _, _, _ = xent
+    df = DepthFlow(mt)
+    logs = np.log10(np.array([np.linalg.norm(ref_layers[n]["ds"], axis=1) for n in range(2)]))
+    assert df.ratio_text(df.state(Frame("loss"), T - 1)) == ""
+    text = df.ratio_text(df.state(Frame("bwd", 3), 3))       # steps 3 … T-1 of both layers
+    down = np.median(logs[0, 3:] - logs[1, 3:])
+    back = np.median(logs[:, 3] - logs[:, -1])
+    assert f"layer 1 → 0: {down:+.2f} decades" in text and f"t={T - 1} → 3: {back:+.2f}" in text
