@@ -19,16 +19,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstm_engine.cell import BACKWARD_STATEMENTS
-from lstm_engine.model import ModelTrace
+from lstm_engine.losses import ToyLoss
+from lstm_engine.model import Model, ModelTrace
 from lstm_engine.model_arrays import model_trace_of
 
 LAST = len(BACKWARD_STATEMENTS) - 1
 
 
 def model_pass(trace) -> ModelTrace:
-    """``trace`` as a ModelTrace (itself if it is one)."""
+    """``trace`` as a ModelTrace (itself if it is one). One layer of a stacked pass shown
+    alone carries the model's read-out, which reads the top layer's h, not this layer's:
+    it is taken without a read-out (the toy loss's empty outputs)."""
     if isinstance(trace, ModelTrace):
         return trace
+    wy = trace.loss_fn.params().get("wy")
+    if wy is not None and wy.shape[1] != trace.hidden:
+        model = Model.single(trace.params, trace.variant, ToyLoss())
+        return ModelTrace(model, [trace], None, trace.x, trace.y, trace.loss, {}, {}, None)
     return model_trace_of(trace)
 
 

@@ -93,7 +93,7 @@ class ModelViews:
 
     # what the pass has (a view is shown only then)
     def has_readout(self) -> bool:
-        return getattr(self.trace, "loss_name", "toy") in ("mse", "xent")
+        return self.predictions.available
 
     def has_embedding(self) -> bool:
         return getattr(self.trace, "dE", None) is not None

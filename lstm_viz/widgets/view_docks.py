@@ -97,10 +97,12 @@ def fit_pass_views(window, reset: bool = False) -> None:
     layout's)."""
     hidden = window.__dict__.setdefault("_hidden_for_pass", set())
     mv = ModelViews.of(window.session)
-    for name, _, cls in PASS_VIEWS:
+    exports = {a.text(): a for a in window.export_menu.actions() if a.menu()}
+    for name, title, cls in PASS_VIEWS:
         dock = window.view_docks[name]
         applies = cls.applies(mv)
         dock.toggleViewAction().setEnabled(applies)
+        exports[title].setVisible(applies)            # File ▸ Export offers what is shown
         if reset:
             hidden.add(name)
         if not applies:

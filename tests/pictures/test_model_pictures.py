@@ -287,3 +287,11 @@ def test_depth_flow_says_how_many_decades_ds_changes_down_the_layers_and_back_in
     down = np.median(logs[0, 3:] - logs[1, 3:])
     back = np.median(logs[:, 3] - logs[:, -1])
     assert f"layer 1 → 0: {down:+.2f} decades" in text and f"t={T - 1} → 3: {back:+.2f}" in text
+
+
+def test_one_layer_of_a_stacked_pass_shown_alone_has_no_read_out(xent):
+    mt = xent[0]
+    alone = model_pass(mt.layers[0])             # its loss reads the top layer's h, not its own
+    assert alone.loss_name == "toy" and not Predictions(alone).available
+    assert not ReadoutGrads(alone).available
+    assert model_pass(mt.layers[1]).loss_name == "xent"   # the top layer's does fit
