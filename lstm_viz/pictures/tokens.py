@@ -94,6 +94,7 @@ class Tokens:
         self.ids = np.asarray(ids, dtype=np.int64)
         self.vocab = vocab
         self._texts: dict[int, str] = {}
+        self._widest: int | None = None
 
     @classmethod
     def of(cls, trace, vocab: tuple[str, ...] | None) -> Tokens | None:
@@ -123,8 +124,12 @@ class Tokens:
         return f"token '{self.text(tid)}' (id {tid})"
 
     def widest(self) -> int:
-        """Characters of the longest token text of the pass."""
-        return max((len(self.text(int(v))) for v in np.unique(self.ids)), default=1)
+        """Characters of the longest token text of the pass (once: every axis repaint
+        asks)."""
+        if self._widest is None:
+            self._widest = max((len(self.text(int(v))) for v in np.unique(self.ids)),
+                               default=1)
+        return self._widest
 
     def tick_step(self, steps_shown: float, pixels: float, char_px: float,
                   chars: int | None = None) -> int:
