@@ -79,8 +79,9 @@ def top_diff_h_origin(layer: int, layers: int, t: int, steps: int) -> str:
 
 
 def top_diff_h_short(layer: int, layers: int, t: int, steps: int) -> str:
-    """``top_diff_h_origin`` in a few words, for a title: ``top_diff_h ← layer 1 + t=6``."""
-    parts = ["the loss" if layer == layers - 1 else f"layer {layer + 1}"]
+    """``top_diff_h_origin`` in a few words, for a title:
+    ``top_diff_h ← layer 1's dxc[:X] + t=6``."""
+    parts = ["the loss" if layer == layers - 1 else f"layer {layer + 1}'s dxc[:X]"]
     if t + 1 < steps:
         parts.append(f"t={t + 1}")
     return "top_diff_h ← " + " + ".join(parts)

@@ -8,11 +8,13 @@ the session is unchanged) before the session shows it (``Session.replace_pass``)
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from lstm_engine.errors import UserError
 from lstm_engine.io import save_model_trace
-from lstm_engine.model import ModelTrace
+from lstm_engine.model import ModelTrace, record_model
 from lstm_engine.recorder import record
 
 from .app_memory import load_trace_to_show
@@ -28,6 +30,16 @@ def record_config(config: RunConfig):
                           run.loss, config.dtype)
     except ValueError as err:
         raise UserError(f"cannot record this run: {err}") from None
+
+
+def _rerecord_model(trace: ModelTrace, config: RunConfig) -> ModelTrace:
+    """A model's pass recorded again with the configuration's variant and dtype: the same
+    layers, read-out, embedding, inputs and targets (and the batch it came from)."""
+    model = dataclasses.replace(trace.model, variant=config.variant)
+    inputs = trace.tokens if trace.tokens is not None else trace.x
+    new = record_model(model, inputs, trace.y, dtype=config.dtype)
+    return ModelTrace(new.model, new.layers, new.tokens, new.x, new.y, new.loss, new.outputs,
+                      new.loss_grads, new.dE, trace.sequence, trace.batch)
 
 
 class Runs:
@@ -65,7 +77,11 @@ class Runs:
         tr = s.trace
         try:
             with np.errstate(all="ignore"):
-                trace = record(tr.params, tr.x, tr.y, config.variant, tr.loss_fn, config.dtype)
+                if s.model_trace is not None:         # every layer, not the one in view
+                    trace = _rerecord_model(s.model_trace, config)
+                else:
+                    trace = record(tr.params, tr.x, tr.y, config.variant, tr.loss_fn,
+                                   config.dtype)
         except ValueError as err:
             raise UserError(f"cannot record this run: {err}") from None
         s.replace_pass(trace, config, path=self.path, keep_cursor=True, end_training=True)
@@ -83,7 +99,7 @@ class Runs:
     def save(self, path) -> None:
         """Write the shown pass (atomically); UserError naming the file if that fails,
         and the file that was there is unchanged."""
-        save_model_trace(path, self._session.shown_pass)
+        save_model_trace(path, self._session.layers.shown_pass)
         self.set_path(str(path))
 
     def adopt(self, other) -> None:
@@ -94,10 +110,11 @@ class Runs:
         with s.events.batch():
             s.pause()
             s.pause_training()
-            s.replace_pass(other.shown_pass, other.config, path=other.path, keep_cursor=False,
-                           end_training=True, carry=False)    # it brings its own breakpoints
+            s.replace_pass(other.layers.shown_pass, other.config, path=other.path,
+                           keep_cursor=False, end_training=True,
+                           carry=False)    # it brings its own breakpoints
             s.apply(breakpoints=other.breakpoints, history=other.history,
                     training=other.training, iteration=other.iteration, frame=other.cursor,
                     selected=other.selected, speed=other.speed,
-                    view_layer=other.view_layer_pinned)
+                    view_layer=other.layers.pinned)
             s.checks.take_from(other.checks)

@@ -91,7 +91,7 @@ def save_session(path, session: Session, view: dict | None = None) -> None:
             "frame": session.frame_text, "selected": session.selected,
             "speed": session.speed, "breakpoints": [bp.to_dict() for bp in session.breakpoints],
             "view": view or {}, "trace": trace_meta, "training": None,
-            "view_layer": session.view_layer_pinned}
+            "view_layer": session.layers.pinned}
     hist = session.history_arrays()
     arrays.update({f"history.{k}": v for k, v in hist.items()})
     run = session.training

@@ -1,15 +1,17 @@
 """The session: all mutable state of the app, and every action the GUI offers. No Qt.
 
-State: the run configuration, the parameters, the shown pass (a Trace), the cursor (an
-index into the pass's frames, see ``frames.py`` for what a frame is and how each move
-goes) and the selected variable live here; the rest lives in the session's parts, one
-job each, which this class composes and whose actions it offers under one name:
+State: the run configuration, the cursor (an index into the pass's frames, see
+``frames.py`` for what a frame is and how each move goes) and the selected variable
+live here; the rest lives in the session's parts, one job each, which this class
+composes and whose actions it offers under one name:
 
 - ``stops``  (``stops.py``): the breakpoints, where each holds, the last stop;
 - ``player`` (``play.py``): play state and speed;
 - ``live``   (``live_training.py``): live training, the iteration shown, the history;
 - ``checks`` (``check_cache.py``): gradient checks per pass;
-- ``runs``   (``runs.py``): recording runs, trace files, adopting a saved session.
+- ``runs``   (``runs.py``): recording runs, trace files, adopting a saved session;
+- ``layers`` (``layer_view.py``): the pass's layers and the one in view, whose Trace and
+  FrameData ``trace`` and ``data`` are (indexed at ``view_index``).
 
 Events (``session.events``, see ``events.py``) fire once per real change and never for
 a no-op: seeking to the current frame, selecting the selected variable or configuring
@@ -21,14 +23,6 @@ it is shown).
 A session is built from a configuration (``Session(config)``: recorded), a pass
 (``Session(config, trace)``: nothing recorded), or everything a saved one holds
 (``Session.restore``).
-
-Stacked layers: the pass may be a ``ModelTrace`` (``lstm_engine/model.py``) of any depth.
-Then the cursor moves over the whole model's frames (``FrameModel(steps, layers)``, each
-frame naming its layer) and the per-step views show one layer, ``view_layer`` (the
-cursor's unless pinned with ``set_view_layer``): ``trace`` and ``data`` are that layer's
-Trace and FrameData, and ``view_index`` is the index into ``data`` of what is known of it
-at the cursor (``frames.local_frame``). A plain Trace is a one-layer run: ``view_index``
-is the cursor and everything is as it always was.
 
 Frame semantics (summary of ``frames.py``): a statement frame is the state just after
 that statement ran; a step frame ``fwd:t``/``bwd:t`` is the state after the whole step
@@ -45,27 +39,16 @@ from .check_cache import CheckCache
 from .config import RunConfig, check_config, config_from_trace, default_config
 from .events import SessionEvents
 from .frame_data import VARIABLES, FrameData
-from .frames import Frame, FrameModel, describe
+from .frames import Frame, FrameModel
+from .layer_view import Layers, first_layer
 from .live_training import HistoryEntry, LiveTraining, TrainReport, entries
 from .play import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, SPEEDS, Player
 from .runs import Runs, record_config
-from .stops import Stop, Stops, layer_traces
+from .stops import Stop, Stops
 from .training_run import TrainingRun, TrainingSettings
 
 __all__ = ["Session", "HistoryEntry", "Stop", "TrainReport", "SPEEDS", "MIN_SPEED",
            "MAX_SPEED"]
-
-
-def _frame_data(trace, config: RunConfig) -> FrameData:
-    """The FrameData of a pass recorded under ``config`` (whose forward cell is
-    ``config.variant`` even when its backward, the trace's variant, is another)."""
-    return FrameData(trace, config.variant if config.backward else None)
-
-
-def first_layer(trace):
-    """Layer 0's Trace of a pass (the pass itself for a plain Trace): what describes its
-    configuration (``config_from_trace``)."""
-    return layer_traces(trace)[0]
 
 
 class Session:
@@ -88,20 +71,8 @@ class Session:
         self._selected: str | None = "h"
         self._cursor = 0
         self._config = config
-        self._pinned: int | None = None
-        self._set_pass(trace, config)
-        self._view_layer = self._follow_layer()
-
-    def _set_pass(self, trace, config: RunConfig) -> None:
-        """Hold the pass ``trace`` (a Trace or a ModelTrace): one FrameData per layer and
-        the model's frames (the one layer's own when there is one layer)."""
-        self._model_trace = trace if isinstance(trace, ModelTrace) else None
-        self._layer_data = [_frame_data(tr, config) for tr in layer_traces(trace)]
-        n = len(self._layer_data)
-        self._frames = self._layer_data[0].model if n == 1 else \
-            FrameModel(self._layer_data[0].trace.steps, n)
-        if self._pinned is not None and self._pinned >= n:
-            self._pinned = None
+        self.layers = Layers(self, trace, config)
+        self.layers.update()
 
     @classmethod
     def restore(cls, trace=None, config: RunConfig | None = None, *,
@@ -130,10 +101,9 @@ class Session:
               frame: Frame | str | int = 0, breakpoints=(), history=None,
               selected: str | None = "h", speed: float = DEFAULT_SPEED,
               view_layer: int | None = None) -> None:
-        """Hold these along with the shown pass (``restore`` and ``adopt``): the training
-        run whose pass of ``iteration`` is shown, the breakpoints, the history, the
-        cursor, the selection, the speed and the layer the views are pinned to (None:
-        they follow the cursor). Listeners hear of it once it is whole."""
+        """Hold these along with the shown pass (``restore`` and ``adopt``): the training run
+        whose pass of ``iteration`` is shown, the breakpoints, the history, the cursor, the
+        selection, the speed, the pinned layer. Listeners hear of it once it is whole."""
         with self.events.batch():
             if training is not None:
                 assert iteration is not None        # restore() gives the run's iteration
@@ -159,25 +129,16 @@ class Session:
     @property
     def trace(self):
         """The Trace of the layer in view (the pass itself for a one-layer run)."""
-        return self._layer_data[self._view_layer].trace
+        return self.layers.data().trace
 
     @property
     def model_trace(self) -> ModelTrace | None:
         """The ModelTrace shown, or None when the pass is a plain single-cell Trace."""
-        return self._model_trace
-
-    @property
-    def shown_pass(self):
-        """The pass as it was given: the ModelTrace, or the plain Trace (what is saved)."""
-        return self._model_trace if self._model_trace is not None else self.trace
+        return self.layers.model_trace
 
     @property
     def num_layers(self) -> int:
-        return len(self._layer_data)
-
-    def layer_data(self, layer: int) -> FrameData:
-        """The FrameData of layer ``layer`` (index it with ``local_index(layer)``)."""
-        return self._layer_data[layer]
+        return self.layers.count
 
     @property
     def params(self):
@@ -186,92 +147,26 @@ class Session:
     @property
     def data(self) -> FrameData:
         """The FrameData of the layer in view; index it with ``view_index``."""
-        return self._layer_data[self._view_layer]
+        return self.layers.data()
 
     @property
     def frames(self) -> FrameModel:
         """The frames of the whole pass (every layer's), which the cursor indexes."""
-        return self._frames
+        return self.layers.frames
 
     @property
     def view_layer(self) -> int:
-        """The layer the per-step views show: the cursor's (the top layer at the loss),
-        unless pinned by ``set_view_layer``."""
-        return self._view_layer
-
-    @property
-    def view_layer_pinned(self) -> int | None:
-        return self._pinned
+        """The layer the per-step views show (the cursor's unless pinned)."""
+        return self.layers.view_layer
 
     def set_view_layer(self, layer: int | None) -> bool:
-        """Pin the views to ``layer`` (None: follow the cursor's). True (and
-        ``view_layer_changed``) if the choice changed; UserError for a layer the model
-        does not have."""
-        if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int)
-                                  or not 0 <= layer < self.num_layers):
-            raise UserError(f"there is no layer {layer!r}; this run has layers "
-                            f"0…{self.num_layers - 1}")
-        if layer == self._pinned:
-            return False
-        self._pinned = layer
-        if not self._update_view_layer():              # the same layer, pinned or freed:
-            self.events.view_layer_changed.emit(self._view_layer)   # the selector's text
-        return True
-
-    def cycle_view_layer(self) -> bool:
-        """The next choice of the layer selector: follows the cursor, layer 0, 1, …, and
-        round again (nothing to choose with one layer)."""
-        if self.num_layers == 1:
-            return False
-        pinned = self._pinned
-        nxt = 0 if pinned is None else (pinned + 1 if pinned + 1 < self.num_layers else None)
-        return self.set_view_layer(nxt)
-
-    def _follow_layer(self) -> int:
-        if self._pinned is not None:
-            return self._pinned
-        layer = self.frame.layer
-        return self.num_layers - 1 if layer is None else layer
-
-    def _update_view_layer(self) -> bool:
-        layer = self._follow_layer()
-        if layer == self._view_layer:
-            return False
-        self._view_layer = layer
-        self.events.view_layer_changed.emit(layer)
-        return True
-
-    def local_frame(self, layer: int | None = None) -> Frame:
-        """The one-layer frame of layer ``layer`` (default: the one in view) at the cursor
-        (``frames.local_frame``): what the views of that layer show."""
-        layer = self._view_layer if layer is None else layer
-        if self.num_layers == 1:
-            return self.frame
-        return self._frames.local_frame(self.frame, layer)
-
-    def local_index(self, layer: int | None = None) -> int:
-        """The index into ``layer_data(layer)`` (default: the layer in view, ``data``)
-        of ``local_frame(layer)``."""
-        if self.num_layers == 1:
-            return self._cursor
-        layer = self._view_layer if layer is None else layer
-        return self._layer_data[layer].model.index(self.local_frame(layer))
-
-    def describe_frame(self) -> str:
-        """What the cursor's frame computes (``frames.describe``), with its layer."""
-        if self.num_layers == 1:
-            return self.data.describe(self._cursor)
-        frame = self.frame
-        layer = self.view_layer if frame.layer is None else frame.layer
-        data = self._layer_data[layer]
-        total = data.trace.total_loss if frame.phase == "loss" else None
-        variant = data.forward_variant if frame.phase == "fwd" else data.trace.variant
-        return describe(frame, variant, total)
+        """Pin the views to ``layer`` (None: follow the cursor's); see ``Layers``."""
+        return self.layers.set_view_layer(layer)
 
     @property
     def view_index(self) -> int:
         """The index into ``data`` the per-step views show (the cursor with one layer)."""
-        return self.local_index()
+        return self.layers.local_index()
 
     @property
     def cursor(self) -> int:
@@ -315,8 +210,7 @@ class Session:
             old_text = self.frame_text
             before = list(self.stops.list)
             another_run = config != self._config or path != self.runs.path
-            self._set_pass(trace, config)
-            self._view_layer = min(self._view_layer, self.num_layers - 1)
+            self.layers.hold(trace, config)
             self.stops.set_stop(None)
             if end_training:
                 self.live.end()
@@ -333,7 +227,7 @@ class Session:
                     pass
             self._cursor = self.frames.clamp(cursor)
             self.events.frame_changed.emit(self._cursor)
-            self._update_view_layer()
+            self.layers.update()
             self.runs.set_path(path)
             if end_training:
                 self.live.set_history(())
@@ -350,8 +244,7 @@ class Session:
         if index == self._cursor:
             return False
         self._cursor = index
-        if self.num_layers > 1:               # the layer in view first: then the frame's
-            self._update_view_layer()          # listeners read that layer's data
+        self.layers.update()          # first: the frame's listeners read that layer's data
         self.events.frame_changed.emit(index)
         return True
 

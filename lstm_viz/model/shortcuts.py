@@ -57,6 +57,7 @@ class WindowCommands(Protocol):
     def goto_frame_dialog(self) -> object: ...
     def show_shortcuts(self) -> object: ...
     def show_about(self) -> object: ...
+    def cycle_view_layer(self) -> object: ...
 
 
 Command = Callable[[WindowCommands], object]
@@ -154,7 +155,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("prev_iteration", "Previous Iteration", "Ctrl+Left", "Go",
             lambda w: w.workbench.prev_iteration(), "the pass of the previous kept iteration"),
     Binding("cycle_view_layer", "Next &Layer in View", "Alt+L", "View",
-            lambda w: w.session.cycle_view_layer(),
+            lambda w: w.cycle_view_layer(),
             "stacked models: the layer the views show (follows the cursor, 0, 1, …)"),
     Binding("shortcuts", "&Keyboard Shortcuts", "F1", "Help", lambda w: w.show_shortcuts()),
     Binding("about", "&About lstm-viz", "", "Help", lambda w: w.show_about()),

@@ -22,16 +22,11 @@ from .breakpoints import (
     FrameBreakpoint,
     Hits,
     LayerBreakpoint,
-    merge_layers,
     parse_breakpoint,
 )
 from .frames import Frame, FrameModel
-
-
-def layer_traces(trace) -> tuple:
-    """The one-cell Traces of a pass: a ModelTrace's layers, or the Trace itself."""
-    layers = getattr(trace, "layers", None)
-    return tuple(layers) if isinstance(layers, tuple) else (trace,)
+from .hits import merge_layers
+from .layer_view import layer_traces
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,7 @@ class Stops:
         """Where ``bp`` holds in the shown pass (or ``trace``: a Trace or a ModelTrace),
         evaluated once per pass; in a stacked model on every layer (docs/frames.md)."""
         s = self._session
-        shown = s.shown_pass
+        shown = s.layers.shown_pass
         trace = shown if trace is None else trace
         key = bp.spec()
         found = self._hits.get(key)

@@ -3,7 +3,7 @@ views and built on first use. No Qt.
 
 ``ModelViews.of(session)`` keeps one per pass on layer 0's FrameData (it goes with the
 pass, like ``view_data.ViewData``, and stays when the layer in view changes); it reads
-the whole model's pass (``session.shown_pass``: the ModelTrace, or a single cell's Trace
+the whole model's pass (``session.layers.shown_pass``: the ModelTrace, or a single cell's Trace
 taken as a one-layer model) and the vocabulary the pass or its run carries
 (``tokens.pass_vocabulary``). Frames are the whole model's (``session.frame``, with its
 layer), never one layer's local frame.
@@ -15,12 +15,11 @@ from functools import cached_property
 
 from lstm_engine.model import ModelTrace
 
-from ..model.frame_data import Stats, summarize
 from ..model.frames import Frame
 from .depth_flow import DepthFlow
 from .embedding_grads import EmbeddingGrads
 from .model_pass import model_pass
-from .predictions import VARIABLE_ROWS, Predictions
+from .predictions import Predictions
 from .readout_grads import ReadoutGrads
 from .tokens import Tokens, pass_vocabulary
 
@@ -32,9 +31,9 @@ class ModelViews:
 
     @classmethod
     def of(cls, session) -> ModelViews:
-        trace = session.shown_pass
+        trace = session.layers.shown_pass
         vocab = pass_vocabulary(trace, session.config)
-        data = session.layer_data(0)
+        data = session.layers.data(0)
         found = getattr(data, "_model_views", None)
         if found is None or found.trace is not trace or found.vocab != vocab:
             found = cls(trace, vocab)
@@ -76,20 +75,6 @@ class ModelViews:
         if tok is None or frame.t is None or not 0 <= frame.t < tok.steps:
             return ""
         return tok.step_label(frame.t)
-
-    def readout_rows(self, frame) -> list[tuple[str, Stats | None]]:
-        """The read-out's rows of the variables panel at a frame (none without a
-        read-out): its output and dl/dz at the top layer, each summarised (None: not
-        computed yet, before the loss frame)."""
-        p = self.predictions
-        if not p.available:
-            return []
-        focus = self.focus(frame)
-        rows = []
-        for name in VARIABLE_ROWS[p.kind]:
-            v = p.variable(name, frame, focus)
-            rows.append((name, None if v is None else summarize(v)))
-        return rows
 
     # what the pass has (a view is shown only then)
     def has_readout(self) -> bool:

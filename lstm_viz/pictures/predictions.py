@@ -20,9 +20,6 @@ import numpy as np
 from lstm_engine.model import ModelTrace
 
 READOUT_LOSSES = ("mse", "xent")
-# The read-out's own rows in the variables panel, by the engine's names (losses.py): its
-# output at the top layer and the gradient it sends back, dl/dz (z = Wy h_top + by).
-VARIABLE_ROWS = {"mse": ("y_hat", "dl_dy_hat"), "xent": ("probs", "dl_dlogits")}
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,6 @@ class Predictions:
             self.scored[:-1] = False
         if not self.available:
             return
-        self.variables = {n: np.asarray(mt.outputs[n]) for n in VARIABLE_ROWS[self.kind]}
         if self.kind == "mse":
             self.y_hat = np.asarray(mt.outputs["y_hat"])                  # (T, K)
             self.outputs = self.y_hat.shape[1]
@@ -76,13 +72,6 @@ class Predictions:
         elif y.shape == per_step:
             out[T - 1] = y
         return out
-
-    def variable(self, name: str, frame, focus: int) -> np.ndarray | None:
-        """A read-out row of the variables panel at a frame: step ``focus``'s vector
-        (K,), None before the loss frame (not computed yet)."""
-        if frame.phase == "fwd":
-            return None
-        return self.variables[name][focus]
 
     def state(self, frame, focus: int) -> PredictionState:
         return PredictionState(frame.phase != "fwd", focus)

@@ -43,11 +43,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..model.driver_source import top_diff_h_short
+from ..model.driver_source import top_diff_h_origin, top_diff_h_short
 from ..pictures.carousel import EDGES, unit_at
 from ..pictures.colors import DIVERGING_LUT, NOT_COMPUTED_RGB, SEQUENTIAL_LUT, to_rgba
 from ..pictures.tables import csv_text
-from .plain import PlainLabel
+from .plain import PlainLabel, plain_tooltip
 from .plots import MIN_CAROUSEL_HEIGHT
 from .steady import steady_height
 from .view_base import VisibleView
@@ -325,12 +325,15 @@ class CarouselView(VisibleView):
                 " (tanh′ left out)" if standard else " (tanh′ put in)")
         title = f"step t = {st.t}  ·  {word}  ·  {'h = o·tanh(s)' if standard else 'h = s·o'}"
         layers = self.session.num_layers
+        origin = ""
         if layers > 1:                   # which layer, and (backwards) what reaches its h
             layer = self.session.view_layer
             title = f"layer {layer}  ·  {title}"
             if st.backward:
                 title += "  ·  " + top_diff_h_short(layer, layers, st.t, st.steps)
+                origin = top_diff_h_origin(layer, layers, st.t, st.steps)
         self.title.setText(title)
+        self.title.setToolTip(plain_tooltip(origin))
         self.neighbours[0].setText(f"t={st.t - 1}" if st.t > 0 else "start")
         self.neighbours[1].setText(f"t={st.t + 1}" if st.t + 1 < st.steps else "end")
         for name in EDGES:

@@ -317,6 +317,12 @@ class ContributionView(VisibleView):
         frame = vd.data.model.frame(self.session.view_index)
         self.map.set_cursor(vd.data.focus_step(frame))
         warn = f"  ⚠ {img.special.text()}" if img.special.total else ""
+        s = self.session
+        if s.num_layers > 1 and s.view_layer < s.num_layers - 1:
+            # below the top layer the gradient arriving at step k is layer l+1's dxc[:X]
+            # (the losses of steps ≥ k through it), which the rows stand for (docs/frames.md)
+            warn = (f" · layer {s.view_layer}: row k is what layer {s.view_layer + 1} "
+                    f"sends down at k, not l(k){warn}")
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
                           f"grey: not computed yet{warn}")
 

@@ -225,6 +225,9 @@ class MainWindow(QMainWindow):
         ev.view_layer_changed.connect(self._update_layer_selector)
         self._update_layer_selector()
 
+    def cycle_view_layer(self) -> bool:
+        return self.session.layers.cycle()          # the selector follows (its event)
+
     def _update_layer_selector(self, *_) -> None:
         s, combo = self.session, self.layer_combo
         for action in self._layer_actions:
@@ -236,7 +239,7 @@ class MainWindow(QMainWindow):
             for layer in range(s.num_layers):
                 combo.addItem(str(layer), layer)
             combo.blockSignals(False)
-        pinned = s.view_layer_pinned
+        pinned = s.layers.pinned
         combo.setCurrentIndex(0 if pinned is None else pinned + 1)
 
     def add_dock(self, title: str, name: str, widget: QWidget,

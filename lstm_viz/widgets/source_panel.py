@@ -258,7 +258,7 @@ class SourcePanel(QWidget):
         frame = s.frame
         # the cell that runs: the cursor's layer (the one in view at the loss)
         layer = s.view_layer if frame.layer is None else frame.layer
-        data, index = s.layer_data(layer), s.local_index(layer)
+        data, index = s.layers.data(layer), s.layers.local_index(layer)
         self._driver(frame, data.trace.steps)
         state = data.source(index)
         notes = {}

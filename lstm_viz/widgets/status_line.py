@@ -54,7 +54,7 @@ class StatusLine:
 
     def update(self, *_) -> None:
         s = self.session
-        frame = s.local_frame()                     # the layer in view's, for its numbers
+        frame = s.layers.local_frame()                     # the layer in view's, for its numbers
         self.frame.set_full_text(f"frame {s.frame_text}  ({s.cursor + 1}/{len(s.frames)})")
         tr = s.trace
         if frame.phase == "fwd":

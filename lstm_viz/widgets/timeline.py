@@ -202,4 +202,4 @@ class Timeline(QWidget):
         s = self.session
         token = ModelViews.of(s).step_token(s.frame)
         tail = f"   ·   {token}" if token else ""
-        self.label.setText(f"{s.frame_text}   ·   {s.describe_frame()}{tail}")
+        self.label.setText(f"{s.frame_text}   ·   {s.layers.describe_frame()}{tail}")

@@ -4,10 +4,7 @@ the selected one as a bar plot over the memory cells (values on hover).
 Rows are fixed (``frame_data.VARIABLES``); a frame change only tells the view that the
 cells changed, and the view asks for the visible ones, so only what is seen is computed.
 Quantities not computed yet at this frame say so. A weight-gradient accumulator is a
-matrix (H, X+H): its plot shows each memory cell's row norm. A pass with a read-out has
-two more rows under them (``READOUT_ROWS``): the read-out's output and dl/dz at the top
-layer (``ModelViews.readout_rows``), hidden for a pass without one; they are summaries
-only (not selectable: the bar plot shows one layer's vectors).
+matrix (H, X+H): its plot shows each memory cell's row norm.
 """
 
 from __future__ import annotations
@@ -30,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from ..model.frame_data import ACCUMULATORS, VARIABLES, computed_at
 from ..model.levels import drawable_range, saturate
+from ..model.readout_rows import readout_rows
 from ..pictures.bars import bar_length, plot_title, plotted_vector
-from ..pictures.model_views import ModelViews
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
@@ -46,7 +43,6 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _FONT = int(Qt.ItemDataRole.FontRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
-READOUT_ROWS = 2                   # the read-out's output and dl/dz (predictions.py)
 
 
 def _num(v: float) -> str:
@@ -62,7 +58,7 @@ class VariablesModel(QAbstractTableModel):
         self._rows: dict[int, tuple] = {}
 
     def rowCount(self, parent=_ROOT):
-        return 0 if parent.isValid() else len(VARIABLES) + READOUT_ROWS
+        return 0 if parent.isValid() else len(VARIABLES)
 
     def columnCount(self, parent=_ROOT):
         return 0 if parent.isValid() else len(COLUMNS)
@@ -74,7 +70,7 @@ class VariablesModel(QAbstractTableModel):
 
     def step_text(self, name: str) -> str:
         s = self.session
-        frame = s.local_frame()                  # the layer in view's (docs/frames.md)
+        frame = s.layers.local_frame()                  # the layer in view's (docs/frames.md)
         if name == "loss":
             return "all t"
         if name in ACCUMULATORS:
@@ -82,32 +78,10 @@ class VariablesModel(QAbstractTableModel):
             return "none yet" if first >= s.trace.steps else f"Σ t≥{first}"
         return f"t={s.data.focus_step(frame)}"
 
-    def flags(self, index):
-        if index.row() >= len(VARIABLES):             # a summary of the read-out only
-            return Qt.ItemFlag.ItemIsEnabled
-        return super().flags(index)
-
-    def readout_row(self, k: int):
-        s = self.session
-        rows = ModelViews.of(s).readout_rows(s.frame)
-        if k >= len(rows):
-            return ("", "", "", "", "", "", ""), GREY, True
-        name, stats = rows[k]
-        label = f"{name} (read-out)"
-        if stats is None:
-            return (label, "", "not yet computed", "", "", "", ""), GREY, True
-        t = ModelViews.of(s).focus(s.frame)
-        texts = (label, f"t={t}", str(stats.shape), _num(stats.min), _num(stats.max),
-                 _num(stats.norm), str(stats.nonfinite))
-        return texts, RED if stats.nonfinite else None, False
-
     def _row(self, row: int):
         """(texts, foreground, italic) of a row at the cursor, computed once per frame."""
         found = self._rows.get(row)
         if found is not None:
-            return found
-        if row >= len(VARIABLES):
-            found = self._rows[row] = self.readout_row(row - len(VARIABLES))
             return found
         name = VARIABLES[row]
         s = self.session
@@ -136,8 +110,7 @@ class VariablesModel(QAbstractTableModel):
 
     def refresh(self):
         self._rows.clear()
-        self.dataChanged.emit(self.index(0, 0),
-                              self.index(len(VARIABLES) + READOUT_ROWS - 1, len(COLUMNS) - 1))
+        self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, len(COLUMNS) - 1))
 
 
 class VectorPlot(QWidget):
@@ -192,7 +165,7 @@ class VectorPlot(QWidget):
     def refresh(self, *_):
         s = self.session
         name = s.selected
-        frame, index = s.local_frame(), s.view_index      # the layer in view's (docs/frames.md)
+        frame, index = s.layers.local_frame(), s.view_index   # the layer in view (frames.md)
         if name is None:
             key = None
         elif name in ACCUMULATORS:
@@ -290,7 +263,7 @@ class VariablesPanel(QWidget):
         self.plot = VectorPlot(session, self)
         self.plot.top.addWidget(self.follow)
         split = QSplitter(Qt.Orientation.Vertical, self)
-        split.addWidget(self.table)
+        split.addWidget(self._table_and_readout())
         split.addWidget(self.plot)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -303,8 +276,22 @@ class VariablesPanel(QWidget):
         session.events.view_layer_changed.connect(self._on_trace)
         session.events.selection_changed.connect(self._show_selection)
         self._show_selection(session.selected)
-        self._fit_readout_rows()
         self._follow()
+        self._show_readout()
+
+    def _table_and_readout(self) -> QWidget:
+        """The table over the read-out's lines: ŷ and dl/dŷ of a stacked model's top layer
+        (``readout_rows.py``), hidden when there are none."""
+        self.readout = PlainLabel(self)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.readout.hide()
+        upper = QWidget(self)
+        column = QVBoxLayout(upper)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.readout)
+        return upper
 
     def row_text(self, name: str) -> list[str]:
         """The cells of ``name``'s row as displayed (for tests and checks)."""
@@ -313,23 +300,26 @@ class VariablesPanel(QWidget):
 
     def _on_frame(self, index):
         self.model.refresh()
+        self._show_readout()
 
     def _on_trace(self, trace):
         self.model.refresh()
-        self._fit_readout_rows()
+        self._show_readout()
 
-    def _fit_readout_rows(self) -> None:
-        """Show the read-out's rows for a pass that has one (as many as it has)."""
-        count = len(ModelViews.of(self.session).readout_rows(self.session.frame))
-        for k in range(READOUT_ROWS):
-            self.table.setRowHidden(len(VARIABLES) + k, k >= count)
+    def _show_readout(self) -> None:
+        rows = readout_rows(self.session)
+        if not rows:
+            self.readout.hide()
+            return
+        self.readout.setText("\n".join(row.text() for row in rows))
+        self.readout.show()
 
     def _follow(self, *_):
         if self.follow.isChecked():
             self.session.select(computed_at(self.session.frame))
 
     def _on_row(self, current, previous):
-        if current.isValid() and current.row() < len(VARIABLES):
+        if current.isValid():
             name = VARIABLES[current.row()]
             if name != computed_at(self.session.frame):
                 self.follow.setChecked(False)        # the user chose: keep their choice

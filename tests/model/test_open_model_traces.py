@@ -35,7 +35,7 @@ def test_a_run_is_refused_in_one_line_and_nothing_changes_a_stacked_trace_opens(
     session.open(tmp_path / "stack.npz")
     assert session.num_layers == 2 and session.model_trace is not None
     for layer in (0, 1):
-        np.testing.assert_array_equal(session.layer_data(layer).trace.ds,
+        np.testing.assert_array_equal(session.layers.data(layer).trace.ds,
                                       stacked.layers[layer].ds)
 
 

@@ -105,11 +105,11 @@ def test_what_another_layer_shows_is_what_it_has_run(session, mt):
     s = session
     s.goto("fwd:2:L0:g")
     s.set_view_layer(1)                         # layer 1 has finished step 1 only
-    assert s.local_frame() == Frame("fwd", 1)
+    assert s.layers.local_frame() == Frame("fwd", 1)
     np.testing.assert_array_equal(s.data.value("h", s.view_index), mt.layers[1].h[1])
     s.goto("bwd:2:L1:ds")
     s.set_view_layer(0)                         # layer 0 has finished backward step 3
-    assert s.local_frame() == Frame("bwd", 3)
+    assert s.layers.local_frame() == Frame("bwd", 3)
     np.testing.assert_array_equal(s.data.value("ds", s.view_index), mt.layers[0].ds[3])
 
 
@@ -117,18 +117,18 @@ def test_pinning_the_layer_and_following_again(session):
     s = session
     seen = []
     s.events.view_layer_changed.connect(seen.append)
-    assert s.set_view_layer(1) and s.view_layer == 1 and s.view_layer_pinned == 1
+    assert s.set_view_layer(1) and s.view_layer == 1 and s.layers.pinned == 1
     s.goto("fwd:3:L0:s")
     assert s.view_layer == 1                     # pinned: the cursor's layer is 0
     assert s.set_view_layer(None) and s.view_layer == 0
     assert not s.set_view_layer(None)
     assert seen == [1, 0]
-    s.cycle_view_layer()
-    assert s.view_layer_pinned == 0
+    s.layers.cycle()
+    assert s.layers.pinned == 0
     assert seen == [1, 0, 0]                      # the same layer, now pinned: said too
-    s.cycle_view_layer()
-    s.cycle_view_layer()
-    assert s.view_layer_pinned is None
+    s.layers.cycle()
+    s.layers.cycle()
+    assert s.layers.pinned is None
     for bad in (2, -1, True, "1"):
         with pytest.raises(UserError):
             s.set_view_layer(bad)
@@ -206,7 +206,7 @@ def test_a_stacked_trace_file_and_a_saved_session_round_trip(tmp_path, mt):
     assert back.num_layers == 2 and back.frame_text == "bwd:3:L1:df"
     assert [bp.spec() for bp in back.breakpoints] == ["L0: norm ds < 0.5",
                                                       "frame fwd:2:L1:o"]
-    assert back.view_layer_pinned == 0 and back.view_layer == 0
+    assert back.layers.pinned == 0 and back.view_layer == 0
     for layer in (0, 1):
         for name in ("h", "ds", "wi_diff"):
             np.testing.assert_array_equal(back.model_trace.layers[layer][name],
@@ -214,11 +214,11 @@ def test_a_stacked_trace_file_and_a_saved_session_round_trip(tmp_path, mt):
     shown = Session()                                    # Open Session: the window adopts it
     shown.adopt(back)
     assert shown.model_trace is back.model_trace and shown.frame_text == "bwd:3:L1:df"
-    assert shown.view_layer_pinned == 0 and len(shown.breakpoints) == 2
+    assert shown.layers.pinned == 0 and len(shown.breakpoints) == 2
     s.save(tmp_path / "again.npz")                       # File ▸ Save keeps every layer
     again = Session()
     again.open(tmp_path / "again.npz")
-    np.testing.assert_array_equal(again.layer_data(1).trace.ds, mt.layers[1].ds)
+    np.testing.assert_array_equal(again.layers.data(1).trace.ds, mt.layers[1].ds)
 
 
 def test_three_layers(tmp_path):
@@ -252,3 +252,33 @@ def test_session_texts_keep_a_layered_frame():
     with pytest.raises(UserError) as info:             # the adding task has one layer
         session_from_text("lstm-viz:1 task=adding frame=bwd:2:L1:ds")
     assert "one layer" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_another_variant_records_every_layer_again(session, mt):
+    s = session
+    s.goto("bwd:2:L1:ds")
+    assert s.configure(s.config.with_(variant="standard", dtype="float32"))
+    want = record_model(Model(mt.model.layers, "standard", mt.model.loss), mt.x, mt.y,
+                        dtype="float32")
+    assert s.num_layers == 2 and s.frame_text == "bwd:2:L1:ds"
+    for layer in (0, 1):
+        np.testing.assert_array_equal(s.layers.data(layer).trace.ds, want.layers[layer].ds)
+    assert s.trace.variant == "standard" and s.trace.dtype == np.float32
+
+
+def test_the_read_out_rows_are_the_top_layers_from_the_loss_on(session, mt):
+    from lstm_viz.model.readout_rows import readout_rows
+
+    s = session
+    s.goto("fwd:2:L1:o")
+    rows = readout_rows(s)
+    assert [r.name for r in rows] == ["y_hat", "dl_dy_hat"]
+    assert all(r.stats is None for r in rows)           # the loss has not run yet
+    s.goto("bwd:2:L1:ds")
+    for row in readout_rows(s):
+        assert row.t == 2
+        assert row.stats.norm == pytest.approx(np.linalg.norm(mt.outputs[row.name][2]),
+                                               rel=1e-12)
+    s.goto("bwd:2:L0:ds")                               # layer 0 in view: not its
+    assert readout_rows(s) == []
+    assert readout_rows(Session(trace=mt.layers[1])) == []

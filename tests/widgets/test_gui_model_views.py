@@ -8,7 +8,6 @@ from lstm_engine import init_uniform
 from lstm_engine.losses import ReadoutCrossEntropy, ReadoutMSE
 from lstm_engine.model import Model, record_model
 from lstm_viz.model.config import default_config
-from lstm_viz.model.frame_data import VARIABLES
 from lstm_viz.model.session import Session
 from lstm_viz.pictures.tokens import task_vocabulary
 from lstm_viz.widgets.view_docks import PASS_VIEWS
@@ -168,22 +167,3 @@ def test_the_text_task_labels_steps_by_characters_everywhere(make_window, qapp):
     axis = heat.backward.time_axis
     ticks = axis.tickValues(-0.5, 9.5, 3000)[0][1]
     assert axis.tickStrings(ticks, 1, 1)[3] == char
-    # the variables panel: the read-out's rows, known from the loss frame on
-    panel = w.variables_panel
-    row = len(VARIABLES)
-    s.goto("fwd:2")
-    qapp.processEvents()
-    assert not panel.table.isRowHidden(row) and "not yet" in panel.model.data(
-        panel.model.index(row, 2))
-    s.goto("loss")
-    qapp.processEvents()
-    texts = [panel.model.data(panel.model.index(row + k, c)) for k in range(2) for c in (0, 5)]
-    probs = s.trace.loss_fn.evaluate(s.trace.h, s.trace.y).outputs["probs"]
-    assert texts[0] == "probs (read-out)" and texts[2] == "dl_dlogits (read-out)"
-    assert float(texts[1]) == pytest.approx(np.linalg.norm(probs[9]), rel=1e-3)
-
-
-def test_the_published_example_hides_the_read_out_rows(make_window, qapp):
-    w = make_window()
-    for k in range(2):
-        assert w.variables_panel.table.isRowHidden(len(VARIABLES) + k)

@@ -105,7 +105,7 @@ def test_the_layer_selector_pins_the_views(window, mt, qapp, qtbot):
     qapp.processEvents()
     combo.setCurrentIndex(1)
     combo.activated.emit(1)                    # what a user's choice sends
-    assert s.view_layer_pinned == 0 and s.view_layer == 0
+    assert s.layers.pinned == 0 and s.view_layer == 0
     qapp.processEvents()
     # layer 0 has finished backward step 3 while layer 1 runs step 2
     row = w.variables_panel.row_text("ds")
@@ -113,9 +113,9 @@ def test_the_layer_selector_pins_the_views(window, mt, qapp, qtbot):
     assert float(row[5]) == pytest.approx(np.linalg.norm(mt.layers[0].ds[3]), rel=1e-3)
     assert w.views["carousel"].state.t == 3
     qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)     # next: layer 1
-    assert s.view_layer_pinned == 1 and combo.currentText() == "1"
+    assert s.layers.pinned == 1 and combo.currentText() == "1"
     qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)     # follows again
-    assert s.view_layer_pinned is None and combo.currentIndex() == 0
+    assert s.layers.pinned is None and combo.currentIndex() == 0
     view_menu = [a.text() for a in w.menus["View"].actions()]
     assert any("Layer" in t for t in view_menu)
 
@@ -145,7 +145,8 @@ def test_the_source_panel_shows_the_driver_and_the_carousel_where_top_diff_h_com
     qtbot.waitUntil(lambda: _current_on_screen(panel), timeout=2000)   # under the driver
     show(w, "carousel", qapp)
     title = w.views["carousel"].title.text()
-    assert "layer 0" in title and "top_diff_h ← layer 1 + t=3" in title
+    assert "layer 0" in title and "top_diff_h ← layer 1's dxc[:X] + t=3" in title
+    assert "bottom_diff_h of t=3" in w.views["carousel"].title.toolTip()
     s.goto(f"bwd:{T - 1}:L1:ds")
     qapp.processEvents()
     assert w.views["carousel"].title.text().endswith("top_diff_h ← the loss")
@@ -169,3 +170,18 @@ def test_nothing_of_it_shows_with_one_layer(make_window, mt, qapp):
     w.session.goto("bwd:2:ds")
     qapp.processEvents()
     assert "layer" not in w.views["carousel"].title.text()
+
+
+def test_the_variables_panel_shows_the_read_out_for_the_top_layer(window, mt, qapp):
+    w = window
+    s = w.session
+    panel = w.variables_panel
+    s.goto("bwd:3:L1:do")
+    qapp.processEvents()
+    assert panel.readout.isVisible()
+    text = panel.readout.text()
+    assert "ŷ (t=3)" in text and "dl/dŷ (t=3)" in text
+    assert f"{np.linalg.norm(mt.outputs['y_hat'][3]):.4g}" in text
+    s.goto("bwd:3:L0:do")
+    qapp.processEvents()
+    assert not panel.readout.isVisible()
