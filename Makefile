@@ -18,7 +18,7 @@ BIN    := $(VENV)/bin
 # one stamp per set of extras: asking for other extras installs again
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: run test lint bench bench-quick gate screenshots clean
+.PHONY: run test lint bench bench-quick gate screenshots own-model-screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,18 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --goto bwd:2:ds --screenshot assets/screenshot-backward.png
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --goto fwd:2:s --screenshot assets/screenshot-forward.png
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task random --goto bwd:30:ds --screenshot assets/screenshot-views.png
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then $(MAKE) --no-print-directory own-model-screenshot; \
+	else echo "docs/images/own-model.png not rendered: it needs PyTorch (make screenshots EXTRAS=test,torch)"; fi
+
+# README's "Debug your own PyTorch model", run as written (examples/train_char.py, about
+# 3 CPU-minutes), in build/own-model; the window at bwd:97:L0:ds of sequence 3.
+OWN := build/own-model
+own-model-screenshot: $(STAMP)
+	mkdir -p $(OWN) docs/images
+	cd $(OWN) && $(CURDIR)/$(BIN)/python $(CURDIR)/examples/train_char.py $(CURDIR)/lstm_engine/data/text.txt
+	cd $(OWN) && $(CURDIR)/$(BIN)/lstm-engine import-torch model.pt -o params.npz --vocab vocab.json
+	cd $(OWN) && QT_QPA_PLATFORM=offscreen $(CURDIR)/$(BIN)/lstm-viz --params params.npz --inputs tokens.npy \
+		--targets next.npy --sequence 3 --goto bwd:97:L0:ds --screenshot $(CURDIR)/docs/images/own-model.png
 
 clean:
 	rm -rf .venv .venv-3.* build *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -117,6 +117,7 @@ def cmd_record(args) -> int:
     check_record_memory(run.model, run.steps, args.dtype)
     trace = record_model(run.model, run.inputs, run.targets, sequence=run.sequence,
                          dtype=args.dtype)
+    trace.vocab = run.source.vocab if run.source is not None else None   # kept with it
     save_model_trace(args.output, trace)
     problem = first_problem(trace)
     which = "" if run.sequence is None else f", sequence {run.sequence} of {run.batch}"

@@ -88,6 +88,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="the parameters' dtype (default float64: b_ih + b_hh summed "
                         "exactly)")
+    p.add_argument("--vocab", metavar="FILE",
+                   help="the text of each token id (a JSON list, or one token per line) to "
+                        "keep in the parameters file; lstm-viz labels the steps with it")
     p.set_defaults(func=cmd_import_torch)
 
     p = subparsers.add_parser(
@@ -330,17 +333,21 @@ def cmd_tasks(args) -> int:
 
 def cmd_import_torch(args) -> int:
     """A whole model from PyTorch: what each key became, then the parameters file."""
-    from .io import check_writable, save_model_params
+    from .io import check_writable, load_vocab, save_model_params
     from .torch_io import load_torch_model
+    from .vocab import vocab_size
 
     check_writable(args.output)
     model, report = load_torch_model(
         args.model, lstm_prefix=args.lstm, embedding_key=args.embedding,
         decoder_key=args.decoder, loss=args.loss, at=args.at, dtype=args.dtype)
+    vocab = None if args.vocab is None else load_vocab(args.vocab, vocab_size(model))
     print(f"{one_line(args.model)}:")
     for line in report.lines():
         print(one_line(line))
-    save_model_params(args.output, model)
+    if vocab is not None:
+        print(f"{one_line(args.vocab)} -> vocab ({len(vocab)} tokens)")
+    save_model_params(args.output, model, vocab)
     print(f"model: {model.describe()} -> {one_line(args.output)}")
     return 0
 

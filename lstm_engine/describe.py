@@ -28,15 +28,16 @@ def describe_file(path) -> str:
         found.update(meta=meta, kind_version=file_kind(meta, path))
         return None
 
-    arrays = io.read_npz(path, kinds={"meta": "U", **io.TRACE_KINDS}, default_kinds="fiub",
-                         first=first)
+    arrays = io.read_npz(path, kinds={"meta": "U", "vocab": "U", **io.TRACE_KINDS},
+                         default_kinds="fiub", first=first)
     meta = found["meta"]
     kind, version = found["kind_version"]
     if kind == "session":
         return f"{name}: a saved lstm-viz session (format {version}); lstm-viz opens it"
     if kind == "trace":
         return f"{name}: {_trace(arrays, meta, version, path)}"
-    model = model_file(arrays, meta, kind, version, path).model
+    source = model_file(arrays, meta, kind, version, path)
+    model = source.model
     if kind == "run":
         return f"{name}: {_run(arrays, meta, version, model)}"
     if version == 1:
@@ -45,7 +46,8 @@ def describe_file(path) -> str:
         return (f"{name}: parameters X={p.inputs} H={p.hidden} {p.dtype} (format 1: one "
                 f"cell, variant not stated: --variant chooses it, seed by default): {norms}")
     count = sum(a.size for a in model.arrays().values())
-    return f"{name}: parameters (format 2): {model.describe()}; {count:,} parameters"
+    vocab = f"; a vocabulary of {len(source.vocab)} tokens" if source.vocab else ""
+    return f"{name}: parameters (format 2): {model.describe()}; {count:,} parameters{vocab}"
 
 
 def _trace(arrays: dict, meta: dict, version: int, path) -> str:
@@ -64,8 +66,9 @@ def _trace(arrays: dict, meta: dict, version: int, path) -> str:
         seq = (f"sequence {mtrace.sequence} of a batch of {mtrace.batch} (its gradients "
                "alone)")
     problem = first_nonfinite(mtrace)
-    return (f"trace (format 2): {mtrace.model.describe()}; T={mtrace.steps}, {seq}; total "
-            f"loss {mtrace.total_loss:.10e}, {mtrace.nbytes / 2**20:.1f} MiB"
+    vocab = f", a vocabulary of {len(mtrace.vocab)} tokens" if mtrace.vocab else ""
+    return (f"trace (format 2): {mtrace.model.describe()}; T={mtrace.steps}, {seq}{vocab}; "
+            f"total loss {mtrace.total_loss:.10e}, {mtrace.nbytes / 2**20:.1f} MiB"
             + (f"; {problem.where()}" if problem else ""))
 
 

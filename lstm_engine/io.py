@@ -35,7 +35,6 @@ from .memory import format_bytes, memory_limit
 from .model import Model, ModelTrace
 from .model_arrays import (
     PARAMS_FORMAT,
-    PARAMS_VERSION,
     RUN_FORMAT,
     SESSION_FORMAT,
     TRACE_FORMAT,
@@ -43,10 +42,10 @@ from .model_arrays import (
     file_kind,
     fits_version_1,
     model_file,
-    model_meta,
     model_trace_arrays,
     model_trace_from_arrays,
     model_trace_of,
+    params_arrays,
     params_from_arrays,
     parse_meta,
     select_model,
@@ -590,14 +589,33 @@ def load_model(path) -> ModelFile:
         found.update(meta=meta, kind=kind, version=version)
         return select_model(kind, version)
 
-    arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="f", first=first)
+    arrays = read_npz(path, kinds={"meta": "U", "vocab": "U"}, default_kinds="f", first=first)
     return model_file(arrays, found["meta"], found["kind"], found["version"], path)
 
 
-def save_model_params(path, model: Model) -> None:
-    """Write a Model as a parameters file of format 2 (atomically)."""
-    meta = {"format": PARAMS_FORMAT, "version": PARAMS_VERSION, **model_meta(model)}
-    save_npz_atomic(path, {"meta": np.array(json.dumps(meta)), **model.arrays()})
+def save_model_params(path, model: Model, vocab=None) -> None:
+    """Write a Model as a parameters file of format 2 (atomically), with its vocabulary
+    (the text of each token id, ``vocab.py``) if given."""
+    save_npz_atomic(path, params_arrays(model, vocab))
+
+
+# ---- vocabularies -------------------------------------------------------------------
+
+def load_vocab(path, size: int | None = None) -> tuple[str, ...]:
+    """The tokens of a vocabulary file (``vocab.parse_vocab``: a JSON list or one token
+    per line, checked; ``size`` of them if given), at most ``vocab.MAX_FILE_BYTES``."""
+    from .vocab import MAX_FILE_BYTES, parse_vocab
+
+    try:
+        with open_regular(path) as fp:
+            n = os.fstat(fp.fileno()).st_size
+            if n > MAX_FILE_BYTES:
+                raise UserError(f"{path}: {n} bytes is more than the "
+                                f"{MAX_FILE_BYTES // 2**20} MiB a vocabulary file may have")
+            raw = fp.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise UserError(f"{path}: cannot read ({err.strerror or _first_line(err)})") from None
+    return parse_vocab(raw, size, str(path))
 
 
 # ---- traces -------------------------------------------------------------------------
@@ -725,8 +743,8 @@ def load_model_trace(path) -> ModelTrace:
         found["meta"] = meta = trace_meta(raw, path)
         return select_trace_v1 if meta["version"] == 1 else None
 
-    arrays = read_npz(path, kinds={"meta": "U", **TRACE_KINDS}, default_kinds="fiu",
-                      first=first)
+    arrays = read_npz(path, kinds={"meta": "U", "vocab": "U", **TRACE_KINDS},
+                      default_kinds="fiu", first=first)
     meta = found["meta"]
     if meta["version"] == 1:
         return model_trace_of(trace_from_arrays(arrays, meta, str(path)))

@@ -234,12 +234,13 @@ class ModelTrace:
     input, E[tokens] for token ids), ``y``, ``loss`` (T,), ``outputs`` (the read-out's
     per-step arrays by name, see ``LossOutput``), ``loss_grads`` (``wy_diff``,
     ``by_diff``), ``dE`` (V, X) or None, ``sequence`` (the batch index, or None) and
-    ``batch`` (B of that batch, or None).
+    ``batch`` (B of that batch, or None), ``vocab`` (the text of each token id, to label
+    the steps, or None; ``vocab.py``).
     """
 
     def __init__(self, model: Model, layers, tokens, x, y, loss, outputs: dict,
                  loss_grads: dict, dE, sequence: int | None = None,
-                 batch: int | None = None):
+                 batch: int | None = None, vocab: tuple[str, ...] | None = None):
         self.model = model.with_arrays({k: _readonly(v) for k, v in model.arrays().items()})
         self.layers = tuple(layers)
         self.tokens = None if tokens is None else _readonly(tokens)
@@ -251,6 +252,7 @@ class ModelTrace:
         self.dE = None if dE is None else _readonly(dE)
         self.sequence = sequence
         self.batch = batch
+        self.vocab = None if vocab is None else tuple(vocab)
 
     @property
     def variant(self) -> str:

@@ -33,6 +33,7 @@ from .model import EMBEDDING, LOSS_PREFIX, Model, ModelTrace, layer_prefix
 from .params import PARAM_NAMES, Params, check_params
 from .textsafe import show
 from .trace import GRAD_NAMES, STEP_NAMES, Trace
+from .vocab import check_vocab, vocab_array, vocab_of_array, vocab_size
 
 PARAMS_FORMAT = "lstm-viz-params"
 PARAMS_VERSION = 2
@@ -47,6 +48,7 @@ OUTPUT_NAMES = {"toy": (), "mse": ("y_hat", "dl_dy_hat"),
                 "xent": ("logits", "probs", "dl_dlogits")}
 # Per-step arrays a format-2 trace does not store: rebuilt as views on reading.
 REBUILT = ("xc", "bottom_diff_h", "loss")
+VOCAB = "vocab"                             # optional (V,) text: each token id's text
 
 
 # ---- meta -------------------------------------------------------------------------------
@@ -188,6 +190,7 @@ class ModelFile:
     version: int
     variant_known: bool
     path: str
+    vocab: tuple[str, ...] | None = None     # the file's vocabulary (format 2), if any
 
     def model_for(self, variant: str | None = None, loss: str | None = None,
                   at: str | None = None) -> Model:
@@ -223,7 +226,7 @@ def select_model(kind: str, version: int):
     """The members that hold a file's model (never a trace's recorded arrays)."""
     if version == 1:
         return lambda n: n in PARAM_NAMES or n in (LOSS_PREFIX + "wy", LOSS_PREFIX + "by")
-    return lambda n: (n in (EMBEDDING, LOSS_PREFIX + "wy", LOSS_PREFIX + "by")
+    return lambda n: (n in (EMBEDDING, LOSS_PREFIX + "wy", LOSS_PREFIX + "by", VOCAB)
                       or (n.startswith("L") and n.partition(".")[2] in PARAM_NAMES))
 
 
@@ -232,7 +235,9 @@ def model_file(arrays: dict, meta: dict | None, kind: str, version: int, path) -
     where = str(path)
     if version >= 2:
         assert meta is not None                      # file_kind read the format from it
-        return ModelFile(model_from_arrays(arrays, meta, where), kind, version, True, where)
+        model = model_from_arrays(arrays, meta, where)
+        return ModelFile(model, kind, version, True, where, vocab_from_arrays(arrays, model,
+                                                                              where))
     params = params_from_arrays(arrays, where)
     variant, loss = None, ToyLoss()
     if kind in ("trace", "run"):                     # they state their variant and loss
@@ -248,6 +253,23 @@ def model_file(arrays: dict, meta: dict | None, kind: str, version: int, path) -
     except ValueError as err:
         raise UserError(f"{where}: {err}") from None
     return ModelFile(model, kind, version, known, where)
+
+
+def vocab_from_arrays(arrays: dict, model: Model, where) -> tuple[str, ...] | None:
+    """The optional ``vocab`` entry of a format-2 file, checked to have one text per token
+    id of ``model`` (``vocab.vocab_size``)."""
+    a = arrays.get(VOCAB)
+    return None if a is None else vocab_of_array(a, vocab_size(model), str(where))
+
+
+def params_arrays(model: Model, vocab=None) -> dict[str, np.ndarray]:
+    """A parameters file of format 2: the model's arrays, its meta and the vocabulary
+    (if given, checked against the model)."""
+    meta = {"format": PARAMS_FORMAT, "version": PARAMS_VERSION, **model_meta(model)}
+    arrays = {"meta": np.array(json.dumps(meta)), **model.arrays()}
+    if vocab is not None:
+        arrays[VOCAB] = vocab_array(check_vocab(vocab, vocab_size(model), "the vocabulary"))
+    return arrays
 
 
 # ---- traces -----------------------------------------------------------------------------
@@ -281,6 +303,8 @@ def model_trace_arrays(trace: ModelTrace) -> dict[str, np.ndarray]:
     if trace.dE is not None:
         arrays[EMBEDDING + "_diff"] = trace.dE
     arrays.update({LOSS_PREFIX + k: v for k, v in trace.loss_grads.items()})
+    if trace.vocab is not None:
+        arrays[VOCAB] = vocab_array(trace.vocab)
     return arrays
 
 
@@ -293,7 +317,7 @@ def model_trace_of(trace: Trace) -> ModelTrace:
         with np.errstate(all="ignore"):
             outputs = trace.loss_fn.evaluate(trace.h, trace.y).outputs
     return ModelTrace(model, [trace], None, trace.x, trace.y, trace.loss, outputs,
-                      trace.loss_grads, None)
+                      trace.loss_grads, None, vocab=trace.vocab)
 
 
 def _recorded(arrays: dict, name: str, shape: tuple, dtype, where) -> np.ndarray:
@@ -379,4 +403,4 @@ def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
             rec["dl_dh"] = per_layer[n + 1][2]["dxc"][:, :model.layers[n + 1].inputs]
         traces[n] = Trace(p, x_n, y, rec, model.variant, model.loss, loss_grads)
     return ModelTrace(model, traces, tokens, x, y, loss, outputs, loss_grads, dE, sequence,
-                      batch)
+                      batch, vocab_from_arrays(arrays, model, where))

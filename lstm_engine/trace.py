@@ -37,6 +37,10 @@ class Trace:
     (``trace.loss`` is the per-step loss l(t)), and ``loss_grads`` (gradients of the
     loss's own parameters, empty for the toy loss)."""
 
+    # The text of each token id (``vocab.py``), set by whoever knows it (the text task's
+    # characters), to label the steps; a ModelTrace of this pass keeps it.
+    vocab: tuple[str, ...] | None = None
+
     def __init__(self, params: Params, x: np.ndarray, y: np.ndarray, arrays: dict,
                  variant: str, loss_fn, loss_grads: dict | None = None,
                  dz: np.ndarray | None = None):

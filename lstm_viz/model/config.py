@@ -25,7 +25,7 @@ from lstm_engine.losses import ToyLoss, make_loss
 from lstm_engine.optim import make_optimizer
 from lstm_engine.params import PARAM_NAMES, Params
 from lstm_engine.textsafe import show
-from lstm_engine.training import init_model
+from lstm_engine.training import init_layers
 
 DTYPES = ("float64", "float32")
 INITS = tuple(_ENGINE_INITS)
@@ -35,6 +35,11 @@ MAX_INPUTS = 8192
 MAX_STEPS = 1_000_000
 MAX_SEED = 2**31 - 1             # what the seed controls hold (Qt's 32-bit int)
 MAX_FORGET_BIAS = 20.0           # |b_f| beyond this saturates f in float64 anyway
+MAX_LAYERS = 16
+# Sizes a task takes beside its length (``lstm_engine.tasks``): the copy task's alphabet,
+# pattern and delay. Each is a RunConfig field (None: the task's default) and an option of
+# the engine task of that name; a task without it ignores it.
+TASK_SIZES = ("symbols", "pattern", "delay")
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,10 @@ class RunConfig:
     lr: float = 0.1
     backward: str = ""              # the backward pass's variant; "" = the cell's own
     forget_bias: float | None = None  # None: the task's default
+    layers: int = 1                 # stacked cells of H each (> 1: a ModelTrace is shown)
+    symbols: int | None = None      # the copy task's sizes (TASK_SIZES); None: its default
+    pattern: int | None = None
+    delay: int | None = None
 
     @property
     def backward_variant(self) -> str:
@@ -84,6 +93,44 @@ def task_names() -> tuple[str, ...]:
 def takes_length(cls) -> bool:
     """Whether a task class takes a sequence ``length`` option."""
     return "length" in inspect.signature(cls.__init__).parameters
+
+
+def task_sizes(task: str) -> dict[str, int]:
+    """The sizes (TASK_SIZES) the task takes, with their defaults: ``{"symbols": 4,
+    "pattern": 5, "delay": 10}`` for copy, ``{}`` for the others."""
+    cls = _engine_task_classes().get(task)
+    if cls is None:
+        return {}
+    params = inspect.signature(cls.__init__).parameters
+    return {k: params[k].default for k in TASK_SIZES if k in params}
+
+
+def task_options(cfg: RunConfig) -> dict:
+    """The engine task's options a config sets: its length (for a task that takes one)
+    and its sizes (TASK_SIZES) where they are not left to the task."""
+    cls = _engine_task_classes().get(cfg.task)
+    if cls is None:
+        return {}
+    options = {"length": cfg.steps} if takes_length(cls) else {}
+    options.update({k: getattr(cfg, k) for k in task_sizes(cfg.task)
+                    if getattr(cfg, k) is not None})
+    return options
+
+
+def has_readout(task: str) -> bool:
+    """Whether the task scores a linear read-out (mse or xent) rather than the toy loss."""
+    cls = _engine_task_classes().get(task)
+    return cls is not None and cls.loss != "toy"
+
+
+def readout_text(cfg: RunConfig) -> str:
+    """The task's read-out in words ("xent read-out, K=5, at every step"), "" if none."""
+    cls = _engine_task_classes().get(cfg.task)
+    if cls is None or cls.loss == "toy":
+        return "toy loss on h[0]"
+    task = _tasks.make_task(cfg.task, cfg.seed, **task_options(cfg))
+    where = "every step" if cls.loss_at == "every" else "the last step"
+    return f"{cls.loss} read-out, K={task.outputs}, at {where}"
 
 
 @cache
@@ -122,8 +169,15 @@ def default_steps(task: str) -> int:
 
 
 def resolved(cfg: RunConfig) -> RunConfig:
-    """``cfg`` with the sizes the task fixes filled in."""
+    """``cfg`` with the sizes the task fixes filled in (the copy task's X and T follow
+    from its symbols, pattern and delay); sizes the task does not take are None."""
     info = task_info(cfg.task)
+    sizes = task_sizes(cfg.task)
+    unused: dict = {k: None for k in TASK_SIZES if k not in sizes}
+    cfg = replace(cfg, **unused)
+    if sizes:                                # the task checks them (one line each)
+        task = _tasks.make_task(cfg.task, cfg.seed, **task_options(cfg))
+        return replace(cfg, inputs=task.inputs, steps=task.length)
     return replace(cfg, inputs=info.inputs or cfg.inputs, steps=info.steps or cfg.steps)
 
 
@@ -156,6 +210,9 @@ def check_config(cfg: RunConfig) -> RunConfig:
     if cfg.backward == cfg.variant:
         cfg = replace(cfg, backward="")
     check_forget_bias(cfg.forget_bias)
+    check_size("number of layers", cfg.layers, MAX_LAYERS)
+    if cfg.layers > 1 and cfg.backward:
+        raise UserError("the wrong backward is a single cell's example; choose 1 layer")
     cfg = resolved(cfg)
     sizes = (("hidden size", cfg.hidden, MAX_HIDDEN), ("number of inputs", cfg.inputs, MAX_INPUTS),
              ("sequence length", cfg.steps, MAX_STEPS))
@@ -163,11 +220,15 @@ def check_config(cfg: RunConfig) -> RunConfig:
         check_size(name, value, high, bounded=False)     # integers before any arithmetic
     # Computed from the numbers alone, before anything is allocated: a size typed too
     # large is refused with what recording it would cost.
-    need, have = peak_bytes(cfg.steps, cfg.inputs, cfg.hidden, cfg.dtype), memory_limit()
+    need = peak_bytes(cfg.steps, cfg.inputs, cfg.hidden, cfg.dtype)
+    need += (cfg.layers - 1) * peak_bytes(cfg.steps, cfg.hidden, cfg.hidden, cfg.dtype)
+    have = memory_limit()
     for name, value, high in sizes:
         check_size(name, value, high, need)
     if need > have:
-        raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden} needs about "
+        layers = f", {cfg.layers} layers" if cfg.layers > 1 else ""
+        raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden}{layers} "
+                        f"needs about "
                         f"{format_bytes(need)}, more than the {format_bytes(have)} available")
     check_seed(cfg.seed)
     if not (is_number(cfg.lr) and cfg.lr > 0):
@@ -227,6 +288,14 @@ class Run:
     x: np.ndarray
     y: np.ndarray
     loss: object
+    upper: tuple = ()               # the layers above the first (RunConfig.layers > 1)
+    vocab: tuple[str, ...] | None = None    # the text task's characters
+
+    def model(self, variant: str):
+        """The whole model (``lstm_engine.model.Model``) of the run's layers and loss."""
+        from lstm_engine.model import Model
+
+        return Model((self.params, *self.upper), variant, self.loss)  # type: ignore[arg-type]
 
 
 class _RandomTask:
@@ -255,18 +324,18 @@ def build_run(cfg: RunConfig) -> Run:
         x, y = task.x, task.y
         forget_bias = cfg.forget_bias
     else:
-        cls = _engine_task_classes()[cfg.task]
-        options = {"length": cfg.steps} if takes_length(cls) else {}
-        task = _tasks.make_task(cfg.task, cfg.seed, **options)
+        task = _tasks.make_task(cfg.task, cfg.seed, **task_options(cfg))
         seq = task.sequence(0)                         # the example, never trained on
         x, y = seq.x, seq.y
         forget_bias = (cfg.forget_bias if cfg.forget_bias is not None
                        else getattr(task, "defaults", {}).get("forget_bias"))
     # _RandomTask is not an engine Task but has what init_model reads of one (inputs,
     # make_loss): duck typing, which the annotation does not say
-    params, loss = init_model(task, cfg.init, cfg.hidden, cfg.seed, forget_bias,  # type: ignore[arg-type]
-                              cfg.dtype)
-    return Run(params, x, y, loss)
+    layers, loss = init_layers(task, cfg.init, cfg.hidden, cfg.seed, forget_bias,  # type: ignore[arg-type]
+                               cfg.dtype, cfg.layers)
+    vocab = getattr(task, "vocab", None)
+    return Run(layers[0], x, y, loss, tuple(layers[1:]),
+               None if vocab is None else tuple(vocab))
 
 
 def run_note(cfg: RunConfig) -> str:
@@ -286,6 +355,20 @@ def config_from_trace(trace, lr: float = 0.1) -> RunConfig:
 
 
 # ---- one training iteration -----------------------------------------------------------------
+
+def model_sgd_step(trace, lr: float):
+    """The seed's update for a whole model's pass (a ModelTrace): every array, each layer's
+    cell, the embedding and the read-out, θ -= lr * dL/dθ by the flat names of
+    ``Model.arrays()``. Returns the updated Model; UserError if the update is not finite."""
+    model, grads = trace.model, trace.grads()
+    new = {}
+    for name, a in model.arrays().items():
+        with np.errstate(all="ignore"):
+            new[name] = np.asarray(a - lr * grads[name], dtype=a.dtype)
+        if not np.all(np.isfinite(new[name])):
+            raise UserError(f"the update made {name} NaN or Inf; lower the learning rate")
+    return model.with_arrays(new)
+
 
 def sgd_step(trace, lr: float):
     """The seed's update on the trace's summed gradients: W -= lr * W_diff for the eight

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_engine.errors import UserError
+from lstm_engine.model import record_model
 from lstm_engine.trace import GRAD_NAMES
 
 from .breakpoints import problem_frame
-from .config import sgd_step
+from .config import model_sgd_step, sgd_step
 from .frame_data import sum_squares
 from .stops import Stop
 from .training_run import TrainingRun, TrainingSettings, record_run
@@ -246,15 +247,24 @@ class LiveTraining:
             self.train(1)
             return self.history[-1] if self.history else HistoryEntry(0, float("nan"),
                                                                       float("nan"))
-        if s.model_trace is not None:        # the step below updates one cell's arrays
-            raise UserError("Train One Iteration steps a single cell on dense inputs; "
-                            "train this model with lstm-engine train")
-        tr, c = s.trace, s.config
-        grad_norm = float(np.sqrt(sum(sum_squares(tr[n]) for n in GRAD_NAMES)))
-        params, loss = sgd_step(tr, c.lr)
-        trace = record_run(params, tr.x, tr.y, c.variant if c.backward else tr.variant,
-                           c.backward, loss, tr.dtype)
-        entry = HistoryEntry(len(self.history), tr.total_loss, grad_norm)
+        tr, c, mt = s.trace, s.config, s.model_trace
+        if mt is not None:                  # a whole model: every layer, embedding, read-out
+            grads = mt.grads().values()
+            grad_norm = float(np.sqrt(sum(sum_squares(g) for g in grads)))
+            model = model_sgd_step(mt, c.lr)
+            inputs = mt.tokens if mt.tokens is not None else mt.x
+            with np.errstate(all="ignore"):
+                trace = record_model(model, inputs, mt.y)
+            trace.vocab, trace.sequence, trace.batch = mt.vocab, mt.sequence, mt.batch
+            total = mt.total_loss
+        else:
+            grad_norm = float(np.sqrt(sum(sum_squares(tr[n]) for n in GRAD_NAMES)))
+            params, loss = sgd_step(tr, c.lr)
+            trace = record_run(params, tr.x, tr.y, c.variant if c.backward else tr.variant,
+                               c.backward, loss, tr.dtype)
+            trace.vocab = tr.vocab
+            total = tr.total_loss
+        entry = HistoryEntry(len(self.history), total, grad_norm)
         with s.events.batch():
             s.replace_pass(trace, c, path=s.path, keep_cursor=True, end_training=False)
             self.set_history([*self.history, entry])
@@ -296,7 +306,11 @@ class LiveTraining:
         if self.run is None or self.iteration is None:
             return None
         k = self.iteration - 1
-        return self.run.trace_at(k) if self.run.has(k) else None
+        if not self.run.has(k):
+            return None
+        previous = self.run.trace_at(k)         # a stack's: the layer in view, as s.trace
+        layers = getattr(previous, "layers", None)
+        return previous if layers is None else layers[self._session.view_layer]
 
     def set_ring_size(self, n: int) -> bool:
         if self.run is None:

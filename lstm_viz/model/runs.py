@@ -23,13 +23,23 @@ from .training_run import record_run
 
 
 def record_config(config: RunConfig):
-    """The pass a (checked) configuration describes."""
+    """The pass a (checked) configuration describes: a single cell's Trace (its read-out,
+    if the task has one, in ``loss_params``/``loss_grads``), or for ``layers`` > 1 the
+    whole stack's ModelTrace (``record_model``, the read-out's outputs included). The text
+    task's characters go with it as its ``vocab``."""
     run = build_run(config)
     try:
-        return record_run(run.params, run.x, run.y, config.variant, config.backward,
-                          run.loss, config.dtype)
+        if config.layers > 1:
+            with np.errstate(all="ignore"):
+                trace = record_model(run.model(config.variant), run.x, run.y,
+                                     dtype=config.dtype)
+        else:
+            trace = record_run(run.params, run.x, run.y, config.variant, config.backward,
+                               run.loss, config.dtype)
     except ValueError as err:
         raise UserError(f"cannot record this run: {err}") from None
+    trace.vocab = run.vocab
+    return trace
 
 
 def _rerecord_model(trace: ModelTrace, config: RunConfig) -> ModelTrace:
@@ -39,7 +49,7 @@ def _rerecord_model(trace: ModelTrace, config: RunConfig) -> ModelTrace:
     inputs = trace.tokens if trace.tokens is not None else trace.x
     new = record_model(model, inputs, trace.y, dtype=config.dtype)
     return ModelTrace(new.model, new.layers, new.tokens, new.x, new.y, new.loss, new.outputs,
-                      new.loss_grads, new.dE, trace.sequence, trace.batch)
+                      new.loss_grads, new.dE, trace.sequence, trace.batch, trace.vocab)
 
 
 class Runs:
@@ -95,6 +105,13 @@ class Runs:
         first = trace.layers[0] if isinstance(trace, ModelTrace) else trace
         s.replace_pass(trace, config_from_trace(first, s.config.lr), path=str(path),
                        keep_cursor=False, end_training=True)
+
+    def show_model(self, trace: ModelTrace) -> None:
+        """Show a pass opened from files (``model_files.open_model``): a run of task
+        ``file`` with layer 0's sizes and the model's number of layers."""
+        config = config_from_trace(trace.layers[0], self._session.config.lr)
+        self._session.replace_pass(trace, config.with_(layers=trace.num_layers), path=None,
+                                   keep_cursor=False, end_training=True)
 
     def save(self, path) -> None:
         """Write the shown pass (atomically); UserError naming the file if that fails,

@@ -95,6 +95,10 @@ def save_session(path, session: Session, view: dict | None = None) -> None:
     hist = session.history_arrays()
     arrays.update({f"history.{k}": v for k, v in hist.items()})
     run = session.training
+    if run is not None and run.settings.layers > 1:
+        # the checkpoint and ring below hold one cell's arrays (train.params.wg …)
+        raise UserError(f"{path}: a session training a {run.settings.layers}-layer model "
+                        "cannot be saved yet; File ▸ Save Trace keeps the pass shown")
     if run is not None:
         state = run.trainer.state()
         meta["training"] = {
@@ -362,7 +366,7 @@ def load_session(path) -> tuple[Session, dict]:
 def load_session_job(path) -> Job:
     """``load_session`` as a job: its result is (session, view)."""
     path = Path(path)
-    arrays = read_npz(path, kinds={"meta": "U"}, default_kinds="fiub")
+    arrays = read_npz(path, kinds={"meta": "U", "trace.vocab": "U"}, default_kinds="fiub")
     meta = _meta(arrays, path)
     trace = _read_pass(arrays, meta["trace"], path)
     check_can_show(trace, path)

@@ -26,7 +26,8 @@ TEXT_PREFIX = "lstm-viz:1"
 MAX_TEXT_ITERATIONS = 100_000
 MAX_TEXT = 2000                 # characters: a text the app writes is about a hundred
 MAX_FRAME = 100
-INT_FIELDS = ("hidden", "steps", "inputs", "seed", "length", "ring")
+INT_FIELDS = ("hidden", "steps", "inputs", "seed", "length", "ring", "layers", "symbols", "pattern",
+              "delay")
 FLOAT_FIELDS = ("lr", "clip", "forget_bias")
 _INT = re.compile(r"[+-]?\d{1,12}")
 

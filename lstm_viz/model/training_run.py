@@ -30,14 +30,16 @@ from lstm_engine.init import INITS
 from lstm_engine.io import memory_limit
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.recorder import record, run_stepwise
-from lstm_engine.tasks import TASKS
+from lstm_engine.tasks import TASKS, make_task
 from lstm_engine.textsafe import show
 from lstm_engine.training import Iteration, TrainConfig, Trainer, build_trainer
 
 from .config import (
     DTYPES,
     MAX_HIDDEN,
+    MAX_LAYERS,
     MAX_STEPS,
+    TASK_SIZES,
     RunConfig,
     check_choice,
     check_forget_bias,
@@ -49,6 +51,7 @@ from .config import (
     peak_bytes,
     takes_length,
     task_info,
+    task_sizes,
     trace_bytes,
 )
 from .levels import max_abs, saturate, symmetric_levels
@@ -81,6 +84,17 @@ class TrainingSettings:
     dtype: str = "float64"
     watch: str = "training"
     ring: int = 32                     # passes of recent iterations kept
+    layers: int = 1                    # stacked cells of H each
+    symbols: int | None = None         # the copy task's sizes (config.TASK_SIZES)
+    pattern: int | None = None
+    delay: int | None = None
+
+    def task_options(self) -> dict:
+        """The engine task's options: its length and sizes, where they are set."""
+        options = {"length": self.length} if self.length is not None else {}
+        options.update({k: getattr(self, k) for k in TASK_SIZES
+                        if getattr(self, k) is not None})
+        return options
 
     def with_(self, **changes) -> TrainingSettings:
         return replace(self, **changes)
@@ -114,6 +128,7 @@ class TrainingSettings:
         base = base or cls()
         trainable = cfg.task in TRAIN_TASKS
         task = cfg.task if trainable else base.task
+        sizes = {k: getattr(cfg, k) if trainable else getattr(base, k) for k in TASK_SIZES}
         if trainable:
             length = cfg.steps if _takes_length(task) else None
             default = cfg.init == task_info(task).init       # shown as "default"
@@ -124,7 +139,7 @@ class TrainingSettings:
         return check_settings(replace(
             base, task=task, length=length, variant=cfg.variant, backward=cfg.backward,
             hidden=cfg.hidden, seed=cfg.seed, init=init, forget_bias=forget_bias,
-            dtype=cfg.dtype))
+            dtype=cfg.dtype, layers=cfg.layers if trainable else base.layers, **sizes))
 
 
 def check_settings(s: TrainingSettings) -> TrainingSettings:
@@ -144,8 +159,14 @@ def check_settings(s: TrainingSettings) -> TrainingSettings:
             raise UserError(f"the {name} must be a positive number, got {show(value)}")
     check_forget_bias(s.forget_bias)
     check_choice("dtype", s.dtype, DTYPES)
+    check_size("number of layers", s.layers, MAX_LAYERS)
+    if s.layers > 1 and s.backward not in ("", s.variant):
+        raise UserError("the wrong backward is a single cell's example; train 1 layer")
     if s.length is not None and not _takes_length(s.task):
         s = replace(s, length=None)
+    takes = task_sizes(s.task)
+    unused: dict = {k: None for k in TASK_SIZES if k not in takes}
+    s = replace(s, **unused)
     if s.backward == s.variant:
         s = replace(s, backward="")
     _check_memory(s)
@@ -163,9 +184,15 @@ def _check_memory(s: TrainingSettings) -> None:
     steps = s.length or info.steps or default_steps(s.task)
     hidden = s.hidden or info.hidden
     inputs = info.inputs
+    if task_sizes(s.task):                  # the copy task: X and T follow from its sizes
+        task = make_task(s.task, s.seed, **s.task_options())
+        steps, inputs = task.length, task.inputs
     assert inputs is not None                   # an engine task (TRAIN_TASKS) fixes X
+    upper = s.layers - 1                    # each layer above reads H inputs
     need = (peak_bytes(steps, inputs, hidden, s.dtype)
-            + s.ring * trace_bytes(steps, inputs, hidden, s.dtype))
+            + upper * peak_bytes(steps, hidden, hidden, s.dtype)
+            + s.ring * (trace_bytes(steps, inputs, hidden, s.dtype)
+                        + upper * trace_bytes(steps, hidden, hidden, s.dtype)))
     have = memory_limit()
     if need > have:
         raise UserError(f"training {s.task} at T={steps}, H={hidden} with {s.ring} passes kept "
@@ -203,17 +230,19 @@ class TrainingRun:
 
     def __init__(self, settings: TrainingSettings, state=None):
         settings = check_settings(settings)
-        options = {"length": settings.length} if settings.length is not None else {}
-        config = TrainConfig(task=settings.task, task_options=options, seed=settings.seed,
+        config = TrainConfig(task=settings.task, task_options=settings.task_options(),
+                             seed=settings.seed,
                              variant=settings.backward_variant, hidden=settings.hidden,
                              iterations=0, optimizer=settings.optimizer, lr=settings.lr,
                              clip=settings.clip, init=settings.init,
-                             forget_bias=settings.forget_bias, dtype=settings.dtype)
+                             forget_bias=settings.forget_bias, dtype=settings.dtype,
+                             layers=settings.layers)
         try:
             base, resolved = build_trainer(config)
         except ValueError as err:
             raise UserError(str(err).splitlines()[0]) from None
-        trainer = _Trainer(base.task, base.params, base.loss_fn, base.optimizer,
+        cells = base.params if settings.layers == 1 else base.model.layers
+        trainer = _Trainer(base.task, cells, base.loss_fn, base.optimizer,
                            resolved.variant, resolved.clip, resolved.batch, trace_every=1,
                            trace_index=0 if settings.watch == "example" else None,
                            state=state)
@@ -260,7 +289,8 @@ class TrainingRun:
                          seed=self.settings.seed, init=init,
                          dtype=self.settings.dtype, lr=float(lr),
                          backward=self.settings.backward,
-                         forget_bias=self.resolved.forget_bias)
+                         forget_bias=self.resolved.forget_bias, layers=self.settings.layers,
+                         **{k: getattr(self.settings, k) for k in TASK_SIZES})
 
     # ---- the ring -----------------------------------------------------------------------
 
@@ -303,8 +333,9 @@ class TrainingRun:
     def memory_estimate(self, n: int | None = None) -> int:
         """Bytes a ring of ``n`` passes (default: the setting) holds."""
         tr = self.latest_trace
-        return (n or self.settings.ring) * trace_bytes(tr.steps, tr.inputs, tr.hidden,
-                                                       tr.dtype.name)
+        cells = getattr(tr, "layers", (tr,))              # a stack's: every layer's
+        return (n or self.settings.ring) * sum(trace_bytes(c.steps, c.inputs, c.hidden,
+                                                           c.dtype.name) for c in cells)
 
     def memory_text(self, n: int | None = None) -> str:
         return format_bytes(self.memory_estimate(n))
@@ -314,6 +345,8 @@ class TrainingRun:
     def preview(self):
         """The pass the next iteration computes (recorded now, nothing changes)."""
         tr = self.trainer
+        if tr.num_layers > 1:
+            return tr._record_model(tr.model, self.sequence_index(tr.iteration))
         return tr._record(tr.params, tr.loss_fn, self.sequence_index(tr.iteration))
 
     def step(self) -> Iteration:

@@ -1,7 +1,11 @@
-"""``lstm-viz [FILE] [--task T] [--variant V] [--goto FRAME] [--screenshot PNG] [--size WxH]``.
+"""``lstm-viz [FILE] [--task T] [sizes] [--variant V] [--goto FRAME] [--screenshot PNG]
+[--size WxH]`` or ``lstm-viz --params P.npz --inputs X.npy --targets Y.npy [--loss L]
+[--sequence K] [--vocab FILE]``.
 
-Opens the source document's published example (or FILE, or a task's example) already
-recorded, at the first frame (or --goto). ``--screenshot PNG`` renders the window at that
+Opens the source document's published example (or FILE: a trace, a saved session or a
+training run; or a task's example at the sizes given; or a model from its parameters,
+inputs and targets, ``model/model_files.py``) already recorded, at the first frame (or
+--goto). ``--screenshot PNG`` renders the window at that
 frame to a PNG and exits, with or without a display (it renders offscreen when there is
 none); ``--exit-after-paint`` exits after the first painted frame and prints the time
 since the interpreter started (for the start-up benchmark).
@@ -72,14 +76,37 @@ def screenshot_arg(text: str) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     from lstm_engine.cell import VARIANTS
 
-    from ..model.config import task_names
+    from ..model.config import TASK_SIZES, task_names
 
     p = _Parser(prog="lstm-viz", description="Step through an LSTM's forward "
                 "pass and backpropagation through time.")
     p.add_argument("file", nargs="?", metavar="FILE",
-                   help="a trace (.npz) or saved session to open")
+                   help="a trace (.npz), a saved session or a training run "
+                   "(lstm-engine train -o) to open")
     p.add_argument("--task", choices=task_names(), help="open this task's example")
     p.add_argument("--variant", choices=VARIANTS, help="the cell variant (default: seed)")
+    sizes = p.add_argument_group("a task's sizes (default: the task's own)")
+    sizes.add_argument("--hidden", type=int, metavar="H", help="memory cells per layer")
+    sizes.add_argument("--layers", type=int, metavar="L", help="stacked layers (default 1)")
+    sizes.add_argument("--length", type=int, metavar="T",
+                       help="sequence length (random, sine, text, adding)")
+    sizes.add_argument("--input-size", type=int, metavar="X", help="inputs (random)")
+    for name in TASK_SIZES:
+        sizes.add_argument(f"--{name}", type=int, metavar="N", help=f"the copy task's {name}")
+    sizes.add_argument("--seed", type=int, metavar="S", help="the seed of data and weights")
+    model = p.add_argument_group("your own model (all three files together)")
+    model.add_argument("--params", metavar="PARAMS.npz",
+                       help="parameters (lstm-engine import-torch, train -o, a trace); its "
+                            "variant is used")
+    model.add_argument("--inputs", metavar="X.npy", help="inputs: (T, X), token ids (T,), "
+                       "or a batch (B, T, X) / (B, T)")
+    model.add_argument("--targets", metavar="Y.npy", help="targets as the loss takes them")
+    model.add_argument("--loss", choices=("toy", "mse", "xent"),
+                       help="the loss (default: the parameters file's)")
+    model.add_argument("--sequence", type=int, metavar="K",
+                       help="the batch's sequence to show (default 0)")
+    model.add_argument("--vocab", metavar="FILE", help="the text of each token id: a JSON "
+                       "list or one token per line (default: the parameters file's)")
     p.add_argument("--goto", metavar="FRAME", help="open at this frame: fwd:3, fwd:3:s, loss, "
                    "bwd:2, bwd:2:ds (stacked layers: fwd:3:L1:s, bwd:2:L0:ds)")
     p.add_argument("--screenshot", metavar="PNG", type=screenshot_arg,
@@ -88,7 +115,50 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"window size for --screenshot (default 1366x768, each side "
                    f"{MIN_SIDE}…{MAX_SIDE})")
     p.add_argument("--exit-after-paint", action="store_true", help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    files = [f"--{k}" for k in ("params", "inputs", "targets") if getattr(args, k)]
+    extra = [f"--{k}" for k in ("loss", "sequence", "vocab") if getattr(args, k) is not None]
+    if (files or extra) and len(files) != 3:
+        p.error("--params, --inputs and --targets go together")
+    if files and (args.file or args.task):
+        p.error(f"{'FILE' if args.file else '--task'} and --params open different runs; "
+                "choose one")
+    if size_changes(args) and (args.file or files):
+        p.error("the size options are a task's (--task); a file has its own sizes")
+    return args
+
+
+SIZE_OPTIONS = {"hidden": "hidden", "layers": "layers", "length": "steps",
+                "input_size": "inputs", "symbols": "symbols", "pattern": "pattern",
+                "delay": "delay", "seed": "seed"}
+
+
+def check_sizes(args) -> dict:
+    """``size_changes``, each option checked to be one the task takes (UserError)."""
+    from lstm_engine.errors import UserError
+
+    from ..model.config import RANDOM, task_info, task_sizes
+
+    task = args.task or "published"
+    changes = size_changes(args)
+    info = task_info(task)
+    takes = {"hidden", "layers", "seed", *task_sizes(task)}
+    if info.steps is None and not task_sizes(task):
+        takes.add("steps")
+    if task == RANDOM:
+        takes.add("inputs")
+    names = {field: opt for opt, field in SIZE_OPTIONS.items()}
+    for field in changes:
+        if field not in takes:
+            raise UserError(f"--{names[field].replace('_', '-')}: the {task} task has no such "
+                            "size (lstm-viz --help lists each task's)")
+    return changes
+
+
+def size_changes(args) -> dict:
+    """The RunConfig fields the size options set (only those given)."""
+    return {field: getattr(args, opt) for opt, field in SIZE_OPTIONS.items()
+            if getattr(args, opt, None) is not None}
 
 
 def choose_platform(headless: bool, environ=None, platform: str | None = None) -> str | None:
@@ -117,17 +187,26 @@ def build_session(args):
     from ..model.config import default_config
     from ..model.session import Session
 
-    if args.file:
+    if args.params:
+        from ..model.model_files import ModelChoice, open_model, session_for
+        opened = open_model(ModelChoice(args.params, args.inputs, args.targets, args.loss,
+                                        args.sequence, args.vocab, args.variant))
+        session = session_for(opened.trace)
+    elif args.file:
         from ..model.app_memory import load_trace_to_show
+        from ..model.jobs import finish
+        from ..model.model_files import is_run_file, run_file_job
         from ..model.saved_session import is_saved_session, load_session
         if is_saved_session(args.file):
             session, _layout = load_session(args.file)
+        elif is_run_file(args.file):
+            session = finish(run_file_job(args.file))
         else:
             session = Session.restore(load_trace_to_show(args.file), path=str(args.file))
         if args.variant and args.variant != session.config.variant:
             session.configure(session.config.with_(variant=args.variant))
     else:
-        config = default_config(args.task or "published")
+        config = default_config(args.task or "published", **check_sizes(args))
         if args.variant:
             config = config.with_(variant=args.variant)
         session = Session(config)
@@ -140,6 +219,12 @@ def _is_session(path) -> bool:
     from ..model.saved_session import is_saved_session
 
     return is_saved_session(path)
+
+
+def _is_run(path) -> bool:
+    from ..model.model_files import is_run_file
+
+    return is_run_file(path)
 
 
 def _open_session_in(window, args) -> None:
@@ -189,9 +274,10 @@ def _run(args: argparse.Namespace) -> int:
     quiet = bool(args.screenshot or args.exit_after_paint)
     problem, later = None, None
     try:
-        if not quiet and args.file and _is_session(args.file):
-            # Reopening a saved session can be long (its ring is recorded again): in the
-            # window, with progress and Cancel, once the window is there.
+        if not quiet and args.file and (_is_session(args.file) or _is_run(args.file)):
+            # Reopening a saved session can be long (its ring is recorded again), and so
+            # can a training run (trained again): in the window, with progress and Cancel,
+            # once the window is there.
             later, session = args, Session()
         else:
             session = build_session(args)

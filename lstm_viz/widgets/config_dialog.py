@@ -1,5 +1,7 @@
-"""The run-configuration dialog: task, variant, sizes, seed, init, dtype, learning rate,
-the backward pass (the cell's own or another variant's) and the forget-gate bias.
+"""The run-configuration dialog: task, variant, sizes (every size the task has: the copy
+task's symbols, pattern and delay too), the number of layers, the read-out the task
+scores (shown), seed, init, dtype, learning rate, the backward pass (the cell's own or
+another variant's) and the forget-gate bias.
 
 It validates as you type (``config.check_config``) and shows the memory the recording
 will need; OK is only enabled for a config that can run. It returns a RunConfig; the
@@ -8,7 +10,7 @@ window hands it to ``session.configure``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +45,10 @@ class ConfigDialog(QDialog):
         self.steps = self._spin(1, 10_000_000)
         self.inputs = self._spin(1, 100_000)
         self.seed = self._spin(0, cfgmod.MAX_SEED)
+        self.layers = self._spin(1, cfgmod.MAX_LAYERS)
+        self.layers.setToolTip("Stacked cells of H each: layer l reads layer l-1's h(t)")
+        self.sizes = {k: self._spin(1, 10_000) for k in cfgmod.TASK_SIZES}
+        self.readout = PlainLabel()
         self.init = QComboBox()
         self.init.addItems(cfgmod.INITS)
         self.dtype = QComboBox()
@@ -89,6 +95,10 @@ class ConfigDialog(QDialog):
         form.addRow(PlainLabel("Hidden size H"), self.hidden)
         form.addRow(PlainLabel("Sequence length T"), self.steps)
         form.addRow(PlainLabel("Inputs X"), self.inputs)
+        for k, w in self.sizes.items():
+            form.addRow(PlainLabel(f"{k.capitalize()} (copy)"), w)
+        form.addRow(PlainLabel("Layers"), self.layers)
+        form.addRow(PlainLabel("Read-out"), self.readout)
         form.addRow(PlainLabel("Seed"), self.seed)
         form.addRow(PlainLabel("Initialisation"), self.init)
         form.addRow(PlainLabel("dtype"), self.dtype)
@@ -106,7 +116,8 @@ class ConfigDialog(QDialog):
         layout.addWidget(self.buttons)
         self.set_config(current)
         self.task.currentTextChanged.connect(self._task_changed)
-        for w in (self.hidden, self.steps, self.inputs, self.seed, self.lr):
+        for w in (self.hidden, self.steps, self.inputs, self.seed, self.lr, self.layers,
+                  *self.sizes.values()):
             w.valueChanged.connect(self.validate)
         for w in (self.variant, self.init, self.dtype, self.backward):
             w.currentTextChanged.connect(self.validate)
@@ -129,6 +140,11 @@ class ConfigDialog(QDialog):
         self.steps.setValue(c.steps)
         self.inputs.setValue(c.inputs)
         self.seed.setValue(c.seed)
+        self.layers.setValue(c.layers)
+        defaults = cfgmod.task_sizes(c.task)
+        for k, w in self.sizes.items():
+            value = getattr(c, k)
+            w.setValue(value if value is not None else defaults.get(k, 1))
         if c.init not in cfgmod.INITS:
             self.init.addItem(c.init)
         self.init.setCurrentText(c.init)
@@ -157,8 +173,12 @@ class ConfigDialog(QDialog):
             self.about.setMinimumHeight(need)
         for w in (self.hidden, self.seed, self.init):
             w.setEnabled(not fixed_file)
-        self.steps.setEnabled(info is not None and info.steps is None)
+        sizes = {} if fixed_file else cfgmod.task_sizes(name)
+        self.steps.setEnabled(info is not None and info.steps is None and not sizes)
         self.inputs.setEnabled(info is not None and info.inputs is None)
+        for k, w in self.sizes.items():
+            w.setEnabled(k in sizes)
+        self.layers.setEnabled(not fixed_file)
 
     def config(self) -> cfgmod.RunConfig:
         return cfgmod.RunConfig(
@@ -167,7 +187,8 @@ class ConfigDialog(QDialog):
             seed=self.seed.value(), init=self.init.currentText(), dtype=self.dtype.currentText(),
             lr=float(self.lr.value()), backward=self.backward.currentData() or "",
             forget_bias=(float(self.forget_bias.value()) if self.use_forget_bias.isChecked()
-                         else None))
+                         else None), layers=self.layers.value(),
+            **{k: w.value() for k, w in self.sizes.items() if w.isEnabled()})
 
     def validate(self, *_) -> bool:
         """Check the config; show the memory estimate or the reason it is refused."""
@@ -182,7 +203,16 @@ class ConfigDialog(QDialog):
             ok = False
         set_plain_tooltip(self.problem, self.problem.text())
         if c.task in cfgmod.task_names():
-            c = cfgmod.resolved(c)
+            try:
+                c = cfgmod.resolved(c)
+            except UserError:
+                pass                                 # said above
+            with QSignalBlocker(self.steps), QSignalBlocker(self.inputs):
+                self.steps.setValue(c.steps)         # the copy task's T and X follow
+                self.inputs.setValue(c.inputs)
+            self.readout.setText(cfgmod.readout_text(c) if ok else "")
+        else:
+            self.readout.setText("the file's")
         need = cfgmod.trace_bytes(c.steps, c.inputs, c.hidden, c.dtype)
         peak = cfgmod.peak_bytes(c.steps, c.inputs, c.hidden, c.dtype)
         self.memory.setText(f"{cfgmod.format_bytes(need)} (peak while recording "

@@ -341,11 +341,12 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path) -> bool:
-        """Open a trace (or a saved session, as ``lstm-viz FILE`` does); a bad file shows
-        its error and keeps the current session."""
+        """Open a trace (or a saved session or training run, as ``lstm-viz FILE`` does); a
+        bad file shows its error and keeps the current session."""
+        from ..model.model_files import is_run_file
         from ..model.saved_session import is_saved_session
 
-        if is_saved_session(path):
+        if is_saved_session(path) or is_run_file(path):
             if not self.workbench.open_session_from(path):
                 return False
             self._add_recent(str(path))

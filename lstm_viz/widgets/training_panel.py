@@ -30,7 +30,15 @@ from lstm_engine.init import INITS
 from lstm_engine.optim import OPTIMIZERS
 from lstm_engine.textsafe import one_line
 
-from ..model.config import MAX_HIDDEN, MAX_SEED, MAX_STEPS, format_bytes, task_info, trace_bytes
+from ..model.config import (
+    MAX_HIDDEN,
+    MAX_LAYERS,
+    MAX_SEED,
+    MAX_STEPS,
+    format_bytes,
+    task_info,
+    trace_bytes,
+)
 from ..model.training_run import (
     MAX_ITERATION,
     MAX_RING,
@@ -117,6 +125,7 @@ class TrainingPanel(QWidget):
         self.wide: bool | None = None
         self._arrange(True)
         self.ring.valueChanged.connect(self._ring_changed)
+        self.layers.valueChanged.connect(lambda *_: self._update_memory())
         self.task.currentTextChanged.connect(self._task_changed)
         self._task_changed(self.task.currentText())
 
@@ -142,6 +151,9 @@ class TrainingPanel(QWidget):
                               "fixed example (sequence 0, one more pass per iteration)")
         self.ring = _spin(1, MAX_RING, 32)
         self.ring_memory = PlainLabel()
+        self.layers = _spin(1, MAX_LAYERS, 1)
+        self.layers.setToolTip("stacked cells of H each (the engine's Trainer over every "
+                               "layer)")
         self.iterations = _spin(1, MAX_ITERATION, 1000)
         self.iterations.setToolTip("Run stops after this many iterations in total")
 
@@ -163,6 +175,8 @@ class TrainingPanel(QWidget):
         ring_row = QHBoxLayout()
         ring_row.addWidget(self.ring)
         ring_row.addWidget(self.ring_memory, 1)
+        ring_row.addWidget(PlainLabel("Layers"))
+        ring_row.addWidget(self.layers)
         form.addWidget(PlainLabel("Ring"), len(rows), 0)
         form.addLayout(ring_row, len(rows), 1, 1, 5)
         for w in (self.task, self.variant, self.backward, self.optimizer, self.init,
@@ -271,13 +285,13 @@ class TrainingPanel(QWidget):
             lr=optional_float(self.lr.text(), "learning rate"),
             clip=optional_float(self.clip.text(), "clipping norm"), seed=self.seed.value(),
             init=self.init.currentData(), watch=self.watch.currentText(),
-            ring=self.ring.value())
+            ring=self.ring.value(), layers=self.layers.value())
 
     def show_settings(self, s: TrainingSettings) -> None:
         """Set the controls from settings (from code: no echo)."""
         widgets = (self.task, self.length, self.variant, self.backward, self.hidden,
                    self.optimizer, self.lr, self.clip, self.seed, self.init, self.watch,
-                   self.ring)
+                   self.ring, self.layers)
         blockers = [QSignalBlocker(w) for w in widgets]
         self._base = s
         self.task.setCurrentText(s.task)
@@ -296,6 +310,7 @@ class TrainingPanel(QWidget):
         self.seed.setValue(s.seed)
         self.watch.setCurrentText(s.watch)
         self.ring.setValue(s.ring)
+        self.layers.setValue(s.layers)
         del blockers
         self._update_memory()
 
@@ -305,8 +320,10 @@ class TrainingPanel(QWidget):
             text = run.memory_text(self.ring.value())
         else:
             inputs = task_info(self.task.currentText()).inputs or 8
-            text = "≈ " + format_bytes(self.ring.value() * trace_bytes(
-                self.length.value(), inputs, self.hidden.value(), self._base.dtype))
+            T, H, dt = self.length.value(), self.hidden.value(), self._base.dtype
+            per_pass = (trace_bytes(T, inputs, H, dt)
+                        + (self.layers.value() - 1) * trace_bytes(T, H, H, dt))
+            text = "≈ " + format_bytes(self.ring.value() * per_pass)
         self.ring_memory.setText(f"recent passes kept: {text}")
 
     def _ring_changed(self, n: int):
@@ -423,7 +440,10 @@ class TrainingPanel(QWidget):
             if not running:
                 self.show_settings(run.settings)
             c = run.resolved
-            self.status.setText(f"{c.task}, {c.optimizer} lr {c.lr:g}, init {c.init}"
+            sizes = "".join(f" {k} {v}" for k, v in c.task_options.items() if k != "length")
+            layers = f", {c.layers} layers" if c.layers > 1 else ""
+            self.status.setText(f"{c.task}{sizes}{layers}, {c.optimizer} lr {c.lr:g}, "
+                                f"init {c.init}"
                                 f"{', clip ' + format(c.clip, 'g') if c.clip else ''}"
                                 f"  ·  {_done_text(run)}")
             self.progress.setMaximum(max(self.driver.target or self.iterations.value(), 1))

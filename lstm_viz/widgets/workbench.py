@@ -360,9 +360,14 @@ class Workbench:
         return True
 
     def open_session_from(self, path) -> bool:
-        """Open a saved session; a bad file shows one line and keeps the current one. The
-        passes it records again run with progress and Cancel (``progress.py``)."""
+        """Open a saved session (or a training run file: ``open_run_from``); a bad file
+        shows one line and keeps the current one. The passes it records again run with
+        progress and Cancel (``progress.py``)."""
+        from ..model.model_files import is_run_file
         from ..model.saved_session import load_session_job
+
+        if is_run_file(path):
+            return self.open_run_from(path)
 
         try:
             got = run_job(self.window, "Opening the session", load_session_job(path))
@@ -376,6 +381,18 @@ class Workbench:
         self.session.adopt(loaded)
         self.apply_view(view)
         return True
+
+    def open_model(self) -> bool:
+        """File ▸ Open Model… (``open_model_dialog.py``)."""
+        from .open_model_dialog import open_model_in
+
+        return open_model_in(self.window)
+
+    def open_run_from(self, path) -> bool:
+        """A training run file, trained again with progress and Cancel."""
+        from .open_model_dialog import open_run_in
+
+        return open_run_in(self.window, path)
 
     def save_session(self):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save session",

@@ -234,13 +234,16 @@ def test_three_layers(tmp_path):
                                   mt.layers[2].dxc[T - 1, :5])
 
 
-def test_one_cells_training_step_is_refused_and_nothing_changes(session, mt):
+def test_a_training_step_updates_the_whole_model(session, mt):
+    # Train One Iteration steps every layer, the embedding and the read-out
+    # (config.model_sgd_step; tests/model/test_config_sizes.py checks the numbers)
     s = session
     s.goto("bwd:1:L1:ds")
-    with pytest.raises(UserError) as info:
-        s.train_step()
-    assert "lstm-engine train" in str(info.value)
-    assert s.model_trace is mt and s.frame_text == "bwd:1:L1:ds" and s.history == ()
+    s.train_step()
+    assert s.model_trace is not mt and s.model_trace.num_layers == mt.num_layers
+    assert s.frame_text == "bwd:1:L1:ds" and len(s.history) == 1
+    for n in range(mt.num_layers):
+        assert not np.array_equal(s.model_trace.model.layers[n].wi, mt.model.layers[n].wi)
     with pytest.raises(UserError):
         s.run_gradient_check()
 
