@@ -166,6 +166,14 @@ def redock_floating(window) -> None:
             dock.setFloating(False)
 
 
+def settle_docks(window) -> None:
+    """After a saved layout was applied: a panel floated last time comes back docked
+    (``redock_floating``) and the ``PASS_VIEWS`` show as the shown pass has them, not as
+    the layout had them (``fit_pass_views``)."""
+    redock_floating(window)
+    fit_pass_views(window, reset=True)
+
+
 def show_every_view(window, size=(640, 330)) -> None:
     """Make every view dock visible at once (the tabbed ones float beside the window):
     for the soak test and the benchmark, which must repaint all of them."""

@@ -24,7 +24,7 @@ def _stacked(loss: str):
         fn = ReadoutCrossEntropy(rng.normal(0, 0.7, (K, 4)), rng.normal(0, 0.3, K))
         mt = record_model(Model(cells, "standard", fn, rng.normal(0, 0.8, (V, X))), TOKENS,
                           rng.integers(0, K, T))
-        mt.vocab = VOCAB        # where a vocabulary file or a parameters file puts it
+        mt.vocab = VOCAB        # as Open Model keeps a --vocab file or the parameters file's
         return mt
     fn = ReadoutMSE(rng.normal(0, 0.7, (2, 4)), np.zeros(2))
     return record_model(Model(cells, "seed", fn), rng.standard_normal((T, X)),
@@ -167,3 +167,16 @@ def test_the_text_task_labels_steps_by_characters_everywhere(make_window, qapp):
     axis = heat.backward.time_axis
     ticks = axis.tickValues(-0.5, 9.5, 3000)[0][1]
     assert axis.tickStrings(ticks, 1, 1)[3] == char
+
+
+def test_a_saved_layout_does_not_show_the_pass_views_of_another_pass(make_window, qapp):
+    w = make_window(Session(default_config("text", steps=6)), settings_name="pass.ini")
+    assert not w.view_docks["predictions"].isHidden()
+    w.save_settings()                              # the layout had Predictions open
+    w.close()
+    w2 = make_window(settings_name="pass.ini")      # the published example: no read-out
+    qapp.processEvents()
+    assert w2.view_docks["predictions"].isHidden()
+    w2.session.configure(default_config("text", steps=6))
+    qapp.processEvents()
+    assert not w2.view_docks["predictions"].isHidden()
