@@ -2,7 +2,8 @@
 #   make run    creates .venv, installs the project, opens the app on the published example
 #   make test   creates .venv, installs the project with its test tools, runs lint and the tests
 # Benchmarks: make bench prints every figure beside its target (bench-quick: fewer repeats);
-# make gate runs a short version that fails only on a gross regression (half the target).
+# make gate runs a short version that fails only on a gross regression (half the target);
+# make gate-quick measures each figure once, with fewer repeats.
 #
 # Variables (on the command line, e.g. make test EXTRAS=test,torch):
 #   EXTRAS   the optional extras installed with the project (default: test). The PyTorch
@@ -18,7 +19,7 @@ BIN    := $(VENV)/bin
 # one stamp per set of extras: asking for other extras installs again
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: run test lint bench bench-quick gate screenshots own-model-screenshot clean
+.PHONY: run test lint bench bench-quick gate gate-quick screenshots own-model-screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,13 +41,18 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_gui.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_app_memory.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/bench_engine.py --quick
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_gui.py --quick
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_app_memory.py
 
 gate: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gate.py
+
+gate-quick: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gate.py --quick
 
 # the README's pictures, rendered by the app itself
 screenshots: $(STAMP)

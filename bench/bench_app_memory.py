@@ -1,6 +1,8 @@
 """What the app needs in memory to show a trace: resident memory of the window before a
 trace is opened and at its peak while every view draws it at several frames, as a
-multiple of the trace's bytes (``lstm_viz/model/app_memory.py``'s SHOW_FACTOR).
+multiple of the trace's bytes; what showing adds beyond the trace's own arrays against
+the open-time check's estimate (``lstm_viz/model/app_memory.py``'s ``show_bytes``); and
+the peak against issue 16's target: at most 1.5 × the trace + 250 MiB (``app_limit``).
 
     QT_QPA_PLATFORM=offscreen python bench/bench_app_memory.py [--steps 10000]
         [--hidden 256] [--inputs 128] [--dtype float32]
@@ -36,14 +38,19 @@ def write_trace(path, steps, hidden, inputs, dtype) -> None:
     save_trace(path, record(p, x, y, "seed", dtype=dtype))
 
 
-def measure(path) -> str:
+def app_limit(trace_bytes: int) -> float:
+    """The most the app may hold, resident, after opening and seeking a trace."""
+    return 1.5 * trace_bytes + 250 * 2**20
+
+
+def measure(path) -> tuple[str, float]:
     import psutil
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
-    from lstm_viz.model.app_memory import SHOW_FACTOR, trace_nbytes
+    from lstm_viz.model.app_memory import show_bytes, trace_nbytes
     from lstm_viz.model.session import Session
     from lstm_viz.widgets.main_window import MainWindow
 
@@ -83,10 +90,26 @@ def measure(path) -> str:
     done.set()
     watcher.join()
     size = trace_nbytes(s.trace)
-    return (f"{s.trace.dtype} T={T} H={s.trace.hidden} X={s.trace.inputs}: trace "
+    limit = app_limit(size)
+    line = (f"app memory, {s.trace.dtype} T={T} H={s.trace.hidden} X={s.trace.inputs}: trace "
             f"{size / 2**20:.0f} MiB, resident {before / 2**20:.0f} MiB before, peak "
-            f"{peak[0] / 2**20:.0f} MiB: the app needs {(peak[0] - before) / size:.2f}x the "
-            f"trace (SHOW_FACTOR {SHOW_FACTOR})")
+            f"{peak[0] / 2**20:.0f} MiB = {peak[0] / limit:.2f}x the target 1.5 x trace + "
+            f"250 MiB = {limit / 2**20:.0f} MiB (target <= 1x); opening added "
+            f"{(peak[0] - before) / size:.2f}x the trace: its arrays held once "
+            f"{s.trace.nbytes / 2**20:.0f} MiB + showing it "
+            f"{(peak[0] - before - s.trace.nbytes) / 2**20:.0f} MiB (the open-time check "
+            f"estimates {show_bytes(s.trace) / 2**20:.0f} MiB)")
+    return line, peak[0] / limit
+
+
+def app_memory(steps=10_000, hidden=256, inputs=128, dtype="float32") -> tuple[str, float]:
+    """(the line, peak / app_limit) of a fresh process opening a trace of these sizes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "trace.npz")
+        write_trace(path, steps, hidden, inputs, dtype)
+        out = subprocess.run([sys.executable, __file__, "--measure", path], check=True,
+                             capture_output=True, text=True).stdout.splitlines()
+    return out[-2], float(out[-1])
 
 
 def main(argv=None) -> int:
@@ -98,12 +121,12 @@ def main(argv=None) -> int:
     p.add_argument("--measure", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.measure:
-        print(measure(args.measure))
+        line, ratio = measure(args.measure)
+        print(line)
+        print(ratio)                     # for app_memory (the gate)
         return 0
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "trace.npz")
-        write_trace(path, args.steps, args.hidden, args.inputs, args.dtype)
-        return subprocess.call([sys.executable, __file__, "--measure", path])
+    print(app_memory(args.steps, args.hidden, args.inputs, args.dtype)[0])
+    return 0
 
 
 if __name__ == "__main__":

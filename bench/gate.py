@@ -1,20 +1,25 @@
 """The benchmark gate for CI: a short run of the benchmarks that fails only on a gross
 regression, i.e. a figure worse than HALF its target.
 
-    QT_QPA_PLATFORM=offscreen python bench/gate.py        (or: make gate)
+    QT_QPA_PLATFORM=offscreen python bench/gate.py [--quick]   (or: make gate, gate-quick)
 
-A ratio where higher is better fails below target/2 (live training < 0.4); a time or a
+``--quick``: one attempt per figure and fewer repeats (a look, not the CI gate).
+
+A ratio where higher is better fails below target/2 (live training < 0.425); a time or a
 ratio where lower is better fails above 2 × target (the recorder above 3× its recurrent
-mat-vec floor, a 2-layer model above 4.2× one layer, seek median > 32 ms, p95 > 66 ms,
-statement step > 32 ms, start-up > 3 s); the memory of a long recording fails above 2 ×
-its limit, a trace above 2.2× its arrays' bytes. Figures marked "figure only" (the
-engine against the seed-style baseline) are printed and never fail. Shared machines are
-noisy, so a figure that fails is measured again, each attempt from scratch and PAUSE
-seconds after the last, up to ATTEMPTS in all: the gate fails only if every attempt
-failed. It measures through the benchmarks' own functions (same sizes, interleaved runs),
-with fewer repeats; the engine ratios compare the fastest run of each side. One line
-per figure: measured value, target, gate threshold, PASS or FAIL; exit status 1 if any
-figure failed, else 0.
+mat-vec floor, a 2-layer model above 4.2× one layer, seek median > 20 ms, p95 > 32 ms,
+statement step > 32 ms, seek at T=10,000 H=512 or with two layers > 32 ms, the
+loss-to-cell matrix > 1 s, start-up > 1.6 s, opening the T=10,000 float32 trace > 3 s,
+the T=1,000 float64 one > 2 s); the memory of a long recording fails above 2 × its
+limit, a trace above 2.2× its arrays' bytes, the app's memory after opening a trace
+above 2 × (1.5 × trace + 250 MiB). Figures marked "figure only" (the engine against the
+seed-style baseline) are printed and never fail. Shared machines are noisy, so a figure
+that fails is measured again, each attempt from scratch and PAUSE seconds after the
+last, up to ATTEMPTS in all: the gate fails only if every attempt failed. It measures
+through the benchmarks' own functions (same sizes, interleaved runs), with fewer
+repeats; the engine ratios compare the fastest run of each side. One line per figure:
+measured value, target, gate threshold, PASS or FAIL; exit status 1 if any figure
+failed, else 0.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 ATTEMPTS = 3
 PAUSE = 5.0                      # seconds between attempts
+QUICK = False                    # --quick: fewer repeats (main sets it)
 
 
 @dataclass(frozen=True)
@@ -141,24 +147,50 @@ def gui_seek() -> dict:
     import numpy as np
     from bench_gui import seek_times
 
-    seek_times(30, views=False, forced=False)   # as bench_gui.main: panels alone first
-    _, _, lazy, _, step = seek_times(60, forced=False)
+    frames = 30 if QUICK else 60
+    seek_times(frames // 2, views=False, forced=False)   # as bench_gui.main: panels alone
+    timings: dict = {}
+    _, _, lazy, _, step = seek_times(frames, forced=False, timings=timings)
     return {"seek_median": float(np.median(lazy)), "seek_p95": float(np.percentile(lazy, 95)),
-            "step_median": float(np.median(step))}
+            "step_median": float(np.median(step)), "loss_to_cell": timings["loss_to_cell_s"]}
+
+
+def gui_seek_big() -> dict:
+    import numpy as np
+    from bench_gui import BIG, seek_config, seek_times
+
+    _, _, lazy, _, _ = seek_times(20 if QUICK else 40, forced=False, config=seek_config(**BIG))
+    return {"seek_big": float(np.median(lazy))}
+
+
+def gui_seek_layers() -> dict:
+    import numpy as np
+    from bench_gui import seek_times, two_layer_config
+
+    config = two_layer_config()
+    if config is None:                           # the app cannot hold a stacked model
+        raise RuntimeError("two layers: the session cannot hold a stacked model")
+    _, _, lazy, _, _ = seek_times(30 if QUICK else 60, forced=False, config=config)
+    return {"seek_layers": float(np.median(lazy))}
 
 
 def gui_start() -> dict:
-    import numpy as np
-    from bench_gui import first_paint
+    from bench_gui import open_times
 
-    return {"start": float(np.median(first_paint(3)))}
+    o = open_times(1 if QUICK else 3)
+    return {"start": o["start"], "open_big": o["open_big"], "open_f64": o["open_f64"]}
+
+
+def app_memory() -> dict:
+    from bench_app_memory import app_memory as measure
+
+    return {"app_memory": measure()[1]}
 
 
 def gui_live() -> dict:
-    from bench_gui import live_training
+    from bench_gui import live_ratios
 
-    bare, live, _ = live_training(150)
-    return {"live": live / bare}
+    return {"live": live_ratios(1 if QUICK else 3, 150)[0]}
 
 
 def groups() -> list[Group]:
@@ -189,19 +221,39 @@ def groups() -> list[Group]:
                Figure("seek_p95", "GUI random seek, all views: p95", GUI["seek_p95_ms"],
                       False, "ms"),
                Figure("step_median", "GUI backward statement step: median",
-                      GUI["step_median_ms"], False, "ms")], gui_seek),
+                      GUI["step_median_ms"], False, "ms"),
+               Figure("loss_to_cell", "loss-to-cell matrix at T=1000", GUI["loss_to_cell_s"],
+                      False, "s")], gui_seek),
+        Group([Figure("seek_big", "GUI random seek, T=10000 H=512: median",
+                      GUI["seek_big_median_ms"], False, "ms")], gui_seek_big),
+        Group([Figure("seek_layers", "GUI random seek, two layers: median",
+                      GUI["seek_layers_median_ms"], False, "ms")], gui_seek_layers),
         Group([Figure("start", "start-up to first paint: median", GUI["first_paint_s"],
+                      False, "s"),
+               Figure("open_big", "open T=10000 H=256 f32 to first paint", GUI["open_big_s"],
+                      False, "s"),
+               Figure("open_f64", "open T=1000 H=256 f64 to first paint", GUI["open_f64_s"],
                       False, "s")], gui_start),
+        Group([Figure("app_memory", "app memory after open: peak/(1.5·trace+250M)", 1.0,
+                      False, "×")], app_memory),
         Group([Figure("live", "live training with window / without", GUI["live_ratio"],
                       True, "×")], gui_live),
     ]
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
+    global QUICK
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="one attempt per figure, fewer repeats (a look, not the CI gate)")
+    QUICK = p.parse_args(argv).quick
+    attempts = 1 if QUICK else ATTEMPTS
     t0 = time.perf_counter()
     print(f"benchmark gate: fails only on a figure worse than half its target "
-          f"(up to {ATTEMPTS} attempts each)", flush=True)
-    status = run_gate(groups(), out=lambda line: print(line, flush=True))
+          f"(up to {attempts} attempts each)", flush=True)
+    status = run_gate(groups(), attempts=attempts, out=lambda line: print(line, flush=True))
     print(f"gate {'passed' if status == 0 else 'FAILED'} in {time.perf_counter() - t0:.0f} s")
     return status
 

@@ -44,8 +44,21 @@ def loss_to_cell_gradients(trace: Trace, sources=None) -> tuple[np.ndarray, np.n
     The vectors themselves sum over k to ``trace.ds[t]``. All chosen sources run through
     one backward pass together: the carried gradients become (H, K) matrices and the
     recurrent mat-vec a GEMM, with only the sources already reached (k ≥ t) in it.
-    Cost ~ 4H² · T · K/2 multiply-adds for K sources.
+    Cost ~ 4H² · T · K/2 multiply-adds for K sources (``loss_to_cell_steps`` does the
+    same one step at a time, for a caller that shows progress).
     """
+    steps = loss_to_cell_steps(trace, sources)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def loss_to_cell_steps(trace: Trace, sources=None):
+    """``loss_to_cell_gradients`` as a generator: yields how many of the T steps are done
+    before each step (T - 1 down to 0) and returns ``(sources, M)``. Nothing is shared
+    between calls, so closing it early leaves nothing behind."""
     T, H, X = trace.steps, trace.hidden, trace.inputs
     sources = np.arange(T) if sources is None else np.unique(np.asarray(sources, dtype=int))
     if sources.size and (sources[0] < 0 or sources[-1] >= T):
@@ -66,6 +79,7 @@ def loss_to_cell_gradients(trace: Trace, sources=None) -> tuple[np.ndarray, np.n
     dz = np.empty((4, H, K))
     active = 0
     for t in range(T - 1, -1, -1):
+        yield T - 1 - t
         while active < K and order[active] >= t:
             active += 1
         if active == 0:

@@ -52,7 +52,7 @@ from .model_arrays import (
 )
 from .params import PARAM_NAMES, Params
 from .textsafe import quote, show
-from .trace import GRAD_NAMES, STEP_NAMES, Trace
+from .trace import GRAD_NAMES, STEP_NAMES, Trace, stack_gate_gradients
 
 TRACE_VERSION = 1              # what ``save_trace`` writes: a single cell's pass
 LOSS_PREFIX = "loss."          # a loss's own parameters and their gradients: loss.wy, loss.wy_diff
@@ -813,5 +813,39 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:  # noqa: C
         if a.dtype != params.dtype:
             raise UserError(f"{where}: {show(name)} has dtype {a.dtype}, expected {params.dtype}")
         recorded[name] = a       # NaN/Inf allowed here: such passes are what one debugs
-    return Trace(params, x.astype(params.dtype, copy=False), arrays["y"], recorded,
-                 meta["variant"], loss, loss_grads)
+    x = _share_copies(recorded, x.astype(params.dtype, copy=False))
+    return Trace(params, x, arrays["y"], recorded, meta["variant"], loss, loss_grads,
+                 dz=stack_gate_gradients(recorded))
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` and ``b`` hold the same bytes entry for entry (NaN payloads and the sign of
+    zero included: sharing one buffer then changes no value)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    raw = np.dtype(f"u{a.dtype.itemsize}")
+    return bool(np.array_equal(a.view(raw), b.view(raw)))
+
+
+def _share_copies(recorded: dict, x: np.ndarray) -> np.ndarray:
+    """A format-1 file stores, beside ``x``, ``h`` and ``dxc``, what the recorder keeps as
+    views of them: ``xc = [x, h(t-1)]`` (h(-1) = 0) and ``bottom_diff_h = dxc[:, X:]``.
+    Where the file's copies hold exactly those bits, ``recorded`` is given the recorder's
+    layout (one buffer for x, xc and h; bottom_diff_h a view of dxc), so the trace holds
+    each value once; a file whose copies differ keeps them apart (what it recorded is what
+    it shows). Returns the ``x`` to use."""
+    xc, h, dxc = recorded["xc"], recorded["h"], recorded["dxc"]
+    T, X = x.shape
+    if _same_bits(recorded["bottom_diff_h"], dxc[:, X:]):
+        recorded["bottom_diff_h"] = dxc[:, X:]
+    zero = np.zeros((1, xc.shape[1] - X), xc.dtype)
+    if not (_same_bits(xc[:, :X], x) and _same_bits(xc[1:, X:], h[:-1])
+            and _same_bits(xc[:1, X:], zero)):
+        return x
+    buf = np.empty((T + 1, xc.shape[1]), xc.dtype)     # row t: [x(t), h(t-1)]; row T: [0, h]
+    buf[:T, :X] = x
+    buf[T, :X] = 0.0
+    buf[0, X:] = 0.0
+    buf[1:, X:] = h
+    recorded.update(xc=buf[:T], h=buf[1:, X:])
+    return buf[:T, :X]

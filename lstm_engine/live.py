@@ -23,18 +23,36 @@ WEIGHT_DIFFS = tuple(f"w{k}_diff" for k in GATE_ORDER)
 BIAS_DIFFS = tuple(f"b{k}_diff" for k in GATE_ORDER)
 
 
+BUDGET = 64 * 2**20             # bytes of weight-gradient checkpoints at most
+
+
+def checkpoint_stride(steps: int, checkpoint_bytes: int, budget_bytes: int = BUDGET) -> int:
+    """Steps between two checkpoints: enough checkpoints to fill the budget, but never
+    more than one per step."""
+    count = max(1, min(steps, budget_bytes // checkpoint_bytes))
+    return max(1, -(-steps // count))
+
+
+def live_bytes(steps: int, inputs: int, hidden: int, dtype="float64",
+               budget_bytes: int = BUDGET) -> int:
+    """Bytes a LiveGradients of a trace of these sizes holds once used: its checkpoints
+    (one more than the strides, the last all zeros) and the bias suffix sums."""
+    item = np.dtype(dtype).itemsize
+    per = 4 * hidden * (inputs + hidden) * item
+    stride = checkpoint_stride(steps, per, budget_bytes)
+    return (-(-steps // stride) + 1) * per + (steps + 1) * 4 * hidden * item
+
+
 class LiveGradients:
     """Suffix sums of the weight gradients of one Trace, for random access."""
 
-    def __init__(self, trace: Trace, budget_bytes: int = 64 * 2**20):
+    def __init__(self, trace: Trace, budget_bytes: int = BUDGET):
         self.trace = trace
         self.dz = trace.dz                                  # (T, 4H), rows i, f, o, g (GATE_ORDER)
         self.xc = trace.xc                                  # (T, X+H)
         T, H = trace.steps, trace.hidden
         per = self.dz.shape[1] * self.xc.shape[1] * self.dz.itemsize
-        # Enough checkpoints to fill the budget, but never more than one per step.
-        count = max(1, min(T, budget_bytes // per))
-        self.stride = max(1, -(-T // count))
+        self.stride = checkpoint_stride(T, per, budget_bytes)
         self._checkpoints: np.ndarray | None = None        # (T/stride + 1, 4H, X+H)
         # Bias suffix sums for every k (tiny): bias_suffix[k] = sum_{j >= k} dz[j].
         bias = np.zeros((T + 1, 4 * H), self.dz.dtype)
@@ -101,6 +119,12 @@ class LiveGradients:
                 bk = bk + self.dz[running, rows]
             out[f"w{k}_diff"], out[f"b{k}_diff"] = wk, bk
         return out
+
+    def bias_suffixes(self, name: str) -> np.ndarray:
+        """Every suffix sum of bias accumulator ``name`` (``bi_diff`` …), (T+1, H): row k
+        is its value after the steps T-1 … k are done (row T: none, zeros). A view."""
+        n, H = BIAS_DIFFS.index(name), self.trace.hidden
+        return self._bias_suffix[:, n * H:(n + 1) * H]
 
     def contribution(self, t: int) -> dict:
         """Step t's own contribution to each accumulator."""

@@ -32,7 +32,7 @@ from .losses import LOSSES, ToyLoss, make_loss
 from .model import EMBEDDING, LOSS_PREFIX, Model, ModelTrace, layer_prefix
 from .params import PARAM_NAMES, Params, check_params
 from .textsafe import show
-from .trace import GRAD_NAMES, STEP_NAMES, Trace
+from .trace import GRAD_NAMES, STEP_NAMES, Trace, stack_gate_gradients
 from .vocab import check_vocab, vocab_array, vocab_of_array, vocab_size
 
 PARAMS_FORMAT = "lstm-viz-params"
@@ -401,6 +401,7 @@ def model_trace_from_arrays(arrays: dict, meta: dict, where: str) -> ModelTrace:
         p, x_n, rec = per_layer[n]
         if n < model.num_layers - 1:
             rec["dl_dh"] = per_layer[n + 1][2]["dxc"][:, :model.layers[n + 1].inputs]
-        traces[n] = Trace(p, x_n, y, rec, model.variant, model.loss, loss_grads)
+        traces[n] = Trace(p, x_n, y, rec, model.variant, model.loss, loss_grads,
+                          dz=stack_gate_gradients(rec))
     return ModelTrace(model, traces, tokens, x, y, loss, outputs, loss_grads, dE, sequence,
                       batch, vocab_from_arrays(arrays, model, where))

@@ -31,6 +31,19 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def stack_gate_gradients(arrays: dict) -> np.ndarray:
+    """``dz`` (T, 4H): the four gate pre-activation gradients ``d*_input`` copied into one
+    buffer in ``GATE_ORDER``, with ``arrays``' entries replaced by views of it, as the
+    recorder lays them out. For a trace read from a file: it then holds them once
+    (``Trace.dz`` would otherwise concatenate a second copy when first asked for)."""
+    names = [f"d{k}_input" for k in GATE_ORDER]
+    dz = np.concatenate([arrays[n] for n in names], axis=1)
+    H = arrays[names[0]].shape[1]
+    for n, name in enumerate(names):
+        arrays[name] = dz[:, n * H:(n + 1) * H]
+    return dz
+
+
 class Trace:
     """One recorded pass. Attributes: ``params``, ``x`` (T, X), ``y``, ``variant``,
     ``loss_fn`` (the loss object), every name in ``STEP_NAMES`` and ``GRAD_NAMES``

@@ -1,18 +1,28 @@
 """What the app needs to show a trace, checked when a file is opened. No Qt.
 
 Reading a trace is budgeted by the engine (``lstm_engine.io``: what the file expands to,
-against half of the memory available, ``lstm_engine.memory``). Showing it needs more: the
-pictures keep float32 copies of the time × unit arrays, the variables panel and the live
-gradients their own. Measured with a T=10,000, H=256, X=128 trace opened in the window
-and every view drawn at six frames (offscreen, resident memory before and at the peak):
+against half of the memory available, ``lstm_engine.memory``). Showing it needs more,
+and that is estimated from the trace's sizes (``show_bytes``), as measured (offscreen,
+``bench/bench_app_memory.py``: a T=10,000, H=256, X=128 trace opened in the window and
+every view drawn at six frames; ``tracemalloc`` for what holds the bytes, resident
+memory for the rest):
 
-    float32 trace 233 MiB: +458 MiB resident, 1.97× the trace
-    float64 trace 465 MiB: +811 MiB resident, 1.74× the trace
+    the trace's arrays, each held once (``Trace.nbytes``)        float32: 207 MiB
+    the live gradients: checkpoints (at most 64 MiB) and the bias
+      suffix sums, (T+1) x 4H (``lstm_engine.live.live_bytes``)     64 + 39 MiB
+    the pictures: float32 maps of (T, H) for the two time heatmaps
+      and the carousel, the flow's per-step statistics, Qt's images   84 MiB
+      = about PICTURE_ARRAYS arrays of (T, H) in the trace's dtype (7.0 float64,
+        8.6 float32 measured)
 
-So the app needs about ``SHOW_FACTOR`` times the trace's bytes in all. Once a trace is
-read (its own bytes already taken), what showing it adds, ``(SHOW_FACTOR - 1)`` times
-its bytes, must fit in the memory the engine lets one file take (``memory_limit``: half
-of MemAvailable, measured with psutil on every platform).
+    resident memory added by opening = the trace held + what showing adds (estimated):
+    float32, 233 MiB in its file: +395 MiB = 207 + 188 MiB (show_bytes: 191 MiB)
+    float64, 465 MiB: +694 MiB = 414 + 280 MiB (320 MiB); T=1,000 float64: +146 = 46 +
+    100 MiB (91 MiB: at small sizes Qt's images, which follow the window, weigh more)
+
+Once a trace is read (its own bytes already taken), what showing it adds must fit in
+the memory the engine lets one file take (``memory_limit``: half of MemAvailable,
+measured with psutil on every platform).
 """
 
 from __future__ import annotations
@@ -20,15 +30,17 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_engine.errors import UserError
+from lstm_engine.live import live_bytes
 from lstm_engine.memory import format_bytes, memory_limit
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 
-SHOW_FACTOR = 2.5           # measured 1.7–2.0 (see above), with a margin
+PICTURE_ARRAYS = 9          # (T, H) arrays the pictures hold: measured 7.0–8.6 (see above)
 
 
 def trace_nbytes(trace) -> int:
-    """Bytes of a trace's arrays: every recorded quantity, the inputs, targets, parameters
-    (of every layer, for a ModelTrace)."""
+    """Bytes of a trace's arrays as its file stores them: every recorded quantity, the
+    inputs, targets, parameters (of every layer, for a ModelTrace; what
+    ``bench/bench_app_memory.py`` compares with)."""
     layers = getattr(trace, "layers", None)
     if isinstance(layers, tuple):                     # a ModelTrace: its layers' Traces
         return sum(trace_nbytes(tr) for tr in layers)
@@ -37,16 +49,26 @@ def trace_nbytes(trace) -> int:
     return int(sum(np.asarray(a).nbytes for a in arrays))
 
 
+def show_bytes(trace) -> int:
+    """Bytes showing ``trace`` adds to the trace itself: the live gradients and the
+    pictures (the measured model above), for each layer of a ModelTrace."""
+    layers = getattr(trace, "layers", None)
+    if isinstance(layers, tuple):                     # every layer can be shown
+        return sum(show_bytes(tr) for tr in layers)
+    T, X, H, dtype = trace.steps, trace.inputs, trace.hidden, trace.dtype
+    return live_bytes(T, X, H, dtype) + PICTURE_ARRAYS * T * H * dtype.itemsize
+
+
 def check_can_show(trace, where) -> None:
     """UserError naming ``where`` if showing ``trace`` would not fit in memory."""
-    size = trace_nbytes(trace)
-    more = (SHOW_FACTOR - 1) * size
+    more = show_bytes(trace)
     limit = memory_limit()
     if more > limit:
-        raise UserError(f"{where}: showing this {format_bytes(size)} trace needs about "
-                        f"{format_bytes(SHOW_FACTOR * size)} in all ({SHOW_FACTOR:g}× the "
-                        f"trace), {format_bytes(more)} more than it holds, beyond the "
-                        f"{format_bytes(limit)} a file may use (half of the memory available)")
+        size = format_bytes(trace_nbytes(trace))
+        raise UserError(f"{where}: showing this {size} trace needs "
+                        f"about {format_bytes(more)} more (its live gradients and pictures), "
+                        f"beyond the {format_bytes(limit)} a file may use (half of the "
+                        "memory available)")
 
 
 def load_trace_to_show(path):

@@ -16,12 +16,15 @@ from functools import cache
 
 import numpy as np
 
+from lstm_engine import memory as _memory
 from lstm_engine import tasks as _tasks
 from lstm_engine.cell import VARIANTS
 from lstm_engine.errors import UserError
 from lstm_engine.init import INITS as _ENGINE_INITS
 from lstm_engine.io import memory_limit
+from lstm_engine.live import live_bytes
 from lstm_engine.losses import ToyLoss, make_loss
+from lstm_engine.memory import trace_bytes  # the one estimate (the panels import it here)
 from lstm_engine.optim import make_optimizer
 from lstm_engine.params import PARAM_NAMES, Params
 from lstm_engine.textsafe import show
@@ -183,20 +186,13 @@ def resolved(cfg: RunConfig) -> RunConfig:
 
 # ---- checking and memory -----------------------------------------------------------------
 
-def trace_bytes(steps: int, inputs: int, hidden: int, dtype: str = "float64") -> int:
-    """Bytes the recorded Trace holds: per step 22 vectors of H, 3 of X, the loss."""
-    item = np.dtype(dtype).itemsize
-    per_step = 22 * hidden + 3 * inputs + 1
-    params = 4 * hidden * (inputs + hidden) + 4 * hidden
-    return item * (steps * per_step + 2 * params)
-
-
 def peak_bytes(steps: int, inputs: int, hidden: int, dtype: str = "float64") -> int:
-    """Recording's peak: the trace, its temporaries (9 vectors of H per step) and the
-    live-gradient checkpoints (at most 64 MiB)."""
+    """Recording's peak: the trace (the engine's estimate, ``lstm_engine.memory``), its
+    temporaries (9 vectors of H per step) and the live gradients the views then build
+    (``lstm_engine.live.live_bytes``)."""
     item = np.dtype(dtype).itemsize
-    live = min(64 * 2**20, steps * 4 * hidden * (inputs + hidden) * item)
-    return trace_bytes(steps, inputs, hidden, dtype) + item * steps * 9 * hidden + live
+    return (trace_bytes(steps, inputs, hidden, dtype) + item * steps * 9 * hidden
+            + live_bytes(steps, inputs, hidden, dtype))
 
 
 def check_config(cfg: RunConfig) -> RunConfig:
@@ -222,10 +218,11 @@ def check_config(cfg: RunConfig) -> RunConfig:
     # large is refused with what recording it would cost.
     need = peak_bytes(cfg.steps, cfg.inputs, cfg.hidden, cfg.dtype)
     need += (cfg.layers - 1) * peak_bytes(cfg.steps, cfg.hidden, cfg.hidden, cfg.dtype)
-    have = memory_limit()
     for name, value, high in sizes:
         check_size(name, value, high, need)
-    if need > have:
+    # a run within MIN_LIMIT always fits (memory_limit never says less): no need to ask
+    # the system (psutil's import is a noticeable part of starting the app)
+    if need > _memory.MIN_LIMIT and need > (have := memory_limit()):
         layers = f", {cfg.layers} layers" if cfg.layers > 1 else ""
         raise UserError(f"recording T={cfg.steps}, X={cfg.inputs}, H={cfg.hidden}{layers} "
                         f"needs about "

@@ -31,13 +31,12 @@ import numpy as np
 
 from lstm_engine import io
 from lstm_engine.errors import UserError
-from lstm_engine.memory import format_bytes, memory_limit
 from lstm_engine.model import Model, ModelTrace, record_model
 from lstm_engine.run_files import check_record_memory, load_run
 from lstm_engine.textsafe import show
 from lstm_engine.vocab import vocab_size
 
-from .app_memory import SHOW_FACTOR
+from .app_memory import check_can_show  # what showing a pass adds, as measured
 from .config import TASK_SIZES
 from .jobs import SLICE, Job
 
@@ -136,17 +135,6 @@ def record_pass(model: Model, inputs, targets, sequence, where) -> ModelTrace:
         raise UserError(f"{where}: cannot record this pass ({err})") from None
     check_can_show(trace, where)
     return trace
-
-
-def check_can_show(trace: ModelTrace, where) -> None:
-    """UserError if showing the pass would not fit (``app_memory.SHOW_FACTOR``)."""
-    size = trace.nbytes
-    more = (SHOW_FACTOR - 1) * size
-    if more > memory_limit():
-        raise UserError(f"{where}: showing this {format_bytes(size)} pass needs about "
-                        f"{format_bytes(SHOW_FACTOR * size)} in all, beyond the "
-                        f"{format_bytes(memory_limit())} a file may use (half of the "
-                        "memory available)")
 
 
 # ---- training runs (lstm-engine train -o) ---------------------------------------------------

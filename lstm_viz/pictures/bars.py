@@ -8,7 +8,6 @@ import numpy as np
 from lstm_engine.live import BIAS_DIFFS
 
 from ..model.frame_data import ACCUMULATORS, FrameData
-from .param_grads import input_of
 
 
 def plotted_vector(data: FrameData, name: str, index: int):
@@ -78,9 +77,8 @@ class BarRanges:
         tr = self.data.trace
         if name == "loss":
             values = [np.asarray(tr.loss)]
-        elif name in BIAS_DIFFS:            # every suffix sum, exactly (no checkpoints)
-            with np.errstate(all="ignore"):
-                values = [np.cumsum(np.asarray(tr[input_of(name)])[::-1], axis=0)]
+        elif name in BIAS_DIFFS:            # every suffix sum, exactly: the live gradients'
+            values = [self.data.live.bias_suffixes(name)]   # (not a second cumsum of T x H)
         elif name in ACCUMULATORS:
             live = self.data.live
             starts = np.arange(0, tr.steps, live.stride)
@@ -96,9 +94,10 @@ class BarRanges:
         lo = hi = 0.0
         with np.errstate(all="ignore"):
             for v in values:
-                v = v[np.isfinite(v)]
-                if v.size:
-                    lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+                ok = np.isfinite(v)             # the finite values, without copying them out
+                if ok.any():
+                    lo = min(lo, float(np.min(v, where=ok, initial=np.inf)))
+                    hi = max(hi, float(np.max(v, where=ok, initial=-np.inf)))
         return nice(lo), nice(hi)
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstm_engine.flow import loss_to_cell_gradients
+from lstm_engine.flow import loss_to_cell_steps
 
 from ..model.frame_data import FrameData
+from ..model.jobs import Job, finish
 from .colors import Special, count_special, special_rgba
 
 MAX_SOURCES = 128                         # rows of the loss-to-cell matrix at most
@@ -62,9 +63,25 @@ class Contributions:
         return self._image is not None
 
     def compute(self) -> ContributionImage:
+        return finish(self.job())
+
+    def job(self) -> Job:
+        """The matrix as a job (``model/jobs.py``): yields ``(steps done, T, what)`` after
+        each step of its backward pass, keeps the image at the end and returns it. A job
+        closed early keeps nothing (``ready`` stays False)."""
         if self._image is None:
-            with np.errstate(all="ignore"):
-                sources, M = loss_to_cell_gradients(self.data.trace, self.sources)
+            steps = loss_to_cell_steps(self.data.trace, self.sources)
+            T = self.data.trace.steps
+            while True:
+                # NaN, Inf and overflow are what the matrix shows (reserved colours); the
+                # errstate is set per step, never left set across a yield
+                with np.errstate(all="ignore"):
+                    try:
+                        done = next(steps)
+                    except StopIteration as stop:
+                        sources, M = stop.value
+                        break
+                yield done, T, "the loss-to-cell matrix"
             self._image = self._build(sources, M)
         return self._image
 

@@ -39,6 +39,39 @@ def _padded(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[floa
     return lo, hi
 
 
+def nan_percentiles_by_row(a: np.ndarray, q) -> np.ndarray:
+    """``np.nanpercentile(a, q, axis=1)`` of a 2-D float array, (len(q), rows), equal to it
+    entry for entry, in a few whole-array operations.
+
+    numpy computes a percentile along an axis of an array with NaN one row at a time
+    (``apply_along_axis``: a Python call per row, 0.9 s for 10,000 steps). Its "linear"
+    method, per row of n non-NaN values sorted (±Inf are values, NaN is left out):
+    virtual index v = (n-1)·q/100 between the values lo = [floor(v)] and hi = [floor(v)+1]
+    (both the last value once v ≥ n-1), gamma = v - floor(v), then ``lo + (hi-lo)·gamma``,
+    or ``hi - (hi-lo)·(1-gamma)`` where gamma ≥ 0.5. The same here for every row at once:
+    the rows sorted (NaN last), both neighbours gathered. A row of NaN alone gathers NaN.
+    (numpy measures gamma at the end from index -1; there lo = hi, so it changes nothing.)
+    """
+    a = np.asarray(a)
+    qs = np.true_divide(np.asarray(q), 100)[:, None]              # (Q, 1), float64
+    ordered = np.sort(a, axis=1)                                  # NaN sorts last
+    n = a.shape[1] - np.count_nonzero(np.isnan(a), axis=1)        # (rows,)
+    last = (n - 1)[None, :]
+    virtual = last * qs                                           # (Q, rows)
+    below = np.floor(virtual)
+    at_end = virtual >= last
+    gamma = virtual - below
+    lo_at = np.where(at_end, last, below).astype(np.intp)
+    hi_at = np.where(at_end, last, below + 1).astype(np.intp)
+    lo = np.take_along_axis(ordered, lo_at.T, axis=1).T
+    hi = np.take_along_axis(ordered, hi_at.T, axis=1).T
+    with np.errstate(invalid="ignore"):           # Inf - Inf: NaN, as numpy's own
+        step = hi - lo
+        out = np.add(lo, step * gamma)
+        np.subtract(hi, step * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
 class Flow:
     """Norms per step and the forget-gate product, as of a frame."""
 
@@ -71,7 +104,7 @@ class Flow:
                 # a step whose units are all NaN has NaN percentiles: drawn as a gap
                 warnings.simplefilter("ignore", RuntimeWarning)
                 lp = log10_forget_product(self.data.trace)
-                q = np.nanpercentile(lp, [50, 10, 90], axis=1) if lp.shape[1] else \
+                q = nan_percentiles_by_row(lp, [50, 10, 90]) if lp.shape[1] else \
                     np.zeros((3, lp.shape[0]))
             self._forget = tuple(np.asarray(v, np.float32) for v in q)
         return self._forget

@@ -1,5 +1,6 @@
 """Gradient flow through time: per-step gradient norms with the forget-gate product along
-the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on demand, cached).
+the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on demand, in slices
+between the window's other work, and cached).
 
 Curves show only the steps computed at the frame (they grow from T-1 down in the backward
 pass); the cursor line follows the frame. Each curve holds the whole pass, set once per
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
 from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
-from .busy import busy
 from .plain import PlainLabel
 from .plots import (
     CURSOR_PEN,
@@ -36,6 +36,7 @@ from .plots import (
     cmap_for,
     quiet_plot,
 )
+from .progress import BackgroundJob
 from .steady import steady_height
 from .view_base import VisibleView, frame_for_step
 
@@ -213,6 +214,10 @@ class FlowView(VisibleView):
         return csv_text(*self.view_data.flow.table(self.session.view_index))
 
 
+WAITING = "the matrix is computed on demand: press Compute"
+COMPUTING = "computing the matrix … (the window stays usable)"
+
+
 class ContributionView(VisibleView):
     """‖∂l(k)/∂s(t)‖ for k ≥ t: which future losses feed each step's cell gradient."""
 
@@ -220,7 +225,8 @@ class ContributionView(VisibleView):
         super().__init__(session, parent)
         self.button = QPushButton("Compute", self)
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.button.clicked.connect(self.compute)
+        self.button.clicked.connect(self._press)
+        self.job: BackgroundJob | None = None      # the matrix being computed, if any
         self.info = steady_height(PlainLabel(self))
         self.info.setWordWrap(False)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -233,8 +239,7 @@ class ContributionView(VisibleView):
         self.map.plot.setLabel("left", "loss step k")
         self.map.bar.setColorMap(self._cmap())
         self.map.anchors = SEQUENTIAL
-        self.waiting = pg.TextItem("the matrix is computed on demand: press Compute",
-                                   color=(120, 120, 120), anchor=(0.5, 0.5))
+        self.waiting = pg.TextItem(WAITING, color=(120, 120, 120), anchor=(0.5, 0.5))
         self.waiting.setPos(0.5, 0.5)
         self.waiting.hide()
         self.map.plot.addItem(self.waiting, ignoreBounds=True)
@@ -256,39 +261,51 @@ class ContributionView(VisibleView):
         return cmap_for(SEQUENTIAL)
 
     def trace_changed(self):
+        self.cancel()                       # the matrix of a pass no longer shown
         self._built = None
         self.image = None
 
+    def _press(self):
+        self.cancel() if self.job is not None else self.compute()
+
     def compute(self):
-        """Run the engine's loss-to-cell computation (busy cursor), then show it."""
+        """Compute the loss-to-cell matrix in the background (the window stays live; the
+        button cancels it, the label shows how far it is), then show it."""
         c = self.view_data.contributions
-        if not c.ready:
-            self.info.setText("computing …")
-            with busy():
-                c.compute()
+        if not c.ready and self.job is None:
+            self.job = BackgroundJob(c.job(), self._progress, self._finished, self)
+            self.button.setText("Cancel")
+            self.info.setText("computing the loss-to-cell matrix …")
+            self.request()                      # the picture says so too
+            self.job.start()
+        if self.job is None:
+            self.request()
+
+    def cancel(self):
+        """Stop a matrix being computed (nothing of it is kept)."""
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None
+            self.button.setText("Compute")
+            self.request()
+
+    def _progress(self, done: int, total: int, what: str):
+        self.info.setText(f"computing {what}: {100 * done // max(total, 1)}% of the steps "
+                          "(the window stays usable; Cancel stops it)")
+
+    def _finished(self, _image):
+        self.job = None
+        self.button.setText("Compute")
         self.request()
 
     def refresh(self):
         vd = self.view_data
         c = vd.contributions
         T = vd.data.trace.steps
-        if not c.ready and c.cheap:
+        if not c.ready and c.cheap and self.job is None:
             c.compute()
         if not c.ready:
-            self.button.setEnabled(True)
-            self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
-                              f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
-            self.map.image.clear()
-            self.future.clear()
-            self.map.set_pending(None)
-            self.map.set_special(None)
-            self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
-            self._show_axes(False)          # no numbers for what is not computed
-            K = max(1, len(c.sources))      # the new pass's frame, for when it is computed
-            self.map.plot.setRange(QRectF(-0.5, 0, T, K), padding=0)
-            self.waiting.setPos(T / 2 - 0.5, K / 2)
-            self._built = None
-            self.image = None
+            self._show_waiting(c, T)
             return
         self.button.setEnabled(False)
         self._show_axes(True)
@@ -325,6 +342,27 @@ class ContributionView(VisibleView):
                     f"sends down at k, not l(k){warn}")
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
                           f"grey: not computed yet{warn}")
+
+    def _show_waiting(self, c, T: int) -> None:
+        """No matrix yet: what pressing Compute costs, or how far computing it is."""
+        self.button.setEnabled(True)
+        if self.job is None:
+            self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
+                              f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
+        wait = WAITING if self.job is None else COMPUTING
+        if self.waiting.toPlainText() != wait:
+            self.waiting.setText(wait)
+        self.map.image.clear()
+        self.future.clear()
+        self.map.set_pending(None)
+        self.map.set_special(None)
+        self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
+        self._show_axes(False)          # no numbers for what is not computed
+        K = max(1, len(c.sources))      # the new pass's frame, for when it is computed
+        self.map.plot.setRange(QRectF(-0.5, 0, T, K), padding=0)
+        self.waiting.setPos(T / 2 - 0.5, K / 2)
+        self._built = None
+        self.image = None
 
     def _show_axes(self, on: bool) -> None:
         plot = self.map.plot

@@ -265,6 +265,7 @@ class ParamGradView(VisibleView):
             h.plot.addItem(marks, ignoreBounds=True)
             self.marks[name] = marks
         self._marked = None
+        self._marked_map: str | None = None     # the map whose rows are marked, if any
         self._buffers: dict[str, np.ndarray] = {}
         self._shown: dict = {}                  # image -> key of the array it shows
         self._shape = None
@@ -361,10 +362,10 @@ class ParamGradView(VisibleView):
         if key == self._marked:
             return
         self._marked = key
-        for marks in self.marks.values():
-            marks.setData([], [])
-        for h in self.maps.values():
-            h.plot.getViewBox().setBorder(None)
+        if self._marked_map is not None:        # only the map marked before is cleared:
+            self.marks[self._marked_map].setData([], [])   # a scatter's setData and a
+            self.maps[self._marked_map].plot.getViewBox().setBorder(None)   # border cost
+            self._marked_map = None             # a repaint each, on every frame otherwise
         if st.changed is None:
             return
         rows = st.changed_rows
@@ -379,7 +380,8 @@ class ParamGradView(VisibleView):
             h = self.maps["bias"]
             row = BIAS_DIFFS.index(st.changed)
             xs, ys = rows + 0.5, np.full(len(rows), row + 0.85)   # small, at the row's top
-        self.marks["bias" if st.changed in BIAS_DIFFS else st.changed].setData(xs, ys)
+        self._marked_map = "bias" if st.changed in BIAS_DIFFS else st.changed
+        self.marks[self._marked_map].setData(xs, ys)
         h.plot.getViewBox().setBorder(pg.mkPen((235, 120, 0), width=2))
 
     def _key(self, st, name: str):

@@ -1,5 +1,7 @@
 """Long work with a progress dialog and a working Cancel: the way the window runs a
-model job (``model/jobs.py``), instead of a busy cursor for as long as it takes.
+model job (``model/jobs.py``), instead of a busy cursor for as long as it takes; or, for
+work the window need not wait for (a picture computed on demand), ``BackgroundJob``:
+slices between the event loop's other work, the window live all along.
 
 ``run_job`` takes a slice of the job, updates the dialog (what is being done, how far,
 about how long is left), lets the event loop run (so Cancel is clicked and the window
@@ -12,9 +14,10 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
+from ..model.jobs import SLICE
 from .plain import plain_progress_dialog, title_text
 
 DELAY_MS = 500
@@ -64,3 +67,50 @@ def run_job(parent: QWidget | None, title: str, job):
         job.close()
         dialog.close()
         dialog.deleteLater()
+
+
+class BackgroundJob(QObject):
+    """A job run in slices of about ``SLICE`` seconds from a zero-interval timer: keys,
+    clicks, seeks and repaints run between slices, so the window stays live. After each
+    slice ``progress(done, total, what)``; at the end ``finished(result)``. The first
+    slice runs in ``start`` (a short job is done before it returns). ``cancel`` closes
+    the job, which has committed nothing. An error ends it and propagates (to the
+    window's error hook when raised from the timer)."""
+
+    def __init__(self, job, progress, finished, parent: QObject | None = None):
+        super().__init__(parent)
+        self._job, self._progress, self._finished = job, progress, finished
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._slice)
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+        self._slice()
+        if self.running:
+            self._timer.start()
+
+    def cancel(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        self.running = False
+        self._timer.stop()
+        self._job.close()
+
+    def _slice(self) -> None:
+        end = time.monotonic() + SLICE
+        try:
+            while True:
+                done, total, what = next(self._job)
+                if time.monotonic() >= end:
+                    break
+        except StopIteration as stop:
+            self._stop()
+            self._finished(stop.value)
+            return
+        except BaseException:
+            self._stop()
+            raise
+        self._progress(done, total, what)

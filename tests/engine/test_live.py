@@ -57,3 +57,18 @@ def test_checkpoints_respect_the_memory_budget(trace):
     live.accumulated(3)
     assert live.stride == 10
     assert len(live._checkpoints) <= 5                              # four plus the empty sum
+
+
+@pytest.mark.parametrize(("steps", "budget"), [(1, 10**9), (7, 1), (50, 3 * 4 * 5 * 8 * 4),
+                                                (50, 10**9), (33, 5000)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_live_bytes_is_what_a_used_live_gradients_holds(steps, budget, dtype):
+    from lstm_engine.live import live_bytes
+
+    rng = np.random.default_rng(4)
+    tr = record(init_uniform(3, 4, rng), rng.standard_normal((steps, 3)),
+                rng.standard_normal(steps), dtype=dtype)
+    live = LiveGradients(tr, budget_bytes=budget)
+    live.accumulated(steps // 2)                       # builds the checkpoints
+    held = live._checkpoints.nbytes + live._bias_suffix.nbytes
+    assert live_bytes(steps, 3, 4, dtype, budget) == held

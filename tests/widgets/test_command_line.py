@@ -11,6 +11,7 @@ import pytest
 
 from lstm_engine.errors import UserError
 from lstm_engine.io import save_trace
+from lstm_engine.memory import format_bytes
 from lstm_viz.model import app_memory
 from lstm_viz.model.config import default_config
 from lstm_viz.model.saved_session import load_session, save_session
@@ -127,21 +128,24 @@ def trace_file(tmp_path):
 def test_opening_checks_what_showing_the_trace_needs(trace_file, tmp_path, monkeypatch):
     session = Session()
     session.open(trace_file)                               # fits: opens
-    size = app_memory.trace_nbytes(session.trace)
+    more = app_memory.show_bytes(session.trace)
     # Enough for the file itself (the engine's budget) but not for showing it.
-    monkeypatch.setattr(app_memory, "memory_limit", lambda: int(1.2 * size))
+    monkeypatch.setattr(app_memory, "memory_limit", lambda: more - 1)
     other = Session()
     before = other.trace
     with pytest.raises(UserError) as info:
         other.open(trace_file)
     message = str(info.value)
     assert str(trace_file) in message and "showing this" in message and "\n" not in message
-    assert f"{app_memory.SHOW_FACTOR:g}×" in message
+    assert f"needs about {format_bytes(more)} more" in message
     assert other.trace is before
     saved = tmp_path / "session.npz"
     save_session(saved, session)
     with pytest.raises(UserError, match="showing this"):
         load_session(saved)
+    monkeypatch.setattr(app_memory, "memory_limit", lambda: more)     # exactly enough
+    other.open(trace_file)
+    assert other.trace is not before
 
 
 def test_the_window_refuses_it_and_keeps_its_session(trace_file, make_window, monkeypatch):
