@@ -31,12 +31,14 @@ from ..pictures.colors import (
     finite_or_zero,
     special_rgba,
 )
+from ..pictures.model_views import ModelViews
 from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel, set_plain_tooltip
 from .plots import MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
 from .steady import steady_height
+from .token_axis import use_token_axis
 from .view_base import VisibleView, frame_for_step
 
 
@@ -65,6 +67,7 @@ class TimeHeatmapPanel(QWidget):
         self.graphics.ci.setSpacing(2)
         self.map = Heatmap(self.graphics.ci, 0, 0)
         self.map.keep_picture()
+        self.time_axis = use_token_axis(self.map.plot)       # steps read as their tokens
         self.map.plot.setLabel("left", "unit")
         if backward:
             self.map.plot.setLabel("bottom", "time step t")
@@ -193,7 +196,9 @@ class TimeHeatmapsView(VisibleView):
 
     def refresh(self):
         vd = self.view_data
+        tokens = ModelViews.of(self.session).tokens
         for p in self.panels():
+            p.time_axis.set_tokens(tokens)
             p.refresh(vd, self.session.view_index, self.autoscale.isChecked())
 
     def go_to_step(self, t: int, backward: bool) -> None:

@@ -46,7 +46,7 @@ from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
 from .view_base import VisibleView
-from .view_docks import add_panel_keys, add_view_docks, redock_floating
+from .view_docks import add_panel_keys, add_view_docks, settle_docks
 from .window_layout import apply as apply_layout
 from .window_layout import describe as describe_layout
 from .workbench import Workbench
@@ -475,7 +475,7 @@ class MainWindow(QMainWindow):
         layout = self.app_settings.layout()
         if layout is not None:
             apply_layout(self, layout)
-        redock_floating(self)              # a panel floated last time comes back docked
+        settle_docks(self)                 # floated panels docked; the pass's views fitted
 
     def save_settings(self):
         if self.app_settings is not None:

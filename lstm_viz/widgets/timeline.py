@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..model.config import run_note
+from ..pictures.model_views import ModelViews
 from .plain import PlainLabel
 from .steady import ElidedLabel, steady_height
 
@@ -145,7 +146,14 @@ class TimelineBar(QWidget):
         if event.buttons() & Qt.MouseButton.LeftButton:
             self.session.seek(i)
         else:
-            QToolTip.showText(event.globalPosition().toPoint(), self.session.frames.text(i), self)
+            QToolTip.showText(event.globalPosition().toPoint(), self.tip(i), self)
+
+    def tip(self, index: int) -> str:
+        """The tool tip over frame ``index``: its text, and its step's token if any."""
+        s = self.session
+        token = ModelViews.of(s).step_token(s.frames.frame(index))
+        text = s.frames.text(index)
+        return f"{text} · {token}" if token else text
 
 
 class Timeline(QWidget):
@@ -192,4 +200,6 @@ class Timeline(QWidget):
 
     def _refresh(self, *_):
         s = self.session
-        self.label.setText(f"{s.frame_text}   ·   {s.layers.describe_frame()}")
+        token = ModelViews.of(s).step_token(s.frame)
+        tail = f"   ·   {token}" if token else ""
+        self.label.setText(f"{s.frame_text}   ·   {s.layers.describe_frame()}{tail}")

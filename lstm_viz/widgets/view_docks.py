@@ -1,7 +1,10 @@
 """The picture views as dock panels: created, arranged and registered in one place.
 
 ``add_view_docks(window)`` builds the carousel, the heatmaps over time, the parameter
-gradients, the gradient flow and the loss-to-cell matrix, each in a QDockWidget with an
+gradients, the gradient flow and the loss-to-cell matrix, and the views of what a pass
+may have (``PASS_VIEWS``: predictions and the read-out's gradient, the embedding's
+gradient, the flow through layers; shown only for a pass that has what they draw,
+``fit_pass_views``), each in a QDockWidget with an
 Export button, adds a toggle per dock to the View menu, lays them out for a 1366x768
 screen and returns the docks and the views (the window keeps them as ``view_docks`` and
 ``views``): source over variables on the left, the carousel over the heatmaps on
@@ -15,12 +18,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
+from ..pictures.model_views import ModelViews
 from .carousel_view import CarouselView
+from .depth_flow_view import DepthFlowView
+from .embedding_grad_view import EmbeddingGradView
 from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
 from .heatmap_view import ParamGradView, TimeHeatmapsView
 from .intervene_menu import add_intervene
 from .paths_view import PathsView
+from .predictions_view import PredictionsView
+from .readout_grad_view import ReadoutGradView
 from .view_base import VisibleView
 
 VIEWS = (  # object name, title, class
@@ -31,6 +39,14 @@ VIEWS = (  # object name, title, class
     ("loss_to_cell", "Loss → cell gradients", ContributionView),
     ("paths", "Path decomposition", PathsView),
 )
+# Views of what only some passes have (a read-out, an embedding, stacked layers): each
+# class says whether a pass has it (``applies``); their docks are hidden otherwise.
+PASS_VIEWS = (
+    ("predictions", "Predictions", PredictionsView),
+    ("readout_grads", "Read-out gradients", ReadoutGradView),
+    ("embedding_grads", "Embedding gradient", EmbeddingGradView),
+    ("depth_flow", "Layers × time", DepthFlowView),
+)
 
 
 def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleView]]:
@@ -39,7 +55,7 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     right = Qt.DockWidgetArea.RightDockWidgetArea
     docks: dict[str, QDockWidget] = {}
     views: dict[str, VisibleView] = {}
-    for name, title, cls in VIEWS:
+    for name, title, cls in VIEWS + PASS_VIEWS:
         view = cls(window.session)
         view.tools.addWidget(ExportButton(view, title, window.errors, view))
         docks[name] = window.add_dock(title, name, view, right)
@@ -53,7 +69,10 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     window.variables_dock.show()
     window.splitDockWidget(window.source_dock, window.variables_dock, Qt.Orientation.Vertical)
     window.splitDockWidget(docks["carousel"], docks["heatmaps"], Qt.Orientation.Vertical)
-    for name in ("param_grads", "flow", "loss_to_cell", "paths"):
+    # The flow through layers beside the flow curves. (Tabbed with the carousel instead,
+    # the read-out's views grew the window past 768 px: a tab bar there costs height.)
+    for name in ("param_grads", "flow", "depth_flow", "loss_to_cell", "paths", "predictions",
+                 "readout_grads", "embedding_grads"):
         window.tabifyDockWidget(docks["heatmaps"], docks[name])
     docks["heatmaps"].raise_()
     window.resizeDocks([window.source_dock, docks["carousel"]], [650, 716],
@@ -64,11 +83,39 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
                        Qt.Orientation.Vertical)
     menu = window.menus["View"]
     menu.addSeparator()
-    for name, _, _ in VIEWS:
+    for name, _, _ in VIEWS + PASS_VIEWS:
         menu.addAction(docks[name].toggleViewAction())
-    add_export_menu(window, views, {name: title for name, title, _ in VIEWS})
+    add_export_menu(window, views, {name: title for name, title, _ in VIEWS + PASS_VIEWS})
+    window.view_docks = docks
+    fit_pass_views(window, reset=True)
+    window.session.events.trace_changed.connect(lambda *_: fit_pass_views(window))
     window.intervener = add_intervene(window, docks, views)     # what if (issue 17)
     return docks, views
+
+
+def fit_pass_views(window, reset: bool = False) -> None:
+    """Hide the ``PASS_VIEWS`` docks the shown pass has nothing for (their View menu
+    entries greyed out) and show again those hidden for that reason once a pass has it;
+    a dock the user closed stays closed. ``reset``: every such dock is wanted (at the
+    start and after a saved layout is applied: their visibility is the pass's, not the
+    layout's)."""
+    hidden = window.__dict__.setdefault("_hidden_for_pass", set())
+    mv = ModelViews.of(window.session)
+    exports = {a.text(): a for a in window.export_menu.actions() if a.menu()}
+    for name, title, cls in PASS_VIEWS:
+        dock = window.view_docks[name]
+        applies = cls.applies(mv)
+        dock.toggleViewAction().setEnabled(applies)
+        exports[title].setVisible(applies)            # File ▸ Export offers what is shown
+        if reset:
+            hidden.add(name)
+        if not applies:
+            if not dock.isHidden():
+                dock.hide()
+                hidden.add(name)
+        elif name in hidden:
+            hidden.discard(name)
+            dock.show()
 
 
 def add_panel_keys(window) -> dict:
@@ -123,10 +170,20 @@ def redock_floating(window) -> None:
             dock.setFloating(False)
 
 
+def settle_docks(window) -> None:
+    """After a saved layout was applied: a panel floated last time comes back docked
+    (``redock_floating``) and the ``PASS_VIEWS`` show as the shown pass has them, not as
+    the layout had them (``fit_pass_views``)."""
+    redock_floating(window)
+    fit_pass_views(window, reset=True)
+
+
 def show_every_view(window, size=(640, 330)) -> None:
     """Make every view dock visible at once (the tabbed ones float beside the window):
     for the soak test and the benchmark, which must repaint all of them."""
-    for name, _, _ in VIEWS:
+    mv = ModelViews.of(window.session)
+    shown = [name for name, _, cls in PASS_VIEWS if cls.applies(mv)]
+    for name in [n for n, _, _ in VIEWS] + shown:
         dock = window.view_docks[name]
         dock.show()
         if window.tabifiedDockWidgets(dock) or dock.isFloating():
