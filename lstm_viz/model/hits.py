@@ -80,7 +80,7 @@ def merge_layers(found: list[tuple[int, Hits]]) -> Hits:
         val.append(h.values)
         code.append(codes + len(names))
         lay.append(np.full(len(h), layer, np.int64))
-        names.extend(h.names or ("",) * (int(codes.max()) + 1))
+        names.extend(h.names or ("",) * (int(np.max(codes)) + 1))
     i, v, c, la = (np.concatenate(a) for a in (idx, val, code, lay))
     order = np.argsort(i, kind="stable")
     i, v, c, la = i[order], v[order], c[order], la[order]
