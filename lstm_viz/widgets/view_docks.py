@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QDockWidget
 from ..pictures.model_views import ModelViews
 from .carousel_view import CarouselView
 from .depth_flow_view import DepthFlowView
+from .dock_tabs import DockTabs
 from .embedding_grad_view import EmbeddingGradView
 from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
@@ -55,6 +56,7 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     right = Qt.DockWidgetArea.RightDockWidgetArea
     docks: dict[str, QDockWidget] = {}
     views: dict[str, VisibleView] = {}
+    window.dock_tabs = DockTabs(window)         # tabbed docks keep their whole titles
     for name, title, cls in VIEWS + PASS_VIEWS:
         view = cls(window.session)
         view.tools.addWidget(ExportButton(view, title, window.errors, view))
