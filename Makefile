@@ -64,17 +64,17 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task adding --goto bwd:10:ds --whatif "cut h" --size 1600x900 --screenshot assets/screenshot-whatif-cut.png
 	QT_QPA_PLATFORM=offscreen $(BIN)/lstm-viz --task adding --goto bwd:10:ds --whatif "clamp f=1 cut h" --size 1600x900 --screenshot assets/screenshot-whatif-carousel.png
 	@if $(BIN)/python -c "import torch" 2>/dev/null; then $(MAKE) --no-print-directory own-model-screenshot; \
-	else echo "docs/images/own-model.png not rendered: it needs PyTorch (make screenshots EXTRAS=test,torch)"; fi
+	else echo "assets/screenshot-own-model.png not rendered: it needs PyTorch (make screenshots EXTRAS=test,torch)"; fi
 
 # README's "Debug your own PyTorch model", run as written (examples/train_char.py, about
-# 3 CPU-minutes), in build/own-model; the window at bwd:97:L0:ds of sequence 3.
+# 3 CPU-minutes), in build/own-model; the window at bwd:50:L0:ds of sequence 3.
 OWN := build/own-model
 own-model-screenshot: $(STAMP)
-	mkdir -p $(OWN) docs/images
+	mkdir -p $(OWN)
 	cd $(OWN) && $(CURDIR)/$(BIN)/python $(CURDIR)/examples/train_char.py $(CURDIR)/lstm_engine/data/text.txt
 	cd $(OWN) && $(CURDIR)/$(BIN)/lstm-engine import-torch model.pt -o params.npz --vocab vocab.json
 	cd $(OWN) && QT_QPA_PLATFORM=offscreen $(CURDIR)/$(BIN)/lstm-viz --params params.npz --inputs tokens.npy \
-		--targets next.npy --sequence 3 --goto bwd:97:L0:ds --screenshot $(CURDIR)/docs/images/own-model.png
+		--targets next.npy --sequence 3 --goto bwd:50:L0:ds --screenshot $(CURDIR)/assets/screenshot-own-model.png
 
 clean:
 	rm -rf .venv .venv-3.* build *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

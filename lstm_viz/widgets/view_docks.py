@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QDockWidget
 from ..pictures.model_views import ModelViews
 from .carousel_view import CarouselView
 from .depth_flow_view import DepthFlowView
-from .dock_tabs import DockTabs
+from .dock_tabs import keep_tab_titles_whole
 from .embedding_grad_view import EmbeddingGradView
 from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
@@ -56,7 +56,6 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     right = Qt.DockWidgetArea.RightDockWidgetArea
     docks: dict[str, QDockWidget] = {}
     views: dict[str, VisibleView] = {}
-    window.dock_tabs = DockTabs(window)         # tabbed docks keep their whole titles
     for name, title, cls in VIEWS + PASS_VIEWS:
         view = cls(window.session)
         view.tools.addWidget(ExportButton(view, title, window.errors, view))
@@ -77,6 +76,7 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
                  "readout_grads", "embedding_grads"):
         window.tabifyDockWidget(docks["heatmaps"], docks[name])
     docks["heatmaps"].raise_()
+    keep_tab_titles_whole(window)
     window.resizeDocks([window.source_dock, docks["carousel"]], [650, 716],
                        Qt.Orientation.Horizontal)
     window.resizeDocks([window.source_dock, window.variables_dock], [330, 300],

@@ -330,20 +330,3 @@ def test_the_loss_curve_labels_only_1_2_5_of_each_decade(make_window):
     mantissas = {round(10 ** (v % 1)) for v in labelled}
     assert mantissas <= {1, 2, 5, 10} and mantissas
 
-
-def test_tabbed_docks_show_their_whole_titles_at_1366(make_window, qtbot):
-    """Nine views tabbed under the carousel in a 1366-wide window: Qt's default elided
-    their titles to "G…", "L…", "P…". Each tab keeps its whole title (the bar scrolls)."""
-    from PySide6.QtWidgets import QTabBar
-
-    w = make_window()
-    w.resize(1366, 768)
-    qtbot.wait(20)
-    bars = [b for b in w.findChildren(QTabBar) if b.isVisible() and b.count() > 1]
-    assert bars
-    for bar in bars:
-        assert bar.elideMode() == Qt.TextElideMode.ElideNone
-        assert bar.usesScrollButtons()
-        for i in range(bar.count()):
-            text = bar.tabText(i)
-            assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(text), text
