@@ -330,3 +330,21 @@ def test_the_loss_curve_labels_only_1_2_5_of_each_decade(make_window):
     mantissas = {round(10 ** (v % 1)) for v in labelled}
     assert mantissas <= {1, 2, 5, 10} and mantissas
 
+
+
+def test_a_short_log_axis_keeps_its_labels_apart(qapp):
+    """The Intervene panel's ‖ds(t)‖ plot is ~35 px high at 1366×768: its log axis piled
+    "2 1 0.4 0.2 0.1" on top of each other. Labelled ticks keep ROOM_PX apart, at any height."""
+    import numpy as np
+    import pyqtgraph as pg
+
+    from lstm_viz.widgets.plots import ROOM_PX, LogAxis
+
+    axis = LogAxis("left")
+    pg.PlotItem(axisItems={"left": axis}).setLogMode(y=True)
+    for lo, hi, size in ((-1.2, 0.35, 35), (-4, 1, 40), (-1, 0.3, 300), (-12, 2, 120)):
+        labelled = sorted({v for _, values in axis.tickValues(lo, hi, size) for v in values
+                           if lo <= v <= hi})
+        assert len(labelled) >= 1, (lo, hi, size)
+        gaps = np.diff(labelled) * size / (hi - lo)
+        assert (gaps >= ROOM_PX - 1e-9).all(), (lo, hi, size, labelled)
