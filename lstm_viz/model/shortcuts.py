@@ -169,7 +169,11 @@ MENUS = ("File", "Run", "Debug", "Go", "View", "Help")
 # behind another comes forward); pressed again on a panel in front, it closes it.
 PANEL_KEYS = (("source", "Alt+1"), ("variables", "Alt+2"), ("carousel", "Alt+3"),
               ("heatmaps", "Alt+4"), ("param_grads", "Alt+5"), ("flow", "Alt+6"),
-              ("loss_to_cell", "Alt+7"), ("training", "Alt+8"), ("breakpoints", "Alt+9"))
+              ("loss_to_cell", "Alt+7"), ("training", "Alt+8"), ("breakpoints", "Alt+9"),
+              ("paths", "Alt+0"),
+              # the views only some passes have (their key does nothing on another pass)
+              ("predictions", "Ctrl+Alt+1"), ("readout_grads", "Ctrl+Alt+2"),
+              ("embedding_grads", "Ctrl+Alt+3"), ("depth_flow", "Ctrl+Alt+4"))
 BY_ID = {b.id: b for b in BINDINGS}
 
 
@@ -196,6 +200,8 @@ def help_html() -> str:
             + "".join(rows) + "</table><h3>Other commands</h3><table cellspacing=6>"
             + others + "</table><p>View ▸ the panels: Alt+1 … Alt+9 (Source, Variables, "
             "Carousel, Heatmaps, Parameter gradients, Gradient flow, Loss → cell, Training, "
-            "Breakpoints) bring a panel to the front, or close it when it is in front.</p>"
+            "Breakpoints), Alt+0 (Path decomposition) and, for a pass that has them, "
+            "Ctrl+Alt+1 … Ctrl+Alt+4 (Predictions, Read-out gradients, Embedding gradient, "
+            "Layers × time) bring a panel to the front, or close it when it is in front.</p>"
             "<p>A statement frame is the state just after that line ran; "
             "a step frame (fwd:3, bwd:2) is the state after the whole step.</p>")

@@ -74,8 +74,6 @@ class BreakpointsPanel(QWidget):
         self.threshold.returnPressed.connect(self.add_from_form)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.spec = QLineEdit()
-        self.spec.setPlaceholderText("or type one: norm ds < 1e-6 · vanish ds < 0.1 · "
-                                     "saturation f > 0.9 eps 0.01 · nan · gradcheck > 1e-3")
         self.spec.returnPressed.connect(self.add_from_text)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_selected)
@@ -130,9 +128,22 @@ class BreakpointsPanel(QWidget):
         ev.breakpoints_changed.connect(self.refresh)
         ev.breakpoints_changed.connect(self._forget_carried)
         ev.trace_changed.connect(self.refresh)
+        ev.trace_changed.connect(self._show_syntax)
+        self._show_syntax()
         ev.breakpoints_carried.connect(self._on_carried)
         self._show_carried(())
         self.refresh()
+
+    def _show_syntax(self, *_) -> None:
+        """The typed form's examples; with stacked layers, the layer part too (a condition
+        holds for any layer unless it starts with one: ``L1: norm ds < 1e-3``)."""
+        examples = ("norm ds < 1e-6 · vanish ds < 0.1 · saturation f > 0.9 eps 0.01 · nan · "
+                    "gradcheck > 1e-3")
+        layers = self.session.num_layers
+        if layers > 1:
+            examples = f"L{layers - 1}: norm ds < 1e-3 (layer {layers - 1} only) · " + examples
+        self.spec.setPlaceholderText("or type one: " + examples)
+        set_plain_tooltip(self.spec, "a condition as text, Return adds it: " + examples)
 
     # ---- what a new run kept ----------------------------------------------------------------
 

@@ -76,7 +76,6 @@ class DepthFlowView(VisibleView):
             rect = QRectF(-0.5, 0, T, L)
             self.map.set_image(finite_or_zero(df.log), rect, SEQUENTIAL, df.levels)
             self.map.set_special(special_rgba(df.log))
-            self.grey.setRect(rect)
             self.layer_axis.set_texts([f"L{n}" for n in range(L)])
             self.time_axis.set_tokens(mv.tokens)
         frame = self.session.frame
@@ -87,6 +86,9 @@ class DepthFlowView(VisibleView):
             rgba = np.zeros((L, T, 4), np.uint8)
             rgba[df.pending(st)] = (*NOT_COMPUTED_RGB, 255)
             self.grey.setImage(rgba, autoLevels=False, levels=(0, 255))
+            # After setImage: setRect scales by the image's size at the time (placed before
+            # the first image, the grey came out T×L times too large and hid everything).
+            self.grey.setRect(QRectF(-0.5, 0, T, L))
         self.map.set_cursor(st.cursor)
         special = df.special_known(st)
         warn = f"  ⚠ {special.text()}" if special.total else ""

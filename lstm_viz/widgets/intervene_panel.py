@@ -31,7 +31,7 @@ from ..model.whatif import PASSES
 from ..pictures.whatif import both_passes
 from .busy import busy
 from .plain import PlainLabel, set_plain_tooltip
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
+from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, RoomyAxis, StepAxis, quiet_plot
 
 PRESET = next(k for k in PRESETS if k.startswith("original against intervened"))
 PENS = {"original": pg.mkPen((40, 90, 200), width=1),
@@ -112,7 +112,8 @@ class IntervenePanel(QWidget):
         self.flow = self.graphics.addPlot(row=1, col=0, axisItems={
             "bottom": StepAxis("bottom"), "left": LogAxis("left")})
         self.flow.setLogMode(y=True)               # how far ds reaches: decades
-        self.loss = self.graphics.addPlot(row=2, col=0, axisItems={"bottom": StepAxis("bottom")})
+        self.loss = self.graphics.addPlot(row=2, col=0, axisItems={      # short: roomy labels
+            "bottom": StepAxis("bottom"), "left": RoomyAxis("left")})
         self.flow.setLabel("left", "‖ds(t)‖")
         self.loss.setLabel("left", "loss l(t)")
         self.loss.setLabel("bottom", "time step t")

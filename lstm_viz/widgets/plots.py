@@ -105,12 +105,26 @@ class RoomyAxis(pg.AxisItem):
 
 class LogAxis(pg.AxisItem):
     """A log-scale axis with minor ticks at 1x, 2x and 5x each decade only: with all nine
-    (0.2, 0.3 … 0.9, or 3 4 5 6 7 8 9) the labels piled on top of each other."""
+    (0.2, 0.3 … 0.9, or 3 4 5 6 7 8 9) the labels piled on top of each other. On a
+    vertical axis the decades are labelled no closer than ROOM_PX, and the minor ticks only
+    where a decade has room for them (in the Intervene panel's 35 px plot "2 1 0.4 0.2 0.1"
+    overlapped)."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        return roomy_spacing(super().tickSpacing(minVal, maxVal, size), self.orientation,
+                             minVal, maxVal, size, whole=True)
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
+        vertical = self.orientation in ("left", "right")
+        per_decade = size / (maxVal - minVal) if maxVal > minVal else np.inf
+        minor_fits = not vertical or per_decade * np.log10(2.0) >= ROOM_PX   # 1→2, 5→10
+        got = super().logTickValues(minVal, maxVal, size, stdTicks)
+        decades = any(minVal <= v <= maxVal for sp, vs in got if sp is not None for v in vs)
         levels = []
-        for spacing, values in super().logTickValues(minVal, maxVal, size, stdTicks):
+        for spacing, values in got:
             if spacing is None:               # the level pyqtgraph adds (log10 of 1..9 x 10^k)
+                if decades and not minor_fits:    # (within one decade they are all there is)
+                    continue
                 mantissa = np.round(10.0 ** (np.asarray(values) % 1.0)).astype(int)
                 values = [v for v, m in zip(values, mantissa, strict=True) if m in (1, 2, 5)]
             levels.append((spacing, values))

@@ -153,6 +153,9 @@ def in_front(dock) -> bool:
 
 
 def bring_to_front(window, dock) -> None:
+    if not dock.toggleViewAction().isEnabled():   # a view this pass has nothing for
+        window.statusBar().showMessage(f"{dock.windowTitle()}: not in this pass", 4000)
+        return
     if in_front(dock):
         dock.close()
         return

@@ -155,34 +155,71 @@ def test_a_saved_session_opened_from_the_command_line_brings_its_layout(make_win
     assert again.view_docks["flow"].isFloating()         # a saved session reopens exactly
 
 
-def test_every_panel_has_a_key_that_brings_it_forward_or_closes_it(make_window, qtbot):
+def _token_model():
+    """Two layers, an embedding and a cross-entropy read-out: every pass view applies."""
+    import numpy as np
+
+    from lstm_engine import init_uniform
+    from lstm_engine.losses import ReadoutCrossEntropy
+    from lstm_engine.model import Model, record_model
+
+    rng = np.random.default_rng(2)
+    cells = [init_uniform(3, 4, rng, -0.5, 0.5), init_uniform(4, 4, rng, -0.5, 0.5)]
+    readout = ReadoutCrossEntropy(rng.normal(0, 0.5, (5, 4)), np.zeros(5))
+    model = Model(cells, "standard", readout, rng.normal(0, 0.5, (5, 3)))
+    return record_model(model, rng.integers(0, 5, 8), rng.integers(0, 5, 8))
+
+
+def _press(w, qtbot, keys):
     from PySide6.QtGui import QKeySequence
 
-    from lstm_viz.model.shortcuts import BINDINGS, PANEL_KEYS, help_html
+    combo = QKeySequence(keys)[0]
+    qtbot.keyClick(w, combo.key(), combo.keyboardModifiers())
+    qtbot.wait(10)
+
+
+def _cycle_panel_keys(w, qtbot, names):
+    """Each panel's key brings it forward, closes it in front, brings it back."""
+    from lstm_viz.model.shortcuts import PANEL_KEYS
     from lstm_viz.widgets.view_docks import in_front
 
-    w = make_window()
-    taken = {b.keys for b in BINDINGS if b.keys}
-    assert not taken & {k for _, k in PANEL_KEYS}        # no key does two things
     docks = {"source": w.source_dock, "variables": w.variables_dock,
              "training": w.workbench.training_dock,
              "breakpoints": w.workbench.breakpoints_dock, **w.view_docks}
     for name, keys in PANEL_KEYS:
+        if name not in names:
+            continue
         dock = docks[name]
         assert dock.toggleViewAction().shortcut().toString() == keys     # shown in View
-        seq = QKeySequence(keys)
-        combo = seq[0]
         if not in_front(dock):
-            qtbot.keyClick(w, combo.key(), combo.keyboardModifiers())
-            qtbot.wait(10)
+            _press(w, qtbot, keys)
         assert in_front(dock), name                    # a tab behind another comes forward
-        qtbot.keyClick(w, combo.key(), combo.keyboardModifiers())
-        qtbot.wait(10)
+        _press(w, qtbot, keys)
         assert dock.isHidden(), name                   # in front: the key closes it
-        qtbot.keyClick(w, combo.key(), combo.keyboardModifiers())
-        qtbot.wait(10)
+        _press(w, qtbot, keys)
         assert in_front(dock), name
-    assert "Alt+1 … Alt+9" in help_html()
+
+
+def test_every_panel_has_a_key_that_brings_it_forward_or_closes_it(make_window, qtbot):
+    """Alt+1 … Alt+0 on the published example; the views only some passes have
+    (Ctrl+Alt+1 … 4, once without a key in the View menu) on a stacked model with a
+    cross-entropy read-out and tokens, and their keys do nothing on a pass without them."""
+    from lstm_viz.model.shortcuts import BINDINGS, PANEL_KEYS, help_html
+    from lstm_viz.widgets.view_docks import PASS_VIEWS
+
+    taken = {b.keys for b in BINDINGS if b.keys}
+    assert not taken & {k for _, k in PANEL_KEYS}        # no key does two things
+    w = make_window()
+    pass_views = {name for name, _, _ in PASS_VIEWS}
+    assert {name for name, _ in PANEL_KEYS} >= set(w.view_docks)   # every view has a key
+    _cycle_panel_keys(w, qtbot, {name for name, _ in PANEL_KEYS} - pass_views)
+    for name, keys in PANEL_KEYS:
+        if name in pass_views:
+            _press(w, qtbot, keys)
+            assert w.view_docks[name].isHidden(), name          # the published pass has none
+    stacked = make_window(Session(None, trace=_token_model()), settings_name="s2.ini")
+    _cycle_panel_keys(stacked, qtbot, pass_views)
+    assert "Alt+1 … Alt+9" in help_html() and "Ctrl+Alt+1 … Ctrl+Alt+4" in help_html()
 
 
 # ---- item 4: nothing drawn over anything else -----------------------------------------------
@@ -292,3 +329,22 @@ def test_the_loss_curve_labels_only_1_2_5_of_each_decade(make_window):
     labelled = [v for _, values in axis.tickValues(0.3, 1.0, 300) for v in values]
     mantissas = {round(10 ** (v % 1)) for v in labelled}
     assert mantissas <= {1, 2, 5, 10} and mantissas
+
+
+
+def test_a_short_log_axis_keeps_its_labels_apart(qapp):
+    """The Intervene panel's ‖ds(t)‖ plot is ~35 px high at 1366×768: its log axis piled
+    "2 1 0.4 0.2 0.1" on top of each other. Labelled ticks keep ROOM_PX apart, at any height."""
+    import numpy as np
+    import pyqtgraph as pg
+
+    from lstm_viz.widgets.plots import ROOM_PX, LogAxis
+
+    axis = LogAxis("left")
+    pg.PlotItem(axisItems={"left": axis}).setLogMode(y=True)
+    for lo, hi, size in ((-1.2, 0.35, 35), (-4, 1, 40), (-1, 0.3, 300), (-12, 2, 120)):
+        labelled = sorted({v for _, values in axis.tickValues(lo, hi, size) for v in values
+                           if lo <= v <= hi})
+        assert len(labelled) >= 1, (lo, hi, size)
+        gaps = np.diff(labelled) * size / (hi - lo)
+        assert (gaps >= ROOM_PX - 1e-9).all(), (lo, hi, size, labelled)

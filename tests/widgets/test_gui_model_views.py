@@ -10,6 +10,7 @@ from lstm_engine.model import Model, record_model
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
 from lstm_viz.pictures.tokens import task_vocabulary
+from lstm_viz.widgets.depth_flow_view import DepthFlowView
 from lstm_viz.widgets.view_docks import PASS_VIEWS
 
 T, X, V, K = 12, 3, 6, 6
@@ -111,6 +112,15 @@ def test_depth_view_greys_what_the_backward_pass_has_not_reached(xent_window, qa
     grey = view.grey.image[..., 3] > 0
     assert grey[1, :7].all() and not grey[1, 7:].any()     # layer 1: steps 7 … 11 known
     assert grey[0, :8].all() and not grey[0, 8:].any()     # layer 0: 8 … 11
+    # ... and drawn cell for cell over the picture, also by a view whose first refresh is
+    # at this frame (as when the tab is first opened there): its grey layer, placed before
+    # it had an image, came out T×L times too large and hid every known cell.
+    fresh = DepthFlowView(w.session)
+    fresh.refresh()
+    for v in (view, fresh):
+        placed = v.grey.mapRectToParent(v.grey.boundingRect())
+        assert placed == v.map.image.mapRectToParent(v.map.image.boundingRect())
+        assert (placed.x(), placed.y(), placed.width(), placed.height()) == (-0.5, 0, T, 2)
     assert view.layer_axis.texts == ["L0", "L1"]
     ticks = view.time_axis.tickValues(-0.5, T - 0.5, 2000)[0][1]
     labels = view.time_axis.tickStrings(ticks, 1, 1)

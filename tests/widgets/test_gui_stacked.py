@@ -185,3 +185,19 @@ def test_the_variables_panel_shows_the_read_out_for_the_top_layer(window, mt, qa
     s.goto("bwd:3:L0:do")
     qapp.processEvents()
     assert not panel.readout.isVisible()
+
+
+def test_the_breakpoints_panel_shows_the_layer_part_for_a_stacked_model(window, make_window,
+                                                                       qapp):
+    """The typed form's examples name the layer part (``L1: …``) when there are layers
+    (nothing in the panel said so), and the example as shown is accepted."""
+    from lstm_viz.widgets.breakpoints_panel import BreakpointsPanel
+
+    panel = window.findChild(BreakpointsPanel)
+    shown = panel.spec.placeholderText()
+    assert "L1: norm ds < 1e-3" in shown and "L1:" in panel.spec.toolTip()
+    panel.spec.setText(shown.split("or type one: ")[1].split(" (")[0])
+    panel.spec.returnPressed.emit()
+    assert [bp.spec() for bp in window.session.breakpoints] == ["L1: norm ds < 0.001"]
+    one = make_window().findChild(BreakpointsPanel)
+    assert "L1" not in one.spec.placeholderText() and "norm ds" in one.spec.placeholderText()

@@ -177,3 +177,23 @@ def test_whatif_on_the_command_line():
     assert s.frame_text == "bwd:3" and s.trace is s.whatif.original
     with pytest.raises(UserError, match="gate f takes values"):
         build_session(parse_args(["--task", "adding", "--whatif", "clamp f=7"]))
+
+
+def test_the_panels_plots_keep_their_labels_apart_at_1366(window, qtbot, qapp):
+    """At 1366×768 the panel's two plots are a few dozen pixels high: their vertical axes'
+    labels ("1.0 0.5 0" of the loss, "2 1 0.4 0.2 0.1" of ‖ds‖) piled up."""
+    from lstm_viz.widgets.plots import ROOM_PX
+
+    window.resize(1366, 768)
+    panel = window.intervener.panel
+    window.intervener.choose("--cut h")
+    qtbot.wait(50)
+    for plot in (panel.flow, panel.loss):
+        axis = plot.getAxis("left")
+        lo, hi = plot.getViewBox().viewRange()[1]
+        size = plot.getViewBox().height()
+        assert size > 0
+        labelled = sorted({v for _, values in axis.tickValues(lo, hi, size) for v in values
+                           if lo <= v <= hi})
+        gaps = np.diff(labelled) * size / (hi - lo)
+        assert (gaps >= ROOM_PX - 1e-9).all(), (plot is panel.flow, size, labelled)
