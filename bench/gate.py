@@ -40,9 +40,10 @@ PAUSE = 5.0                      # seconds between attempts
 QUICK = False                    # --quick: fewer repeats (main sets it)
 
 
-# Thresholds of the seek figures while issue 16 is open (see groups()): about 1.5x
+# Thresholds of the seek and loss-to-cell figures while issue 16 is open (see groups()): about 1.5x
 # what they measure today on a quiet machine, so a gross regression still fails.
-SEEK_LIMIT_MS = {"median": 48.0, "p95": 80.0, "big": 64.0, "layers": 64.0}
+SEEK_LIMIT_MS = {"median": 48.0, "p95": 80.0, "big": 64.0, "layers": 90.0}
+LOSS_TO_CELL_LIMIT_S = 2.0      # computed in the background now; about 1-1.3 s quiet
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def groups() -> list[Group]:
                Figure("step_median", "GUI backward statement step: median",
                       GUI["step_median_ms"], False, "ms"),
                Figure("loss_to_cell", "loss-to-cell matrix at T=1000", GUI["loss_to_cell_s"],
-                      False, "s")], gui_seek),
+                      False, "s", limit=LOSS_TO_CELL_LIMIT_S)], gui_seek),
         Group([Figure("seek_big", "GUI random seek, T=10000 H=512: median",
                       GUI["seek_big_median_ms"], False, "ms", limit=SEEK_LIMIT_MS["big"])],
               gui_seek_big),
