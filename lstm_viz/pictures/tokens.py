@@ -139,13 +139,7 @@ class Tokens:
         label = ((self.widest() if chars is None else chars) + 1.5) * char_px
         per_step = pixels / max(steps_shown, 1e-9)
         need = label / per_step if per_step > 0 else float("inf")
-        k = 1
-        while k < 10 ** 12:
-            for m in (1, 2, 5):
-                if m * k >= need:
-                    return m * k
-            k *= 10
-        return k
+        return nice_step(need)
 
     def ticks(self, lo: float, hi: float, pixels: float, char_px: float) -> list[tuple[int, str]]:
         """(step, text) for the steps an axis from ``lo`` to ``hi`` labels: every step
@@ -165,11 +159,9 @@ class Tokens:
                 for t in range(start, last + 1, k)]
 
 
-def row_step(rows: int, pixels: float, room_px: float) -> int:
-    """Every how many rows a vertical axis ``pixels`` high can label ``rows`` rows with
-    labels ``room_px`` apart (1, 2, 5, 10, …)."""
-    per_row = pixels / max(rows, 1)
-    need = room_px / per_row if per_row > 0 else float("inf")
+def nice_step(need: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, … that is at least ``need`` (capped at 10**12
+    for an axis with no room at all)."""
     k = 1
     while k < 10 ** 12:
         for m in (1, 2, 5):
@@ -177,3 +169,11 @@ def row_step(rows: int, pixels: float, room_px: float) -> int:
                 return m * k
         k *= 10
     return k
+
+
+def row_step(rows: int, pixels: float, room_px: float) -> int:
+    """Every how many rows a vertical axis ``pixels`` high can label ``rows`` rows with
+    labels ``room_px`` apart (1, 2, 5, 10, …)."""
+    per_row = pixels / max(rows, 1)
+    need = room_px / per_row if per_row > 0 else float("inf")
+    return nice_step(need)
