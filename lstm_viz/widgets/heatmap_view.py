@@ -262,7 +262,8 @@ class ParamGradView(VisibleView):
                                        brush=pg.mkBrush(235, 120, 0),
                                        pen=pg.mkPen((90, 40, 0), width=1))
             marks.setZValue(25)
-            h.plot.addItem(marks, ignoreBounds=True)
+            marks.hide()                        # shown with marks only: an empty scatter
+            h.plot.addItem(marks, ignoreBounds=True)   # still cost a paint per repaint
             self.marks[name] = marks
         self._marked = None
         self._marked_map: str | None = None     # the map whose rows are marked, if any
@@ -363,9 +364,11 @@ class ParamGradView(VisibleView):
             return
         self._marked = key
         if self._marked_map is not None:        # only the map marked before is cleared:
-            self.marks[self._marked_map].setData([], [])   # a scatter's setData and a
-            self.maps[self._marked_map].plot.getViewBox().setBorder(None)   # border cost
-            self._marked_map = None             # a repaint each, on every frame otherwise
+            marks = self.marks[self._marked_map]   # a scatter's setData and a border
+            marks.setData([], [])               # cost a repaint each, on every frame
+            marks.hide()                        # otherwise
+            self.maps[self._marked_map].plot.getViewBox().setBorder(None)
+            self._marked_map = None
         if st.changed is None:
             return
         rows = st.changed_rows
@@ -382,6 +385,7 @@ class ParamGradView(VisibleView):
             xs, ys = rows + 0.5, np.full(len(rows), row + 0.85)   # small, at the row's top
         self._marked_map = "bias" if st.changed in BIAS_DIFFS else st.changed
         self.marks[self._marked_map].setData(xs, ys)
+        self.marks[self._marked_map].show()
         h.plot.getViewBox().setBorder(pg.mkPen((235, 120, 0), width=2))
 
     def _key(self, st, name: str):

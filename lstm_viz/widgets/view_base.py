@@ -36,12 +36,23 @@ class VisibleView(QWidget):
         self.session = session
         self._stale = True
         self.refreshes = 0
+        # (pass in view, cursor) of the last refresh: a frame event for what is already
+        # drawn (a seek into another layer fires view_layer_changed, whose refresh is of
+        # the new frame, then frame_changed; a new pass fires trace_changed, then
+        # frame_changed) does not draw it twice
+        self._drawn: tuple | None = None
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
         session.events.view_layer_changed.connect(self._on_trace)   # another layer's trace
 
     def _on_frame(self, *_):
+        if self._drawn == self._now():
+            return
         self.request()
+
+    def _now(self) -> tuple:
+        s = self.session
+        return id(s.data), s.cursor
 
     def _on_trace(self, *_):
         self.trace_changed()
@@ -52,11 +63,10 @@ class VisibleView(QWidget):
 
     def request(self):
         if self.isVisible() and not self.visibleRegion().isEmpty():
-            self._stale = False
-            self.refreshes += 1
-            self.refresh()
+            self._redraw()
         else:
             self._stale = True
+            self._drawn = None
 
     def showEvent(self, event):
         super().showEvent(event)
@@ -82,9 +92,14 @@ class VisibleView(QWidget):
         """Refresh now if a frame or trace changed while the view was not drawn (hidden,
         closed, or a tab behind another: its dock's ``visibilityChanged`` calls this)."""
         if self._stale:
-            self._stale = False
-            self.refreshes += 1
-            self.refresh()
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self._stale = False
+        self.refreshes += 1
+        self._drawn = None                  # until the refresh has drawn it all
+        self.refresh()
+        self._drawn = self._now()
 
     def refresh(self):
         raise NotImplementedError

@@ -201,3 +201,33 @@ def test_the_breakpoints_panel_shows_the_layer_part_for_a_stacked_model(window, 
     assert [bp.spec() for bp in window.session.breakpoints] == ["L1: norm ds < 0.001"]
     one = make_window().findChild(BreakpointsPanel)
     assert "L1" not in one.spec.placeholderText() and "norm ds" in one.spec.placeholderText()
+
+
+def test_a_seek_into_the_other_layer_draws_each_view_once(window, qapp):
+    """The seek fires view_layer_changed (the views redraw for the new layer at the new
+    frame), then frame_changed: that one finds the frame drawn and does not draw it again;
+    a seek within the layer, and a pinned layer's change, still draw once."""
+    w = window
+    s = w.session
+    s.goto("bwd:2:L1:ds")
+    qapp.processEvents()
+    shown = [v for v in w.views.values() if v.isVisible() and not v.visibleRegion().isEmpty()]
+    assert {w.views["heatmaps"], w.views["carousel"]} <= set(shown)
+    before = {v: v.refreshes for v in shown}
+    s.goto("bwd:2:L0:ds")                               # layer 1 -> layer 0
+    assert s.view_layer == 0
+    assert all(v.refreshes == before[v] + 1 for v in shown)
+    heat = w.views["heatmaps"].backward.map
+    assert heat.cursor.value() == 2 and heat.data is not None
+    np.testing.assert_array_equal(heat.data, mt_image(s, "ds"))
+    s.goto("bwd:1:L0:ds")                               # within layer 0
+    assert all(v.refreshes == before[v] + 2 for v in shown)
+    assert heat.cursor.value() == 1
+    s.set_view_layer(1)                                 # pinned: same cursor, other layer
+    assert all(v.refreshes == before[v] + 3 for v in shown)
+    np.testing.assert_array_equal(heat.data, mt_image(s, "ds"))
+
+
+def mt_image(s, name):
+    """The image a time heatmap of ``name`` shows for the layer in view."""
+    return np.asarray(s.trace[name], np.float32)
