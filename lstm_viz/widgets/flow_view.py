@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
@@ -49,6 +50,16 @@ CURVE_PENS = {"ds": pg.mkPen((200, 40, 40), width=1),
 OTHER_PEN = pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DotLine)
 CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
                 "bottom_diff_s": "‖bottom_diff_s(t)‖"}
+
+
+class Band(pg.FillBetweenItem):
+    """The fill between two curves, rebuilt when its view has set both (``updatePath``)
+    or given again from the view's cache (``setPath``). pyqtgraph's own rebuilt it on each
+    curve's change: twice per pass, the first time against the other curve's old data,
+    and each rebuild was the costliest part of showing another layer's pass."""
+
+    def curveChanged(self):
+        pass
 
 
 class FlowView(VisibleView):
@@ -106,8 +117,7 @@ class FlowView(VisibleView):
         top.addWidget(self.info, 1)
         top.addWidget(self.log)
         self.stack(top, self.graphics)
-        self._keys: dict = {}
-        self._built = None
+        self.trace_changed()
         self.state = None
 
     def _add_norm_curves(self) -> None:
@@ -133,11 +143,16 @@ class FlowView(VisibleView):
         band = pg.mkBrush(120, 150, 90, 70)
         self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
         self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))
-        self.f_band = pg.FillBetweenItem(self.f_lo, self.f_hi, brush=band)
+        self.f_band = Band(self.f_lo, self.f_hi, brush=band)
+        self.f_band.updatePath()
         self.forget.addItem(self.f_band)
         self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
 
     def trace_changed(self):
+        self._band_paths: dict[int, QPainterPath] = {}    # per layer's pass: its band
+        self.layer_changed()
+
+    def layer_changed(self):
         self._keys = {}
         self._built = None
 
@@ -160,6 +175,12 @@ class FlowView(VisibleView):
         med, q10, q90 = flow.forget()
         self.f_hi.setData(flow.t, q90)
         self.f_lo.setData(flow.t, q10)
+        path = self._band_paths.get(id(vd))     # the pass's band: built once per layer
+        if path is None:
+            self.f_band.updatePath()
+            self._band_paths[id(vd)] = self.f_band.path()
+        else:
+            self.f_band.setPath(path)
         self.f_median.setData(flow.t, med)
         for name, values in flow.curve_values(log).items():
             self.curves[name].setData(flow.t, values, connect="finite")

@@ -43,7 +43,7 @@ class VisibleView(QWidget):
         self._drawn: tuple | None = None
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
-        session.events.view_layer_changed.connect(self._on_trace)   # another layer's trace
+        session.events.view_layer_changed.connect(self._on_layer)   # another layer's trace
 
     def _on_frame(self, *_):
         if self._drawn == self._now():
@@ -58,8 +58,17 @@ class VisibleView(QWidget):
         self.trace_changed()
         self.request()
 
+    def _on_layer(self, *_):
+        self.layer_changed()
+        self.request()
+
     def trace_changed(self):
         """Drop whatever was built for the old trace."""
+
+    def layer_changed(self):
+        """Another layer of the same pass is in view: by default, as for a new trace; a
+        view that keeps what it built for each layer drops only what it shows."""
+        self.trace_changed()
 
     def request(self):
         if self.isVisible() and not self.visibleRegion().isEmpty():

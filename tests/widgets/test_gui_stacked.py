@@ -231,3 +231,45 @@ def test_a_seek_into_the_other_layer_draws_each_view_once(window, qapp):
 def mt_image(s, name):
     """The image a time heatmap of ``name`` shows for the layer in view."""
     return np.asarray(s.trace[name], np.float32)
+
+
+def _band_is_between_the_curves(flow):
+    """The flow view's ∏f band is the fill pyqtgraph builds between the curves shown."""
+    import pyqtgraph as pg
+    fresh = pg.FillBetweenItem(flow.f_lo, flow.f_hi)
+    return flow.f_band.path() == fresh.path() and not fresh.path().isEmpty()
+
+
+def test_the_flow_band_is_kept_per_layer_and_rebuilt_for_a_new_pass(window, make_window,
+                                                                    qapp):
+    w = window
+    s = w.session
+    flow = show(w, "flow", qapp)
+    s.goto("bwd:2:L1:ds")
+    qapp.processEvents()
+    assert _band_is_between_the_curves(flow)
+    layer1 = flow.f_band.path()
+    s.goto("bwd:2:L0:ds")                               # built for layer 0
+    assert _band_is_between_the_curves(flow) and flow.f_band.path() != layer1
+    s.goto("bwd:3:L1:ds")                               # layer 1's again, from the cache
+    assert _band_is_between_the_curves(flow) and flow.f_band.path() == layer1
+    s.goto("fwd:5:L0:s")
+    s.goto("fwd:5:L1:s")
+    assert _band_is_between_the_curves(flow)
+
+
+def test_the_flow_band_follows_an_applied_intervention(make_window, qapp):
+    from lstm_viz.model.config import default_config
+
+    w = make_window(Session(default_config("adding", steps=12, hidden=6)))
+    s = w.session
+    flow = show(w, "flow", qapp)
+    s.goto("bwd:3:ds")
+    qapp.processEvents()
+    assert _band_is_between_the_curves(flow)
+    before = flow.f_band.path()
+    s.whatif.apply("--clamp f=0.5")
+    s.whatif.step("intervened")                         # the debugger steps that pass
+    qapp.processEvents()
+    assert s.trace is s.whatif.intervened
+    assert _band_is_between_the_curves(flow) and flow.f_band.path() != before
