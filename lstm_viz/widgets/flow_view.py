@@ -31,6 +31,7 @@ from ..pictures.whatif import other_pass_ds
 from .plain import PlainLabel
 from .plots import (
     CURSOR_PEN,
+    MAX_KEPT,
     MIN_PLOT_HEIGHT,
     Heatmap,
     LogAxis,
@@ -284,9 +285,10 @@ class ContributionView(VisibleView):
         self.waiting.setPos(0.5, 0.5)
         self.waiting.hide()
         self.map.plot.addItem(self.waiting, ignoreBounds=True)
-        self.future = pg.ImageItem(axisOrder="col-major")
-        self.future.setZValue(4)
-        self.map.plot.addItem(self.future)
+        self._no_future = pg.ImageItem(axisOrder="col-major")   # before any matrix
+        self.future = self._no_future                            # the mask shown
+        self._futures: dict[int, pg.ImageItem] = {}   # per layer's pass (``_show_future``)
+        self._ticks = None
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.button)
@@ -302,6 +304,11 @@ class ContributionView(VisibleView):
         return cmap_for(SEQUENTIAL)
 
     def trace_changed(self):
+        self.layer_changed()
+        self.map.forget_images()            # keyed by the old pass's layers
+        self._forget_futures()
+
+    def layer_changed(self):
         self.cancel()                       # the matrix of a pass no longer shown
         self._built = None
         self.image = None
@@ -355,17 +362,18 @@ class ContributionView(VisibleView):
         K = len(img.sources)
         if self._built != id(vd):
             self._built = id(vd)
+            self.map.keep_images(min(self.session.num_layers, MAX_KEPT))   # one per layer
             self.map.set_image(np.ascontiguousarray(img.log.T), QRectF(-0.5, 0, T, K),
-                               SEQUENTIAL, img.levels)
+                               SEQUENTIAL, img.levels, key=id(vd))
             self.map.set_special(None if img.overlay is None else
                                  np.ascontiguousarray(img.overlay.transpose(1, 0, 2)))
-            mask = np.zeros((T, K, 4), np.uint8)
-            mask[img.future.T] = (250, 250, 250, 255)
-            self.future.setImage(mask, autoLevels=False, levels=(0, 255))
-            self.future.setRect(QRectF(-0.5, 0, T, K))
+            self._show_future(id(vd), img, T, K)
             step = max(1, K // 6)
-            self.map.plot.getAxis("left").setTicks(
-                [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources) if n % step == 0]])
+            ticks = [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources)
+                      if n % step == 0]]
+            if ticks != self._ticks:            # setTicks redraws the axis, even the same
+                self._ticks = ticks
+                self.map.plot.getAxis("left").setTicks(ticks)
             self.map.bar.setLevels(img.levels)
         lo, hi = vd.known("ds", self.session.view_index)
         if hi <= lo:
@@ -384,6 +392,30 @@ class ContributionView(VisibleView):
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
                           f"grey: not computed yet{warn}")
 
+    def _show_future(self, key: int, img, T: int, K: int) -> None:
+        """White where t > k: one mask item per layer's pass, coloured once."""
+        item = self._futures.get(key)
+        if item is None:
+            if len(self._futures) >= MAX_KEPT:
+                self.map.plot.removeItem(self._futures.pop(next(iter(self._futures))))
+            item = self._futures[key] = pg.ImageItem(axisOrder="col-major")
+            item.setZValue(4)
+            self.map.plot.addItem(item)
+            mask = np.zeros((T, K, 4), np.uint8)
+            mask[img.future.T] = (250, 250, 250, 255)
+            item.setImage(mask, autoLevels=False, levels=(0, 255))
+            item.setRect(QRectF(-0.5, 0, T, K))
+        for other in self._futures.values():
+            other.setVisible(other is item)
+        self.future = item
+
+    def _forget_futures(self) -> None:
+        for item in self._futures.values():
+            self.map.plot.removeItem(item)
+        self._futures = {}
+        self.future = self._no_future
+        self._ticks = None
+
     def _show_waiting(self, c, T: int) -> None:
         """No matrix yet: what pressing Compute costs, or how far computing it is."""
         self.button.setEnabled(True)
@@ -393,8 +425,9 @@ class ContributionView(VisibleView):
         wait = WAITING if self.job is None else COMPUTING
         if self.waiting.toPlainText() != wait:
             self.waiting.setText(wait)
-        self.map.image.clear()
-        self.future.clear()
+        self.map.clear()
+        for item in self._futures.values():
+            item.hide()                     # each layer's mask is kept for its matrix
         self.map.set_pending(None)
         self.map.set_special(None)
         self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark

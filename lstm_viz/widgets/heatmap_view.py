@@ -36,7 +36,7 @@ from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel, set_plain_tooltip
-from .plots import MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
+from .plots import MAX_KEPT, MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
 from .steady import steady_height
 from .token_axis import use_token_axis
 from .view_base import VisibleView, frame_for_step
@@ -99,7 +99,7 @@ class TimeHeatmapPanel(QWidget):
             self.built = key
             T, n = tm.image.shape
             self.map.set_image(tm.image, QRectF(-0.5, 0, T, n), anchors_for(name),
-                               tm.levels((0, T), False))
+                               tm.levels((0, T), False), key=key)
             self.map.set_special(tm.special)
             self.map.plot.setLabel("left", "xc index" if name == "dxc" else "unit")
             self._split(vd.data.trace.inputs if name == "dxc" else None)
@@ -189,6 +189,11 @@ class TimeHeatmapsView(VisibleView):
     def trace_changed(self):
         for p in self.panels():
             p.built = None
+            p.map.forget_images()               # keyed by the old pass's layers
+
+    def layer_changed(self):
+        for p in self.panels():                 # each layer's pictures are kept
+            p.built = None
 
     def rebuild(self, panel):
         panel.built = None
@@ -198,6 +203,7 @@ class TimeHeatmapsView(VisibleView):
         vd = self.view_data
         tokens = ModelViews.of(self.session).tokens
         for p in self.panels():
+            p.map.keep_images(min(self.session.num_layers, MAX_KEPT))   # one per layer
             p.time_axis.set_tokens(tokens)
             p.refresh(vd, self.session.view_index, self.autoscale.isChecked())
 

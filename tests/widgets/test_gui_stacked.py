@@ -273,3 +273,52 @@ def test_the_flow_band_follows_an_applied_intervention(make_window, qapp):
     qapp.processEvents()
     assert s.trace is s.whatif.intervened
     assert _band_is_between_the_curves(flow) and flow.f_band.path() != before
+
+
+def test_the_heatmaps_keep_each_layers_picture_until_a_new_pass(window, mt, qapp):
+    """Each layer's time map is coloured once and shown again from its item; a new pass
+    (another model's, same sizes) shows its own numbers, not a kept picture."""
+    w = window
+    s = w.session
+    heat = show(w, "heatmaps", qapp).backward.map
+    s.goto("bwd:2:L1:ds")
+    qapp.processEvents()
+    item1 = heat.image
+    np.testing.assert_array_equal(heat.image.image, mt.layers[1].ds.astype(np.float32))
+    s.goto("bwd:2:L0:ds")
+    qapp.processEvents()
+    assert heat.image is not item1 and not item1.isVisible()
+    np.testing.assert_array_equal(heat.image.image, mt.layers[0].ds.astype(np.float32))
+    s.goto("bwd:3:L1:ds")
+    qapp.processEvents()
+    assert heat.image is item1 and item1.isVisible()
+    np.testing.assert_array_equal(heat.image.image, mt.layers[1].ds.astype(np.float32))
+    rng = np.random.default_rng(11)                    # another pass of the same sizes
+    cells = [init_uniform(4, 7, rng, -0.6, 0.6), init_uniform(7, 5, rng, -0.6, 0.6)]
+    model = Model(cells, "seed", ReadoutMSE(rng.standard_normal((2, 5)), np.zeros(2)))
+    other = record_model(model, rng.standard_normal((T, 4)), rng.standard_normal((T, 2)))
+    s.replace_pass(other, s.config, path=None, keep_cursor=True, end_training=False)
+    qapp.processEvents()
+    for layer in (1, 0, 1):
+        s.goto(f"bwd:2:L{layer}:ds")
+        qapp.processEvents()
+        drawn = [i for i in heat.plot.items if isinstance(i, type(heat.image))
+                 and i.isVisible() and i is not heat.special]
+        assert drawn == [heat.image]
+        np.testing.assert_array_equal(heat.image.image,
+                                      other.layers[layer].ds.astype(np.float32))
+
+
+def test_the_loss_to_cell_map_shows_each_layers_matrix_and_mask(window, qapp):
+    w = window
+    s = w.session
+    view = show(w, "loss_to_cell", qapp)
+    for text in ("bwd:2:L1:ds", "bwd:2:L0:ds", "bwd:4:L1:ds", "bwd:1:L0:ds"):
+        s.goto(text)
+        qapp.processEvents()
+        img = view.view_data.contributions.compute()
+        assert view.image is img
+        np.testing.assert_array_equal(view.map.image.image, img.log.T.astype(np.float32))
+        masks = [i for i in view.map.plot.items if i.zValue() == 4 and i.isVisible()]
+        assert masks == [view.future]
+        np.testing.assert_array_equal(view.future.image[..., 3] > 0, img.future.T)
