@@ -101,6 +101,7 @@ class FlowView(VisibleView):
         self._add_norm_curves()
         # What if (issue 17): the other pass's ‖ds‖ beside this one's, over the whole pass.
         self.other = pg.PlotDataItem(pen=OTHER_PEN)
+        self.other.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.norms.addItem(self.other)
         self.other_label = ""
         session.events.whatif_changed.connect(self._on_trace)
@@ -133,6 +134,9 @@ class FlowView(VisibleView):
             self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
             c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
             c.setParentItem(window)
+            # drawn once per pass into a pixmap: a frame moves the window over it (and the
+            # cursor across it), which then costs a copy, not a redraw of the path
+            c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
             self.curves[name] = c
@@ -148,6 +152,8 @@ class FlowView(VisibleView):
         self.f_band.updatePath()
         self.forget.addItem(self.f_band)
         self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
+        for item in (self.f_band, self.f_median.curve, self.f_hi.curve, self.f_lo.curve):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # as the norms
 
     def trace_changed(self):
         self._band_paths: dict[int, QPainterPath] = {}    # per layer's pass: its band
