@@ -66,7 +66,7 @@ def _now(fn, *args) -> Future:
     return done
 
 
-def _on_helper(fn, *args) -> Future:
+def on_helper(fn, *args) -> Future:
     """``fn(*args)`` on the helper thread; done here and now instead when this is the
     helper itself (a record run on it would wait for itself) or when the interpreter is
     shutting down (the helper takes no more work). The helper runs ``fn`` in the caller's
@@ -92,7 +92,7 @@ class _Blocks:
         self.jobs: list[Future] = []
 
     def submit(self, fn, lo: int, hi: int) -> Future:
-        job = _on_helper(fn, lo, hi) if self.threaded else _now(fn, lo, hi)
+        job = on_helper(fn, lo, hi) if self.threaded else _now(fn, lo, hi)
         self.jobs.append(job)
         return job
 
