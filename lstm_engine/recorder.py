@@ -91,8 +91,9 @@ class _Blocks:
         self.ranges = [(lo, min(lo + size, T)) for lo in range(0, T, size)]
         self.jobs: list[Future] = []
 
-    def submit(self, fn, lo: int, hi: int) -> Future:
-        job = on_helper(fn, lo, hi) if self.threaded else _now(fn, lo, hi)
+    def submit(self, fn, *args) -> Future:
+        """``fn(*args)``, usually ``fn(lo, hi)`` for a block."""
+        job = on_helper(fn, *args) if self.threaded else _now(fn, *args)
         self.jobs.append(job)
         return job
 
@@ -182,7 +183,8 @@ class ForwardPass:
     with h(t) in row t+1, ``gates`` (T, 4H) in GATE_ORDER, ``s_buf`` (T+1, H) with s(t)
     in row t+1, the layer's interventions ``plan`` (None: none), and for the backward
     its ``coefficients`` (A, C, s_out of ``backward_coefficients``, computed block by
-    block by ``blocks``; None for a forward alone)."""
+    block by ``blocks``) and ``WhT``, the recurrent weights transposed (H, 4H) for its
+    mat-vec, on the way (both None for a forward alone)."""
 
     params: Params
     variant: str
@@ -192,6 +194,7 @@ class ForwardPass:
     s_buf: np.ndarray
     plan: LayerPlan | None = None
     coefficients: tuple | None = None
+    WhT: Future | None = None
     blocks: _Blocks | None = None
 
     @property
@@ -248,6 +251,8 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: C901, PLR0915 - th
 
     blocks = _Blocks(T)
     projected = [blocks.submit(project, lo, hi) for lo, hi in blocks.ranges]
+    # the backward's mat-vec reads Wh^T, unnegated, row by row: transposed meanwhile
+    WhT = blocks.submit(np.ascontiguousarray, W[:, X:].T) if backward else None
     # xc(t) = [x(t), h(t-1)]: h(t) is written straight into row t+1, so h is a view; the
     # same for s, so that s(t-1) is a view too.
     xc_buf = np.empty((T + 1, X + H), dt)
@@ -309,7 +314,7 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: C901, PLR0915 - th
             forward_steps(lo, hi)
         if backward:
             blocks.submit(coefficients_of, lo, hi)
-    return ForwardPass(p, variant, W, xc_buf, gates, s, plan, coefficients, blocks)
+    return ForwardPass(p, variant, W, xc_buf, gates, s, plan, coefficients, WhT, blocks)
 
 
 def check_interventions(interventions, hiddens, inputs: int, steps: int) -> Interventions:
@@ -373,7 +378,8 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
     the scaled weights the pass used (docs/equations.md §10)."""
     p, W, xc_buf, gates, s, s_before = (fwd.params, fwd.W, fwd.xc_buf, fwd.gates, fwd.s,
                                         fwd.s_before)
-    assert fwd.coefficients is not None and fwd.blocks is not None, "a forward alone"
+    assert fwd.coefficients is not None and fwd.WhT is not None and fwd.blocks is not None, \
+        "a forward alone"
     plan = fwd.plan
     knocked = cut_h = cut_s = None
     knock_at = cut_h_at = cut_s_at = _NEVER
@@ -387,7 +393,6 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
     i, f, o, g = (gates[:, sl] for sl in (gi, gf, go, gg))
 
     # ---- the recurrence only ---------------------------------------------------------
-    WhT = W[:, X:].T.copy()                                 # (H, 4H), unnegated
     top_diff_h = np.empty((T, H), dt)
     ds = np.empty((T, H), dt)
     bottom_diff_s = np.empty((T, H), dt)
@@ -398,6 +403,7 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
     C4 = C.reshape(T, 4, H)                                 # views, never copies
     blocks = fwd.blocks
     blocks.wait()                                           # the forward's coefficients
+    WhT = fwd.WhT.result()                                  # (H, 4H), unnegated
 
     # ---- behind it, block by block: everything that only reads what it made ----------
     top_diff_s = np.empty((T, H), dt)

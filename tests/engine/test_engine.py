@@ -60,9 +60,9 @@ def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
     blocks = []
     submit = recorder._Blocks.submit
 
-    def counted(self, fn, lo, hi):
-        blocks.append((fn.__name__, lo, hi, self.threaded))
-        return submit(self, fn, lo, hi)
+    def counted(self, fn, *args):
+        blocks.append((fn.__name__, *args, self.threaded))
+        return submit(self, fn, *args)
     monkeypatch.setattr(recorder._Blocks, "submit", counted)
     T = 2 * recorder.BLOCK + extra          # a partial last block, whole blocks, inline
     params, x, y = make_run(3, 5, T, seed=2, scale=1.0)
@@ -73,7 +73,8 @@ def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
     ranges = [(lo, min(lo + B, T)) for lo in range(0, T, B)] if threaded else [(0, T)]
     for job in ("project", "coefficients_of", "behind"):      # each block, once each
         assert sorted(b[1:] for b in blocks if b[0] == job) == [(*r, threaded) for r in ranges]
-    assert len(blocks) == 3 * len(ranges)
+    assert len(blocks) == 3 * len(ranges) + 1                  # and Wh^T, once
+    assert [b[0] for b in blocks].count("ascontiguousarray") == 1
     for name in STEP_NAMES + GRAD_NAMES:
         scale = max(np.max(np.abs(slow[name])), 1e-300)
         assert np.max(np.abs(fast[name] - slow[name])) <= tol * scale, name
