@@ -183,8 +183,9 @@ class ForwardPass:
     with h(t) in row t+1, ``gates`` (T, 4H) in GATE_ORDER, ``s_buf`` (T+1, H) with s(t)
     in row t+1, the layer's interventions ``plan`` (None: none), and for the backward
     its ``coefficients`` (A, C, s_out of ``backward_coefficients``, computed block by
-    block by ``blocks``) and ``WhT``, the recurrent weights transposed (H, 4H) for its
-    mat-vec, on the way (both None for a forward alone)."""
+    block by ``blocks``), and on the way ``WhT``, the recurrent weights transposed (H, 4H)
+    for its mat-vec, and the ``buffers`` of ``_backward_buffers`` (all None for a forward
+    alone)."""
 
     params: Params
     variant: str
@@ -195,6 +196,7 @@ class ForwardPass:
     plan: LayerPlan | None = None
     coefficients: tuple | None = None
     WhT: Future | None = None
+    buffers: Future | None = None
     blocks: _Blocks | None = None
 
     @property
@@ -241,38 +243,41 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: C901, PLR0915 - th
     sig, tan = slice(0, 3 * H), slice(3 * H, 4 * H)
     gi, gf, go, gg = gate_slices(H)
 
-    # All input projections, one GEMM per block of steps on the helper thread: the loop
-    # waits only for the first block, then finds each next one done.
-    z = np.empty((T, 4 * H), dt)
-
-    def project(lo: int, hi: int) -> None:
-        np.matmul(x[lo:hi], Wx.T, out=z[lo:hi])
-        z[lo:hi] += b
-
-    blocks = _Blocks(T)
-    projected = [blocks.submit(project, lo, hi) for lo, hi in blocks.ranges]
-    # the backward's mat-vec reads Wh^T, unnegated, row by row: transposed meanwhile
-    WhT = blocks.submit(np.ascontiguousarray, W[:, X:].T) if backward else None
     # xc(t) = [x(t), h(t-1)]: h(t) is written straight into row t+1, so h is a view; the
     # same for s, so that s(t-1) is a view too.
     xc_buf = np.empty((T + 1, X + H), dt)
-    xc_buf[:T, :X] = x
     xc_buf[T, :X] = 0.0
     xc_buf[0, X:] = 0.0
     h = xc_buf[:, X:]                                       # h(t) in row t+1
     s = np.empty((T + 1, H), dt)                            # s(t) in row t+1
     s[0] = 0.0
     gates = np.empty((T, 4 * H), dt)
-    z_sig, z_tan, a_sig, a_tan = z[:, sig], z[:, tan], gates[:, sig], gates[:, tan]
+    a_sig, a_tan = gates[:, sig], gates[:, tan]
     i, f, o, g = (gates[:, k] for k in (gi, gf, go, gg))
     rec = np.empty(4 * H, dt)
     tmp = np.empty(H, dt)
 
+    # All input projections, one GEMM per block of steps on the helper thread, written
+    # where the gates go (the loop turns each row into its gates in place), with x into
+    # xc: the loop waits only for the first block, then finds each next one done, its
+    # fresh pages already faulted in by the helper (about 1 us per 4 KiB page).
+    def project(lo: int, hi: int) -> None:
+        np.matmul(x[lo:hi], Wx.T, out=gates[lo:hi])
+        gates[lo:hi] += b
+        xc_buf[lo:hi, :X] = x[lo:hi]
+
+    blocks = _Blocks(T)
+    projected = [blocks.submit(project, lo, hi) for lo, hi in blocks.ranges]
+    # For the backward, meanwhile: Wh^T, unnegated (its mat-vec reads it row by row), and
+    # the arrays its loop writes, their pages faulted in here rather than there.
+    WhT = blocks.submit(np.ascontiguousarray, W[:, X:].T) if backward else None
+    buffers = blocks.submit(_backward_buffers, T, X, H, dt) if backward else None
+
     # The backward's coefficients (``backward_coefficients``) of each block of steps, on
-    # the helper as the loop leaves the block. C takes z's rows, which the loop is done
-    # with then; A and s_out are o and s themselves for the seed variant.
+    # the helper as the loop leaves the block; A and s_out are o and s themselves for the
+    # seed variant.
     held = None if plan is None else plan.clamped
-    coefficients = ((o if seed else np.empty((T, H), dt)), z,
+    coefficients = ((o if seed else np.empty((T, H), dt)), np.empty((T, 4 * H), dt),
                     (s[1:] if seed else np.empty((T, H), dt))) if backward else None
 
     def coefficients_of(lo: int, hi: int) -> None:
@@ -284,16 +289,16 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: C901, PLR0915 - th
             C[lo:hi][held[lo:hi]] = 0.0                     # a held gate: d gate/d z = 0
 
     def forward_steps(lo: int, hi: int) -> None:
-        """Steps lo … hi-1 of the recurrence (a block's projections are in z)."""
+        """Steps lo … hi-1 of the recurrence (a block's projections are in its gates)."""
         for t in range(lo, hi):
-            zt, st = z[t], s[t + 1]
+            at, st = gates[t], s[t + 1]
             np.dot(Wh, h[t], out=rec)                       # the recurrent mat-vec
-            zt += rec
-            ai = a_sig[t]
-            np.exp(z_sig[t], out=ai)                        # i, f, o = 1 / (1 + exp(-z))
+            at += rec                                       # z = Wx x + b + Wh h(t-1)
+            ai, ag = a_sig[t], a_tan[t]
+            np.exp(ai, out=ai)                              # i, f, o = 1 / (1 + exp(-z))
             np.add(ai, 1.0, out=ai)
             np.reciprocal(ai, out=ai)
-            np.tanh(z_tan[t], out=a_tan[t])                 # g = tanh(z)
+            np.tanh(ag, out=ag)                             # g = tanh(z)
             if clamped is not None and clamp_at[t]:         # gate := its clamped value
                 np.copyto(gates[t], clamp_value[t], where=clamped[t])
             np.multiply(g[t], i[t], out=st)                 # s = g*i + s_prev*f
@@ -314,7 +319,16 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: C901, PLR0915 - th
             forward_steps(lo, hi)
         if backward:
             blocks.submit(coefficients_of, lo, hi)
-    return ForwardPass(p, variant, W, xc_buf, gates, s, plan, coefficients, WhT, blocks)
+    return ForwardPass(p, variant, W, xc_buf, gates, s, plan, coefficients, WhT, buffers,
+                       blocks)
+
+
+def _backward_buffers(T: int, X: int, H: int, dt) -> tuple[np.ndarray, ...]:
+    """The arrays the backward loop writes: top_diff_h, ds, bottom_diff_s (T, H), dz (T, 4H)
+    and dxc (T, X+H), written once here (zeros) so that whoever runs this, not the loop,
+    pays for their fresh pages."""
+    return tuple(np.full(shape, 0.0, dt) for shape in
+                 ((T, H), (T, H), (T, H), (T, 4 * H), (T, X + H)))
 
 
 def check_interventions(interventions, hiddens, inputs: int, steps: int) -> Interventions:
@@ -378,8 +392,8 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
     the scaled weights the pass used (docs/equations.md §10)."""
     p, W, xc_buf, gates, s, s_before = (fwd.params, fwd.W, fwd.xc_buf, fwd.gates, fwd.s,
                                         fwd.s_before)
-    assert fwd.coefficients is not None and fwd.WhT is not None and fwd.blocks is not None, \
-        "a forward alone"
+    assert fwd.blocks is not None and fwd.coefficients is not None, "a forward alone"
+    assert fwd.WhT is not None and fwd.buffers is not None
     plan = fwd.plan
     knocked = cut_h = cut_s = None
     knock_at = cut_h_at = cut_s_at = _NEVER
@@ -393,12 +407,8 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
     i, f, o, g = (gates[:, sl] for sl in (gi, gf, go, gg))
 
     # ---- the recurrence only ---------------------------------------------------------
-    top_diff_h = np.empty((T, H), dt)
-    ds = np.empty((T, H), dt)
-    bottom_diff_s = np.empty((T, H), dt)
-    dz = np.empty((T, 4 * H), dt)
+    top_diff_h, ds, bottom_diff_s, dz, dxc = fwd.buffers.result()
     dz4 = dz.reshape(T, 4, H)
-    dxc = np.empty((T, X + H), dt)
     A, C, s_out = fwd.coefficients
     C4 = C.reshape(T, 4, H)                                 # views, never copies
     blocks = fwd.blocks

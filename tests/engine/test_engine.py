@@ -73,8 +73,9 @@ def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
     ranges = [(lo, min(lo + B, T)) for lo in range(0, T, B)] if threaded else [(0, T)]
     for job in ("project", "coefficients_of", "behind"):      # each block, once each
         assert sorted(b[1:] for b in blocks if b[0] == job) == [(*r, threaded) for r in ranges]
-    assert len(blocks) == 3 * len(ranges) + 1                  # and Wh^T, once
+    assert len(blocks) == 3 * len(ranges) + 2        # and, once each, Wh^T and the buffers
     assert [b[0] for b in blocks].count("ascontiguousarray") == 1
+    assert [b[0] for b in blocks].count("_backward_buffers") == 1
     for name in STEP_NAMES + GRAD_NAMES:
         scale = max(np.max(np.abs(slow[name])), 1e-300)
         assert np.max(np.abs(fast[name] - slow[name])) <= tol * scale, name
