@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 
-from .recorder import backward_coefficients, on_helper, stacked_weights
+from .helper import on_helper
+from .recorder import backward_coefficients, stacked_weights
 from .trace import Trace
 
 
@@ -48,7 +49,7 @@ def loss_to_cell_gradients(trace: Trace, sources=None) -> tuple[np.ndarray, np.n
     recurrent mat-vec a GEMM, with only the sources already reached (k ≥ t) in it.
     Cost ~ 4H² · T · K/2 multiply-adds for K sources, no fewer for an exact answer while
     K < 2H (each source's gradient is its own vector of the 2H-dimensional carry); the
-    GEMM is nearly all of it, and the recorder's helper thread does half its columns
+    GEMM is nearly all of it, and the engine's helper thread does half its columns
     (``loss_to_cell_steps`` does the same one step at a time, for a caller that shows
     progress).
     """
@@ -114,7 +115,7 @@ def loss_to_cell_steps(trace: Trace, sources=None):
 
 
 # From this many sources on, each step's GEMM is split between this thread and the
-# recorder's helper (BLAS releases the GIL): below it, handing half over costs more
+# engine's helper thread (helper.py; BLAS releases the GIL): below it, handing half over costs more
 # than it saves. On a busy machine the helper's half can wait for a core far longer than
 # the product takes: after a step where it lagged this thread waits for it more than it
 # worked itself, the next ALONE_STEPS steps are done here alone.

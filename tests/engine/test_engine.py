@@ -55,20 +55,20 @@ def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
     gradients, dxc's x part and the products behind the backward loop come from the helper
     thread, block by block (a partial last block included); a shorter pass does each as
     one block inline; and every array still equals the readable cell's."""
-    from lstm_engine import recorder
+    from lstm_engine import helper
 
     blocks = []
-    submit = recorder._Blocks.submit
+    submit = helper.Blocks.submit
 
     def counted(self, fn, *args):
         blocks.append((fn.__name__, *args, self.threaded))
         return submit(self, fn, *args)
-    monkeypatch.setattr(recorder._Blocks, "submit", counted)
-    T = 2 * recorder.BLOCK + extra          # a partial last block, whole blocks, inline
+    monkeypatch.setattr(helper.Blocks, "submit", counted)
+    T = 2 * helper.BLOCK + extra          # a partial last block, whole blocks, inline
     params, x, y = make_run(3, 5, T, seed=2, scale=1.0)
     fast = record(params, x, y, variant, dtype=dtype)
     slow = run_stepwise(params, x, y, variant)
-    B = recorder.BLOCK
+    B = helper.BLOCK
     threaded = T >= 2 * B
     ranges = [(lo, min(lo + B, T)) for lo in range(0, T, B)] if threaded else [(0, T)]
     for job in ("project", "coefficients_of", "behind"):      # each block, once each
@@ -86,10 +86,9 @@ def test_a_long_intervened_pass_computes_its_blocks_on_the_helper_and_agrees(var
     """The threaded path with every intervention the backward's blocks honour: a held
     gate's coefficient zeroed in the block that holds it, knocked-out units, cuts, and a
     scaled block, across block boundaries."""
-    from lstm_engine import recorder
+    from lstm_engine.helper import BLOCK as B
     from lstm_engine.interventions import Interventions
 
-    B = recorder.BLOCK
     T = 2 * B + 9
     iv = Interventions.parse(clamp=[f"f=0.9@{B - 3}:{B + 4}", "o=0.25@5#1"],
                              knockout=[f"2@{2 * B - 1}:"], scale=["g.h=0.5"],
@@ -322,14 +321,14 @@ def test_a_record_run_on_the_helper_thread_or_after_its_shutdown_does_its_blocks
         monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    from lstm_engine import recorder
+    from lstm_engine import helper
 
-    params, x, y = make_run(3, 5, 2 * recorder.BLOCK + 5, seed=3, scale=1.0)
+    params, x, y = make_run(3, 5, 2 * helper.BLOCK + 5, seed=3, scale=1.0)
     want = record(params, x, y)
-    on_helper = recorder._helper_thread().submit(record, params, x, y).result(timeout=60)
+    on_helper = helper._helper_thread().submit(record, params, x, y).result(timeout=60)
     closed = ThreadPoolExecutor(max_workers=1, thread_name_prefix="closed")
     closed.shutdown()
-    monkeypatch.setattr(recorder, "_helper", closed)          # as at interpreter exit
+    monkeypatch.setattr(helper, "_helper", closed)            # as at interpreter exit
     after_shutdown = record(params, x, y)
     for got in (on_helper, after_shutdown):
         for name in STEP_NAMES + GRAD_NAMES:
