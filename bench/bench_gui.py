@@ -77,7 +77,15 @@ def seek_times(frames: int, seed: int = 0, views: bool = True, forced: bool = Tr
     """(record seconds, frames in the pass, seek ms, forced-repaint seek ms, statement
     step ms) with every view visible (``views``) or the debugger panels alone. ``timings``,
     if given, receives ``loss_to_cell_s`` and ``loss_to_cell_pause_ms``: the on-demand
-    matrix, computed once here, and the longest event-loop pause while it computes."""
+    matrix, computed once here, and the longest event-loop pause while it computes.
+    BLAS on one thread, as the app runs (``widgets/app.py``: ``main``)."""
+    from lstm_engine.blas import one_blas_thread
+
+    with one_blas_thread():
+        return _seek_times(frames, seed, views, forced, config, timings)
+
+
+def _seek_times(frames, seed, views, forced, config, timings):
     from PySide6.QtWidgets import QApplication
 
     from lstm_viz.model.session import Session
