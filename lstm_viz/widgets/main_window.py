@@ -33,6 +33,7 @@ from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
+from .lazy_dock import LazyDock, LazyViews, build_shown
 from .plain import (
     PlainLabel,
     ask_text,
@@ -45,7 +46,6 @@ from .source_panel import SourcePanel
 from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
-from .view_base import VisibleView
 from .view_docks import add_panel_keys, add_view_docks, settle_docks
 from .window_layout import apply as apply_layout
 from .window_layout import describe as describe_layout
@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
     timeline_bar: QToolBar
     timeline: Timeline
     view_docks: dict[str, QDockWidget]
-    views: dict[str, VisibleView]
+    views: LazyViews
     workbench: Workbench
 
     def __init__(self, session: Session, settings: QSettings | None = None):
@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self._on_speed(session.speed)
         if settings is not None:
             self._restore()
+        build_shown(self)                 # the first layout sees every visible panel
 
     # ---- construction ---------------------------------------------------------------------
 
@@ -242,13 +243,16 @@ class MainWindow(QMainWindow):
         pinned = s.layers.pinned
         combo.setCurrentIndex(0 if pinned is None else pinned + 1)
 
-    def add_dock(self, title: str, name: str, widget: QWidget,
-                 area: Qt.DockWidgetArea) -> QDockWidget:
+    def add_dock(self, title: str, name: str, widget: QWidget | None,
+                 area: Qt.DockWidgetArea, build=None, place=None) -> QDockWidget:
         """A movable, floatable, closable dock around ``widget``; ``name`` keys its place
-        in the saved layout."""
-        dock = QDockWidget(title, self)
+        in the saved layout. With ``build`` (and ``place``), a ``LazyDock``: what it holds
+        is built when it is first shown or asked for."""
+        dock = QDockWidget(title, self) if build is None else LazyDock(title, self, build,
+                                                                        place)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        if widget is not None:
+            dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)

@@ -27,6 +27,7 @@ from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
 from .heatmap_view import ParamGradView, TimeHeatmapsView
 from .intervene_menu import add_intervene
+from .lazy_dock import LazyViews
 from .paths_view import PathsView
 from .predictions_view import PredictionsView
 from .readout_grad_view import ReadoutGradView
@@ -50,19 +51,26 @@ PASS_VIEWS = (
 )
 
 
-def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleView]]:
+def add_view_docks(window) -> tuple[dict[str, QDockWidget], LazyViews]:
     """Create the view docks of ``window`` (a MainWindow); returns ({name: dock},
-    {name: view})."""
+    {name: view}). The views of ``PASS_VIEWS`` the shown pass lacks are built when their
+    docks are first shown or looked up (``lazy_dock.py``)."""
     right = Qt.DockWidgetArea.RightDockWidgetArea
     docks: dict[str, QDockWidget] = {}
-    views: dict[str, VisibleView] = {}
+    views = LazyViews(docks)
+    mv = ModelViews.of(window.session)
     for name, title, cls in VIEWS + PASS_VIEWS:
-        view = cls(window.session)
-        view.tools.addWidget(ExportButton(view, title, window.errors, view))
-        docks[name] = window.add_dock(title, name, view, right)
+        def build(cls=cls, title=title) -> VisibleView:
+            view = cls(window.session)
+            view.tools.addWidget(ExportButton(view, title, window.errors, view))
+            return view
+        # A view of what this pass lacks is hidden (``fit_pass_views``): built when shown.
+        lazy = (name, title, cls) in PASS_VIEWS and not cls.applies(mv)
+        docks[name] = window.add_dock(title, name, None if lazy else build(), right,
+                                      build=build if lazy else None)
         # A tab brought to the front is not "shown" (it only moves into view): catch up.
-        docks[name].visibilityChanged.connect(lambda on, v=view: on and v.catch_up())
-        views[name] = view
+        docks[name].visibilityChanged.connect(
+            lambda on, n=name: on and views.built(n) and views[n].catch_up())
     # Left: source over variables. Right: carousel over the heatmaps, the other views
     # tabbed with them. Every view is a dock: hide, float, move; the layout persists.
     window.removeDockWidget(window.variables_dock)
