@@ -33,7 +33,7 @@ from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
-from .lazy_dock import LazyDock, LazyViews, build_shown
+from .lazy_dock import LazyDock, LazyViews, build_shown, wait_behind
 from .plain import (
     PlainLabel,
     ask_text,
@@ -46,7 +46,7 @@ from .source_panel import SourcePanel
 from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
-from .view_docks import add_panel_keys, add_view_docks, settle_docks
+from .view_docks import BEHIND_HEATMAPS, add_panel_keys, add_view_docks, settle_docks
 from .window_layout import apply as apply_layout
 from .window_layout import describe as describe_layout
 from .workbench import Workbench
@@ -136,6 +136,8 @@ class MainWindow(QMainWindow):
         self._on_speed(session.speed)
         if settings is not None:
             self._restore()
+        docks = self.view_docks
+        wait_behind(self, docks["heatmaps"], [docks[name] for name in BEHIND_HEATMAPS])
         build_shown(self)                 # the first layout sees every visible panel
 
     # ---- construction ---------------------------------------------------------------------
@@ -248,8 +250,8 @@ class MainWindow(QMainWindow):
         """A movable, floatable, closable dock around ``widget``; ``name`` keys its place
         in the saved layout. With ``build`` (and ``place``), a ``LazyDock``: what it holds
         is built when it is first shown or asked for."""
-        dock = QDockWidget(title, self) if build is None else LazyDock(title, self, build,
-                                                                        place)
+        dock = QDockWidget(title, self) if build is None else LazyDock(
+            title, self, build, place, waiting=name in BEHIND_HEATMAPS)
         dock.setObjectName(name)
         if widget is not None:
             dock.setWidget(widget)

@@ -51,6 +51,12 @@ PASS_VIEWS = (
 )
 
 
+# Views no larger at their least than the heatmaps (tests/widgets/test_lazy_docks.py),
+# tabbed behind them at the start: built when first brought to the front
+# (``lazy_dock.wait_behind``), not for the first paint.
+BEHIND_HEATMAPS = ("flow", "loss_to_cell", "paths")
+
+
 def add_view_docks(window) -> tuple[dict[str, QDockWidget], LazyViews]:
     """Create the view docks of ``window`` (a MainWindow); returns ({name: dock},
     {name: view}). The views of ``PASS_VIEWS`` the shown pass lacks are built when their
@@ -65,7 +71,8 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], LazyViews]:
             view.tools.addWidget(ExportButton(view, title, window.errors, view))
             return view
         # A view of what this pass lacks is hidden (``fit_pass_views``): built when shown.
-        lazy = (name, title, cls) in PASS_VIEWS and not cls.applies(mv)
+        lazy = name in BEHIND_HEATMAPS or ((name, title, cls) in PASS_VIEWS
+                                           and not cls.applies(mv))
         docks[name] = window.add_dock(title, name, None if lazy else build(), right,
                                       build=build if lazy else None)
         # A tab brought to the front is not "shown" (it only moves into view): catch up.

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QScrollArea
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
 from lstm_viz.widgets.lazy_dock import LazyDock
-from lstm_viz.widgets.view_docks import PASS_VIEWS
+from lstm_viz.widgets.view_docks import BEHIND_HEATMAPS, PASS_VIEWS
 
 PASS_NAMES = [name for name, _, _ in PASS_VIEWS]
 
@@ -22,7 +22,7 @@ def unbuilt(w) -> set[str]:
 
 def test_what_is_hidden_at_the_start_is_not_built(make_window):
     w = make_window()                                   # the published example: no read-out
-    assert unbuilt(w) == {*PASS_NAMES, "training"}
+    assert unbuilt(w) == {*PASS_NAMES, *BEHIND_HEATMAPS, "training"}
     assert w.intervener._panel is None
     for name in PASS_NAMES:
         assert w.view_docks[name].widget() is None and w.view_docks[name].isHidden()
@@ -116,3 +116,56 @@ def test_a_tab_behind_another_is_drawn_when_brought_to_the_front(make_window, qa
     w.view_docks["flow"].raise_()
     qapp.processEvents()
     assert flow.refreshes == 1 and not flow._stale
+
+
+def test_the_views_that_wait_behind_the_heatmaps_are_no_larger_at_their_least(make_window):
+    """What lets them wait (``lazy_dock.wait_behind``): built or not, the tab group's
+    least size is the heatmaps' (and the parameter gradients')."""
+    w = make_window()
+    least = w.views["heatmaps"].minimumSizeHint()
+    for name in BEHIND_HEATMAPS:
+        got = w.views[name].minimumSizeHint()
+        assert got.width() <= least.width() and got.height() <= least.height(), name
+
+
+@pytest.mark.parametrize("how", ["another tab raised", "heatmaps closed", "heatmaps floated"])
+def test_every_waiting_view_is_built_once_the_heatmaps_are_not_in_front(make_window, qapp,
+                                                                         how):
+    w = make_window()
+    qapp.processEvents()
+    assert unbuilt(w) >= set(BEHIND_HEATMAPS)
+    heatmaps = w.view_docks["heatmaps"]
+    if how == "another tab raised":
+        w.view_docks["param_grads"].raise_()
+    elif how == "heatmaps closed":
+        heatmaps.close()
+    else:
+        heatmaps.setFloating(True)
+    qapp.processEvents()
+    assert unbuilt(w).isdisjoint(BEHIND_HEATMAPS)
+    for name in BEHIND_HEATMAPS:
+        assert w.view_docks[name].widget() is w.views[name]
+
+
+def test_a_view_the_saved_layout_puts_elsewhere_is_built_at_the_start(make_window, qapp):
+    from PySide6.QtCore import Qt
+
+    w = make_window()
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.view_docks["flow"])  # untabbed
+    qapp.processEvents()
+    assert w.view_docks["flow"].built                    # in view: built as it showed
+    w.save_settings()
+    again = make_window()                                 # the same settings file
+    assert again.view_docks["flow"].built and not again.view_docks["flow"].waiting
+    assert again.view_docks["loss_to_cell"].waiting       # still behind the heatmaps
+
+
+def test_a_waiting_view_closed_and_shown_again_is_built_as_it_shows(make_window, qapp):
+    w = make_window()
+    dock = w.view_docks["paths"]
+    dock.toggleViewAction().trigger()                    # View ▸ Path decomposition: off
+    qapp.processEvents()
+    assert dock.isHidden() and not dock.built and not dock.waiting
+    dock.toggleViewAction().trigger()                    # and on again
+    qapp.processEvents()
+    assert dock.built and dock.widget() is w.views["paths"]
