@@ -33,7 +33,7 @@ from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
-from .lazy_dock import LazyDock, LazyViews, build_shown, wait_behind
+from .lazy_dock import LazyDock, LazyViews
 from .plain import (
     PlainLabel,
     ask_text,
@@ -46,7 +46,7 @@ from .source_panel import SourcePanel
 from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
-from .view_docks import BEHIND_HEATMAPS, add_panel_keys, add_view_docks, settle_docks
+from .view_docks import add_panel_keys, add_view_docks, settle_docks
 from .window_layout import apply as apply_layout
 from .window_layout import describe as describe_layout
 from .workbench import Workbench
@@ -134,11 +134,7 @@ class MainWindow(QMainWindow):
         ev.path_changed.connect(self._update_title)
         self._update_title()
         self._on_speed(session.speed)
-        if settings is not None:
-            self._restore()
-        docks = self.view_docks
-        wait_behind(self, docks["heatmaps"], [docks[name] for name in BEHIND_HEATMAPS])
-        build_shown(self)                 # the first layout sees every visible panel
+        self._restore()
 
     # ---- construction ---------------------------------------------------------------------
 
@@ -245,16 +241,13 @@ class MainWindow(QMainWindow):
         pinned = s.layers.pinned
         combo.setCurrentIndex(0 if pinned is None else pinned + 1)
 
-    def add_dock(self, title: str, name: str, widget: QWidget | None,
-                 area: Qt.DockWidgetArea, build=None, place=None) -> QDockWidget:
-        """A movable, floatable, closable dock around ``widget``; ``name`` keys its place
-        in the saved layout. With ``build`` (and ``place``), a ``LazyDock``: what it holds
-        is built when it is first shown or asked for."""
-        dock = QDockWidget(title, self) if build is None else LazyDock(
-            title, self, build, place, waiting=name in BEHIND_HEATMAPS)
+    def add_dock(self, title: str, name: str, widget: QWidget | None, area: Qt.DockWidgetArea,
+                 build=None, place=None, waiting=False) -> QDockWidget:
+        """A movable, floatable, closable dock (``name``: its key in the saved layout) around
+        ``widget``, or with ``build`` a ``LazyDock`` that builds what it holds."""
+        dock = LazyDock(title, self, build, place, waiting) if build else QDockWidget(title, self)
         dock.setObjectName(name)
-        if widget is not None:
-            dock.setWidget(widget)
+        dock.setWidget(widget)                           # None: the LazyDock's, built later
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -476,12 +469,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(files))
 
     def _restore(self):
-        """The layout of the last session, from the settings' checked description (a
-        damaged one was reset with a warning: the default layout stays)."""
-        layout = self.app_settings.layout()
-        if layout is not None:
+        """The last session's layout (with settings), from their checked description (a
+        damaged one was reset with a warning: the default stays); the lazy panels fitted."""
+        if self.app_settings is not None and (layout := self.app_settings.layout()) is not None:
             apply_layout(self, layout)
-        settle_docks(self)                 # floated panels docked; the pass's views fitted
+        settle_docks(self, restored=self.app_settings is not None)
 
     def save_settings(self):
         if self.app_settings is not None:
