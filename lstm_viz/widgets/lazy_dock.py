@@ -90,6 +90,8 @@ def wait_behind(window, front: QDockWidget, docks) -> None:
         return
 
     def build_all(*_):
+        if not window.isVisible():          # the window closing (or hidden): not for that
+            return
         for dock in waiting:
             if dock.waiting:
                 dock.content()

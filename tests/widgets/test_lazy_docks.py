@@ -169,3 +169,11 @@ def test_a_waiting_view_closed_and_shown_again_is_built_as_it_shows(make_window,
     dock.toggleViewAction().trigger()                    # and on again
     qapp.processEvents()
     assert dock.built and dock.widget() is w.views["paths"]
+
+
+def test_closing_the_window_builds_no_waiting_view(make_window, qapp):
+    w = make_window()
+    qapp.processEvents()
+    w.close()                        # every dock goes out of view, the heatmaps too
+    qapp.processEvents()
+    assert set(BEHIND_HEATMAPS) <= unbuilt(w)
