@@ -79,7 +79,11 @@ class VisibleView(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._in_event(self.catch_up)
+        # A tab behind another is "shown" too, out of sight: it catches up when brought
+        # to the front (its dock's visibilityChanged) or grown into view (resizeEvent),
+        # not here (opening a T=10,000 trace drew the flow and paths tabs for nobody).
+        if not self.visibleRegion().isEmpty():
+            self._in_event(self.catch_up)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)          # e.g. a dock dragged open from zero height
