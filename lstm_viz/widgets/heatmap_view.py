@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -220,8 +220,15 @@ class TimeHeatmapsView(VisibleView):
 class ParamGradView(VisibleView):
     """wi_diff … wg_diff (H × (X+H)) and the bias gradients, as of the frame."""
 
+    # Its least size, stated (measured: its tool row with the Export button, over its
+    # captions and MIN_PARAM_GRADS_HEIGHT of pictures) so that its dock, tabbed behind
+    # the heatmaps and larger than they are at its least, can wait to be built with a
+    # stand-in of this size (``lazy_dock.LazyDock.hold``, ``view_docks.BEHIND_HEATMAPS``).
+    LEAST = QSize(415, 270)
+
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
+        self.setMinimumSize(self.LEAST)
         self.mode = QComboBox(self)
         self.mode.addItem("accumulated as of this frame", "accumulated")
         self.mode.addItem("this step's contribution alone", "contribution")
@@ -258,19 +265,7 @@ class ParamGradView(VisibleView):
             line.setZValue(15)
             self.maps[name].plot.addItem(line)
             self.splits[name] = line
-        # The rows the current statement changed (wo_diff += … may change one row of a
-        # hundred: a pixel) get a mark at the left edge that stays visible at any size,
-        # and the changed map an orange frame.
-        self.marks = {}
-        for name, h in self.maps.items():
-            marks = pg.ScatterPlotItem(symbol="t2" if name != "bias" else "o",
-                                       size=9 if name != "bias" else 4, pxMode=True,
-                                       brush=pg.mkBrush(235, 120, 0),
-                                       pen=pg.mkPen((90, 40, 0), width=1))
-            marks.setZValue(25)
-            marks.hide()                        # shown with marks only: an empty scatter
-            h.plot.addItem(marks, ignoreBounds=True)   # still cost a paint per repaint
-            self.marks[name] = marks
+        self.marks = self._add_marks()
         self._marked = None
         self._marked_map: str | None = None     # the map whose rows are marked, if any
         self._buffers: dict[str, np.ndarray] = {}
@@ -289,6 +284,22 @@ class ParamGradView(VisibleView):
         self.change.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.stack(top, self.info, self.change, self.graphics)   # captions on rows of their own
         self.graphics.scene().sigMouseMoved.connect(self._hover)
+
+    def _add_marks(self) -> dict:
+        # The rows the current statement changed (wo_diff += … may change one row of a
+        # hundred: a pixel) get a mark at the left edge that stays visible at any size,
+        # and the changed map an orange frame.
+        marks = {}
+        for name, h in self.maps.items():
+            mark = pg.ScatterPlotItem(symbol="t2" if name != "bias" else "o",
+                                      size=9 if name != "bias" else 4, pxMode=True,
+                                      brush=pg.mkBrush(235, 120, 0),
+                                      pen=pg.mkPen((90, 40, 0), width=1))
+            mark.setZValue(25)
+            mark.hide()                         # shown with marks only: an empty scatter
+            h.plot.addItem(mark, ignoreBounds=True)    # still cost a paint per repaint
+            marks[name] = mark
+        return marks
 
     def trace_changed(self):
         self._shape = None

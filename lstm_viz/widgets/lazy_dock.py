@@ -12,7 +12,8 @@ It is built before the dock becomes visible (in ``setVisible``, which every way 
 showing a widget goes through), so Qt lays the dock out with its panel's own sizes,
 exactly as if it had been built at the start. A dock that is not hidden once the window
 is made is built then (``build_shown``): the first layout must see every visible panel;
-except a tab behind the heatmaps whose panel is no larger at its least (``wait_behind``):
+except a tab behind the heatmaps whose panel is no larger at its least, or whose least
+size is stated and held by a stand-in until it is built (``hold``; ``wait_behind``):
 built when it first comes to the front.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 
@@ -38,6 +40,13 @@ class LazyDock(QDockWidget):
         self.waiting = waiting
         self.visibilityChanged.connect(lambda on: on and self.content())
 
+    def hold(self, least: QSize) -> None:
+        """Until the panel is built, an empty stand-in of the panel's stated least (and
+        preferred) size holds its place: a tab group or dock area is laid out with the
+        sizes it will have once the panel is there (``wait_behind``)."""
+        if self._content is None:
+            self.setWidget(_StandIn(least, self))
+
     @property
     def built(self) -> bool:
         return self._content is not None
@@ -48,7 +57,10 @@ class LazyDock(QDockWidget):
             content = self._build()
             self._content = content
             self.waiting = False
+            stand_in = self.widget() if isinstance(self.widget(), _StandIn) else None
             self._place(content)
+            if stand_in is not None:
+                stand_in.deleteLater()
             if self.isVisible():            # Qt would show it only once events are processed
                 content.show()
         return self._content
@@ -59,6 +71,17 @@ class LazyDock(QDockWidget):
         elif self._content is None and not self.waiting:
             self.content()
         super().setVisible(visible)
+
+
+class _StandIn(QWidget):
+    """Empty, of a stated size: the least and the preferred size of a panel not built yet."""
+
+    def __init__(self, size: QSize, parent: QWidget):
+        super().__init__(parent)
+        self.setMinimumSize(size)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return self.minimumSize()
 
 
 def build_shown(window: QWidget) -> None:
@@ -75,8 +98,9 @@ def wait_behind(window, front: QDockWidget, docks) -> None:
     ``front`` first goes out of view or moves (a tab raised, the dock closed, dragged or
     floated: then all of them are built); the others stop waiting.
 
-    Only for docks whose panels are no larger at their least than ``front``'s
-    (``view_docks.BEHIND_HEATMAPS``, tested): while ``front`` is shown in their group, the
+    Only for docks whose panels are no larger at their least than ``front``'s, or whose
+    least size is stated and held until they are built (``LazyDock.hold``;
+    ``view_docks.BEHIND_HEATMAPS``, tested): while ``front`` is shown in their group, the
     group's least size is the same built or not, so the window is laid out as if they
     were built."""
     shown = not front.isHidden() and not front.isFloating()

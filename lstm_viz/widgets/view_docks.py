@@ -51,10 +51,11 @@ PASS_VIEWS = (
 )
 
 
-# Views no larger at their least than the heatmaps (tests/widgets/test_lazy_docks.py),
-# tabbed behind them at the start: built when first brought to the front
+# Views tabbed behind the heatmaps at the start, no larger at their least than the
+# heatmaps or of a stated least size (``LEAST``, held by a stand-in until built:
+# tests/widgets/test_lazy_docks.py): built when first brought to the front
 # (``lazy_dock.wait_behind``), not for the first paint.
-BEHIND_HEATMAPS = ("flow", "loss_to_cell", "paths")
+BEHIND_HEATMAPS = ("param_grads", "flow", "loss_to_cell", "paths")
 
 
 def add_view_docks(window) -> tuple[dict[str, QDockWidget], LazyViews]:
@@ -76,6 +77,8 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], LazyViews]:
         docks[name] = window.add_dock(title, name, None if lazy else build(), right,
                                       build=build if lazy else None,
                                       waiting=name in BEHIND_HEATMAPS)
+        if lazy and hasattr(cls, "LEAST"):
+            docks[name].hold(cls.LEAST)
         # A tab brought to the front is not "shown" (it only moves into view): catch up.
         docks[name].visibilityChanged.connect(
             lambda on, n=name: on and views.built(n) and views[n].catch_up())

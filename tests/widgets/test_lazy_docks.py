@@ -120,12 +120,51 @@ def test_a_tab_behind_another_is_drawn_when_brought_to_the_front(make_window, qa
 
 def test_the_views_that_wait_behind_the_heatmaps_are_no_larger_at_their_least(make_window):
     """What lets them wait (``lazy_dock.wait_behind``): built or not, the tab group's
-    least size is the heatmaps' (and the parameter gradients')."""
+    least size is the same: each is no larger at its least than the heatmaps, or its least
+    size is stated (the parameter gradients') and a stand-in of that size holds its place."""
     w = make_window()
     least = w.views["heatmaps"].minimumSizeHint()
     for name in BEHIND_HEATMAPS:
-        got = w.views[name].minimumSizeHint()
-        assert got.width() <= least.width() and got.height() <= least.height(), name
+        stated = getattr(type(w.views[name]), "LEAST", None)
+        got = w.views[name].minimumSizeHint() if stated is None else stated
+        assert got.width() <= least.width() and got.height() <= least.height() or (
+            stated is not None and w.views[name].minimumSize() == stated), name
+
+
+def test_the_stated_least_size_of_the_parameter_gradients_is_what_they_need(make_window):
+    """Stated, not guessed: the view built needs no more room than its stated least size
+    (its own minimum size hint fits in it), and no less."""
+    from lstm_viz.widgets.heatmap_view import ParamGradView
+
+    w = make_window()
+    view = w.views["param_grads"]
+    assert view.minimumSizeHint() == ParamGradView.LEAST
+    assert view.minimumSize() == ParamGradView.LEAST
+
+
+def test_waiting_changes_no_least_size_and_no_layout(make_window, qapp):
+    """The window and every dock in view have the same least sizes and places while the
+    views behind the heatmaps wait as once they are all built (the tab group's least size
+    is the heatmaps' dock's: it would grow with a larger view)."""
+    from PySide6.QtWidgets import QDockWidget
+
+    def shape(win):
+        docks = sorted(win.findChildren(QDockWidget), key=lambda d: d.objectName())
+        return (win.minimumSizeHint().toTuple(), win.size().toTuple(),
+                [(d.objectName(), d.minimumSizeHint().toTuple(), d.geometry().getRect())
+                 for d in docks if not d.visibleRegion().isEmpty()])   # those in view
+
+    w = make_window()
+    w.resize(1366, 768)
+    qapp.processEvents()
+    assert set(BEHIND_HEATMAPS) <= unbuilt(w)
+    before = shape(w)
+    for name in BEHIND_HEATMAPS:
+        w.view_docks[name].content()                      # built, still behind the heatmaps
+    qapp.processEvents()
+    assert unbuilt(w).isdisjoint(BEHIND_HEATMAPS)
+    assert w.view_docks["heatmaps"].visibleRegion().isEmpty() is False
+    assert shape(w) == before
 
 
 @pytest.mark.parametrize("how", ["another tab raised", "heatmaps closed", "heatmaps floated"])
