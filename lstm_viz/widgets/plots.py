@@ -147,6 +147,20 @@ def roomy_colour_bar(bar: pg.ColorBarItem) -> pg.ColorBarItem:
     return bar
 
 
+class _MenulessPlot(pg.PlotItem):
+    """A PlotItem made without its view box's context menu (``enableMenu=False``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("enableMenu", False)
+        super().__init__(*args, **kwargs)
+
+
+class MenulessColorBar(pg.ColorBarItem, _MenulessPlot):
+    """A colour bar whose plot is made without the view-box menu that ColorBarItem
+    disables at once anyway (building it was a third of the time a plot took): its
+    ``super().__init__()`` reaches ``_MenulessPlot`` before PlotItem."""
+
+
 def plain_axes(plot: pg.PlotItem) -> None:
     """No "(x0.001)" beside an axis label: the ticks carry the numbers as they are."""
     for side in ("left", "bottom", "right"):
@@ -185,8 +199,9 @@ class Heatmap:
         self.cursor.hide()
         for item in (self.image, self.special, self.pending, self.cursor):
             self.plot.addItem(item)
-        self.bar = pg.ColorBarItem(values=(-1, 1), width=bar_width, colorMap=cmap_for(DIVERGING),
-                                   interactive=False, colorMapMenu=False)
+        self.bar = MenulessColorBar(values=(-1, 1), width=bar_width,
+                                    colorMap=cmap_for(DIVERGING), interactive=False,
+                                    colorMapMenu=False)
         roomy_colour_bar(self.bar)
         layout.addItem(self.bar, row=row, col=col + colspan)
         self.anchors = DIVERGING

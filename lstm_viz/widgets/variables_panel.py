@@ -120,8 +120,9 @@ class VectorPlot(QWidget):
         super().__init__(parent)
         self.session = session
         # The y labels keep a label's height apart (in a short plot they crowded).
-        self.plot = pg.PlotWidget(self, axisItems={"left": RoomyAxis("left")})
-        self.plot.setMenuEnabled(False)
+        # No pyqtgraph menu is made to be thrown away (a third of a plot's build).
+        self.plot = pg.PlotWidget(self, axisItems={"left": RoomyAxis("left")},
+                                  enableMenu=False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.showGrid(x=False, y=True, alpha=0.3)

@@ -216,3 +216,23 @@ def test_closing_the_window_builds_no_waiting_view(make_window, qapp):
     w.close()                        # every dock goes out of view, the heatmaps too
     qapp.processEvents()
     assert set(BEHIND_HEATMAPS) <= unbuilt(w)
+
+
+def test_the_start_builds_no_view_box_menu(make_window, monkeypatch):
+    """No plot built for the first window makes pyqtgraph's view-box context menu (its
+    build was a third of a plot's): every one was disabled at once, the app has its own
+    right-click menus (``intervene_menu.py``)."""
+    import importlib
+
+    viewbox = importlib.import_module("pyqtgraph.graphicsItems.ViewBox.ViewBox")  # module
+    made = []
+
+    class Counted(viewbox.ViewBoxMenu):
+        def __init__(self, view):
+            made.append(view)
+            super().__init__(view)
+
+    monkeypatch.setattr(viewbox, "ViewBoxMenu", Counted)
+    w = make_window()
+    assert w.views["heatmaps"].forward.map.bar.vb.menu is None   # built, with its bars
+    assert made == []
