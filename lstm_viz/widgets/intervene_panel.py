@@ -211,3 +211,9 @@ class IntervenePanel(QWidget):
         t = s.data.focus_step(s.data.model.frame(s.view_index))
         for line in self.cursors:
             line.setValue(t)
+        if self.graphics.isVisible():
+            # The line moved the x range (it alone bounds it while there is no pass):
+            # settle the range and the axes now, not in the paint (pyqtgraph's
+            # prepareForPaint), where the change would queue a second paint of the plots.
+            for plot in (self.flow, self.loss):
+                plot.vb.prepareForPaint()

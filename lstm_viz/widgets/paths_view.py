@@ -98,6 +98,10 @@ class PathsView(VisibleView):
             c.setData(st.t, np.where(v > 0, v, np.nan).astype(np.float32), connect="finite")
         for line in self.cursor_lines:
             line.setValue(st.cursor)
+        # New data moves the norms' auto range: settle it now, not in the paint (pyqtgraph's
+        # prepareForPaint), where the range change would queue a second paint of the plots.
+        for plot in (self.shares, self.norms):
+            plot.vb.prepareForPaint()
         lo, hi = st.known
         if hi <= lo:
             self.info.setText("ds: not computed yet (backward pass)")

@@ -187,6 +187,7 @@ class VectorPlot(QWidget):
             self._set(np.zeros(0, np.float32))
             if name is not None:          # the axes of this quantity, in this run
                 self._set_range(name, bar_length(s.data, name), np.zeros(0, np.float32))
+            self._settle()
             return
         self._set(np.asarray(got[0]), name)
         X = s.trace.inputs
@@ -195,6 +196,13 @@ class VectorPlot(QWidget):
             self.split.show()
         else:
             self.split.hide()
+        self._settle()
+
+    def _settle(self) -> None:
+        """New bars and range: lay the plot out now, not in the paint (pyqtgraph's
+        prepareForPaint), where the change would queue a second paint of the plot."""
+        if self.plot.isVisible():
+            self.plot.getPlotItem().vb.prepareForPaint()
 
     def _set(self, values: np.ndarray, name: str | None = None) -> None:
         n = values.shape[0]
