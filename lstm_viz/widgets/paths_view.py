@@ -19,7 +19,7 @@ from ..pictures.paths import PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
 from .plain import PlainLabel
 from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .view_base import VisibleView
 
 PENS = {"carousel": pg.mkPen((40, 150, 60), width=1),
@@ -69,7 +69,7 @@ class PathsView(VisibleView):
         self.legend.addItem(self.norm_curves["ds"], LABELS["ds"])
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)        # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self._pictures: dict = {}
         self.state = None

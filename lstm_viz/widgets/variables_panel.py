@@ -32,7 +32,7 @@ from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
-from .steady import steady_height
+from .steady import steady_box, steady_height
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
 GREY = QColor(150, 150, 150)
@@ -149,7 +149,7 @@ class VectorPlot(QWidget):
         layout.setSpacing(1)
         self.top = QHBoxLayout()
         self.top.setContentsMargins(0, 0, 0, 0)
-        self.top.addWidget(self.title, 1)
+        self.top.addWidget(steady_box(self.title), 1)   # a new frame's text moves nothing
         layout.addLayout(self.top)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.hover)
