@@ -75,15 +75,20 @@ class PathsView(VisibleView):
         self.state = None
 
     def trace_changed(self):
-        self._pictures = {}
+        """Another pass or another layer in view: keep the shares of every layer of the
+        pass shown (the layer in view follows the cursor, so a seek changes it often),
+        drop those of any other pass."""
+        layers = self.session.layers
+        self._pictures = {layer: p for layer, p in self._pictures.items()
+                          if layer < layers.count and p.data is layers.data(layer)}
 
     def picture(self) -> PathShares:
         """The layer in view's shares (computed once per pass and layer)."""
         data, layer = self.session.data, self.session.view_layer
-        key = (id(data), layer)
-        if key not in self._pictures:
-            self._pictures = {key: PathShares(data, layer)}
-        return self._pictures[key]
+        found = self._pictures.get(layer)
+        if found is None or found.data is not data:
+            found = self._pictures[layer] = PathShares(data, layer)
+        return found
 
     def refresh(self):
         s = self.session

@@ -1,0 +1,74 @@
+"""What the panels keep between seeks is dropped exactly when what it shows changes
+(issue 16): the path shares per layer of the pass shown."""
+
+import numpy as np
+
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+from lstm_viz.pictures.paths import PathShares
+
+
+def _two_layers(**sizes):
+    return Session(default_config("random", steps=12, inputs=3, hidden=4, layers=2,
+                                  **sizes))
+
+
+def _front(w, name, qapp):
+    w.view_docks[name].show()
+    w.view_docks[name].raise_()
+    qapp.processEvents()
+    return w.views[name]
+
+
+def _same_shares(view, session):
+    """The view's curves are the shares of the layer in view of the pass shown."""
+    fresh = PathShares(session.data, session.view_layer).state(session.view_index)
+    shown = view.state
+    assert np.array_equal(shown.t, fresh.t)
+    for name in fresh.shares:
+        assert np.array_equal(shown.shares[name], fresh.shares[name], equal_nan=True)
+
+
+def test_path_shares_are_kept_per_layer_while_the_cursor_moves(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    s.goto("bwd:5:L0:ds")
+    qapp.processEvents()
+    first = view.picture()
+    s.goto("bwd:5:L1:ds")                     # the other layer comes into view
+    qapp.processEvents()
+    assert s.view_layer == 1 and view.picture() is not first
+    second = view.picture()
+    s.goto("bwd:4:L0:ds")                     # and back: nothing computed again
+    qapp.processEvents()
+    assert s.view_layer == 0 and view.picture() is first
+    _same_shares(view, s)
+    s.goto("bwd:4:L1:ds")
+    qapp.processEvents()
+    assert view.picture() is second
+    _same_shares(view, s)
+
+
+def test_path_shares_are_dropped_with_the_pass(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    for frame in ("bwd:5:L0:ds", "bwd:5:L1:ds"):
+        s.goto(frame)
+        qapp.processEvents()
+    kept = dict(view._pictures)
+    s.configure(s.config.with_(seed=s.config.seed + 1))     # another run: another pass
+    qapp.processEvents()
+    s.goto("bwd:5:L0:ds")
+    qapp.processEvents()
+    assert all(p is not kept.get(layer) for layer, p in view._pictures.items())
+    assert all(p.data is s.layers.data(layer) for layer, p in view._pictures.items())
+    _same_shares(view, s)
+    s.whatif.apply("--cut h@2:6")             # the intervened pass, stepped
+    s.whatif.step("intervened")
+    qapp.processEvents()
+    s.goto("bwd:5:L1:ds")
+    qapp.processEvents()
+    assert view.picture().data is s.data
+    _same_shares(view, s)
