@@ -72,3 +72,33 @@ def test_path_shares_are_dropped_with_the_pass(make_window, qapp):
     qapp.processEvents()
     assert view.picture().data is s.data
     _same_shares(view, s)
+
+
+def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window, qapp):
+    from lstm_viz.widgets.intervene_panel import IntervenePanel
+
+    w = make_window(_two_layers())
+    s = w.session
+    panel = w.findChild(IntervenePanel)
+
+    def drawn():
+        return {k: len(c.getData()[0] if c.getData()[0] is not None else ())
+                for k, c in panel.curves.items()}
+
+    assert set(drawn().values()) == {0}                   # no intervened pass
+    s.goto("bwd:5:L1:ds")
+    s.goto("bwd:5:L0:ds")                                 # layer switches: still none
+    assert set(drawn().values()) == {0}
+    s.whatif.apply("--cut h@2:6")
+    assert set(drawn().values()) == {12}                  # both passes, every step
+    ds_layer0 = panel.curves["ds", "intervened"].getData()[1].copy()
+    s.goto("bwd:5:L1:ds")                                 # the other layer's ‖ds(t)‖
+    assert not np.array_equal(panel.curves["ds", "intervened"].getData()[1], ds_layer0,
+                              equal_nan=True)
+    s.whatif.clear()
+    assert set(drawn().values()) == {0}
+    s.goto("bwd:5:L0:ds")
+    s.whatif.apply("--cut h@2:6")                         # after none again: drawn again
+    assert set(drawn().values()) == {12}
+    assert np.array_equal(panel.curves["ds", "intervened"].getData()[1], ds_layer0,
+                          equal_nan=True)
