@@ -155,6 +155,7 @@ class VectorPlot(QWidget):
         layout.addWidget(self.hover)
         self.values = np.zeros(0, np.float32)
         self._key = None
+        self._got = None                  # plotted_vector of ``_key``
         self._range = None
         self.plot.scene().sigMouseMoved.connect(self._on_mouse)
         for ev in (session.events.frame_changed, session.events.trace_changed,
@@ -174,15 +175,19 @@ class VectorPlot(QWidget):
             key = (name, "unknown", str(frame), id(s.trace))
         else:
             key = (name, "t" if name != "loss" else "all", s.data.focus_step(frame), id(s.trace))
-        got = None if name is None else plotted_vector(s.data, name, index)
+        same = key == self._key                 # the same vector (the key says what it is)
+        # A seek that changes the selection refreshes twice (selection, then frame): the
+        # second one keeps the vector the first computed (row norms of a matrix, say).
+        got = self._got if same else None if name is None else \
+            plotted_vector(s.data, name, index)
         title = plot_title(s.data, name, index, got)
         if s.num_layers > 1:
             title = f"layer {s.view_layer} · {title}"
         if title != self.title.text():          # the frame in it changes every frame
             self.title.setText(title)
-        if key == self._key:
+        if same:
             return
-        self._key = key
+        self._key, self._got = key, got
         if got is None:
             self._set(np.zeros(0, np.float32))
             if name is not None:          # the axes of this quantity, in this run

@@ -102,3 +102,31 @@ def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window,
     assert set(drawn().values()) == {12}
     assert np.array_equal(panel.curves["ds", "intervened"].getData()[1], ds_layer0,
                           equal_nan=True)
+
+
+def test_the_bar_plot_shows_the_vector_of_each_frame_in_any_order(make_window, qapp):
+    # A seek that changes the selection refreshes the plot twice; the second keeps the
+    # first's vector only while the frame, the quantity and the pass are the same.
+    from lstm_viz.pictures.bars import plot_title, plotted_vector
+
+    w = make_window(_two_layers())
+    s = w.session
+    plot = w.variables_panel.plot
+    rng = np.random.default_rng(5)
+    chosen = [None, "wi_diff", "h", "ds", "loss"]
+    for n, i in enumerate(rng.integers(len(s.frames), size=80)):
+        if n % 10 == 9:                       # now and then a quantity of the user's
+            w.variables_panel.follow.setChecked(False)
+            s.select(chosen[(n // 10) % len(chosen)] or "x")
+        elif n % 10 == 0:
+            w.variables_panel.follow.setChecked(True)
+        if n == 40:
+            s.configure(s.config.with_(seed=s.config.seed + 1))    # another pass
+        s.seek(int(i))
+        got = plotted_vector(s.data, s.selected, s.view_index)
+        title = plot_title(s.data, s.selected, s.view_index, got)
+        assert plot.title.text().endswith(title), s.frame_text
+        if got is None:
+            assert plot.values.size == 0
+        else:
+            assert np.array_equal(plot.values, got[0], equal_nan=True), s.frame_text
