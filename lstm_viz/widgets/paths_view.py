@@ -72,6 +72,7 @@ class PathsView(VisibleView):
         top.addWidget(steady_box(self.info), 1)        # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self._pictures: dict = {}
+        self._shown: tuple | None = None        # (picture, frame index) on screen
         self.state = None
 
     def trace_changed(self):
@@ -79,6 +80,7 @@ class PathsView(VisibleView):
         pass shown (the layer in view follows the cursor, so a seek changes it often),
         drop those of any other pass."""
         layers = self.session.layers
+        self._shown = None
         self._pictures = {layer: p for layer, p in self._pictures.items()
                           if layer < layers.count and p.data is layers.data(layer)}
 
@@ -92,7 +94,11 @@ class PathsView(VisibleView):
 
     def refresh(self):
         s = self.session
-        st = self.picture().state(s.view_index)
+        picture, index = self.picture(), s.view_index
+        if (picture, index) == self._shown:
+            return                  # a layer switch refreshes twice (layer, then frame)
+        self._shown = (picture, index)
+        st = picture.state(index)
         self.state = st
         T = s.trace.steps
         self.shares.setXRange(-0.5, T - 0.5, padding=0.01)
