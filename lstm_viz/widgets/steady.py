@@ -14,7 +14,7 @@ layout, where that request stops; the box stands in the layout for the label.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from .plain import PlainLabel, set_plain_tooltip
@@ -82,6 +82,16 @@ class _Box(QWidget):
         self.setSizePolicy(label.sizePolicy())
         self.setMinimumSize(label.minimumSize())
         self.setMaximumSize(label.maximumSize())
+        if label.isHidden() and label.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide):
+            self.hide()                         # hidden on purpose, not just not shown yet
+        label.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        # The label hidden or shown (its own room given to another field): so is its box.
+        if obj is self.label and event.type() in (QEvent.Type.HideToParent,
+                                                  QEvent.Type.ShowToParent):
+            self.setVisible(event.type() == QEvent.Type.ShowToParent)
+        return False
 
     def sizeHint(self):
         return self.label.sizeHint()
