@@ -14,9 +14,9 @@ above the cell, with t, l and where ``top_diff_h`` comes from beside them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from ..model.driver_source import driver_state
 from .plain import PlainLabel
@@ -259,7 +259,6 @@ class SourcePanel(QWidget):
         # the cell that runs: the cursor's layer (the one in view at the loss)
         layer = s.view_layer if frame.layer is None else frame.layer
         data, index = s.layers.data(layer), s.layers.local_index(layer)
-        heights = (self.view.minimumHeight(), self.driver.minimumHeight())
         self._driver(frame, data.trace.steps)
         state = data.source(index)
         notes = {}
@@ -273,10 +272,6 @@ class SourcePanel(QWidget):
             text = f"{name}{side}: {stats.long() if current else stats.short()}"
             notes[line] = (text, current, stats.nonfinite > 0)
         self.view.set_state(state, notes)
-        if (self.view.minimumHeight(), self.driver.minimumHeight()) != heights:
-            # Rows came or went: size the scrolled body now, not in a layout pass after
-            # this frame's paint, which then painted the whole view a second time.
-            QApplication.sendEvent(self.scroll, QEvent(QEvent.Type.LayoutRequest))
         where = "" if frame.phase == "loss" else f" · t = {frame.t}"
         if frame.layer is not None:
             where += f" · layer {frame.layer}"
