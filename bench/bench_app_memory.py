@@ -5,7 +5,7 @@ the open-time check's estimate (``lstm_viz/model/app_memory.py``'s ``show_bytes`
 the peak against issue 16's target: at most 1.5 × the trace + 250 MiB (``app_limit``).
 
     QT_QPA_PLATFORM=offscreen python bench/bench_app_memory.py [--steps 10000]
-        [--hidden 256] [--inputs 128] [--dtype float32]
+        [--hidden 256] [--inputs 128] [--dtype float32|float64|both]
 
 Each run measures one fresh process (the trace is written to a temporary folder first).
 """
@@ -117,7 +117,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--inputs", type=int, default=128)
-    p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    p.add_argument("--dtype", default="both", choices=("float32", "float64", "both"),
+                   help="the trace's dtype (default: a float32 trace, then a float64 one)")
     p.add_argument("--measure", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.measure:
@@ -125,7 +126,8 @@ def main(argv=None) -> int:
         print(line)
         print(ratio)                     # for app_memory (the gate)
         return 0
-    print(app_memory(args.steps, args.hidden, args.inputs, args.dtype)[0])
+    for dtype in ("float32", "float64") if args.dtype == "both" else (args.dtype,):
+        print(app_memory(args.steps, args.hidden, args.inputs, dtype)[0])
     return 0
 
 

@@ -9,7 +9,10 @@ fail CI on a gross regression only.)
 
 The recorder is judged against its floor, measured in the same run: the two recurrent
 mat-vecs per step alone (forward ``Wh h(t-1)``, backward ``Wh^T dz(t)``), at the same
-sizes and dtype, on one BLAS thread as the recorder runs; no pass can do less. The
+sizes and dtype, on one BLAS thread as the recorder runs; no pass can do less. Beside the
+ratio, what the rest is made of, from a profile of ``record`` (``record_parts``): the
+loops' per-step elementwise work, the work around the loops, the waits for its helper
+thread. The
 seed-style ratio is printed as a figure only: the seed-style code's own speed moves with
 the machine's numpy and load more than the recorder's does.
 
@@ -74,6 +77,73 @@ def matvec_floor(params, T: int, dtype: str):
         for _ in range(T):
             np.dot(WhT, dz, out=carry)
     return floor
+
+
+# The parts of one ``record`` call, by the functions a profile of it names (the helper
+# thread is not profiled: what it does costs the pass only where the loop waits for it).
+PARTS = {
+    "loops": [("recorder.py", "forward_steps"), ("recorder.py", "backward_steps")],
+    "helper waits": [("_base.py", "result")],
+    "hand-offs": [("thread.py", "submit")],
+    "prepare": [("recorder.py", "_prepare")],
+    "loss": [("losses.py", "evaluate")],
+    "trace": [("trace.py", "__init__")],
+}
+
+
+def record_parts(X: int, H: int, T: int, dtype: str, runs: int = 5) -> dict:
+    """Median milliseconds of each part of one ``record`` at (X, H, T) (``PARTS``, from a
+    cProfile of the calling thread; "setup" is the rest: weights, allocation, the
+    first touch of fresh pages), of the whole ("total") and of its mat-vec floor
+    ("floor"), over ``runs`` profiled runs, each after a run of the floor. A profile adds
+    a little to each Python call it sees (about 60 per run), none to the numpy calls
+    inside the loops."""
+    import cProfile
+    import pstats
+
+    rng = np.random.default_rng(0)
+    params = init_uniform(X, H, rng)
+    x, y = rng.uniform(size=(T, X)), rng.uniform(-0.5, 0.5, size=T)
+    floor = matvec_floor(params, T, dtype)
+    record(params, x, y, dtype=dtype)                       # warm-up
+    got: dict[str, list[float]] = {k: [] for k in (*PARTS, "setup", "total", "floor")}
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        floor()
+        got["floor"].append((time.perf_counter() - t0) * 1e3)
+        prof = cProfile.Profile()
+        prof.enable()
+        record(params, x, y, dtype=dtype)
+        prof.disable()
+        cumulative: dict = {}
+        for (path, _line, name), row in pstats.Stats(prof).stats.items():
+            key = (os.path.basename(path), name)
+            cumulative[key] = cumulative.get(key, 0.0) + row[3]
+        total = cumulative[("recorder.py", "record")]
+        parts = {k: sum(cumulative.get(f, 0.0) for f in fns) for k, fns in PARTS.items()}
+        parts["setup"] = total - sum(parts.values())
+        parts["total"] = total
+        for k, v in parts.items():
+            got[k].append(v * 1e3)
+    return {k: statistics.median(v) for k, v in got.items()}
+
+
+def gap_line(dtype: str, parts: dict) -> str:
+    """What the recorder does beyond its floor, in ms and in units of the floor: the
+    loops' per-step elementwise work (the loops less the floor's mat-vecs), the work
+    around the loops, and the waits for the helper thread."""
+    floor_ms = parts["floor"]
+    loops_extra = parts["loops"] - floor_ms
+    around = parts["setup"] + parts["prepare"] + parts["loss"] + parts["trace"]
+    helper = parts["helper waits"] + parts["hand-offs"]
+    shown = ", ".join(f"{k} {parts[k]:.1f}" for k in
+                      ("setup", "prepare", "loss", "trace", "helper waits", "hand-offs"))
+    return (f"  {dtype} split (profiled, ms): record {parts['total']:.1f} = loops "
+            f"{parts['loops']:.1f} [mat-vec floor {floor_ms:.1f} + per-step elementwise "
+            f"{loops_extra:.1f}] + {parts['total'] - parts['loops']:.1f} around them "
+            f"[{shown}]; over the floor: elementwise {loops_extra / floor_ms:.2f}×, around "
+            f"the loops {around / floor_ms:.2f}×, helper {helper / floor_ms:.2f}× "
+            f"(record ÷ floor here {parts['total'] / floor_ms:.2f}×)")
 
 
 def speed_medians(X: int, H: int, T: int, repeats: int, statistic=statistics.median) -> dict:
@@ -141,6 +211,10 @@ def bench_speed(quick):
                      "(figure only)")
             ratios = {"floor64": f64, "floor32": f32}
         print(line)
+        if (X, H, T) == SIZES[-1]:
+            for bits in (64, 32):
+                parts = record_parts(X, H, T, f"float{bits}", 3 if quick else 7)
+                print(gap_line(f"float{bits}", parts))
     return ratios
 
 

@@ -9,8 +9,11 @@ can fall far below the smallest float without becoming 0.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
+from .helper import on_helper
 from .recorder import backward_coefficients, stacked_weights
 from .trace import Trace
 
@@ -44,8 +47,11 @@ def loss_to_cell_gradients(trace: Trace, sources=None) -> tuple[np.ndarray, np.n
     The vectors themselves sum over k to ``trace.ds[t]``. All chosen sources run through
     one backward pass together: the carried gradients become (H, K) matrices and the
     recurrent mat-vec a GEMM, with only the sources already reached (k ≥ t) in it.
-    Cost ~ 4H² · T · K/2 multiply-adds for K sources (``loss_to_cell_steps`` does the
-    same one step at a time, for a caller that shows progress).
+    Cost ~ 4H² · T · K/2 multiply-adds for K sources, no fewer for an exact answer while
+    K < 2H (each source's gradient is its own vector of the 2H-dimensional carry); the
+    GEMM is nearly all of it, and the engine's helper thread does half its columns
+    (``loss_to_cell_steps`` does the same one step at a time, for a caller that shows
+    progress).
     """
     steps = loss_to_cell_steps(trace, sources)
     while True:
@@ -77,7 +83,7 @@ def loss_to_cell_steps(trace: Trace, sources=None):
     carry_h = np.zeros((H, K))
     carry_s = np.zeros((H, K))
     dz = np.empty((4, H, K))
-    active = 0
+    active = alone = 0
     for t in range(T - 1, -1, -1):
         yield T - 1 - t
         while active < K and order[active] >= t:
@@ -94,5 +100,29 @@ def loss_to_cell_steps(trace: Trace, sources=None):
         np.multiply(C4[t][:, :, None], ds[None], out=dz[:, :, :n])
         np.multiply(C4[t, 2][:, None], tdh, out=dz[2, :, :n])
         carry_s[:, :n] = ds * f[t][:, None]
-        carry_h[:, :n] = WhT @ dz[:, :, :n].reshape(4 * H, n)
+        rows = dz[:, :, :n].reshape(4 * H, n)
+        m = n // 2 if n >= SPLIT_COLUMNS and not alone else 0   # the helper's columns
+        alone = max(alone - 1, 0)
+        half = on_helper(_product, WhT, rows[:, :m], carry_h[:, :m]) if m else None
+        start = time.perf_counter()
+        _product(WhT, rows[:, m:], carry_h[:, m:n])
+        if half is not None:
+            mine = time.perf_counter() - start
+            half.result()
+            if time.perf_counter() - start > 2 * mine:      # it lagged: its core is busy
+                alone = ALONE_STEPS
     return sources, out[::-1]
+
+
+# From this many sources on, each step's GEMM is split between this thread and the
+# engine's helper thread (helper.py; BLAS releases the GIL): below it, handing half over costs more
+# than it saves. On a busy machine the helper's half can wait for a core far longer than
+# the product takes: after a step where it lagged this thread waits for it more than it
+# worked itself, the next ALONE_STEPS steps are done here alone.
+SPLIT_COLUMNS = 16
+ALONE_STEPS = 64
+
+
+def _product(WhT: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """``out = WhT @ rows``: the carried dL/dh of some sources."""
+    out[...] = WhT @ rows

@@ -52,7 +52,7 @@ from .model_arrays import (
 )
 from .params import PARAM_NAMES, Params
 from .textsafe import quote, show
-from .trace import GRAD_NAMES, STEP_NAMES, Trace, stack_gate_gradients
+from .trace import GATE_ORDER, GRAD_NAMES, STEP_NAMES, Trace, stack_gate_gradients
 
 TRACE_VERSION = 1              # what ``save_trace`` writes: a single cell's pass
 LOSS_PREFIX = "loss."          # a loss's own parameters and their gradients: loss.wy, loss.wy_diff
@@ -228,7 +228,7 @@ MAX_MEMBERS = 100_000
 
 
 def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fiub",
-             select=None, first=None) -> dict:
+             select=None, first=None, place=None) -> dict:
     """The arrays of an ``.npz`` archive by name, each checked before it is allocated.
 
     ``kinds`` maps a name to its allowed dtype kinds (numpy's one-letter codes);
@@ -240,6 +240,12 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
     member; None if the archive has none) and returns the ``select`` for the others, or
     raises: a file refused on what its ``meta`` says is read no further, and a reader
     picks the members that the format version named there has.
+
+    ``place({name: (shape, dtype)})``, if given, is called with the checked headers of
+    the members to be read (after the memory check) and returns arrays to read some of
+    them into, ``{name: out}`` (``out`` of that shape, in that dtype's native order; any
+    other is ignored): a reader that wants members side by side in one buffer gets them
+    there as they are read, with no copy made afterwards (``place_trace_v1``).
     """
     path = Path(path)
     kinds = kinds or {}
@@ -266,7 +272,8 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                 out = _read_members(zf, path, size, head, None, kinds, default_kinds)
                 select = first(out.get("meta"))
                 members = [m for m in members if m.filename != "meta.npy"]
-            out.update(_read_members(zf, path, size, members, select, kinds, default_kinds))
+            out.update(_read_members(zf, path, size, members, select, kinds, default_kinds,
+                                     place))
             return out
     except UserError:
         raise
@@ -281,9 +288,10 @@ def read_npz(path, kinds: dict[str, str] | None = None, default_kinds: str = "fi
                         f"{_first_line(err)})") from None
 
 
-def _read_members(zf, path: Path, size: int, members, select, kinds, default_kinds) -> dict:
+def _read_members(zf, path: Path, size: int, members, select, kinds, default_kinds,
+                  place=None) -> dict:
     """The members ``select`` picks: every header checked, then their total budgeted,
-    then their data read."""
+    then their data read (into ``place``'s arrays where it gives one)."""
     plan, total, packed = [], 0, 0
     for m in members:
         name = m.filename[:-4]
@@ -308,18 +316,44 @@ def _read_members(zf, path: Path, size: int, members, select, kinds, default_kin
                             f"{m.file_size - offset} (truncated or damaged)")
         total += declared
         packed += m.compress_size
-        plan.append((m, name, what))
-    inflated = sum(m.file_size for m, _, _ in plan)
+        plan.append((m, name, what, shape, fortran, dtype))
+    inflated = sum(m.file_size for m, *_ in plan)
     if inflated > BOMB_SIZE and inflated > BOMB_RATIO * packed:
         raise UserError(f"{path}: {len(plan)} members would inflate {packed} bytes "
                         f"to {inflated}; refused as a zip bomb")
     if total > memory_limit():
         raise _too_big(path, total)
+    into = {} if place is None else place({p[1]: (p[3], p[5]) for p in plan})
     out = {}
-    for m, name, _ in plan:
+    for m, name, what, shape, fortran, dtype in plan:
+        dest = into.get(name)
         with zf.open(m) as fp:
-            out[name] = _native(np.lib.format.read_array(fp, allow_pickle=False))
+            if (dest is not None and not fortran and dest.shape == tuple(shape)
+                    and dest.dtype == dtype.newbyteorder("=") and dest.ndim == 2):
+                _read_header(fp, what)
+                out[name] = _read_rows(fp, dest, dtype, what)
+            else:
+                out[name] = _native(np.lib.format.read_array(fp, allow_pickle=False))
     return out
+
+
+READ_CHUNK = 1 << 20          # bytes read at a time into a placed array
+
+
+def _read_rows(fp, dest: np.ndarray, dtype: np.dtype, what: str) -> np.ndarray:
+    """The data of the .npy stream ``fp`` (just past its header; ``dtype`` as stored,
+    perhaps big-endian) read into the 2-D array ``dest`` (any view), a block of rows at a
+    time. Returns ``dest``."""
+    rows, cols = dest.shape
+    row_bytes = cols * dtype.itemsize
+    step = max(1, READ_CHUNK // max(1, row_bytes))
+    for start in range(0, rows, step):
+        n = min(step, rows - start)
+        data = fp.read(n * row_bytes)
+        if len(data) != n * row_bytes:
+            raise UserError(f"{what} ends before its data does (truncated or damaged)")
+        dest[start:start + n] = np.frombuffer(data, dtype=dtype).reshape(n, cols)
+    return dest
 
 
 def check_archive_expansion(fp, path) -> None:
@@ -703,7 +737,9 @@ def load_trace(path) -> Trace:
         return None
 
     arrays = read_npz(path, kinds={"meta": "U", **TRACE_KINDS}, default_kinds="fiu",
-                      first=first)
+                      first=first,
+                      place=lambda h: place_trace_v1(h) if found["meta"]["version"] == 1
+                      else {})
     return _single(arrays, found["meta"], path)
 
 
@@ -736,6 +772,28 @@ def save_model_trace(path, trace) -> None:
         save_npz_atomic(path, model_trace_arrays(trace))
 
 
+def place_trace_v1(headers: dict) -> dict:
+    """Where ``read_npz`` reads a format-1 trace's arrays that the recorder keeps side by
+    side (``Trace.dz``: the four gate gradients in one (T, 4H) buffer; ``xc`` the first T
+    rows of a (T+1, X+H) buffer whose last row ``_share_copies`` fills, so that x, xc and
+    h are one buffer): allocated once and read into, instead of read apart and copied
+    together (a transient second copy of them, which also stayed in the process's
+    resident memory). Headers that do not have that layout are read as they are."""
+    out = {}
+    names = [f"d{k}_input" for k in GATE_ORDER]
+    first = headers.get(names[0])
+    if first is not None and len(first[0]) == 2 and all(headers.get(n) == first
+                                                        for n in names):
+        (T, H), dtype = first
+        dz = np.empty((T, 4 * H), dtype.newbyteorder("="))
+        out.update({n: dz[:, k * H:(k + 1) * H] for k, n in enumerate(names)})
+    xc = headers.get("xc")
+    if xc is not None and len(xc[0]) == 2:
+        (T, width), dtype = xc
+        out["xc"] = np.empty((T + 1, width), dtype.newbyteorder("="))[:T]
+    return out
+
+
 def load_model_trace(path) -> ModelTrace:
     """A ModelTrace from a trace file of format 1 (as a one-layer model) or 2, every array
     checked against ``meta``."""
@@ -747,7 +805,9 @@ def load_model_trace(path) -> ModelTrace:
         return select_trace_v1 if meta["version"] == 1 else None
 
     arrays = read_npz(path, kinds={"meta": "U", "vocab": "U", **TRACE_KINDS},
-                      default_kinds="fiu", first=first)
+                      default_kinds="fiu", first=first,
+                      place=lambda h: place_trace_v1(h) if found["meta"]["version"] == 1
+                      else {})
     meta = found["meta"]
     if meta["version"] == 1:
         return model_trace_of(trace_from_arrays(arrays, meta, str(path)))
@@ -817,8 +877,32 @@ def trace_from_arrays(arrays: dict, meta: dict, where: str) -> Trace:  # noqa: C
             raise UserError(f"{where}: {show(name)} has dtype {a.dtype}, expected {params.dtype}")
         recorded[name] = a       # NaN/Inf allowed here: such passes are what one debugs
     x = _share_copies(recorded, x.astype(params.dtype, copy=False))
+    dz = _placed_gates(recorded)
     return Trace(params, x, arrays["y"], recorded, meta["variant"], loss, loss_grads,
-                 dz=stack_gate_gradients(recorded))
+                 dz=stack_gate_gradients(recorded) if dz is None else dz)
+
+
+def _parent(a: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """The array of ``shape`` that ``a`` is a view of (as ``place_trace_v1`` makes), or
+    None."""
+    base = a.base
+    return base if isinstance(base, np.ndarray) and base.shape == shape else None
+
+
+def _placed_gates(recorded: dict) -> np.ndarray | None:
+    """``Trace.dz`` when the four gate gradients were read into it (``place_trace_v1``):
+    each the slice of one (T, 4H) buffer that ``stack_gate_gradients`` would make."""
+    names = [f"d{k}_input" for k in GATE_ORDER]
+    T, H = recorded[names[0]].shape
+    dz = _parent(recorded[names[0]], (T, 4 * H))
+    if dz is None or not dz.flags.c_contiguous:
+        return None
+    for k, n in enumerate(names):
+        a = recorded[n]
+        if _parent(a, (T, 4 * H)) is not dz or a.strides != dz.strides or \
+                a.ctypes.data != dz.ctypes.data + k * H * dz.itemsize:
+            return None
+    return dz
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -845,10 +929,11 @@ def _share_copies(recorded: dict, x: np.ndarray) -> np.ndarray:
     if not (_same_bits(xc[:, :X], x) and _same_bits(xc[1:, X:], h[:-1])
             and _same_bits(xc[:1, X:], zero)):
         return x
-    buf = np.empty((T + 1, xc.shape[1]), xc.dtype)     # row t: [x(t), h(t-1)]; row T: [0, h]
-    buf[:T, :X] = x
-    buf[T, :X] = 0.0
-    buf[0, X:] = 0.0
-    buf[1:, X:] = h
+    buf = _parent(xc, (T + 1, xc.shape[1]))           # read into its place: fill row T
+    if buf is None or xc.ctypes.data != buf.ctypes.data or not buf.flags.c_contiguous:
+        buf = np.empty((T + 1, xc.shape[1]), xc.dtype)  # row t: [x(t), h(t-1)]
+        buf[:T] = xc
+    buf[T, :X] = 0.0                                    # row T: [0, h(T-1)]
+    buf[T, X:] = h[-1]
     recorded.update(xc=buf[:T], h=buf[1:, X:])
     return buf[:T, :X]

@@ -81,15 +81,18 @@ class LiveGradients:
             if at == first:
                 return value
             if at == first + 1:                             # one step further back
-                value = value + np.outer(self.dz[first], self.xc[first])
-                return self._remember(first, value)
+                step = np.outer(self.dz[first], self.xc[first])
+                step += value                               # a + b = b + a, bit for bit:
+                return self._remember(first, step)          # one (4H, X+H) array made
         if self._checkpoints is None:
             self._checkpoints = self._build()
         c = -(-first // self.stride)                        # the next checkpoint at or after
         above = min(T, c * self.stride)
         value = self._checkpoints[c]
         if above > first:
-            value = value + self.dz[first:above].T @ self.xc[first:above]
+            steps = self.dz[first:above].T @ self.xc[first:above]
+            steps += value                                  # in place: no second array
+            value = steps
         return self._remember(first, value)
 
     def _remember(self, first: int, value: np.ndarray) -> np.ndarray:

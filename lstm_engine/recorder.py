@@ -5,9 +5,11 @@ Two implementations of the same pass:
 ``record``    the fast recorder. GEMMs project all inputs, one recurrent mat-vec per step
               runs forward; the backward loop keeps only the recurrence (top_diff_h, ds,
               the gate gradients and one mat-vec per step); everything else is computed
-              for all steps at once. The input projections, the weight gradients and the
-              x part of dxc are GEMMs over blocks of steps that a helper thread runs while
-              the loops go on.
+              over blocks of steps, as soon as the loops have made a block's inputs, by
+              a helper thread while the loops go on: the input projections ahead of the
+              forward loop, the backward's coefficients behind it, and behind the
+              backward loop the weight gradients, the x part of dxc and the products
+              that only read ds and top_diff_h.
 ``run_stepwise``  the readable cell of ``cell.py`` called step by step, as the seed does.
 
 Tests hold the two to 1e-12 of each other and to an independent reference.
@@ -20,87 +22,18 @@ loops run exactly as before.
 
 from __future__ import annotations
 
-import contextvars
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 
 from .blas import single_threaded
 from .cell import check_variant
+from .helper import Blocks
 from .interventions import NONE, Interventions, LayerPlan
 from .losses import ToyLoss
 from .params import PARAM_NAMES, Params
 from .trace import BACKWARD_NAMES, FORWARD_NAMES, GATE_ORDER, Trace
-
-# The GEMMs around the loops are split into blocks of BLOCK steps for a helper thread: the
-# input projections ahead of the forward loop, and the backward's (sum_t outer(dz[t],
-# xc[t]) and dz @ Wx), which need dz only, each block as soon as the recurrence (from the
-# last step down) has filled it. On a machine with a free core they cost nothing; on a
-# busy one what they would have. Ordinary Python threads, not BLAS's own: numpy releases
-# the GIL inside BLAS, and BLAS stays on one thread (blas.py), whose idle workers would
-# otherwise spin against the loop on a busy machine. Shorter passes do it all inline.
-BLOCK = 128
-_HELPER_NAME = "lstm-engine-gemm"
-_helper: ThreadPoolExecutor | None = None
-
-
-def _helper_thread() -> ThreadPoolExecutor:
-    global _helper
-    if _helper is None:
-        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_HELPER_NAME)
-    return _helper
-
-
-def _on_helper(fn, *args) -> Future:
-    """``fn(*args)`` on the helper thread; done here and now instead when this is the
-    helper itself (a record run on it would wait for itself) or when the interpreter is
-    shutting down (the helper takes no more work). The helper runs ``fn`` in the caller's
-    context, so numpy's error settings (``np.errstate``, a context variable) hold there too:
-    a caller that ignores overflow in an exploding pass hears no warning from the helper."""
-    if not threading.current_thread().name.startswith(_HELPER_NAME):
-        try:
-            return _helper_thread().submit(contextvars.copy_context().run, fn, *args)
-        except RuntimeError:                                # shut down
-            pass
-    done: Future = Future()
-    try:
-        done.set_result(fn(*args))
-    except Exception as err:                                # noqa: BLE001 - re-raised by result()
-        done.set_exception(err)
-    return done
-
-
-class _BlockGradients:
-    """wdiff = sum_t outer(dz[t], xc[t]) and dxc[:, :X] = dz @ Wx, block by block on the
-    helper thread (one thread, blocks in submission order: the same sums every run), or
-    as one block here for a short pass."""
-
-    def __init__(self, dz, xc, W, dxc, X):
-        self.dz, self.xc, self.Wx, self.dxc, self.X = dz, xc, W[:, :X], dxc, X
-        self.wdiff = self.part = None             # made by the first block
-        self.jobs = []
-
-    def submit(self, lo: int, hi: int) -> None:
-        self.jobs.append(_on_helper(self.block, lo, hi))
-
-    def block(self, lo: int, hi: int) -> None:
-        dz = self.dz[lo:hi]
-        self.dxc[lo:hi, :self.X] = dz @ self.Wx
-        if self.wdiff is None:                    # the first (for a short pass, the only)
-            self.wdiff = dz.T @ self.xc[lo:hi]
-            return
-        if self.part is None:
-            self.part = np.empty_like(self.wdiff)
-        np.matmul(dz.T, self.xc[lo:hi], out=self.part)
-        self.wdiff += self.part
-
-    def result(self) -> np.ndarray:
-        for job in self.jobs:
-            job.result()                                    # re-raises a failure
-        assert self.wdiff is not None                       # the first block made it
-        return self.wdiff
 
 
 def _prepare(params: Params, x, y, loss, dtype):
@@ -137,23 +70,34 @@ def gate_slices(H: int) -> tuple[slice, slice, slice, slice]:
     return i, f, o, g
 
 
-def backward_coefficients(i, f, o, g, s, s_before, variant: str):
+def backward_coefficients(i, f, o, g, s, s_before, variant: str, out=None):
     """The per-step factors that make one backward step two multiplications and a mat-vec.
 
     ``ds = A*top_diff_h + top_diff_s`` with A = o (seed) or o*(1-tanh(s)^2) (standard), and
     the gate pre-activation gradients stacked in GATE_ORDER are ``dz = C * [ds, ds,
     top_diff_h, ds]``. Also returns ``s_out``, what o multiplies: s (seed) or tanh(s).
+    For the seed A and s_out are o and s themselves. ``out``: arrays (A, C, s_out) to
+    write into, e.g. a block of a pass's rows (A and s_out unused for the seed).
     """
     T, H = s.shape
-    tanh_s = None if variant == "seed" else np.tanh(s)
-    s_out = s if tanh_s is None else tanh_s
-    A = o.copy() if tanh_s is None else o * (1.0 - tanh_s * tanh_s)
-    C = np.empty((T, 4 * H), s.dtype)
-    gi, gf, go, gg = gate_slices(H)
-    np.multiply(i * (1.0 - i), g, out=C[:, gi])             # d i_input / ds = i(1-i) * g
-    np.multiply(f * (1.0 - f), s_before, out=C[:, gf])      # d f_input / ds = f(1-f) * s_prev
-    np.multiply(o * (1.0 - o), s_out, out=C[:, go])         # d o_input / dh = o(1-o) * s_out
-    np.multiply(1.0 - g * g, i, out=C[:, gg])               # d g_input / ds = (1-g^2) * i
+    seed = variant == "seed"
+    if out is None:
+        out = (None if seed else np.empty_like(s), np.empty((T, 4 * H), s.dtype),
+               None if seed else np.empty_like(s))
+    A, C, s_out = (o, out[1], s) if seed else out
+    if not seed:
+        np.tanh(s, out=s_out)
+        np.multiply(s_out, s_out, out=A)
+        np.subtract(1.0, A, out=A)
+        A *= o                                              # o (1 - tanh(s)^2)
+    ci, cf, co, cg = (C[:, k] for k in gate_slices(H))
+    for c, gate, factor in ((ci, i, g), (cf, f, s_before), (co, o, s_out)):
+        np.subtract(1.0, gate, out=c)                       # d i_input / ds = i(1-i) * g
+        c *= gate                                           # d f_input / ds = f(1-f) * s_prev
+        c *= factor                                         # d o_input / dh = o(1-o) * s_out
+    np.multiply(g, g, out=cg)
+    np.subtract(1.0, cg, out=cg)
+    cg *= i                                                 # d g_input / ds = (1-g^2) * i
     return A, C, s_out
 
 
@@ -169,28 +113,47 @@ def _steps_acting(mask: np.ndarray | None) -> np.ndarray:
 class ForwardPass:
     """One layer's forward pass over all steps: ``W`` (4H, X+H) stacked in GATE_ORDER
     (the weights the pass computed with: scaled blocks scaled), ``xc_buf`` (T+1, X+H)
-    with h(t) in row t+1, ``gates`` (T, 4H) in GATE_ORDER, ``s``, and the layer's
-    interventions ``plan`` (None: none)."""
+    with h(t) in row t+1, ``gates`` (T, 4H) in GATE_ORDER, ``s_buf`` (T+1, H) with s(t)
+    in row t+1, the layer's interventions ``plan`` (None: none), and for the backward
+    its ``coefficients`` (A, C, s_out of ``backward_coefficients``, computed block by
+    block by ``blocks``), and on the way ``WhT``, the recurrent weights transposed (H, 4H)
+    for its mat-vec, and the ``buffers`` of ``_backward_buffers`` (all None for a forward
+    alone)."""
 
     params: Params
     variant: str
     W: np.ndarray
     xc_buf: np.ndarray
     gates: np.ndarray
-    s: np.ndarray
+    s_buf: np.ndarray
     plan: LayerPlan | None = None
+    coefficients: tuple | None = None
+    WhT: Future | None = None
+    buffers: Future | None = None
+    blocks: Blocks | None = None
 
     @property
     def h(self) -> np.ndarray:
         """h (T, H): a view of ``xc_buf``, the next layer's input."""
         return self.xc_buf[1:, self.params.inputs:]
 
+    @property
+    def s(self) -> np.ndarray:
+        return self.s_buf[1:]
 
-def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: PLR0915 - the hot loop, read top to bottom; an intervention acts inline where it changes the step
-             plan: LayerPlan | None = None) -> ForwardPass:
+    @property
+    def s_before(self) -> np.ndarray:
+        """s(t-1) (T, H), zero at t=0: a view of ``s_buf``."""
+        return self.s_buf[:-1]
+
+
+def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: C901, PLR0915 - the hot loop, read top to bottom; an intervention acts inline where it changes the step
+             plan: LayerPlan | None = None, backward: bool = True) -> ForwardPass:
     """The forward pass of one layer over all steps of x (T, X), h(-1) = s(-1) = 0,
     with the layer's interventions ``plan``: scaled weight blocks, gates held at their
-    clamped values, knocked-out units' s (and so h) set to 0."""
+    clamped values, knocked-out units' s (and so h) set to 0. ``backward``: also prepare
+    what the backward needs on the helper thread: its coefficients, block by block as
+    the loop leaves each block, Wh^T and the arrays its loop writes."""
     dt = p.dtype
     T, X, H = x.shape[0], p.inputs, p.hidden
     seed = variant == "seed"
@@ -208,62 +171,98 @@ def _forward(p: Params, x: np.ndarray, variant: str,  # noqa: PLR0915 - the hot 
         clamp_at, knock_at = _steps_acting(clamped), _steps_acting(knocked)
     sign = np.ones((4 * H, 1), dt)
     sign[: 3 * H] = -1.0
-    Wneg = W * sign
-    Wx, Wh = Wneg[:, :X], np.ascontiguousarray(Wneg[:, X:])
+    Wx = W[:, :X] * sign
+    Wh = W[:, X:] * sign                                    # contiguous: the loop's mat-vec
     b = np.concatenate([p.bi, p.bf, p.bo, p.bg]) * sign[:, 0]
     sig, tan = slice(0, 3 * H), slice(3 * H, 4 * H)
     gi, gf, go, gg = gate_slices(H)
 
-    # All input projections, one GEMM per block of steps on the helper thread: the loop
-    # waits only for the first block, then finds each next one done.
-    z = np.empty((T, 4 * H), dt)
-
-    def project(lo: int, hi: int) -> None:
-        np.matmul(x[lo:hi], Wx.T, out=z[lo:hi])
-        z[lo:hi] += b
-
-    if T >= 2 * BLOCK:
-        jobs = [_on_helper(project, lo, min(lo + BLOCK, T))
-                for lo in range(0, T, BLOCK)]
-    else:
-        project(0, T)
-        jobs = None
-    # xc(t) = [x(t), h(t-1)]: h(t) is written straight into row t+1, so h is a view.
+    # xc(t) = [x(t), h(t-1)]: h(t) is written straight into row t+1, so h is a view; the
+    # same for s, so that s(t-1) is a view too.
     xc_buf = np.empty((T + 1, X + H), dt)
-    xc_buf[:T, :X] = x
     xc_buf[T, :X] = 0.0
     xc_buf[0, X:] = 0.0
-    h = xc_buf[1:, X:]
+    h = xc_buf[:, X:]                                       # h(t) in row t+1
+    s = np.empty((T + 1, H), dt)                            # s(t) in row t+1
+    s[0] = 0.0
     gates = np.empty((T, 4 * H), dt)
-    s = np.empty((T, H), dt)
-    s_prev = np.zeros(H, dt)
+    a_sig, a_tan = gates[:, sig], gates[:, tan]
+    i, f, o, g = (gates[:, k] for k in (gi, gf, go, gg))
     rec = np.empty(4 * H, dt)
     tmp = np.empty(H, dt)
-    with np.errstate(over="ignore"):                        # exp(-z) -> inf gives sigmoid 0
-        for t in range(T):
-            if jobs is not None and t % BLOCK == 0:
-                jobs[t // BLOCK].result()                   # this block's projections
-            zt, at, st, ht = z[t], gates[t], s[t], h[t]
-            np.dot(Wh, xc_buf[t, X:], out=rec)              # the recurrent mat-vec
-            zt += rec
-            np.exp(zt[sig], out=at[sig])                    # i, f, o = 1 / (1 + exp(-z))
-            at[sig] += 1.0
-            np.reciprocal(at[sig], out=at[sig])
-            np.tanh(zt[tan], out=at[tan])                   # g = tanh(z)
+
+    # All input projections, one GEMM per block of steps on the helper thread, written
+    # where the gates go (the loop turns each row into its gates in place), with x into
+    # xc: the loop waits only for the first block, then finds each next one done, its
+    # fresh pages already faulted in by the helper (about 1 us per 4 KiB page).
+    def project(lo: int, hi: int) -> None:
+        np.matmul(x[lo:hi], Wx.T, out=gates[lo:hi])
+        gates[lo:hi] += b
+        xc_buf[lo:hi, :X] = x[lo:hi]
+
+    blocks = Blocks(T)
+    projected = [blocks.submit(project, lo, hi) for lo, hi in blocks.ranges]
+    # For the backward, meanwhile: Wh^T, unnegated (its mat-vec reads it row by row), and
+    # the arrays its loop writes, their pages faulted in here rather than there.
+    WhT = blocks.submit(np.ascontiguousarray, W[:, X:].T) if backward else None
+    buffers = blocks.submit(_backward_buffers, T, X, H, dt) if backward else None
+
+    # The backward's coefficients (``backward_coefficients``) of each block of steps, on
+    # the helper as the loop leaves the block; A and s_out are o and s themselves for the
+    # seed variant.
+    held = None if plan is None else plan.clamped
+    coefficients = ((o if seed else np.empty((T, H), dt)), np.empty((T, 4 * H), dt),
+                    (s[1:] if seed else np.empty((T, H), dt))) if backward else None
+
+    def coefficients_of(lo: int, hi: int) -> None:
+        assert coefficients is not None                     # asked for: ``backward``
+        A, C, s_out = coefficients
+        backward_coefficients(i[lo:hi], f[lo:hi], o[lo:hi], g[lo:hi], s[lo + 1:hi + 1],
+                              s[lo:hi], variant, out=(A[lo:hi], C[lo:hi], s_out[lo:hi]))
+        if held is not None:
+            C[lo:hi][held[lo:hi]] = 0.0                     # a held gate: d gate/d z = 0
+
+    def forward_steps(lo: int, hi: int) -> None:
+        """Steps lo … hi-1 of the recurrence (a block's projections are in its gates)."""
+        for t in range(lo, hi):
+            at, st = gates[t], s[t + 1]
+            np.dot(Wh, h[t], out=rec)                       # the recurrent mat-vec
+            at += rec                                       # z = Wx x + b + Wh h(t-1)
+            ai, ag = a_sig[t], a_tan[t]
+            np.exp(ai, out=ai)                              # i, f, o = 1 / (1 + exp(-z))
+            np.add(ai, 1.0, out=ai)
+            np.reciprocal(ai, out=ai)
+            np.tanh(ag, out=ag)                             # g = tanh(z)
             if clamped is not None and clamp_at[t]:         # gate := its clamped value
-                np.copyto(at, clamp_value[t], where=clamped[t])
-            np.multiply(at[gg], at[gi], out=st)             # s = g*i + s_prev*f
-            np.multiply(s_prev, at[gf], out=tmp)
+                np.copyto(gates[t], clamp_value[t], where=clamped[t])
+            np.multiply(g[t], i[t], out=st)                 # s = g*i + s_prev*f
+            np.multiply(s[t], f[t], out=tmp)
             st += tmp
             if knocked is not None and knock_at[t]:         # s_j := 0 (and so h_j = 0)
                 st[knocked[t]] = 0.0
+            ht = h[t + 1]
             if seed:
-                np.multiply(st, at[go], out=ht)             # h = s*o
+                np.multiply(st, o[t], out=ht)               # h = s*o
             else:
                 np.tanh(st, out=ht)                         # h = o*tanh(s)
-                ht *= at[go]
-            s_prev = st
-    return ForwardPass(p, variant, W, xc_buf, gates, s, plan)
+                ht *= o[t]
+
+    for (lo, hi), block_projected in zip(blocks.ranges, projected, strict=True):
+        block_projected.result()                            # this block's projections
+        with np.errstate(over="ignore"):                    # exp(-z) -> inf gives sigmoid 0
+            forward_steps(lo, hi)
+        if backward:
+            blocks.submit(coefficients_of, lo, hi)
+    return ForwardPass(p, variant, W, xc_buf, gates, s, plan, coefficients, WhT, buffers,
+                       blocks)
+
+
+def _backward_buffers(T: int, X: int, H: int, dt) -> tuple[np.ndarray, ...]:
+    """The arrays the backward loop writes: top_diff_h, ds, bottom_diff_s (T, H), dz (T, 4H)
+    and dxc (T, X+H), written once here (zeros) so that whoever runs this, not the loop,
+    pays for their fresh pages."""
+    return tuple(np.full(shape, 0.0, dt) for shape in
+                 ((T, H), (T, H), (T, H), (T, 4 * H), (T, X + H)))
 
 
 def check_interventions(interventions, hiddens, inputs: int, steps: int) -> Interventions:
@@ -290,7 +289,7 @@ def forward_loss(params: Params, x, y, variant: str = "seed", loss=None, dtype=N
     p, x, y, loss = _prepare(params, x, y, loss, dtype)
     iv = check_interventions(interventions, (p.hidden,), p.inputs, x.shape[0])
     x, _, plan = _cell_plan(iv, p, x)
-    out = loss.evaluate(_forward(p, x, variant, plan).h, y)
+    out = loss.evaluate(_forward(p, x, variant, plan, backward=False).h, y)
     return float(np.sum(out.loss, dtype=np.float64))
 
 
@@ -325,8 +324,10 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
     gradient, a knocked-out unit's ds is 0, a cut sets bottom_diff_h or bottom_diff_s to
     0 where it acts, and a scaled block's gradient is the factor times the gradient of
     the scaled weights the pass used (docs/equations.md §10)."""
-    p, variant, W, xc_buf, gates, s = (fwd.params, fwd.variant, fwd.W, fwd.xc_buf,
-                                       fwd.gates, fwd.s)
+    p, W, xc_buf, gates, s, s_before = (fwd.params, fwd.W, fwd.xc_buf, fwd.gates, fwd.s,
+                                        fwd.s_before)
+    assert fwd.blocks is not None and fwd.coefficients is not None, "a forward alone"
+    assert fwd.WhT is not None and fwd.buffers is not None
     plan = fwd.plan
     knocked = cut_h = cut_s = None
     knock_at = cut_h_at = cut_s_at = _NEVER
@@ -338,60 +339,64 @@ def _backward(fwd: ForwardPass, dl_dh: np.ndarray) -> tuple[dict, np.ndarray]:  
     gi, gf, go, gg = gate_slices(H)
     xc = xc_buf[:T]
     i, f, o, g = (gates[:, sl] for sl in (gi, gf, go, gg))
-    s_before = np.empty_like(s)                             # s(t-1), zero at t=0
-    s_before[0] = 0.0
-    s_before[1:] = s[:-1]
 
     # ---- the recurrence only ---------------------------------------------------------
-    A, C, s_out = backward_coefficients(i, f, o, g, s, s_before, variant)
-    if plan is not None and plan.clamped is not None:
-        C[plan.clamped] = 0.0                               # a held gate: d gate/d z = 0
-    C4 = C.reshape(T, 4, H)                                 # views, never copies
-
-    WhT = W[:, X:].T.copy()                                 # (H, 4H), unnegated
-    top_diff_h = np.empty((T, H), dt)
-    ds = np.empty((T, H), dt)
-    bottom_diff_s = np.empty((T, H), dt)
-    dz = np.empty((T, 4 * H), dt)
+    top_diff_h, ds, bottom_diff_s, dz, dxc = fwd.buffers.result()
     dz4 = dz.reshape(T, 4, H)
-    dxc = np.empty((T, X + H), dt)
-    carry_h = np.zeros(H, dt)                               # dL(t+1)/dh(t)
-    carry_s = np.zeros(H, dt)                               # dL(t+1)/ds(t)
-    blocks = _BlockGradients(dz, xc, W, dxc, X)
-    threaded = T >= 2 * BLOCK
-    for t in range(T - 1, -1, -1):
-        tdh, dst = top_diff_h[t], ds[t]
-        np.add(dl_dh[t], carry_h, out=tdh)
-        np.multiply(A[t], tdh, out=dst)
-        dst += carry_s
-        if knocked is not None and knock_at[t]:             # s_j(t) := 0 passes nothing
-            dst[knocked[t]] = 0.0
-        np.multiply(C4[t], dst, out=dz4[t])                 # i, f, g rows from ds …
-        np.multiply(C4[t, 2], tdh, out=dz4[t, 2])           # … the o row from top_diff_h
-        carry_s = bottom_diff_s[t]
-        np.multiply(dst, f[t], out=carry_s)
-        carry_h = dxc[t, X:]
-        np.dot(WhT, dz[t], out=carry_h)
-        if cut_s is not None and cut_s_at[t]:               # bottom_diff_s := 0 (cut)
-            carry_s[cut_s[t]] = 0.0
-        if cut_h is not None and cut_h_at[t]:               # bottom_diff_h := 0 (cut)
-            carry_h[cut_h[t]] = 0.0
-        if threaded and t % BLOCK == 0:                     # steps t … t+BLOCK-1 are done
-            blocks.submit(t, min(t + BLOCK, T))
-    del A, C, C4
+    A, C, s_out = fwd.coefficients
+    C4 = C.reshape(T, 4, H)                                 # views, never copies
+    blocks = fwd.blocks
+    blocks.wait()                                           # the forward's coefficients
+    WhT = fwd.WhT.result()                                  # (H, 4H), unnegated
 
-    # ---- everything that is not recurrent, for all steps at once ---------------------
+    # ---- behind it, block by block: everything that only reads what it made ----------
     top_diff_s = np.empty((T, H), dt)
     top_diff_s[-1] = 0.0
-    top_diff_s[:-1] = bottom_diff_s[1:]
-    do = np.multiply(s_out, top_diff_h)
-    di = g * ds
-    dg = i * ds
-    df = np.multiply(s_before, ds, out=s_before)
-    bdiff = dz.sum(axis=0)
-    if not threaded:
-        blocks.block(0, T)
-    wdiff = blocks.result()                                 # sum_t outer(dz[t], xc[t])
+    do, di, dg, df = (np.empty((T, H), dt) for _ in range(4))
+    Wx = W[:, :X]
+    wdiff, part = np.zeros((4 * H, X + H), dt), np.empty((4 * H, X + H), dt)
+    bdiff = np.zeros(4 * H, dt)
+
+    def behind(lo: int, hi: int) -> None:
+        """Steps lo … hi-1, whose recurrence is done (and so is that of every later step)."""
+        dzb, dsb = dz[lo:hi], ds[lo:hi]
+        np.matmul(dzb, Wx, out=dxc[lo:hi, :X])              # dxc[:X] = Wx^T dz
+        np.matmul(dzb.T, xc[lo:hi], out=part)               # sum_t outer(dz[t], xc[t])
+        np.add(wdiff, part, out=wdiff)
+        np.add(bdiff, dzb.sum(axis=0), out=bdiff)
+        end = min(hi, T - 1)                                # top_diff_s(T-1) = 0
+        top_diff_s[lo:end] = bottom_diff_s[lo + 1:end + 1]
+        np.multiply(s_out[lo:hi], top_diff_h[lo:hi], out=do[lo:hi])
+        np.multiply(g[lo:hi], dsb, out=di[lo:hi])
+        np.multiply(i[lo:hi], dsb, out=dg[lo:hi])
+        np.multiply(s_before[lo:hi], dsb, out=df[lo:hi])
+
+    def backward_steps(lo: int, hi: int) -> None:
+        """Steps hi-1 … lo of the recurrence (every later step is done)."""
+        carry_h = dxc[hi, X:] if hi < T else np.zeros(H, dt)     # dL(t+1)/dh(t)
+        carry_s = bottom_diff_s[hi] if hi < T else np.zeros(H, dt)  # dL(t+1)/ds(t)
+        for t in range(hi - 1, lo - 1, -1):
+            tdh, dst = top_diff_h[t], ds[t]
+            np.add(dl_dh[t], carry_h, out=tdh)
+            np.multiply(A[t], tdh, out=dst)
+            dst += carry_s
+            if knocked is not None and knock_at[t]:         # s_j(t) := 0 passes nothing
+                dst[knocked[t]] = 0.0
+            np.multiply(C4[t], dst, out=dz4[t])             # i, f, g rows from ds …
+            np.multiply(C4[t, 2], tdh, out=dz4[t, 2])       # … the o row from top_diff_h
+            carry_s = bottom_diff_s[t]
+            np.multiply(dst, f[t], out=carry_s)
+            carry_h = dxc[t, X:]
+            np.dot(WhT, dz[t], out=carry_h)
+            if cut_s is not None and cut_s_at[t]:           # bottom_diff_s := 0 (cut)
+                carry_s[cut_s[t]] = 0.0
+            if cut_h is not None and cut_h_at[t]:           # bottom_diff_h := 0 (cut)
+                carry_h[cut_h[t]] = 0.0
+
+    for lo, hi in reversed(blocks.ranges):
+        backward_steps(lo, hi)
+        blocks.submit(behind, lo, hi)
+    blocks.wait()
     if plan is not None and plan.scale is not None:
         wdiff = wdiff * plan.scale                          # dL/dW = c * dL/d(cW)
     arrays = dict(

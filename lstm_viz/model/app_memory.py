@@ -7,18 +7,19 @@ and that is estimated from the trace's sizes (``show_bytes``), as measured (offs
 every view drawn at six frames; ``tracemalloc`` for what holds the bytes, resident
 memory for the rest):
 
-    the trace's arrays, each held once (``Trace.nbytes``)        float32: 207 MiB
+    the trace's arrays, each held once (``Trace.nbytes``; read into
+      place, ``lstm_engine.io.place_trace_v1``)                   float32: 207 MiB
     the live gradients: checkpoints (at most 64 MiB) and the bias
       suffix sums, (T+1) x 4H (``lstm_engine.live.live_bytes``)     64 + 39 MiB
-    the pictures: float32 maps of (T, H) for the two time heatmaps
-      and the carousel, the flow's per-step statistics, Qt's images   84 MiB
-      = about PICTURE_ARRAYS arrays of (T, H) in the trace's dtype (7.0 float64,
-        8.6 float32 measured)
+    the pictures: the heatmaps' colour images (20 MiB), the
+      carousel's (10), pyqtgraph's images (5), Qt's backing stores
+      and pixmaps and the allocator's slack (the rest)               97 MiB
+      = about PICTURE_ARRAYS arrays of (T, H) in the trace's dtype (6.9 float64,
+        9.9 float32 measured; the path picture keeps per-step norms only, issue 16)
 
     resident memory added by opening = the trace held + what showing adds (estimated):
-    float32, 233 MiB in its file: +395 MiB = 207 + 188 MiB (show_bytes: 191 MiB)
-    float64, 465 MiB: +694 MiB = 414 + 280 MiB (320 MiB); T=1,000 float64: +146 = 46 +
-    100 MiB (91 MiB: at small sizes Qt's images, which follow the window, weigh more)
+    float32, 233 MiB in its file: +407 MiB = 207 + 200 MiB (show_bytes: 201 MiB)
+    float64, 465 MiB: +691 MiB = 414 + 277 MiB (339 MiB)
 
 Once a trace is read (its own bytes already taken), what showing it adds must fit in
 the memory the engine lets one file take (``memory_limit``: half of MemAvailable,
@@ -34,7 +35,7 @@ from lstm_engine.live import live_bytes
 from lstm_engine.memory import format_bytes, memory_limit
 from lstm_engine.trace import GRAD_NAMES, STEP_NAMES
 
-PICTURE_ARRAYS = 9          # (T, H) arrays the pictures hold: measured 7.0–8.6 (see above)
+PICTURE_ARRAYS = 10         # (T, H) arrays the pictures hold: measured 6.9–9.9 (see above)
 
 
 def trace_nbytes(trace) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstm_engine.paths import PathSplit, path_split
+from lstm_engine.paths import path_norms
 
 from ..model.frame_data import FrameData
 from .known import known_steps
@@ -41,28 +41,22 @@ class PathShares:
     def __init__(self, data: FrameData, layer: int = 0):
         self.data = data
         self.layer = layer
-        self._split: PathSplit | None = None
         self._values: dict | None = None
         self.t = np.arange(data.trace.steps, dtype=np.float32)
 
-    def split(self) -> PathSplit:
-        if self._split is None:
-            with np.errstate(all="ignore"):          # a diverged pass: NaN, drawn as gaps
-                self._split = path_split(self.data.trace, self.layer)
-        return self._split
-
     def values(self) -> dict:
         """Shares and norms over the whole pass, float32 (T,) each, by name: the curves
-        of PATH_CURVES (shares) and ``norm_carousel``, ``norm_through_h``, ``norm_ds``."""
+        of PATH_CURVES (shares) and ``norm_carousel``, ``norm_through_h``, ``norm_ds``.
+        Only these are kept, not the parts themselves (``path_norms``: two (T, H) arrays
+        that nothing draws)."""
         if self._values is None:
-            sp = self.split()
-            with np.errstate(all="ignore"):
-                carousel, through_h = sp.shares()
-                self._values = {
-                    "carousel": carousel, "through_h": through_h,
-                    "norm_carousel": sp.carousel_norm, "norm_through_h": sp.h_norm,
-                    "norm_ds": sp.ds_norm}
-            self._values = {k: np.asarray(v, np.float32) for k, v in self._values.items()}
+            with np.errstate(all="ignore"):          # a diverged pass: NaN, drawn as gaps
+                norms = path_norms(self.data.trace, self.layer)
+                carousel, through_h = norms.shares()
+            values = {"carousel": carousel, "through_h": through_h,
+                      "norm_carousel": norms.carousel_norm, "norm_through_h": norms.h_norm,
+                      "norm_ds": norms.ds_norm}
+            self._values = {k: np.asarray(v, np.float32) for k, v in values.items()}
         return self._values
 
     def state(self, index: int) -> PathState:

@@ -63,6 +63,10 @@ class DepthFlowView(VisibleView):
         self._built = None
         self._grey_key = None
 
+    def layer_changed(self):
+        """Nothing to drop: the picture is of the whole model (``ModelViews``), the same
+        whichever layer the per-step views show."""
+
     @property
     def models(self) -> ModelViews:
         return ModelViews.of(self.session)

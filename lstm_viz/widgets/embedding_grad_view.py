@@ -55,6 +55,10 @@ class EmbeddingGradView(VisibleView):
         self._built = None
         self._shown = None
 
+    def layer_changed(self):
+        """Nothing to drop: the picture is of the whole model (``ModelViews``), the same
+        whichever layer the per-step views show."""
+
     @property
     def models(self) -> ModelViews:
         return ModelViews.of(self.session)

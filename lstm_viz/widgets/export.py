@@ -165,6 +165,21 @@ class _WindowView:
         raise UserError("the window has no table of its own: export a view's CSV")
 
 
+class _ViewNamed:
+    """The view ``views[name]`` as an exportable "view", looked up when exported (a view
+    of ``lazy_dock.LazyViews`` is built the first time it is needed)."""
+
+    def __init__(self, views, name: str):
+        self.views = views
+        self.name = name
+
+    def export_widget(self):
+        return self.views[self.name].export_widget()
+
+    def csv(self) -> str:
+        return self.views[self.name].csv()
+
+
 def add_export_menu(window, views: dict, titles: dict) -> QMenu:
     """File ▸ Export: the window as PNG (1×, 2×, 4×) or SVG, and every view in every
     format its Export button offers (one submenu per view)."""
@@ -178,9 +193,9 @@ def add_export_menu(window, views: dict, titles: dict) -> QMenu:
                        lambda k=kind, x=scale: ask_and_export(window, whole, "lstm-viz window",
                                                               k, x, window.errors))
     menu.addSeparator()
-    for name, view in views.items():
+    for name in views:                    # looked up when chosen: a view may be built later
         sub = menu.addMenu(titles[name])
-        fill_export_menu(sub, window, view, titles[name], window.errors)
+        fill_export_menu(sub, window, _ViewNamed(views, name), titles[name], window.errors)
     anchor = window.actions_by_id["export"]
     actions = file_menu.actions()
     after = actions[actions.index(anchor) + 1] if anchor in actions[:-1] else None

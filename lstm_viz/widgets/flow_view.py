@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
@@ -30,6 +31,7 @@ from ..pictures.whatif import other_pass_ds
 from .plain import PlainLabel
 from .plots import (
     CURSOR_PEN,
+    MAX_KEPT,
     MIN_PLOT_HEIGHT,
     Heatmap,
     LogAxis,
@@ -49,6 +51,16 @@ CURVE_PENS = {"ds": pg.mkPen((200, 40, 40), width=1),
 OTHER_PEN = pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DotLine)
 CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
                 "bottom_diff_s": "‖bottom_diff_s(t)‖"}
+
+
+class Band(pg.FillBetweenItem):
+    """The fill between two curves, rebuilt when its view has set both (``updatePath``)
+    or given again from the view's cache (``setPath``). pyqtgraph's own rebuilt it on each
+    curve's change: twice per pass, the first time against the other curve's old data,
+    and each rebuild was the costliest part of showing another layer's pass."""
+
+    def curveChanged(self):
+        pass
 
 
 class FlowView(VisibleView):
@@ -89,6 +101,7 @@ class FlowView(VisibleView):
         self._add_norm_curves()
         # What if (issue 17): the other pass's ‖ds‖ beside this one's, over the whole pass.
         self.other = pg.PlotDataItem(pen=OTHER_PEN)
+        self.other.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.norms.addItem(self.other)
         self.other_label = ""
         session.events.whatif_changed.connect(self._on_trace)
@@ -106,8 +119,7 @@ class FlowView(VisibleView):
         top.addWidget(self.info, 1)
         top.addWidget(self.log)
         self.stack(top, self.graphics)
-        self._keys: dict = {}
-        self._built = None
+        self.trace_changed()
         self.state = None
 
     def _add_norm_curves(self) -> None:
@@ -122,6 +134,9 @@ class FlowView(VisibleView):
             self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
             c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
             c.setParentItem(window)
+            # drawn once per pass into a pixmap: a frame moves the window over it (and the
+            # cursor across it), which then costs a copy, not a redraw of the path
+            c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
             self.curves[name] = c
@@ -133,11 +148,18 @@ class FlowView(VisibleView):
         band = pg.mkBrush(120, 150, 90, 70)
         self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
         self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))
-        self.f_band = pg.FillBetweenItem(self.f_lo, self.f_hi, brush=band)
+        self.f_band = Band(self.f_lo, self.f_hi, brush=band)
+        self.f_band.updatePath()
         self.forget.addItem(self.f_band)
         self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
+        for item in (self.f_band, self.f_median.curve, self.f_hi.curve, self.f_lo.curve):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # as the norms
 
     def trace_changed(self):
+        self._band_paths: dict[int, QPainterPath] = {}    # per layer's pass: its band
+        self.layer_changed()
+
+    def layer_changed(self):
         self._keys = {}
         self._built = None
 
@@ -160,6 +182,12 @@ class FlowView(VisibleView):
         med, q10, q90 = flow.forget()
         self.f_hi.setData(flow.t, q90)
         self.f_lo.setData(flow.t, q10)
+        path = self._band_paths.get(id(vd))     # the pass's band: built once per layer
+        if path is None:
+            self.f_band.updatePath()
+            self._band_paths[id(vd)] = self.f_band.path()
+        else:
+            self.f_band.setPath(path)
         self.f_median.setData(flow.t, med)
         for name, values in flow.curve_values(log).items():
             self.curves[name].setData(flow.t, values, connect="finite")
@@ -263,9 +291,10 @@ class ContributionView(VisibleView):
         self.waiting.setPos(0.5, 0.5)
         self.waiting.hide()
         self.map.plot.addItem(self.waiting, ignoreBounds=True)
-        self.future = pg.ImageItem(axisOrder="col-major")
-        self.future.setZValue(4)
-        self.map.plot.addItem(self.future)
+        self._no_future = pg.ImageItem(axisOrder="col-major")   # before any matrix
+        self.future = self._no_future                            # the mask shown
+        self._futures: dict[int, pg.ImageItem] = {}   # per layer's pass (``_show_future``)
+        self._ticks = None
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.button)
@@ -281,6 +310,11 @@ class ContributionView(VisibleView):
         return cmap_for(SEQUENTIAL)
 
     def trace_changed(self):
+        self.layer_changed()
+        self.map.forget_images()            # keyed by the old pass's layers
+        self._forget_futures()
+
+    def layer_changed(self):
         self.cancel()                       # the matrix of a pass no longer shown
         self._built = None
         self.image = None
@@ -334,17 +368,18 @@ class ContributionView(VisibleView):
         K = len(img.sources)
         if self._built != id(vd):
             self._built = id(vd)
+            self.map.keep_images(min(self.session.num_layers, MAX_KEPT))   # one per layer
             self.map.set_image(np.ascontiguousarray(img.log.T), QRectF(-0.5, 0, T, K),
-                               SEQUENTIAL, img.levels)
+                               SEQUENTIAL, img.levels, key=id(vd))
             self.map.set_special(None if img.overlay is None else
                                  np.ascontiguousarray(img.overlay.transpose(1, 0, 2)))
-            mask = np.zeros((T, K, 4), np.uint8)
-            mask[img.future.T] = (250, 250, 250, 255)
-            self.future.setImage(mask, autoLevels=False, levels=(0, 255))
-            self.future.setRect(QRectF(-0.5, 0, T, K))
+            self._show_future(id(vd), img, T, K)
             step = max(1, K // 6)
-            self.map.plot.getAxis("left").setTicks(
-                [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources) if n % step == 0]])
+            ticks = [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources)
+                      if n % step == 0]]
+            if ticks != self._ticks:            # setTicks redraws the axis, even the same
+                self._ticks = ticks
+                self.map.plot.getAxis("left").setTicks(ticks)
             self.map.bar.setLevels(img.levels)
         lo, hi = vd.known("ds", self.session.view_index)
         if hi <= lo:
@@ -363,6 +398,30 @@ class ContributionView(VisibleView):
         self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
                           f"grey: not computed yet{warn}")
 
+    def _show_future(self, key: int, img, T: int, K: int) -> None:
+        """White where t > k: one mask item per layer's pass, coloured once."""
+        item = self._futures.get(key)
+        if item is None:
+            if len(self._futures) >= MAX_KEPT:
+                self.map.plot.removeItem(self._futures.pop(next(iter(self._futures))))
+            item = self._futures[key] = pg.ImageItem(axisOrder="col-major")
+            item.setZValue(4)
+            self.map.plot.addItem(item)
+            mask = np.zeros((T, K, 4), np.uint8)
+            mask[img.future.T] = (250, 250, 250, 255)
+            item.setImage(mask, autoLevels=False, levels=(0, 255))
+            item.setRect(QRectF(-0.5, 0, T, K))
+        for other in self._futures.values():
+            other.setVisible(other is item)
+        self.future = item
+
+    def _forget_futures(self) -> None:
+        for item in self._futures.values():
+            self.map.plot.removeItem(item)
+        self._futures = {}
+        self.future = self._no_future
+        self._ticks = None
+
     def _show_waiting(self, c, T: int) -> None:
         """No matrix yet: what pressing Compute costs, or how far computing it is."""
         self.button.setEnabled(True)
@@ -372,8 +431,9 @@ class ContributionView(VisibleView):
         wait = WAITING if self.job is None else COMPUTING
         if self.waiting.toPlainText() != wait:
             self.waiting.setText(wait)
-        self.map.image.clear()
-        self.future.clear()
+        self.map.clear()
+        for item in self._futures.values():
+            item.hide()                     # each layer's mask is kept for its matrix
         self.map.set_pending(None)
         self.map.set_special(None)
         self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark

@@ -36,7 +36,7 @@ from ..pictures.tables import csv_text, stack_tables
 from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel, set_plain_tooltip
-from .plots import MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
+from .plots import MAX_KEPT, MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
 from .steady import steady_height
 from .token_axis import use_token_axis
 from .view_base import VisibleView, frame_for_step
@@ -99,7 +99,7 @@ class TimeHeatmapPanel(QWidget):
             self.built = key
             T, n = tm.image.shape
             self.map.set_image(tm.image, QRectF(-0.5, 0, T, n), anchors_for(name),
-                               tm.levels((0, T), False))
+                               tm.levels((0, T), False), key=key)
             self.map.set_special(tm.special)
             self.map.plot.setLabel("left", "xc index" if name == "dxc" else "unit")
             self._split(vd.data.trace.inputs if name == "dxc" else None)
@@ -189,6 +189,11 @@ class TimeHeatmapsView(VisibleView):
     def trace_changed(self):
         for p in self.panels():
             p.built = None
+            p.map.forget_images()               # keyed by the old pass's layers
+
+    def layer_changed(self):
+        for p in self.panels():                 # each layer's pictures are kept
+            p.built = None
 
     def rebuild(self, panel):
         panel.built = None
@@ -198,6 +203,7 @@ class TimeHeatmapsView(VisibleView):
         vd = self.view_data
         tokens = ModelViews.of(self.session).tokens
         for p in self.panels():
+            p.map.keep_images(min(self.session.num_layers, MAX_KEPT))   # one per layer
             p.time_axis.set_tokens(tokens)
             p.refresh(vd, self.session.view_index, self.autoscale.isChecked())
 
@@ -262,7 +268,8 @@ class ParamGradView(VisibleView):
                                        brush=pg.mkBrush(235, 120, 0),
                                        pen=pg.mkPen((90, 40, 0), width=1))
             marks.setZValue(25)
-            h.plot.addItem(marks, ignoreBounds=True)
+            marks.hide()                        # shown with marks only: an empty scatter
+            h.plot.addItem(marks, ignoreBounds=True)   # still cost a paint per repaint
             self.marks[name] = marks
         self._marked = None
         self._marked_map: str | None = None     # the map whose rows are marked, if any
@@ -363,9 +370,11 @@ class ParamGradView(VisibleView):
             return
         self._marked = key
         if self._marked_map is not None:        # only the map marked before is cleared:
-            self.marks[self._marked_map].setData([], [])   # a scatter's setData and a
-            self.maps[self._marked_map].plot.getViewBox().setBorder(None)   # border cost
-            self._marked_map = None             # a repaint each, on every frame otherwise
+            marks = self.marks[self._marked_map]   # a scatter's setData and a border
+            marks.setData([], [])               # cost a repaint each, on every frame
+            marks.hide()                        # otherwise
+            self.maps[self._marked_map].plot.getViewBox().setBorder(None)
+            self._marked_map = None
         if st.changed is None:
             return
         rows = st.changed_rows
@@ -382,6 +391,7 @@ class ParamGradView(VisibleView):
             xs, ys = rows + 0.5, np.full(len(rows), row + 0.85)   # small, at the row's top
         self._marked_map = "bias" if st.changed in BIAS_DIFFS else st.changed
         self.marks[self._marked_map].setData(xs, ys)
+        self.marks[self._marked_map].show()
         h.plot.getViewBox().setBorder(pg.mkPen((235, 120, 0), width=2))
 
     def _key(self, st, name: str):

@@ -28,16 +28,19 @@ class Intervener:
     def __init__(self, window, docks, views):
         self.window = window
         self.session = window.session
-        self.panel = IntervenePanel(self.session, compare=self._compare)
         # In a scroll area: a tab beside the heatmaps must not raise the window's least
         # height (the panel's editor, buttons and two plots are taller than a heatmap's).
+        # The area's least size is its own, so the panel is made when first brought to
+        # the front or asked for (``panel``), not at the start, behind the heatmaps.
         area = QScrollArea()
-        area.setWidget(self.panel)
         area.setWidgetResizable(True)
         area.setFrameShape(QFrame.Shape.NoFrame)
         area.setMinimumSize(120, 60)
+        self._area = area
+        self._panel: IntervenePanel | None = None
         self.dock = window.add_dock("Intervene", "intervene", area,
                                     Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock.visibilityChanged.connect(lambda on: on and self.panel)
         window.tabifyDockWidget(docks["heatmaps"], self.dock)
         docks["heatmaps"].raise_()
         toggle = self.dock.toggleViewAction()
@@ -57,6 +60,15 @@ class Intervener:
         bar = window.timeline.bar
         bar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         bar.customContextMenuRequested.connect(lambda pos: self.timeline_menu_at(bar, pos))
+
+    @property
+    def panel(self) -> IntervenePanel:
+        """The Intervene panel, made on first use."""
+        if self._panel is None:
+            self._panel = IntervenePanel(self.session, compare=self._compare)
+            self._area.setWidget(self._panel)
+            self._panel.show()
+        return self._panel
 
     def _compare(self, preset: str):
         return self.window.workbench.compare(preset)

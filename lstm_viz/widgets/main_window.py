@@ -33,6 +33,7 @@ from .app_settings import AppSettings
 from .busy import busy
 from .errors import ErrorReporter
 from .export import write_png
+from .lazy_dock import LazyDock, LazyViews
 from .plain import (
     PlainLabel,
     ask_text,
@@ -45,7 +46,6 @@ from .source_panel import SourcePanel
 from .status_line import StatusLine
 from .timeline import Timeline
 from .variables_panel import VariablesPanel
-from .view_base import VisibleView
 from .view_docks import add_panel_keys, add_view_docks, settle_docks
 from .window_layout import apply as apply_layout
 from .window_layout import describe as describe_layout
@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
     timeline_bar: QToolBar
     timeline: Timeline
     view_docks: dict[str, QDockWidget]
-    views: dict[str, VisibleView]
+    views: LazyViews
     workbench: Workbench
 
     def __init__(self, session: Session, settings: QSettings | None = None):
@@ -134,8 +134,7 @@ class MainWindow(QMainWindow):
         ev.path_changed.connect(self._update_title)
         self._update_title()
         self._on_speed(session.speed)
-        if settings is not None:
-            self._restore()
+        self._restore()
 
     # ---- construction ---------------------------------------------------------------------
 
@@ -242,13 +241,13 @@ class MainWindow(QMainWindow):
         pinned = s.layers.pinned
         combo.setCurrentIndex(0 if pinned is None else pinned + 1)
 
-    def add_dock(self, title: str, name: str, widget: QWidget,
-                 area: Qt.DockWidgetArea) -> QDockWidget:
-        """A movable, floatable, closable dock around ``widget``; ``name`` keys its place
-        in the saved layout."""
-        dock = QDockWidget(title, self)
+    def add_dock(self, title: str, name: str, widget: QWidget | None, area: Qt.DockWidgetArea,
+                 build=None, place=None, waiting=False) -> QDockWidget:
+        """A movable, floatable, closable dock (``name``: its key in the saved layout) around
+        ``widget``, or with ``build`` a ``LazyDock`` that builds what it holds."""
+        dock = LazyDock(title, self, build, place, waiting) if build else QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        dock.setWidget(widget)                           # None: the LazyDock's, built later
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -470,12 +469,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(files))
 
     def _restore(self):
-        """The layout of the last session, from the settings' checked description (a
-        damaged one was reset with a warning: the default layout stays)."""
-        layout = self.app_settings.layout()
-        if layout is not None:
+        """The last session's layout (with settings), from their checked description (a
+        damaged one was reset with a warning: the default stays); the lazy panels fitted."""
+        if self.app_settings is not None and (layout := self.app_settings.layout()) is not None:
             apply_layout(self, layout)
-        settle_docks(self)                 # floated panels docked; the pass's views fitted
+        settle_docks(self, restored=self.app_settings is not None)
 
     def save_settings(self):
         if self.app_settings is not None:

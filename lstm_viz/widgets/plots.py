@@ -153,6 +153,11 @@ def plain_axes(plot: pg.PlotItem) -> None:
         plot.getAxis(side).enableAutoSIPrefix(False)
 
 
+# Coloured pictures a heatmap keeps (``Heatmap.keep_images``), one per layer of a stacked
+# model: a random walk over its frames changes layer at every other seek.
+MAX_KEPT = 4
+
+
 class Heatmap:
     """A plot with an image, a NaN/Inf overlay, a grey pending region, a cursor line and
     a colour bar, placed in a GraphicsLayout at (row, col) and (row, col + 1)."""
@@ -160,8 +165,10 @@ class Heatmap:
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = "",
                  colspan: int = 1, bar_width: int = 12, order: str = "col-major"):
         axes = {"bottom": StepAxis("bottom"), "left": StepAxis("left")}
+        # No pyqtgraph menu is made to be thrown away (quiet_plot disables it): its view
+        # box's menu was a third of the time a plot took to build.
         self.plot = layout.addPlot(row=row, col=col, colspan=colspan, title=title,
-                                   axisItems=axes)
+                                   axisItems=axes, enableMenu=False)
         quiet_plot(self.plot)
         self.plot.getViewBox().setDefaultPadding(0)
         self.image = pg.ImageItem(axisOrder=order)
@@ -186,6 +193,9 @@ class Heatmap:
         self.levels = (-1.0, 1.0)
         self.rect = QRectF(0, 0, 1, 1)
         self.data: np.ndarray | None = None
+        self.order = order
+        self._kept: dict = {}                   # key -> ImageItem (``keep_images``)
+        self._keep = 0
 
     def keep_picture(self) -> None:
         """For an image set once per pass (only the grey box and cursor move over it):
@@ -193,16 +203,65 @@ class Heatmap:
         the box or the cursor causes."""
         self.image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-    def set_image(self, image: np.ndarray, rect: QRectF, anchors, levels) -> None:
-        """A new image (col-major: axis 0 is x; row-major: axis 0 is y)."""
+    def keep_images(self, count: int) -> None:
+        """Keep the last ``count`` images set with a ``key`` (``set_image``), each in an
+        item of its own that holds its coloured picture: an image set again (the other
+        layer's, a quantity chosen again) is shown without mapping its values through the
+        colour map again. ``forget_images`` drops them: call it whenever what a key
+        stands for may have changed (a new pass)."""
+        if max(0, count) != self._keep:
+            self._keep = max(0, count)
+            self.forget_images()
+
+    def forget_images(self) -> None:
+        for item in self._kept.values():
+            if item is not self.image:
+                self.plot.removeItem(item)
+        self._kept = {}                         # the item shown stays, under no key
+
+    def _image_for(self, key) -> tuple[pg.ImageItem, bool]:
+        """The item for ``key``, shown, and whether it already holds that key's image."""
+        item = self._kept.pop(key, None)
+        found = item is not None
+        if item is None:
+            if all(kept is not self.image for kept in self._kept.values()):
+                item = self.image               # shown under no key: reused
+            elif len(self._kept) >= self._keep:
+                item = self._kept.pop(next(iter(self._kept)))   # the oldest, reused
+            else:
+                item = pg.ImageItem(axisOrder=self.order)
+                item.setCacheMode(self.image.cacheMode())
+                item.setZValue(self.image.zValue())
+                self.plot.addItem(item)
+        self._kept[key] = item                  # the most recent last
+        if item is not self.image:
+            self.image.hide()
+            item.show()
+            self.image = item
+        return item, found
+
+    def set_image(self, image: np.ndarray, rect: QRectF, anchors, levels,
+                  key=None) -> None:
+        """A new image (col-major: axis 0 is x; row-major: axis 0 is y). With a ``key``
+        (see ``keep_images``) for the same key, the same image, rect and colours."""
         self.data = image
         self.rect = rect
         if anchors is not self.anchors:
             self.anchors = anchors
             self.bar.setColorMap(cmap_for(anchors))
-        self.image.setLookupTable(cmap_for(anchors).getLookupTable(nPts=256), update=False)
-        self.image.setImage(image, autoLevels=False, levels=levels)
-        self.image.setRect(rect)
+        found = False
+        if key is not None and self._keep:
+            _, found = self._image_for(key)
+        else:                                   # the item shown gets an image of no key
+            self._kept = {k: v for k, v in self._kept.items() if v is not self.image}
+        if found:
+            if not np.array_equal(self.image.levels, levels):   # setLevels re-colours
+                self.image.setLevels(levels)
+        else:
+            self.image.setLookupTable(cmap_for(anchors).getLookupTable(nPts=256),
+                                      update=False)
+            self.image.setImage(image, autoLevels=False, levels=levels)
+            self.image.setRect(rect)
         self.levels = tuple(levels)
         self.bar.setLevels(levels)
         self.plot.setRange(rect, padding=0)
@@ -217,6 +276,7 @@ class Heatmap:
         """Nothing to show."""
         self.data = None
         self.image.clear()
+        self._kept = {k: v for k, v in self._kept.items() if v is not self.image}
         self.special.hide()
 
     def set_levels(self, levels) -> None:

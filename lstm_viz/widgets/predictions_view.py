@@ -98,6 +98,10 @@ class PredictionsView(VisibleView):
         self._built = None
         self._known = None
 
+    def layer_changed(self):
+        """Nothing to drop: the picture is of the whole model (``ModelViews``), the same
+        whichever layer the per-step views show."""
+
     @property
     def models(self) -> ModelViews:
         return ModelViews.of(self.session)

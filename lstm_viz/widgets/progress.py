@@ -17,10 +17,14 @@ import time
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from ..model.jobs import SLICE
 from .plain import plain_progress_dialog, title_text
 
 DELAY_MS = 500
+# Seconds of a background job's work between two turns of the event loop: the longest a
+# key, a click or a repaint waits while a picture is computed (bench_gui measures the
+# longest pause of the loop during the loss-to-cell matrix against 50 ms). Half of
+# model/jobs.py's SLICE, which paces work whose dialog the user is watching.
+SLICE = 0.025
 
 
 def _left(elapsed: float, done: int, total: int) -> str:

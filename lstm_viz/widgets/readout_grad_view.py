@@ -75,6 +75,10 @@ class ReadoutGradView(VisibleView):
         self._shape = None
         self._shown = None
 
+    def layer_changed(self):
+        """Nothing to drop: the picture is of the whole model (``ModelViews``), the same
+        whichever layer the per-step views show."""
+
     @property
     def models(self) -> ModelViews:
         return ModelViews.of(self.session)

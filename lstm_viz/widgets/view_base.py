@@ -36,31 +36,54 @@ class VisibleView(QWidget):
         self.session = session
         self._stale = True
         self.refreshes = 0
+        # (pass in view, cursor) of the last refresh: a frame event for what is already
+        # drawn (a seek into another layer fires view_layer_changed, whose refresh is of
+        # the new frame, then frame_changed; a new pass fires trace_changed, then
+        # frame_changed) does not draw it twice
+        self._drawn: tuple | None = None
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
-        session.events.view_layer_changed.connect(self._on_trace)   # another layer's trace
+        session.events.view_layer_changed.connect(self._on_layer)   # another layer's trace
 
     def _on_frame(self, *_):
+        if self._drawn == self._now():
+            return
         self.request()
+
+    def _now(self) -> tuple:
+        s = self.session
+        return id(s.data), s.cursor
 
     def _on_trace(self, *_):
         self.trace_changed()
         self.request()
 
+    def _on_layer(self, *_):
+        self.layer_changed()
+        self.request()
+
     def trace_changed(self):
         """Drop whatever was built for the old trace."""
 
+    def layer_changed(self):
+        """Another layer of the same pass is in view: by default, as for a new trace; a
+        view that keeps what it built for each layer drops only what it shows."""
+        self.trace_changed()
+
     def request(self):
         if self.isVisible() and not self.visibleRegion().isEmpty():
-            self._stale = False
-            self.refreshes += 1
-            self.refresh()
+            self._redraw()
         else:
             self._stale = True
+            self._drawn = None
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._in_event(self.catch_up)
+        # A tab behind another is "shown" too, out of sight: it catches up when brought
+        # to the front (its dock's visibilityChanged) or grown into view (resizeEvent),
+        # not here (opening a T=10,000 trace drew the flow and paths tabs for nobody).
+        if not self.visibleRegion().isEmpty():
+            self._in_event(self.catch_up)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)          # e.g. a dock dragged open from zero height
@@ -82,9 +105,14 @@ class VisibleView(QWidget):
         """Refresh now if a frame or trace changed while the view was not drawn (hidden,
         closed, or a tab behind another: its dock's ``visibilityChanged`` calls this)."""
         if self._stale:
-            self._stale = False
-            self.refreshes += 1
-            self.refresh()
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self._stale = False
+        self.refreshes += 1
+        self._drawn = None                  # until the refresh has drawn it all
+        self.refresh()
+        self._drawn = self._now()
 
     def refresh(self):
         raise NotImplementedError

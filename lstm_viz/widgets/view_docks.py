@@ -27,6 +27,7 @@ from .export import ExportButton, add_export_menu
 from .flow_view import ContributionView, FlowView
 from .heatmap_view import ParamGradView, TimeHeatmapsView
 from .intervene_menu import add_intervene
+from .lazy_dock import LazyViews, build_shown, wait_behind
 from .paths_view import PathsView
 from .predictions_view import PredictionsView
 from .readout_grad_view import ReadoutGradView
@@ -50,19 +51,34 @@ PASS_VIEWS = (
 )
 
 
-def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleView]]:
+# Views no larger at their least than the heatmaps (tests/widgets/test_lazy_docks.py),
+# tabbed behind them at the start: built when first brought to the front
+# (``lazy_dock.wait_behind``), not for the first paint.
+BEHIND_HEATMAPS = ("flow", "loss_to_cell", "paths")
+
+
+def add_view_docks(window) -> tuple[dict[str, QDockWidget], LazyViews]:
     """Create the view docks of ``window`` (a MainWindow); returns ({name: dock},
-    {name: view})."""
+    {name: view}). The views of ``PASS_VIEWS`` the shown pass lacks are built when their
+    docks are first shown or looked up (``lazy_dock.py``)."""
     right = Qt.DockWidgetArea.RightDockWidgetArea
     docks: dict[str, QDockWidget] = {}
-    views: dict[str, VisibleView] = {}
+    views = LazyViews(docks)
+    mv = ModelViews.of(window.session)
     for name, title, cls in VIEWS + PASS_VIEWS:
-        view = cls(window.session)
-        view.tools.addWidget(ExportButton(view, title, window.errors, view))
-        docks[name] = window.add_dock(title, name, view, right)
+        def build(cls=cls, title=title) -> VisibleView:
+            view = cls(window.session)
+            view.tools.addWidget(ExportButton(view, title, window.errors, view))
+            return view
+        # A view of what this pass lacks is hidden (``fit_pass_views``): built when shown.
+        lazy = name in BEHIND_HEATMAPS or ((name, title, cls) in PASS_VIEWS
+                                           and not cls.applies(mv))
+        docks[name] = window.add_dock(title, name, None if lazy else build(), right,
+                                      build=build if lazy else None,
+                                      waiting=name in BEHIND_HEATMAPS)
         # A tab brought to the front is not "shown" (it only moves into view): catch up.
-        docks[name].visibilityChanged.connect(lambda on, v=view: on and v.catch_up())
-        views[name] = view
+        docks[name].visibilityChanged.connect(
+            lambda on, n=name: on and views.built(n) and views[n].catch_up())
     # Left: source over variables. Right: carousel over the heatmaps, the other views
     # tabbed with them. Every view is a dock: hide, float, move; the layout persists.
     window.removeDockWidget(window.variables_dock)
@@ -93,6 +109,15 @@ def add_view_docks(window) -> tuple[dict[str, QDockWidget], dict[str, VisibleVie
     window.session.events.trace_changed.connect(lambda *_: fit_pass_views(window))
     window.intervener = add_intervene(window, docks, views)     # what if (issue 17)
     return docks, views
+
+
+def build_for_first_layout(window) -> None:
+    """At the end of the window's construction (after a saved layout is applied): the
+    views behind the heatmaps wait to be brought to the front (``lazy_dock.wait_behind``),
+    every other lazy panel not hidden is built (``lazy_dock.build_shown``)."""
+    docks = window.view_docks
+    wait_behind(window, docks["heatmaps"], [docks[name] for name in BEHIND_HEATMAPS])
+    build_shown(window)
 
 
 def fit_pass_views(window, reset: bool = False) -> None:
@@ -175,12 +200,16 @@ def redock_floating(window) -> None:
             dock.setFloating(False)
 
 
-def settle_docks(window) -> None:
-    """After a saved layout was applied: a panel floated last time comes back docked
-    (``redock_floating``) and the ``PASS_VIEWS`` show as the shown pass has them, not as
-    the layout had them (``fit_pass_views``)."""
-    redock_floating(window)
-    fit_pass_views(window, reset=True)
+def settle_docks(window, restored: bool = True) -> None:
+    """At the end of the window's construction. After a saved layout was applied
+    (``restored``): a panel floated last time comes back docked (``redock_floating``) and
+    the ``PASS_VIEWS`` show as the shown pass has them, not as the layout had them
+    (``fit_pass_views``). Then the lazy panels are fitted to the layout
+    (``build_for_first_layout``)."""
+    if restored:
+        redock_floating(window)
+        fit_pass_views(window, reset=True)
+    build_for_first_layout(window)
 
 
 def show_every_view(window, size=(640, 330)) -> None:

@@ -12,6 +12,7 @@ intent to the session; nothing here owns state of the run.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
@@ -23,6 +24,7 @@ from lstm_engine.textsafe import one_line
 from ..model import crashlog
 from ..model.layout import LayoutProblem
 from .breakpoints_panel import BreakpointsPanel
+from .lazy_dock import LazyDock
 from .plain import ask_text, set_plain_tooltip
 from .progress import run_job
 from .steady import ElidedLabel
@@ -50,9 +52,11 @@ class _ResizeFilter(QObject):
 
 
 def _scrolling(panel):
-    """The panel in a scroll area: a small window scrolls it instead of growing."""
+    """The panel in a scroll area: a small window scrolls it instead of growing (None: a
+    panel put in later, with ``setWidget``)."""
     area = QScrollArea()
-    area.setWidget(panel)
+    if panel is not None:
+        area.setWidget(panel)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setMinimumSize(120, 60)
@@ -64,12 +68,17 @@ class Workbench:
         self.window = window
         self.session = window.session
         report = window.errors.report
-        self.training_panel = TrainingPanel(self.session, report_error=report)
         self.breakpoints_panel = BreakpointsPanel(self.session, report_error=report,
                                                   done_editing=window.focus_home)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        self.training_dock = window.add_dock("Training", "training",
-                                          _scrolling(self.training_panel), bottom)
+        # The training panel (its loss curve, gradient map, live driver) is built when the
+        # dock is first shown or the panel asked for (``lazy_dock.py``): most sessions
+        # never train.
+        area = _scrolling(None)
+        self.training_dock = cast(LazyDock, window.add_dock(
+            "Training", "training", area, bottom,
+            build=lambda: TrainingPanel(self.session, report_error=report),
+            place=area.setWidget))
         self.breakpoints_dock = window.add_dock("Breakpoints", "breakpoints",
                                              _scrolling(self.breakpoints_panel), bottom)
         self._share: float | None = None            # the bottom panel's share of the height
@@ -102,6 +111,11 @@ class Workbench:
         ev.frame_changed.connect(self._on_frame)
         ev.no_hit.connect(self._on_no_hit)
         ev.breakpoints_carried.connect(self._on_carried)
+
+    @property
+    def training_panel(self) -> TrainingPanel:
+        """The Training dock's panel, built on first use."""
+        return cast(TrainingPanel, self.training_dock.content())
 
     # ---- status ---------------------------------------------------------------------------
 

@@ -125,8 +125,8 @@ def test_a_lower_is_better_ratio_fails_above_twice_its_target():
 
 GATED = {"floor64": 3.0, "floor32": 3.0, "layers64": 4.2, "layers32": 4.2, "memory": 2.0,
          "payload": 2.2, "seek_median": 48.0, "seek_p95": 80.0, "step_median": 32.0,
-         "loss_to_cell": 2.0, "seek_big": 64.0, "seek_layers": 90.0, "start": 1.6,
-         "open_big": 3.0,
+         "loss_to_cell": 2.0, "loss_to_cell_pause": 100.0, "seek_big": 64.0,
+         "seek_layers": 90.0, "start": 1.6, "open_big": 3.0,
          "open_f64": 2.0, "app_memory": 2.0, "live": 0.425}
 
 

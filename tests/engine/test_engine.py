@@ -48,29 +48,58 @@ def test_fast_recorder_and_readable_cell_agree_to_1e_12(variant):
 
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 1e-5)])
 @pytest.mark.parametrize("extra", [37, 0, -1])
+@pytest.mark.parametrize("variant", ["seed", "standard"])
 def test_long_passes_sum_their_gradients_in_blocks_on_the_helper_and_agree(
-        monkeypatch, dtype, tol, extra):
-    """T >= 2 * BLOCK: the input projections, the weight gradients and dxc's x part come
-    from the helper thread, block by block (a partial last block included), and every
-    array still equals the readable cell's."""
-    from lstm_engine import recorder
+        monkeypatch, dtype, tol, extra, variant):
+    """T >= 2 * BLOCK: the input projections, the backward's coefficients, the weight
+    gradients, dxc's x part and the products behind the backward loop come from the helper
+    thread, block by block (a partial last block included); a shorter pass does each as
+    one block inline; and every array still equals the readable cell's."""
+    from lstm_engine import helper
 
     blocks = []
-    submit = recorder._BlockGradients.submit
+    submit = helper.Blocks.submit
 
-    def counted(self, lo, hi):
-        blocks.append((lo, hi))
-        return submit(self, lo, hi)
-    monkeypatch.setattr(recorder._BlockGradients, "submit", counted)
-    T = 2 * recorder.BLOCK + extra          # a partial last block, whole blocks, inline
+    def counted(self, fn, *args):
+        blocks.append((fn.__name__, *args, self.threaded))
+        return submit(self, fn, *args)
+    monkeypatch.setattr(helper.Blocks, "submit", counted)
+    T = 2 * helper.BLOCK + extra          # a partial last block, whole blocks, inline
     params, x, y = make_run(3, 5, T, seed=2, scale=1.0)
-    fast, slow = record(params, x, y, dtype=dtype), run_stepwise(params, x, y)
-    B = recorder.BLOCK
-    assert sorted(blocks) == ([(lo, min(lo + B, T)) for lo in range(0, T, B)]
-                              if T >= 2 * B else [])
+    fast = record(params, x, y, variant, dtype=dtype)
+    slow = run_stepwise(params, x, y, variant)
+    B = helper.BLOCK
+    threaded = T >= 2 * B
+    ranges = [(lo, min(lo + B, T)) for lo in range(0, T, B)] if threaded else [(0, T)]
+    for job in ("project", "coefficients_of", "behind"):      # each block, once each
+        assert sorted(b[1:] for b in blocks if b[0] == job) == [(*r, threaded) for r in ranges]
+    assert len(blocks) == 3 * len(ranges) + 2        # and, once each, Wh^T and the buffers
+    assert [b[0] for b in blocks].count("ascontiguousarray") == 1
+    assert [b[0] for b in blocks].count("_backward_buffers") == 1
     for name in STEP_NAMES + GRAD_NAMES:
         scale = max(np.max(np.abs(slow[name])), 1e-300)
         assert np.max(np.abs(fast[name] - slow[name])) <= tol * scale, name
+
+
+@pytest.mark.parametrize("variant", ["seed", "standard"])
+def test_a_long_intervened_pass_computes_its_blocks_on_the_helper_and_agrees(variant):
+    """The threaded path with every intervention the backward's blocks honour: a held
+    gate's coefficient zeroed in the block that holds it, knocked-out units, cuts, and a
+    scaled block, across block boundaries."""
+    from lstm_engine.helper import BLOCK as B
+    from lstm_engine.interventions import Interventions
+
+    T = 2 * B + 9
+    iv = Interventions.parse(clamp=[f"f=0.9@{B - 3}:{B + 4}", "o=0.25@5#1"],
+                             knockout=[f"2@{2 * B - 1}:"], scale=["g.h=0.5"],
+                             cut=[f"h@{B}", f"s@{B - 1}#0"])
+    params, x, y = make_run(3, 5, T, seed=6, scale=1.0)
+    fast = record(params, x, y, variant, interventions=iv)
+    slow = run_stepwise(params, x, y, variant, interventions=iv)
+    for name in STEP_NAMES + GRAD_NAMES:
+        scale = max(np.max(np.abs(slow[name])), 1e-300)
+        assert np.max(np.abs(fast[name] - slow[name])) <= 1e-12 * scale, name
+    assert np.all(fast.f[B - 3:B + 4] == 0.9) and np.all(fast.df_input[B - 3:B + 4] == 0)
 
 
 def test_variants_differ_only_where_tanh_enters():
@@ -292,14 +321,14 @@ def test_a_record_run_on_the_helper_thread_or_after_its_shutdown_does_its_blocks
         monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    from lstm_engine import recorder
+    from lstm_engine import helper
 
-    params, x, y = make_run(3, 5, 2 * recorder.BLOCK + 5, seed=3, scale=1.0)
+    params, x, y = make_run(3, 5, 2 * helper.BLOCK + 5, seed=3, scale=1.0)
     want = record(params, x, y)
-    on_helper = recorder._helper_thread().submit(record, params, x, y).result(timeout=60)
+    on_helper = helper._helper_thread().submit(record, params, x, y).result(timeout=60)
     closed = ThreadPoolExecutor(max_workers=1, thread_name_prefix="closed")
     closed.shutdown()
-    monkeypatch.setattr(recorder, "_helper", closed)          # as at interpreter exit
+    monkeypatch.setattr(helper, "_helper", closed)            # as at interpreter exit
     after_shutdown = record(params, x, y)
     for got in (on_helper, after_shutdown):
         for name in STEP_NAMES + GRAD_NAMES:

@@ -69,3 +69,36 @@ def test_a_format_2_trace_shares_its_gate_gradients(tmp_path):
     for layer, want in zip(back.layers, mt.layers, strict=True):
         same_trace(layer, want)
         assert all(np.shares_memory(layer[f"d{k}_input"], layer.dz) for k in "ifog")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", ">f8"])
+def test_a_trace_is_read_into_its_buffers_and_not_copied_together_after(tmp_path, monkeypatch,
+                                                                         dtype):
+    """The gate gradients and xc are read straight into the buffers the trace keeps
+    (``place_trace_v1``): no (T, 4H) concatenation and no second xc buffer afterwards (a
+    transient copy of them stayed in the process's resident memory), big-endian files
+    too."""
+    tr = recorded("float64" if dtype == ">f8" else dtype)
+    io.save_trace(tmp_path / "t.npz", tr)
+    if dtype == ">f8":                              # the same file, written big-endian
+        arrays = io.read_npz(tmp_path / "t.npz", kinds={"meta": "U"})
+        io.save_npz_atomic(tmp_path / "t.npz", {k: v.astype(v.dtype.newbyteorder(">"))
+                                                if v.dtype.kind == "f" else v
+                                                for k, v in arrays.items()})
+    placed = {}
+    real = io.place_trace_v1
+
+    def spy(headers):
+        placed.update(real(headers))
+        return placed
+
+    def no_stacking(_):
+        raise AssertionError("the gate gradients were copied together after reading")
+    monkeypatch.setattr(io, "place_trace_v1", spy)
+    monkeypatch.setattr(io, "stack_gate_gradients", no_stacking)
+    for load in (io.load_trace, lambda p: io.load_model_trace(p).layers[0]):
+        placed.clear()
+        back = load(tmp_path / "t.npz")
+        same_trace(back, tr)
+        assert np.shares_memory(back.dz, placed["di_input"])
+        assert np.shares_memory(back.h, placed["xc"]) and np.shares_memory(back.x, placed["xc"])

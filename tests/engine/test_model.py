@@ -129,9 +129,9 @@ def test_fast_recorder_and_readable_driver_agree_to_1e_12(variant, layers, embed
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
 @pytest.mark.parametrize("variant", ["seed", "standard"])
 def test_long_stacked_passes_use_the_helper_blocks_and_still_agree(dtype, tol, variant):
-    from lstm_engine import recorder
+    from lstm_engine.helper import BLOCK
 
-    T = 2 * recorder.BLOCK + 21                      # every layer takes the threaded path
+    T = 2 * BLOCK + 21                      # every layer takes the threaded path
     model, inputs, y, _ = make_case(2, True, "xent", "every", variant, T=T, seed=4)
     fast = record_model(model, inputs, y, dtype=dtype)
     assert fast.dtype == dtype and all(tr.dtype == dtype for tr in fast.layers)

@@ -7,7 +7,7 @@ import pytest
 
 from lstm_engine import Model, init_uniform, record, record_model
 from lstm_engine.interventions import Interventions
-from lstm_engine.paths import model_path_split, path_split
+from lstm_engine.paths import model_path_split, path_norms, path_split
 
 
 def make(layers=1, seed=0, T=40, X=3, H=6, scale=1.0):
@@ -81,3 +81,24 @@ def test_knocked_out_units_have_no_part_and_the_parts_still_sum_to_ds():
     sp = path_split(tr)
     assert np.all(sp.carousel[10:, [1, 4]] == 0.0) and np.all(sp.through_h[10:, [1, 4]] == 0.0)
     assert np.max(np.abs(sp.carousel + sp.through_h - tr.ds)) <= 1e-12 * np.max(np.abs(tr.ds))
+
+
+@pytest.mark.parametrize("variant", ["seed", "standard"])
+@pytest.mark.parametrize("what", ["plain", "knockout", "cut carousel", "float32"])
+def test_path_norms_are_the_norms_of_the_split_without_its_arrays(variant, what):
+    """``path_norms`` (what the picture keeps) is ``path_split``'s norms per step, for an
+    ordinary, knocked-out and cut pass, and for a float32 trace (computed in float64)."""
+    model, x, y = make(seed=5, T=30)
+    iv = {"plain": None, "float32": None,
+          "knockout": Interventions.parse(knockout=["2,4@5:20"]),
+          "cut carousel": Interventions.parse(cut=["s"])}[what]
+    dtype = np.float32 if what == "float32" else np.float64
+    tr = record(model.layers[0].astype(dtype) if what == "float32" else model.layers[0],
+                x.astype(dtype), y.astype(dtype), variant, dtype=dtype, interventions=iv)
+    sp, norms = path_split(tr), path_norms(tr)
+    assert norms.carousel_norm.dtype == norms.h_norm.dtype == norms.ds_norm.dtype == np.float64
+    np.testing.assert_allclose(norms.carousel_norm, sp.carousel_norm, rtol=1e-12)
+    np.testing.assert_allclose(norms.h_norm, sp.h_norm, rtol=1e-12)
+    np.testing.assert_allclose(norms.ds_norm, sp.ds_norm, rtol=1e-12)
+    for a, b in zip(norms.shares(), sp.shares(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)

@@ -9,9 +9,10 @@ warnings into errors here).
 
 import numpy as np
 
+from lstm_engine.helper import BLOCK
 from lstm_engine.init import make_params
 from lstm_engine.interventions import Clamp, Interventions
-from lstm_engine.recorder import BLOCK, record
+from lstm_engine.recorder import record
 
 
 def _exploding_pass():

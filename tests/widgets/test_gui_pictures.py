@@ -24,6 +24,7 @@ def test_a_gradient_statement_marks_the_rows_it_changed(make_window, qtbot):
     qtbot.wait(10)
     xs, ys = view.marks["wo_diff"].getData()
     assert len(ys) == 1 and 0 <= ys[0] < 10                # one mark, at row 0 (inside)
+    assert view.marks["wo_diff"].isVisible()
     assert view.maps["wo_diff"].plot.getViewBox().border.style() != Qt.PenStyle.NoPen
     assert view.change.text().startswith("wo_diff: step 3 changed 1 of 100 rows")
     for other in ("wi_diff", "wf_diff", "wg_diff", "bias"):
@@ -36,6 +37,7 @@ def test_a_gradient_statement_marks_the_rows_it_changed(make_window, qtbot):
     s.goto("bwd:1:dxc")                       # no gradient statement: no marks, no frame
     qtbot.wait(10)
     assert all(len(m.getData()[0]) == 0 for m in view.marks.values())
+    assert not any(m.isVisible() for m in view.marks.values())    # no paint for nothing
     assert all(h.plot.getViewBox().border.style() == Qt.PenStyle.NoPen
                for h in view.maps.values())
 

@@ -201,3 +201,124 @@ def test_the_breakpoints_panel_shows_the_layer_part_for_a_stacked_model(window, 
     assert [bp.spec() for bp in window.session.breakpoints] == ["L1: norm ds < 0.001"]
     one = make_window().findChild(BreakpointsPanel)
     assert "L1" not in one.spec.placeholderText() and "norm ds" in one.spec.placeholderText()
+
+
+def test_a_seek_into_the_other_layer_draws_each_view_once(window, qapp):
+    """The seek fires view_layer_changed (the views redraw for the new layer at the new
+    frame), then frame_changed: that one finds the frame drawn and does not draw it again;
+    a seek within the layer, and a pinned layer's change, still draw once."""
+    w = window
+    s = w.session
+    s.goto("bwd:2:L1:ds")
+    qapp.processEvents()
+    shown = [v for v in w.views.values() if v.isVisible() and not v.visibleRegion().isEmpty()]
+    assert {w.views["heatmaps"], w.views["carousel"]} <= set(shown)
+    before = {v: v.refreshes for v in shown}
+    s.goto("bwd:2:L0:ds")                               # layer 1 -> layer 0
+    assert s.view_layer == 0
+    assert all(v.refreshes == before[v] + 1 for v in shown)
+    heat = w.views["heatmaps"].backward.map
+    assert heat.cursor.value() == 2 and heat.data is not None
+    np.testing.assert_array_equal(heat.data, mt_image(s, "ds"))
+    s.goto("bwd:1:L0:ds")                               # within layer 0
+    assert all(v.refreshes == before[v] + 2 for v in shown)
+    assert heat.cursor.value() == 1
+    s.set_view_layer(1)                                 # pinned: same cursor, other layer
+    assert all(v.refreshes == before[v] + 3 for v in shown)
+    np.testing.assert_array_equal(heat.data, mt_image(s, "ds"))
+
+
+def mt_image(s, name):
+    """The image a time heatmap of ``name`` shows for the layer in view."""
+    return np.asarray(s.trace[name], np.float32)
+
+
+def _band_is_between_the_curves(flow):
+    """The flow view's ∏f band is the fill pyqtgraph builds between the curves shown."""
+    import pyqtgraph as pg
+    fresh = pg.FillBetweenItem(flow.f_lo, flow.f_hi)
+    return flow.f_band.path() == fresh.path() and not fresh.path().isEmpty()
+
+
+def test_the_flow_band_is_kept_per_layer_and_rebuilt_for_a_new_pass(window, make_window,
+                                                                    qapp):
+    w = window
+    s = w.session
+    flow = show(w, "flow", qapp)
+    s.goto("bwd:2:L1:ds")
+    qapp.processEvents()
+    assert _band_is_between_the_curves(flow)
+    layer1 = flow.f_band.path()
+    s.goto("bwd:2:L0:ds")                               # built for layer 0
+    assert _band_is_between_the_curves(flow) and flow.f_band.path() != layer1
+    s.goto("bwd:3:L1:ds")                               # layer 1's again, from the cache
+    assert _band_is_between_the_curves(flow) and flow.f_band.path() == layer1
+    s.goto("fwd:5:L0:s")
+    s.goto("fwd:5:L1:s")
+    assert _band_is_between_the_curves(flow)
+
+
+def test_the_flow_band_follows_an_applied_intervention(make_window, qapp):
+    from lstm_viz.model.config import default_config
+
+    w = make_window(Session(default_config("adding", steps=12, hidden=6)))
+    s = w.session
+    flow = show(w, "flow", qapp)
+    s.goto("bwd:3:ds")
+    qapp.processEvents()
+    assert _band_is_between_the_curves(flow)
+    before = flow.f_band.path()
+    s.whatif.apply("--clamp f=0.5")
+    s.whatif.step("intervened")                         # the debugger steps that pass
+    qapp.processEvents()
+    assert s.trace is s.whatif.intervened
+    assert _band_is_between_the_curves(flow) and flow.f_band.path() != before
+
+
+def test_the_heatmaps_keep_each_layers_picture_until_a_new_pass(window, mt, qapp):
+    """Each layer's time map is coloured once and shown again from its item; a new pass
+    (another model's, same sizes) shows its own numbers, not a kept picture."""
+    w = window
+    s = w.session
+    heat = show(w, "heatmaps", qapp).backward.map
+    s.goto("bwd:2:L1:ds")
+    qapp.processEvents()
+    item1 = heat.image
+    np.testing.assert_array_equal(heat.image.image, mt.layers[1].ds.astype(np.float32))
+    s.goto("bwd:2:L0:ds")
+    qapp.processEvents()
+    assert heat.image is not item1 and not item1.isVisible()
+    np.testing.assert_array_equal(heat.image.image, mt.layers[0].ds.astype(np.float32))
+    s.goto("bwd:3:L1:ds")
+    qapp.processEvents()
+    assert heat.image is item1 and item1.isVisible()
+    np.testing.assert_array_equal(heat.image.image, mt.layers[1].ds.astype(np.float32))
+    rng = np.random.default_rng(11)                    # another pass of the same sizes
+    cells = [init_uniform(4, 7, rng, -0.6, 0.6), init_uniform(7, 5, rng, -0.6, 0.6)]
+    model = Model(cells, "seed", ReadoutMSE(rng.standard_normal((2, 5)), np.zeros(2)))
+    other = record_model(model, rng.standard_normal((T, 4)), rng.standard_normal((T, 2)))
+    s.replace_pass(other, s.config, path=None, keep_cursor=True, end_training=False)
+    qapp.processEvents()
+    for layer in (1, 0, 1):
+        s.goto(f"bwd:2:L{layer}:ds")
+        qapp.processEvents()
+        drawn = [i for i in heat.plot.items if isinstance(i, type(heat.image))
+                 and i.isVisible() and i is not heat.special]
+        assert drawn == [heat.image]
+        np.testing.assert_array_equal(heat.image.image,
+                                      other.layers[layer].ds.astype(np.float32))
+
+
+def test_the_loss_to_cell_map_shows_each_layers_matrix_and_mask(window, qapp):
+    w = window
+    s = w.session
+    view = show(w, "loss_to_cell", qapp)
+    for text in ("bwd:2:L1:ds", "bwd:2:L0:ds", "bwd:4:L1:ds", "bwd:1:L0:ds"):
+        s.goto(text)
+        qapp.processEvents()
+        img = view.view_data.contributions.compute()
+        assert view.image is img
+        np.testing.assert_array_equal(view.map.image.image, img.log.T.astype(np.float32))
+        masks = [i for i in view.map.plot.items if i.zValue() == 4 and i.isVisible()]
+        assert masks == [view.future]
+        np.testing.assert_array_equal(view.future.image[..., 3] > 0, img.future.T)

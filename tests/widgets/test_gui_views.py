@@ -537,3 +537,34 @@ def test_the_carousel_drawing_fits_its_scene_for_either_cell(make_window, qapp):
                 if strip.caption.isVisible():
                     assert strip.caption.sceneBoundingRect().right() < box_left, (
                         variant, frame, strip.caption.text())
+
+
+def test_flow_curves_drawn_from_pixmaps_are_redrawn_when_their_data_change(window,
+                                                                          make_window, qapp):
+    """The curves are cached as pixmaps (a frame only moves windows and the cursor over
+    them): after the log scale goes off, and after frames moved over them, the view draws
+    what a window that never drew the log curves draws."""
+    s = window.session
+    flow = show(window, "flow", qapp)
+    curves = [c.curve for c in flow.curves.values()] + [flow.f_median.curve]
+    assert all(c.cacheMode() == c.CacheMode.DeviceCoordinateCache for c in curves)
+    for text in ("bwd:8:ds", "bwd:3:ds"):
+        s.goto(text)
+        qapp.processEvents()
+    logged = flow.graphics.grab().toImage()
+    flow.log.setChecked(False)
+    s.goto("bwd:5:ds")
+    qapp.processEvents()
+    ref = make_window(Session(default_config("random", steps=12, inputs=4, hidden=6)),
+                      settings_name="ref.ini")
+    ref_flow = ref.views["flow"]
+    ref_flow.log.setChecked(False)
+    ref_flow = show(ref, "flow", qapp)
+    ref.session.goto("bwd:5:ds")
+    qapp.processEvents()
+    assert ref_flow.graphics.size() == flow.graphics.size()
+    assert flow.graphics.grab().toImage() == ref_flow.graphics.grab().toImage()
+    flow.log.setChecked(True)
+    s.goto("bwd:3:ds")
+    qapp.processEvents()
+    assert flow.graphics.grab().toImage() == logged
