@@ -7,7 +7,6 @@ from PySide6.QtCore import QEvent, QObject
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
-from lstm_viz.widgets.intervene_panel import IntervenePanel
 from lstm_viz.widgets.source_panel import SourcePanel
 from lstm_viz.widgets.view_docks import show_every_view
 
@@ -32,7 +31,7 @@ def test_a_random_seek_paints_each_plot_once(make_window, qapp):
     w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
     show_every_view(w)
     s = w.session
-    intervene = w.findChild(IntervenePanel)
+    intervene = w.intervener.panel
     plots = {"paths": w.views["paths"].graphics.viewport(),
              "intervene": intervene.graphics.viewport(),
              "bars": w.variables_panel.plot.plot.viewport()}

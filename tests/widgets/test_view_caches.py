@@ -75,11 +75,9 @@ def test_path_shares_are_dropped_with_the_pass(make_window, qapp):
 
 
 def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window, qapp):
-    from lstm_viz.widgets.intervene_panel import IntervenePanel
-
     w = make_window(_two_layers())
     s = w.session
-    panel = w.findChild(IntervenePanel)
+    panel = w.intervener.panel
 
     def drawn():
         return {k: len(c.getData()[0] if c.getData()[0] is not None else ())
