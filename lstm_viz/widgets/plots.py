@@ -66,6 +66,10 @@ class ColourImage(pg.ImageItem):
 
     _table_of = None                    # the lookup table ``_table`` was made from
     _table: list[int] = []
+    # pyqtgraph's own render state, which this render sets as its does (0.13.7 - 0.14);
+    # a pyqtgraph without them renders its own way, through ``super().render``.
+    _STATE = ("_imageHasNans", "_imageNanLocations", "_processingBuffer", "_displayBuffer",
+              "_renderRequired", "_unrenderable")
 
     def render(self):
         if not self._render_mapped():
@@ -76,7 +80,8 @@ class ColourImage(pg.ImageItem):
         if (image is None or image.ndim != 2 or image.size == 0 or image.dtype.kind != "f"
                 or not isinstance(lut, np.ndarray) or lut.dtype != np.uint8 or lut.ndim != 2
                 or lut.shape[1] not in (3, 4) or not 0 < lut.shape[0] <= 256
-                or levels is None or np.ndim(levels) != 1 or self.autoDownsample):
+                or levels is None or np.ndim(levels) != 1 or self.autoDownsample
+                or not all(hasattr(self, name) for name in self._STATE)):
             return False
         if self._imageHasNans is None:
             self._imageHasNans = bool(np.isnan(image.min()))
