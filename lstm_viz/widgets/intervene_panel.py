@@ -121,6 +121,7 @@ class IntervenePanel(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 1)
         self.curves: dict = {}
+        self._empty = False                       # the curves were emptied (no pass)
         self.cursors = []
         for plot, key in ((self.flow, "ds"), (self.loss, "loss")):
             quiet_plot(plot)
@@ -190,12 +191,14 @@ class IntervenePanel(QWidget):
         both = both_passes(w) if w.has_pass else None
         for (key, which), c in self.curves.items():
             if both is None:
-                c.setData([], [])
+                if not self._empty:             # still no pass (a layer switch): as it was
+                    c.setData([], [])
             else:
                 v = both.ds_norm[which] if key == "ds" else both.loss[which]
                 if key == "ds":                     # a zero is a gap on the log scale
                     v = np.where(v > 0, v, np.nan).astype(np.float32)
                 c.setData(both.t, v, connect="finite")
+        self._empty = both is None
         if both is None:
             self.summary.setText("No intervened pass. " + (w.note or "Right-click a unit, "
                                  "a gate or a step, or write interventions and Apply."))
@@ -211,3 +214,9 @@ class IntervenePanel(QWidget):
         t = s.data.focus_step(s.data.model.frame(s.view_index))
         for line in self.cursors:
             line.setValue(t)
+        if self.graphics.isVisible():
+            # The line moved the x range (it alone bounds it while there is no pass):
+            # settle the range and the axes now, not in the paint (pyqtgraph's
+            # prepareForPaint), where the change would queue a second paint of the plots.
+            for plot in (self.flow, self.loss):
+                plot.vb.prepareForPaint()

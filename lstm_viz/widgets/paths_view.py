@@ -19,7 +19,7 @@ from ..pictures.paths import PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
 from .plain import PlainLabel
 from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .view_base import VisibleView
 
 PENS = {"carousel": pg.mkPen((40, 150, 60), width=1),
@@ -69,25 +69,36 @@ class PathsView(VisibleView):
         self.legend.addItem(self.norm_curves["ds"], LABELS["ds"])
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)        # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self._pictures: dict = {}
+        self._shown: tuple | None = None        # (picture, frame index) on screen
         self.state = None
 
     def trace_changed(self):
-        self._pictures = {}
+        """Another pass or another layer in view: keep the shares of every layer of the
+        pass shown (the layer in view follows the cursor, so a seek changes it often),
+        drop those of any other pass."""
+        layers = self.session.layers
+        self._shown = None
+        self._pictures = {layer: p for layer, p in self._pictures.items()
+                          if layer < layers.count and p.data is layers.data(layer)}
 
     def picture(self) -> PathShares:
         """The layer in view's shares (computed once per pass and layer)."""
         data, layer = self.session.data, self.session.view_layer
-        key = (id(data), layer)
-        if key not in self._pictures:
-            self._pictures = {key: PathShares(data, layer)}
-        return self._pictures[key]
+        found = self._pictures.get(layer)
+        if found is None or found.data is not data:
+            found = self._pictures[layer] = PathShares(data, layer)
+        return found
 
     def refresh(self):
         s = self.session
-        st = self.picture().state(s.view_index)
+        picture, index = self.picture(), s.view_index
+        if (picture, index) == self._shown:
+            return                  # a layer switch refreshes twice (layer, then frame)
+        self._shown = (picture, index)
+        st = picture.state(index)
         self.state = st
         T = s.trace.steps
         self.shares.setXRange(-0.5, T - 0.5, padding=0.01)
@@ -98,6 +109,10 @@ class PathsView(VisibleView):
             c.setData(st.t, np.where(v > 0, v, np.nan).astype(np.float32), connect="finite")
         for line in self.cursor_lines:
             line.setValue(st.cursor)
+        # New data moves the norms' auto range: settle it now, not in the paint (pyqtgraph's
+        # prepareForPaint), where the range change would queue a second paint of the plots.
+        for plot in (self.shares, self.norms):
+            plot.vb.prepareForPaint()
         lo, hi = st.known
         if hi <= lo:
             self.info.setText("ds: not computed yet (backward pass)")

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWi
 
 from ..model.driver_source import driver_state
 from .plain import PlainLabel
-from .steady import steady_height
+from .steady import steady_box, steady_height
 
 CURRENT_BG = QColor(255, 236, 140)
 RAN_MARK = QColor(90, 170, 90)
@@ -229,7 +229,7 @@ class SourcePanel(QWidget):
         self.scroll.viewport().setPalette(palette)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(self.header)
+        layout.addWidget(steady_box(self.header))     # a new frame's text moves nothing
         layout.addWidget(self.scroll, 1)
         self._last = None
         self._queued = False                  # a scroll after the layout is queued

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMainWindow, QSizePolicy
 
 from ..model.frames import STATEMENTS
-from .steady import ElidedLabel, steady_height
+from .steady import ElidedLabel, steady_box, steady_height
 
 
 class StatusLine:
@@ -30,11 +30,14 @@ class StatusLine:
         self.grads.setMinimumWidth(advance("0" * 20))
         for label in (self.frame, self.loss, self.iteration):
             label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        # In boxes: a new text repaints its field, not the whole bar re-laid out (steady.py)
+        self.boxes = {label: steady_box(label)
+                      for label in (self.frame, self.loss, self.grads, self.iteration)}
         bar = window.statusBar()
-        bar.addWidget(self.frame)
-        bar.addWidget(self.loss)
-        bar.addWidget(self.grads, 1)
-        bar.addPermanentWidget(self.iteration)
+        bar.addWidget(self.boxes[self.frame])
+        bar.addWidget(self.boxes[self.loss])
+        bar.addWidget(self.boxes[self.grads], 1)
+        bar.addPermanentWidget(self.boxes[self.iteration])
         ev = session.events
         ev.trace_changed.connect(self._on_trace)
         ev.view_layer_changed.connect(self.update)
@@ -49,7 +52,9 @@ class StatusLine:
         name = max((*STATEMENTS["fwd"], *STATEMENTS["bwd"]), key=len)
         layer = f":L{s.num_layers - 1}" if s.num_layers > 1 else ""
         sample = f"frame bwd:{s.trace.steps - 1}{layer}:{name}  ({n}/{n})"
-        self.frame.setFixedWidth(self.metrics.horizontalAdvance(sample) + 12)
+        width = self.metrics.horizontalAdvance(sample) + 12
+        self.frame.setFixedWidth(width)
+        self.boxes[self.frame].setFixedWidth(width)
         self.update()
 
     def update(self, *_) -> None:

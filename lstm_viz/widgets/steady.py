@@ -4,12 +4,18 @@ A QLabel's height follows its text: a line with "‖" or "⚠" (drawn from a fal
 is taller than one without, so a frame that changes the text can resize the label, re-lay
 out its dock (or the whole window, for the status bar) and repaint every plot in it with
 its axes regenerated. ``steady_height`` fixes the label's height to its tallest line.
+
+Even a label whose size cannot change re-lays out its window when its text does: QLabel's
+``setText`` always calls ``updateGeometry``, which invalidates the parent's layout, and
+each layout's activation invalidates the one above it, up to the main window's (a status
+bar re-laid out also repaints itself whole). ``steady_box`` puts a label in a box with no
+layout, where that request stops; the box stands in the layout for the label.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from .plain import PlainLabel, set_plain_tooltip
 
@@ -64,3 +70,42 @@ class ElidedLabel(PlainLabel):
     def resizeEvent(self, event):
         super().resizeEvent(event)
         self._elide()
+
+
+class _Box(QWidget):
+    """A box with no layout holding one label at its own size (see ``steady_box``)."""
+
+    def __init__(self, label: QLabel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.label = label
+        label.setParent(self)
+        self.setSizePolicy(label.sizePolicy())
+        self.setMinimumSize(label.minimumSize())
+        self.setMaximumSize(label.maximumSize())
+        if label.isHidden() and label.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide):
+            self.hide()                         # hidden on purpose, not just not shown yet
+        label.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        # The label hidden or shown (its own room given to another field): so is its box.
+        if obj is self.label and event.type() in (QEvent.Type.HideToParent,
+                                                  QEvent.Type.ShowToParent):
+            self.setVisible(event.type() == QEvent.Type.ShowToParent)
+        return False
+
+    def sizeHint(self):
+        return self.label.sizeHint()
+
+    def minimumSizeHint(self):
+        return self.label.minimumSizeHint()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.label.setGeometry(self.rect())
+
+
+def steady_box(label: QLabel) -> QWidget:
+    """A box to put in a layout in place of ``label``, whose new texts then repaint the
+    label alone (the label's size must not follow its text: a fixed height and a width
+    its layout gives, as ``steady_height`` and ``ElidedLabel`` make it)."""
+    return _Box(label)

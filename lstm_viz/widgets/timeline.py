@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolTip, QVBoxLayout, Q
 from ..model.config import run_note
 from ..pictures.model_views import ModelViews
 from .plain import PlainLabel
-from .steady import ElidedLabel, steady_height
+from .steady import ElidedLabel, steady_box, steady_height
 
 FORWARD = QColor(120, 160, 220)
 LOSS = QColor(230, 170, 50)
@@ -178,7 +178,7 @@ class Timeline(QWidget):
         steady_height(self.note)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.label, 3)
+        row.addWidget(steady_box(self.label), 3)     # a new frame's text moves nothing
         row.addWidget(self.note, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 2)

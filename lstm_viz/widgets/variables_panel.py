@@ -32,7 +32,7 @@ from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
-from .steady import steady_height
+from .steady import steady_box, steady_height
 
 COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
 GREY = QColor(150, 150, 150)
@@ -150,12 +150,13 @@ class VectorPlot(QWidget):
         layout.setSpacing(1)
         self.top = QHBoxLayout()
         self.top.setContentsMargins(0, 0, 0, 0)
-        self.top.addWidget(self.title, 1)
+        self.top.addWidget(steady_box(self.title), 1)   # a new frame's text moves nothing
         layout.addLayout(self.top)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.hover)
         self.values = np.zeros(0, np.float32)
         self._key = None
+        self._got = None                  # plotted_vector of ``_key``
         self._range = None
         self.plot.scene().sigMouseMoved.connect(self._on_mouse)
         for ev in (session.events.frame_changed, session.events.trace_changed,
@@ -175,19 +176,24 @@ class VectorPlot(QWidget):
             key = (name, "unknown", str(frame), id(s.trace))
         else:
             key = (name, "t" if name != "loss" else "all", s.data.focus_step(frame), id(s.trace))
-        got = None if name is None else plotted_vector(s.data, name, index)
+        same = key == self._key                 # the same vector (the key says what it is)
+        # A seek that changes the selection refreshes twice (selection, then frame): the
+        # second one keeps the vector the first computed (row norms of a matrix, say).
+        got = self._got if same else None if name is None else \
+            plotted_vector(s.data, name, index)
         title = plot_title(s.data, name, index, got)
         if s.num_layers > 1:
             title = f"layer {s.view_layer} · {title}"
         if title != self.title.text():          # the frame in it changes every frame
             self.title.setText(title)
-        if key == self._key:
+        if same:
             return
-        self._key = key
+        self._key, self._got = key, got
         if got is None:
             self._set(np.zeros(0, np.float32))
             if name is not None:          # the axes of this quantity, in this run
                 self._set_range(name, bar_length(s.data, name), np.zeros(0, np.float32))
+            self._settle()
             return
         self._set(np.asarray(got[0]), name)
         X = s.trace.inputs
@@ -196,6 +202,13 @@ class VectorPlot(QWidget):
             self.split.show()
         else:
             self.split.hide()
+        self._settle()
+
+    def _settle(self) -> None:
+        """New bars and range: lay the plot out now, not in the paint (pyqtgraph's
+        prepareForPaint), where the change would queue a second paint of the plot."""
+        if self.plot.isVisible():
+            self.plot.getPlotItem().vb.prepareForPaint()
 
     def _set(self, values: np.ndarray, name: str | None = None) -> None:
         n = values.shape[0]

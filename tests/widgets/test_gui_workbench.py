@@ -3,7 +3,7 @@ comparison view, saved sessions (pytest-qt, offscreen)."""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from lstm_engine.params import PARAM_NAMES
 from lstm_viz.model.config import default_config
@@ -198,7 +198,9 @@ def test_status_bar_shows_the_scrubbed_iteration_and_fits_at_1366_px(make_window
     for label in (st.frame, st.loss, st.iteration):                # shown whole
         assert label.text() == label.full_text()
         assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
-    edges = [(lb.geometry().left(), lb.geometry().right()) for lb in labels]
+    bar = w.statusBar()                                   # (each field sits in a box)
+    edges = [(lb.mapTo(bar, QPoint(0, 0)).x(), lb.mapTo(bar, QPoint(lb.width() - 1, 0)).x())
+             for lb in labels]
     for (_, right), (left, _) in zip(edges, edges[1:], strict=False):
         assert right < left, edges                         # no field overlaps the next
     grads = w.status_line.grads

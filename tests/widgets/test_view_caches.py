@@ -1,0 +1,130 @@
+"""What the panels keep between seeks is dropped exactly when what it shows changes
+(issue 16): the path shares per layer of the pass shown."""
+
+import numpy as np
+
+from lstm_viz.model.config import default_config
+from lstm_viz.model.session import Session
+from lstm_viz.pictures.paths import PathShares
+
+
+def _two_layers(**sizes):
+    return Session(default_config("random", steps=12, inputs=3, hidden=4, layers=2,
+                                  **sizes))
+
+
+def _front(w, name, qapp):
+    w.view_docks[name].show()
+    w.view_docks[name].raise_()
+    qapp.processEvents()
+    return w.views[name]
+
+
+def _same_shares(view, session):
+    """The view's curves are the shares of the layer in view of the pass shown."""
+    fresh = PathShares(session.data, session.view_layer).state(session.view_index)
+    shown = view.state
+    assert np.array_equal(shown.t, fresh.t)
+    for name in fresh.shares:
+        assert np.array_equal(shown.shares[name], fresh.shares[name], equal_nan=True)
+
+
+def test_path_shares_are_kept_per_layer_while_the_cursor_moves(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    s.goto("bwd:5:L0:ds")
+    qapp.processEvents()
+    first = view.picture()
+    s.goto("bwd:5:L1:ds")                     # the other layer comes into view
+    qapp.processEvents()
+    assert s.view_layer == 1 and view.picture() is not first
+    second = view.picture()
+    s.goto("bwd:4:L0:ds")                     # and back: nothing computed again
+    qapp.processEvents()
+    assert s.view_layer == 0 and view.picture() is first
+    _same_shares(view, s)
+    s.goto("bwd:4:L1:ds")
+    qapp.processEvents()
+    assert view.picture() is second
+    _same_shares(view, s)
+
+
+def test_path_shares_are_dropped_with_the_pass(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    for frame in ("bwd:5:L0:ds", "bwd:5:L1:ds"):
+        s.goto(frame)
+        qapp.processEvents()
+    kept = dict(view._pictures)
+    s.configure(s.config.with_(seed=s.config.seed + 1))     # another run: another pass
+    qapp.processEvents()
+    s.goto("bwd:5:L0:ds")
+    qapp.processEvents()
+    assert all(p is not kept.get(layer) for layer, p in view._pictures.items())
+    assert all(p.data is s.layers.data(layer) for layer, p in view._pictures.items())
+    _same_shares(view, s)
+    s.whatif.apply("--cut h@2:6")             # the intervened pass, stepped
+    s.whatif.step("intervened")
+    qapp.processEvents()
+    s.goto("bwd:5:L1:ds")
+    qapp.processEvents()
+    assert view.picture().data is s.data
+    _same_shares(view, s)
+
+
+def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    panel = w.intervener.panel
+
+    def drawn():
+        return {k: len(c.getData()[0] if c.getData()[0] is not None else ())
+                for k, c in panel.curves.items()}
+
+    assert set(drawn().values()) == {0}                   # no intervened pass
+    s.goto("bwd:5:L1:ds")
+    s.goto("bwd:5:L0:ds")                                 # layer switches: still none
+    assert set(drawn().values()) == {0}
+    s.whatif.apply("--cut h@2:6")
+    assert set(drawn().values()) == {12}                  # both passes, every step
+    ds_layer0 = panel.curves["ds", "intervened"].getData()[1].copy()
+    s.goto("bwd:5:L1:ds")                                 # the other layer's ‖ds(t)‖
+    assert not np.array_equal(panel.curves["ds", "intervened"].getData()[1], ds_layer0,
+                              equal_nan=True)
+    s.whatif.clear()
+    assert set(drawn().values()) == {0}
+    s.goto("bwd:5:L0:ds")
+    s.whatif.apply("--cut h@2:6")                         # after none again: drawn again
+    assert set(drawn().values()) == {12}
+    assert np.array_equal(panel.curves["ds", "intervened"].getData()[1], ds_layer0,
+                          equal_nan=True)
+
+
+def test_the_bar_plot_shows_the_vector_of_each_frame_in_any_order(make_window, qapp):
+    # A seek that changes the selection refreshes the plot twice; the second keeps the
+    # first's vector only while the frame, the quantity and the pass are the same.
+    from lstm_viz.pictures.bars import plot_title, plotted_vector
+
+    w = make_window(_two_layers())
+    s = w.session
+    plot = w.variables_panel.plot
+    rng = np.random.default_rng(5)
+    chosen = [None, "wi_diff", "h", "ds", "loss"]
+    for n, i in enumerate(rng.integers(len(s.frames), size=80)):
+        if n % 10 == 9:                       # now and then a quantity of the user's
+            w.variables_panel.follow.setChecked(False)
+            s.select(chosen[(n // 10) % len(chosen)] or "x")
+        elif n % 10 == 0:
+            w.variables_panel.follow.setChecked(True)
+        if n == 40:
+            s.configure(s.config.with_(seed=s.config.seed + 1))    # another pass
+        s.seek(int(i))
+        got = plotted_vector(s.data, s.selected, s.view_index)
+        title = plot_title(s.data, s.selected, s.view_index, got)
+        assert plot.title.text().endswith(title), s.frame_text
+        if got is None:
+            assert plot.values.size == 0
+        else:
+            assert np.array_equal(plot.values, got[0], equal_nan=True), s.frame_text
