@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
+import shiboken6
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QDockWidget, QWidget
 
@@ -114,7 +115,9 @@ def wait_behind(window, front: QDockWidget, docks) -> None:
         return
 
     def build_all(*_):
-        if not window.isVisible():          # the window closing (or hidden): not for that
+        # The window closing, hidden, or already deleted (torn down at interpreter exit
+        # before its docks say they left the screen): nothing to build for.
+        if not shiboken6.isValid(window) or not window.isVisible():
             return
         for dock in waiting:
             if dock.waiting:

@@ -236,3 +236,24 @@ def test_the_start_builds_no_view_box_menu(make_window, monkeypatch):
     w = make_window()
     assert w.views["heatmaps"].forward.map.bar.vb.menu is None   # built, with its bars
     assert made == []
+
+
+def test_a_window_left_open_at_exit_says_nothing(tmp_path):
+    # Torn down at interpreter exit, the window is deleted before its docks report leaving
+    # the screen: the waiting docks' hook must not touch it (it raised RuntimeError).
+    import os
+    import subprocess
+    import sys
+
+    script = ("from PySide6.QtWidgets import QApplication\n"
+              "from lstm_viz.model.session import Session\n"
+              "from lstm_viz.widgets.main_window import MainWindow\n"
+              "app = QApplication([])\n"
+              "w = MainWindow(Session())\n"
+              "w.show()\n"
+              "app.processEvents()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "RuntimeError" not in done.stderr, done.stderr
