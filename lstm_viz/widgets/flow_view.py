@@ -40,7 +40,7 @@ from .plots import (
     quiet_plot,
 )
 from .progress import BackgroundJob
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .view_base import VisibleView, frame_for_step
 
 # Thin (width 1) pens: Qt draws them without stroking; a 2 px pen made the flow view the
@@ -116,7 +116,7 @@ class FlowView(VisibleView):
         self._on_log(True)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         top.addWidget(self.log)
         self.stack(top, self.graphics)
         self.trace_changed()
@@ -298,7 +298,7 @@ class ContributionView(VisibleView):
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.button)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
         self.graphics.scene().sigMouseClicked.connect(self._click)
