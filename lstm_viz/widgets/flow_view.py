@@ -195,6 +195,10 @@ class FlowView(VisibleView):
         self._y_span = self.norms.getViewBox().viewRange()[1]
         self.note.setText("∏ f along the carousel: known after the forward pass")
         self.note.setPos(T / 2, sum(flow.forget_range()) / 2)
+        # New ranges (another pass or layer): settle them now, not in the paint (pyqtgraph's
+        # prepareForPaint), where the range change would queue a second paint of the plots.
+        for plot in (self.norms, self.forget):
+            plot.vb.prepareForPaint()
 
     def _other_pass(self, log: bool) -> None:
         """The pass the debugger does not step (``pictures/whatif.py``), or nothing."""
