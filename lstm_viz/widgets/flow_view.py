@@ -456,6 +456,10 @@ class ContributionView(VisibleView):
             plot.showAxis(side, on)
         self.map.bar.setVisible(on)
         self.waiting.setVisible(not on)
+        # Lay the plot out around its axes now, not in the paint (the layout's request and
+        # pyqtgraph's prepareForPaint), where the change would queue more paints of it.
+        self.graphics.ci.layout.activate()
+        plot.vb.prepareForPaint()
 
     def _hover(self, pos):
         img = self.image

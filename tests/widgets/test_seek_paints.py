@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QObject
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
+from lstm_viz.pictures import contributions
 from lstm_viz.widgets.source_panel import SourcePanel
 from lstm_viz.widgets.view_docks import PASS_VIEWS, VIEWS, show_every_view
 
@@ -156,3 +157,28 @@ def test_the_flow_view_paints_once_a_seek_across_layers(make_window, qapp):
     assert seeks >= 30 and layers == {0, 1}
     for name, n in counter.counts.items():
         assert seeks * 0.5 <= n <= seeks, (name, n, seeks)      # repainted, but once a seek
+
+
+def test_the_loss_to_cell_view_paints_once_a_seek_between_a_matrix_and_none(
+        make_window, qapp, monkeypatch):
+    # One layer's matrix computed, the other's not (it waits for Compute): a seek across
+    # layers shows or hides the axes and the colour bar, laid out at the change, not after
+    # the paint, where the layout queued two more paints.
+    monkeypatch.setattr(contributions, "AUTO_COMPUTE_MACS", 0)
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    s, view = w.session, shown["loss_to_cell"]
+    s.goto("bwd:20:L0:ds")
+    qapp.processEvents()
+    view.view_data.contributions.compute()
+    view._redraw()
+    qapp.processEvents()
+    counter = PaintCounter({"loss_to_cell": view.graphics.viewport()})
+    axes = set()
+    seeks = 0
+    for i in np.random.default_rng(3).integers(len(s.frames), size=40):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+            axes.add((s.view_layer, view.map.bar.isVisible()))
+    assert seeks >= 30 and axes == {(0, True), (1, False)}
+    assert seeks * 0.5 <= counter.counts["loss_to_cell"] <= seeks
