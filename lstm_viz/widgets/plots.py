@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QImage, qRgb, qRgba
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from ..pictures.colors import (
@@ -30,8 +30,91 @@ def colormap(anchors) -> pg.ColorMap:
 _MAPS = {id(DIVERGING): colormap(DIVERGING), id(SEQUENTIAL): colormap(SEQUENTIAL)}
 
 
+def _fixed_lut(cmap: pg.ColorMap) -> np.ndarray:
+    lut = cmap.getLookupTable(nPts=256)
+    lut.setflags(write=False)                   # shared by every image of that map
+    return lut
+
+
+# One table per map, the same array every time: ``ImageItem.setLookupTable`` skips a
+# table it already holds, and ``ColourImage`` keeps the Qt colour table made from it.
+_LUTS = {key: _fixed_lut(cmap) for key, cmap in _MAPS.items()}
+
+
 def cmap_for(anchors) -> pg.ColorMap:
     return _MAPS[id(anchors)]
+
+
+def lut_for(anchors) -> np.ndarray:
+    """The (256, 3) uint8 lookup table of ``anchors``'s colour map (read-only)."""
+    return _LUTS[id(anchors)]
+
+
+class ColourImage(pg.ImageItem):
+    """An ImageItem whose colour-mapped float pictures skip pyqtgraph's per-render
+    Python work (the parameter gradients re-render four maps on most seeks).
+
+    pyqtgraph's ``render`` of a float image with a lookup table rescales it to indices
+    ``i = clip(trunc((v - lo) * N / (hi - lo)), 0, N - 1)`` (N table entries, in float32
+    for float32 data) through a buffered Python loop, and hands Qt an indexed picture with
+    a colour table rebuilt from the table by 256 Python calls on every render. Here the
+    indices are the same arithmetic in whole-array numpy and the colour table is kept per
+    lookup table: the same indexed picture, so the same pixels. Anything else (NaN in the
+    image, no table, per-channel levels, downsampling) is rendered by pyqtgraph.
+    (Converting the picture to an RGB format once, which would spare Qt a conversion per
+    paint, changed pixels: Qt smooths an indexed and an RGB picture differently.)"""
+
+    _table_of = None                    # the lookup table ``_table`` was made from
+    _table: list[int] = []
+    # pyqtgraph's own render state, which this render sets as its does (0.13.7 - 0.14);
+    # a pyqtgraph without them renders its own way, through ``super().render``.
+    _STATE = ("_imageHasNans", "_imageNanLocations", "_processingBuffer", "_displayBuffer",
+              "_renderRequired", "_unrenderable")
+
+    def render(self):
+        if not self._render_mapped():
+            super().render()
+
+    def _render_mapped(self) -> bool:
+        image, lut, levels = self.image, self.lut, self.levels
+        if (image is None or image.ndim != 2 or image.size == 0 or image.dtype.kind != "f"
+                or not isinstance(lut, np.ndarray) or lut.dtype != np.uint8 or lut.ndim != 2
+                or lut.shape[1] not in (3, 4) or not 0 < lut.shape[0] <= 256
+                or levels is None or np.ndim(levels) != 1 or self.autoDownsample
+                or not all(hasattr(self, name) for name in self._STATE)):
+            return False
+        if self._imageHasNans is None:
+            self._imageHasNans = bool(np.isnan(image.min()))
+            self._imageNanLocations = None
+        if self._imageHasNans:
+            return False                        # pyqtgraph makes NaN transparent
+        lo, hi = levels
+        span = hi - lo
+        span = 1 if span == 0 else span
+        n = lut.shape[0]
+        work = np.float32 if np.can_cast(image, np.float32) else np.float64
+        scaled = image.astype(work)             # (a copy): then in place
+        scaled -= float(lo)
+        scaled *= float(n / span)
+        np.clip(scaled, 0, n - 1, out=scaled)
+        index = scaled.astype(np.uint8)
+        if self.axisOrder == "col-major":
+            index = index.T
+        index = np.ascontiguousarray(index)
+        if self._table_of is not lut:
+            make = qRgb if lut.shape[1] == 3 else qRgba
+            self._table = [make(*c) for c in lut.tolist()]
+            self._table_of = lut
+        rows, cols = index.shape
+        qimage = QImage(index.data, cols, rows, index.strides[0], QImage.Format.Format_Indexed8)
+        qimage.setColorTable(self._table)
+        self.qimage = qimage
+        self._index = index                     # the pixels ``qimage`` points into
+        self._processingBuffer = None
+        self._displayBuffer = None
+        self._renderRequired = False
+        self._unrenderable = False
+        return True
 
 
 def cached_axis(axis: pg.AxisItem) -> pg.AxisItem:
@@ -171,8 +254,8 @@ class Heatmap:
                                    axisItems=axes, enableMenu=False)
         quiet_plot(self.plot)
         self.plot.getViewBox().setDefaultPadding(0)
-        self.image = pg.ImageItem(axisOrder=order)
-        self.special = pg.ImageItem(axisOrder=order)
+        self.image = ColourImage(axisOrder=order)
+        self.special = ColourImage(axisOrder=order)
         self.special.setZValue(5)
         self.special.hide()                      # until an image with NaN/Inf is set
         self.pending = QGraphicsRectItem()
@@ -229,7 +312,7 @@ class Heatmap:
             elif len(self._kept) >= self._keep:
                 item = self._kept.pop(next(iter(self._kept)))   # the oldest, reused
             else:
-                item = pg.ImageItem(axisOrder=self.order)
+                item = ColourImage(axisOrder=self.order)
                 item.setCacheMode(self.image.cacheMode())
                 item.setZValue(self.image.zValue())
                 self.plot.addItem(item)
@@ -258,8 +341,7 @@ class Heatmap:
             if not np.array_equal(self.image.levels, levels):   # setLevels re-colours
                 self.image.setLevels(levels)
         else:
-            self.image.setLookupTable(cmap_for(anchors).getLookupTable(nPts=256),
-                                      update=False)
+            self.image.setLookupTable(lut_for(anchors), update=False)
             self.image.setImage(image, autoLevels=False, levels=levels)
             self.image.setRect(rect)
         self.levels = tuple(levels)

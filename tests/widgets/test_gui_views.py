@@ -568,3 +568,35 @@ def test_flow_curves_drawn_from_pixmaps_are_redrawn_when_their_data_change(windo
     s.goto("bwd:3:ds")
     qapp.processEvents()
     assert flow.graphics.grab().toImage() == logged
+
+
+def test_the_loss_to_cell_mask_drawn_from_a_pixmap_follows_frames_and_resizes(window,
+                                                                              make_window, qapp):
+    """The t > k mask is cached as a pixmap (a frame only moves the cursor and the grey
+    box over it): after frames moved and the view was resized and grown back, it draws
+    what a window that never cached it draws, and at the other size too."""
+    s = window.session
+    view = show(window, "loss_to_cell", qapp)
+    assert view.future.cacheMode() == view.future.CacheMode.DeviceCoordinateCache
+    ref = make_window(Session(default_config("random", steps=12, inputs=4, hidden=6)),
+                      settings_name="ref.ini")
+    ref_view = show(ref, "loss_to_cell", qapp)
+    ref_view.future.setCacheMode(ref_view.future.CacheMode.NoCache)
+    for text in ("bwd:8:ds", "bwd:3:ds", "bwd:5:ds"):
+        s.goto(text)
+        qapp.processEvents()
+    ref.session.goto("bwd:5:ds")
+    qapp.processEvents()
+    assert ref_view.graphics.size() == view.graphics.size()
+    assert view.graphics.grab().toImage() == ref_view.graphics.grab().toImage()
+    size = view.graphics.size()
+    for v in (view, ref_view):
+        v.graphics.resize(size.width() - 90, size.height() + 40)
+    qapp.processEvents()
+    assert view.graphics.grab().toImage() == ref_view.graphics.grab().toImage()
+    view.graphics.resize(size)
+    s.goto("bwd:2:ds")
+    ref_view.graphics.resize(size)
+    ref.session.goto("bwd:2:ds")
+    qapp.processEvents()
+    assert view.graphics.grab().toImage() == ref_view.graphics.grab().toImage()
