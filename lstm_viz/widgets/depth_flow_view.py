@@ -16,7 +16,7 @@ from ..pictures.model_views import ModelViews, step_frame
 from ..pictures.tables import csv_text
 from .plain import PlainLabel, set_plain_tooltip
 from .plots import MIN_PLOT_HEIGHT, Heatmap
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .token_axis import use_row_axis, use_token_axis
 from .view_base import VisibleView
 
@@ -48,8 +48,8 @@ class DepthFlowView(VisibleView):
         self.map.plot.addItem(self.grey)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
-        self.stack(top, self.ratio, self.graphics)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
+        self.stack(top, steady_box(self.ratio), self.graphics)
         self.setToolTip("log10 ‖ds(t)‖ of every layer: dark = small gradient, bright = "
                         "large · grey: not computed yet · hover for the value, click to go "
                         "to that step of the backward pass")

@@ -15,7 +15,7 @@ from ..pictures.model_views import ModelViews
 from ..pictures.tables import csv_text
 from .plain import PlainLabel, set_plain_tooltip
 from .plots import MIN_PLOT_HEIGHT, Heatmap
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .token_axis import use_row_axis
 from .view_base import VisibleView
 
@@ -42,7 +42,7 @@ class EmbeddingGradView(VisibleView):
         self.map.plot.invertY(True)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self.setToolTip("dE[v] = Σ of layer 0's dx(t) over the steps t whose token is v, "
                         "for the steps the backward pass has processed · hover for a value")

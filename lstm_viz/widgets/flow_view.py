@@ -40,7 +40,7 @@ from .plots import (
     quiet_plot,
 )
 from .progress import BackgroundJob
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .view_base import VisibleView, frame_for_step
 
 # Thin (width 1) pens: Qt draws them without stroking; a 2 px pen made the flow view the
@@ -116,7 +116,7 @@ class FlowView(VisibleView):
         self._on_log(True)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         top.addWidget(self.log)
         self.stack(top, self.graphics)
         self.trace_changed()
@@ -195,6 +195,10 @@ class FlowView(VisibleView):
         self._y_span = self.norms.getViewBox().viewRange()[1]
         self.note.setText("∏ f along the carousel: known after the forward pass")
         self.note.setPos(T / 2, sum(flow.forget_range()) / 2)
+        # New ranges (another pass or layer): settle them now, not in the paint (pyqtgraph's
+        # prepareForPaint), where the range change would queue a second paint of the plots.
+        for plot in (self.norms, self.forget):
+            plot.vb.prepareForPaint()
 
     def _other_pass(self, log: bool) -> None:
         """The pass the debugger does not step (``pictures/whatif.py``), or nothing."""
@@ -298,7 +302,7 @@ class ContributionView(VisibleView):
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.button)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
         self.graphics.scene().sigMouseClicked.connect(self._click)
@@ -456,6 +460,10 @@ class ContributionView(VisibleView):
             plot.showAxis(side, on)
         self.map.bar.setVisible(on)
         self.waiting.setVisible(not on)
+        # Lay the plot out around its axes now, not in the paint (the layout's request and
+        # pyqtgraph's prepareForPaint), where the change would queue more paints of it.
+        self.graphics.ci.layout.activate()
+        plot.vb.prepareForPaint()
 
     def _hover(self, pos):
         img = self.image

@@ -37,7 +37,7 @@ from ..pictures.time_maps import TIME_BACKWARD, TIME_FORWARD
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel, set_plain_tooltip
 from .plots import MAX_KEPT, MIN_PARAM_GRADS_HEIGHT, MIN_PLOT_HEIGHT, ROOM_PX, Heatmap
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .token_axis import use_token_axis
 from .view_base import VisibleView, frame_for_step
 
@@ -77,7 +77,7 @@ class TimeHeatmapPanel(QWidget):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(PlainLabel("backward:" if backward else "forward:"))
         top.addWidget(self.choose)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         self.top = top
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -282,7 +282,8 @@ class ParamGradView(VisibleView):
         self.change = steady_height(PlainLabel(self))
         self.change.setStyleSheet("color: #a35200")
         self.change.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.stack(top, self.info, self.change, self.graphics)   # captions on rows of their own
+        # captions on rows of their own, in boxes: a new frame's text moves nothing
+        self.stack(top, steady_box(self.info), steady_box(self.change), self.graphics)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
 
     def _add_marks(self) -> dict:

@@ -20,7 +20,7 @@ from ..pictures.model_views import ModelViews, step_frame
 from ..pictures.tables import csv_text
 from .plain import PlainLabel
 from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, quiet_plot
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .token_axis import RowAxis, use_row_axis, use_token_axis
 from .view_base import VisibleView
 
@@ -83,7 +83,7 @@ class PredictionsView(VisibleView):
         self.main.addItem(self.waiting, ignoreBounds=True)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         top.addWidget(self.output)
         self.stack(top, self.graphics)
         self.setToolTip("red: the read-out's prediction · blue circles: the target · grey: "

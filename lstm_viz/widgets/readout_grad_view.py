@@ -17,7 +17,7 @@ from ..pictures.model_views import ModelViews
 from ..pictures.tables import csv_text
 from .plain import PlainLabel, set_plain_tooltip
 from .plots import MIN_PLOT_HEIGHT, Heatmap
-from .steady import steady_height
+from .steady import steady_box, steady_height
 from .token_axis import use_row_axis
 from .view_base import VisibleView
 
@@ -61,7 +61,7 @@ class ReadoutGradView(VisibleView):
         self.graphics.ci.layout.setColumnStretchFactor(0, 10)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.info, 1)
+        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self.setToolTip("the read-out's weight gradient wy_diff = Σ outer(dl/dŷ(t), h_top(t)) "
                         "and by_diff = Σ dl/dŷ(t) (right), summed over the steps the "

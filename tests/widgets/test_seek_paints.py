@@ -3,12 +3,14 @@ inside its paint (pyqtgraph's ``prepareForPaint``) queued a second paint of itse
 label whose text changed re-laid out its window and repainted what did not change."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, QObject
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
+from lstm_viz.pictures import contributions
 from lstm_viz.widgets.source_panel import SourcePanel
-from lstm_viz.widgets.view_docks import show_every_view
+from lstm_viz.widgets.view_docks import PASS_VIEWS, VIEWS, show_every_view
 
 
 class PaintCounter(QObject):
@@ -100,3 +102,83 @@ def test_a_seek_re_lays_out_none_of_the_panels_whose_texts_it_changes(make_windo
     assert len(texts) >= 15                           # the texts did change
     assert counter.counts == dict.fromkeys(watched, 0)
     assert whole.count == 0             # its fields repaint (over its background), not all
+
+
+def _every_view_shown(make_window, qapp, layers: int):
+    """A window of a pass with every view (a read-out, an embedding's tokens, ``layers``
+    stacked layers), each view visible: {name: view}."""
+    w = make_window(Session(default_config("text", steps=40, hidden=8, layers=layers)))
+    show_every_view(w)
+    for _ in range(5):
+        qapp.processEvents()
+    shown = {name: w.views[name] for name, _, _ in VIEWS + PASS_VIEWS
+             if w.view_docks[name].isVisible()}
+    return w, shown
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_random_seek_re_lays_out_no_view(make_window, qapp, layers):
+    # Each view's caption changes every seek; in its box (steady.py) that repaints the
+    # caption alone, not the view and its dock re-laid out.
+    w, shown = _every_view_shown(make_window, qapp, layers)
+    assert {"flow", "heatmaps", "param_grads", "predictions", "readout_grads"} <= set(shown)
+    assert ("depth_flow" in shown) == (layers > 1)
+    watched = {**shown, **{f"{name} dock": w.view_docks[name] for name in shown}}
+    counter = EventCounter(QEvent.Type.LayoutRequest, watched)
+    texts = {name: set() for name in ("flow", "param_grads", "predictions")}
+    s = w.session
+    seeks = 0
+    for i in np.random.default_rng(5).integers(len(s.frames), size=30):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+            for name in texts:
+                texts[name].add(shown[name].info.text())
+    assert seeks >= 25
+    assert all(len(t) >= 5 for t in texts.values()), texts          # the captions changed
+    assert counter.counts == dict.fromkeys(watched, 0)
+
+
+def test_the_flow_view_paints_once_a_seek_across_layers(make_window, qapp):
+    # A seek into the other layer gives the flow view new ranges: settled at the change,
+    # not in the paint, where they queued a second paint of its plots.
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    plots = {name: shown[name].graphics.viewport()
+             for name in ("flow", "predictions", "readout_grads", "depth_flow")}
+    counter = PaintCounter(plots)
+    layers = set()
+    s = w.session
+    seeks = 0
+    for i in np.random.default_rng(3).integers(len(s.frames), size=40):
+        if s.seek(int(i)):
+            seeks += 1
+            layers.add(s.view_layer)
+            qapp.processEvents()
+    assert seeks >= 30 and layers == {0, 1}
+    for name, n in counter.counts.items():
+        assert seeks * 0.5 <= n <= seeks, (name, n, seeks)      # repainted, but once a seek
+
+
+def test_the_loss_to_cell_view_paints_once_a_seek_between_a_matrix_and_none(
+        make_window, qapp, monkeypatch):
+    # One layer's matrix computed, the other's not (it waits for Compute): a seek across
+    # layers shows or hides the axes and the colour bar, laid out at the change, not after
+    # the paint, where the layout queued two more paints.
+    monkeypatch.setattr(contributions, "AUTO_COMPUTE_MACS", 0)
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    s, view = w.session, shown["loss_to_cell"]
+    s.goto("bwd:20:L0:ds")
+    qapp.processEvents()
+    view.view_data.contributions.compute()
+    view._redraw()
+    qapp.processEvents()
+    counter = PaintCounter({"loss_to_cell": view.graphics.viewport()})
+    axes = set()
+    seeks = 0
+    for i in np.random.default_rng(3).integers(len(s.frames), size=40):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+            axes.add((s.view_layer, view.map.bar.isVisible()))
+    assert seeks >= 30 and axes == {(0, True), (1, False)}
+    assert seeks * 0.5 <= counter.counts["loss_to_cell"] <= seeks
