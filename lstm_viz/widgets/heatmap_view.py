@@ -368,6 +368,12 @@ class ParamGradView(VisibleView):
             total = total + sp
         self.special_text = total.text()
         self._mark(st)
+        # New levels or another layer's sizes change the colour bars' labels and so the
+        # layout: settle it and the ranges now (pyqtgraph's prepareForPaint), not in the
+        # paint, where the change would queue a second paint of the maps.
+        self.graphics.ci.layout.activate()
+        for h in self.maps.values():
+            h.plot.vb.prepareForPaint()
         text = st.caption or "not computed yet: gradients accumulate in the backward pass"
         self.info.setText(text + _caption(total))
         set_plain_tooltip(self.info, self.info.text())

@@ -140,11 +140,13 @@ def test_a_random_seek_re_lays_out_no_view(make_window, qapp, layers):
 
 
 def test_the_flow_view_paints_once_a_seek_across_layers(make_window, qapp):
-    # A seek into the other layer gives the flow view new ranges: settled at the change,
-    # not in the paint, where they queued a second paint of its plots.
+    # A seek into the other layer gives the flow view and the parameter gradients new
+    # ranges and axes: settled at the change, not in the paint, where they queued a second
+    # paint of their plots.
     w, shown = _every_view_shown(make_window, qapp, 2)
     plots = {name: shown[name].graphics.viewport()
-             for name in ("flow", "predictions", "readout_grads", "depth_flow")}
+             for name in ("flow", "param_grads", "predictions", "readout_grads",
+                          "depth_flow")}
     counter = PaintCounter(plots)
     layers = set()
     s = w.session
