@@ -102,10 +102,14 @@ def _seek_times(frames, seed, views, forced, config, timings):
     window.show()
     if views:
         show_every_view(window)                # every view visible: the tabbed ones float
-        seconds, pause_ms = loss_to_cell_seconds(window, app)
-        if timings is not None:
-            timings["loss_to_cell_s"] = seconds
-            timings["loss_to_cell_pause_ms"] = pause_ms
+        # The loss-to-cell matrix is computed (on demand, as a user would) at T=1000, where
+        # it takes about a second. At T=10,000 H=512 it is about 40x the work, minutes on
+        # the app's one BLAS thread: that row leaves it waiting for Compute.
+        if session.trace.steps <= 1000:
+            seconds, pause_ms = loss_to_cell_seconds(window, app)
+            if timings is not None:
+                timings["loss_to_cell_s"] = seconds
+                timings["loss_to_cell_pause_ms"] = pause_ms
     else:                                      # the debugger panels alone, for the ratio
         for dock in window.view_docks.values():
             dock.close()
