@@ -4,7 +4,8 @@ panel. No Qt.
 Two pictures, each with a curve per pass: the gradient flow ‖ds(t)‖ = sqrt(Σ_j ds_j(t)²)
 of the layer in view (what the gradient-flow view draws for one pass), and the loss per
 step l(t) of the whole pass (the read-out's, on top of the last layer). Each curve is the
-whole pass, float32; the cursor's step is where the debugger is.
+whole pass, float32; the cursor's step is where the debugger is. The y ranges cover both
+passes' whole curves, so the panel sets its axes once per pass and layer, not per frame.
 """
 
 from __future__ import annotations
@@ -15,17 +16,22 @@ import numpy as np
 
 from ..model.levels import saturate
 from ..model.whatif import PASSES
+from .flow import _padded
 
 
 @dataclass(frozen=True)
 class BothPasses:
     """``t`` (T,), and per pass in PASSES: ``ds_norm`` and ``loss`` (T,) each, float32;
-    ``total`` L = Σ_t l(t) of each pass (float64)."""
+    ``total`` L = Σ_t l(t) of each pass (float64). ``ds_range`` is the y range of both
+    ‖ds‖ curves in log10 units (the panel's scale; zeros and non-finite values left
+    out), ``loss_range`` that of both loss curves, each with a little room."""
 
     t: np.ndarray
     ds_norm: dict
     loss: dict
     total: dict
+    ds_range: tuple[float, float]
+    loss_range: tuple[float, float]
 
 
 def both_passes(whatif, layer: int | None = None) -> BothPasses | None:
@@ -42,7 +48,20 @@ def both_passes(whatif, layer: int | None = None) -> BothPasses | None:
             loss[which] = saturate(per_step)
             total[which] = float(np.sum(per_step))
     T = len(ds["original"])
-    return BothPasses(np.arange(T, dtype=np.float32), ds, loss, total)
+    return BothPasses(np.arange(T, dtype=np.float32), ds, loss, total,
+                      _log_range(np.concatenate(list(ds.values()))),
+                      _padded(_finite(np.concatenate(list(loss.values()))), floor=None, pad=0.1))
+
+
+def _finite(v: np.ndarray) -> np.ndarray:
+    return v[np.isfinite(v)]
+
+
+def _log_range(v: np.ndarray) -> tuple[float, float]:
+    """The range of log10 v over the finite positive values (what a log axis draws)."""
+    v = _finite(v)
+    with np.errstate(all="ignore"):
+        return _padded(np.log10(v[v > 0]), floor=None, pad=0.1)
 
 
 def other_pass_ds(session, log: bool) -> tuple[str, np.ndarray, np.ndarray] | None:

@@ -135,6 +135,15 @@ def test_comparison_holds_original_intervened_and_difference(session):
     np.testing.assert_allclose(both.ds_norm["intervened"], np.linalg.norm(b, axis=1),
                                rtol=1e-6)
     np.testing.assert_allclose(both.loss["original"], session.whatif.original.loss, rtol=1e-6)
+    # the y ranges span both passes' curves (ds on its log scale), 10% room either side
+    norms = np.concatenate([np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)])
+    lo, hi = np.log10(norms[norms > 0].min()), np.log10(norms.max())
+    np.testing.assert_allclose(both.ds_range, [lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)],
+                               rtol=1e-5)
+    losses = np.concatenate([session.whatif.original.loss, session.whatif.intervened.loss])
+    lo, hi = losses.min(), losses.max()
+    np.testing.assert_allclose(both.loss_range, [lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)],
+                               rtol=1e-5)
 
 
 def test_comparison_without_a_pass_says_so(session):

@@ -1,11 +1,12 @@
 """What the panels keep between seeks is dropped exactly when what it shows changes
-(issue 16): the path shares per layer of the pass shown."""
+(issue 16): the path shares per layer of the pass shown, the Intervene panel's ranges."""
 
 import numpy as np
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
 from lstm_viz.pictures.paths import PathShares
+from lstm_viz.pictures.whatif import both_passes
 
 
 def _two_layers(**sizes):
@@ -100,6 +101,45 @@ def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window,
     assert set(drawn().values()) == {12}
     assert np.array_equal(panel.curves["ds", "intervened"].getData()[1], ds_layer0,
                           equal_nan=True)
+
+
+def test_the_intervene_ranges_are_set_per_pass_layer_and_length(make_window, qapp):
+    # The axes are set, not auto-ranged, so that a seek re-ranges none: they must follow
+    # what they frame (the steps of the pass, both passes' curves of the layer in view).
+    w = make_window(_two_layers())
+    s = w.session
+    panel = w.intervener.panel
+
+    def ranges():
+        (x, ds), loss = panel.flow.vb.viewRange(), panel.loss.vb.viewRange()[1]
+        assert np.allclose(panel.loss.vb.viewRange()[0], x)          # linked
+        return x, ds, loss
+
+    def steps(T):                       # the steps of the pass with 1% room
+        return [-0.5 - 0.01 * T, T - 0.5 + 0.01 * T]
+
+    empty = ranges()
+    assert np.allclose(empty[0], steps(12)) and np.allclose(empty[1:], [[0, 1], [0, 1]])
+    for i in (3, len(s.frames) - 5, 40):
+        s.seek(i)
+        assert np.allclose(ranges(), empty)                   # the cursor moves alone
+    s.goto("bwd:5:L0:ds")
+    s.whatif.apply("--cut h@2:6")
+    layer0 = both_passes(s.whatif, 0)
+    assert np.allclose(ranges(), [steps(12), layer0.ds_range, layer0.loss_range])
+    s.goto("bwd:5:L1:ds")                                     # the other layer's ‖ds‖
+    layer1 = both_passes(s.whatif, 1)
+    assert not np.allclose(layer1.ds_range, layer0.ds_range)
+    assert np.allclose(ranges(), [steps(12), layer1.ds_range, layer1.loss_range])
+    s.whatif.step("intervened")                               # the same curves
+    assert np.allclose(ranges(), [steps(12), layer1.ds_range, layer1.loss_range])
+    s.whatif.clear()
+    assert np.allclose(ranges(), empty)
+    s.configure(s.config.with_(steps=20))                     # another length
+    assert np.allclose(ranges()[0], steps(20))
+    s.whatif.apply("--clamp f=1")
+    both = both_passes(s.whatif)
+    assert np.allclose(ranges(), [steps(20), both.ds_range, both.loss_range])
 
 
 def test_the_bar_plot_shows_the_vector_of_each_frame_in_any_order(make_window, qapp):
