@@ -1,5 +1,6 @@
 """What the panels keep between seeks is dropped exactly when what it shows changes
-(issue 16): the path shares per layer of the pass shown, the Intervene panel's ranges."""
+(issue 16): the path shares per layer of the pass shown and the paths view's curves and
+ranges (set once per pass and layer), the Intervene panel's ranges."""
 
 import numpy as np
 
@@ -101,6 +102,75 @@ def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window,
     assert set(drawn().values()) == {12}
     assert np.array_equal(panel.curves["ds", "intervened"].getData()[1], ds_layer0,
                           equal_nan=True)
+
+
+def _paths_show(view, session):
+    """The paths view's axes and curves are those of the layer in view of the pass shown,
+    whole, and its windows show the steps known at the frame, as computed afresh."""
+    fresh = PathShares(session.data, session.view_layer)
+    st = fresh.state(session.view_index)
+    T = session.trace.steps
+    assert np.allclose(view.norms.vb.viewRange()[1], fresh.norm_range())
+    assert np.allclose(view.shares.vb.viewRange()[0], [-0.5 - 0.01 * T, T - 0.5 + 0.01 * T])
+    for plot, curves, values in ((view.shares, view.share_curves, fresh.values()),
+                                 (view.norms, view.norm_curves, fresh.log_norms())):
+        for name, c in curves.items():
+            assert np.array_equal(c.yData, values[name], equal_nan=True)
+            t, v = view.shown(plot, name)
+            assert np.array_equal(t, st.t)
+            assert np.array_equal(v, values[name][st.known[0]:st.known[1]], equal_nan=True)
+
+
+def test_the_paths_curves_and_ranges_follow_pass_layer_and_frame(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    rng = np.random.default_rng(7)
+    layers, known = set(), set()
+    for i in rng.integers(len(s.frames), size=25):       # forward, backward, both layers
+        s.seek(int(i))
+        qapp.processEvents()
+        layers.add(s.view_layer)
+        known.add(len(view.state.t) > 0)
+        _paths_show(view, s)
+    assert layers == {0, 1} and known == {True, False}
+    s.goto("bwd:3:L1:ds")
+    qapp.processEvents()
+    before = view.norms.vb.viewRange()[1]
+    s.configure(s.config.with_(seed=s.config.seed + 1))    # another pass
+    s.goto("bwd:3:L1:ds")
+    qapp.processEvents()
+    assert not np.allclose(view.norms.vb.viewRange()[1], before)
+    _paths_show(view, s)
+    s.whatif.apply("--cut h@2:9/L1")                        # the intervened pass, stepped
+    s.whatif.step("intervened")
+    qapp.processEvents()
+    _paths_show(view, s)
+    s.configure(s.config.with_(steps=20))                  # another length
+    s.goto("bwd:15:L0:ds")
+    qapp.processEvents()
+    _paths_show(view, s)
+
+
+def test_the_paths_view_resized_draws_what_a_fresh_one_does(make_window, qapp):
+    # The curves are drawn once into device pixmaps and the windows clip them: a resize
+    # must draw them at the new size, as a view built at that size does.
+    w = make_window(Session(default_config("random", steps=30, inputs=3, hidden=4)))
+    s = w.session
+    view = _front(w, "paths", qapp)
+    s.goto("bwd:12:ds")
+    qapp.processEvents()
+    small = view.graphics.grab()
+    dock = w.view_docks["paths"]
+    dock.setFloating(True)
+    dock.resize(dock.width() + 150, dock.height() + 90)
+    qapp.processEvents()
+    kept = view.graphics.grab()
+    assert kept.size() != small.size()
+    view._built = view._shown = None                         # built again at this size
+    view.refresh()
+    qapp.processEvents()
+    assert kept.toImage() == view.graphics.grab().toImage()
 
 
 def test_the_intervene_ranges_are_set_per_pass_layer_and_length(make_window, qapp):
