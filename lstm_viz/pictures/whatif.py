@@ -21,22 +21,27 @@ from .flow import _padded
 
 @dataclass(frozen=True)
 class BothPasses:
-    """``t`` (T,), and per pass in PASSES: ``ds_norm`` and ``loss`` (T,) each, float32;
-    ``total`` L = Σ_t l(t) of each pass (float64). ``ds_range`` is the y range of both
-    ‖ds‖ curves in log10 units (the panel's scale; zeros and non-finite values left
+    """``t`` (T,), and per pass in PASSES: ``ds_norm`` and ``loss`` (T,) each, float32,
+    and ``ds_log``, ``ds_norm`` with its zeros as NaN (a gap on a log scale: log 0 is no
+    point); ``total`` L = Σ_t l(t) of each pass (float64). ``ds_range`` is the y range of
+    both ‖ds‖ curves in log10 units (the panel's scale; zeros and non-finite values left
     out), ``loss_range`` that of both loss curves, each with a little room."""
 
     t: np.ndarray
     ds_norm: dict
+    ds_log: dict
     loss: dict
     total: dict
     ds_range: tuple[float, float]
     loss_range: tuple[float, float]
 
 
-def both_passes(whatif, layer: int | None = None) -> BothPasses | None:
-    """The curves of ``whatif``'s two passes (``model/whatif.py``); None without both."""
-    ds, loss, total = {}, {}, {}
+def both_passes(whatif, layer: int | None = None,
+                losses: BothPasses | None = None) -> BothPasses | None:
+    """The curves of ``whatif``'s two passes (``model/whatif.py``); None without both.
+    ``losses``, the curves of another layer of the same two passes, lends its loss
+    curves (the whole pass's read-out: the same in every layer)."""
+    ds, ds_log, loss, total = {}, {}, {}, {}
     for which in PASSES:
         whole = whatif.pass_of(which)
         if whole is None:
@@ -44,13 +49,46 @@ def both_passes(whatif, layer: int | None = None) -> BothPasses | None:
         tr = whatif.layer_pass(which, layer)
         with np.errstate(all="ignore"):
             ds[which] = saturate(np.linalg.norm(np.asarray(tr.ds, np.float64), axis=1))
-            per_step = np.asarray(whole.loss, np.float64)   # l(t), (T,)
-            loss[which] = saturate(per_step)
-            total[which] = float(np.sum(per_step))
+            ds_log[which] = np.where(ds[which] > 0, ds[which], np.nan).astype(np.float32)
+            if losses is None:
+                per_step = np.asarray(whole.loss, np.float64)   # l(t), (T,)
+                loss[which] = saturate(per_step)
+                total[which] = float(np.sum(per_step))
+    if losses is not None:
+        loss, total, loss_range = losses.loss, losses.total, losses.loss_range
+    else:
+        loss_range = _padded(_finite(np.concatenate(list(loss.values()))), floor=None,
+                             pad=0.1)
     T = len(ds["original"])
-    return BothPasses(np.arange(T, dtype=np.float32), ds, loss, total,
-                      _log_range(np.concatenate(list(ds.values()))),
-                      _padded(_finite(np.concatenate(list(loss.values()))), floor=None, pad=0.1))
+    return BothPasses(np.arange(T, dtype=np.float32), ds, ds_log, loss, total,
+                      _log_range(np.concatenate(list(ds.values()))), loss_range)
+
+
+class PassCurves:
+    """``both_passes`` of each layer, computed once while the two passes are the same
+    (a seek into another layer switches the Intervene panel's curves often)."""
+
+    def __init__(self, whatif):
+        self.whatif = whatif
+        self._passes: tuple = (None, None)
+        self._layers: dict[int, BothPasses] = {}
+
+    def get(self, layer: int) -> BothPasses | None:
+        """The curves of ``layer``; None without both passes."""
+        w = self.whatif
+        if not w.has_pass:
+            self._passes, self._layers = (None, None), {}      # holds no pass
+            return None
+        passes = (w.original, w.intervened)
+        if any(a is not b for a, b in zip(passes, self._passes, strict=True)):
+            self._passes, self._layers = passes, {}     # other passes: nothing kept
+        found = self._layers.get(layer)
+        if found is None:
+            kept = next(iter(self._layers.values()), None)
+            found = both_passes(w, layer, losses=kept)
+            if found is not None:
+                self._layers[layer] = found
+        return found
 
 
 def _finite(v: np.ndarray) -> np.ndarray:

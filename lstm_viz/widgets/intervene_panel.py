@@ -11,11 +11,11 @@ under it; the session keeps what it had. Apply records the intervened pass and o
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QGraphicsItem,
     QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
@@ -28,7 +28,7 @@ from lstm_engine.textsafe import one_line
 
 from ..model.compare import PRESETS
 from ..model.whatif import PASSES
-from ..pictures.whatif import both_passes
+from ..pictures.whatif import PassCurves
 from .busy import busy
 from .plain import PlainLabel, set_plain_tooltip
 from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, RoomyAxis, StepAxis, quiet_plot
@@ -122,7 +122,8 @@ class IntervenePanel(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 1)
         self.curves: dict = {}
-        self._empty = False                       # the curves were emptied (no pass)
+        self._drawn: dict = {}                    # per curve: the values it was set to
+        self.pass_curves = PassCurves(self.whatif)
         self._both = None                         # the curves shown (BothPasses)
         self._ranges: tuple | None = None         # (x, ds, loss) ranges on the axes
         self.cursors = []
@@ -130,6 +131,9 @@ class IntervenePanel(QWidget):
             quiet_plot(plot)
             for which in PASSES:
                 c = plot.plot([], [], pen=PENS[which])
+                # drawn once into a pixmap: a seek moves the cursor across it, which then
+                # costs a copy of the strips it left and entered, not a redraw of the path
+                c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.curves[key, which] = c
                 if key == "ds":
                     self.legend.addItem(c, which)
@@ -191,17 +195,16 @@ class IntervenePanel(QWidget):
             self.stepping.setCurrentText(w.stepping)
         self.stepping.setEnabled(w.has_pass)
         self.compare_button.setEnabled(w.has_pass)
-        both = both_passes(w) if w.has_pass else None
+        both = self.pass_curves.get(self.session.view_layer)
         for (key, which), c in self.curves.items():
-            if both is None:
-                if not self._empty:             # still no pass (a layer switch): as it was
-                    c.setData([], [])
+            v = None if both is None else (both.ds_log if key == "ds" else both.loss)[which]
+            if v is self._drawn.get((key, which)):
+                continue            # as it is (no pass still; the loss in another layer)
+            self._drawn[key, which] = v
+            if v is None:
+                c.setData([], [])
             else:
-                v = both.ds_norm[which] if key == "ds" else both.loss[which]
-                if key == "ds":                     # a zero is a gap on the log scale
-                    v = np.where(v > 0, v, np.nan).astype(np.float32)
                 c.setData(both.t, v, connect="finite")
-        self._empty = both is None
         self._both = both
         self._set_ranges()
         if both is None:

@@ -238,3 +238,26 @@ def test_the_bar_plot_shows_the_vector_of_each_frame_in_any_order(make_window, q
             assert plot.values.size == 0
         else:
             assert np.array_equal(plot.values, got[0], equal_nan=True), s.frame_text
+
+
+def test_the_intervene_plots_resized_draw_what_fresh_ones_do(make_window, qapp):
+    # Their curves are drawn once into device pixmaps: a resize must draw them at the
+    # new size, as curves set at that size are.
+    w = make_window(Session(default_config("random", steps=30, inputs=3, hidden=4)))
+    s = w.session
+    panel = w.intervener.panel
+    w.intervener.choose("--cut h@3:9")
+    s.goto("bwd:12:ds")
+    qapp.processEvents()
+    small = panel.graphics.grab()
+    dock = w.intervener.dock
+    dock.show()
+    dock.setFloating(True)
+    dock.resize(dock.width() + 160, dock.height() + 60)
+    qapp.processEvents()
+    kept = panel.graphics.grab()
+    assert kept.size() != small.size()
+    panel._drawn, panel._ranges = {}, None                   # set again at this size
+    panel._sync()
+    qapp.processEvents()
+    assert kept.toImage() == panel.graphics.grab().toImage()
