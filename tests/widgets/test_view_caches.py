@@ -110,6 +110,10 @@ def _paths_show(view, session):
     fresh = PathShares(session.data, session.view_layer)
     st = fresh.state(session.view_index)
     T = session.trace.steps
+    shown = [curves for curves in view._layers.values()         # one layer's curves
+             if any(window.isVisible() for window in curves.windows.values())]
+    assert shown == [view._layers[session.view_layer]]
+    assert len(view._layers) <= session.num_layers
     assert np.allclose(view.norms.vb.viewRange()[1], fresh.norm_range())
     assert np.allclose(view.shares.vb.viewRange()[0], [-0.5 - 0.01 * T, T - 0.5 + 0.01 * T])
     for plot, curves, values in ((view.shares, view.share_curves, fresh.values()),
@@ -150,6 +154,35 @@ def test_the_paths_curves_and_ranges_follow_pass_layer_and_frame(make_window, qa
     s.goto("bwd:15:L0:ds")
     qapp.processEvents()
     _paths_show(view, s)
+    s.goto("bwd:15:L1:ds")
+    qapp.processEvents()
+    s.configure(s.config.with_(layers=1))                  # one layer: its curves only
+    s.goto("bwd:15:ds")
+    qapp.processEvents()
+    _paths_show(view, s)
+
+
+def test_a_paths_legend_entry_shows_or_hides_its_curve_in_every_layer(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    s.goto("bwd:5:L0:ds")
+    qapp.processEvents()
+    sample = next(smp for smp, (plot, name) in view._samples.items() if name == "ds")
+    entry = next(item for item, _ in view.legend.items if item.item is sample)
+    sample.setVisible(False)                     # as pyqtgraph's entry does on a click
+    entry.sigClicked.emit(sample)
+    assert not view.norm_curves["ds"].isVisible()
+    s.goto("bwd:5:L1:ds")                        # a layer whose curves are made now
+    qapp.processEvents()
+    assert not view.norm_curves["ds"].isVisible()
+    assert view.norm_curves["carousel"].isVisible() and view.share_curves["carousel"].isVisible()
+    sample.setVisible(True)
+    entry.sigClicked.emit(sample)
+    assert len(view._layers) == 2
+    for curves in view._layers.values():             # the other's, in its hidden window
+        ds = curves.curves[view.norms]["ds"]
+        assert ds.isVisibleTo(ds.parentItem())
 
 
 def test_the_paths_view_resized_draws_what_a_fresh_one_does(make_window, qapp):
