@@ -287,9 +287,10 @@ def test_the_copy_sizes_show_a_dash_for_another_task_and_their_values_for_copy(q
     for w in d.sizes.values():
         assert not w.isEnabled() and w.text() == "—"
     d.task.setCurrentText("copy")
-    copy = default_config("copy")
+    from lstm_viz.model.config import task_sizes
+    copy = task_sizes("copy")
     for k, w in d.sizes.items():
-        assert w.isEnabled() and w.value() == getattr(copy, k) and w.text() == str(w.value())
+        assert w.isEnabled() and w.value() == copy[k] and w.text() == str(w.value())
     d.sizes["delay"].setValue(1)                       # the least delay is a number, not a dash
     assert d.sizes["delay"].text() == "1" and d.config().delay == 1
     d.task.setCurrentText("sine")
