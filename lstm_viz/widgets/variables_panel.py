@@ -244,6 +244,9 @@ class VariablesPanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        # Opaque, as the source panel is: a child repainted on a seek (the plot's title,
+        # the table's scroll bar) does not repaint the dock's title bar under it.
+        self.setAutoFillBackground(True)
         # The selection follows the statement: at each frame the quantity it computed is
         # selected and plotted (at the first frame "h" was selected: an empty plot). A row
         # clicked turns this off; the box turns it on again. Connected before the plot's

@@ -184,3 +184,26 @@ def test_the_loss_to_cell_view_paints_once_a_seek_between_a_matrix_and_none(
             axes.add((s.view_layer, view.map.bar.isVisible()))
     assert seeks >= 30 and axes == {(0, True), (1, False)}
     assert seeks * 0.5 <= counter.counts["loss_to_cell"] <= seeks
+
+
+def test_a_seek_repaints_no_dock_around_the_source_and_the_variables(make_window, qapp):
+    # The panels paint their own background: the header, the bar plot's title and the
+    # scroll bars a seek repaints stop there instead of repainting the dock (whose title
+    # bar QDockWidget draws again, under a clip that hides it).
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    for _ in range(5):
+        qapp.processEvents()
+    docks = {"source": w.source_dock, "variables": w.variables_dock}
+    panels = {"source panel": w.findChild(SourcePanel).view,
+              "table": w.variables_panel.table.viewport()}
+    counter = PaintCounter({**docks, **panels})
+    s = w.session
+    seeks = 0
+    for i in np.random.default_rng(6).integers(len(s.frames), size=20):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+    assert seeks >= 15
+    assert counter.counts["source panel"] >= seeks * 0.5      # the panels did repaint
+    assert counter.counts["table"] >= seeks * 0.5
+    assert counter.counts["source"] == counter.counts["variables"] == 0
