@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
 from ..model.frame_data import ACCUMULATORS, VARIABLES, computed_at
 from ..model.levels import drawable_range, saturate
 from ..model.readout_rows import readout_rows
+from ..model.variable_rows import COLUMNS, VariableRow, VariableRows
 from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
 from .steady import steady_box, steady_height
 
-COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
 GREY = QColor(150, 150, 150)
 _ROOT = QModelIndex()
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -45,17 +45,16 @@ _FONT = int(Qt.ItemDataRole.FontRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 
 
-def _num(v: float) -> str:
-    return f"{v:.4g}"
-
-
 class VariablesModel(QAbstractTableModel):
+    """The table of ``VariableRows``: the texts come formatted from the model layer."""
+
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
         self._italic = QFont()
         self._italic.setItalic(True)
-        self._rows: dict[int, tuple] = {}
+        self.rows = VariableRows()
+        self._at = None              # (FrameData, index) shown, read once per frame
 
     def rowCount(self, parent=_ROOT):
         return 0 if parent.isValid() else len(VARIABLES)
@@ -68,48 +67,33 @@ class VariablesModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def step_text(self, name: str) -> str:
-        s = self.session
-        frame = s.layers.local_frame()                  # the layer in view's (docs/frames.md)
-        if name == "loss":
-            return "all t"
-        if name in ACCUMULATORS:
-            first = s.data.accumulated_from(name, frame)
-            return "none yet" if first >= s.trace.steps else f"Σ t≥{first}"
-        return f"t={s.data.focus_step(frame)}"
-
-    def _row(self, row: int):
-        """(texts, foreground, italic) of a row at the cursor, computed once per frame."""
-        found = self._rows.get(row)
-        if found is not None:
-            return found
-        name = VARIABLES[row]
-        s = self.session
-        stats = s.data.stats(name, s.view_index)
-        if stats is None:
-            found = ((name, "", "not yet computed", "", "", "", ""), GREY, True)
-        else:
-            shape = str(stats.shape) if stats.shape else "()"
-            texts = (name, self.step_text(name), shape, _num(stats.min), _num(stats.max),
-                     _num(stats.norm), str(stats.nonfinite))
-            found = (texts, RED if stats.nonfinite else None, False)
-        self._rows[row] = found
-        return found
+    def _row(self, row: int) -> VariableRow:
+        at = self._at
+        if at is None:
+            s = self.session
+            at = self._at = (s.data, s.view_index)
+        return self.rows.row(at[0], at[1], row)
 
     def data(self, index, role=_DISPLAY):
         # Called for every role of every visible cell on each repaint: plain int compares.
         if role == _DISPLAY:
-            return self._row(index.row())[0][index.column()]
+            return self._row(index.row()).texts[index.column()]
         if role == _FOREGROUND:
-            return self._row(index.row())[1] if index.column() > 0 else None
+            if index.column() == 0:
+                return None
+            row = self._row(index.row())
+            return GREY if not row.known else RED if row.nonfinite else None
         if role == _FONT:
-            return self._italic if index.column() == 2 and self._row(index.row())[2] else None
+            return self._italic if index.column() == 2 and not self._row(index.row()).known \
+                else None
         if role == _ALIGN:
             return _RIGHT if index.column() >= 3 else None
         return None
 
     def refresh(self):
-        self._rows.clear()
+        """The frame, the pass or the layer changed: the rows are those of the new one."""
+        self.rows.clear()
+        self._at = None
         self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, len(COLUMNS) - 1))
 
 
