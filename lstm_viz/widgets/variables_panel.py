@@ -271,6 +271,7 @@ class VariablesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(split)
+        self._shown_row: int | None = None          # the row highlighted (VARIABLES)
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
@@ -328,17 +329,27 @@ class VariablesPanel(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._show_selection(self.session.selected)      # the selected row in sight
+        self._show_selection(self.session.selected, scroll=True)   # the selected row in sight
 
-    def _show_selection(self, name):
+    def _show_selection(self, name, scroll=False):
+        row = None if name is None else VARIABLES.index(name)
+        previous, self._shown_row = self._shown_row, row
         sm = self.table.selectionModel()
+        shown = not sm.hasSelection() if row is None else sm.isRowSelected(row, _ROOT)
+        if row == previous and shown and not scroll:
+            return                   # the same row: the frame's new values repaint it
         with QSignalBlocker(sm):
-            if name is None:
+            if row is None:
                 sm.clearSelection()
             else:
-                idx = self.model.index(VARIABLES.index(name), 0)
+                idx = self.model.index(row, 0)
                 sm.setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
                                    | QItemSelectionModel.SelectionFlag.Rows)
                 if self.table.isVisible():           # the followed row stays in sight
                     self.table.scrollTo(idx)
-        self.table.viewport().update()
+        # Its signals blocked, the view does not repaint the highlight: the two rows whose
+        # highlight changed are repainted, not every row's first column with them.
+        viewport = self.table.viewport()
+        for r in {previous, row} - {None}:
+            viewport.update(0, self.table.rowViewportPosition(r), viewport.width(),
+                            self.table.rowHeight(r))

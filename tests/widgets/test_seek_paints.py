@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QEvent, QObject
 
 from lstm_viz.model.config import default_config
+from lstm_viz.model.frame_data import VARIABLES
 from lstm_viz.model.session import Session
 from lstm_viz.pictures import contributions
 from lstm_viz.widgets.source_panel import SourcePanel
@@ -207,3 +208,48 @@ def test_a_seek_repaints_no_dock_around_the_source_and_the_variables(make_window
     assert counter.counts["source panel"] >= seeks * 0.5      # the panels did repaint
     assert counter.counts["table"] >= seeks * 0.5
     assert counter.counts["source"] == counter.counts["variables"] == 0
+
+
+class PaintRects(QObject):
+    """The bounding rectangle of each paint of a widget."""
+
+    def __init__(self, widget):
+        super().__init__()
+        self.rects = []
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            self.rects.append(event.region().boundingRect())
+        return False
+
+
+def test_a_seek_repaints_the_variables_first_column_only_where_the_highlight_moved(
+        make_window, qapp):
+    # The names do not change with the frame: a seek repaints the values' columns, and the
+    # first column only of the rows whose highlight came or went.
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    panel, s = w.variables_panel, w.session
+    for _ in range(5):
+        qapp.processEvents()
+    panel.follow.setChecked(False)
+    s.select("h")                                        # stays selected while seeking
+    qapp.processEvents()
+    table = panel.table
+    values_from = table.columnViewportPosition(1)
+    paints = PaintRects(table.viewport())
+    seeks = 0
+    for i in np.random.default_rng(8).integers(len(s.frames), size=12):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+    assert seeks >= 10 and len(paints.rects) >= seeks * 0.5
+    assert all(r.left() >= values_from for r in paints.rects), paints.rects
+    s.select("s")                                        # the highlight moves: two rows
+    qapp.processEvents()
+    moved = paints.rects[-1]
+    assert moved.left() == 0
+    assert moved.height() <= table.rowViewportPosition(VARIABLES.index("h")) + \
+        table.rowHeight(0) - table.rowViewportPosition(VARIABLES.index("s")) + 1
+    assert table.selectionModel().isRowSelected(VARIABLES.index("s"))
+    assert not table.selectionModel().isRowSelected(VARIABLES.index("h"))
