@@ -61,6 +61,17 @@ class VariableRows:
         self._at = None
         self._rows.clear()
 
+    def move_to(self, data: FrameData, index: int, rows: range) -> list[int]:
+        """Go to frame ``index`` of ``data``'s pass and say which of ``rows`` (those on
+        screen) read differently there than they did: each of them that was formatted
+        at the frame before is formatted again now and compared (the others are
+        formatted when first asked for, as ever). A step to the next statement changes
+        a row or two; the table repaints those alone."""
+        before = self._rows if self._at is not None else {}
+        self._at = (data, index)
+        self._rows = {}
+        return [r for r in rows if r in before and self.row(data, index, r) != before[r]]
+
     def row(self, data: FrameData, index: int, row: int) -> VariableRow:
         """Row ``row`` (of ``VARIABLES``) at frame ``index`` of ``data``'s pass: kept while
         both stay the same (a new pass or layer is a new FrameData)."""

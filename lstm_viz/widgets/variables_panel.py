@@ -90,11 +90,24 @@ class VariablesModel(QAbstractTableModel):
             return _RIGHT if index.column() >= 3 else None
         return None
 
-    def refresh(self):
-        """The frame, the pass or the layer changed: the rows are those of the new one."""
-        self.rows.clear()
-        self._at = None
-        self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, len(COLUMNS) - 1))
+    def refresh(self, shown: range | None = None):
+        """The frame, the pass or the layer changed: the rows are those of the new one.
+        ``shown``: the rows on screen, of which only those that read differently now are
+        repainted (None: all of them, as when the table is hidden)."""
+        last = len(COLUMNS) - 1
+        if shown is None:
+            self.rows.clear()
+            self._at = None
+            self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, last))
+            return
+        s = self.session
+        self._at = (s.data, s.view_index)
+        changed = self.rows.move_to(*self._at, shown)
+        while changed:                          # one signal per run of adjacent rows
+            first = end = changed.pop(0)
+            while changed and changed[0] == end + 1:
+                end = changed.pop(0)
+            self.dataChanged.emit(self.index(first, 1), self.index(end, last))
 
 
 class VectorPlot(QWidget):
@@ -301,12 +314,24 @@ class VariablesPanel(QWidget):
         return [self.model.data(self.model.index(row, c)) for c in range(len(COLUMNS))]
 
     def _on_frame(self, index):
-        self.model.refresh()
+        self.model.refresh(self._rows_shown())
         self._show_readout()
 
     def _on_trace(self, trace):
-        self.model.refresh()
+        self.model.refresh(self._rows_shown())
         self._show_readout()
+
+    def _rows_shown(self) -> range | None:
+        """The rows in the table's viewport (after any scroll to the followed row), or None
+        while the table is not on screen."""
+        if not self.table.isVisible():
+            return None
+        viewport = self.table.viewport()
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(viewport.height() - 1)
+        if first < 0:
+            return range(0)
+        return range(first, (last if last >= 0 else len(VARIABLES) - 1) + 1)
 
     def _show_readout(self) -> None:
         rows = readout_rows(self.session)

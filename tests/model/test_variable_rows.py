@@ -58,3 +58,26 @@ def test_the_rows_are_made_again_for_another_frame_or_another_pass():
     rows.clear()
     assert rows.row(s.data, b, h) is not at_b and rows.row(s.data, b, h).texts == at_b.texts
 
+
+
+def test_moving_to_a_frame_names_the_shown_rows_that_read_differently():
+    s = Session(default_config("random", steps=6, inputs=3, hidden=4))
+    data, at = s.data, s.frames.index
+    rows = VariableRows()
+    shown = range(0, 9)                                  # x … loss
+    assert rows.move_to(data, at("fwd:2:g"), shown) == []     # nothing formatted yet
+    before = {r: rows.row(data, at("fwd:2:g"), r) for r in shown}
+    # the next statement: its row alone is new (i computed); the others are the same
+    assert rows.move_to(data, at("fwd:2:i"), shown) == [VARIABLES.index("i")]
+    assert all(rows.row(data, at("fwd:2:i"), r) == before[r]
+               for r in shown if VARIABLES[r] != "i")
+    # the next step: every row known at both frames reads differently (x too)
+    changed = rows.move_to(data, at("fwd:3:i"), shown)
+    assert set(changed) == {VARIABLES.index(n) for n in ("x", "xc", "g", "i")}
+    # rows formatted before but not shown now are not compared (nor formatted)
+    assert rows.move_to(data, at("fwd:4:i"), range(0, 2)) == [0, 1]
+    assert rows.move_to(data, at("fwd:5:i"), range(2, 4)) == []
+    # another pass at the same frame: compared too
+    other = Session(default_config("random", steps=6, inputs=3, hidden=4, seed=5))
+    rows.row(data, at("fwd:5:i"), 0)
+    assert rows.move_to(other.data, at("fwd:5:i"), range(0, 1)) == [0]

@@ -253,3 +253,30 @@ def test_a_seek_repaints_the_variables_first_column_only_where_the_highlight_mov
         table.rowHeight(0) - table.rowViewportPosition(VARIABLES.index("s")) + 1
     assert table.selectionModel().isRowSelected(VARIABLES.index("s"))
     assert not table.selectionModel().isRowSelected(VARIABLES.index("h"))
+
+
+def test_a_step_repaints_the_variables_rows_that_changed_alone(make_window, qapp):
+    # From fwd:5:g to fwd:5:i only i's row reads differently (it is computed now): the
+    # table repaints that row's values, not the whole table.
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    panel, s = w.variables_panel, w.session
+    for _ in range(5):
+        qapp.processEvents()
+    panel.follow.setChecked(False)
+    s.select("x")                                     # the top rows in view
+    s.goto("fwd:5:g")
+    qapp.processEvents()
+    table = panel.table
+    paints = PaintRects(table.viewport())
+    before = {name: panel.row_text(name) for name in ("g", "f")}
+    s.goto("fwd:5:i")
+    qapp.processEvents()
+    row = VARIABLES.index("i")
+    assert [(r.left() >= table.columnViewportPosition(1), r.top(),
+             r.height() <= table.rowHeight(row) + 1)          # and its grid line
+            for r in paints.rects] == [(True, table.rowViewportPosition(row), True)]
+    assert panel.row_text("i")[2] != "not yet computed"      # and it shows the value
+    assert {name: panel.row_text(name) for name in ("g", "f")} == before
+    s.goto("fwd:6:i")                                 # another step: every known row
+    qapp.processEvents()
+    assert paints.rects[-1].height() >= 3 * table.rowHeight(row)
