@@ -56,14 +56,15 @@ class Stats:
         return f"{self.short()} NaN/Inf {self.nonfinite}"
 
 
-def summarize(a: np.ndarray) -> Stats:
+def summarize(a: np.ndarray, squares: float | None = None) -> Stats:
     """Shape, min, max and 2-norm over the finite values, and the number of NaN and ±Inf
-    entries (an Inf counted too: min and max skip it, so they would hide it)."""
+    entries (an Inf counted too: min and max skip it, so they would hide it).
+    ``squares``: ``sum_squares(a)`` when already known (the norm is its root)."""
     a = np.asarray(a)
     flat = a.reshape(-1)
     with np.errstate(all="ignore"):
         lo, hi = flat.min(), flat.max()
-        norm = np.sqrt(np.dot(flat, flat))
+        norm = np.sqrt(np.dot(flat, flat) if squares is None else squares)
     bad = 0
     if not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(norm)):
         ok = np.isfinite(flat)
@@ -234,7 +235,12 @@ class FrameData:
                 self._stats.clear()
             value = self.value(name, index)
             assert value is not None                    # known, as checked above
-            found = self._stats[key] = summarize(value)
+            # An accumulator's norm from the frame's sums of squares (accumulator_squares,
+            # shared with the status bar's norm and the views' NaN/Inf check): one pass
+            # less over an (H, X+H) matrix.
+            squares = self.accumulator_squares(index)[name] if name in ACCUMULATORS \
+                else None
+            found = self._stats[key] = summarize(value, squares)
         return found
 
     # ---- text -----------------------------------------------------------------------------

@@ -199,6 +199,10 @@ class SourcePanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        # Opaque (its own background, the colour its dock showed through it): a child
+        # repainted on a seek (the header, the scroll bar) then stops here, not in the
+        # dock, which would draw its title bar again under a clip that hides it.
+        self.setAutoFillBackground(True)
         self.header = steady_height(PlainLabel(self))
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)

@@ -9,6 +9,8 @@ matrix (H, X+H): its plot shows each memory cell's row norm.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QSignalBlocker, Qt
@@ -28,13 +30,13 @@ from PySide6.QtWidgets import (
 from ..model.frame_data import ACCUMULATORS, VARIABLES, computed_at
 from ..model.levels import drawable_range, saturate
 from ..model.readout_rows import readout_rows
+from ..model.variable_rows import COLUMNS, VariableRow, VariableRows
 from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
 from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
 from .steady import steady_box, steady_height
 
-COLUMNS = ("variable", "step", "shape", "min", "max", "‖·‖", "NaN/Inf")
 GREY = QColor(150, 150, 150)
 _ROOT = QModelIndex()
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -45,17 +47,16 @@ _FONT = int(Qt.ItemDataRole.FontRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 
 
-def _num(v: float) -> str:
-    return f"{v:.4g}"
-
-
 class VariablesModel(QAbstractTableModel):
+    """The table of ``VariableRows``: the texts come formatted from the model layer."""
+
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
         self._italic = QFont()
         self._italic.setItalic(True)
-        self._rows: dict[int, tuple] = {}
+        self.rows = VariableRows()
+        self._at = None              # (FrameData, index) shown, read once per frame
 
     def rowCount(self, parent=_ROOT):
         return 0 if parent.isValid() else len(VARIABLES)
@@ -68,49 +69,97 @@ class VariablesModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def step_text(self, name: str) -> str:
-        s = self.session
-        frame = s.layers.local_frame()                  # the layer in view's (docs/frames.md)
-        if name == "loss":
-            return "all t"
-        if name in ACCUMULATORS:
-            first = s.data.accumulated_from(name, frame)
-            return "none yet" if first >= s.trace.steps else f"Σ t≥{first}"
-        return f"t={s.data.focus_step(frame)}"
-
-    def _row(self, row: int):
-        """(texts, foreground, italic) of a row at the cursor, computed once per frame."""
-        found = self._rows.get(row)
-        if found is not None:
-            return found
-        name = VARIABLES[row]
-        s = self.session
-        stats = s.data.stats(name, s.view_index)
-        if stats is None:
-            found = ((name, "", "not yet computed", "", "", "", ""), GREY, True)
-        else:
-            shape = str(stats.shape) if stats.shape else "()"
-            texts = (name, self.step_text(name), shape, _num(stats.min), _num(stats.max),
-                     _num(stats.norm), str(stats.nonfinite))
-            found = (texts, RED if stats.nonfinite else None, False)
-        self._rows[row] = found
-        return found
+    def _row(self, row: int) -> VariableRow:
+        at = self._at
+        if at is None:
+            s = self.session
+            at = self._at = (s.data, s.view_index)
+        return self.rows.row(at[0], at[1], row)
 
     def data(self, index, role=_DISPLAY):
         # Called for every role of every visible cell on each repaint: plain int compares.
         if role == _DISPLAY:
-            return self._row(index.row())[0][index.column()]
+            return self._row(index.row()).texts[index.column()]
         if role == _FOREGROUND:
-            return self._row(index.row())[1] if index.column() > 0 else None
+            if index.column() == 0:
+                return None
+            row = self._row(index.row())
+            return GREY if not row.known else RED if row.nonfinite else None
         if role == _FONT:
-            return self._italic if index.column() == 2 and self._row(index.row())[2] else None
+            return self._italic if index.column() == 2 and not self._row(index.row()).known \
+                else None
         if role == _ALIGN:
             return _RIGHT if index.column() >= 3 else None
         return None
 
-    def refresh(self):
-        self._rows.clear()
-        self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, len(COLUMNS) - 1))
+    def refresh(self, shown: range | None = None):
+        """The frame, the pass or the layer changed: the rows are those of the new one.
+        ``shown``: the rows on screen, of which only those that read differently now are
+        repainted (None: all of them, as when the table is hidden)."""
+        last = len(COLUMNS) - 1
+        if shown is None:
+            self.rows.clear()
+            self._at = None
+            self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, last))
+            return
+        s = self.session
+        self._at = (s.data, s.view_index)
+        changed = self.rows.move_to(*self._at, shown)
+        while changed:                          # one signal per run of adjacent rows
+            first = end = changed.pop(0)
+            while changed and changed[0] == end + 1:
+                end = changed.pop(0)
+            self.dataChanged.emit(self.index(first, 1), self.index(end, last))
+
+
+class _KeptPictures:
+    """An axis that keeps the picture of each range it drew (mixed into a pyqtgraph
+    AxisItem): the bar plot follows the statement, so nearly every seek shows another
+    quantity and its range (fixed per quantity, ``pictures/bars.py``); the ticks and
+    labels of a range seen before are not worked out again (pyqtgraph's
+    ``generateDrawSpecs``, ~1.3 ms). A picture is kept for exactly what it was drawn
+    from: the range, the axis' and the plot's geometry, the text room, the grid, the
+    style and the pens."""
+
+    KEEP = 64                          # pictures kept (a pass has ~33 quantities)
+
+    def _picture_key(self) -> tuple:
+        axis: Any = self
+        g = axis.geometry()
+        view = axis.linkedView()
+        grid = None
+        if view is not None and axis.grid is not False:
+            r = view.mapRectToItem(axis, view.boundingRect())
+            grid = (r.x(), r.y(), r.width(), r.height())
+        pens = tuple((pen.color().rgba(), pen.widthF(), int(pen.style().value))
+                     for pen in (axis.pen(), axis.tickPen(), axis.textPen()))
+        return (tuple(axis.range), axis.logMode, (g.x(), g.y(), g.width(), g.height()),
+                grid, axis.grid, axis.textWidth, axis.textHeight, axis.scale,
+                axis.autoSIPrefixScale, repr(axis._tickLevels), repr(axis._tickSpacing),
+                tuple(sorted((k, str(v)) for k, v in axis.style.items())), pens)
+
+    def paint(self, p, opt, widget):
+        axis: Any = self
+        kept = axis.__dict__.setdefault("_pictures", {})
+        if axis.picture is None:
+            found = kept.get(self._picture_key())
+            if found is None:
+                super().paint(p, opt, widget)               # type: ignore[misc]
+                if len(kept) >= self.KEEP:
+                    kept.clear()
+                # keyed after drawing: drawing may widen the text room (the axis moves)
+                kept[self._picture_key()] = axis.picture
+                return
+            axis.picture = found
+        axis.picture.play(p)
+
+
+class QuantityAxis(_KeptPictures, RoomyAxis):
+    """The bar plot's y axis: labels a label's height apart, pictures kept per range."""
+
+
+class CountAxis(_KeptPictures, pg.AxisItem):
+    """The bar plot's x axis (entry j), pictures kept per range."""
 
 
 class VectorPlot(QWidget):
@@ -121,8 +170,8 @@ class VectorPlot(QWidget):
         self.session = session
         # The y labels keep a label's height apart (in a short plot they crowded).
         # No pyqtgraph menu is made to be thrown away (a third of a plot's build).
-        self.plot = pg.PlotWidget(self, axisItems={"left": RoomyAxis("left")},
-                                  enableMenu=False)
+        axes = {"left": QuantityAxis("left"), "bottom": CountAxis("bottom")}
+        self.plot = pg.PlotWidget(self, axisItems=axes, enableMenu=False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.showGrid(x=False, y=True, alpha=0.3)
@@ -244,6 +293,9 @@ class VariablesPanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        # Opaque, as the source panel is: a child repainted on a seek (the plot's title,
+        # the table's scroll bar) does not repaint the dock's title bar under it.
+        self.setAutoFillBackground(True)
         # The selection follows the statement: at each frame the quantity it computed is
         # selected and plotted (at the first frame "h" was selected: an empty plot). A row
         # clicked turns this off; the box turns it on again. Connected before the plot's
@@ -284,6 +336,7 @@ class VariablesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(split)
+        self._shown_row: int | None = None          # the row highlighted (VARIABLES)
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
@@ -313,12 +366,24 @@ class VariablesPanel(QWidget):
         return [self.model.data(self.model.index(row, c)) for c in range(len(COLUMNS))]
 
     def _on_frame(self, index):
-        self.model.refresh()
+        self.model.refresh(self._rows_shown())
         self._show_readout()
 
     def _on_trace(self, trace):
-        self.model.refresh()
+        self.model.refresh(self._rows_shown())
         self._show_readout()
+
+    def _rows_shown(self) -> range | None:
+        """The rows in the table's viewport (after any scroll to the followed row), or None
+        while the table is not on screen."""
+        if not self.table.isVisible():
+            return None
+        viewport = self.table.viewport()
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(viewport.height() - 1)
+        if first < 0:
+            return range(0)
+        return range(first, (last if last >= 0 else len(VARIABLES) - 1) + 1)
 
     def _show_readout(self) -> None:
         rows = readout_rows(self.session)
@@ -341,17 +406,27 @@ class VariablesPanel(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._show_selection(self.session.selected)      # the selected row in sight
+        self._show_selection(self.session.selected, scroll=True)   # the selected row in sight
 
-    def _show_selection(self, name):
+    def _show_selection(self, name, scroll=False):
+        row = None if name is None else VARIABLES.index(name)
+        previous, self._shown_row = self._shown_row, row
         sm = self.table.selectionModel()
+        shown = not sm.hasSelection() if row is None else sm.isRowSelected(row, _ROOT)
+        if row == previous and shown and not scroll:
+            return                   # the same row: the frame's new values repaint it
         with QSignalBlocker(sm):
-            if name is None:
+            if row is None:
                 sm.clearSelection()
             else:
-                idx = self.model.index(VARIABLES.index(name), 0)
+                idx = self.model.index(row, 0)
                 sm.setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
                                    | QItemSelectionModel.SelectionFlag.Rows)
                 if self.table.isVisible():           # the followed row stays in sight
                     self.table.scrollTo(idx)
-        self.table.viewport().update()
+        # Its signals blocked, the view does not repaint the highlight: the two rows whose
+        # highlight changed are repainted, not every row's first column with them.
+        viewport = self.table.viewport()
+        for r in {previous, row} - {None}:
+            viewport.update(0, self.table.rowViewportPosition(r), viewport.width(),
+                            self.table.rowHeight(r))

@@ -10,8 +10,8 @@ from lstm_viz.model.config import RunConfig, default_config
 from lstm_viz.model.frame_data import VARIABLES
 from lstm_viz.model.session import Session
 from lstm_viz.model.shortcuts import BINDINGS, WindowCommands, WorkbenchCommands, help_html
+from lstm_viz.model.variable_rows import _num
 from lstm_viz.widgets.config_dialog import ConfigDialog
-from lstm_viz.widgets.variables_panel import _num
 
 KEYS = {  # key press -> the session method the tests of the session define
     (Qt.Key.Key_F10, Qt.KeyboardModifier.NoModifier): "step_over",

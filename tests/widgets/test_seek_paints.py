@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QEvent, QObject
 
 from lstm_viz.model.config import default_config
+from lstm_viz.model.frame_data import VARIABLES
 from lstm_viz.model.session import Session
 from lstm_viz.pictures import contributions
 from lstm_viz.widgets.source_panel import SourcePanel
@@ -250,3 +251,98 @@ def test_a_seek_re_ranges_and_redraws_nothing_in_the_paths_and_intervene_plots(
     # shares' range is the same in every layer).
     assert counts.get(("paths", "paint"), 0) <= 3 * switches, counts
     assert counts.get(("intervene", "paint"), 0) <= 2 * switches, counts
+
+
+def test_a_seek_repaints_no_dock_around_the_source_and_the_variables(make_window, qapp):
+    # The panels paint their own background: the header, the bar plot's title and the
+    # scroll bars a seek repaints stop there instead of repainting the dock (whose title
+    # bar QDockWidget draws again, under a clip that hides it).
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    for _ in range(5):
+        qapp.processEvents()
+    docks = {"source": w.source_dock, "variables": w.variables_dock}
+    panels = {"source panel": w.findChild(SourcePanel).view,
+              "table": w.variables_panel.table.viewport()}
+    counter = PaintCounter({**docks, **panels})
+    s = w.session
+    seeks = 0
+    for i in np.random.default_rng(6).integers(len(s.frames), size=20):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+    assert seeks >= 15
+    assert counter.counts["source panel"] >= seeks * 0.5      # the panels did repaint
+    assert counter.counts["table"] >= seeks * 0.5
+    assert counter.counts["source"] == counter.counts["variables"] == 0
+
+
+class PaintRects(QObject):
+    """The bounding rectangle of each paint of a widget."""
+
+    def __init__(self, widget):
+        super().__init__()
+        self.rects = []
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            self.rects.append(event.region().boundingRect())
+        return False
+
+
+def test_a_seek_repaints_the_variables_first_column_only_where_the_highlight_moved(
+        make_window, qapp):
+    # The names do not change with the frame: a seek repaints the values' columns, and the
+    # first column only of the rows whose highlight came or went.
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    panel, s = w.variables_panel, w.session
+    for _ in range(5):
+        qapp.processEvents()
+    panel.follow.setChecked(False)
+    s.select("h")                                        # stays selected while seeking
+    qapp.processEvents()
+    table = panel.table
+    values_from = table.columnViewportPosition(1)
+    paints = PaintRects(table.viewport())
+    seeks = 0
+    for i in np.random.default_rng(8).integers(len(s.frames), size=12):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+    assert seeks >= 10 and len(paints.rects) >= seeks * 0.5
+    assert all(r.left() >= values_from for r in paints.rects), paints.rects
+    s.select("s")                                        # the highlight moves: two rows
+    qapp.processEvents()
+    moved = paints.rects[-1]
+    assert moved.left() == 0
+    assert moved.height() <= table.rowViewportPosition(VARIABLES.index("h")) + \
+        table.rowHeight(0) - table.rowViewportPosition(VARIABLES.index("s")) + 1
+    assert table.selectionModel().isRowSelected(VARIABLES.index("s"))
+    assert not table.selectionModel().isRowSelected(VARIABLES.index("h"))
+
+
+def test_a_step_repaints_the_variables_rows_that_changed_alone(make_window, qapp):
+    # From fwd:5:g to fwd:5:i only i's row reads differently (it is computed now): the
+    # table repaints that row's values, not the whole table.
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    panel, s = w.variables_panel, w.session
+    for _ in range(5):
+        qapp.processEvents()
+    panel.follow.setChecked(False)
+    s.select("x")                                     # the top rows in view
+    s.goto("fwd:5:g")
+    qapp.processEvents()
+    table = panel.table
+    paints = PaintRects(table.viewport())
+    before = {name: panel.row_text(name) for name in ("g", "f")}
+    s.goto("fwd:5:i")
+    qapp.processEvents()
+    row = VARIABLES.index("i")
+    assert [(r.left() >= table.columnViewportPosition(1), r.top(),
+             r.height() <= table.rowHeight(row) + 1)          # and its grid line
+            for r in paints.rects] == [(True, table.rowViewportPosition(row), True)]
+    assert panel.row_text("i")[2] != "not yet computed"      # and it shows the value
+    assert {name: panel.row_text(name) for name in ("g", "f")} == before
+    s.goto("fwd:6:i")                                 # another step: every known row
+    qapp.processEvents()
+    assert paints.rects[-1].height() >= 3 * table.rowHeight(row)
