@@ -34,6 +34,7 @@ from .plots import (
     MAX_KEPT,
     MIN_PLOT_HEIGHT,
     Heatmap,
+    KeptAxis,
     LogAxis,
     StepAxis,
     cmap_for,
@@ -88,7 +89,8 @@ class FlowView(VisibleView):
                                            axisItems={"bottom": StepAxis("bottom"),
                                                       "left": LogAxis("left")})
         self.forget = self.graphics.addPlot(row=2, col=0,
-                                            axisItems={"bottom": StepAxis("bottom")})
+                                            axisItems={"bottom": StepAxis("bottom"),
+                                                       "left": KeptAxis("left")})
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 2)
         for p in (self.norms, self.forget):
