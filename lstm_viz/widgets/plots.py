@@ -335,8 +335,9 @@ class MenulessColorBar(pg.ColorBarItem, _MenulessPlot):
 
 
 def plain_axes(plot: pg.PlotItem) -> None:
-    """No "(x0.001)" beside an axis label: the ticks carry the numbers as they are."""
-    for side in ("left", "bottom", "right"):
+    """No "(x0.001)" beside an axis label: the ticks carry the numbers as they are. The
+    hidden top axis too: with its prefix on, every new range re-made its label's HTML."""
+    for side in ("left", "bottom", "right", "top"):
         plot.getAxis(side).enableAutoSIPrefix(False)
 
 
