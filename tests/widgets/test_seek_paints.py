@@ -222,3 +222,30 @@ def test_a_seek_across_layers_draws_no_axis_anew_in_the_pictures(make_window, qa
     switches = sum(a != b for a, b in zip(layers, layers[1:], strict=False))
     assert switches >= 10
     assert made == dict.fromkeys(names, 0), (made, switches)
+
+
+def test_a_seek_across_layers_computes_each_flow_curve_once(make_window, qapp):
+    # Another layer gives the flow curves their data and the plots their y ranges; the
+    # new range made every curve compute its drawn points a second time (pyqtgraph's
+    # dynamic range limit, which the whole-pass ranges never need).
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    view = shown["flow"]
+    curves = [*view.curves.values(), view.f_hi, view.f_lo, view.f_median]
+    counts = [0] * len(curves)
+    for k, c in enumerate(curves):
+        update = c.updateItems
+
+        def counted(*a, update=update, k=k, **kw):
+            counts[k] += 1
+            return update(*a, **kw)
+
+        c.updateItems = counted
+    s = w.session
+    layers = [s.view_layer]
+    for i in np.random.default_rng(7).integers(len(s.frames), size=40):
+        if s.seek(int(i)):
+            layers.append(s.view_layer)
+            qapp.processEvents()
+    switches = sum(a != b for a, b in zip(layers, layers[1:], strict=False))
+    assert switches >= 10
+    assert all(n <= switches for n in counts), (counts, switches)
