@@ -101,7 +101,9 @@ class TimeHeatmapPanel(QWidget):
             self.map.set_image(tm.image, QRectF(-0.5, 0, T, n), anchors_for(name),
                                tm.levels((0, T), False), key=key)
             self.map.set_special(tm.special)
-            self.map.plot.setLabel("left", "xc index" if name == "dxc" else "unit")
+            label = "xc index" if name == "dxc" else "unit"
+            if self.map.plot.getAxis("left").labelText != label:   # the same: no new HTML
+                self.map.plot.setLabel("left", label)            # and repaint (a new layer)
             self._split(vd.data.trace.inputs if name == "dxc" else None)
         known = vd.known(name, index)
         T = tm.image.shape[0]
