@@ -1,6 +1,8 @@
 """The one exception type for bad input: its message is a single line for the user."""
 
-from .textsafe import one_line
+import math
+
+from .textsafe import one_line, show
 
 
 class UserError(ValueError):
@@ -12,3 +14,15 @@ class UserError(ValueError):
 
     def __init__(self, message="", *args):
         super().__init__(one_line(message), *args)
+
+
+def finite_number(text: str, what: str) -> float:
+    """``text`` (a breakpoint's or an intervention's field) as a finite float, or a
+    UserError naming ``what`` and quoting the text safely."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"{what} must be a number, got {show(text)}") from None
+    if not math.isfinite(value):
+        raise UserError(f"{what} must be a finite number, got {show(text)}")
+    return value

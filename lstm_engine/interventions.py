@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import finite_number
 from .params import Params
 from .textsafe import show
 
@@ -112,16 +113,6 @@ def _span_text(start: int, stop: int | None) -> str:
     return f"{start if start else ''}:{'' if stop is None else stop}"
 
 
-def _number(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{what} must be a number, got {show(text)}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {text}")
-    return value
-
-
 def _num_text(v: float) -> str:
     text = repr(float(v))
     return text[:-2] if text.endswith(".0") else text
@@ -202,7 +193,7 @@ class Clamp:
         gate = gate.strip()
         if gate not in GATES:
             raise ValueError(f"unknown gate {show(gate)}; choose one of {', '.join(GATES)}")
-        return cls(gate, _number(value.strip(), f"the value of gate {gate}"), steps, units,
+        return cls(gate, finite_number(value.strip(), f"the value of gate {gate}"), steps, units,
                    layer)
 
 
@@ -262,7 +253,7 @@ class InputEdit:
                              "add=VALUE")
         if (mode == "zero") == bool(sep):
             raise ValueError("zero takes no value; set and add need one (set=0.5)")
-        return cls(mode, _number(value.strip(), f"the {mode} value") if sep else 0.0,
+        return cls(mode, finite_number(value.strip(), f"the {mode} value") if sep else 0.0,
                    steps, units)
 
 
@@ -300,7 +291,7 @@ class Scale:
             raise ValueError(f"unknown gate {show(gate)}; choose one of {', '.join(GATES)}")
         if part not in PARTS:
             raise ValueError(f"unknown weight part {show(part)}; choose x or h")
-        return cls(gate, part, _number(factor.strip(), "a scale factor"), units, layer)
+        return cls(gate, part, finite_number(factor.strip(), "a scale factor"), units, layer)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_engine.cell import BACKWARD_STATEMENTS, FORWARD_STATEMENTS
-from lstm_engine.errors import UserError
+from lstm_engine.errors import UserError, finite_number
 from lstm_engine.params import PARAM_NAMES
 from lstm_engine.textsafe import show
 from lstm_engine.trace import BACKWARD_NAMES, FORWARD_NAMES, GRAD_NAMES, STEP_NAMES
@@ -89,16 +89,6 @@ def step_norms(trace, name: str) -> np.ndarray:
 
 def _fmt(x: float) -> str:
     return repr(float(x))
-
-
-def _number(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UserError(f"{what} must be a number, got {text!r}") from None
-    if not np.isfinite(value):
-        raise UserError(f"{what} must be a finite number, got {text!r}")
-    return value
 
 
 # ---- the kinds -----------------------------------------------------------------------------
@@ -252,7 +242,7 @@ class NormBreakpoint(Breakpoint):
         if op not in ("<", ">"):
             raise UserError(f"the comparison must be < or >, got {op!r}")
         self.quantity, self.op = quantity, op
-        self.threshold = _number(str(threshold), "the threshold")
+        self.threshold = finite_number(str(threshold), "the threshold")
 
     def spec(self) -> str:
         return f"norm {self.quantity} {self.op} {_fmt(self.threshold)}"
@@ -282,7 +272,7 @@ class VanishingBreakpoint(Breakpoint):
         if quantity not in BACKWARD_NAMES:
             raise UserError(f"the ratio is taken of a backward quantity, not {quantity!r}")
         self.quantity = quantity
-        self.threshold = _number(str(threshold), "the ratio threshold")
+        self.threshold = finite_number(str(threshold), "the ratio threshold")
 
     def spec(self) -> str:
         return f"vanish {self.quantity} < {_fmt(self.threshold)}"
@@ -316,8 +306,8 @@ class SaturationBreakpoint(Breakpoint):
         if gate not in GATES:
             raise UserError(f"saturation is measured on the gates i, f, o, not {gate!r}")
         self.gate = gate
-        self.threshold = _number(str(threshold), "the fraction")
-        self.eps = _number(str(eps), "epsilon")
+        self.threshold = finite_number(str(threshold), "the fraction")
+        self.eps = finite_number(str(eps), "epsilon")
         if not 0 <= self.threshold <= 1:
             raise UserError(f"the fraction must be between 0 and 1, got {self.threshold}")
         if not 0 < self.eps < 0.5:
@@ -352,7 +342,7 @@ class GradCheckBreakpoint(Breakpoint):
 
     def __init__(self, threshold: float = 1e-3):
         super().__init__()
-        self.threshold = _number(str(threshold), "the error threshold")
+        self.threshold = finite_number(str(threshold), "the error threshold")
         if self.threshold <= 0:
             raise UserError("the error threshold must be positive")
 
@@ -434,18 +424,18 @@ def parse_breakpoint(text: str) -> Breakpoint:  # noqa: C901, PLR0912 - one bran
         if kind == "nan" and len(rest) <= 1:
             return NonFiniteBreakpoint(rest[0] if rest else None)
         if kind == "norm" and len(rest) == 3:
-            return NormBreakpoint(rest[0], rest[1], _number(rest[2], "the threshold"))
+            return NormBreakpoint(rest[0], rest[1], finite_number(rest[2], "the threshold"))
         if kind == "vanish" and len(rest) == 3 and rest[1] == "<":
-            return VanishingBreakpoint(_number(rest[2], "the ratio threshold"), rest[0])
+            return VanishingBreakpoint(finite_number(rest[2], "the ratio threshold"), rest[0])
         if kind == "saturation" and len(rest) in (3, 5) and rest[1] == ">":
             eps = 0.01
             if len(rest) == 5:
                 if rest[3] != "eps":
                     raise UserError(f"cannot read {text!r}; " + SPEC_HELP)
-                eps = _number(rest[4], "epsilon")
-            return SaturationBreakpoint(rest[0], _number(rest[2], "the fraction"), eps)
+                eps = finite_number(rest[4], "epsilon")
+            return SaturationBreakpoint(rest[0], finite_number(rest[2], "the fraction"), eps)
         if kind == "gradcheck" and len(rest) == 2 and rest[0] == ">":
-            return GradCheckBreakpoint(_number(rest[1], "the error threshold"))
+            return GradCheckBreakpoint(finite_number(rest[1], "the error threshold"))
     except UserError as err:
         raise UserError(f"breakpoint {text!r}: {err}") from None
     if len(words) == 1 and kind.split(":")[0] in ("fwd", "bwd", "loss"):

@@ -124,12 +124,49 @@ class Comparison:
         return None if d is None else max_abs(d)
 
     def max_differences(self, names=QUANTITIES) -> dict[str, float]:
-        """max |right - left| of each quantity over the whole pass (those of one shape)."""
-        out = {}
-        for n in names:
-            if self.left.trace[n].shape == self.right.trace[n].shape:
-                out[n] = float(np.max(np.abs(self.difference(n)), initial=0.0))
-        return out
+        """max |right - left| of each quantity over the whole pass (those of one shape),
+        over the places where both sides are finite."""
+        return {n: self._compared(n)[0] for n in names if self._same_shape(n)}
+
+    def special_differences(self, names=QUANTITIES) -> dict[str, int]:
+        """How many places of each quantity differ through a NaN or an infinity: one side
+        NaN and the other not, or an infinity against another value. max |Δ| cannot show
+        these; the same NaN or the same infinity on both sides is no difference."""
+        return {n: self._compared(n)[1] for n in names if self._same_shape(n)}
+
+    def _same_shape(self, name: str) -> bool:
+        return self.left.trace[name].shape == self.right.trace[name].shape
+
+    def _compared(self, name: str) -> tuple[float, int]:
+        """(max finite |Δ|, places that differ through NaN/Inf) of a whole quantity; the
+        recorded passes do not change, so each is computed once."""
+        cache = self.__dict__.setdefault("_compared_cache", {})
+        if name not in cache:
+            a = np.asarray(self.left.trace[name], np.float64)
+            b = np.asarray(self.right.trace[name], np.float64)
+            both = np.isfinite(a) & np.isfinite(b)
+            with np.errstate(all="ignore"):
+                d = np.abs(b - a)
+                largest = float(np.max(d, where=both, initial=0.0))
+                alike = (a == b) | (np.isnan(a) & np.isnan(b))
+            cache[name] = (largest, int(np.count_nonzero(~both & ~alike)))
+        return cache[name]
+
+    def summary(self) -> str:
+        """One line on what differs over the whole pass: the five largest finite
+        differences, then the quantities where a NaN or an infinity differs."""
+        worst = sorted(((n, v) for n, v in self.max_differences().items() if v > 0),
+                       key=lambda nv: -nv[1])[:5]
+        special = sorted(((n, k) for n, k in self.special_differences().items() if k),
+                         key=lambda nk: -nk[1])[:5]
+        parts = []
+        if worst:
+            parts.append("Largest differences: " + ", ".join(f"{n} {v:.2g}" for n, v in worst)
+                         + ".")
+        if special:
+            parts.append("NaN or Inf on one side only: " + ", ".join(
+                f"{n} ({k} place{'s' if k > 1 else ''})" for n, k in special) + ".")
+        return " ".join(parts) if parts else "The two runs are identical everywhere."
 
 
 def describe(c: RunConfig) -> str:

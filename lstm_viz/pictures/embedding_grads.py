@@ -18,7 +18,7 @@ import numpy as np
 
 from lstm_engine.model import ModelTrace
 
-from ..model.levels import max_abs, symmetric_levels
+from ..model.levels import symmetric_levels
 from .colors import Special, count_special
 from .model_pass import backward_at
 from .suffix_sums import SuffixSums
@@ -66,9 +66,7 @@ class EmbeddingGrads:
 
     def levels(self) -> tuple[float, float]:
         if self._levels is None:
-            self._sums.at(0)
-            ckpt = self._sums._checkpoints
-            self._levels = symmetric_levels(max_abs(ckpt) if ckpt is not None else 0.0)
+            self._levels = symmetric_levels(self._sums.max_abs())
         return self._levels
 
     def state(self, frame) -> EmbeddingGradState:

@@ -74,10 +74,8 @@ class ReadoutGrads:
         """Symmetric spans for the whole backward pass, wy_diff's and by_diff's: the
         largest |value| at any checkpoint (wy) or step (by), so a frame never rescales."""
         if self._levels is None:
-            self._wy.at(0)
-            ckpt = self._wy._checkpoints
-            m = max_abs(ckpt) if ckpt is not None else 0.0
-            self._levels = (symmetric_levels(m), symmetric_levels(max_abs(self._by)))
+            self._levels = (symmetric_levels(self._wy.max_abs()),
+                            symmetric_levels(max_abs(self._by)))
         return self._levels
 
     def state(self, frame) -> ReadoutGradState:

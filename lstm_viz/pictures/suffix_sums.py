@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..model.levels import max_abs
+
 
 class SuffixSums:
     """S(first) = Σ_{first ≤ t < T} c(t), where ``block(lo, hi)`` returns
@@ -39,6 +41,14 @@ class SuffixSums:
             for c in range(n - 1, -1, -1):
                 ckpt[c] = ckpt[c + 1] + self.block(c * s, min((c + 1) * s, T))
         return ckpt
+
+    def max_abs(self) -> float:
+        """The largest finite |value| of S over its checkpoints (S(0) among them): a span
+        that holds every frame of the backward pass, up to the steps between two
+        checkpoints."""
+        if self._checkpoints is None:
+            self._checkpoints = self._build()
+        return max_abs(self._checkpoints)
 
     def at(self, first: int) -> np.ndarray:
         """S(first): the contributions of the steps first … T−1 (read-only)."""

@@ -62,6 +62,11 @@ class BreakpointsPanel(QWidget):
         for k in ("nan", "norm", "vanish", "saturation", "gradcheck", "frame"):
             self.kind.addItem(KIND_TEXT[k], k)
         self.quantity = QComboBox()
+        # A stacked model's condition holds on any layer, or on the one chosen here
+        # (the text form's ``L1: …``); hidden for one layer and for a frame, which names
+        # its layer in its own text.
+        self.layer = QComboBox()
+        set_plain_tooltip(self.layer, "the layer the condition is checked on")
         self.op = QComboBox()
         self.op.addItems(["<", ">"])
         self.threshold = QLineEdit()
@@ -95,6 +100,7 @@ class BreakpointsPanel(QWidget):
 
         form = QHBoxLayout()
         form.addWidget(self.kind, 2)
+        form.addWidget(self.layer)
         form.addWidget(self.quantity, 1)
         form.addWidget(self.op)
         form.addWidget(self.threshold, 1)
@@ -116,7 +122,8 @@ class BreakpointsPanel(QWidget):
         layout.addLayout(carried)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.hint)
-        for w in (self.kind, self.quantity, self.op, self.add_button, self.remove_button,
+        for w in (self.kind, self.layer, self.quantity, self.op, self.add_button,
+                  self.remove_button,
                   self.reset_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for field in (self.spec, self.threshold, self.eps):
@@ -129,7 +136,9 @@ class BreakpointsPanel(QWidget):
         ev.breakpoints_changed.connect(self._forget_carried)
         ev.trace_changed.connect(self.refresh)
         ev.trace_changed.connect(self._show_syntax)
+        ev.trace_changed.connect(self._fill_layers)
         self._show_syntax()
+        self._fill_layers()
         ev.breakpoints_carried.connect(self._on_carried)
         self._show_carried(())
         self.refresh()
@@ -144,6 +153,19 @@ class BreakpointsPanel(QWidget):
             examples = f"L{layers - 1}: norm ds < 1e-3 (layer {layers - 1} only) · " + examples
         self.spec.setPlaceholderText("or type one: " + examples)
         set_plain_tooltip(self.spec, "a condition as text, Return adds it: " + examples)
+
+    def _fill_layers(self, *_) -> None:
+        """"any layer", then each layer of the pass; the choice stays if that layer still
+        exists."""
+        layers = self.session.num_layers
+        chosen = self.layer.currentData()
+        with QSignalBlocker(self.layer):
+            self.layer.clear()
+            self.layer.addItem("any layer", None)
+            for n in range(layers):
+                self.layer.addItem(f"layer {n}", n)
+            self.layer.setCurrentIndex(max(0, self.layer.findData(chosen)))
+        self._kind_changed()
 
     # ---- what a new run kept ----------------------------------------------------------------
 
@@ -183,6 +205,7 @@ class BreakpointsPanel(QWidget):
             elif kind == "saturation":
                 self.quantity.setCurrentText("f")
         self.quantity.setVisible(bool(choices))
+        self.layer.setVisible(self.layer.count() > 2 and kind != "frame")
         self.op.setVisible(kind == "norm")
         self.threshold.setVisible(kind != "nan")
         self.eps.setVisible(kind == "saturation")
@@ -194,6 +217,13 @@ class BreakpointsPanel(QWidget):
                                                                                 "threshold"))
 
     def form_spec(self) -> str:
+        spec = self._condition_spec()
+        layer = self.layer.currentData()
+        if layer is None or self.kind.currentData() == "frame":
+            return spec
+        return f"L{layer}: {spec}"
+
+    def _condition_spec(self) -> str:
         kind = self.kind.currentData()
         q = self.quantity.currentText()
         value = self.threshold.text().strip()

@@ -227,12 +227,10 @@ class CompareView(QDialog):
             heat.set_values(data, QRectF(-0.5, 0, *data.shape), DIVERGING, levels)
             self.titles[self.maps.index(heat)].setText(text)
         self.maps[0].plot.setRange(QRectF(-0.5, 0, T, im.left.shape[1]), padding=0)
-        worst = sorted(c.max_differences().items(), key=lambda kv: -kv[1])[:5]
         data = "" if c.same_data else "  The two runs see different inputs and targets."
-        self.summary.setText(
-            ("Largest differences: " + ", ".join(f"{n} {v:.2g}" for n, v in worst if v > 0)
-             if worst and worst[0][1] > 0 else "The two runs are identical everywhere.")
-            + f"  Left and right share the colour scale ±{im.levels[1]:.3g}." + data)
+        self.summary.setText(c.summary()
+                             + f"  Left and right share the colour scale ±{im.levels[1]:.3g}."
+                             + data)
         self._update_cursor()
 
     def _update_cursor(self):

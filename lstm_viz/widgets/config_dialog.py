@@ -177,7 +177,14 @@ class ConfigDialog(QDialog):
         self.steps.setEnabled(info is not None and info.steps is None and not sizes)
         self.inputs.setEnabled(info is not None and info.inputs is None)
         for k, w in self.sizes.items():
-            w.setEnabled(k in sizes)
+            used = k in sizes
+            w.setEnabled(used)
+            # A size the task does not have shows a dash, not a number it would ignore.
+            with QSignalBlocker(w):
+                w.setSpecialValueText("" if used else "—")
+                w.setMinimum(1 if used else 0)
+                if not used:
+                    w.setValue(0)
         self.layers.setEnabled(not fixed_file)
 
     def config(self) -> cfgmod.RunConfig:

@@ -194,3 +194,17 @@ def test_continue_says_when_no_breakpoint_held_on_the_way():
     s.add_breakpoint("fwd:2:o")
     s.continue_()
     assert s.frame_text == "fwd:2:o" and len(notes) == 2        # a hit: no note
+
+
+@pytest.mark.parametrize("number", ["abc\x1b[31m", "nan", "-inf", "1e999", "\u202e5"])
+def test_a_bad_number_is_one_quoted_line_in_breakpoints_and_interventions(number):
+    """Breakpoints and interventions read numbers with the same parser: what the user
+    typed (or a file held) comes back quoted, escaped, on one line."""
+    from lstm_engine.interventions import Clamp
+    for parse in (lambda: parse_breakpoint(f"norm ds < {number}"),
+                  lambda: Clamp.parse(f"f={number}")):
+        with pytest.raises(UserError) as err:
+            parse()
+        message = str(err.value)
+        assert "number" in message and "\n" not in message and "\x1b" not in message
+        assert "\u202e" not in message

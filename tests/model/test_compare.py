@@ -122,3 +122,41 @@ def test_each_side_comes_from_the_debugger_s_run(tmp_path):
     with pytest.raises(UserError, match="file"):
         run_for(filed, "wrong backward")
     assert set(SOURCES) >= {"this run", "before training", "another seed", "a trace file"}
+
+
+def _poke(session, name, where, value):
+    """Put ``value`` at ``where`` in one recorded quantity of ``session``'s pass (the
+    arrays are read-only in the app; a NaN or an infinity arrives there from a file)."""
+    a = session.trace[name]
+    a.flags.writeable = True
+    a[where] = value
+    a.flags.writeable = False
+
+
+@pytest.mark.parametrize("left, right, differs", [
+    (np.nan, 0.5, True), (np.inf, 0.5, True), (np.inf, -np.inf, True), (np.nan, np.inf, True),
+    (np.nan, np.nan, False), (np.inf, np.inf, False), (-np.inf, -np.inf, False),
+])
+def test_nan_and_inf_on_one_side_are_differences_and_the_same_on_both_are_not(left, right,
+                                                                              differs):
+    c = Comparison.of(SMALL, SMALL)
+    _poke(c.left, "ds", (2, 1), left)
+    _poke(c.right, "ds", (2, 1), right)
+    assert c.max_differences()["ds"] == 0.0                # no finite place differs
+    assert c.special_differences()["ds"] == int(differs)
+    assert sum(c.special_differences().values()) == int(differs)
+    if differs:
+        assert c.summary() == "NaN or Inf on one side only: ds (1 place)."
+    else:
+        assert c.summary() == "The two runs are identical everywhere."
+
+
+def test_the_summary_names_the_largest_finite_differences_beside_a_nan():
+    c = Comparison.of(SMALL, SMALL.with_(variant="standard"))
+    _poke(c.right, "h", (5, 0), np.nan)       # the last h: not in any xc
+    d = c.max_differences()
+    assert np.isfinite(d["h"]) and d["h"] > 0
+    worst = sorted(d.items(), key=lambda kv: -kv[1])[:5]
+    assert c.summary().startswith("Largest differences: " + ", ".join(
+        f"{n} {v:.2g}" for n, v in worst) + ".")
+    assert c.summary().endswith("NaN or Inf on one side only: h (1 place).")

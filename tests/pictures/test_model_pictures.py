@@ -121,6 +121,9 @@ def test_suffix_sums_answer_any_order_with_checkpoints():
     for first in [50, 0, 49, 48, 13, 37, 36, 10, 3]:
         np.testing.assert_allclose(s.at(first), a[first:].T @ b[first:], atol=1e-12)
     assert not s.at(7).flags.writeable
+    # the span over the checkpoints: S(0), S(10), …, S(40) and the zero S(50)
+    expected = max(np.abs(a[f:].T @ b[f:]).max() for f in range(0, 50, 10))
+    np.testing.assert_allclose(s.max_abs(), expected, rtol=1e-12)
 
 
 def test_predictions_of_cross_entropy_against_the_reference(xent):

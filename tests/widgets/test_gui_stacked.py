@@ -203,6 +203,33 @@ def test_the_breakpoints_panel_shows_the_layer_part_for_a_stacked_model(window, 
     assert "L1" not in one.spec.placeholderText() and "norm ds" in one.spec.placeholderText()
 
 
+def test_the_breakpoints_form_chooses_the_layer_for_a_stacked_model(window, make_window):
+    """The form has a layer choice with layers (any layer, layer 0, layer 1): a condition
+    made on one layer is that layer's (``L1: …``), on any layer it has no layer part; a
+    frame names its layer in its own text, so the choice hides for it; one layer, none."""
+    from lstm_viz.widgets.breakpoints_panel import BreakpointsPanel
+
+    panel = window.findChild(BreakpointsPanel)
+    assert [panel.layer.itemText(i) for i in range(panel.layer.count())] == [
+        "any layer", "layer 0", "layer 1"]
+    panel.kind.setCurrentIndex(panel.kind.findData("norm"))
+    assert panel.layer.isVisibleTo(panel)
+    panel.threshold.setText("1e-3")
+    panel.add_button.click()
+    panel.layer.setCurrentIndex(panel.layer.findData(1))
+    panel.threshold.setText("2e-3")
+    panel.add_button.click()
+    assert [bp.spec() for bp in window.session.breakpoints] == [
+        "norm ds < 0.001", "L1: norm ds < 0.002"]
+    panel.kind.setCurrentIndex(panel.kind.findData("frame"))
+    assert not panel.layer.isVisibleTo(panel)
+    panel.threshold.setText("bwd:2:L0:ds")
+    assert panel.form_spec() == "frame bwd:2:L0:ds"
+    one = make_window().findChild(BreakpointsPanel)
+    one.kind.setCurrentIndex(one.kind.findData("norm"))
+    assert not one.layer.isVisibleTo(one) and one.layer.count() == 2
+
+
 def test_a_seek_into_the_other_layer_draws_each_view_once(window, qapp):
     """The seek fires view_layer_changed (the views redraw for the new layer at the new
     frame), then frame_changed: that one finds the frame drawn and does not draw it again;

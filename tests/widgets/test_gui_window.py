@@ -279,6 +279,25 @@ def test_configure_changes_the_run_shown(make_window, task):
     assert task in w.windowTitle()
 
 
+def test_the_copy_sizes_show_a_dash_for_another_task_and_their_values_for_copy(qtbot):
+    """Symbols, pattern and delay are the copy task's: another task greys them and shows
+    a dash (it showed a 1 it would ignore); copy shows and uses its values."""
+    d = ConfigDialog(default_config("random"))
+    qtbot.addWidget(d)
+    for w in d.sizes.values():
+        assert not w.isEnabled() and w.text() == "—"
+    d.task.setCurrentText("copy")
+    from lstm_viz.model.config import task_sizes
+    copy = task_sizes("copy")
+    for k, w in d.sizes.items():
+        assert w.isEnabled() and w.value() == copy[k] and w.text() == str(w.value())
+    d.sizes["delay"].setValue(1)                       # the least delay is a number, not a dash
+    assert d.sizes["delay"].text() == "1" and d.config().delay == 1
+    d.task.setCurrentText("sine")
+    assert all(w.text() == "—" for w in d.sizes.values())
+    assert d.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+
 def test_config_dialog_keeps_the_backward_pass_and_forget_bias(qtbot):
     start = default_config().with_(variant="standard", backward="seed", forget_bias=1.0)
     d = ConfigDialog(start)
