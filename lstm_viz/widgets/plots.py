@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QPointF, QRectF
+from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QRectF
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPen, qRgb, qRgba
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
@@ -206,12 +206,15 @@ class KeptPictures:
 
     def _picture_key(self) -> tuple:
         axis: pg.AxisItem = self                 # type: ignore[assignment]
-        device = [axis.mapToDevice(QPointF(x, y)) for x, y in ((0, 0), (1, 0), (0, 1))]
+        # the transform pyqtgraph maps to pixels with (deviceTransform_ since 0.14)
+        device = (getattr(axis, "deviceTransform_", None) or axis.deviceTransform)()
         style = repr(sorted((k, v.toString() if isinstance(v, QFont) else v)
                             for k, v in axis.style.items()))
         key = [type(self), axis.orientation, _rect_key(axis.boundingRect()),
                _rect_key(axis.mapRectFromParent(axis.geometry())),
-               tuple(None if d is None else (d.x(), d.y()) for d in device),
+               None if device is None else (device.m11(), device.m12(), device.m13(),
+                                            device.m21(), device.m22(), device.m23(),
+                                            device.m31(), device.m32(), device.m33()),
                tuple(axis.range), axis.scale, axis.autoSIPrefixScale, axis.logMode,
                axis.grid, repr(axis._tickLevels), repr(axis._tickSpacing), style,
                _pen_key(axis.pen()), _pen_key(axis.textPen()), _pen_key(axis.tickPen()),
