@@ -64,15 +64,6 @@ class Band(pg.FillBetweenItem):
         pass
 
 
-def _no_range_limit(item: pg.PlotDataItem) -> None:
-    """No re-computing of ``item``'s drawn points at a new y range: pyqtgraph's dynamic
-    range limit pulls in points beyond 10⁶ view heights, which a curve of this view never
-    has (the ranges cover the whole pass, ``pictures/flow.py``), yet each new y range (a
-    seek into the other layer of a stacked model) made every curve compute its points
-    again, after its new data had just made it do so."""
-    item.setDynamicRangeLimit(None)
-
-
 class FlowView(VisibleView):
     """‖ds‖, ‖top_diff_h‖, ‖bottom_diff_s‖ against t, and log10 ∏ f from the last step."""
 
@@ -150,7 +141,10 @@ class FlowView(VisibleView):
             c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
-            _no_range_limit(c)
+            # No dynamic range limit (it pulls in points beyond 1e6 view heights, which the
+            # whole-pass ranges never leave): each new y range (another layer) made every
+            # curve compute its points again, just after its new data had.
+            c.setDynamicRangeLimit(None)
             self.curves[name] = c
             self.windows[name] = window
             self.legend.addItem(c, CURVE_LABELS[name])
@@ -165,7 +159,7 @@ class FlowView(VisibleView):
         self.forget.addItem(self.f_band)
         self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
         for item in (self.f_hi, self.f_lo, self.f_median):
-            _no_range_limit(item)
+            item.setDynamicRangeLimit(None)         # as the norm curves
         for item in (self.f_band, self.f_median.curve, self.f_hi.curve, self.f_lo.curve):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # as the norms
 
