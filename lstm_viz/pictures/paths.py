@@ -5,7 +5,9 @@ ds(t) = carousel(t) + through_h(t) (``lstm_engine.paths``, docs/equations.md §1
 entered the cell from outside and arrived along the carousel alone, and what came back
 through h at least once. Each step's share is ‖part‖ / (‖carousel‖ + ‖through_h‖), so the
 two curves sum to 1; the norms themselves are kept for the table and a log-scale plot.
-Like ds, a step's parts are known from the frame that computes its ds on.
+Like ds, a step's parts are known from the frame that computes its ds on. The curves and
+their ranges are of the whole pass, so a view sets them once per pass and layer and a
+frame only shows the steps known (``PathState.known``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import numpy as np
 from lstm_engine.paths import path_norms
 
 from ..model.frame_data import FrameData
+from .flow import _padded
 from .known import known_steps
 
 PATH_CURVES = ("carousel", "through_h")
+NORM_CURVES = (*PATH_CURVES, "ds")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class PathShares:
         self.data = data
         self.layer = layer
         self._values: dict | None = None
+        self._log_norms: dict | None = None
+        self._norm_range: tuple[float, float] | None = None
         self.t = np.arange(data.trace.steps, dtype=np.float32)
 
     def values(self) -> dict:
@@ -59,13 +65,34 @@ class PathShares:
             self._values = {k: np.asarray(v, np.float32) for k, v in values.items()}
         return self._values
 
+    def log_norms(self) -> dict:
+        """The norms to draw on a log scale, whole pass, by name in NORM_CURVES: zeros as
+        NaN (a gap: log 0 is no point), float32 (T,) each."""
+        if self._log_norms is None:
+            v = self.values()
+            self._log_norms = {name: np.where(v[f"norm_{name}"] > 0, v[f"norm_{name}"],
+                                              np.nan).astype(np.float32)
+                               for name in NORM_CURVES}
+        return self._log_norms
+
+    def norm_range(self) -> tuple[float, float]:
+        """The y range of the three norm curves over the whole pass, in log10 units (the
+        finite positive values, 10% room either side): set once per pass and layer,
+        where an autorange over the steps known followed every frame."""
+        if self._norm_range is None:
+            v = np.concatenate(list(self.log_norms().values()))
+            v = v[np.isfinite(v)]
+            with np.errstate(all="ignore"):
+                self._norm_range = _padded(np.log10(v), floor=None, pad=0.1)
+        return self._norm_range
+
     def state(self, index: int) -> PathState:
         data = self.data
         frame = data.model.frame(index)
         lo, hi = known_steps(data, "ds", frame)
         v = self.values()
         shares = {name: v[name][lo:hi] for name in PATH_CURVES}
-        norms = {name: v[f"norm_{name}"][lo:hi] for name in (*PATH_CURVES, "ds")}
+        norms = {name: v[f"norm_{name}"][lo:hi] for name in NORM_CURVES}
         return PathState(self.t[lo:hi], shares, norms, data.focus_step(frame), (lo, hi))
 
     def table(self, index: int) -> tuple[list[str], list[list]]:

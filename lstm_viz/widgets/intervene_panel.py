@@ -11,11 +11,11 @@ under it; the session keeps what it had. Apply records the intervened pass and o
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QGraphicsItem,
     QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
@@ -28,7 +28,7 @@ from lstm_engine.textsafe import one_line
 
 from ..model.compare import PRESETS
 from ..model.whatif import PASSES
-from ..pictures.whatif import both_passes
+from ..pictures.whatif import PassCurves
 from .busy import busy
 from .plain import PlainLabel, set_plain_tooltip
 from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, RoomyAxis, StepAxis, quiet_plot
@@ -99,6 +99,7 @@ class IntervenePanel(QWidget):
         ev.whatif_changed.connect(self._sync)
         ev.frame_changed.connect(self._cursor)
         ev.view_layer_changed.connect(lambda *_: self._sync())
+        ev.trace_changed.connect(lambda *_: self._set_ranges())   # another length T?
         self._sync()
 
     def _make_plots(self) -> None:
@@ -121,12 +122,18 @@ class IntervenePanel(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 1)
         self.curves: dict = {}
-        self._empty = False                       # the curves were emptied (no pass)
+        self._drawn: dict = {}                    # per curve: the values it was set to
+        self.pass_curves = PassCurves(self.whatif)
+        self._both = None                         # the curves shown (BothPasses)
+        self._ranges: tuple | None = None         # (x, ds, loss) ranges on the axes
         self.cursors = []
         for plot, key in ((self.flow, "ds"), (self.loss, "loss")):
             quiet_plot(plot)
             for which in PASSES:
                 c = plot.plot([], [], pen=PENS[which])
+                # drawn once into a pixmap: a seek moves the cursor across it, which then
+                # costs a copy of the strips it left and entered, not a redraw of the path
+                c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.curves[key, which] = c
                 if key == "ds":
                     self.legend.addItem(c, which)
@@ -188,17 +195,18 @@ class IntervenePanel(QWidget):
             self.stepping.setCurrentText(w.stepping)
         self.stepping.setEnabled(w.has_pass)
         self.compare_button.setEnabled(w.has_pass)
-        both = both_passes(w) if w.has_pass else None
+        both = self.pass_curves.get(self.session.view_layer)
         for (key, which), c in self.curves.items():
-            if both is None:
-                if not self._empty:             # still no pass (a layer switch): as it was
-                    c.setData([], [])
+            v = None if both is None else (both.ds_log if key == "ds" else both.loss)[which]
+            if v is self._drawn.get((key, which)):
+                continue            # as it is (no pass still; the loss in another layer)
+            self._drawn[key, which] = v
+            if v is None:
+                c.setData([], [])
             else:
-                v = both.ds_norm[which] if key == "ds" else both.loss[which]
-                if key == "ds":                     # a zero is a gap on the log scale
-                    v = np.where(v > 0, v, np.nan).astype(np.float32)
                 c.setData(both.t, v, connect="finite")
-        self._empty = both is None
+        self._both = both
+        self._set_ranges()
         if both is None:
             self.summary.setText("No intervened pass. " + (w.note or "Right-click a unit, "
                                  "a gate or a step, or write interventions and Apply."))
@@ -209,14 +217,32 @@ class IntervenePanel(QWidget):
                                  f"The debugger steps the {w.stepping} pass.")
         self._cursor()
 
+    def _set_ranges(self) -> None:
+        """The axes' ranges, set (not auto-ranged) once per pass, layer and length: the
+        steps of the whole pass with 1% room, as the paths and flow views show them, and
+        the curves' ranges over both passes (``pictures/whatif.py``); without a pass,
+        pyqtgraph's empty view. The cursor line moves across them: a frame re-ranges and
+        re-ticks no axis (a range that followed the cursor, the line alone bounding it
+        while there was no pass, had its axes laid out again every seek)."""
+        both, T = self._both, self.session.trace.steps
+        room = 0.01 * T
+        x = (-0.5 - room, T - 0.5 + room)
+        ranges = (x, (0.0, 1.0), (0.0, 1.0)) if both is None else \
+            (x, both.ds_range, both.loss_range)
+        if ranges == self._ranges:
+            return
+        self._ranges = ranges
+        x, ds, loss = ranges
+        self.flow.setRange(xRange=x, yRange=ds, padding=0)      # the loss's x is linked
+        self.loss.setYRange(*loss, padding=0)
+        if self.graphics.isVisible():
+            # settle the new ranges and axes now, not in the paint (pyqtgraph's
+            # prepareForPaint), where the change would queue a second paint of the plots
+            for plot in (self.flow, self.loss):
+                plot.vb.prepareForPaint()
+
     def _cursor(self, *_):
         s = self.session
         t = s.data.focus_step(s.data.model.frame(s.view_index))
         for line in self.cursors:
             line.setValue(t)
-        if self.graphics.isVisible():
-            # The line moved the x range (it alone bounds it while there is no pass):
-            # settle the range and the axes now, not in the paint (pyqtgraph's
-            # prepareForPaint), where the change would queue a second paint of the plots.
-            for plot in (self.flow, self.loss):
-                plot.vb.prepareForPaint()

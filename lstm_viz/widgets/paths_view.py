@@ -6,16 +6,22 @@ ds(t) = carousel(t) + through_h(t) (docs/equations.md §11); the numbers are
 norms ‖carousel(t)‖, ‖through_h(t)‖ and ‖ds(t)‖ on a log scale. Steps whose ds is not
 computed yet at the frame are not drawn. On an intervened pass the split is that pass's
 own (a cut h-path leaves the carousel alone: share 1).
+
+As in the gradient-flow view, each curve holds the whole pass, set once per pass and
+layer with the axes' ranges, inside a clipping window that a frame only moves to the
+steps computed: a seek re-ranges no axis and rebuilds no path. Each layer of a stacked
+model has its own curves, kept (hidden) while another layer is in view: the layer in
+view follows the cursor, so a random seek changes it every other time.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QSizePolicy
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QSizePolicy
 
-from ..pictures.paths import PATH_CURVES, PathShares
+from ..pictures.paths import NORM_CURVES, PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
 from .plain import PlainLabel
 from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
@@ -26,6 +32,71 @@ PENS = {"carousel": pg.mkPen((40, 150, 60), width=1),
         "through_h": pg.mkPen((40, 90, 200), width=1),
         "ds": pg.mkPen((200, 40, 40), width=1, style=Qt.PenStyle.DashLine)}
 LABELS = {"carousel": "carousel", "through_h": "through h", "ds": "‖ds‖"}
+
+
+# The shares' y range; the windows clip in x only, so they reach well past the plot.
+SHARE_RANGE = (0.0, 1.0)
+
+
+class _LayerCurves:
+    """One layer's curves: per plot a clipping window (the steps known at the frame)
+    with the curves in it, each drawn once into a device pixmap (a frame moves the window
+    over it and the cursor across it, which then costs a copy, not a redraw of the
+    path)."""
+
+    def __init__(self, shares: pg.PlotItem, norms: pg.PlotItem):
+        self.picture: PathShares | None = None
+        self.windows: dict = {}                 # plot -> its window
+        self.curves: dict = {}                  # plot -> {name: curve}
+        for plot, names in ((shares, PATH_CURVES), (norms, NORM_CURVES)):
+            window = QGraphicsRectItem()
+            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+            window.setPen(pg.mkPen(None))
+            window.hide()
+            plot.addItem(window, ignoreBounds=True)        # ranges are set per pass
+            self.windows[plot] = window
+            self.curves[plot] = {}
+            for name in names:
+                c = pg.PlotDataItem(pen=PENS[name])
+                c.setParentItem(window)
+                c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                if plot is norms:
+                    c.setLogMode(False, True)   # the window's child, not the plot's
+                self.curves[plot][name] = c
+        self._norms = norms
+
+    def set_picture(self, picture: PathShares) -> None:
+        """The whole pass's curves of ``picture``; the windows as tall as three times
+        their plot's range, centred on it."""
+        self.picture = picture
+        v, log_norms = picture.values(), picture.log_norms()
+        for plot, curves in self.curves.items():
+            values = log_norms if plot is self._norms else v
+            for name, c in curves.items():
+                c.setData(picture.t, values[name], connect="finite")
+            y0, y1 = picture.norm_range() if plot is self._norms else SHARE_RANGE
+            rect = self.windows[plot].rect()
+            self.windows[plot].setRect(QRectF(rect.left(), y0 - (y1 - y0), rect.width(),
+                                              3 * (y1 - y0)))
+
+    def show_steps(self, lo: int, hi: int) -> None:
+        """Steps lo … hi-1, from just before lo: the segment into lo from lo-1 (not
+        computed) stays clipped away, the curve from lo on shows; none known, an empty
+        window."""
+        for window in self.windows.values():
+            rect = window.rect()
+            rect.setLeft(lo - 1e-3)
+            rect.setRight(hi - 1 + 1e-3 if hi > lo else lo - 1e-3)
+            if rect != window.rect():
+                window.setRect(rect)
+
+    def set_visible(self, on: bool) -> None:
+        for window in self.windows.values():
+            window.setVisible(on)
+
+    def remove(self) -> None:
+        for plot, window in self.windows.items():
+            plot.removeItem(window)
 
 
 class PathsView(VisibleView):
@@ -53,36 +124,79 @@ class PathsView(VisibleView):
         self.norms.setLabel("bottom", "time step t")
         self.norms.setXLink(self.shares)
         self.norms.setLogMode(y=True)
-        self.shares.setYRange(0, 1, padding=0.02)
-        self.share_curves, self.norm_curves, self.cursor_lines = {}, {}, []
+        self.shares.setYRange(*SHARE_RANGE, padding=0.02)
+        self.cursor_lines = []
         for plot in (self.shares, self.norms):
             quiet_plot(plot)
             plot.showGrid(x=True, y=True, alpha=0.25)
             line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
             plot.addItem(line)
             self.cursor_lines.append(line)
-        for name in PATH_CURVES:
-            self.share_curves[name] = self.shares.plot([], [], pen=PENS[name])
-            self.legend.addItem(self.share_curves[name], LABELS[name])
-        for name in (*PATH_CURVES, "ds"):
-            self.norm_curves[name] = self.norms.plot([], [], pen=PENS[name])
-        self.legend.addItem(self.norm_curves["ds"], LABELS["ds"])
+        self._layers: dict[int, _LayerCurves] = {}
+        self._hidden: set = set()           # (plot, name) switched off in the legend
+        self._current = self._layer_curves(0)
+        self._current.set_visible(True)
+        # The legend's entries stand for a curve in every layer: each is drawn from an
+        # item of its own (one in a hidden layer's window would be drawn as switched
+        # off), and a click on it shows or hides that curve in every layer, as
+        # pyqtgraph's own entry did for its one curve.
+        self._samples: dict = {}            # legend item -> (plot, name)
+        for plot, name in ((self.shares, "carousel"), (self.shares, "through_h"),
+                           (self.norms, "ds")):
+            sample = pg.PlotDataItem(pen=PENS[name])
+            self._samples[sample] = (plot, name)
+            self.legend.addItem(sample, LABELS[name])
+        self.legend.sigSampleClicked.connect(self._legend_clicked)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(steady_box(self.info), 1)        # a new frame's text moves nothing
         self.stack(top, self.graphics)
         self._pictures: dict = {}
         self._shown: tuple | None = None        # (picture, frame index) on screen
+        self._ranges: tuple | None = None       # (steps, norms' range) on the axes
         self.state = None
+
+    # the curves of the layer in view
+    @property
+    def windows(self) -> dict:
+        return self._current.windows
+
+    @property
+    def share_curves(self) -> dict:
+        return self._current.curves[self.shares]
+
+    @property
+    def norm_curves(self) -> dict:
+        return self._current.curves[self.norms]
+
+    def _layer_curves(self, layer: int) -> _LayerCurves:
+        found = self._layers.get(layer)
+        if found is None:
+            found = self._layers[layer] = _LayerCurves(self.shares, self.norms)
+            for plot, name in self._hidden:
+                found.curves[plot][name].setVisible(False)
+        return found
+
+    def _legend_clicked(self, sample) -> None:
+        plot, name = self._samples[sample]
+        on = sample.isVisible()             # pyqtgraph's entry has just switched it
+        (self._hidden.discard if on else self._hidden.add)((plot, name))
+        for curves in self._layers.values():
+            curves.curves[plot][name].setVisible(on)
 
     def trace_changed(self):
         """Another pass or another layer in view: keep the shares of every layer of the
         pass shown (the layer in view follows the cursor, so a seek changes it often),
-        drop those of any other pass."""
+        drop those of any other pass, and the curves of layers the pass does not have."""
         layers = self.session.layers
         self._shown = None
         self._pictures = {layer: p for layer, p in self._pictures.items()
                           if layer < layers.count and p.data is layers.data(layer)}
+        for layer in [k for k in self._layers if k >= max(1, layers.count)]:
+            self._layers.pop(layer).remove()
+        if self._current not in self._layers.values():
+            self._current = self._layer_curves(0)       # shown by the refresh to come
+            self._current.set_visible(True)
 
     def picture(self) -> PathShares:
         """The layer in view's shares (computed once per pass and layer)."""
@@ -98,22 +212,20 @@ class PathsView(VisibleView):
         if (picture, index) == self._shown:
             return                  # a layer switch refreshes twice (layer, then frame)
         self._shown = (picture, index)
+        curves = self._layer_curves(picture.layer)
+        if curves.picture is not picture:
+            curves.set_picture(picture)
+        if curves is not self._current:
+            self._current.set_visible(False)
+            curves.set_visible(True)
+            self._current = curves
+        self._set_ranges(picture)
         st = picture.state(index)
         self.state = st
-        T = s.trace.steps
-        self.shares.setXRange(-0.5, T - 0.5, padding=0.01)
-        for name, c in self.share_curves.items():
-            c.setData(st.t, st.shares[name], connect="finite")
-        for name, c in self.norm_curves.items():         # zeros: gaps on the log scale
-            v = st.norms[name]
-            c.setData(st.t, np.where(v > 0, v, np.nan).astype(np.float32), connect="finite")
+        lo, hi = st.known
+        curves.show_steps(lo, hi)
         for line in self.cursor_lines:
             line.setValue(st.cursor)
-        # New data moves the norms' auto range: settle it now, not in the paint (pyqtgraph's
-        # prepareForPaint), where the range change would queue a second paint of the plots.
-        for plot in (self.shares, self.norms):
-            plot.vb.prepareForPaint()
-        lo, hi = st.known
         if hi <= lo:
             self.info.setText("ds: not computed yet (backward pass)")
             return
@@ -123,6 +235,31 @@ class PathsView(VisibleView):
         self.info.setText(f"{layer}t = {t}: carousel {st.shares['carousel'][k]:.3f}, "
                           f"through h {st.shares['through_h'][k]:.3f} of "
                           f"‖ds‖ = {st.norms['ds'][k]:.4g}")
+
+    def _set_ranges(self, picture: PathShares) -> None:
+        """The axes' ranges, once per pass and layer: the steps, and the norms of the
+        whole pass (``pictures/paths.py``)."""
+        T = picture.data.trace.steps
+        ranges = (T, picture.norm_range())
+        if ranges == self._ranges:
+            return
+        self._ranges = ranges
+        self.shares.setXRange(-0.5, T - 0.5, padding=0.01)
+        self.norms.setYRange(*picture.norm_range(), padding=0)
+        # New ranges (another pass or layer): settle them now, not in the paint (pyqtgraph's
+        # prepareForPaint), where the range change would queue a second paint of the plots.
+        for plot in (self.shares, self.norms):
+            plot.vb.prepareForPaint()
+
+    def shown(self, plot: pg.PlotItem, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (t, value) points of a curve of ``plot`` inside its window: what the frame
+        shows."""
+        c = (self.share_curves if plot is self.shares else self.norm_curves)[name]
+        window, t, v = self.windows[plot], c.xData, c.yData
+        if t is None or not window.isVisible():
+            return np.zeros(0), np.zeros(0)
+        keep = (t >= window.rect().left()) & (t <= window.rect().right())
+        return t[keep], v[keep]
 
     def csv(self) -> str:
         return csv_text(*self.picture().table(self.session.view_index))

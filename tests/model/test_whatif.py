@@ -25,7 +25,7 @@ from lstm_viz.model.whatif import (
     parse_words,
 )
 from lstm_viz.pictures.paths import PathShares
-from lstm_viz.pictures.whatif import both_passes
+from lstm_viz.pictures.whatif import PassCurves, both_passes
 
 TEXT = "--clamp f=1@3:9#2\n--cut h\n--edit-input zero@4"
 
@@ -135,6 +135,15 @@ def test_comparison_holds_original_intervened_and_difference(session):
     np.testing.assert_allclose(both.ds_norm["intervened"], np.linalg.norm(b, axis=1),
                                rtol=1e-6)
     np.testing.assert_allclose(both.loss["original"], session.whatif.original.loss, rtol=1e-6)
+    # the y ranges span both passes' curves (ds on its log scale), 10% room either side
+    norms = np.concatenate([np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)])
+    lo, hi = np.log10(norms[norms > 0].min()), np.log10(norms.max())
+    np.testing.assert_allclose(both.ds_range, [lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)],
+                               rtol=1e-5)
+    losses = np.concatenate([session.whatif.original.loss, session.whatif.intervened.loss])
+    lo, hi = losses.min(), losses.max()
+    np.testing.assert_allclose(both.loss_range, [lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)],
+                               rtol=1e-5)
 
 
 def test_comparison_without_a_pass_says_so(session):
@@ -210,3 +219,44 @@ def test_stacked_model_interventions_on_one_layer():
     session.set_view_layer(1)
     assert both_passes(session.whatif).ds_norm["intervened"].shape == (7,)
     np.testing.assert_array_equal(session.whatif.layer_pass("intervened").f, 1.0)
+
+
+def _same_curves(got, want):
+    for name in ("ds_norm", "ds_log", "loss"):
+        for which in ("original", "intervened"):
+            np.testing.assert_array_equal(getattr(got, name)[which],
+                                          getattr(want, name)[which], err_msg=name)
+    assert got.total == want.total
+    assert got.ds_range == want.ds_range and got.loss_range == want.loss_range
+
+
+def test_the_curves_of_each_layer_are_kept_while_the_passes_are_the_same():
+    # The Intervene panel asks on every layer switch; they are computed again exactly
+    # when a pass changes (applied, cleared, a new run).
+    session = Session(default_config("random", steps=9, inputs=3, hidden=4, layers=2))
+    w = session.whatif
+    curves = PassCurves(w)
+    assert curves.get(0) is None                             # no intervened pass
+    w.apply("--cut h@2:5/L1")
+    layer0, layer1 = curves.get(0), curves.get(1)
+    assert curves.get(0) is layer0 and curves.get(1) is layer1
+    _same_curves(layer0, both_passes(w, 0))
+    _same_curves(layer1, both_passes(w, 1))
+    assert layer1.loss is layer0.loss                        # the whole pass's, shared
+    assert not np.array_equal(layer1.ds_norm["original"], layer0.ds_norm["original"])
+    assert np.all(np.isnan(layer1.ds_log["original"]) == (layer1.ds_norm["original"] == 0))
+    w.step("intervened")                                     # the same two passes
+    assert curves.get(1) is layer1
+    w.apply("--clamp f=1")                                   # another intervened pass
+    again = curves.get(1)
+    assert again is not layer1
+    _same_curves(again, both_passes(w, 1))
+    w.clear()
+    assert curves.get(1) is None
+    w.apply("--clamp f=1")                                   # recorded again: not kept
+    assert curves.get(1) is not again
+    _same_curves(curves.get(1), both_passes(w, 1))
+    session.configure(session.config.with_(seed=5))          # a new run: no pass
+    assert curves.get(0) is None
+    w.apply("--cut h")
+    _same_curves(curves.get(0), both_passes(w, 0))

@@ -66,3 +66,26 @@ def test_the_table_has_every_step_and_empty_cells_before_ds_is_computed():
     text = csv_text(header, rows)
     assert text.splitlines()[0].startswith("step,share_carousel") and len(
         text.splitlines()) == T + 1
+
+
+def test_the_norm_curves_and_their_range_are_of_the_whole_pass():
+    # The view sets them once per pass and layer: the range must hold every step's norms
+    # (log10), whatever the frame; a zero norm (a cut h-path's) is a gap, not log 0.
+    tr = run()
+    pic = PathShares(FrameData(tr))
+    carousel = np.linalg.norm(plain_carousel(tr), axis=1)
+    want = {"carousel": carousel, "through_h": np.linalg.norm(tr.ds - plain_carousel(tr),
+                                                              axis=1),
+            "ds": np.linalg.norm(tr.ds, axis=1)}
+    got = pic.log_norms()
+    assert want["through_h"][-1] == 0                  # nothing comes back after T-1
+    for name, v in want.items():
+        np.testing.assert_allclose(got[name], np.where(v > 0, v, np.nan), rtol=1e-5)
+    every = np.concatenate(list(want.values()))
+    lo, hi = np.log10(every[every > 0].min()), np.log10(every.max())
+    np.testing.assert_allclose(pic.norm_range(), [lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)],
+                               rtol=1e-5)
+    cut = PathShares(FrameData(run(interventions=Interventions.parse(cut=["h"]))))
+    assert np.all(np.isnan(cut.log_norms()["through_h"]))
+    lo, hi = cut.norm_range()
+    assert np.isfinite([lo, hi]).all() and lo > -10

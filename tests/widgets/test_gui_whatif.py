@@ -138,8 +138,11 @@ def test_the_path_decomposition_view(window, qapp):
     assert (lo, hi) == (7, 12)
     np.testing.assert_allclose(st.shares["carousel"], carousel[lo:hi], rtol=1e-6)
     np.testing.assert_allclose(st.shares["through_h"], through_h[lo:hi], rtol=1e-6)
-    np.testing.assert_allclose(view.share_curves["carousel"].yData, carousel[lo:hi],
-                               rtol=1e-6)
+    t, shown = view.shown(view.shares, "carousel")     # the steps known, as computed
+    np.testing.assert_array_equal(t, np.arange(lo, hi))
+    np.testing.assert_allclose(shown, carousel[lo:hi], rtol=1e-6)
+    t, shown = view.shown(view.norms, "ds")
+    np.testing.assert_allclose(shown, np.linalg.norm(s.trace.ds[lo:hi], axis=1), rtol=1e-6)
     np.testing.assert_allclose(st.norms["ds"], np.linalg.norm(s.trace.ds[lo:hi], axis=1),
                                rtol=1e-6)
     assert view.info.text().startswith("t = 7: carousel")

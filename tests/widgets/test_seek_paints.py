@@ -249,3 +249,69 @@ def test_a_seek_across_layers_computes_each_flow_curve_once(make_window, qapp):
     switches = sum(a != b for a, b in zip(layers, layers[1:], strict=False))
     assert switches >= 10
     assert all(n <= switches for n in counts), (counts, switches)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_seek_re_ranges_and_redraws_nothing_in_the_paths_and_intervene_plots(
+        make_window, qapp, monkeypatch, layers):
+    # Their axes and curves are set once per pass and layer (the Intervene panel's x
+    # range followed the cursor: 3 autoranges and 2 axis re-layouts a seek; the paths view
+    # auto-ranged the norms of the steps known and set its five curves again every
+    # seek): a seek moves the cursor lines and the paths view's clipping windows, and
+    # the curves are drawn from their pixmaps. A seek into the other layer shows that
+    # layer's curves, kept, on that layer's ranges.
+    import pyqtgraph as pg
+
+    scenes: dict = {}
+    counts: dict = {}
+    counting = False
+
+    def counted(cls, method):
+        original = getattr(cls, method)
+
+        def wrapper(self, *args, **kwargs):
+            where = scenes.get(self.scene())
+            if counting and where is not None:
+                counts[where, method] = counts.get((where, method), 0) + 1
+            return original(self, *args, **kwargs)
+        monkeypatch.setattr(cls, method, wrapper)
+
+    # before any item is made: PySide looks an item's Python paint up once, at its first
+    for cls, method in ((pg.ViewBox, "updateAutoRange"), (pg.AxisItem, "generateDrawSpecs"),
+                        (pg.PlotCurveItem, "paint"), (pg.PlotDataItem, "setData")):
+        counted(cls, method)
+    w, shown = _every_view_shown(make_window, qapp, layers)
+    panel = w.intervener.panel
+    s = w.session
+    scenes.update({shown["paths"].graphics.scene(): "paths",
+                   panel.graphics.scene(): "intervene"})
+    s.whatif.apply("--cut h@5:20")              # the panel with curves, then without
+    for frame in ("bwd:5:L0:ds", "bwd:5:L1:ds")[:layers]:    # each layer's curves made
+        s.goto(frame if layers > 1 else "bwd:5:ds")
+        qapp.processEvents()
+    seeks, switches, known = 0, 0, set()
+    for n, i in enumerate(np.random.default_rng(8).integers(len(s.frames), size=40)):
+        if n == 20:
+            s.whatif.clear()
+        qapp.processEvents()
+        layer = s.view_layer
+        counting = True
+        if s.seek(int(i)):
+            seeks += 1
+            switches += s.view_layer != layer
+            known.add(len(shown["paths"].state.t) > 0)
+            qapp.processEvents()
+        counting = False
+    assert seeks >= 30 and known == {True, False}
+    assert (switches > 10) == (layers > 1)
+    for where in ("paths", "intervene"):
+        assert counts.get((where, "updateAutoRange"), 0) == 0, counts
+        # the norms' and the ‖ds‖ axes re-labelled for the other layer's range
+        assert counts.get((where, "generateDrawSpecs"), 0) <= switches, counts
+    assert counts.get(("paths", "setData"), 0) == 0, counts
+    # the loss is the whole pass's: only the two ‖ds‖ curves are of the layer
+    assert counts.get(("intervene", "setData"), 0) <= 2 * switches, counts
+    # Else drawn from their pixmaps: those on a new range again (the three norms; the
+    # shares' range is the same in every layer).
+    assert counts.get(("paths", "paint"), 0) <= 3 * switches, counts
+    assert counts.get(("intervene", "paint"), 0) <= 2 * switches, counts

@@ -1,11 +1,13 @@
 """What the panels keep between seeks is dropped exactly when what it shows changes
-(issue 16): the path shares per layer of the pass shown."""
+(issue 16): the path shares per layer of the pass shown and the paths view's curves and
+ranges (set once per pass and layer), the Intervene panel's ranges."""
 
 import numpy as np
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
 from lstm_viz.pictures.paths import PathShares
+from lstm_viz.pictures.whatif import both_passes
 
 
 def _two_layers(**sizes):
@@ -102,6 +104,147 @@ def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window,
                           equal_nan=True)
 
 
+def _paths_show(view, session):
+    """The paths view's axes and curves are those of the layer in view of the pass shown,
+    whole, and its windows show the steps known at the frame, as computed afresh."""
+    fresh = PathShares(session.data, session.view_layer)
+    st = fresh.state(session.view_index)
+    T = session.trace.steps
+    shown = [curves for curves in view._layers.values()         # one layer's curves
+             if any(window.isVisible() for window in curves.windows.values())]
+    assert shown == [view._layers[session.view_layer]]
+    assert len(view._layers) <= session.num_layers
+    assert np.allclose(view.norms.vb.viewRange()[1], fresh.norm_range())
+    assert np.allclose(view.shares.vb.viewRange()[0], [-0.5 - 0.01 * T, T - 0.5 + 0.01 * T])
+    for plot, curves, values in ((view.shares, view.share_curves, fresh.values()),
+                                 (view.norms, view.norm_curves, fresh.log_norms())):
+        for name, c in curves.items():
+            assert np.array_equal(c.yData, values[name], equal_nan=True)
+            t, v = view.shown(plot, name)
+            assert np.array_equal(t, st.t)
+            assert np.array_equal(v, values[name][st.known[0]:st.known[1]], equal_nan=True)
+
+
+def test_the_paths_curves_and_ranges_follow_pass_layer_and_frame(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    rng = np.random.default_rng(7)
+    layers, known = set(), set()
+    for i in rng.integers(len(s.frames), size=25):       # forward, backward, both layers
+        s.seek(int(i))
+        qapp.processEvents()
+        layers.add(s.view_layer)
+        known.add(len(view.state.t) > 0)
+        _paths_show(view, s)
+    assert layers == {0, 1} and known == {True, False}
+    s.goto("bwd:3:L1:ds")
+    qapp.processEvents()
+    before = view.norms.vb.viewRange()[1]
+    s.configure(s.config.with_(seed=s.config.seed + 1))    # another pass
+    s.goto("bwd:3:L1:ds")
+    qapp.processEvents()
+    assert not np.allclose(view.norms.vb.viewRange()[1], before)
+    _paths_show(view, s)
+    s.whatif.apply("--cut h@2:9/L1")                        # the intervened pass, stepped
+    s.whatif.step("intervened")
+    qapp.processEvents()
+    _paths_show(view, s)
+    s.configure(s.config.with_(steps=20))                  # another length
+    s.goto("bwd:15:L0:ds")
+    qapp.processEvents()
+    _paths_show(view, s)
+    s.goto("bwd:15:L1:ds")
+    qapp.processEvents()
+    s.configure(s.config.with_(layers=1))                  # one layer: its curves only
+    s.goto("bwd:15:ds")
+    qapp.processEvents()
+    _paths_show(view, s)
+
+
+def test_a_paths_legend_entry_shows_or_hides_its_curve_in_every_layer(make_window, qapp):
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "paths", qapp)
+    s.goto("bwd:5:L0:ds")
+    qapp.processEvents()
+    sample = next(smp for smp, (plot, name) in view._samples.items() if name == "ds")
+    entry = next(item for item, _ in view.legend.items if item.item is sample)
+    sample.setVisible(False)                     # as pyqtgraph's entry does on a click
+    entry.sigClicked.emit(sample)
+    assert not view.norm_curves["ds"].isVisible()
+    s.goto("bwd:5:L1:ds")                        # a layer whose curves are made now
+    qapp.processEvents()
+    assert not view.norm_curves["ds"].isVisible()
+    assert view.norm_curves["carousel"].isVisible() and view.share_curves["carousel"].isVisible()
+    sample.setVisible(True)
+    entry.sigClicked.emit(sample)
+    assert len(view._layers) == 2
+    for curves in view._layers.values():             # the other's, in its hidden window
+        ds = curves.curves[view.norms]["ds"]
+        assert ds.isVisibleTo(ds.parentItem())
+
+
+def test_the_paths_view_resized_draws_what_a_fresh_one_does(make_window, qapp):
+    # The curves are drawn once into device pixmaps and the windows clip them: a resize
+    # must draw them at the new size, as a view built at that size does.
+    w = make_window(Session(default_config("random", steps=30, inputs=3, hidden=4)))
+    s = w.session
+    view = _front(w, "paths", qapp)
+    s.goto("bwd:12:ds")
+    qapp.processEvents()
+    small = view.graphics.grab()
+    dock = w.view_docks["paths"]
+    dock.setFloating(True)
+    dock.resize(dock.width() + 150, dock.height() + 90)
+    qapp.processEvents()
+    kept = view.graphics.grab()
+    assert kept.size() != small.size()
+    view._built = view._shown = None                         # built again at this size
+    view.refresh()
+    qapp.processEvents()
+    assert kept.toImage() == view.graphics.grab().toImage()
+
+
+def test_the_intervene_ranges_are_set_per_pass_layer_and_length(make_window, qapp):
+    # The axes are set, not auto-ranged, so that a seek re-ranges none: they must follow
+    # what they frame (the steps of the pass, both passes' curves of the layer in view).
+    w = make_window(_two_layers())
+    s = w.session
+    panel = w.intervener.panel
+
+    def ranges():
+        (x, ds), loss = panel.flow.vb.viewRange(), panel.loss.vb.viewRange()[1]
+        assert np.allclose(panel.loss.vb.viewRange()[0], x)          # linked
+        return x, ds, loss
+
+    def steps(T):                       # the steps of the pass with 1% room
+        return [-0.5 - 0.01 * T, T - 0.5 + 0.01 * T]
+
+    empty = ranges()
+    assert np.allclose(empty[0], steps(12)) and np.allclose(empty[1:], [[0, 1], [0, 1]])
+    for i in (3, len(s.frames) - 5, 40):
+        s.seek(i)
+        assert np.allclose(ranges(), empty)                   # the cursor moves alone
+    s.goto("bwd:5:L0:ds")
+    s.whatif.apply("--cut h@2:6")
+    layer0 = both_passes(s.whatif, 0)
+    assert np.allclose(ranges(), [steps(12), layer0.ds_range, layer0.loss_range])
+    s.goto("bwd:5:L1:ds")                                     # the other layer's ‖ds‖
+    layer1 = both_passes(s.whatif, 1)
+    assert not np.allclose(layer1.ds_range, layer0.ds_range)
+    assert np.allclose(ranges(), [steps(12), layer1.ds_range, layer1.loss_range])
+    s.whatif.step("intervened")                               # the same curves
+    assert np.allclose(ranges(), [steps(12), layer1.ds_range, layer1.loss_range])
+    s.whatif.clear()
+    assert np.allclose(ranges(), empty)
+    s.configure(s.config.with_(steps=20))                     # another length
+    assert np.allclose(ranges()[0], steps(20))
+    s.whatif.apply("--clamp f=1")
+    both = both_passes(s.whatif)
+    assert np.allclose(ranges(), [steps(20), both.ds_range, both.loss_range])
+
+
 def test_the_bar_plot_shows_the_vector_of_each_frame_in_any_order(make_window, qapp):
     # A seek that changes the selection refreshes the plot twice; the second keeps the
     # first's vector only while the frame, the quantity and the pass are the same.
@@ -128,3 +271,26 @@ def test_the_bar_plot_shows_the_vector_of_each_frame_in_any_order(make_window, q
             assert plot.values.size == 0
         else:
             assert np.array_equal(plot.values, got[0], equal_nan=True), s.frame_text
+
+
+def test_the_intervene_plots_resized_draw_what_fresh_ones_do(make_window, qapp):
+    # Their curves are drawn once into device pixmaps: a resize must draw them at the
+    # new size, as curves set at that size are.
+    w = make_window(Session(default_config("random", steps=30, inputs=3, hidden=4)))
+    s = w.session
+    panel = w.intervener.panel
+    w.intervener.choose("--cut h@3:9")
+    s.goto("bwd:12:ds")
+    qapp.processEvents()
+    small = panel.graphics.grab()
+    dock = w.intervener.dock
+    dock.show()
+    dock.setFloating(True)
+    dock.resize(dock.width() + 160, dock.height() + 60)
+    qapp.processEvents()
+    kept = panel.graphics.grab()
+    assert kept.size() != small.size()
+    panel._drawn, panel._ranges = {}, None                   # set again at this size
+    panel._sync()
+    qapp.processEvents()
+    assert kept.toImage() == panel.graphics.grab().toImage()
