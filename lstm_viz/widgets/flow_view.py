@@ -34,6 +34,7 @@ from .plots import (
     MAX_KEPT,
     MIN_PLOT_HEIGHT,
     Heatmap,
+    KeptAxis,
     LogAxis,
     StepAxis,
     cmap_for,
@@ -88,7 +89,8 @@ class FlowView(VisibleView):
                                            axisItems={"bottom": StepAxis("bottom"),
                                                       "left": LogAxis("left")})
         self.forget = self.graphics.addPlot(row=2, col=0,
-                                            axisItems={"bottom": StepAxis("bottom")})
+                                            axisItems={"bottom": StepAxis("bottom"),
+                                                       "left": KeptAxis("left")})
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 2)
         for p in (self.norms, self.forget):
@@ -139,6 +141,10 @@ class FlowView(VisibleView):
             c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
+            # No dynamic range limit (it pulls in points beyond 1e6 view heights, which the
+            # whole-pass ranges never leave): each new y range (another layer) made every
+            # curve compute its points again, just after its new data had.
+            c.setDynamicRangeLimit(None)
             self.curves[name] = c
             self.windows[name] = window
             self.legend.addItem(c, CURVE_LABELS[name])
@@ -152,6 +158,8 @@ class FlowView(VisibleView):
         self.f_band.updatePath()
         self.forget.addItem(self.f_band)
         self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
+        for item in (self.f_hi, self.f_lo, self.f_median):
+            item.setDynamicRangeLimit(None)         # as the norm curves
         for item in (self.f_band, self.f_median.curve, self.f_hi.curve, self.f_lo.curve):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # as the norms
 
