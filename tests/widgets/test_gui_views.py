@@ -635,3 +635,18 @@ def test_every_time_cursor_stands_out_from_what_it_is_drawn_over(make_window, qa
                 assert abs(line - _luminance(background)) > 0.3, view
             checked += 1
     assert checked >= 8
+
+
+def test_the_flow_legend_shows_its_curves_switched_on_before_the_backward_pass(window, qapp):
+    """In the forward pass no gradient is known: the flow view's curves show no point,
+    and their legend entries still read as switched on (a hidden window made pyqtgraph
+    draw them as switched off)."""
+    view = show(window, "flow", qapp)
+    s = window.session
+    for frame, known in (("fwd:2:s", False), ("bwd:2:ds", True), ("fwd:0", False)):
+        s.goto(frame)
+        qapp.processEvents()
+        samples = [sample for sample, _ in view.legend.items]
+        assert len(samples) >= 3
+        assert all(sample.item.isVisible() for sample in samples), frame
+        assert bool(len(view.shown("ds")[0])) == known, frame
