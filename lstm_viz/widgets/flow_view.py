@@ -30,7 +30,7 @@ from ..pictures.tables import csv_text
 from ..pictures.whatif import other_pass_ds
 from .plain import PlainLabel
 from .plots import (
-    CURSOR_PEN,
+    CURVE_CURSOR_PEN,
     MAX_KEPT,
     MIN_PLOT_HEIGHT,
     Heatmap,
@@ -110,7 +110,7 @@ class FlowView(VisibleView):
         self._add_forget_band()
         self.cursor_lines = []
         for p in (self.norms, self.forget):
-            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            line = pg.InfiniteLine(angle=90, pen=CURVE_CURSOR_PEN)
             p.addItem(line)
             self.cursor_lines.append(line)
         self.note = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))
@@ -132,7 +132,6 @@ class FlowView(VisibleView):
             window = QGraphicsRectItem()                  # shows the computed steps only
             window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
             window.setPen(pg.mkPen(None))
-            window.hide()
             self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
             c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
             c.setParentItem(window)
@@ -234,15 +233,12 @@ class FlowView(VisibleView):
         y0, y1 = y0 - (y1 - y0), y1 + (y1 - y0)             # clip in x only
         for name, (lo, hi) in st.known.items():
             window = self.windows[name]
-            if hi <= lo:
-                window.hide()
-                continue
             # Steps lo … hi-1, from just before lo: the segment into lo from lo-1 (not
-            # computed) stays clipped away, the curve from lo on shows.
-            rect = QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
+            # computed) stays clipped away, the curve from lo on shows. Nothing known: an
+            # empty window (hidden, the legend would show its curve switched off).
+            rect = QRectF() if hi <= lo else QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
             if rect != window.rect():
                 window.setRect(rect)
-            window.show()
         known = st.forget is not None           # the band is set once; a frame shows or hides it
         if self._keys.get("forget") != known:
             self._keys["forget"] = known
@@ -265,7 +261,7 @@ class FlowView(VisibleView):
         """The (t, value) points of a curve inside its window: what the frame shows."""
         window, c = self.windows[name], self.curves[name]
         t, v = c.xData, c.yData
-        if not window.isVisible() or t is None:
+        if window.rect().isEmpty() or t is None:
             return np.zeros(0), np.zeros(0)
         keep = t >= window.rect().left()
         return t[keep], v[keep]
