@@ -49,7 +49,8 @@ def measure(path) -> tuple[str, float]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
-    pg.setConfigOptions(antialias=False, background="w", foreground="k")
+    from lstm_viz.widgets.plots import LOOK
+    pg.setConfigOptions(**LOOK)                  # as the app draws
     from lstm_viz.model.app_memory import show_bytes, trace_nbytes
     from lstm_viz.model.session import Session
     from lstm_viz.widgets.main_window import MainWindow

@@ -85,13 +85,25 @@ def seek_times(frames: int, seed: int = 0, views: bool = True, forced: bool = Tr
         return _seek_times(frames, seed, views, forced, config, timings)
 
 
-def _seek_times(frames, seed, views, forced, config, timings):
+def _app():
+    """The QApplication, with pyqtgraph set to the app's look (plots.LOOK), as
+    ``lstm-viz`` draws."""
+    import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
+
+    from lstm_viz.widgets.plots import LOOK
+
+    app = QApplication.instance() or QApplication([])
+    pg.setConfigOptions(**LOOK)
+    return app
+
+
+def _seek_times(frames, seed, views, forced, config, timings):
 
     from lstm_viz.model.session import Session
     from lstm_viz.widgets.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    app = _app()
     t0 = time.perf_counter()
     session = Session(config if config is not None else seek_config())
     record_s = time.perf_counter() - t0
@@ -257,7 +269,6 @@ def live_training(iterations: int = 300):
     """Iterations per second of live training on ``adding`` (T=100, H=64) with the window
     showing it (training dock, loss curve, the debugger's views following each slice)
     against the same training with no window (the Qt-free session)."""
-    from PySide6.QtWidgets import QApplication
 
     from lstm_viz.model.session import Session
     from lstm_viz.model.training_run import TrainingSettings
@@ -270,7 +281,7 @@ def live_training(iterations: int = 300):
     bare.train(iterations, stop_at_breakpoints=False)
     bare_rate = iterations / (time.perf_counter() - t)
 
-    app = QApplication.instance() or QApplication([])
+    app = _app()
     session = Session()
     window = MainWindow(session)
     window.resize(1366, 768)

@@ -274,7 +274,9 @@ def _run(args: argparse.Namespace) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     import pyqtgraph as pg
-    pg.setConfigOptions(antialias=False, background="w", foreground="k")
+
+    from .plots import LOOK
+    pg.setConfigOptions(**LOOK)
 
     quiet = bool(args.screenshot or args.exit_after_paint)
     problem, later = None, None

@@ -30,7 +30,7 @@ from ..pictures.tables import csv_text
 from ..pictures.whatif import other_pass_ds
 from .plain import PlainLabel
 from .plots import (
-    CURVE_CURSOR_PEN,
+    CURSOR_PEN,
     MAX_KEPT,
     MIN_PLOT_HEIGHT,
     Heatmap,
@@ -110,7 +110,7 @@ class FlowView(VisibleView):
         self._add_forget_band()
         self.cursor_lines = []
         for p in (self.norms, self.forget):
-            line = pg.InfiniteLine(angle=90, pen=CURVE_CURSOR_PEN)
+            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
             p.addItem(line)
             self.cursor_lines.append(line)
         self.note = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))

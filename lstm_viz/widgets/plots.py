@@ -21,10 +21,11 @@ from ..pictures.colors import (
 from .kept_axis import KeptAxis, KeptPictures
 
 PENDING = QColor(*NOT_COMPUTED_RGB)
-# The time cursor: dark over a heatmap's light colours, light over the black background of
-# the curve plots (the dark one vanished there).
+# The app's look (app.main sets it before any plot is made; the benchmarks too): plots on
+# white with black text, so the time cursor is dark over the curve plots as it is over a
+# heatmap's light colours.
+LOOK = {"antialias": False, "background": "w", "foreground": "k"}
 CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
-CURVE_CURSOR_PEN = pg.mkPen((200, 200, 200), width=1.5)
 
 
 def colormap(anchors) -> pg.ColorMap:

@@ -608,10 +608,22 @@ def _luminance(color) -> float:
 
 
 def test_every_time_cursor_stands_out_from_what_it_is_drawn_over(make_window, qapp):
-    """Each view's vertical line (the time cursor, a divider) is drawn over a heatmap
-    (light colours: a dark line) or over a curve plot's background (black: a light
-    line); the dark cursor on black was invisible in the paths, intervene, flow and
-    predictions plots."""
+    """In the app's look (plots.LOOK, which lstm-viz sets before any plot), each view's
+    vertical line (the time cursor, a divider) stands out from what it is drawn over: a
+    heatmap's light colours or a curve plot's background."""
+    import pyqtgraph as pg
+
+    from lstm_viz.widgets.plots import LOOK
+
+    before = {k: pg.getConfigOption(k) for k in LOOK}
+    pg.setConfigOptions(**LOOK)
+    try:
+        _check_cursors(make_window, qapp)
+    finally:
+        pg.setConfigOptions(**before)
+
+
+def _check_cursors(make_window, qapp):
     import pyqtgraph as pg
 
     from lstm_viz.widgets.view_docks import show_every_view
