@@ -30,10 +30,11 @@ from ..pictures.tables import csv_text
 from ..pictures.whatif import other_pass_ds
 from .plain import PlainLabel
 from .plots import (
-    CURSOR_PEN,
+    CURVE_CURSOR_PEN,
     MAX_KEPT,
     MIN_PLOT_HEIGHT,
     Heatmap,
+    KeptAxis,
     LogAxis,
     StepAxis,
     cmap_for,
@@ -88,7 +89,8 @@ class FlowView(VisibleView):
                                            axisItems={"bottom": StepAxis("bottom"),
                                                       "left": LogAxis("left")})
         self.forget = self.graphics.addPlot(row=2, col=0,
-                                            axisItems={"bottom": StepAxis("bottom")})
+                                            axisItems={"bottom": StepAxis("bottom"),
+                                                       "left": KeptAxis("left")})
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 2)
         for p in (self.norms, self.forget):
@@ -108,7 +110,7 @@ class FlowView(VisibleView):
         self._add_forget_band()
         self.cursor_lines = []
         for p in (self.norms, self.forget):
-            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            line = pg.InfiniteLine(angle=90, pen=CURVE_CURSOR_PEN)
             p.addItem(line)
             self.cursor_lines.append(line)
         self.note = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))
@@ -130,7 +132,6 @@ class FlowView(VisibleView):
             window = QGraphicsRectItem()                  # shows the computed steps only
             window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
             window.setPen(pg.mkPen(None))
-            window.hide()
             self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
             c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
             c.setParentItem(window)
@@ -139,6 +140,10 @@ class FlowView(VisibleView):
             c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
+            # No dynamic range limit (it pulls in points beyond 1e6 view heights, which the
+            # whole-pass ranges never leave): each new y range (another layer) made every
+            # curve compute its points again, just after its new data had.
+            c.setDynamicRangeLimit(None)
             self.curves[name] = c
             self.windows[name] = window
             self.legend.addItem(c, CURVE_LABELS[name])
@@ -152,6 +157,8 @@ class FlowView(VisibleView):
         self.f_band.updatePath()
         self.forget.addItem(self.f_band)
         self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
+        for item in (self.f_hi, self.f_lo, self.f_median):
+            item.setDynamicRangeLimit(None)         # as the norm curves
         for item in (self.f_band, self.f_median.curve, self.f_hi.curve, self.f_lo.curve):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # as the norms
 
@@ -226,15 +233,12 @@ class FlowView(VisibleView):
         y0, y1 = y0 - (y1 - y0), y1 + (y1 - y0)             # clip in x only
         for name, (lo, hi) in st.known.items():
             window = self.windows[name]
-            if hi <= lo:
-                window.hide()
-                continue
             # Steps lo … hi-1, from just before lo: the segment into lo from lo-1 (not
-            # computed) stays clipped away, the curve from lo on shows.
-            rect = QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
+            # computed) stays clipped away, the curve from lo on shows. Nothing known: an
+            # empty window (hidden, the legend would show its curve switched off).
+            rect = QRectF() if hi <= lo else QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
             if rect != window.rect():
                 window.setRect(rect)
-            window.show()
         known = st.forget is not None           # the band is set once; a frame shows or hides it
         if self._keys.get("forget") != known:
             self._keys["forget"] = known
@@ -257,7 +261,7 @@ class FlowView(VisibleView):
         """The (t, value) points of a curve inside its window: what the frame shows."""
         window, c = self.windows[name], self.curves[name]
         t, v = c.xData, c.yData
-        if not window.isVisible() or t is None:
+        if window.rect().isEmpty() or t is None:
             return np.zeros(0), np.zeros(0)
         keep = t >= window.rect().left()
         return t[keep], v[keep]

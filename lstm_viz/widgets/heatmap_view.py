@@ -101,7 +101,9 @@ class TimeHeatmapPanel(QWidget):
             self.map.set_image(tm.image, QRectF(-0.5, 0, T, n), anchors_for(name),
                                tm.levels((0, T), False), key=key)
             self.map.set_special(tm.special)
-            self.map.plot.setLabel("left", "xc index" if name == "dxc" else "unit")
+            label = "xc index" if name == "dxc" else "unit"
+            if self.map.plot.getAxis("left").labelText != label:   # the same: no new HTML
+                self.map.plot.setLabel("left", label)            # and repaint (a new layer)
             self._split(vd.data.trace.inputs if name == "dxc" else None)
         known = vd.known(name, index)
         T = tm.image.shape[0]
@@ -269,6 +271,7 @@ class ParamGradView(VisibleView):
         self._marked = None
         self._marked_map: str | None = None     # the map whose rows are marked, if any
         self._buffers: dict[str, np.ndarray] = {}
+        self._kept_buffers: dict[tuple, dict[str, np.ndarray]] = {}   # (X, H) -> buffers
         self._shown: dict = {}                  # image -> key of the array it shows
         self._shape = None
         self.state = None
@@ -303,6 +306,10 @@ class ParamGradView(VisibleView):
         return marks
 
     def trace_changed(self):
+        self._kept_buffers = {}                 # another pass, perhaps of other sizes
+        self.layer_changed()
+
+    def layer_changed(self):
         self._shape = None
         self._shown = {}
         self._marked = None
@@ -315,8 +322,15 @@ class ParamGradView(VisibleView):
             return
         self._shape = shape
         self._shown = {}
-        self._buffers = {n: np.zeros((H, X + H), np.float32) for n in WEIGHT_DIFFS}
-        self._buffers["bias"] = np.zeros((4, H), np.float32)
+        # The image buffers of each layer's sizes, kept for the pass: a seek into the other
+        # layer of a stacked model allocated and zeroed 2.5 MB anew. What they held is
+        # never shown: with nothing shown (_shown emptied) a map is filled again or greyed.
+        found = self._kept_buffers.get(shape)
+        if found is None:
+            found = self._kept_buffers[shape] = {
+                **{n: np.zeros((H, X + H), np.float32) for n in WEIGHT_DIFFS},
+                "bias": np.zeros((4, H), np.float32)}
+        self._buffers = found
         for n in WEIGHT_DIFFS:
             self.maps[n].set_image(self._buffers[n], QRectF(0, 0, X + H, H), DIVERGING, (-1, 1))
             self.splits[n].setValue(X)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QSi
 from ..pictures.paths import NORM_CURVES, PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
 from .plain import PlainLabel
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
+from .plots import CURVE_CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
 from .steady import steady_box, steady_height
 from .view_base import VisibleView
 
@@ -129,7 +129,7 @@ class PathsView(VisibleView):
         for plot in (self.shares, self.norms):
             quiet_plot(plot)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            line = pg.InfiniteLine(angle=90, pen=CURVE_CURSOR_PEN)
             plot.addItem(line)
             self.cursor_lines.append(line)
         self._layers: dict[int, _LayerCurves] = {}

@@ -18,9 +18,13 @@ from ..pictures.colors import (
     finite_or_zero,
     special_rgba,
 )
+from .kept_axis import KeptAxis, KeptPictures
 
 PENDING = QColor(*NOT_COMPUTED_RGB)
+# The time cursor: dark over a heatmap's light colours, light over the black background of
+# the curve plots (the dark one vanished there).
 CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
+CURVE_CURSOR_PEN = pg.mkPen((200, 200, 200), width=1.5)
 
 
 def colormap(anchors) -> pg.ColorMap:
@@ -168,7 +172,7 @@ def roomy_spacing(levels, orientation: str, minVal, maxVal, size, whole: bool = 
     return levels or [(1.0, 0.0)]
 
 
-class StepAxis(pg.AxisItem):
+class StepAxis(KeptPictures, pg.AxisItem):
     """An axis whose ticks fall on whole numbers (time steps, units, rows); on a vertical
     axis no closer than a label's height (in a short plot pyqtgraph's own choice piled
     "100 80 60 40 20 0" into 40 pixels)."""
@@ -178,7 +182,7 @@ class StepAxis(pg.AxisItem):
                              minVal, maxVal, size, whole=True)
 
 
-class RoomyAxis(pg.AxisItem):
+class RoomyAxis(KeptPictures, pg.AxisItem):
     """An axis whose labels on a vertical axis are never closer than a label's height."""
 
     def tickSpacing(self, minVal, maxVal, size):
@@ -186,7 +190,7 @@ class RoomyAxis(pg.AxisItem):
                              minVal, maxVal, size)
 
 
-class LogAxis(pg.AxisItem):
+class LogAxis(KeptPictures, pg.AxisItem):
     """A log-scale axis with minor ticks at 1x, 2x and 5x each decade only: with all nine
     (0.2, 0.3 … 0.9, or 3 4 5 6 7 8 9) the labels piled on top of each other. On a
     vertical axis the decades are labelled no closer than ROOM_PX, and the minor ticks only
@@ -235,6 +239,9 @@ class _MenulessPlot(pg.PlotItem):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("enableMenu", False)
+        # axes that keep their pictures: a colour bar's levels change with the layer
+        kwargs.setdefault("axisItems", {side: KeptAxis(side)
+                                        for side in ("left", "right", "top", "bottom")})
         super().__init__(*args, **kwargs)
 
 
@@ -245,8 +252,9 @@ class MenulessColorBar(pg.ColorBarItem, _MenulessPlot):
 
 
 def plain_axes(plot: pg.PlotItem) -> None:
-    """No "(x0.001)" beside an axis label: the ticks carry the numbers as they are."""
-    for side in ("left", "bottom", "right"):
+    """No "(x0.001)" beside an axis label: the ticks carry the numbers as they are. The
+    hidden top axis too: with its prefix on, every new range re-made its label's HTML."""
+    for side in ("left", "bottom", "right", "top"):
         plot.getAxis(side).enableAutoSIPrefix(False)
 
 

@@ -19,11 +19,16 @@ class TokenAxis(StepAxis):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.tokens: Tokens | None = None
+        self._tokens_set = 0                    # counts set_tokens: the pictures' key
+
+    def picture_key_extra(self) -> tuple:
+        return (self._tokens_set,)
 
     def set_tokens(self, tokens: Tokens | None) -> None:
         if tokens is self.tokens:
             return
         self.tokens = tokens
+        self._tokens_set += 1
         self.picture = None                   # pyqtgraph redraws its ticks from scratch
         self.update()
 
@@ -63,6 +68,9 @@ class RowAxis(StepAxis):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.texts: list[str] = []
+
+    def picture_key_extra(self) -> tuple:
+        return tuple(self.texts)
 
     def set_texts(self, texts: list[str]) -> None:
         if texts == self.texts:

@@ -10,8 +10,6 @@ matrix (H, X+H): its plot shows each memory cell's row norm.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSignalBlocker, Qt
@@ -34,6 +32,7 @@ from ..model.readout_rows import readout_rows
 from ..model.variable_rows import COLUMNS, VariableRow, VariableRows
 from ..pictures.bars import bar_length, plot_title, plotted_vector
 from ..pictures.view_data import ViewData
+from .kept_axis import KeptAxis
 from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
 from .steady import steady_box, steady_height
@@ -149,54 +148,18 @@ class VariablesTable(QTableView):
         super().keyboardSearch(search)
 
 
-class _KeptPictures:
-    """An axis that keeps the picture of each range it drew (mixed into a pyqtgraph
-    AxisItem): the bar plot follows the statement, so nearly every seek shows another
-    quantity and its range (fixed per quantity, ``pictures/bars.py``); the ticks and
-    labels of a range seen before are not worked out again (pyqtgraph's
-    ``generateDrawSpecs``, ~1.3 ms). A picture is kept for exactly what it was drawn
-    from: the range, the axis' and the plot's geometry, the text room, the grid, the
-    style and the pens."""
+class QuantityAxis(RoomyAxis):
+    """The bar plot's y axis: labels a label's height apart. The plot follows the
+    statement, so nearly every seek shows another quantity with its own range (fixed per
+    quantity, ``pictures/bars.py``): it keeps a picture for each (a pass has ~33)."""
 
-    KEEP = 64                          # pictures kept (a pass has ~33 quantities)
-
-    def _picture_key(self) -> tuple:
-        axis: Any = self
-        g = axis.geometry()
-        view = axis.linkedView()
-        grid = None
-        if view is not None and axis.grid is not False:
-            r = view.mapRectToItem(axis, view.boundingRect())
-            grid = (r.x(), r.y(), r.width(), r.height())
-        pens = tuple((pen.color().rgba(), pen.widthF(), int(pen.style().value))
-                     for pen in (axis.pen(), axis.tickPen(), axis.textPen()))
-        return (tuple(axis.range), axis.logMode, (g.x(), g.y(), g.width(), g.height()),
-                grid, axis.grid, axis.textWidth, axis.textHeight, axis.scale,
-                axis.autoSIPrefixScale, repr(axis._tickLevels), repr(axis._tickSpacing),
-                tuple(sorted((k, str(v)) for k, v in axis.style.items())), pens)
-
-    def paint(self, p, opt, widget):
-        axis: Any = self
-        kept = axis.__dict__.setdefault("_pictures", {})
-        if axis.picture is None:
-            found = kept.get(self._picture_key())
-            if found is None:
-                super().paint(p, opt, widget)               # type: ignore[misc]
-                if len(kept) >= self.KEEP:
-                    kept.clear()
-                # keyed after drawing: drawing may widen the text room (the axis moves)
-                kept[self._picture_key()] = axis.picture
-                return
-            axis.picture = found
-        axis.picture.play(p)
+    KEEP = 64
 
 
-class QuantityAxis(_KeptPictures, RoomyAxis):
-    """The bar plot's y axis: labels a label's height apart, pictures kept per range."""
+class CountAxis(KeptAxis):
+    """The bar plot's x axis (entry j), a picture kept for each quantity's length."""
 
-
-class CountAxis(_KeptPictures, pg.AxisItem):
-    """The bar plot's x axis (entry j), pictures kept per range."""
+    KEEP = 64
 
 
 class VectorPlot(QWidget):

@@ -1,5 +1,5 @@
-"""The bar plot's axes keep the picture of each range they drew (variables_panel.py,
-``_KeptPictures``): what they show from a kept picture is what they draw afresh, through
+"""The bar plot's axes keep the picture of each range they drew (variables_panel.py's
+axes, ``kept_axis.KeptPictures`` with room for every quantity of a pass): what they show from a kept picture is what they draw afresh, through
 new quantities, a resized plot and a new pass; and a range seen before is not worked out
 again."""
 
@@ -17,7 +17,8 @@ def _image(widget):
 def _drawn_afresh(plot, qapp):
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
-        axis._pictures.clear()
+        if axis._kept is not None:
+            axis._kept.clear()
         axis.picture = None
         axis.update()
     qapp.processEvents()

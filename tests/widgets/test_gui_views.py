@@ -600,3 +600,53 @@ def test_the_loss_to_cell_mask_drawn_from_a_pixmap_follows_frames_and_resizes(wi
     ref.session.goto("bwd:2:ds")
     qapp.processEvents()
     assert view.graphics.grab().toImage() == ref_view.graphics.grab().toImage()
+
+
+def _luminance(color) -> float:
+    r, g, b = (c / 255 for c in color.getRgb()[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_every_time_cursor_stands_out_from_what_it_is_drawn_over(make_window, qapp):
+    """Each view's vertical line (the time cursor, a divider) is drawn over a heatmap
+    (light colours: a dark line) or over a curve plot's background (black: a light
+    line); the dark cursor on black was invisible in the paths, intervene, flow and
+    predictions plots."""
+    import pyqtgraph as pg
+
+    from lstm_viz.widgets.view_docks import show_every_view
+
+    w = make_window(Session(default_config("copy")))
+    show_every_view(w)
+    qapp.processEvents()
+    checked = 0
+    for view in w.findChildren(pg.GraphicsView):
+        background = view.backgroundBrush().color()
+        for item in view.scene().items():
+            if not (isinstance(item, pg.InfiniteLine) and item.angle == 90):
+                continue
+            box = item.getViewBox()
+            over_image = box is not None and any(isinstance(i, pg.ImageItem)
+                                                 for i in box.addedItems)
+            line = _luminance(item.pen.color())
+            if over_image:
+                assert line < 0.2, view
+            else:
+                assert abs(line - _luminance(background)) > 0.3, view
+            checked += 1
+    assert checked >= 8
+
+
+def test_the_flow_legend_shows_its_curves_switched_on_before_the_backward_pass(window, qapp):
+    """In the forward pass no gradient is known: the flow view's curves show no point,
+    and their legend entries still read as switched on (a hidden window made pyqtgraph
+    draw them as switched off)."""
+    view = show(window, "flow", qapp)
+    s = window.session
+    for frame, known in (("fwd:2:s", False), ("bwd:2:ds", True), ("fwd:0", False)):
+        s.goto(frame)
+        qapp.processEvents()
+        samples = [sample for sample, _ in view.legend.items]
+        assert len(samples) >= 3
+        assert all(sample.item.isVisible() for sample in samples), frame
+        assert bool(len(view.shown("ds")[0])) == known, frame

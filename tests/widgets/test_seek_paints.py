@@ -5,6 +5,7 @@ label whose text changed re-laid out its window and repainted what did not chang
 import sys
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from nonfinite import nan_trace
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -191,6 +192,70 @@ def test_the_loss_to_cell_view_paints_once_a_seek_between_a_matrix_and_none(
             axes.add((s.view_layer, view.map.bar.isVisible()))
     assert seeks >= 30 and axes == {(0, True), (1, False)}
     assert seeks * 0.5 <= counter.counts["loss_to_cell"] <= seeks
+
+
+def test_a_seek_across_layers_draws_no_axis_anew_in_the_pictures(make_window, qapp):
+    # Each layer gives the parameter gradients' colour bars their levels, the flow plots
+    # their ranges, the heatmaps and loss-to-cell their axes: once both layers have been
+    # shown, a seek back into either plays the axes' kept pictures (plots.KeptPictures);
+    # pyqtgraph generated every changed axis's ticks and labels again, at every change.
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    names = ("param_grads", "flow", "heatmaps", "loss_to_cell")
+    made = dict.fromkeys(names, 0)
+    axes = {name: [i for view in shown[name].findChildren(pg.GraphicsView)
+                   for i in view.scene().items() if isinstance(i, pg.AxisItem)]
+            for name in names}
+    s = w.session
+    rng = np.random.default_rng(6)
+    frames = rng.integers(len(s.frames), size=60)
+    for i in frames[:20]:                               # both layers drawn once
+        s.seek(int(i))
+        qapp.processEvents()
+    for name in names:
+        assert len(axes[name]) >= 4
+        for axis in axes[name]:
+            generate = axis.generateDrawSpecs
+
+            def counted(p, generate=generate, name=name):
+                made[name] += 1
+                return generate(p)
+
+            axis.generateDrawSpecs = counted
+    layers = []
+    for i in frames[20:]:
+        if s.seek(int(i)):
+            layers.append(s.view_layer)
+            qapp.processEvents()
+    switches = sum(a != b for a, b in zip(layers, layers[1:], strict=False))
+    assert switches >= 10
+    assert made == dict.fromkeys(names, 0), (made, switches)
+
+
+def test_a_seek_across_layers_computes_each_flow_curve_once(make_window, qapp):
+    # Another layer gives the flow curves their data and the plots their y ranges; the
+    # new range made every curve compute its drawn points a second time (pyqtgraph's
+    # dynamic range limit, which the whole-pass ranges never need).
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    view = shown["flow"]
+    curves = [*view.curves.values(), view.f_hi, view.f_lo, view.f_median]
+    counts = [0] * len(curves)
+    for k, c in enumerate(curves):
+        update = c.updateItems
+
+        def counted(*a, update=update, k=k, **kw):
+            counts[k] += 1
+            return update(*a, **kw)
+
+        c.updateItems = counted
+    s = w.session
+    layers = [s.view_layer]
+    for i in np.random.default_rng(7).integers(len(s.frames), size=40):
+        if s.seek(int(i)):
+            layers.append(s.view_layer)
+            qapp.processEvents()
+    switches = sum(a != b for a, b in zip(layers, layers[1:], strict=False))
+    assert switches >= 10
+    assert all(n <= switches for n in counts), (counts, switches)
 
 
 @pytest.mark.parametrize("layers", [1, 2])
