@@ -1,7 +1,7 @@
 """The bar plot's axes keep the picture of each range they drew (variables_panel.py's
-axes, ``kept_axis.KeptPictures`` with room for every quantity of a pass): what they show from a kept picture is what they draw afresh, through
-new quantities, a resized plot and a new pass; and a range seen before is not worked out
-again."""
+axes, ``kept_axis.KeptPictures`` with room for every quantity of a pass): what they show
+from a kept picture is what they draw afresh, through new quantities, a resized plot and a
+new pass; and a range seen before is not worked out again."""
 
 import numpy as np
 import pyqtgraph as pg
