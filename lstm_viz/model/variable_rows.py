@@ -2,9 +2,11 @@
 
 One row per quantity (``frame_data.VARIABLES``): its name, the step it belongs to, its
 shape, min, max, norm and NaN/Inf count (``FrameData.stats``). A row is formatted the
-first time it is asked for at a frame and kept until the frame or the pass changes: the
-table asks for every role of every visible cell on each repaint, and rows never scrolled
-into view are never computed.
+first time it is asked for at a frame and kept until the frame or the pass changes; rows
+never scrolled into view are never computed. The table keeps its cells in Qt's own item
+model (it paints without calling Python), so ``VariableRows`` also remembers the row each
+line of the table holds, of whatever frame it was written at, and says which lines must
+be written again.
 """
 
 from __future__ import annotations
@@ -51,26 +53,36 @@ def variable_row(data: FrameData, name: str, index: int) -> VariableRow:
 
 
 class VariableRows:
-    """The rows at one frame of one pass, each formatted once when first asked for."""
+    """The rows at one frame of one pass, each formatted once when first asked for, and
+    the row each line of the table holds."""
 
     def __init__(self) -> None:
         self._at: tuple[FrameData, int] | None = None
         self._rows: dict[int, VariableRow] = {}
+        self._held: dict[int, VariableRow] = {}       # by line: what the table shows
 
     def clear(self) -> None:
+        """Forget the rows formatted (not what the table holds: it still shows it)."""
         self._at = None
         self._rows.clear()
 
-    def move_to(self, data: FrameData, index: int, rows: range) -> list[int]:
+    def move_to(self, data: FrameData, index: int,
+                rows: range) -> list[tuple[int, VariableRow, VariableRow | None]]:
         """Go to frame ``index`` of ``data``'s pass and say which of ``rows`` (those on
-        screen) read differently there than they did: each of them that was formatted
-        at the frame before is formatted again now and compared (the others are
-        formatted when first asked for, as ever). A step to the next statement changes
-        a row or two; the table repaints those alone."""
-        before = self._rows if self._at is not None else {}
-        self._at = (data, index)
-        self._rows = {}
-        return [r for r in rows if r in before and self.row(data, index, r) != before[r]]
+        screen, or about to be painted) read differently there than the table holds for
+        them: each as (line, its row now, the row held until now or None), held from now
+        on. A step to the next statement changes a row or two; the table writes and
+        repaints those alone. Lines not in ``rows`` keep what they hold (and nothing is
+        formatted for them)."""
+        changed = []
+        held = self._held
+        for r in rows:
+            now = self.row(data, index, r)
+            before = held.get(r)
+            if now is not before and now != before:
+                held[r] = now
+                changed.append((r, now, before))
+        return changed
 
     def row(self, data: FrameData, index: int, row: int) -> VariableRow:
         """Row ``row`` (of ``VARIABLES``) at frame ``index`` of ``data``'s pass: kept while

@@ -1,8 +1,9 @@
 """The variables panel: every quantity at this frame with its shape and statistics, and
 the selected one as a bar plot over the memory cells (values on hover).
 
-Rows are fixed (``frame_data.VARIABLES``); a frame change only tells the view that the
-cells changed, and the view asks for the visible ones, so only what is seen is computed.
+Rows are fixed (``frame_data.VARIABLES``); a frame change writes the cells of the rows on
+screen that read differently now, and a row scrolled into view is written before it is
+painted, so only what is seen is computed. Qt paints the cells from its own item model.
 Quantities not computed yet at this frame say so. A weight-gradient accumulator is a
 matrix (H, X+H): its plot shows each memory cell's row norm.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QSignalBlocker, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSignalBlocker, Qt
+from PySide6.QtGui import QColor, QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,77 +39,113 @@ from .steady import steady_box, steady_height
 
 GREY = QColor(150, 150, 150)
 _ROOT = QModelIndex()
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 RED = QColor(200, 30, 30)
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
-_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_FONT = int(Qt.ItemDataRole.FontRole)
-_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_FONT = Qt.ItemDataRole.FontRole
 
 
-class VariablesModel(QAbstractTableModel):
-    """The table of ``VariableRows``: the texts come formatted from the model layer."""
+class VariablesModel(QStandardItemModel):
+    """The table's cells, kept in Qt's own item model so that the view paints them without
+    calling Python: a Python ``data()`` was asked for every role of every visible cell on
+    each repaint (~440 calls a seek). No method of Qt's is overridden here. The texts come
+    formatted from the model layer (``VariableRows``); a line's cells are written when
+    what they read changes (their frame, pass or layer), each cell only if it differs."""
 
     def __init__(self, session, parent=None):
-        super().__init__(parent)
+        super().__init__(len(VARIABLES), len(COLUMNS), parent)
         self.session = session
         self._italic = QFont()
         self._italic.setItalic(True)
         self.rows = VariableRows()
-        self._at = None              # (FrameData, index) shown, read once per frame
+        self.setHorizontalHeaderLabels(list(COLUMNS))
+        # as a QAbstractTableModel's: selectable, enabled, not editable, no children
+        flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | \
+            Qt.ItemFlag.ItemNeverHasChildren
+        self._cells: list[list[QStandardItem]] = []
+        for r, name in enumerate(VARIABLES):
+            line = []
+            for c in range(len(COLUMNS)):
+                item = QStandardItem(name if c == 0 else "")   # the names never change
+                item.setFlags(flags)
+                if c >= 3:
+                    item.setTextAlignment(_RIGHT)
+                self.setItem(r, c, item)
+                line.append(item)
+            self._cells.append(line)
 
-    def rowCount(self, parent=_ROOT):
-        return 0 if parent.isValid() else len(VARIABLES)
+    def write(self, rows: range, *, quiet: bool = False) -> list[int]:
+        """Have ``rows`` hold the frame, pass and layer in view; says which were written.
+        The view is told once per run of adjacent rows written (not once per cell), and
+        repaints their values' columns (the names never change); ``quiet``: not told (it
+        is painting them now)."""
+        s = self.session
+        changed = self.rows.move_to(s.data, s.view_index, rows)
+        if not changed:
+            return []
+        with QSignalBlocker(self):
+            for r, now, before in changed:
+                self._write(self._cells[r], now, before)
+        written = [r for r, _, _ in changed]
+        if not quiet:
+            last = len(COLUMNS) - 1
+            todo = list(written)
+            while todo:
+                first = end = todo.pop(0)
+                while todo and todo[0] == end + 1:
+                    end = todo.pop(0)
+                self.dataChanged.emit(self.index(first, 1), self.index(end, last))
+        return written
 
-    def columnCount(self, parent=_ROOT):
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def _row(self, row: int) -> VariableRow:
-        at = self._at
-        if at is None:
-            s = self.session
-            at = self._at = (s.data, s.view_index)
-        return self.rows.row(at[0], at[1], row)
-
-    def data(self, index, role=_DISPLAY):
-        # Called for every role of every visible cell on each repaint: plain int compares.
-        if role == _DISPLAY:
-            return self._row(index.row()).texts[index.column()]
-        if role == _FOREGROUND:
-            if index.column() == 0:
-                return None
-            row = self._row(index.row())
-            return GREY if not row.known else RED if row.nonfinite else None
-        if role == _FONT:
-            return self._italic if index.column() == 2 and not self._row(index.row()).known \
-                else None
-        if role == _ALIGN:
-            return _RIGHT if index.column() >= 3 else None
-        return None
+    def _write(self, cells: list[QStandardItem], now: VariableRow,
+               before: VariableRow | None) -> None:
+        for c, text in enumerate(now.texts):
+            if before is None or before.texts[c] != text:
+                cells[c].setText(text)
+        if before is None or (before.known, before.nonfinite) != (now.known, now.nonfinite):
+            # not computed yet: grey, its shape in italics; a NaN or Inf in it: red
+            colour = GREY if not now.known else RED if now.nonfinite else None
+            for item in cells[1:]:
+                item.setData(colour, _FOREGROUND)
+            cells[2].setData(None if now.known else self._italic, _FONT)
 
     def refresh(self, shown: range | None = None):
-        """The frame, the pass or the layer changed: the rows are those of the new one.
-        ``shown``: the rows on screen, of which only those that read differently now are
-        repainted (None: all of them, as when the table is hidden)."""
-        last = len(COLUMNS) - 1
-        if shown is None:
-            self.rows.clear()
-            self._at = None
-            self.dataChanged.emit(self.index(0, 1), self.index(len(VARIABLES) - 1, last))
-            return
-        s = self.session
-        self._at = (s.data, s.view_index)
-        changed = self.rows.move_to(*self._at, shown)
-        while changed:                          # one signal per run of adjacent rows
-            first = end = changed.pop(0)
-            while changed and changed[0] == end + 1:
-                end = changed.pop(0)
-            self.dataChanged.emit(self.index(first, 1), self.index(end, last))
+        """The frame, the pass or the layer changed: the rows on screen (``shown``) hold
+        the new one, and only those that read differently now are repainted. The others,
+        or all while the table is hidden (``shown`` None), keep what they hold until
+        they are painted (``VariablesTable``)."""
+        if shown is not None:
+            self.write(shown)
+
+
+class VariablesTable(QTableView):
+    """The variables table: before it paints lines that hold another frame's cells (lines
+    scrolled into view, or the whole table shown again), it has them written; then Qt
+    paints from its own items, without calling Python per cell."""
+
+    def paintEvent(self, event):
+        model = self.model()
+        rect = event.rect()
+        first = self.rowAt(rect.top())
+        if isinstance(model, VariablesModel) and first >= 0:
+            last = self.rowAt(rect.bottom())
+            rows = range(first, (last if last >= 0 else model.rowCount() - 1) + 1)
+            written = model.write(rows, quiet=True)  # painted now: no second paint queued
+            viewport = self.viewport()
+            region = event.region()
+            for r in written:                    # a line partly outside this paint
+                line = QRect(0, self.rowViewportPosition(r), viewport.width(),
+                             self.rowHeight(r))
+                if not region.contains(line):
+                    viewport.update(line)
+        super().paintEvent(event)
+
+    def keyboardSearch(self, search: str) -> None:
+        # typing finds a row by the current column's text: every line holds this frame's
+        model = self.model()
+        if isinstance(model, VariablesModel):
+            model.write(range(model.rowCount()))
+        super().keyboardSearch(search)
 
 
 class QuantityAxis(RoomyAxis):
@@ -271,7 +308,7 @@ class VariablesPanel(QWidget):
         self.follow.toggled.connect(lambda on: on and self._follow())
         session.events.frame_changed.connect(self._follow)
         self.model = VariablesModel(session, self)
-        self.table = QTableView(self)
+        self.table = VariablesTable(self)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -324,9 +361,11 @@ class VariablesPanel(QWidget):
         return upper
 
     def row_text(self, name: str) -> list[str]:
-        """The cells of ``name``'s row as displayed (for tests and checks)."""
+        """The cells of ``name``'s row as displayed (for tests and checks); a row off
+        screen is written first, as it would be when painted."""
         row = VARIABLES.index(name)
-        return [self.model.data(self.model.index(row, c)) for c in range(len(COLUMNS))]
+        self.model.write(range(row, row + 1))
+        return [self.model.item(row, c).text() for c in range(len(COLUMNS))]
 
     def _on_frame(self, index):
         self.model.refresh(self._rows_shown())

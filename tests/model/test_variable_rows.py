@@ -65,19 +65,24 @@ def test_moving_to_a_frame_names_the_shown_rows_that_read_differently():
     data, at = s.data, s.frames.index
     rows = VariableRows()
     shown = range(0, 9)                                  # x … loss
-    assert rows.move_to(data, at("fwd:2:g"), shown) == []     # nothing formatted yet
-    before = {r: rows.row(data, at("fwd:2:g"), r) for r in shown}
+    first = rows.move_to(data, at("fwd:2:g"), shown)    # the table holds nothing yet
+    assert [(r, before) for r, _, before in first] == [(r, None) for r in shown]
+    assert all(now == variable_row(data, VARIABLES[r], at("fwd:2:g")) for r, now, _ in first)
+    held = {r: now for r, now, _ in first}
     # the next statement: its row alone is new (i computed); the others are the same
-    assert rows.move_to(data, at("fwd:2:i"), shown) == [VARIABLES.index("i")]
-    assert all(rows.row(data, at("fwd:2:i"), r) == before[r]
-               for r in shown if VARIABLES[r] != "i")
+    changed = rows.move_to(data, at("fwd:2:i"), shown)
+    i = VARIABLES.index("i")
+    assert [(r, before) for r, _, before in changed] == [(i, held[i])]
+    assert changed[0][1] == variable_row(data, "i", at("fwd:2:i")) != held[i]
+    assert rows.move_to(data, at("fwd:2:i"), shown) == []           # now held
     # the next step: every row known at both frames reads differently (x too)
     changed = rows.move_to(data, at("fwd:3:i"), shown)
-    assert set(changed) == {VARIABLES.index(n) for n in ("x", "xc", "g", "i")}
-    # rows formatted before but not shown now are not compared (nor formatted)
-    assert rows.move_to(data, at("fwd:4:i"), range(0, 2)) == [0, 1]
-    assert rows.move_to(data, at("fwd:5:i"), range(2, 4)) == []
+    assert {r for r, _, _ in changed} == {VARIABLES.index(n) for n in ("x", "xc", "g", "i")}
+    # lines not shown keep what they hold, and are compared with it when shown again
+    x_at_3 = rows.row(data, at("fwd:3:i"), 0)
+    assert [r for r, _, _ in rows.move_to(data, at("fwd:4:i"), range(2, 4))] == [2, 3]
+    assert rows.move_to(data, at("fwd:4:i"), range(0, 1)) == \
+        [(0, variable_row(data, "x", at("fwd:4:i")), x_at_3)]
     # another pass at the same frame: compared too
     other = Session(default_config("random", steps=6, inputs=3, hidden=4, seed=5))
-    rows.row(data, at("fwd:5:i"), 0)
-    assert rows.move_to(other.data, at("fwd:5:i"), range(0, 1)) == [0]
+    assert [r for r, _, _ in rows.move_to(other.data, at("fwd:4:i"), range(0, 1))] == [0]

@@ -2,16 +2,22 @@
 inside its paint (pyqtgraph's ``prepareForPaint``) queued a second paint of itself, and a
 label whose text changed re-laid out its window and repainted what did not change."""
 
+import sys
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QObject
+from nonfinite import nan_trace
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QStandardItemModel
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.frame_data import VARIABLES
 from lstm_viz.model.session import Session
+from lstm_viz.model.variable_rows import COLUMNS, variable_row
 from lstm_viz.pictures import contributions
 from lstm_viz.widgets.source_panel import SourcePanel
+from lstm_viz.widgets.variables_panel import GREY, RED
 from lstm_viz.widgets.view_docks import PASS_VIEWS, VIEWS, show_every_view
 
 
@@ -411,3 +417,116 @@ def test_a_step_repaints_the_variables_rows_that_changed_alone(make_window, qapp
     s.goto("fwd:6:i")                                 # another step: every known row
     qapp.processEvents()
     assert paints.rects[-1].height() >= 3 * table.rowHeight(row)
+
+
+def _python_calls_painting(table) -> list[str]:
+    """The Python functions called while the table's cells are painted (alone)."""
+    calls: list[str] = []
+
+    def profile(frame, event, arg):
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+    table.viewport().grab()             # once before: what a grab sends first (a resize)
+    sys.setprofile(profile)
+    try:
+        table.viewport().grab()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def _as_painted(model, row: int) -> tuple:
+    """Row ``row`` as Qt's item model gives it to the painting: texts, colours, the shape
+    in italics, alignments."""
+    index = [model.index(row, c) for c in range(len(COLUMNS))]
+    font = model.data(index[2], Qt.ItemDataRole.FontRole)
+    return (tuple(model.data(i) for i in index),
+            tuple(model.data(i, Qt.ItemDataRole.ForegroundRole) for i in index),
+            font is not None and font.italic(),
+            tuple(model.data(i, Qt.ItemDataRole.TextAlignmentRole) for i in index))
+
+
+def _as_formatted(s, row: int) -> tuple:
+    """Row ``row`` as the model layer formats it: greyed (shape in italics) when not
+    computed yet, red with a NaN or Inf, numbers right-aligned."""
+    want = variable_row(s.data, VARIABLES[row], s.view_index)
+    colour = GREY if not want.known else RED if want.nonfinite else None
+    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    return (want.texts, (None,) + (colour,) * (len(COLUMNS) - 1), not want.known,
+            (None,) * 3 + (right,) * (len(COLUMNS) - 3))
+
+
+def _check_painted(panel) -> None:
+    shown = panel._rows_shown()
+    assert shown is not None and len(shown) >= 3
+    for r in shown:                     # as the window's own paint left them
+        assert _as_painted(panel.model, r) == _as_formatted(panel.session, r), \
+            (VARIABLES[r], panel.session.frame_text)
+    # fewer Python calls than cells painted (it was several a cell)
+    calls = _python_calls_painting(panel.table)
+    assert len(calls) < len(shown) * len(COLUMNS), calls
+
+
+def test_the_variables_table_paints_from_qt_items_without_calling_python(make_window, qapp):
+    # The cells are kept in Qt's own item model: painting the table calls Python once, not
+    # per cell (a Python data() was asked for every role of every visible cell, ~440 calls
+    # a seek). Its items hold the model layer's rows through seeks, steps, a layer switch,
+    # a new pass, a scroll to rows never shown and a dock hidden over a seek.
+    w = make_window(Session(default_config("random", steps=8, inputs=3, hidden=4, layers=2)))
+    panel, s = w.variables_panel, w.session
+    for _ in range(5):
+        qapp.processEvents()
+    assert panel.table.model() is panel.model and isinstance(panel.model, QStandardItemModel)
+    assert type(panel.model).data is QStandardItemModel.data        # no Python data()
+    rng = np.random.default_rng(12)
+    for i in rng.integers(len(s.frames), size=10):
+        s.seek(int(i))
+        qapp.processEvents()
+        _check_painted(panel)
+    s.goto("fwd:2:L0:g")
+    for _ in range(6):                                   # steps: a row or two change
+        s.step_into()
+        qapp.processEvents()
+        _check_painted(panel)
+    s.goto("bwd:3:L0:ds")
+    s.set_view_layer(1)                                  # the other layer, same cursor
+    qapp.processEvents()
+    _check_painted(panel)
+    s.configure(default_config("random", steps=8, inputs=3, hidden=4, layers=2, seed=9))
+    qapp.processEvents()
+    s.goto("bwd:3:L1:ds")                                # a new pass
+    qapp.processEvents()
+    _check_painted(panel)
+    panel.follow.setChecked(False)
+    bar = panel.table.verticalScrollBar()
+    for end in (bar.maximum(), bar.minimum(), bar.maximum()):   # rows not shown at the seek
+        s.seek(int(rng.integers(len(s.frames))))
+        qapp.processEvents()
+        bar.setValue(end)
+        qapp.processEvents()
+        _check_painted(panel)
+    w.variables_dock.hide()
+    qapp.processEvents()
+    s.seek(int(rng.integers(len(s.frames))))
+    qapp.processEvents()
+    w.variables_dock.show()
+    qapp.processEvents()
+    _check_painted(panel)
+
+
+def test_the_variables_table_holds_nan_and_inf_rows_in_red(make_window, qapp):
+    # ds holds a NaN at step 1 and an Inf at step 2 (nonfinite.py): its row turns red at
+    # those steps and back at the others, in Qt's items as the model layer says.
+    base = Session(default_config("random", steps=6, inputs=3, hidden=5))
+    w = make_window(Session(trace=nan_trace(base.trace)))
+    panel, s = w.variables_panel, w.session
+    ds = VARIABLES.index("ds")
+    reds = []
+    for frame in ("bwd:3:ds", "bwd:2:ds", "bwd:1:ds", "bwd:0:ds", "fwd:0:s", "fwd:1:s"):
+        s.goto(frame)
+        qapp.processEvents()
+        _check_painted(panel)
+        row = ds if frame.startswith("bwd") else VARIABLES.index("s")
+        reds.append(panel.model.data(panel.model.index(row, 3),
+                                     Qt.ItemDataRole.ForegroundRole) == RED)
+    assert reds == [False, True, True, False, True, False]
