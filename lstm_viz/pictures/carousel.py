@@ -57,6 +57,18 @@ class CarouselState:
         return (self.backward_variant if self.backward else self.variant) != "seed"
 
 
+def _norm_and_special(values) -> tuple[float, Special]:
+    """‖v‖₂ over the finite values and the NaN/±Inf counts. One dot product when every
+    value is finite and the norm fits (each strip of every frame); else ``summarize``'s
+    scaled norm of the finite values and the counts."""
+    v = np.asarray(values).reshape(-1)
+    with np.errstate(all="ignore"):
+        norm = float(np.sqrt(np.dot(v, v)))
+    if np.isfinite(norm):                   # a NaN or ±Inf would have made it NaN or Inf
+        return norm, Special()
+    return summarize(v).norm, count_special(v)
+
+
 class Carousel:
     """The vectors on the edges of the cell diagram at a frame."""
 
@@ -98,8 +110,7 @@ class Carousel:
         levels = (0.0, 1.0) if gate else symmetric_levels(self.scale(scale_key))
         if values is None:
             return EdgeValue(label, None, levels, not gate)
-        st = summarize(values)
-        return EdgeValue(label, values, levels, not gate, st.norm, count_special(values))
+        return EdgeValue(label, values, levels, not gate, *_norm_and_special(values))
 
     def state(self, index: int) -> CarouselState:
         data = self.data

@@ -165,31 +165,50 @@ class Strip:
             scene.addItem(item)
         self.values: np.ndarray | None = None
         self.label = ""
+        # What the items show now: a seek sets only what changed (each Qt setter is a call
+        # across to C++, and a new pixmap marks its strip's rectangle for repainting).
+        self._colours: tuple | None = None
+        self._cells = 0
+        self._pen: QPen | None = None
 
     def set_visible(self, on: bool) -> None:
         for item in (self.frame, self.pixmap, self.caption, self.norm):
             item.setVisible(on)
 
-    def show(self, label: str, values, levels, signed: bool, norm: float, special) -> None:
+    @staticmethod
+    def _set_text(item: QGraphicsSimpleTextItem, text: str) -> None:
+        if item.text() != text:
+            item.setText(text)
+
+    def show(self, label: str, values, levels, signed: bool, norm: float, special,
+             caption: str | None = None) -> None:
+        """``caption``: the name drawn above the strip, if not ``label`` (the hover's)."""
         self.set_visible(True)
         self.label = label
-        self.caption.setText(label)
+        self._set_text(self.caption, label if caption is None else caption)
         self.values = None if values is None else np.asarray(values)
         if values is None:
             self.pixmap.hide()
-            self.norm.setText("not computed yet")
+            self._set_text(self.norm, "not computed yet")
             return
         rgba = np.ascontiguousarray(to_rgba(values, levels,
                                             DIVERGING_LUT if signed else SEQUENTIAL_LUT)[None])
         n = rgba.shape[1]
-        image = QImage(rgba.data, n, 1, 4 * n, QImage.Format.Format_RGBA8888)
-        self.pixmap.setPixmap(QPixmap.fromImage(image))
-        self.pixmap.setTransform(QTransform.fromScale(STRIP_W / max(1, n), STRIP_H))
+        colours = (n, rgba.tobytes())
+        if colours != self._colours:            # the same cells: the pixmap drawn stays
+            self._colours = colours
+            image = QImage(rgba.data, n, 1, 4 * n, QImage.Format.Format_RGBA8888)
+            self.pixmap.setPixmap(QPixmap.fromImage(image))
+        if n != self._cells:
+            self._cells = n
+            self.pixmap.setTransform(QTransform.fromScale(STRIP_W / max(1, n), STRIP_H))
         warn = f"  ⚠ {special.text()}" if special.total else ""
-        self.norm.setText(f"‖·‖ {norm:.4g}{warn}")
+        self._set_text(self.norm, f"‖·‖ {norm:.4g}{warn}")
 
     def set_pen(self, pen: QPen) -> None:
-        self.frame.setPen(pen)
+        if pen is not self._pen:                # pens come from _pen(): one per look
+            self._pen = pen
+            self.frame.setPen(pen)
 
 
 class CarouselView(VisibleView):
@@ -301,6 +320,8 @@ class CarouselView(VisibleView):
                    self.small, color=FAINT)
         self._text("xc = [x(t), h(t-1)]", 300, Y_BUS + 4, self.small, color=FAINT)
         self._mode = None
+        # each line's, arrow's and gate box's (colour, width) as drawn; the title's tooltip
+        self._looks: dict = {}
 
     def _set_direction(self, backward: bool) -> None:
         if self._mode == backward:
@@ -332,10 +353,12 @@ class CarouselView(VisibleView):
             if st.backward:
                 title += "  ·  " + top_diff_h_short(layer, layers, st.t, st.steps)
                 origin = top_diff_h_origin(layer, layers, st.t, st.steps)
-        self.title.setText(title)
-        self.title.setToolTip(plain_tooltip(origin))
-        self.neighbours[0].setText(f"t={st.t - 1}" if st.t > 0 else "start")
-        self.neighbours[1].setText(f"t={st.t + 1}" if st.t + 1 < st.steps else "end")
+        Strip._set_text(self.title, title)
+        if self._looks.get("origin") != origin:
+            self._looks["origin"] = origin
+            self.title.setToolTip(plain_tooltip(origin))
+        Strip._set_text(self.neighbours[0], f"t={st.t - 1}" if st.t > 0 else "start")
+        Strip._set_text(self.neighbours[1], f"t={st.t + 1}" if st.t + 1 < st.steps else "end")
         for name in EDGES:
             v = st.edges.get(name)
             strip = self.strips.get(name)
@@ -343,23 +366,27 @@ class CarouselView(VisibleView):
             feed = name in st.feeds
             color = ACTIVE if active else FEED if feed else BASE
             width = 4.5 if active else 3.0 if feed else 2.0
-            self.lines[name].setPen(_pen(color, width))
-            self.arrows[name].setPen(_pen(color, 1))
-            self.arrows[name].setBrush(_brush(color))
+            if self._looks.get(name) != (color, width):     # else the line stays as drawn
+                self._looks[name] = (color, width)
+                self.lines[name].setPen(_pen(color, width))
+                self.arrows[name].setPen(_pen(color, 1))
+                self.arrows[name].setBrush(_brush(color))
             if strip is None:
                 continue
             if v is None:
                 strip.values = None
                 strip.set_visible(False)
                 continue
-            strip.show(v.label, v.values, v.levels, v.signed, v.norm, v.special)
+            caption = None if st.backward or name not in self.formula else \
+                f"{name} = {self.formula[name]}(·)"
+            strip.show(v.label, v.values, v.levels, v.signed, v.norm, v.special, caption)
             strip.set_pen(_pen(color, 2.2 if (active or feed) else 0.8))
         for k, box in self.gates.items():
             active = k in st.highlight
-            box.setPen(_pen(ACTIVE if active else FEED if k in st.feeds else BASE,
-                            3.0 if active else 1.5))
-            if not st.backward:
-                self.strips[k].caption.setText(f"{k} = {self.formula[k]}(·)")
+            look = (ACTIVE if active else FEED if k in st.feeds else BASE, 3.0 if active else 1.5)
+            if self._looks.get(("gate", k)) != look:
+                self._looks[("gate", k)] = look
+                box.setPen(_pen(*look))
 
     def _on_hover(self, pos: QPointF) -> None:
         for name, strip in self.strips.items():

@@ -412,3 +412,25 @@ def test_values_beyond_float32_keep_their_sign_and_size_in_the_image():
     np.testing.assert_array_equal(img, [[big, -big, 0.5], [0, 0, 0]])
     plain = np.array([0.25, -2.0])
     assert np.array_equal(finite_or_zero(plain), plain.astype(np.float32))
+
+
+@pytest.mark.parametrize("values", [
+    np.array([3.0, -4.0, 0.0]),
+    np.array([3.0, np.nan, -4.0, np.inf, -np.inf, np.inf]),
+    np.array([1e200, -1e200, 0.5]),                     # finite; its square overflows
+    np.array([np.nan, np.nan]),
+])
+def test_a_carousel_edge_carries_the_norm_of_its_finite_values_and_its_specials(values):
+    from lstm_viz.model.frame_data import summarize
+    from lstm_viz.pictures.carousel import _norm_and_special
+
+    norm, special = _norm_and_special(values)
+    finite = values[np.isfinite(values)]
+    want = float(np.linalg.norm(finite / 1e200) * 1e200) if finite.size else float("nan")
+    if finite.size and np.max(np.abs(finite)) < 1e100:
+        want = float(np.linalg.norm(finite))
+    np.testing.assert_allclose(norm, want, rtol=1e-12)
+    assert norm == pytest.approx(summarize(values).norm, nan_ok=True)
+    assert (special.nan, special.posinf, special.neginf) == (
+        int(np.isnan(values).sum()), int((values == np.inf).sum()),
+        int((values == -np.inf).sum()))

@@ -530,3 +530,77 @@ def test_the_variables_table_holds_nan_and_inf_rows_in_red(make_window, qapp):
         reds.append(panel.model.data(panel.model.index(row, 3),
                                      Qt.ItemDataRole.ForegroundRole) == RED)
     assert reds == [False, True, True, False, True, False]
+
+
+def _count_carousel_setters(view):
+    """Wraps each strip's pixmap and text setters and each line's pen setter of the
+    carousel view: {part: calls}."""
+    counts: dict = {}
+
+    def counted(key, method):
+        def wrapper(*args):
+            counts[key] = counts.get(key, 0) + 1
+            return method(*args)
+        return wrapper
+
+    for name, strip in view.strips.items():
+        strip.pixmap.setPixmap = counted(("pixmap", name), strip.pixmap.setPixmap)
+        strip.pixmap.setTransform = counted(("scale", name), strip.pixmap.setTransform)
+        strip.norm.setText = counted(("norm", name), strip.norm.setText)
+        strip.caption.setText = counted(("caption", name), strip.caption.setText)
+        strip.frame.setPen = counted(("frame", name), strip.frame.setPen)
+    for name, line in view.lines.items():
+        line.setPen = counted(("line", name), line.setPen)
+    for name, box in view.gates.items():
+        box.setPen = counted(("gate", name), box.setPen)
+    return counts
+
+
+def test_a_step_sets_only_the_carousel_parts_that_changed(make_window, qapp):
+    # From fwd:5:f to fwd:5:o only o is newly computed, and the highlight moves from f to
+    # o: the carousel sets o's cells and norm, and the pens of f and o (each setter is a
+    # call into Qt that marks its item for repainting). It set every strip, text and pen.
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    show_every_view(w)
+    view, s = w.views["carousel"], w.session
+    for frame in ("fwd:4:o", "fwd:5:f"):            # o's strip shown once (its scale set)
+        s.goto(frame)
+        qapp.processEvents()
+    counts = _count_carousel_setters(view)
+    s.goto("fwd:5:o")
+    qapp.processEvents()
+    assert view.state.highlight == ("o",)
+    assert counts == {("pixmap", "o"): 1, ("norm", "o"): 1, ("frame", "f"): 1,
+                      ("frame", "o"): 1, ("line", "f"): 1, ("line", "o"): 1,
+                      ("gate", "f"): 1, ("gate", "o"): 1}, counts
+    counts.clear()
+    s.goto("fwd:5:f")
+    s.goto("fwd:5:o")
+    qapp.processEvents()
+    assert ("pixmap", "o") not in counts and counts[("line", "o")] == 2, counts
+
+
+def test_a_random_seek_sets_each_carousel_pixmap_once_at_most(make_window, qapp):
+    # Across random seeks a strip's pixmap and scale are set only when its cells change
+    # (the scale only when the number of units does: never, after the first frame).
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    show_every_view(w)
+    view, s = w.views["carousel"], w.session
+    for frame in ("fwd:5:h", "bwd:5:dxc"):          # every strip shown once (its scale set)
+        s.goto(frame)
+        qapp.processEvents()
+    counts = _count_carousel_setters(view)
+    seeks, changed = 0, dict.fromkeys(view.strips, 0)
+    before = {name: strip._colours for name, strip in view.strips.items()}
+    for i in np.random.default_rng(9).integers(len(s.frames), size=30):
+        if s.seek(int(i)):
+            seeks += 1
+            qapp.processEvents()
+            for name, strip in view.strips.items():
+                changed[name] += strip._colours != before[name]
+                before[name] = strip._colours
+    assert seeks >= 25
+    for name in view.strips:
+        assert counts.get(("pixmap", name), 0) == changed[name], (name, counts)
+        assert counts.get(("scale", name), 0) == 0, counts
+    assert sum(changed.values()) < 0.9 * seeks * len(view.strips)     # some cells stayed

@@ -294,3 +294,54 @@ def test_the_intervene_plots_resized_draw_what_fresh_ones_do(make_window, qapp):
     panel._sync()
     qapp.processEvents()
     assert kept.toImage() == panel.graphics.grab().toImage()
+
+
+def _carousel_shows(view):
+    """Each shown strip's pixmap is the colours of the values it carries now (the strips
+    keep their pixmap while the colours stay the same)."""
+    from lstm_viz.pictures.colors import DIVERGING_LUT, SEQUENTIAL_LUT, to_rgba
+
+    shown = 0
+    for name, edge in view.state.edges.items():
+        strip = view.strips.get(name)
+        if strip is None or edge.values is None:
+            continue
+        image = strip.pixmap.pixmap().toImage()
+        want = to_rgba(edge.values, edge.levels,
+                       DIVERGING_LUT if edge.signed else SEQUENTIAL_LUT)
+        got = [image.pixelColor(j, 0).getRgb() for j in range(image.width())]
+        assert got == [tuple(int(c) for c in px) for px in want], name
+        assert strip.norm.text().startswith(f"‖·‖ {edge.norm:.4g}"), name
+        shown += 1
+    assert shown >= 4
+
+
+def test_the_carousel_strips_follow_a_new_pass_and_a_layer(make_window, qapp):
+    # The same frame in an intervened pass, then in the other layer, then the pass again:
+    # the cells the strips kept are drawn again wherever their colours changed.
+    w = make_window(_two_layers())
+    s = w.session
+    view = _front(w, "carousel", qapp)
+
+    def images():
+        return [strip.pixmap.pixmap().toImage() for strip in view.strips.values()]
+
+    s.goto("bwd:5:L0:ds")
+    qapp.processEvents()
+    _carousel_shows(view)
+    first = images()
+    s.whatif.apply("--clamp f=0.5")
+    s.whatif.step("intervened")                         # the debugger steps that pass
+    qapp.processEvents()
+    _carousel_shows(view)
+    assert images() != first                            # new colours, drawn
+    intervened = images()
+    s.goto("bwd:5:L1:ds")
+    qapp.processEvents()
+    _carousel_shows(view)
+    assert images() != intervened
+    s.goto("bwd:5:L0:ds")
+    s.whatif.clear()
+    qapp.processEvents()
+    _carousel_shows(view)
+    assert images() == first
