@@ -3,6 +3,7 @@ pass that has what they draw, and showing the engine's numbers."""
 
 import numpy as np
 import pytest
+from docks import show_view as _show
 
 from lstm_engine import init_uniform
 from lstm_engine.losses import ReadoutCrossEntropy, ReadoutMSE
@@ -30,13 +31,6 @@ def _stacked(loss: str):
     fn = ReadoutMSE(rng.normal(0, 0.7, (2, 4)), np.zeros(2))
     return record_model(Model(cells, "seed", fn), rng.standard_normal((T, X)),
                         rng.standard_normal((T, 2)))
-
-
-def _show(w, name, qapp):
-    w.view_docks[name].show()
-    w.view_docks[name].raise_()
-    qapp.processEvents()
-    return w.views[name]
 
 
 @pytest.fixture

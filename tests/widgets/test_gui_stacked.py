@@ -6,6 +6,7 @@ goto texts; nothing of it shows with one layer."""
 
 import numpy as np
 import pytest
+from docks import show_view as show
 from PySide6.QtCore import Qt
 
 from lstm_engine import Model, ReadoutMSE, init_uniform, record_model
@@ -28,13 +29,6 @@ def window(make_window, mt, qapp):
     w = make_window(Session(trace=mt))
     qapp.processEvents()
     return w
-
-
-def show(w, name, qapp):
-    w.view_docks[name].show()
-    w.view_docks[name].raise_()
-    qapp.processEvents()
-    return w.views[name]
 
 
 def one_layer_csvs(make_window, mt, layer, local_text, qapp):

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from docks import show_view as show
 from nonfinite import nan_trace
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
@@ -26,13 +27,6 @@ def window(make_window, qapp):
     w = make_window(s)
     qapp.processEvents()
     return w
-
-
-def show(w, name, qapp):
-    w.view_docks[name].show()
-    w.view_docks[name].raise_()
-    qapp.processEvents()
-    return w.views[name]
 
 
 def pending_steps(heatmap, T):

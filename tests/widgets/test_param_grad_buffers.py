@@ -4,17 +4,11 @@ zeroed at each change) and always shows the frame's gradients, never what a buff
 before; another pass drops them."""
 
 import numpy as np
+from docks import show_view as _front
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
-
-
-def _front(w, name, qapp):
-    w.view_docks[name].show()
-    w.view_docks[name].raise_()
-    qapp.processEvents()
-    return w.views[name]
 
 
 def _shows_the_frame(view, session):

@@ -3,6 +3,7 @@
 ranges (set once per pass and layer), the Intervene panel's ranges."""
 
 import numpy as np
+from docks import show_view as _front
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
@@ -13,13 +14,6 @@ from lstm_viz.pictures.whatif import both_passes
 def _two_layers(**sizes):
     return Session(default_config("random", steps=12, inputs=3, hidden=4, layers=2,
                                   **sizes))
-
-
-def _front(w, name, qapp):
-    w.view_docks[name].show()
-    w.view_docks[name].raise_()
-    qapp.processEvents()
-    return w.views[name]
 
 
 def _same_shares(view, session):
