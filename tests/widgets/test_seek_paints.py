@@ -37,6 +37,15 @@ class PaintCounter(QObject):
         return False
 
 
+def random_seeks(s, qapp, seed: int, count: int):
+    """Seek ``count`` random frames of session ``s`` (``seed``); after each seek that
+    moved the cursor, let the window paint, then yield."""
+    for i in np.random.default_rng(seed).integers(len(s.frames), size=count):
+        if s.seek(int(i)):
+            qapp.processEvents()
+            yield
+
+
 def test_a_random_seek_paints_each_plot_once(make_window, qapp):
     w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
     show_every_view(w)
@@ -48,12 +57,7 @@ def test_a_random_seek_paints_each_plot_once(make_window, qapp):
     for _ in range(5):
         qapp.processEvents()
     counter = PaintCounter(plots)
-    rng = np.random.default_rng(3)
-    seeks = 0
-    for i in rng.integers(len(s.frames), size=30):
-        if s.seek(int(i)):
-            seeks += 1
-            qapp.processEvents()
+    seeks = sum(1 for _ in random_seeks(s, qapp, 3, 30))
     assert seeks >= 25
     for name, n in counter.counts.items():
         assert seeks * 0.5 <= n <= seeks, (name, n, seeks)      # repainted, but once a seek
@@ -136,12 +140,10 @@ def test_a_random_seek_re_lays_out_no_view(make_window, qapp, layers):
     texts = {name: set() for name in ("flow", "param_grads", "predictions")}
     s = w.session
     seeks = 0
-    for i in np.random.default_rng(5).integers(len(s.frames), size=30):
-        if s.seek(int(i)):
-            seeks += 1
-            qapp.processEvents()
-            for name in texts:
-                texts[name].add(shown[name].info.text())
+    for _ in random_seeks(s, qapp, 5, 30):
+        seeks += 1
+        for name in texts:
+            texts[name].add(shown[name].info.text())
     assert seeks >= 25
     assert all(len(t) >= 5 for t in texts.values()), texts          # the captions changed
     assert counter.counts == dict.fromkeys(watched, 0)
@@ -159,11 +161,9 @@ def test_the_flow_view_paints_once_a_seek_across_layers(make_window, qapp):
     layers = set()
     s = w.session
     seeks = 0
-    for i in np.random.default_rng(3).integers(len(s.frames), size=40):
-        if s.seek(int(i)):
-            seeks += 1
-            layers.add(s.view_layer)
-            qapp.processEvents()
+    for _ in random_seeks(s, qapp, 3, 40):
+        seeks += 1
+        layers.add(s.view_layer)
     assert seeks >= 30 and layers == {0, 1}
     for name, n in counter.counts.items():
         assert seeks * 0.5 <= n <= seeks, (name, n, seeks)      # repainted, but once a seek
@@ -185,11 +185,9 @@ def test_the_loss_to_cell_view_paints_once_a_seek_between_a_matrix_and_none(
     counter = PaintCounter({"loss_to_cell": view.graphics.viewport()})
     axes = set()
     seeks = 0
-    for i in np.random.default_rng(3).integers(len(s.frames), size=40):
-        if s.seek(int(i)):
-            seeks += 1
-            qapp.processEvents()
-            axes.add((s.view_layer, view.map.bar.isVisible()))
+    for _ in random_seeks(s, qapp, 3, 40):
+        seeks += 1
+        axes.add((s.view_layer, view.map.bar.isVisible()))
     assert seeks >= 30 and axes == {(0, True), (1, False)}
     assert seeks * 0.5 <= counter.counts["loss_to_cell"] <= seeks
 
@@ -336,11 +334,7 @@ def test_a_seek_repaints_no_dock_around_the_source_and_the_variables(make_window
               "table": w.variables_panel.table.viewport()}
     counter = PaintCounter({**docks, **panels})
     s = w.session
-    seeks = 0
-    for i in np.random.default_rng(6).integers(len(s.frames), size=20):
-        if s.seek(int(i)):
-            seeks += 1
-            qapp.processEvents()
+    seeks = sum(1 for _ in random_seeks(s, qapp, 6, 20))
     assert seeks >= 15
     assert counter.counts["source panel"] >= seeks * 0.5      # the panels did repaint
     assert counter.counts["table"] >= seeks * 0.5
@@ -375,11 +369,7 @@ def test_a_seek_repaints_the_variables_first_column_only_where_the_highlight_mov
     table = panel.table
     values_from = table.columnViewportPosition(1)
     paints = PaintRects(table.viewport())
-    seeks = 0
-    for i in np.random.default_rng(8).integers(len(s.frames), size=12):
-        if s.seek(int(i)):
-            seeks += 1
-            qapp.processEvents()
+    seeks = sum(1 for _ in random_seeks(s, qapp, 8, 12))
     assert seeks >= 10 and len(paints.rects) >= seeks * 0.5
     assert all(r.left() >= values_from for r in paints.rects), paints.rects
     s.select("s")                                        # the highlight moves: two rows
@@ -592,13 +582,11 @@ def test_a_random_seek_sets_each_carousel_pixmap_once_at_most(make_window, qapp)
     counts = _count_carousel_setters(view)
     seeks, changed = 0, dict.fromkeys(view.strips, 0)
     before = {name: strip._colours for name, strip in view.strips.items()}
-    for i in np.random.default_rng(9).integers(len(s.frames), size=30):
-        if s.seek(int(i)):
-            seeks += 1
-            qapp.processEvents()
-            for name, strip in view.strips.items():
-                changed[name] += strip._colours != before[name]
-                before[name] = strip._colours
+    for _ in random_seeks(s, qapp, 9, 30):
+        seeks += 1
+        for name, strip in view.strips.items():
+            changed[name] += strip._colours != before[name]
+            before[name] = strip._colours
     assert seeks >= 25
     for name in view.strips:
         assert counts.get(("pixmap", name), 0) == changed[name], (name, counts)
