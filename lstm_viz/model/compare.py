@@ -54,6 +54,7 @@ class Comparison:
                           and np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y))
         self.left, self.right = left, right
         self._labels = labels
+        self._compared: dict[str, tuple[float, int]] = {}   # name -> (max |Δ|, NaN/Inf places)
         right.seek(left.cursor)
         left.events.frame_changed.connect(self._from_left)
         right.events.frame_changed.connect(self._from_right)
@@ -126,21 +127,21 @@ class Comparison:
     def max_differences(self, names=QUANTITIES) -> dict[str, float]:
         """max |right - left| of each quantity over the whole pass (those of one shape),
         over the places where both sides are finite."""
-        return {n: self._compared(n)[0] for n in names if self._same_shape(n)}
+        return {n: self._compare(n)[0] for n in names if self._same_shape(n)}
 
     def special_differences(self, names=QUANTITIES) -> dict[str, int]:
         """How many places of each quantity differ through a NaN or an infinity: one side
         NaN and the other not, or an infinity against another value. max |Δ| cannot show
         these; the same NaN or the same infinity on both sides is no difference."""
-        return {n: self._compared(n)[1] for n in names if self._same_shape(n)}
+        return {n: self._compare(n)[1] for n in names if self._same_shape(n)}
 
     def _same_shape(self, name: str) -> bool:
         return self.left.trace[name].shape == self.right.trace[name].shape
 
-    def _compared(self, name: str) -> tuple[float, int]:
+    def _compare(self, name: str) -> tuple[float, int]:
         """(max finite |Δ|, places that differ through NaN/Inf) of a whole quantity; the
         recorded passes do not change, so each is computed once."""
-        cache = self.__dict__.setdefault("_compared_cache", {})
+        cache = self._compared
         if name not in cache:
             a = np.asarray(self.left.trace[name], np.float64)
             b = np.asarray(self.right.trace[name], np.float64)
