@@ -81,6 +81,20 @@ def drawable_range(lo: float, hi: float, pad: float = 0.0,
     return lo - pad * span, hi + pad * span
 
 
+def padded_range(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[float, float]:
+    """(lo, hi) around the values with a little room (``floor``: lo never below it);
+    a unit span when there is nothing or a single value; drawable (``drawable_range``)."""
+    if v.size == 0:
+        return (0.0, 1.0) if floor is not None else (-1.0, 0.0)
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    lo, hi = drawable_range(lo, hi, pad)
+    if floor is not None:
+        lo = max(lo, floor)
+    return lo, hi
+
+
 def signed_levels(*arrays) -> tuple[float, float]:
     """Levels symmetric about zero covering every finite value of the arrays."""
     return symmetric_levels(max((max_abs(a) for a in arrays), default=0.0))

@@ -11,7 +11,7 @@ import numpy as np
 from lstm_engine.flow import gradient_norms, log10_forget_product
 
 from ..model.frame_data import FrameData
-from ..model.levels import drawable_range, saturate
+from ..model.levels import padded_range, saturate
 from .known import known_steps
 
 FLOW_CURVES = ("ds", "top_diff_h", "bottom_diff_s")
@@ -23,20 +23,6 @@ class FlowState:
     forget: tuple | None              # (t, median, q10, q90) of log10 prod f, or None
     cursor: int
     known: dict                       # name -> (lo, hi): the steps computed, lo … hi-1
-
-
-def _padded(v: np.ndarray, floor: float | None, pad: float = 0.05) -> tuple[float, float]:
-    """(lo, hi) around the values with a little room (``floor``: lo never below it);
-    a unit span when there is nothing or a single value; drawable (``model/levels.py``)."""
-    if v.size == 0:
-        return (0.0, 1.0) if floor is not None else (-1.0, 0.0)
-    lo, hi = float(v.min()), float(v.max())
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    lo, hi = drawable_range(lo, hi, pad)
-    if floor is not None:
-        lo = max(lo, floor)
-    return lo, hi
 
 
 def nan_percentiles_by_row(a: np.ndarray, q) -> np.ndarray:
@@ -121,9 +107,9 @@ class Flow:
                 v = v[v > 0]
                 with np.errstate(all="ignore"):
                     v = np.log10(v)
-                found = _padded(v, floor=None)
+                found = padded_range(v, floor=None)
             else:
-                found = _padded(v, floor=0.0)
+                found = padded_range(v, floor=0.0)
             self._ranges[key] = found
         return found
 
@@ -133,7 +119,7 @@ class Flow:
         if found is None:
             _, q10, q90 = self.forget()
             v = np.concatenate([q10, q90, [0.0]])
-            found = self._ranges["forget"] = _padded(v[np.isfinite(v)], floor=None)
+            found = self._ranges["forget"] = padded_range(v[np.isfinite(v)], floor=None)
         return found
 
     def state(self, index: int, log: bool = False) -> FlowState:

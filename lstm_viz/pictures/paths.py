@@ -19,7 +19,7 @@ import numpy as np
 from lstm_engine.paths import path_norms
 
 from ..model.frame_data import FrameData
-from .flow import _padded
+from ..model.levels import padded_range
 from .known import known_steps
 
 PATH_CURVES = ("carousel", "through_h")
@@ -83,7 +83,7 @@ class PathShares:
             v = np.concatenate(list(self.log_norms().values()))
             v = v[np.isfinite(v)]
             with np.errstate(all="ignore"):
-                self._norm_range = _padded(np.log10(v), floor=None, pad=0.1)
+                self._norm_range = padded_range(np.log10(v), floor=None, pad=0.1)
         return self._norm_range
 
     def state(self, index: int) -> PathState:

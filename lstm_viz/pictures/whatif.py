@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.levels import saturate
+from ..model.levels import padded_range, saturate
 from ..model.whatif import PASSES
-from .flow import _padded
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def both_passes(whatif, layer: int | None = None,
     if losses is not None:
         loss, total, loss_range = losses.loss, losses.total, losses.loss_range
     else:
-        loss_range = _padded(_finite(np.concatenate(list(loss.values()))), floor=None,
+        loss_range = padded_range(_finite(np.concatenate(list(loss.values()))), floor=None,
                              pad=0.1)
     T = len(ds["original"])
     return BothPasses(np.arange(T, dtype=np.float32), ds, ds_log, loss, total,
@@ -99,7 +98,7 @@ def _log_range(v: np.ndarray) -> tuple[float, float]:
     """The range of log10 v over the finite positive values (what a log axis draws)."""
     v = _finite(v)
     with np.errstate(all="ignore"):
-        return _padded(np.log10(v[v > 0]), floor=None, pad=0.1)
+        return padded_range(np.log10(v[v > 0]), floor=None, pad=0.1)
 
 
 def other_pass_ds(session, log: bool) -> tuple[str, np.ndarray, np.ndarray] | None:
