@@ -23,7 +23,11 @@ WEIGHT_DIFFS = tuple(f"w{k}_diff" for k in GATE_ORDER)
 BIAS_DIFFS = tuple(f"b{k}_diff" for k in GATE_ORDER)
 
 
-BUDGET = 64 * 2**20             # bytes of weight-gradient checkpoints at most
+# Bytes of weight-gradient checkpoints at most. A random seek's GEMM adds stride/2 steps
+# on average: at T=10,000, H=512, X=128 float32 (5.2 MB a checkpoint) 128 MiB gives a
+# stride of 417 steps, ~4 ms of GEMM on one core (64 MiB: 834 steps, ~8 ms, a fifth of
+# the whole seek, issue 16).
+BUDGET = 128 * 2**20
 
 
 def checkpoint_stride(steps: int, checkpoint_bytes: int, budget_bytes: int = BUDGET) -> int:
@@ -117,7 +121,11 @@ class LiveGradients:
             rows = slice(n * H, (n + 1) * H)
             wk, bk = w[rows], b[rows]
             if running is not None and partial.get(f"w{k}_diff"):
-                wk = wk + np.outer(self.dz[running, rows], self.xc[running])
+                # the step's outer product, then the sum added into it: a + b = b + a
+                # bit for bit, and one (H, X+H) array made instead of two
+                step = np.outer(self.dz[running, rows], self.xc[running])
+                step += wk
+                wk = step
             if running is not None and partial.get(f"b{k}_diff"):
                 bk = bk + self.dz[running, rows]
             out[f"w{k}_diff"], out[f"b{k}_diff"] = wk, bk

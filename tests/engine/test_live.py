@@ -72,3 +72,29 @@ def test_live_bytes_is_what_a_used_live_gradients_holds(steps, budget, dtype):
     live.accumulated(steps // 2)                       # builds the checkpoints
     held = live._checkpoints.nbytes + live._bias_suffix.nbytes
     assert live_bytes(steps, 3, 4, dtype, budget) == held
+
+
+def test_partial_is_the_sum_and_the_step_bit_for_bit(trace):
+    """The running step's outer product has the sum added into it (one array made): the
+    same bits as the sum plus the step, as the plain per-step reference adds them."""
+    live = LiveGradients(trace)
+    base = {n: np.array(a) for n, a in live.accumulated(9).items()}
+    got = live.accumulated(9, partial=dict.fromkeys(("wi_diff", "wf_diff", "wo_diff",
+                                                     "wg_diff"), True))
+    for k in "ifog":
+        step = np.outer(trace[f"d{k}_input"][8], trace.xc[8])
+        np.testing.assert_array_equal(got[f"w{k}_diff"], base[f"w{k}_diff"] + step)
+        np.testing.assert_allclose(got[f"w{k}_diff"], direct(trace, 8)[f"w{k}_diff"],
+                                   rtol=1e-12, atol=1e-14)
+
+
+def test_a_random_seek_at_t10000_h512_adds_at_most_400_steps():
+    """The seek row of issue 16 (T=10,000, H=512, X=128, float32): the checkpoints every
+    400 steps (the budget holds 25 of 4H x (X+H)), so a random query's GEMM adds at most
+    399 steps to the next one (834 with a 64 MiB budget: twice the work)."""
+    from lstm_engine.live import checkpoint_stride, live_bytes
+
+    per = 4 * 512 * (128 + 512) * 4
+    assert checkpoint_stride(10_000, per) == 400
+    # 25 checkpoints and the empty sum, and the bias suffix sums (T+1) x 4H
+    assert live_bytes(10_000, 128, 512, "float32") == 26 * per + 10_001 * 4 * 512 * 4
