@@ -592,3 +592,55 @@ def test_a_random_seek_sets_each_carousel_pixmap_once_at_most(make_window, qapp)
         assert counts.get(("pixmap", name), 0) == changed[name], (name, counts)
         assert counts.get(("scale", name), 0) == 0, counts
     assert sum(changed.values()) < 0.9 * seeks * len(view.strips)     # some cells stayed
+
+
+def test_a_float32_gradient_map_shows_the_accumulator_itself(make_window, qapp):
+    """A float32 trace's weight gradients are drawable as they are: each map's image is
+    the frame's accumulator (no copy into a buffer, no pass over it to check it: its
+    largest |value| comes from the frame's statistics), with the same values."""
+    from lstm_engine.live import WEIGHT_DIFFS
+
+    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4,
+                                           dtype="float32")))
+    s = w.session
+    show_every_view(w)
+    view = w.views["param_grads"]
+    seen = 0
+    for _ in random_seeks(s, qapp, 8, 25):
+        if s.frame.phase != "bwd":
+            continue
+        seen += 1
+        acc = s.data.accumulators(s.view_index)
+        for name in WEIGHT_DIFFS:
+            image = view.maps[name].image.image
+            np.testing.assert_array_equal(image, acc[name])
+            # the live gradients' own array: the map's buffer was never filled
+            assert not np.shares_memory(image, view._buffers[name])
+            assert not view._buffers[name].any()
+    assert seen > 5
+
+
+def test_a_gradient_map_marked_again_with_the_same_rows_sets_no_marks(make_window, qapp):
+    """Each step's ``wo_diff += …`` changes every row (of a random run): seeking between
+    those statements of different steps keeps the marks' points (a scatter's setData
+    costs a repaint), only showing and hiding them."""
+    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4)))
+    s = w.session
+    show_every_view(w)
+    view = w.views["param_grads"]
+    calls = []
+    for marks in view.marks.values():
+        original = marks.setData
+        marks.setData = lambda *a, _o=original, **k: (calls.append(1), _o(*a, **k))[1]
+    s.goto("bwd:8:wo_diff")
+    qapp.processEvents()
+    calls.clear()
+    for frame in ("bwd:5:wo_diff", "bwd:2:dxc", "bwd:7:wo_diff", "bwd:3:bo_diff",
+                  "bwd:6:wo_diff", "bwd:4:bo_diff"):
+        s.goto(frame)
+        qapp.processEvents()
+        name = frame.split(":")[2]
+        shown = {"bo_diff": "bias", "dxc": None}.get(name, name)
+        assert [n for n, m in view.marks.items() if m.isVisible()] == \
+            ([shown] if shown else []), frame
+    assert len(calls) == 1                     # bo_diff's marks, the first time only
