@@ -644,3 +644,37 @@ def test_a_gradient_map_marked_again_with_the_same_rows_sets_no_marks(make_windo
         assert [n for n, m in view.marks.items() if m.isVisible()] == \
             ([shown] if shown else []), frame
     assert len(calls) == 1                     # bo_diff's marks, the first time only
+
+
+def test_a_backward_seek_computes_the_accumulators_and_their_stats_once(make_window, qapp,
+                                                                       monkeypatch):
+    """Every view, the source notes, the table, the bar plot and the status bar share one
+    accumulation per frame (one LiveGradients query: a GEMM after a random seek) and one
+    summary per accumulator (the parameter maps' peaks come from it)."""
+    from lstm_viz.model import frame_data
+
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    show_every_view(w)
+    s = w.session
+    # each accumulator's fixed levels and bar range, sampled once per pass (first use)
+    for name in frame_data.ACCUMULATORS:
+        s.goto(f"bwd:5:{name}")
+        qapp.processEvents()
+    live = s.data.live
+    queries, summaries = [], []
+    accumulated = live.accumulated
+    monkeypatch.setattr(live, "accumulated",
+                        lambda *a, **k: (queries.append(a), accumulated(*a, **k))[1])
+    summarize = frame_data.summarize
+    monkeypatch.setattr(frame_data, "summarize",
+                        lambda a, *r: (summaries.append(a.shape), summarize(a, *r))[1])
+    seen = 0
+    for _ in random_seeks(s, qapp, 12, 30):
+        if s.frame.phase == "bwd":
+            seen += 1
+            assert len(queries) == 1, s.frame_text
+            matrices = [shape for shape in summaries if len(shape) == 2]
+            assert len(matrices) <= 4, s.frame_text      # wi_diff … wg_diff, once each
+        queries.clear()
+        summaries.clear()
+    assert seen > 10
