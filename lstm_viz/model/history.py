@@ -35,7 +35,8 @@ class History:
 
     def __init__(self) -> None:
         self._n = 0
-        self._cols = {k: np.zeros(self.FIRST, t) for k, t in COLUMNS.items()}
+        self._cols: dict[str, np.ndarray] = {k: np.zeros(self.FIRST, t)
+                                             for k, t in COLUMNS.items()}
 
     @classmethod
     def of(cls, entries: Iterable[HistoryEntry]) -> History:
