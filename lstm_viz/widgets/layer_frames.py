@@ -68,10 +68,11 @@ def framed_plot(layout: pg.GraphicsLayout, row: int, log: bool = False) -> pg.Pl
 
 
 def set_log(plot: pg.PlotItem, on: bool) -> None:
-    """Label ``plot``'s y axis on a log scale or not; its view keeps the unit frame
-    (pyqtgraph's log switch turns auto-ranging on)."""
+    """Label ``plot``'s y axis on a log scale or not; its view keeps its x range and the
+    unit frame (pyqtgraph's log switch turns auto-ranging on)."""
+    x = plot.vb.viewRange()[0]
     plot.setLogMode(y=on)
-    plot.setYRange(*UNIT, padding=0)
+    plot.setRange(xRange=x, yRange=UNIT, padding=0)
 
 
 class LayerFrame(QGraphicsRectItem):
