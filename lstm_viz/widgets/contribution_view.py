@@ -172,7 +172,8 @@ class ContributionView(VisibleView):
             item.setImage(mask, autoLevels=False, levels=(0, 255))
             item.setRect(QRectF(-0.5, 0, T, K))
         for other in self._futures.values():
-            other.setVisible(other is item)
+            # by opacity: Qt throws away the pixmap of an item hidden
+            other.setOpacity(1.0 if other is item else 0.0)
         self.future = item
 
     def _forget_futures(self) -> None:
@@ -193,7 +194,7 @@ class ContributionView(VisibleView):
             self.waiting.setText(wait)
         self.map.clear()
         for item in self._futures.values():
-            item.hide()                     # each layer's mask is kept for its matrix
+            item.setOpacity(0.0)            # each layer's mask is kept for its matrix
         self.map.set_pending(None)
         self.map.set_special(None)
         self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
