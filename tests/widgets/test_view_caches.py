@@ -358,3 +358,36 @@ def test_the_carousel_strips_follow_a_new_pass_and_a_layer(make_window, qapp):
     qapp.processEvents()
     _carousel_shows(view)
     assert images() == first
+
+
+@pytest.mark.parametrize("name", ["flow", "paths"])
+def test_each_layers_kept_curves_resized_draw_what_a_fresh_view_does(make_window, qapp,
+                                                                       name):
+    # Each layer's curves are drawn into device pixmaps and kept, transparent, while the
+    # other layer is in view (layer_frames.py): a resize while one layer is shown must
+    # draw the other at the new size too, as a window that never drew it at the old one.
+    def window(settings):
+        w = make_window(_two_layers(), settings_name=settings)
+        dock = w.view_docks[name]
+        _front(w, name, qapp)
+        dock.setFloating(True)
+        dock.resize(640, 420)
+        qapp.processEvents()
+        return w, w.views[name], dock
+
+    w, view, dock = window("kept.ini")
+    for frame in ("bwd:6:L0:ds", "bwd:6:L1:ds", "bwd:4:L0:ds"):     # both layers drawn
+        w.session.goto(frame)
+        qapp.processEvents()
+    dock.resize(760, 500)
+    qapp.processEvents()
+    ref, ref_view, ref_dock = window("fresh.ini")
+    ref_dock.resize(760, 500)
+    qapp.processEvents()
+    for frame in ("bwd:5:L1:ds", "bwd:5:L0:ds", "fwd:5:L1:s"):
+        for session in (w.session, ref.session):
+            session.goto(frame)
+        qapp.processEvents()
+        kept, fresh = view.graphics.grab(), ref_view.graphics.grab()
+        assert kept.size() == fresh.size() and kept.size().width() > 640
+        assert kept.toImage() == fresh.toImage(), frame
