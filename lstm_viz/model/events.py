@@ -78,7 +78,7 @@ class SessionEvents:
         self.playing_changed = Event("playing_changed", self)  # (playing: bool)
         self.speed_changed = Event("speed_changed", self)  # (frames_per_second)
         self.selection_changed = Event("selection_changed", self)  # (name: str | None)
-        self.history_changed = Event("history_changed", self)  # (history: list)
+        self.history_changed = Event("history_changed", self)  # (entries: int)
         self.path_changed = Event("path_changed", self)  # (path: str | None)
         self.stopped = Event("stopped", self)  # (stop: Stop | None)
         self.iteration_changed = Event("iteration_changed", self)  # (iteration: int | None)

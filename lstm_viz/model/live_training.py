@@ -12,6 +12,7 @@ own SGD step on the shown pass, and the history counts those steps.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,15 +24,9 @@ from lstm_engine.trace import GRAD_NAMES
 from .breakpoints import problem_frame
 from .config import model_sgd_step, sgd_step
 from .frame_data import sum_squares
+from .history import History, HistoryEntry
 from .stops import Stop
 from .training_run import TrainingRun, TrainingSettings, record_run
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    iteration: int          # the update's number, 0 first
-    loss: float             # L of the pass the update was computed from
-    grad_norm: float        # global norm of that pass's gradient
 
 
 @dataclass(frozen=True)
@@ -44,10 +39,6 @@ class TrainReport:
     seconds: float = 0.0            # time spent in the iterations (not in showing them)
 
 
-def entries(records) -> list[HistoryEntry]:
-    return [HistoryEntry(r.iteration, r.loss, r.grad_norm) for r in records]
-
-
 class LiveTraining:
     """The training state of ``session``: the run, the iteration shown, running or not,
     and the history."""
@@ -57,28 +48,33 @@ class LiveTraining:
         self.run: TrainingRun | None = None
         self.iteration: int | None = None         # the iteration whose pass is shown
         self.running = False
-        self.history: list[HistoryEntry] = []
+        # The run's own History while a run is held (shared, never copied), else the
+        # seed's SGD steps; listeners were last told of ``_told`` entries.
+        self.history = History()
+        self._told = 0
 
     def _events(self):
         return self._session.events
 
     # ---- the history ----------------------------------------------------------------------
 
-    def set_history(self, entries) -> None:
-        entries = list(entries)
-        if entries != self.history:
-            self.history = entries
-            self._events().history_changed.emit(tuple(entries))
+    def set_history(self, history: History | Iterable[HistoryEntry]) -> None:
+        """Hold ``history`` (a run's own is held, not copied); listeners hear of it when
+        it differs from the one held."""
+        new = history if isinstance(history, History) else History.of(history)
+        same = new.same_as(self.history) and len(new) == self._told
+        self.history = new
+        if not same:
+            self._tell()
+
+    def _tell(self) -> None:
+        self._told = len(self.history)
+        self._events().history_changed.emit(self._told)
 
     def history_arrays(self) -> dict[str, np.ndarray]:
-        """iteration, loss and grad_norm of every iteration so far (float64 arrays)."""
-        if self.run is not None:
-            return self.run.history_arrays()
-        h = self.history
-        return {"iteration": np.array([e.iteration for e in h], np.int64),
-                "loss": np.array([e.loss for e in h], np.float64),
-                "grad_norm": np.array([e.grad_norm for e in h], np.float64),
-                "clipped": np.zeros(len(h), bool)}
+        """iteration, loss, grad_norm (float64) and clipped of every iteration so far:
+        read-only views, no copy."""
+        return self.history.arrays()
 
     def iteration_text(self) -> str:
         """The iteration whose pass is shown (numbered from 0, as the loss curve and the
@@ -108,7 +104,7 @@ class LiveTraining:
             s.replace_pass(run.trace_at(shown), run.run_config(), path=None,
                            keep_cursor=False, end_training=True)
             self.hold(run, shown)
-            self.set_history(entries(run.records))
+            self.set_history(run.history)
 
     def hold(self, run: TrainingRun, shown: int) -> None:
         """Hold ``run``, whose pass of iteration ``shown`` is the one the session shows
@@ -267,7 +263,8 @@ class LiveTraining:
         entry = HistoryEntry(len(self.history), total, grad_norm)
         with s.events.batch():
             s.replace_pass(trace, c, path=s.path, keep_cursor=True, end_training=False)
-            self.set_history([*self.history, entry])
+            self.history.append(entry.iteration, entry.loss, entry.grad_norm)
+            self._tell()
         return entry
 
     # ---- which pass is shown --------------------------------------------------------------
@@ -280,8 +277,10 @@ class LiveTraining:
             if trace is not s.trace:
                 config = s.config if s.config.task == run.settings.task else run.run_config()
                 s.replace_pass(trace, config, path=None, keep_cursor=True, end_training=False)
-            if len(run.records) != len(self.history):
-                self.set_history(self.history + entries(run.records[len(self.history):]))
+            if self.history is not run.history:
+                self.set_history(run.history)
+            elif len(self.history) != self._told:      # the run appended to it
+                self._tell()
             if k != self.iteration:
                 self.iteration = k
                 s.events.iteration_changed.emit(k)

@@ -244,7 +244,7 @@ def _same_model(trainer, model: Model) -> bool:
 def run_file_job(path) -> Job:
     """The Session a run file describes, as a job (``jobs.py``): trained again up to its
     last iteration when the app can, else its final model's pass and its history."""
-    from .live_training import HistoryEntry
+    from .history import History
     from .session import Session
     from .training_run import TrainingRun
 
@@ -266,9 +266,7 @@ def run_file_job(path) -> Job:
     # The file's final model on the task's example sequence, with the file's history.
     yield 0, 1, "recording the final model's pass"
     session = session_for(final_pass(run))
-    h = run.history
-    session.live.set_history(HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
-                             zip(h["iteration"], h["loss"], h["grad_norm"], strict=True))
+    session.live.set_history(History.from_arrays(run.history))
     return session
 
 

@@ -45,8 +45,8 @@ from .breakpoints import MAX_BREAKPOINTS, Breakpoint
 from .config import RunConfig, check_config
 from .file_values import check_tree, count, number
 from .file_values import text as checked_text
+from .history import History
 from .jobs import Job, finish
-from .live_training import HistoryEntry
 from .session import MAX_SPEED, MIN_SPEED, Session, first_layer
 from .training_run import MAX_ITERATION, TrainingRun, TrainingSettings
 
@@ -306,7 +306,7 @@ def _training(arrays: dict, tm: dict, trace, path) -> Generator[tuple[int, int, 
                             ) from None
     hist = _history(arrays, path)
     if hist is not None:
-        run.restore_records(hist)
+        run.restore_history(hist)
     run.failed = failed
     if problem:
         run.trainer.stop()
@@ -389,8 +389,7 @@ def load_session_job(path) -> Job:
     if meta.get("training") is not None:
         run, shown = yield from _training(arrays, meta["training"], trace, path)
     elif (h := _history(arrays, path)) is not None:
-        history = [HistoryEntry(int(i), float(lo), float(g)) for i, lo, g in
-                   zip(h["iteration"], h["loss"], h["grad_norm"], strict=True)]
+        history = History.from_arrays(h)
     try:
         pass_: dict = {"training": run, "iteration": shown} if run is not None else \
             {"trace": trace, "config": config}

@@ -39,8 +39,9 @@ from .config import RunConfig, check_config, config_from_trace, default_config
 from .events import SessionEvents
 from .frame_data import VARIABLES, FrameData
 from .frames import Frame, FrameModel
+from .history import HistoryEntry
 from .layer_view import Layers, first_layer
-from .live_training import HistoryEntry, LiveTraining, TrainReport, entries
+from .live_training import LiveTraining, TrainReport
 from .play import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, SPEEDS, Player
 from .runs import Runs, record_config
 from .stops import Stop, Stops
@@ -109,7 +110,7 @@ class Session:
                 assert iteration is not None        # restore() gives the run's iteration
                 self.live.hold(training, iteration)
             if history is None:
-                history = () if training is None else entries(training.records)
+                history = () if training is None else training.history
             self.live.set_history(history)
             self.stops.replace(breakpoints)
             if isinstance(frame, int):
@@ -415,7 +416,7 @@ class Session:
 
     @property
     def history(self) -> tuple[HistoryEntry, ...]:
-        return tuple(self.live.history)
+        return self.live.history.entries()
 
     def iteration_text(self) -> str:
         """The shown iteration and how many there are (see ``LiveTraining``)."""

@@ -54,6 +54,7 @@ from .config import (
     task_sizes,
     trace_bytes,
 )
+from .history import History
 from .levels import max_abs, saturate, symmetric_levels
 
 WATCH = ("training", "example")
@@ -215,16 +216,6 @@ class _Trainer(Trainer):
                                 forward_variant=self.forward)
 
 
-@dataclass(frozen=True)
-class Record:
-    """One iteration's numbers (the history)."""
-
-    iteration: int
-    loss: float
-    grad_norm: float
-    clipped: bool
-
-
 class TrainingRun:
     """A Trainer, the ring of recent passes and the history of one training run."""
 
@@ -250,10 +241,9 @@ class TrainingRun:
         self.settings = settings
         self.resolved = resolved
         self.trainer = trainer
-        self.records: list[Record] = []
+        self.history = History()                 # one entry per iteration done
         self._ring: OrderedDict[int, object] = OrderedDict()
         self.failed: int | None = None           # the iteration that met a NaN/Inf
-        self._arrays: tuple[int, dict] | None = None
         self._put(trainer.iteration, self.preview())
 
     # ---- facts --------------------------------------------------------------------------
@@ -361,28 +351,17 @@ class TrainingRun:
         if it.problem is not None:
             self.failed = it.index
         else:
-            self.records.append(Record(it.index, float(it.loss), float(it.grad_norm),
-                                       bool(it.clipped)))
+            self.history.append(it.index, float(it.loss), float(it.grad_norm),
+                                bool(it.clipped))
         return it
 
     def history_arrays(self) -> dict[str, np.ndarray]:
         """iteration, loss, grad_norm (float64) and clipped, one entry per iteration."""
-        n = len(self.records)
-        if self._arrays is None or self._arrays[0] != n:
-            r = self.records
-            self._arrays = (n, {
-                "iteration": np.fromiter((e.iteration for e in r), np.int64, n),
-                "loss": np.fromiter((e.loss for e in r), np.float64, n),
-                "grad_norm": np.fromiter((e.grad_norm for e in r), np.float64, n),
-                "clipped": np.fromiter((e.clipped for e in r), bool, n)})
-        return self._arrays[1]
+        return self.history.arrays()
 
-    def restore_records(self, arrays: dict) -> None:
+    def restore_history(self, arrays: dict) -> None:
         """Put back a saved history (``history_arrays`` of an earlier run)."""
-        self.records = [Record(int(i), float(lo), float(g), bool(c)) for i, lo, g, c in zip(
-            arrays["iteration"], arrays["loss"], arrays["grad_norm"], arrays["clipped"],
-            strict=True)]
-        self._arrays = None
+        self.history = History.from_arrays(arrays)
 
     def record_with(self, params, loss_params: dict, iteration: int):
         """The pass of ``iteration`` with given parameters (to rebuild a saved ring)."""

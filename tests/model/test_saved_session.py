@@ -162,7 +162,7 @@ def test_a_training_run_is_restored_at_its_iteration_with_its_history(monkeypatc
     s = Session.restore(training=run, iteration=2, frame="fwd:3")
     assert s.training is run and s.iteration == 2 and s.trace is run.trace_at(2)
     assert s.config == run.run_config() and s.frame_text == "fwd:3"
-    assert [e.loss for e in s.history] == [r.loss for r in run.records]
+    assert [e.loss for e in s.history] == list(run.history_arrays()["loss"])
     s.train(1)                                          # and it trains on
     assert s.iteration == 4 and len(s.history) == 5
 
