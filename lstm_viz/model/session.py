@@ -427,8 +427,7 @@ class Session:
         return self.live.iterations()
 
     def history_arrays(self):
-        """iteration, loss and grad_norm of every iteration so far (float64 arrays)."""
-        return self.live.history_arrays()
+        return self.live.history_arrays()         # the columns, read-only (history.py)
 
     def train_step(self) -> HistoryEntry:
         """One training iteration (live training's next, or the seed's SGD step)."""

@@ -1,12 +1,13 @@
 """Gradient flow through time: per-step gradient norms with the forget-gate product along
-the carousel, and the loss-to-cell matrix ‖∂l(k)/∂s(t)‖ (computed on demand, in slices
-between the window's other work, and cached).
+the carousel.
 
 Curves show only the steps computed at the frame (they grow from T-1 down in the backward
 pass); the cursor line follows the frame. Each curve holds the whole pass, set once per
 trace, inside a clipping window that a frame only moves to the steps computed: no frame
-rebuilds a 1000-point path. Numbers come from ``pictures/flow.py`` and
-``pictures/contributions.py``.
+rebuilds a 1000-point path. Each layer of a stacked model has its own curves and band,
+kept in frames of that layer's ranges (``layer_frames.py``): the layer in view follows
+the cursor, so a random seek changes it every other time, and shows the other layer's
+pictures from their pixmaps. Numbers come from ``pictures/flow.py``.
 """
 
 from __future__ import annotations
@@ -14,35 +15,22 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
     QGraphicsRectItem,
     QHBoxLayout,
-    QPushButton,
     QSizePolicy,
 )
 
-from ..pictures.colors import SEQUENTIAL
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
 from ..pictures.whatif import other_pass_ds
+from .layer_frames import LayerFrame, framed_plot, set_log
 from .plain import PlainLabel
-from .plots import (
-    CURSOR_PEN,
-    MAX_KEPT,
-    MIN_PLOT_HEIGHT,
-    Heatmap,
-    KeptAxis,
-    LogAxis,
-    StepAxis,
-    cmap_for,
-    quiet_plot,
-)
-from .progress import BackgroundJob
+from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, quiet_plot
 from .steady import steady_box, steady_height
-from .view_base import VisibleView, frame_for_step
+from .view_base import VisibleView
 
 # Thin (width 1) pens: Qt draws them without stroking; a 2 px pen made the flow view the
 # costliest panel to repaint (5 ms against 2 ms at T=1000, bench/bench_gui.py).
@@ -55,13 +43,128 @@ CURVE_LABELS = {"ds": "‖ds(t)‖", "top_diff_h": "‖top_diff_h(t)‖",
 
 
 class Band(pg.FillBetweenItem):
-    """The fill between two curves, rebuilt when its view has set both (``updatePath``)
-    or given again from the view's cache (``setPath``). pyqtgraph's own rebuilt it on each
-    curve's change: twice per pass, the first time against the other curve's old data,
-    and each rebuild was the costliest part of showing another layer's pass."""
+    """The fill between two curves, rebuilt when its view has set both (``updatePath``).
+    pyqtgraph's own rebuilt it on each curve's change: twice per pass, the first time
+    against the other curve's old data."""
 
     def curveChanged(self):
         pass
+
+
+# the forget-gate product's items, shown from the end of the forward pass on
+KNOWN, UNKNOWN = 1.0, 0.0
+
+
+def _cached(item: QGraphicsItem) -> None:
+    """Drawn once per pass into a device pixmap: a frame moves a window over it (and the
+    cursor across it), which then costs a copy, not a redraw of the path."""
+    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class _FlowLayer:
+    """One layer's pictures: in the norms plot a curve per gradient norm, each inside a
+    window that shows only the steps computed, and the other pass's ‖ds‖ (what if); in
+    the forget plot the band of log10 ∏ f and its median. Each plot's items sit in a frame
+    of the layer's range (``layer_frames.py``)."""
+
+    def __init__(self, norms: pg.PlotItem, forget: pg.PlotItem, log: bool):
+        self.norms_of = None                # (view data, log) the norm curves hold
+        self.forget_of = None               # the view data the band holds
+        self.norm_frame, self.forget_frame = LayerFrame(norms), LayerFrame(forget)
+        self.show(False)                    # until its layer is in view
+        self.curves, self.windows = {}, {}
+        for name in FLOW_CURVES:
+            window = QGraphicsRectItem(self.norm_frame)    # shows the computed steps only
+            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+            window.setPen(pg.mkPen(None))
+            c = pg.PlotDataItem(pen=CURVE_PENS[name])
+            c.setParentItem(window)
+            _cached(c.curve)
+            c.setClipToView(True)
+            c.setDownsampling(auto=True, method="peak")
+            self.curves[name] = c
+            self.windows[name] = window
+        # What if (issue 17): the other pass's ‖ds‖ beside this one's, over the whole pass.
+        self.other = pg.PlotDataItem(pen=OTHER_PEN)
+        self.other.setParentItem(self.norm_frame)
+        _cached(self.other.curve)
+        self.other_label = ""
+        self.f_hi = pg.PlotDataItem(pen=pg.mkPen(None))
+        self.f_lo = pg.PlotDataItem(pen=pg.mkPen(None))
+        self.f_band = Band(self.f_lo, self.f_hi, brush=pg.mkBrush(120, 150, 90, 70))
+        self.f_median = pg.PlotDataItem(pen=pg.mkPen((70, 110, 40), width=1))
+        self.known = KNOWN
+        for item in (self.f_hi, self.f_lo, self.f_band, self.f_median):
+            item.setParentItem(self.forget_frame)
+        for item in (self.f_band, self.f_median.curve, self.f_hi.curve, self.f_lo.curve):
+            _cached(item)
+        for item in (*self.curves.values(), self.other, self.f_hi, self.f_lo, self.f_median):
+            # No dynamic range limit (it pulls in points beyond 1e6 view heights, which
+            # the whole-pass ranges never leave): it made each curve compute its points
+            # again at each new range.
+            item.setDynamicRangeLimit(None)
+        self.set_log(log)
+
+    def set_log(self, on: bool) -> None:
+        for c in (*self.curves.values(), self.other):     # not the plot's own items
+            c.setLogMode(False, on)
+        self.norms_of = None
+
+    def set_norms(self, vd, log: bool, other) -> None:
+        """The norm curves of the whole pass, and the other pass's (``other``, from
+        ``pictures/whatif.py``, or None), in a frame of their range."""
+        flow = vd.flow
+        self.norms_of = (vd, log)
+        self.norm_frame.set_range(*flow.norm_range(log))
+        for name, values in flow.curve_values(log).items():
+            self.curves[name].setData(flow.t, values, connect="finite")
+        self.other_label = "" if other is None else other[0]
+        if other is None:
+            if self.other.xData is not None and len(self.other.xData):
+                self.other.setData([], [])
+        else:
+            self.other.setData(other[1], other[2], connect="finite")
+
+    def set_forget(self, vd) -> None:
+        """log10 ∏ f over the units: the band between its 10th and 90th percentiles and
+        the median, in a frame of their range."""
+        flow = vd.flow
+        self.forget_of = vd
+        self.forget_frame.set_range(*flow.forget_range())
+        med, q10, q90 = flow.forget()
+        self.f_hi.setData(flow.t, q90)
+        self.f_lo.setData(flow.t, q10)
+        self.f_band.updatePath()
+        self.f_median.setData(flow.t, med)
+
+    def show_steps(self, known: dict) -> None:
+        """Each curve's steps lo … hi-1, from just before lo: the segment into lo from
+        lo-1 (not computed) stays clipped away, the curve from lo on shows. Nothing known:
+        an empty window. The windows clip in x only: three times the range tall."""
+        y0, y1 = self.norm_frame.range
+        y0, y1 = y0 - (y1 - y0), y1 + (y1 - y0)
+        for name, (lo, hi) in known.items():
+            window = self.windows[name]
+            rect = QRectF() if hi <= lo else QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
+            if rect != window.rect():
+                window.setRect(rect)
+
+    def show_forget(self, known: bool) -> None:
+        """The band once the forward pass is done (by opacity: hiding an item throws its
+        pixmap away)."""
+        opacity = KNOWN if known else UNKNOWN
+        if opacity != self.known:
+            self.known = opacity
+            for item in (self.f_hi, self.f_lo, self.f_band, self.f_median):
+                item.setOpacity(opacity)
+
+    def show(self, on: bool) -> None:
+        self.norm_frame.show_layer(on)
+        self.forget_frame.show_layer(on)
+
+    def remove(self) -> None:
+        self.norm_frame.remove()
+        self.forget_frame.remove()
 
 
 class FlowView(VisibleView):
@@ -79,18 +182,15 @@ class FlowView(VisibleView):
         self.graphics.setMinimumHeight(2 * MIN_PLOT_HEIGHT)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         # The legend is a row of its own above the plots: inside the data area it covered
-        # the curves. The time axes tick whole steps only.
+        # the curves. The time axes tick whole steps only; the plots' views show each
+        # layer's range in a frame of its own (``layer_frames.py``).
         self.legend = pg.LegendItem(colCount=len(FLOW_CURVES), labelTextSize="8pt",
                                     frame=False, horSpacing=12)
         self.graphics.addItem(self.legend, row=0, col=0)
         self.legend.layout.setContentsMargins(0, 0, 0, 0)
         self.graphics.ci.layout.setRowFixedHeight(0, 20)
-        self.norms = self.graphics.addPlot(row=1, col=0,
-                                           axisItems={"bottom": StepAxis("bottom"),
-                                                      "left": LogAxis("left")})
-        self.forget = self.graphics.addPlot(row=2, col=0,
-                                            axisItems={"bottom": StepAxis("bottom"),
-                                                       "left": KeptAxis("left")})
+        self.norms = framed_plot(self.graphics, 1, log=True)
+        self.forget = framed_plot(self.graphics, 2)
         self.graphics.ci.layout.setRowStretchFactor(1, 3)
         self.graphics.ci.layout.setRowStretchFactor(2, 2)
         for p in (self.norms, self.forget):
@@ -100,124 +200,133 @@ class FlowView(VisibleView):
         self.forget.setLabel("left", "log10 ∏ f")
         self.forget.setLabel("bottom", "time step t")
         self.forget.setXLink(self.norms)
-        self._add_norm_curves()
-        # What if (issue 17): the other pass's ‖ds‖ beside this one's, over the whole pass.
-        self.other = pg.PlotDataItem(pen=OTHER_PEN)
-        self.other.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.norms.addItem(self.other)
-        self.other_label = ""
+        self._layers: dict[int, _FlowLayer] = {}
+        self._hidden: set[str] = set()      # curves switched off in the legend
+        self._current = self._layer(0)
+        self._current.show(True)
+        self._add_legend()
         session.events.whatif_changed.connect(self._on_trace)
-        self._add_forget_band()
         self.cursor_lines = []
         for p in (self.norms, self.forget):
             line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
             p.addItem(line)
+            line.setZValue(1)                   # over every layer's frame, as over its curves
             self.cursor_lines.append(line)
         self.note = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))
         self.forget.addItem(self.note)
-        self._on_log(True)
+        self.note.setZValue(1)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
         top.addWidget(self.log)
         self.stack(top, self.graphics)
+        self._steps: int | None = None          # the steps on the axes
         self.trace_changed()
         self.state = None
 
-    def _add_norm_curves(self) -> None:
-        """One curve per gradient norm, each inside a window that shows only the steps
-        computed so far, and its legend entry."""
-        self.curves, self.windows = {}, {}
+    def _add_legend(self) -> None:
+        """The legend's entries stand for a curve in every layer: each is drawn from an
+        item of its own, and a click on it shows or hides that curve in every layer, as
+        pyqtgraph's own entry did for its one curve."""
+        self._samples: dict = {}            # legend item -> curve name
         for name in FLOW_CURVES:
-            window = QGraphicsRectItem()                  # shows the computed steps only
-            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-            window.setPen(pg.mkPen(None))
-            self.norms.addItem(window, ignoreBounds=True)  # ranges are set per pass
-            c = pg.PlotDataItem(pen=CURVE_PENS[name], name=CURVE_LABELS[name])
-            c.setParentItem(window)
-            # drawn once per pass into a pixmap: a frame moves the window over it (and the
-            # cursor across it), which then costs a copy, not a redraw of the path
-            c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            c.setClipToView(True)
-            c.setDownsampling(auto=True, method="peak")
-            # No dynamic range limit (it pulls in points beyond 1e6 view heights, which the
-            # whole-pass ranges never leave): each new y range (another layer) made every
-            # curve compute its points again, just after its new data had.
-            c.setDynamicRangeLimit(None)
-            self.curves[name] = c
-            self.windows[name] = window
-            self.legend.addItem(c, CURVE_LABELS[name])
+            sample = pg.PlotDataItem(pen=CURVE_PENS[name])
+            self._samples[sample] = name
+            self.legend.addItem(sample, CURVE_LABELS[name])
+        self.legend.sigSampleClicked.connect(self._legend_clicked)
+        self.other_sample = pg.PlotDataItem(pen=OTHER_PEN)
+        self.other_label = ""               # its entry's text, while it has one
 
-    def _add_forget_band(self) -> None:
-        """log10 ∏ f over the units: the band between its extremes and the median."""
-        band = pg.mkBrush(120, 150, 90, 70)
-        self.f_hi = self.forget.plot([], [], pen=pg.mkPen(None))
-        self.f_lo = self.forget.plot([], [], pen=pg.mkPen(None))
-        self.f_band = Band(self.f_lo, self.f_hi, brush=band)
-        self.f_band.updatePath()
-        self.forget.addItem(self.f_band)
-        self.f_median = self.forget.plot([], [], pen=pg.mkPen((70, 110, 40), width=1))
-        for item in (self.f_hi, self.f_lo, self.f_median):
-            item.setDynamicRangeLimit(None)         # as the norm curves
-        for item in (self.f_band, self.f_median.curve, self.f_hi.curve, self.f_lo.curve):
-            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)   # as the norms
+    def _legend_clicked(self, sample) -> None:
+        name = self._samples.get(sample)
+        if name is None:
+            return
+        on = sample.isVisible()             # pyqtgraph's entry has just switched it
+        (self._hidden.discard if on else self._hidden.add)(name)
+        for layer in self._layers.values():
+            layer.curves[name].setVisible(on)
+
+    def _layer(self, layer: int) -> _FlowLayer:
+        found = self._layers.get(layer)
+        if found is None:
+            found = self._layers[layer] = _FlowLayer(self.norms, self.forget,
+                                                     self.log.isChecked())
+            for name in self._hidden:
+                found.curves[name].setVisible(False)
+        return found
+
+    # the pictures of the layer in view
+    @property
+    def curves(self) -> dict:
+        return self._current.curves
+
+    @property
+    def windows(self) -> dict:
+        return self._current.windows
+
+    @property
+    def other(self) -> pg.PlotDataItem:
+        return self._current.other
+
+    @property
+    def f_hi(self) -> pg.PlotDataItem:
+        return self._current.f_hi
+
+    @property
+    def f_lo(self) -> pg.PlotDataItem:
+        return self._current.f_lo
+
+    @property
+    def f_band(self) -> Band:
+        return self._current.f_band
+
+    @property
+    def f_median(self) -> pg.PlotDataItem:
+        return self._current.f_median
 
     def trace_changed(self):
-        self._band_paths: dict[int, QPainterPath] = {}    # per layer's pass: its band
-        self.layer_changed()
+        """A new pass (or what if): every layer's pictures are set again when shown, and
+        those of layers the pass does not have go."""
+        for layer in [k for k in self._layers if k >= max(1, self.session.num_layers)]:
+            self._layers.pop(layer).remove()
+        for layer in self._layers.values():
+            layer.norms_of = layer.forget_of = None
+        if self._current not in self._layers.values():
+            self._current = self._layer(0)      # shown by the refresh to come
+            self._current.show(True)
 
     def layer_changed(self):
-        self._keys = {}
-        self._built = None
+        """Another layer in view: its pictures are kept (``_FlowLayer``)."""
 
     def _on_log(self, on: bool):
-        self.norms.setLogMode(y=on)
-        for c in self.curves.values():       # children of their windows, not the plot's
-            c.setLogMode(False, on)
-        self._keys = {}
-        self._built = None
+        set_log(self.norms, on)
+        for layer in self._layers.values():
+            layer.set_log(on)
         self.request()
 
-    def _build(self, vd, log: bool) -> None:
-        """Once per trace (and scale): the axes' ranges and the forget-gate band. The
-        ranges cover the whole pass, so no frame re-ranges (or re-ticks) an axis."""
-        flow = vd.flow
-        T = vd.data.trace.steps
+    def _show_steps_range(self, T: int) -> None:
+        """The steps' range, once per pass length: a frame re-ranges nothing."""
+        if T == self._steps:
+            return
+        self._steps = T
         self.norms.setXRange(-0.5, T - 0.5, padding=0.01)
-        self.norms.setYRange(*flow.norm_range(log), padding=0)
-        self.forget.setYRange(*flow.forget_range(), padding=0)
-        med, q10, q90 = flow.forget()
-        self.f_hi.setData(flow.t, q90)
-        self.f_lo.setData(flow.t, q10)
-        path = self._band_paths.get(id(vd))     # the pass's band: built once per layer
-        if path is None:
-            self.f_band.updatePath()
-            self._band_paths[id(vd)] = self.f_band.path()
-        else:
-            self.f_band.setPath(path)
-        self.f_median.setData(flow.t, med)
-        for name, values in flow.curve_values(log).items():
-            self.curves[name].setData(flow.t, values, connect="finite")
-        self._other_pass(log)
-        self._y_span = self.norms.getViewBox().viewRange()[1]
         self.note.setText("∏ f along the carousel: known after the forward pass")
-        self.note.setPos(T / 2, sum(flow.forget_range()) / 2)
-        # New ranges (another pass or layer): settle them now, not in the paint (pyqtgraph's
-        # prepareForPaint), where the range change would queue a second paint of the plots.
+        self.note.setPos(T / 2, 0.5)            # the middle of the forget plot's frame
+        # A new range: settle it now, not in the paint (pyqtgraph's prepareForPaint), where
+        # the range change would queue a second paint of the plots.
         for plot in (self.norms, self.forget):
             plot.vb.prepareForPaint()
 
-    def _other_pass(self, log: bool) -> None:
-        """The pass the debugger does not step (``pictures/whatif.py``), or nothing."""
-        other = other_pass_ds(self.session, log)
-        if self.other_label:
-            self.legend.removeItem(self.other)
-        self.other_label = "" if other is None else other[0]
-        if other is None:
-            self.other.setData([], [])
+    def _show_other_label(self, label: str) -> None:
+        """The legend's entry for the other pass (what if), changed only when its text
+        does (an entry added or removed re-lays out the legend)."""
+        if label == self.other_label:
             return
-        self.other.setData(other[1], other[2], connect="finite")
-        self.legend.addItem(self.other, self.other_label)
+        if self.other_label:
+            self.legend.removeItem(self.other_sample)
+        self.other_label = label
+        if label:
+            self.legend.addItem(self.other_sample, label)
 
     def refresh(self):
         vd = self.view_data
@@ -226,25 +335,21 @@ class FlowView(VisibleView):
         st = flow.state(self.session.view_index, log=log)
         self.state = st
         T = vd.data.trace.steps
-        if self._built != (id(vd), log):
-            self._built = (id(vd), log)
-            self._build(vd, log)
-        y0, y1 = self._y_span
-        y0, y1 = y0 - (y1 - y0), y1 + (y1 - y0)             # clip in x only
-        for name, (lo, hi) in st.known.items():
-            window = self.windows[name]
-            # Steps lo … hi-1, from just before lo: the segment into lo from lo-1 (not
-            # computed) stays clipped away, the curve from lo on shows. Nothing known: an
-            # empty window (hidden, the legend would show its curve switched off).
-            rect = QRectF() if hi <= lo else QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
-            if rect != window.rect():
-                window.setRect(rect)
+        layer = self._layer(self.session.view_layer)
+        if layer.norms_of is None or layer.norms_of[0] is not vd or layer.norms_of[1] != log:
+            layer.set_norms(vd, log, other_pass_ds(self.session, log))
+        if layer.forget_of is not vd:
+            layer.set_forget(vd)
+        self._show_steps_range(T)
+        if layer is not self._current:
+            self._current.show(False)
+            layer.show(True)
+            self._current = layer
+        self._show_other_label(layer.other_label)
+        layer.show_steps(st.known)
         known = st.forget is not None           # the band is set once; a frame shows or hides it
-        if self._keys.get("forget") != known:
-            self._keys["forget"] = known
-            for item in (self.f_hi, self.f_lo, self.f_band, self.f_median):
-                item.setVisible(known)
-            self.note.setVisible(not known)
+        layer.show_forget(known)
+        self.note.setVisible(not known)
         for line in self.cursor_lines:
             line.setValue(st.cursor)
         done = len(st.curves["ds"][0])
@@ -268,227 +373,3 @@ class FlowView(VisibleView):
 
     def csv(self) -> str:
         return csv_text(*self.view_data.flow.table(self.session.view_index))
-
-
-WAITING = "the matrix is computed on demand: press Compute"
-COMPUTING = "computing the matrix … (the window stays usable)"
-
-
-class ContributionView(VisibleView):
-    """‖∂l(k)/∂s(t)‖ for k ≥ t: which future losses feed each step's cell gradient."""
-
-    def __init__(self, session, parent=None):
-        super().__init__(session, parent)
-        self.button = QPushButton("Compute", self)
-        self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.button.clicked.connect(self._press)
-        self.job: BackgroundJob | None = None      # the matrix being computed, if any
-        self.info = steady_height(PlainLabel(self))
-        self.info.setWordWrap(False)
-        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.graphics = pg.GraphicsLayoutWidget(self)
-        self.graphics.setMinimumHeight(MIN_PLOT_HEIGHT)
-        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
-        self.map = Heatmap(self.graphics.ci, 0, 0)
-        self.map.keep_picture()
-        self.map.plot.setLabel("bottom", "cell-state step t")
-        self.map.plot.setLabel("left", "loss step k")
-        self.map.bar.setColorMap(self._cmap())
-        self.map.anchors = SEQUENTIAL
-        self.waiting = pg.TextItem(WAITING, color=(120, 120, 120), anchor=(0.5, 0.5))
-        self.waiting.setPos(0.5, 0.5)
-        self.waiting.hide()
-        self.map.plot.addItem(self.waiting, ignoreBounds=True)
-        self._no_future = pg.ImageItem(axisOrder="col-major")   # before any matrix
-        self.future = self._no_future                            # the mask shown
-        self._futures: dict[int, pg.ImageItem] = {}   # per layer's pass (``_show_future``)
-        self._ticks = None
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.button)
-        top.addWidget(steady_box(self.info), 1)   # a new frame's text moves nothing
-        self.stack(top, self.graphics)
-        self.graphics.scene().sigMouseMoved.connect(self._hover)
-        self.graphics.scene().sigMouseClicked.connect(self._click)
-        self._built = None
-        self.image = None
-
-    @staticmethod
-    def _cmap():
-        return cmap_for(SEQUENTIAL)
-
-    def trace_changed(self):
-        self.layer_changed()
-        self.map.forget_images()            # keyed by the old pass's layers
-        self._forget_futures()
-
-    def layer_changed(self):
-        self.cancel()                       # the matrix of a pass no longer shown
-        self._built = None
-        self.image = None
-
-    def _press(self):
-        self.cancel() if self.job is not None else self.compute()
-
-    def compute(self):
-        """Compute the loss-to-cell matrix in the background (the window stays live; the
-        button cancels it, the label shows how far it is), then show it."""
-        c = self.view_data.contributions
-        if not c.ready and self.job is None:
-            self.job = BackgroundJob(c.job(), self._progress, self._finished, self)
-            self.button.setText("Cancel")
-            self.info.setText("computing the loss-to-cell matrix …")
-            self.request()                      # the picture says so too
-            self.job.start()
-        if self.job is None:
-            self.request()
-
-    def cancel(self):
-        """Stop a matrix being computed (nothing of it is kept)."""
-        if self.job is not None:
-            self.job.cancel()
-            self.job = None
-            self.button.setText("Compute")
-            self.request()
-
-    def _progress(self, done: int, total: int, what: str):
-        self.info.setText(f"computing {what}: {100 * done // max(total, 1)}% of the steps "
-                          "(the window stays usable; Cancel stops it)")
-
-    def _finished(self, _image):
-        self.job = None
-        self.button.setText("Compute")
-        self.request()
-
-    def refresh(self):
-        vd = self.view_data
-        c = vd.contributions
-        T = vd.data.trace.steps
-        if not c.ready and c.cheap and self.job is None:
-            c.compute()
-        if not c.ready:
-            self._show_waiting(c, T)
-            return
-        self.button.setEnabled(False)
-        self._show_axes(True)
-        img = c.compute()
-        self.image = img
-        K = len(img.sources)
-        if self._built != id(vd):
-            self._built = id(vd)
-            self.map.keep_images(min(self.session.num_layers, MAX_KEPT))   # one per layer
-            self.map.set_image(np.ascontiguousarray(img.log.T), QRectF(-0.5, 0, T, K),
-                               SEQUENTIAL, img.levels, key=id(vd))
-            self.map.set_special(None if img.overlay is None else
-                                 np.ascontiguousarray(img.overlay.transpose(1, 0, 2)))
-            self._show_future(id(vd), img, T, K)
-            step = max(1, K // 6)
-            ticks = [[(n + 0.5, str(int(k))) for n, k in enumerate(img.sources)
-                      if n % step == 0]]
-            if ticks != self._ticks:            # setTicks redraws the axis, even the same
-                self._ticks = ticks
-                self.map.plot.getAxis("left").setTicks(ticks)
-            self.map.bar.setLevels(img.levels)
-        lo, hi = vd.known("ds", self.session.view_index)
-        if hi <= lo:
-            self.map.set_pending(-0.5, T - 0.5)
-        else:
-            self.map.set_pending(-0.5, lo - 0.5) if lo > 0 else self.map.set_pending(None)
-        frame = vd.data.model.frame(self.session.view_index)
-        self.map.set_cursor(vd.data.focus_step(frame))
-        warn = f"  ⚠ {img.special.text()}" if img.special.total else ""
-        s = self.session
-        if s.num_layers > 1 and s.view_layer < s.num_layers - 1:
-            # below the top layer the gradient arriving at step k is layer l+1's dxc[:X]
-            # (the losses of steps ≥ k through it), which the rows stand for (docs/frames.md)
-            warn = (f" · layer {s.view_layer}: row k is what layer {s.view_layer + 1} "
-                    f"sends down at k, not l(k){warn}")
-        self.info.setText(f"log10 ‖∂l(k)/∂s(t)‖, {K} loss steps (rows) · white: t > k · "
-                          f"grey: not computed yet{warn}")
-
-    def _show_future(self, key: int, img, T: int, K: int) -> None:
-        """White where t > k: one mask item per layer's pass, coloured once."""
-        item = self._futures.get(key)
-        if item is None:
-            if len(self._futures) >= MAX_KEPT:
-                self.map.plot.removeItem(self._futures.pop(next(iter(self._futures))))
-            item = self._futures[key] = pg.ImageItem(axisOrder="col-major")
-            # Drawn from a device pixmap, as the map under it: a frame moves only the
-            # cursor and the grey box over it, and Qt converted the RGBA picture to its
-            # painting format on every repaint (about 1 ms a seek at T=1000).
-            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            item.setZValue(4)
-            self.map.plot.addItem(item)
-            mask = np.zeros((T, K, 4), np.uint8)
-            mask[img.future.T] = (250, 250, 250, 255)
-            item.setImage(mask, autoLevels=False, levels=(0, 255))
-            item.setRect(QRectF(-0.5, 0, T, K))
-        for other in self._futures.values():
-            other.setVisible(other is item)
-        self.future = item
-
-    def _forget_futures(self) -> None:
-        for item in self._futures.values():
-            self.map.plot.removeItem(item)
-        self._futures = {}
-        self.future = self._no_future
-        self._ticks = None
-
-    def _show_waiting(self, c, T: int) -> None:
-        """No matrix yet: what pressing Compute costs, or how far computing it is."""
-        self.button.setEnabled(True)
-        if self.job is None:
-            self.info.setText(f"{len(c.sources)} loss steps × {T} steps, about "
-                              f"{c.cost / 1e9:.1f} G multiply-adds: press Compute")
-        wait = WAITING if self.job is None else COMPUTING
-        if self.waiting.toPlainText() != wait:
-            self.waiting.setText(wait)
-        self.map.clear()
-        for item in self._futures.values():
-            item.hide()                     # each layer's mask is kept for its matrix
-        self.map.set_pending(None)
-        self.map.set_special(None)
-        self.map.set_cursor(None)       # no matrix yet: nothing for a cursor to mark
-        self._show_axes(False)          # no numbers for what is not computed
-        K = max(1, len(c.sources))      # the new pass's frame, for when it is computed
-        self.map.plot.setRange(QRectF(-0.5, 0, T, K), padding=0)
-        self.waiting.setPos(T / 2 - 0.5, K / 2)
-        self._built = None
-        self.image = None
-
-    def _show_axes(self, on: bool) -> None:
-        plot = self.map.plot
-        if on == plot.getAxis("left").isVisible():
-            return
-        for side in ("left", "bottom"):
-            plot.showAxis(side, on)
-        self.map.bar.setVisible(on)
-        self.waiting.setVisible(not on)
-        # Lay the plot out around its axes now, not in the paint (the layout's request and
-        # pyqtgraph's prepareForPaint), where the change would queue more paints of it.
-        self.graphics.ci.layout.activate()
-        plot.vb.prepareForPaint()
-
-    def _hover(self, pos):
-        img = self.image
-        got = self.map.at(pos)
-        if img is None or got is None:
-            return
-        t, n = int(np.floor(got[0] + 0.5)), int(np.floor(got[1]))
-        K, T = img.norms.shape
-        if 0 <= t < T and 0 <= n < K:
-            k = int(img.sources[n])
-            if img.future[n, t]:
-                self.info.setText(f"loss step k={k}, t={t}: t > k, no contribution")
-            else:
-                self.info.setText(f"‖∂l({k})/∂s({t})‖ = {img.norms[n, t]:.6g}")
-
-    def _click(self, event):
-        if event.button() != Qt.MouseButton.LeftButton or self.image is None:
-            return
-        got = self.map.at(event.scenePos())
-        if got is not None:
-            self.session.goto(frame_for_step(self.session, int(np.floor(got[0] + 0.5)), True))
-
-    def csv(self) -> str:
-        return csv_text(*self.view_data.contributions.table())

@@ -10,8 +10,10 @@ own (a cut h-path leaves the carousel alone: share 1).
 As in the gradient-flow view, each curve holds the whole pass, set once per pass and
 layer with the axes' ranges, inside a clipping window that a frame only moves to the
 steps computed: a seek re-ranges no axis and rebuilds no path. Each layer of a stacked
-model has its own curves, kept (hidden) while another layer is in view: the layer in
-view follows the cursor, so a random seek changes it every other time.
+model has its own curves, kept (transparent) while another layer is in view, each layer's
+norms in a frame of their own range (``layer_frames.py``): the layer in view follows the
+cursor, so a random seek changes it every other time, and shows the other layer's curves
+from their pixmaps.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QSi
 
 from ..pictures.paths import NORM_CURVES, PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
+from .layer_frames import LayerFrame, framed_plot
 from .plain import PlainLabel
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, StepAxis, quiet_plot
+from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, StepAxis, quiet_plot
 from .steady import steady_box, steady_height
 from .view_base import VisibleView
 
@@ -46,30 +49,36 @@ class _LayerCurves:
 
     def __init__(self, shares: pg.PlotItem, norms: pg.PlotItem):
         self.picture: PathShares | None = None
+        self.frames: dict = {}                  # plot -> the layer's frame in it
         self.windows: dict = {}                 # plot -> its window
         self.curves: dict = {}                  # plot -> {name: curve}
         for plot, names in ((shares, PATH_CURVES), (norms, NORM_CURVES)):
-            window = QGraphicsRectItem()
+            frame = self.frames[plot] = LayerFrame(plot)
+            frame.show_layer(False)             # until its layer is in view
+            window = QGraphicsRectItem(frame)
             window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
             window.setPen(pg.mkPen(None))
-            window.hide()
-            plot.addItem(window, ignoreBounds=True)        # ranges are set per pass
             self.windows[plot] = window
             self.curves[plot] = {}
             for name in names:
                 c = pg.PlotDataItem(pen=PENS[name])
                 c.setParentItem(window)
                 c.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                # No dynamic range limit (it pulls in points beyond 1e6 view heights,
+                # which the whole-pass ranges never leave): with it each new y range made
+                # every curve compute its points and path again.
+                c.setDynamicRangeLimit(None)
                 if plot is norms:
                     c.setLogMode(False, True)   # the window's child, not the plot's
                 self.curves[plot][name] = c
         self._norms = norms
 
     def set_picture(self, picture: PathShares) -> None:
-        """The whole pass's curves of ``picture``; the windows as tall as three times
-        their plot's range, centred on it."""
+        """The whole pass's curves of ``picture``, the norms' frame their range; the
+        windows as tall as three times their plot's range, centred on it."""
         self.picture = picture
         v, log_norms = picture.values(), picture.log_norms()
+        self.frames[self._norms].set_range(*picture.norm_range())
         for plot, curves in self.curves.items():
             values = log_norms if plot is self._norms else v
             for name, c in curves.items():
@@ -91,12 +100,16 @@ class _LayerCurves:
                 window.setRect(rect)
 
     def set_visible(self, on: bool) -> None:
-        for window in self.windows.values():
-            window.setVisible(on)
+        for frame in self.frames.values():
+            frame.show_layer(on)
+
+    @property
+    def shown(self) -> bool:
+        return self.frames[self._norms].shown
 
     def remove(self) -> None:
-        for plot, window in self.windows.items():
-            plot.removeItem(window)
+        for frame in self.frames.values():
+            frame.remove()
 
 
 class PathsView(VisibleView):
@@ -117,13 +130,11 @@ class PathsView(VisibleView):
         self.graphics.ci.layout.setRowFixedHeight(0, 20)
         self.shares = self.graphics.addPlot(row=1, col=0,
                                             axisItems={"bottom": StepAxis("bottom")})
-        self.norms = self.graphics.addPlot(row=2, col=0, axisItems={
-            "bottom": StepAxis("bottom"), "left": LogAxis("left")})
+        self.norms = framed_plot(self.graphics, 2, log=True)   # each layer's own range
         self.shares.setLabel("left", "share of ‖ds‖")
         self.norms.setLabel("left", "norm")
         self.norms.setLabel("bottom", "time step t")
         self.norms.setXLink(self.shares)
-        self.norms.setLogMode(y=True)
         self.shares.setYRange(*SHARE_RANGE, padding=0.02)
         self.cursor_lines = []
         for plot in (self.shares, self.norms):
@@ -153,7 +164,7 @@ class PathsView(VisibleView):
         self.stack(top, self.graphics)
         self._pictures: dict = {}
         self._shown: tuple | None = None        # (picture, frame index) on screen
-        self._ranges: tuple | None = None       # (steps, norms' range) on the axes
+        self._ranges: int | None = None         # the steps on the axes
         self.state = None
 
     # the curves of the layer in view
@@ -237,16 +248,14 @@ class PathsView(VisibleView):
                           f"‖ds‖ = {st.norms['ds'][k]:.4g}")
 
     def _set_ranges(self, picture: PathShares) -> None:
-        """The axes' ranges, once per pass and layer: the steps, and the norms of the
-        whole pass (``pictures/paths.py``)."""
+        """The steps' range, once per pass (the norms' range of the whole pass,
+        ``pictures/paths.py``, is their layer's frame)."""
         T = picture.data.trace.steps
-        ranges = (T, picture.norm_range())
-        if ranges == self._ranges:
+        if T == self._ranges:
             return
-        self._ranges = ranges
+        self._ranges = T
         self.shares.setXRange(-0.5, T - 0.5, padding=0.01)
-        self.norms.setYRange(*picture.norm_range(), padding=0)
-        # New ranges (another pass or layer): settle them now, not in the paint (pyqtgraph's
+        # A new range (another pass): settle it now, not in the paint (pyqtgraph's
         # prepareForPaint), where the range change would queue a second paint of the plots.
         for plot in (self.shares, self.norms):
             plot.vb.prepareForPaint()
@@ -256,7 +265,7 @@ class PathsView(VisibleView):
         shows."""
         c = (self.share_curves if plot is self.shares else self.norm_curves)[name]
         window, t, v = self.windows[plot], c.xData, c.yData
-        if t is None or not window.isVisible():
+        if t is None or not self._current.shown:
             return np.zeros(0), np.zeros(0)
         keep = (t >= window.rect().left()) & (t <= window.rect().right())
         return t[keep], v[keep]

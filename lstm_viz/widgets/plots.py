@@ -342,8 +342,10 @@ class Heatmap:
                 self.plot.addItem(item)
         self._kept[key] = item                  # the most recent last
         if item is not self.image:
-            self.image.hide()
-            item.show()
+            # By opacity: Qt throws away the pixmap of an item hidden, so an image shown
+            # again (``keep_picture``) was drawn from its picture anew.
+            self.image.setOpacity(0.0)
+            item.setOpacity(1.0)
             self.image = item
         return item, found
 

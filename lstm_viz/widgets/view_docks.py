@@ -20,11 +20,12 @@ from PySide6.QtWidgets import QDockWidget
 
 from ..pictures.model_views import ModelViews
 from .carousel_view import CarouselView
+from .contribution_view import ContributionView
 from .depth_flow_view import DepthFlowView
 from .dock_tabs import keep_tab_titles_whole
 from .embedding_grad_view import EmbeddingGradView
 from .export import ExportButton, add_export_menu
-from .flow_view import ContributionView, FlowView
+from .flow_view import FlowView
 from .heatmap_view import ParamGradView, TimeHeatmapsView
 from .intervene_menu import add_intervene
 from .lazy_dock import LazyViews, build_shown, wait_behind

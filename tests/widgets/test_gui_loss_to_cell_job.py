@@ -70,7 +70,7 @@ def test_a_short_job_is_done_when_compute_returns(make_window, qapp, monkeypatch
 
 
 def test_the_picture_says_it_is_computing(make_window, qapp, slow):
-    from lstm_viz.widgets.flow_view import COMPUTING, WAITING
+    from lstm_viz.widgets.contribution_view import COMPUTING, WAITING
 
     s, view = view_of(make_window, qapp)
     assert view.waiting.toPlainText() == WAITING and view.waiting.isVisible()

@@ -308,11 +308,11 @@ def test_the_heatmaps_keep_each_layers_picture_until_a_new_pass(window, mt, qapp
     np.testing.assert_array_equal(heat.image.image, mt.layers[1].ds.astype(np.float32))
     s.goto("bwd:2:L0:ds")
     qapp.processEvents()
-    assert heat.image is not item1 and not item1.isVisible()
+    assert heat.image is not item1 and item1.opacity() == 0     # transparent, pixmap kept
     np.testing.assert_array_equal(heat.image.image, mt.layers[0].ds.astype(np.float32))
     s.goto("bwd:3:L1:ds")
     qapp.processEvents()
-    assert heat.image is item1 and item1.isVisible()
+    assert heat.image is item1 and item1.isVisible() and item1.opacity() == 1
     np.testing.assert_array_equal(heat.image.image, mt.layers[1].ds.astype(np.float32))
     rng = np.random.default_rng(11)                    # another pass of the same sizes
     cells = [init_uniform(4, 7, rng, -0.6, 0.6), init_uniform(7, 5, rng, -0.6, 0.6)]
@@ -324,7 +324,7 @@ def test_the_heatmaps_keep_each_layers_picture_until_a_new_pass(window, mt, qapp
         s.goto(f"bwd:2:L{layer}:ds")
         qapp.processEvents()
         drawn = [i for i in heat.plot.items if isinstance(i, type(heat.image))
-                 and i.isVisible() and i is not heat.special]
+                 and i.isVisible() and i.opacity() > 0 and i is not heat.special]
         assert drawn == [heat.image]
         np.testing.assert_array_equal(heat.image.image,
                                       other.layers[layer].ds.astype(np.float32))
@@ -340,6 +340,7 @@ def test_the_loss_to_cell_map_shows_each_layers_matrix_and_mask(window, qapp):
         img = view.view_data.contributions.compute()
         assert view.image is img
         np.testing.assert_array_equal(view.map.image.image, img.log.T.astype(np.float32))
-        masks = [i for i in view.map.plot.items if i.zValue() == 4 and i.isVisible()]
+        masks = [i for i in view.map.plot.items
+                 if i.zValue() == 4 and i.isVisible() and i.opacity() > 0]
         assert masks == [view.future]
         np.testing.assert_array_equal(view.future.image[..., 3] > 0, img.future.T)

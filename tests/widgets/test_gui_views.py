@@ -323,21 +323,26 @@ def test_flow_axes_are_set_once_per_trace_and_hold_every_norm(window, qapp):
     for frame in ("fwd:3", "loss", "bwd:9:ds", "bwd:0"):
         s.goto(frame)
         qapp.processEvents()
-        ranges.append((view.norms.viewRange(), view.forget.viewRange()))
-        assert view.f_median.isVisible() == (frame != "fwd:3")    # ∏ f after the forward pass
+        # the y ranges as the axes label them (each layer's frame, layer_frames.py)
+        ranges.append((view.norms.viewRange(), view.forget.viewRange(),
+                       list(view.norms.getAxis("left").range),
+                       list(view.forget.getAxis("left").range)))
+        # ∏ f after the forward pass (shown by opacity: a hidden item loses its pixmap)
+        assert (view.f_median.opacity() == 1.0) == (frame != "fwd:3")
     assert all(r == ranges[0] for r in ranges)        # no frame re-ranges an axis
-    (x0, x1), (y0, y1) = ranges[0][0]
+    (x0, x1), _ = ranges[0][0]
+    y0, y1 = ranges[0][2]
     assert x0 < 0 and x1 > s.trace.steps - 1
     norms = np.concatenate([np.linalg.norm(s.trace[n], axis=1)
                             for n in ("ds", "top_diff_h", "bottom_diff_s")])
     logs = np.log10(norms[norms > 0])                 # log scale: the view is in log10 units
     assert y0 <= logs.min() and logs.max() <= y1
-    _, (f0, f1) = ranges[0][1]
+    f0, f1 = ranges[0][3]
     med, q10, q90 = ViewData.of(s.data).flow.forget()
     assert f0 <= np.nanmin(q10[np.isfinite(q10)]) and np.nanmax(q90) <= f1
     view.log.setChecked(False)                        # linear: the range is rebuilt for it
     qapp.processEvents()
-    (_, _), (y0, y1) = view.norms.viewRange()
+    y0, y1 = view.norms.getAxis("left").range
     assert y0 <= 0.0 + 1e-12 and norms.max() <= y1
 
 

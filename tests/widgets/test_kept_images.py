@@ -24,9 +24,10 @@ def heat(qapp):
 
 
 def shown(h):
-    """The image items drawn over the plot, and the picture of the one drawn."""
+    """The image items drawn over the plot, and the picture of the one drawn (the others
+    are transparent, not hidden: hiding throws a cached item's pixmap away)."""
     items = [i for i in h.plot.items if isinstance(i, pg.ImageItem) and i is not h.special]
-    drawn = [i for i in items if i.isVisible()]
+    drawn = [i for i in items if i.isVisible() and i.opacity() > 0]
     assert drawn == [h.image]
     h.image.render()
     return h.image.qimage.copy()

@@ -678,3 +678,115 @@ def test_a_backward_seek_computes_the_accumulators_and_their_stats_once(make_win
         queries.clear()
         summaries.clear()
     assert seen > 10
+
+
+def test_a_seek_into_the_other_layer_draws_its_pictures_from_their_pixmaps(
+        make_window, qapp, monkeypatch):
+    # Once both layers have been shown, a seek into either shows that layer's curves,
+    # band and images as they were drawn (layer_frames.py, Heatmap.keep_images): no curve
+    # gets its data again, no path or image is drawn anew. The flow view set its seven
+    # curves again and every curve of the flow and paths views was drawn again on the new
+    # range; the heatmaps' and loss-to-cell's kept images were hidden, which threw their
+    # pixmaps away, and drawn again from their pictures.
+    from PySide6.QtWidgets import QGraphicsPathItem
+
+    from lstm_viz.widgets.flow_view import Band
+
+    scenes: dict = {}
+    counts: dict = {}
+    counting = False
+
+    def counted(cls, method, original=None):
+        original = original or getattr(cls, method)
+
+        def wrapper(self, *args, **kwargs):
+            where = scenes.get(self.scene())
+            if counting and where is not None:
+                counts[where, method] = counts.get((where, method), 0) + 1
+            return original(self, *args, **kwargs)
+        monkeypatch.setattr(cls, method, wrapper)
+
+    # before any item is made: PySide looks an item's Python paint up once, at its first
+    for cls, method in ((pg.PlotDataItem, "setData"), (pg.PlotCurveItem, "paint"),
+                        (pg.ImageItem, "paint"), (Band, "updatePath")):
+        counted(cls, method)
+    counted(Band, "paint", QGraphicsPathItem.paint)     # the band drawn into its pixmap
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    for name in ("flow", "paths", "heatmaps", "loss_to_cell"):
+        for view in shown[name].findChildren(pg.GraphicsView):
+            scenes[view.scene()] = name
+    s = w.session
+    for frame in ("fwd:5:L0:s", "fwd:5:L1:s", "bwd:5:L0:ds", "bwd:5:L1:ds"):
+        s.goto(frame)                         # each layer drawn, before and after ∏ f
+        qapp.processEvents()
+    assert shown["loss_to_cell"].image is not None         # a matrix in both layers
+    seeks, switches = 0, 0
+    for i in np.random.default_rng(10).integers(len(s.frames), size=40):
+        layer = s.view_layer
+        counting = True
+        if s.seek(int(i)):
+            seeks += 1
+            switches += s.view_layer != layer
+            qapp.processEvents()
+        counting = False
+    assert seeks >= 30 and switches >= 10
+    assert counts == {}, (counts, switches)
+
+
+def test_the_flow_view_shows_each_layers_numbers_through_pass_what_if_and_scale(
+        make_window, qapp):
+    # Each layer's curves and band are kept while the pass and the scale are the same, and
+    # set again for a new pass, an intervention, the other scale: at every step the layer
+    # in view's curves hold its numbers, on its ranges as the axes label them.
+    from lstm_viz.pictures.view_data import ViewData
+    from lstm_viz.pictures.whatif import other_pass_ds
+
+    w, shown = _every_view_shown(make_window, qapp, 2)
+    view, s = shown["flow"], w.session
+
+    def check():
+        vd = ViewData.of(s.data)
+        log = view.log.isChecked()
+        for name, values in vd.flow.curve_values(log).items():
+            np.testing.assert_array_equal(view.curves[name].yData, values)
+        med, q10, q90 = vd.flow.forget()
+        np.testing.assert_array_equal(view.f_median.yData, med)
+        np.testing.assert_array_equal(view.f_hi.yData, q90)
+        np.testing.assert_array_equal(view.f_lo.yData, q10)
+        other = other_pass_ds(s, log)
+        if other is None:
+            assert view.other.yData is None or len(view.other.yData) == 0
+        else:
+            np.testing.assert_array_equal(view.other.yData, other[2])
+        assert list(view.norms.getAxis("left").range) == pytest.approx(
+            list(vd.flow.norm_range(log)))
+        assert list(view.forget.getAxis("left").range) == pytest.approx(
+            list(vd.flow.forget_range()))
+        assert [layer.norm_frame.opacity() for layer in view._layers.values()] == \
+            [float(layer is view._current) for layer in view._layers.values()]
+
+    for frame in ("bwd:5:L0:ds", "bwd:5:L1:ds", "bwd:7:L0:ds"):
+        s.goto(frame)
+        qapp.processEvents()
+        check()
+    s.configure(s.config.with_(seed=s.config.seed + 1))       # another pass
+    for frame in ("bwd:5:L1:ds", "bwd:5:L0:ds"):
+        s.goto(frame)
+        qapp.processEvents()
+        check()
+    s.whatif.apply("--cut h@2:9/L1")                            # what if
+    for frame in ("bwd:5:L1:ds", "bwd:5:L0:ds"):
+        s.goto(frame)
+        qapp.processEvents()
+        check()
+    view.log.setChecked(False)                                  # the other scale
+    for frame in ("bwd:6:L1:ds", "bwd:6:L0:ds"):
+        s.goto(frame)
+        qapp.processEvents()
+        check()
+    s.whatif.clear()
+    s.configure(s.config.with_(layers=1))                      # one layer: its pictures only
+    s.goto("bwd:5:ds")
+    qapp.processEvents()
+    check()
+    assert list(view._layers) == [0]

@@ -3,7 +3,9 @@
 ranges (set once per pass and layer), the Intervene panel's ranges."""
 
 import numpy as np
+import pytest
 from docks import show_view as _front
+from PySide6.QtCore import QPointF
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
@@ -98,6 +100,20 @@ def test_the_intervene_curves_follow_the_pass_across_layer_switches(make_window,
                           equal_nan=True)
 
 
+def _labelled_range(plot) -> list[float]:
+    """The y values a plot's left axis labels at the bottom and top of its view."""
+    return list(plot.getAxis("left").range)
+
+
+def _frame_maps(frame, y_range) -> bool:
+    """Whether a layer's frame (``layer_frames.py``) puts the values of ``y_range`` at the
+    bottom and top of its plot's view (which shows the unit frame), as the axis says."""
+    lo, hi = y_range
+    view = frame.plot.vb.viewRange()[1]
+    at = [frame.mapToParent(QPointF(0.0, y)).y() for y in (lo, hi)]
+    return np.allclose(view, [0.0, 1.0]) and np.allclose(at, [0.0, 1.0])
+
+
 def _paths_show(view, session):
     """The paths view's axes and curves are those of the layer in view of the pass shown,
     whole, and its windows show the steps known at the frame, as computed afresh."""
@@ -105,10 +121,13 @@ def _paths_show(view, session):
     st = fresh.state(session.view_index)
     T = session.trace.steps
     shown = [curves for curves in view._layers.values()         # one layer's curves
-             if any(window.isVisible() for window in curves.windows.values())]
+             if all(frame.opacity() == 1.0 for frame in curves.frames.values())]
     assert shown == [view._layers[session.view_layer]]
+    assert all(frame.opacity() == 0.0 for curves in view._layers.values()
+               if curves is not shown[0] for frame in curves.frames.values())
     assert len(view._layers) <= session.num_layers
-    assert np.allclose(view.norms.vb.viewRange()[1], fresh.norm_range())
+    assert _labelled_range(view.norms) == pytest.approx(fresh.norm_range())
+    assert _frame_maps(shown[0].frames[view.norms], fresh.norm_range())
     assert np.allclose(view.shares.vb.viewRange()[0], [-0.5 - 0.01 * T, T - 0.5 + 0.01 * T])
     for plot, curves, values in ((view.shares, view.share_curves, fresh.values()),
                                  (view.norms, view.norm_curves, fresh.log_norms())):
@@ -134,11 +153,11 @@ def test_the_paths_curves_and_ranges_follow_pass_layer_and_frame(make_window, qa
     assert layers == {0, 1} and known == {True, False}
     s.goto("bwd:3:L1:ds")
     qapp.processEvents()
-    before = view.norms.vb.viewRange()[1]
+    before = _labelled_range(view.norms)
     s.configure(s.config.with_(seed=s.config.seed + 1))    # another pass
     s.goto("bwd:3:L1:ds")
     qapp.processEvents()
-    assert not np.allclose(view.norms.vb.viewRange()[1], before)
+    assert not np.allclose(_labelled_range(view.norms), before)
     _paths_show(view, s)
     s.whatif.apply("--cut h@2:9/L1")                        # the intervened pass, stepped
     s.whatif.step("intervened")
@@ -339,3 +358,36 @@ def test_the_carousel_strips_follow_a_new_pass_and_a_layer(make_window, qapp):
     qapp.processEvents()
     _carousel_shows(view)
     assert images() == first
+
+
+@pytest.mark.parametrize("name", ["flow", "paths"])
+def test_each_layers_kept_curves_resized_draw_what_a_fresh_view_does(make_window, qapp,
+                                                                       name):
+    # Each layer's curves are drawn into device pixmaps and kept, transparent, while the
+    # other layer is in view (layer_frames.py): a resize while one layer is shown must
+    # draw the other at the new size too, as a window that never drew it at the old one.
+    def window(settings):
+        w = make_window(_two_layers(), settings_name=settings)
+        dock = w.view_docks[name]
+        _front(w, name, qapp)
+        dock.setFloating(True)
+        dock.resize(640, 420)
+        qapp.processEvents()
+        return w, w.views[name], dock
+
+    w, view, dock = window("kept.ini")
+    for frame in ("bwd:6:L0:ds", "bwd:6:L1:ds", "bwd:4:L0:ds"):     # both layers drawn
+        w.session.goto(frame)
+        qapp.processEvents()
+    dock.resize(760, 500)
+    qapp.processEvents()
+    ref, ref_view, ref_dock = window("fresh.ini")
+    ref_dock.resize(760, 500)
+    qapp.processEvents()
+    for frame in ("bwd:5:L1:ds", "bwd:5:L0:ds", "fwd:5:L1:s"):
+        for session in (w.session, ref.session):
+            session.goto(frame)
+        qapp.processEvents()
+        kept, fresh = view.graphics.grab(), ref_view.graphics.grab()
+        assert kept.size() == fresh.size() and kept.size().width() > 640
+        assert kept.toImage() == fresh.toImage(), frame
