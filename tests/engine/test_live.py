@@ -88,13 +88,22 @@ def test_partial_is_the_sum_and_the_step_bit_for_bit(trace):
                                    rtol=1e-12, atol=1e-14)
 
 
-def test_a_random_seek_at_t10000_h512_adds_at_most_400_steps():
-    """The seek row of issue 16 (T=10,000, H=512, X=128, float32): the checkpoints every
-    400 steps (the budget holds 25 of 4H x (X+H)), so a random query's GEMM adds at most
-    399 steps to the next one (834 with a 64 MiB budget: twice the work)."""
-    from lstm_engine.live import checkpoint_stride, live_bytes
+def test_the_checkpoints_hold_a_quarter_of_a_big_trace_and_64_mib_of_a_small_one():
+    """The seek row of issue 16 (T=10,000, H=512, X=128, float32, a 454 MiB trace): the
+    budget is a quarter of the trace, so the checkpoints come every 455 steps (834 with
+    64 MiB: twice the GEMM of a random seek); a 233 MiB trace keeps 64 MiB (the app's
+    memory target is 1.5 x the trace + 250 MiB)."""
+    from lstm_engine.live import BUDGET, budget_for, checkpoint_stride, live_bytes
+    from lstm_engine.memory import trace_bytes
 
-    per = 4 * 512 * (128 + 512) * 4
-    assert checkpoint_stride(10_000, per) == 400
-    # 25 checkpoints and the empty sum, and the bias suffix sums (T+1) x 4H
-    assert live_bytes(10_000, 128, 512, "float32") == 26 * per + 10_001 * 4 * 512 * 4
+    per = 4 * 512 * (128 + 512) * 4                      # one checkpoint, 4H x (X+H)
+    budget = budget_for(10_000, 128, 512, "float32")
+    assert budget == trace_bytes(10_000, 128, 512, "float32") // 4 > BUDGET
+    count = budget // per                                # checkpoints that fit: 22
+    stride = checkpoint_stride(10_000, per, budget)
+    assert stride == -(-10_000 // count) == 455
+    assert checkpoint_stride(10_000, per, BUDGET) == 834
+    # the checkpoints and the empty sum, and the bias suffix sums (T+1) x 4H
+    assert live_bytes(10_000, 128, 512, "float32") == \
+        (-(-10_000 // stride) + 1) * per + 10_001 * 4 * 512 * 4
+    assert budget_for(10_000, 128, 256, "float32") == BUDGET
