@@ -17,16 +17,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from .memory import trace_bytes
 from .trace import GATE_ORDER, Trace
 
 WEIGHT_DIFFS = tuple(f"w{k}_diff" for k in GATE_ORDER)
 BIAS_DIFFS = tuple(f"b{k}_diff" for k in GATE_ORDER)
 
 
-BUDGET = 64 * 2**20             # bytes of weight-gradient checkpoints at most
+# Bytes of weight-gradient checkpoints at most: BUDGET, or a quarter of the trace's own
+# bytes when that is more. A random seek's GEMM adds stride/2 steps on average: at
+# T=10,000, H=512, X=128 float32 (a 5.2 MB checkpoint, a 460 MB trace) a quarter gives
+# a stride of 477 steps, about 4 ms of GEMM on one core (64 MiB: 834 steps, ~8 ms, a
+# fifth of the whole seek, issue 16). Kept in proportion to the trace, what showing it
+# adds stays within the app's memory target (1.5 x the trace + 250 MiB): a flat 128 MiB
+# took a T=10,000, H=256 float32 trace to 1.03x of it.
+BUDGET = 64 * 2**20
+TRACE_SHARE = 4                 # the checkpoints may hold 1/TRACE_SHARE of the trace
 
 
-def checkpoint_stride(steps: int, checkpoint_bytes: int, budget_bytes: int = BUDGET) -> int:
+def budget_for(steps: int, inputs: int, hidden: int, dtype) -> int:
+    """The checkpoint budget of a trace of these sizes (see BUDGET)."""
+    return max(BUDGET, trace_bytes(steps, inputs, hidden, dtype) // TRACE_SHARE)
+
+
+def checkpoint_stride(steps: int, checkpoint_bytes: int, budget_bytes: int) -> int:
     """Steps between two checkpoints: enough checkpoints to fill the budget, but never
     more than one per step."""
     count = max(1, min(steps, budget_bytes // checkpoint_bytes))
@@ -34,9 +48,11 @@ def checkpoint_stride(steps: int, checkpoint_bytes: int, budget_bytes: int = BUD
 
 
 def live_bytes(steps: int, inputs: int, hidden: int, dtype="float64",
-               budget_bytes: int = BUDGET) -> int:
+               budget_bytes: int | None = None) -> int:
     """Bytes a LiveGradients of a trace of these sizes holds once used: its checkpoints
     (one more than the strides, the last all zeros) and the bias suffix sums."""
+    if budget_bytes is None:
+        budget_bytes = budget_for(steps, inputs, hidden, dtype)
     item = np.dtype(dtype).itemsize
     per = 4 * hidden * (inputs + hidden) * item
     stride = checkpoint_stride(steps, per, budget_bytes)
@@ -46,12 +62,14 @@ def live_bytes(steps: int, inputs: int, hidden: int, dtype="float64",
 class LiveGradients:
     """Suffix sums of the weight gradients of one Trace, for random access."""
 
-    def __init__(self, trace: Trace, budget_bytes: int = BUDGET):
+    def __init__(self, trace: Trace, budget_bytes: int | None = None):
         self.trace = trace
         self.dz = trace.dz                                  # (T, 4H), rows i, f, o, g (GATE_ORDER)
         self.xc = trace.xc                                  # (T, X+H)
         T, H = trace.steps, trace.hidden
         per = self.dz.shape[1] * self.xc.shape[1] * self.dz.itemsize
+        if budget_bytes is None:
+            budget_bytes = budget_for(T, trace.inputs, H, self.dz.dtype)
         self.stride = checkpoint_stride(T, per, budget_bytes)
         self._checkpoints: np.ndarray | None = None        # (T/stride + 1, 4H, X+H)
         # Bias suffix sums for every k (tiny): bias_suffix[k] = sum_{j >= k} dz[j].
@@ -117,7 +135,11 @@ class LiveGradients:
             rows = slice(n * H, (n + 1) * H)
             wk, bk = w[rows], b[rows]
             if running is not None and partial.get(f"w{k}_diff"):
-                wk = wk + np.outer(self.dz[running, rows], self.xc[running])
+                # the step's outer product, then the sum added into it: a + b = b + a
+                # bit for bit, and one (H, X+H) array made instead of two
+                step = np.outer(self.dz[running, rows], self.xc[running])
+                step += wk
+                wk = step
             if running is not None and partial.get(f"b{k}_diff"):
                 bk = bk + self.dz[running, rows]
             out[f"w{k}_diff"], out[f"b{k}_diff"] = wk, bk

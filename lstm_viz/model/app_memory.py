@@ -9,7 +9,8 @@ memory for the rest):
 
     the trace's arrays, each held once (``Trace.nbytes``; read into
       place, ``lstm_engine.io.place_trace_v1``)                   float32: 207 MiB
-    the live gradients: checkpoints (at most 64 MiB) and the bias
+    the live gradients: checkpoints (64 MiB, or a quarter of a larger
+      trace: ``lstm_engine.live.budget_for``) and the bias
       suffix sums, (T+1) x 4H (``lstm_engine.live.live_bytes``)     64 + 39 MiB
     the pictures: the heatmaps' colour images (20 MiB), the
       carousel's (10), pyqtgraph's images (5), Qt's backing stores

@@ -27,6 +27,10 @@ class ParamState:
     arrays: dict = field(default_factory=dict)       # name -> array (absent: not computed)
     levels: dict = field(default_factory=dict)       # name -> (lo, hi); "bias" for all four
     special: dict = field(default_factory=dict)      # name -> Special
+    # name -> the largest finite |value| of a weight gradient (0 if none), from the frame's
+    # cached statistics (FrameData.stats, shared with the table and the source notes):
+    # the view's drawable check and autoscale read no (H, X+H) array again
+    peaks: dict = field(default_factory=dict)
     # name -> what its array holds: ("sum", first step summed) or ("own", step); equal
     # entries (same trace and mode) mean equal arrays, so a view need not redraw them
     sources: dict = field(default_factory=dict)
@@ -85,18 +89,30 @@ class ParamGrads:
         for name, a in out.arrays.items():
             finite = np.isfinite(squares.get(name, np.nan))    # cached: no second pass
             out.special[name] = Special() if finite else count_special(a)
+        if mode != "contribution":
+            for name in WEIGHT_DIFFS:
+                stats = self.data.stats(name, index)
+                if stats is not None:
+                    out.peaks[name] = peak_of(stats.min, stats.max)
+        self._levels(out, autoscale)
+        if frame.stmt in updates and frame.t is not None:
+            self._mark_change(out, frame.stmt, frame.t)
+        return out
+
+    def _levels(self, out: ParamState, autoscale: bool) -> None:
+        """Symmetric levels per weight gradient and one for the four biases: fixed over
+        the pass, or (autoscale) the largest finite |value| shown now."""
         for name in WEIGHT_DIFFS:
-            m = max_abs(out.arrays[name]) if (autoscale and name in out.arrays) else \
-                self.fixed_scale(name, mode)
+            if autoscale and name in out.arrays:
+                m = out.peaks[name] if name in out.peaks else max_abs(out.arrays[name])
+            else:
+                m = self.fixed_scale(name, out.mode)
             out.levels[name] = symmetric_levels(m)
         if autoscale:
             m = max((max_abs(out.arrays[n]) for n in BIAS_DIFFS if n in out.arrays), default=0)
         else:
-            m = max(self.fixed_scale(n, mode) for n in BIAS_DIFFS)
+            m = max(self.fixed_scale(n, out.mode) for n in BIAS_DIFFS)
         out.levels["bias"] = symmetric_levels(m)
-        if frame.stmt in updates and frame.t is not None:
-            self._mark_change(out, frame.stmt, frame.t)
-        return out
 
     def _mark_change(self, out: ParamState, name: str, t: int) -> None:
         """Which rows step t's ``name`` update changed: row j of outer(d_input, xc) (or
@@ -202,6 +218,14 @@ def param_caption(mode: str, steps: int, t: int | None, ran: int, updates: int =
     if not whole:
         return f"{span} (step {t}'s updates have not run yet)"
     return span
+
+
+def peak_of(lo: float, hi: float) -> float:
+    """The largest finite |value| from the finite min and max (NaN when there is none:
+    then 0, as ``levels.max_abs`` says)."""
+    if np.isnan(lo) or np.isnan(hi):
+        return 0.0
+    return max(abs(lo), abs(hi))
 
 
 def input_of(bias_name: str) -> str:

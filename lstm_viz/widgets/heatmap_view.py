@@ -270,6 +270,7 @@ class ParamGradView(VisibleView):
         self.marks = self._add_marks()
         self._marked = None
         self._marked_map: str | None = None     # the map whose rows are marked, if any
+        self._mark_points: dict[str, tuple] = {}    # map -> the points its marks hold
         self._buffers: dict[str, np.ndarray] = {}
         self._kept_buffers: dict[tuple, dict[str, np.ndarray]] = {}   # (X, H) -> buffers
         self._shown: dict = {}                  # image -> key of the array it shows
@@ -358,8 +359,8 @@ class ParamGradView(VisibleView):
             key = self._key(st, n)
             if key != self._shown.get(n):       # the accumulator changed: map it again
                 self._shown[n] = key
-                self._fill(buf, a, st.special[n])
-                h.image.setImage(buf, autoLevels=False)
+                shown = self._fill(buf, a, st.special[n], st.peaks.get(n))
+                h.image.setImage(shown, autoLevels=False)
             h.set_levels(st.levels[n])
             h.set_special(special_rgba(a) if st.special[n].total else None)
             total = total + st.special[n]
@@ -401,10 +402,13 @@ class ParamGradView(VisibleView):
         if key == self._marked:
             return
         self._marked = key
-        if self._marked_map is not None:        # only the map marked before is cleared:
-            marks = self.marks[self._marked_map]   # a scatter's setData and a border
-            marks.setData([], [])               # cost a repaint each, on every frame
-            marks.hide()                        # otherwise
+        name = None if st.changed is None else \
+            "bias" if st.changed in BIAS_DIFFS else st.changed
+        if self._marked_map is not None and self._marked_map != name:
+            # only the map marked before is cleared: a border costs a repaint, and its
+            # marks are hidden, not emptied (a scatter's setData costs one too, and the
+            # next step's update of this gradient marks the same rows again: kept)
+            self.marks[self._marked_map].hide()
             self.maps[self._marked_map].plot.getViewBox().setBorder(None)
             self._marked_map = None
         if st.changed is None:
@@ -421,10 +425,15 @@ class ParamGradView(VisibleView):
             h = self.maps["bias"]
             row = BIAS_DIFFS.index(st.changed)
             xs, ys = rows + 0.5, np.full(len(rows), row + 0.85)   # small, at the row's top
-        self._marked_map = "bias" if st.changed in BIAS_DIFFS else st.changed
-        self.marks[self._marked_map].setData(xs, ys)
-        self.marks[self._marked_map].show()
-        h.plot.getViewBox().setBorder(pg.mkPen((235, 120, 0), width=2))
+        marks = self.marks[name]
+        points = (xs.tobytes(), ys.tobytes())
+        if points != self._mark_points.get(name):   # (all rows, mostly: the same points)
+            self._mark_points[name] = points
+            marks.setData(xs, ys)
+        marks.show()
+        if self._marked_map != name:
+            self._marked_map = name
+            h.plot.getViewBox().setBorder(pg.mkPen((235, 120, 0), width=2))
 
     def _key(self, st, name: str):
         """What ``name``'s image shows: equal keys, equal arrays (the trace, the mode and
@@ -432,12 +441,25 @@ class ParamGradView(VisibleView):
         return (id(self.session.trace), st.mode, st.sources.get(name))
 
     @staticmethod
-    def _fill(buf: np.ndarray, a: np.ndarray, special: Special) -> None:
+    def _fill(buf: np.ndarray, a: np.ndarray, special: Special,
+              peak: float | None = None) -> np.ndarray:
+        """The float32 picture of ``a``: ``a`` itself when it is one and drawable as it
+        is (a float32 trace's accumulator: no copy), else ``buf`` filled. ``peak``: its
+        largest |value| when known (``ParamState.peaks``): rounding to float32 keeps the
+        order, so float32(peak) is the largest |value| of the float32 picture, and no
+        pass over it is needed to know whether all of it is drawable."""
         with np.errstate(all="ignore"):         # beyond float32: Inf, replaced just below
-            np.copyto(buf, a, casting="unsafe")
-            drawable = special.total == 0 and float(np.max(np.abs(buf))) <= DRAW_MAX
+            if special.total == 0 and peak is not None:
+                drawable = float(np.float32(peak)) <= DRAW_MAX
+                if drawable and a.dtype == np.float32 and a.flags.c_contiguous:
+                    return a
+                np.copyto(buf, a, casting="unsafe")
+            else:
+                np.copyto(buf, a, casting="unsafe")
+                drawable = special.total == 0 and float(np.max(np.abs(buf))) <= DRAW_MAX
         if not drawable:                    # NaN/Inf as 0 (overlaid), huge values held
             np.copyto(buf, finite_or_zero(a))
+        return buf
 
     def _hover(self, pos):
         st = self.state

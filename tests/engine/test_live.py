@@ -72,3 +72,38 @@ def test_live_bytes_is_what_a_used_live_gradients_holds(steps, budget, dtype):
     live.accumulated(steps // 2)                       # builds the checkpoints
     held = live._checkpoints.nbytes + live._bias_suffix.nbytes
     assert live_bytes(steps, 3, 4, dtype, budget) == held
+
+
+def test_partial_is_the_sum_and_the_step_bit_for_bit(trace):
+    """The running step's outer product has the sum added into it (one array made): the
+    same bits as the sum plus the step, as the plain per-step reference adds them."""
+    live = LiveGradients(trace)
+    base = {n: np.array(a) for n, a in live.accumulated(9).items()}
+    got = live.accumulated(9, partial=dict.fromkeys(("wi_diff", "wf_diff", "wo_diff",
+                                                     "wg_diff"), True))
+    for k in "ifog":
+        step = np.outer(trace[f"d{k}_input"][8], trace.xc[8])
+        np.testing.assert_array_equal(got[f"w{k}_diff"], base[f"w{k}_diff"] + step)
+        np.testing.assert_allclose(got[f"w{k}_diff"], direct(trace, 8)[f"w{k}_diff"],
+                                   rtol=1e-12, atol=1e-14)
+
+
+def test_the_checkpoints_hold_a_quarter_of_a_big_trace_and_64_mib_of_a_small_one():
+    """The seek row of issue 16 (T=10,000, H=512, X=128, float32, a 454 MiB trace): the
+    budget is a quarter of the trace, so the checkpoints come every 455 steps (834 with
+    64 MiB: twice the GEMM of a random seek); a 233 MiB trace keeps 64 MiB (the app's
+    memory target is 1.5 x the trace + 250 MiB)."""
+    from lstm_engine.live import BUDGET, budget_for, checkpoint_stride, live_bytes
+    from lstm_engine.memory import trace_bytes
+
+    per = 4 * 512 * (128 + 512) * 4                      # one checkpoint, 4H x (X+H)
+    budget = budget_for(10_000, 128, 512, "float32")
+    assert budget == trace_bytes(10_000, 128, 512, "float32") // 4 > BUDGET
+    count = budget // per                                # checkpoints that fit: 22
+    stride = checkpoint_stride(10_000, per, budget)
+    assert stride == -(-10_000 // count) == 455
+    assert checkpoint_stride(10_000, per, BUDGET) == 834
+    # the checkpoints and the empty sum, and the bias suffix sums (T+1) x 4H
+    assert live_bytes(10_000, 128, 512, "float32") == \
+        (-(-10_000 // stride) + 1) * per + 10_001 * 4 * 512 * 4
+    assert budget_for(10_000, 128, 256, "float32") == BUDGET

@@ -434,3 +434,27 @@ def test_a_carousel_edge_carries_the_norm_of_its_finite_values_and_its_specials(
     assert (special.nan, special.posinf, special.neginf) == (
         int(np.isnan(values).sum()), int((values == np.inf).sum()),
         int((values == -np.inf).sum()))
+
+
+@pytest.mark.parametrize("make", ["plain", "nan"])
+def test_param_peaks_are_the_largest_finite_magnitudes_and_set_the_autoscale(make):
+    """The parameter-gradient state carries each weight gradient's largest finite |value|
+    from the frame's cached statistics: equal to it computed from the array, and the
+    autoscaled levels are those of that value (a NaN/Inf trace too)."""
+    from lstm_viz.model.levels import max_abs, symmetric_levels
+    from lstm_viz.pictures.param_grads import ParamGrads
+
+    rng = np.random.default_rng(3)
+    trace = record(init_uniform(X, H, rng, -0.7, 0.7), rng.standard_normal((T, X)),
+                   rng.standard_normal(T))
+    if make == "nan":                     # an Inf in di_input: NaN/Inf in wi_diff
+        trace = nan_trace(trace)
+    data = FrameData(trace)
+    params = ParamGrads(data)
+    backward = [i for i in range(len(data.model)) if data.model.frame(i).phase == "bwd"]
+    for index in np.random.default_rng(5).permutation(backward)[:40]:
+        st = params.state(int(index), "accumulated", autoscale=True)
+        for name in WEIGHT_DIFFS:
+            assert st.peaks[name] == max_abs(st.arrays[name]), (name, index)
+            assert st.levels[name] == symmetric_levels(max_abs(st.arrays[name]))
+        assert params.state(int(index), "contribution").peaks == {}   # not from the stats

@@ -594,6 +594,92 @@ def test_a_random_seek_sets_each_carousel_pixmap_once_at_most(make_window, qapp)
     assert sum(changed.values()) < 0.9 * seeks * len(view.strips)     # some cells stayed
 
 
+def test_a_float32_gradient_map_shows_the_accumulator_itself(make_window, qapp):
+    """A float32 trace's weight gradients are drawable as they are: each map's image is
+    the frame's accumulator (no copy into a buffer, no pass over it to check it: its
+    largest |value| comes from the frame's statistics), with the same values."""
+    from lstm_engine.live import WEIGHT_DIFFS
+
+    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4,
+                                           dtype="float32")))
+    s = w.session
+    show_every_view(w)
+    view = w.views["param_grads"]
+    seen = 0
+    for _ in random_seeks(s, qapp, 8, 25):
+        if s.frame.phase != "bwd":
+            continue
+        seen += 1
+        acc = s.data.accumulators(s.view_index)
+        for name in WEIGHT_DIFFS:
+            image = view.maps[name].image.image
+            np.testing.assert_array_equal(image, acc[name])
+            # the live gradients' own array: the map's buffer was never filled
+            assert not np.shares_memory(image, view._buffers[name])
+            assert not view._buffers[name].any()
+    assert seen > 5
+
+
+def test_a_gradient_map_marked_again_with_the_same_rows_sets_no_marks(make_window, qapp):
+    """Each step's ``wo_diff += …`` changes every row (of a random run): seeking between
+    those statements of different steps keeps the marks' points (a scatter's setData
+    costs a repaint), only showing and hiding them."""
+    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4)))
+    s = w.session
+    show_every_view(w)
+    view = w.views["param_grads"]
+    calls = []
+    for marks in view.marks.values():
+        original = marks.setData
+        marks.setData = lambda *a, _o=original, **k: (calls.append(1), _o(*a, **k))[1]
+    s.goto("bwd:8:wo_diff")
+    qapp.processEvents()
+    calls.clear()
+    for frame in ("bwd:5:wo_diff", "bwd:2:dxc", "bwd:7:wo_diff", "bwd:3:bo_diff",
+                  "bwd:6:wo_diff", "bwd:4:bo_diff"):
+        s.goto(frame)
+        qapp.processEvents()
+        name = frame.split(":")[2]
+        shown = {"bo_diff": "bias", "dxc": None}.get(name, name)
+        assert [n for n, m in view.marks.items() if m.isVisible()] == \
+            ([shown] if shown else []), frame
+    assert len(calls) == 1                     # bo_diff's marks, the first time only
+
+
+def test_a_backward_seek_computes_the_accumulators_and_their_stats_once(make_window, qapp,
+                                                                       monkeypatch):
+    """Every view, the source notes, the table, the bar plot and the status bar share one
+    accumulation per frame (one LiveGradients query: a GEMM after a random seek) and one
+    summary per accumulator (the parameter maps' peaks come from it)."""
+    from lstm_viz.model import frame_data
+
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    show_every_view(w)
+    s = w.session
+    # each accumulator's fixed levels and bar range, sampled once per pass (first use)
+    for name in frame_data.ACCUMULATORS:
+        s.goto(f"bwd:5:{name}")
+        qapp.processEvents()
+    live = s.data.live
+    queries, summaries = [], []
+    accumulated = live.accumulated
+    monkeypatch.setattr(live, "accumulated",
+                        lambda *a, **k: (queries.append(a), accumulated(*a, **k))[1])
+    summarize = frame_data.summarize
+    monkeypatch.setattr(frame_data, "summarize",
+                        lambda a, *r: (summaries.append(a.shape), summarize(a, *r))[1])
+    seen = 0
+    for _ in random_seeks(s, qapp, 12, 30):
+        if s.frame.phase == "bwd":
+            seen += 1
+            assert len(queries) == 1, s.frame_text
+            matrices = [shape for shape in summaries if len(shape) == 2]
+            assert len(matrices) <= 4, s.frame_text      # wi_diff … wg_diff, once each
+        queries.clear()
+        summaries.clear()
+    assert seen > 10
+
+
 def test_a_seek_into_the_other_layer_draws_its_pictures_from_their_pixmaps(
         make_window, qapp, monkeypatch):
     # Once both layers have been shown, a seek into either shows that layer's curves,
