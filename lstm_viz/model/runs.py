@@ -130,7 +130,8 @@ class Runs:
             s.replace_pass(other.layers.shown_pass, other.config, path=other.path,
                            keep_cursor=False, end_training=True,
                            carry=False)    # it brings its own breakpoints
-            s.apply(breakpoints=other.breakpoints, history=other.history,
+            # its History itself: the entries (other.history) carry no clipped flags
+            s.apply(breakpoints=other.breakpoints, history=other.live.history,
                     training=other.training, iteration=other.iteration, frame=other.cursor,
                     selected=other.selected, speed=other.speed,
                     view_layer=other.layers.pinned)

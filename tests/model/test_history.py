@@ -109,3 +109,35 @@ def test_sgd_steps_without_a_run_append_to_the_sessions_own_history():
     assert s.history == (first, second) and [e.iteration for e in s.history] == [0, 1]
     assert heard == [1, 2]
     assert s.history_arrays()["loss"].tolist() == [first.loss, second.loss]
+
+
+def test_opening_a_saved_training_session_keeps_its_clipped_flags(tmp_path):
+    """Adopting a session read from a file takes its run's History itself: the entries
+    (Session.history) carry no clipped flags, and a copy of them lost every flag."""
+    from lstm_viz.model.saved_session import load_session, save_session
+
+    s = Session()
+    s.start_training(TrainingSettings(task="adding", length=20, hidden=8, clip=1e-6))
+    s.train(5)
+    flags = s.history_arrays()["clipped"].tolist()
+    assert flags == [True] * 5                      # every gradient is over a 1e-6 norm
+    save_session(tmp_path / "a.npz", s)
+    loaded, _ = load_session(tmp_path / "a.npz")
+    shown = Session()
+    shown.adopt(loaded)
+    assert shown.history_arrays()["clipped"].tolist() == flags
+    assert shown.live.history is shown.training.history
+    save_session(tmp_path / "b.npz", shown)         # and saved again, still there
+    again, _ = load_session(tmp_path / "b.npz")
+    assert again.history_arrays()["clipped"].tolist() == flags
+
+
+def test_an_sgd_step_after_training_stops_leaves_the_runs_history_alone():
+    s = Session()
+    s.start_training(SMALL)
+    s.train(5)
+    run = s.training
+    s.stop_training()
+    s.train_step()
+    assert len(run.history) == 5 and len(s.history) == 6
+    assert s.history[:5] == run.history.entries()
