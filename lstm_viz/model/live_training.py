@@ -117,10 +117,14 @@ class LiveTraining:
 
     def end(self) -> None:
         """Leave training mode (the shown pass stays; the session's history goes with
-        the pass: ``replace_pass`` clears it)."""
+        the pass: ``replace_pass`` clears it). Until then the session keeps a copy of the
+        run's history: a later SGD step (``train_step``) appends to the session's own,
+        never to the run's."""
         if self.run is None:
             return
         with self._session.events.batch():
+            if self.history is self.run.history:
+                self.history = History.from_arrays(self.history.arrays())
             self.run = None
             self.running = False
             self.iteration = None
