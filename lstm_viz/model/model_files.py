@@ -39,6 +39,7 @@ from lstm_engine.vocab import vocab_size
 from .app_memory import check_can_show  # what showing a pass adds, as measured
 from .config import TASK_SIZES
 from .jobs import SLICE, Job
+from .training_run import MAX_ITERATION
 
 LOSSES = ("toy", "mse", "xent")
 
@@ -196,6 +197,11 @@ def read_run_file(path) -> RunFile:
     n = {a.shape[0] for a in history.values()}
     if len(n) != 1:
         raise UserError(f"{path}: the history's arrays have different lengths")
+    it = history["iteration"]
+    if it.size and (it.min() < 0 or it.max() > MAX_ITERATION):    # before any int64 cast
+        raise UserError(f"{path}: 'history.iteration' holds a number outside 0 to "
+                        f"{MAX_ITERATION}")
+    history["iteration"] = it.astype(np.int64)        # unsigned: np.diff would wrap
     if not np.all(np.diff(history["iteration"]) > 0) or (
             history["iteration"].size and history["iteration"][0] < 0):
         raise UserError(f"{path}: 'history.iteration' must count up from 0")

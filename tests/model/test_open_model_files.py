@@ -346,3 +346,20 @@ def test_a_task_option_the_app_does_not_train_with_is_shown_not_trained_again(tm
     noisy = read_run_file(_train(tmp_path, "--task", "sine", "--steps", "2",
                                  "--task-option", "noise=0.2"))
     assert replay_settings(noisy) is None
+
+
+@pytest.mark.parametrize("iterations", [
+    np.array([0, 2**64 - 1, 2**64 - 2], np.uint64),   # iteration -1 once cast to int64
+    np.array([0, 5, 3], np.uint64),                    # counts down: np.diff of uint wraps
+    np.array([0, 1, 2**40], np.int64),                 # beyond what the app counts
+])
+def test_a_run_files_history_iterations_are_checked_before_any_cast(tmp_path, capsys,
+                                                                     iterations):
+    path = _train(tmp_path, "--task", "adding", "--length", "12", "--steps", "3")
+    with np.load(path, allow_pickle=False) as f:
+        arrays = dict(f)
+    arrays["history.iteration"] = iterations
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(UserError, match="history.iteration"):
+        read_run_file(bad)
