@@ -256,6 +256,28 @@ def test_a_seek_across_layers_computes_each_flow_curve_once(make_window, qapp):
     assert all(n <= switches for n in counts), (counts, switches)
 
 
+class SceneCalls:
+    """Calls of methods, counted per scene a view draws in (``scenes``: scene -> the
+    view's name) while ``on``: ``counts[(view, method)]``. ``count`` wraps a class's
+    method (or ``original``, for one the class inherits from Qt)."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+        self.scenes: dict = {}
+        self.counts: dict = {}
+        self.on = False
+
+    def count(self, cls, method: str, original=None) -> None:
+        original = original or getattr(cls, method)
+
+        def wrapper(item, *args, **kwargs):
+            where = self.scenes.get(item.scene())
+            if self.on and where is not None:
+                self.counts[where, method] = self.counts.get((where, method), 0) + 1
+            return original(item, *args, **kwargs)
+        self.monkeypatch.setattr(cls, method, wrapper)
+
+
 @pytest.mark.parametrize("layers", [1, 2])
 def test_a_seek_re_ranges_and_redraws_nothing_in_the_paths_and_intervene_plots(
         make_window, qapp, monkeypatch, layers):
@@ -267,29 +289,17 @@ def test_a_seek_re_ranges_and_redraws_nothing_in_the_paths_and_intervene_plots(
     # layer's curves, kept, on that layer's ranges.
     import pyqtgraph as pg
 
-    scenes: dict = {}
-    counts: dict = {}
-    counting = False
-
-    def counted(cls, method):
-        original = getattr(cls, method)
-
-        def wrapper(self, *args, **kwargs):
-            where = scenes.get(self.scene())
-            if counting and where is not None:
-                counts[where, method] = counts.get((where, method), 0) + 1
-            return original(self, *args, **kwargs)
-        monkeypatch.setattr(cls, method, wrapper)
-
+    calls = SceneCalls(monkeypatch)
     # before any item is made: PySide looks an item's Python paint up once, at its first
     for cls, method in ((pg.ViewBox, "updateAutoRange"), (pg.AxisItem, "generateDrawSpecs"),
                         (pg.PlotCurveItem, "paint"), (pg.PlotDataItem, "setData")):
-        counted(cls, method)
+        calls.count(cls, method)
+    counts = calls.counts
     w, shown = _every_view_shown(make_window, qapp, layers)
     panel = w.intervener.panel
     s = w.session
-    scenes.update({shown["paths"].graphics.scene(): "paths",
-                   panel.graphics.scene(): "intervene"})
+    calls.scenes.update({shown["paths"].graphics.scene(): "paths",
+                         panel.graphics.scene(): "intervene"})
     s.whatif.apply("--cut h@5:20")              # the panel with curves, then without
     for frame in ("bwd:5:L0:ds", "bwd:5:L1:ds")[:layers]:    # each layer's curves made
         s.goto(frame if layers > 1 else "bwd:5:ds")
@@ -300,13 +310,13 @@ def test_a_seek_re_ranges_and_redraws_nothing_in_the_paths_and_intervene_plots(
             s.whatif.clear()
         qapp.processEvents()
         layer = s.view_layer
-        counting = True
+        calls.on = True
         if s.seek(int(i)):
             seeks += 1
             switches += s.view_layer != layer
             known.add(len(shown["paths"].state.t) > 0)
             qapp.processEvents()
-        counting = False
+        calls.on = False
     assert seeks >= 30 and known == {True, False}
     assert (switches > 10) == (layers > 1)
     for where in ("paths", "intervene"):
@@ -692,29 +702,16 @@ def test_a_seek_into_the_other_layer_draws_its_pictures_from_their_pixmaps(
 
     from lstm_viz.widgets.flow_view import Band
 
-    scenes: dict = {}
-    counts: dict = {}
-    counting = False
-
-    def counted(cls, method, original=None):
-        original = original or getattr(cls, method)
-
-        def wrapper(self, *args, **kwargs):
-            where = scenes.get(self.scene())
-            if counting and where is not None:
-                counts[where, method] = counts.get((where, method), 0) + 1
-            return original(self, *args, **kwargs)
-        monkeypatch.setattr(cls, method, wrapper)
-
+    calls = SceneCalls(monkeypatch)
     # before any item is made: PySide looks an item's Python paint up once, at its first
     for cls, method in ((pg.PlotDataItem, "setData"), (pg.PlotCurveItem, "paint"),
                         (pg.ImageItem, "paint"), (Band, "updatePath")):
-        counted(cls, method)
-    counted(Band, "paint", QGraphicsPathItem.paint)     # the band drawn into its pixmap
+        calls.count(cls, method)
+    calls.count(Band, "paint", QGraphicsPathItem.paint)   # the band drawn into its pixmap
     w, shown = _every_view_shown(make_window, qapp, 2)
     for name in ("flow", "paths", "heatmaps", "loss_to_cell"):
         for view in shown[name].findChildren(pg.GraphicsView):
-            scenes[view.scene()] = name
+            calls.scenes[view.scene()] = name
     s = w.session
     for frame in ("fwd:5:L0:s", "fwd:5:L1:s", "bwd:5:L0:ds", "bwd:5:L1:ds"):
         s.goto(frame)                         # each layer drawn, before and after ∏ f
@@ -723,14 +720,14 @@ def test_a_seek_into_the_other_layer_draws_its_pictures_from_their_pixmaps(
     seeks, switches = 0, 0
     for i in np.random.default_rng(10).integers(len(s.frames), size=40):
         layer = s.view_layer
-        counting = True
+        calls.on = True
         if s.seek(int(i)):
             seeks += 1
             switches += s.view_layer != layer
             qapp.processEvents()
-        counting = False
+        calls.on = False
     assert seeks >= 30 and switches >= 10
-    assert counts == {}, (counts, switches)
+    assert calls.counts == {}, (calls.counts, switches)
 
 
 def test_the_flow_view_shows_each_layers_numbers_through_pass_what_if_and_scale(
