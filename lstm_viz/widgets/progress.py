@@ -84,7 +84,11 @@ class BackgroundJob(QObject):
     def __init__(self, job, progress, finished, parent: QObject | None = None):
         super().__init__(parent)
         self._job, self._progress, self._finished = job, progress, finished
+        # Single shot, re-armed after each slice: a repeating zero timer keeps the due
+        # time it had before its slice, so Qt ran the next slice ahead of any other timer
+        # that fell due meanwhile (a play tick, a tooltip), and those waited two slices.
         self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._slice)
         self.running = False
@@ -92,8 +96,6 @@ class BackgroundJob(QObject):
     def start(self) -> None:
         self.running = True
         self._slice()
-        if self.running:
-            self._timer.start()
 
     def cancel(self) -> None:
         self._stop()
@@ -118,3 +120,5 @@ class BackgroundJob(QObject):
             self._stop()
             raise
         self._progress(done, total, what)
+        if self.running:
+            self._timer.start()

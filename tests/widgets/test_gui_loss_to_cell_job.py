@@ -78,3 +78,39 @@ def test_the_picture_says_it_is_computing(make_window, qapp, slow):
     assert view.waiting.toPlainText() == COMPUTING
     view.cancel()
     assert view.waiting.toPlainText() == WAITING
+
+
+def test_a_timer_due_during_a_slice_runs_before_the_next_slice(qapp, monkeypatch):
+    """The job yields to the window's timers (a play tick, the event-loop probe of
+    ``make bench``) after every slice, not every other one."""
+    import time
+
+    from PySide6.QtCore import Qt, QTimer
+
+    from lstm_viz.widgets.progress import BackgroundJob
+
+    monkeypatch.setattr("lstm_viz.widgets.progress.SLICE", 0.01)
+    events: list[str] = []
+
+    def job():
+        for n in range(12):
+            events.append("step")
+            time.sleep(0.012)                 # each step overruns the slice: one per slice
+            yield n, 12, "steps"
+        return "done"
+
+    done: list[str] = []
+    probe = QTimer()
+    probe.setTimerType(Qt.TimerType.PreciseTimer)
+    probe.setInterval(1)
+    probe.timeout.connect(lambda: events.append("tick"))
+    probe.start()
+    runner = BackgroundJob(job(), lambda *a: None, done.append)
+    runner.start()
+    deadline = time.monotonic() + 5
+    while not done and time.monotonic() < deadline:
+        qapp.processEvents()
+    probe.stop()
+    assert done == ["done"]
+    steps = "".join("s" if e == "step" else "t" for e in events)
+    assert steps.count("s") == 12 and "ss" not in steps, steps
