@@ -28,7 +28,7 @@ from ..pictures.tables import csv_text
 from ..pictures.whatif import other_pass_ds
 from .layer_frames import LayerFrame, framed_plot, set_log
 from .plain import PlainLabel
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, quiet_plot
+from .plots import MIN_PLOT_HEIGHT, CursorLine, quiet_plot
 from .steady import steady_box, steady_height
 from .view_base import VisibleView
 
@@ -208,7 +208,7 @@ class FlowView(VisibleView):
         session.events.whatif_changed.connect(self._on_trace)
         self.cursor_lines = []
         for p in (self.norms, self.forget):
-            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            line = CursorLine()
             p.addItem(line)
             line.setZValue(1)                   # over every layer's frame, as over its curves
             self.cursor_lines.append(line)

@@ -31,7 +31,7 @@ from ..model.whatif import PASSES
 from ..pictures.whatif import PassCurves
 from .busy import busy
 from .plain import PlainLabel, set_plain_tooltip
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, LogAxis, RoomyAxis, StepAxis, quiet_plot
+from .plots import MIN_PLOT_HEIGHT, CursorLine, LogAxis, RoomyAxis, StepAxis, quiet_plot
 
 PRESET = next(k for k in PRESETS if k.startswith("original against intervened"))
 PENS = {"original": pg.mkPen((40, 90, 200), width=1),
@@ -137,7 +137,7 @@ class IntervenePanel(QWidget):
                 self.curves[key, which] = c
                 if key == "ds":
                     self.legend.addItem(c, which)
-            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            line = CursorLine()
             plot.addItem(line)
             self.cursors.append(line)
 

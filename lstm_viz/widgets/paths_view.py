@@ -27,7 +27,7 @@ from ..pictures.paths import NORM_CURVES, PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
 from .layer_frames import LayerFrame, framed_plot
 from .plain import PlainLabel
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, StepAxis, quiet_plot
+from .plots import MIN_PLOT_HEIGHT, CursorLine, StepAxis, quiet_plot
 from .steady import steady_box, steady_height
 from .view_base import VisibleView
 
@@ -140,7 +140,7 @@ class PathsView(VisibleView):
         for plot in (self.shares, self.norms):
             quiet_plot(plot)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            line = CursorLine()
             plot.addItem(line)
             self.cursor_lines.append(line)
         self._layers: dict[int, _LayerCurves] = {}

@@ -28,6 +28,26 @@ LOOK = {"antialias": False, "background": "w", "foreground": "k"}
 CURSOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
 
 
+class CursorLine(pg.InfiniteLine):
+    """The time cursor: a vertical line that a seek moves along x.
+
+    pyqtgraph works a line's bounding rectangle out again from its view's pixel size on
+    every move (``_computeBoundingRect``, a tenth of a millisecond; a seek moves about ten
+    cursors). In the line's own coordinates a move across it changes nothing: the
+    rectangle spans the view along the line and the pen's width across it. So it is kept
+    through such a move; a change of the view, or a move along the line, drops it as
+    pyqtgraph does."""
+
+    def __init__(self, pen=CURSOR_PEN, **kwargs):
+        super().__init__(angle=90, pen=pen, **kwargs)
+
+    def setPos(self, pos):
+        kept, along = self._boundingRect, self.p[1]
+        super().setPos(pos)
+        if kept is not None and self.angle == 90 and self.p[1] == along:
+            self._boundingRect = kept
+
+
 def colormap(anchors) -> pg.ColorMap:
     return pg.ColorMap([a[0] for a in anchors], [(*a[1], 255) for a in anchors])
 
@@ -286,7 +306,7 @@ class Heatmap:
         self.pending.setPen(pg.mkPen(None))
         self.pending.setZValue(10)
         self.pending.hide()
-        self.cursor = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+        self.cursor = CursorLine()
         self.cursor.setZValue(20)
         self.cursor.hide()
         for item in (self.image, self.special, self.pending, self.cursor):

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSizePolicy
 from ..pictures.model_views import ModelViews, step_frame
 from ..pictures.tables import csv_text
 from .plain import PlainLabel
-from .plots import CURSOR_PEN, MIN_PLOT_HEIGHT, quiet_plot
+from .plots import MIN_PLOT_HEIGHT, CursorLine, quiet_plot
 from .steady import steady_box, steady_height
 from .token_axis import RowAxis, use_row_axis, use_token_axis
 from .view_base import VisibleView
@@ -75,7 +75,7 @@ class PredictionsView(VisibleView):
                                          symbolBrush=(90, 90, 90), symbolPen=None)
         self.cursors = []
         for p in self.plots:
-            line = pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+            line = CursorLine()
             p.addItem(line)
             self.cursors.append(line)
         self.waiting = pg.TextItem("predictions: known from the loss frame on",
