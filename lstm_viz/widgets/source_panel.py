@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWi
 from ..model.driver_source import driver_state
 from .plain import PlainLabel
 from .steady import steady_box, steady_height
+from .view_base import drawn_key
 
 CURRENT_BG = QColor(255, 236, 140)
 RAN_MARK = QColor(90, 170, 90)
@@ -240,10 +241,15 @@ class SourcePanel(QWidget):
         # Rows that appear or go (notes wrapping at a new width, the dock resized or shown)
         # change the scroll range: keep the current line on screen through them.
         self.scroll.verticalScrollBar().rangeChanged.connect(self.scroll_to_current)
-        session.events.frame_changed.connect(self.refresh)
+        self._drawn: tuple | None = None          # view_base.drawn_key of the last refresh
+        session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self.refresh)
         session.events.view_layer_changed.connect(self.refresh)
         self.refresh()
+
+    def _on_frame(self, *_):
+        if self._drawn != drawn_key(self.session):
+            self.refresh()
 
     def current_statement(self) -> str | None:
         st = self.view.state
@@ -291,6 +297,7 @@ class SourcePanel(QWidget):
         if key != self._last:
             self._last = key
             self.scroll_to_current()
+        self._drawn = drawn_key(s)
 
     def _driver(self, frame, steps: int) -> None:
         layers = self.session.num_layers

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMainWindow, QSizePolicy
 
 from ..model.frames import STATEMENTS
 from .steady import ElidedLabel, steady_box, steady_height
+from .view_base import drawn_key
 
 
 class StatusLine:
@@ -41,9 +42,15 @@ class StatusLine:
         ev = session.events
         ev.trace_changed.connect(self._on_trace)
         ev.view_layer_changed.connect(self.update)
-        for event in (ev.frame_changed, ev.history_changed, ev.iteration_changed):
+        ev.frame_changed.connect(self._on_frame)
+        for event in (ev.history_changed, ev.iteration_changed):
             event.connect(self.update)
+        self._drawn: tuple | None = None          # view_base.drawn_key of the last update
         self._on_trace()
+
+    def _on_frame(self, *_) -> None:
+        if self._drawn != drawn_key(self.session):
+            self.update()
 
     def _on_trace(self, *_) -> None:
         """The frame field's width: its longest text for this trace."""
@@ -72,3 +79,4 @@ class StatusLine:
         self.grads.set_full_text("   ".join(f"‖{n}‖ = {v:.4g}" for n, v in norms)
                                  if norms else "gradients: not computed yet")
         self.iteration.set_full_text(s.iteration_text())
+        self._drawn = drawn_key(s)

@@ -36,6 +36,7 @@ from .kept_axis import KeptAxis
 from .plain import PlainLabel
 from .plots import RoomyAxis, cached_axis, plain_axes
 from .steady import steady_box, steady_height
+from .view_base import drawn_key
 
 GREY = QColor(150, 150, 150)
 _ROOT = QModelIndex()
@@ -337,6 +338,7 @@ class VariablesPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(split)
         self._shown_row: int | None = None          # the row highlighted (VARIABLES)
+        self._drawn: tuple | None = None            # view_base.drawn_key of the last refresh
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
         session.events.frame_changed.connect(self._on_frame)
         session.events.trace_changed.connect(self._on_trace)
@@ -368,12 +370,13 @@ class VariablesPanel(QWidget):
         return [self.model.item(row, c).text() for c in range(len(COLUMNS))]
 
     def _on_frame(self, index):
-        self.model.refresh(self._rows_shown())
-        self._show_readout()
+        if self._drawn != drawn_key(self.session):
+            self._on_trace(None)
 
     def _on_trace(self, trace):
         self.model.refresh(self._rows_shown())
         self._show_readout()
+        self._drawn = drawn_key(self.session)
 
     def _rows_shown(self) -> range | None:
         """The rows in the table's viewport (after any scroll to the followed row), or None

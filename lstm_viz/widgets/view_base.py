@@ -27,6 +27,15 @@ def frame_for_step(session, t: int, backward: bool) -> Frame:
     return Frame(phase, t, frame.stmt, layer)
 
 
+def drawn_key(session) -> tuple:
+    """What a panel that follows the cursor is drawn from: the pass in view and the
+    cursor. A seek into another layer of a stacked model fires ``view_layer_changed``,
+    whose refresh is of the new frame already, then ``frame_changed``: a panel that keeps
+    this key from its last refresh skips the second (a new pass fires ``trace_changed``,
+    which always refreshes)."""
+    return id(session.data), session.cursor
+
+
 class VisibleView(QWidget):
     """A view that refreshes on session events only while visible; when hidden it
     remembers that it is stale and refreshes when shown again."""
@@ -51,8 +60,7 @@ class VisibleView(QWidget):
         self.request()
 
     def _now(self) -> tuple:
-        s = self.session
-        return id(s.data), s.cursor
+        return drawn_key(self.session)
 
     def _on_trace(self, *_):
         self.trace_changed()

@@ -344,3 +344,27 @@ def test_the_loss_to_cell_map_shows_each_layers_matrix_and_mask(window, qapp):
                  if i.zValue() == 4 and i.isVisible() and i.opacity() > 0]
         assert masks == [view.future]
         np.testing.assert_array_equal(view.future.image[..., 3] > 0, img.future.T)
+
+
+def test_a_seek_into_the_other_layer_refreshes_each_panel_once(window, qapp, monkeypatch):
+    """It fires view_layer_changed, then frame_changed, for the same new frame: the
+    source panel, the status line and the variables table are drawn from it once, and
+    show it."""
+    w, s = window, window.session
+    s.goto("fwd:2:L0:o")
+    qapp.processEvents()
+    calls = {"source": 0, "status": 0, "table": 0}
+    for name, obj, method in (("source", w.source_panel.view, "set_state"),
+                              ("status", w.status_line.frame, "set_full_text"),
+                              ("table", w.variables_panel.model, "refresh")):
+        def counted(*a, _name=name, _f=getattr(obj, method)):
+            calls[_name] += 1
+            return _f(*a)
+        monkeypatch.setattr(obj, method, counted)
+    s.goto("fwd:4:L1:s")                                    # another layer
+    assert s.view_layer == 1 and calls == {"source": 1, "status": 1, "table": 1}
+    assert "t = 4 · layer 1" in w.source_panel.header.text()
+    assert w.status_line.frame.full_text().startswith("frame fwd:4:L1:s")
+    s.goto("fwd:4:L1:f")                                    # the same layer: once each too
+    assert calls == {"source": 2, "status": 2, "table": 2}
+    assert w.status_line.frame.full_text().startswith("frame fwd:4:L1:f")
