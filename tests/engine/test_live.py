@@ -107,3 +107,58 @@ def test_the_checkpoints_hold_a_quarter_of_a_big_trace_and_64_mib_of_a_small_one
     assert live_bytes(10_000, 128, 512, "float32") == \
         (-(-10_000 // stride) + 1) * per + 10_001 * 4 * 512 * 4
     assert budget_for(10_000, 128, 256, "float32") == BUDGET
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_query_shared_with_the_helper_thread_is_the_same_to_the_bit(monkeypatch, dtype):
+    """Split by rows (live.SPLIT_ROWS) between this thread and the helper, a query's GEMM
+    gives the sums a whole GEMM gives, bit for bit, and both the direct sums to rounding."""
+    import lstm_engine.live as live
+
+    rng = np.random.default_rng(9)
+    params = init_uniform(12, 40, rng, -0.5, 0.5)             # 4H = 160 rows
+    tr = record(params, rng.standard_normal((90, 12)), rng.standard_normal(90), dtype=dtype)
+    calls = []
+    helper = live.on_helper
+    monkeypatch.setattr(live, "on_helper", lambda *a: calls.append(1) or helper(*a))
+    monkeypatch.setattr(live, "SPLIT_BYTES", 0)               # split every GEMM,
+    monkeypatch.setattr(live, "ALONE_QUERIES", 0)             # however small
+    shared = LiveGradients(tr, budget_bytes=1)                 # one checkpoint: long GEMMs
+    monkeypatch.setattr(live, "SPLIT_BYTES", float("inf"))
+    whole = LiveGradients(tr, budget_bytes=1)
+    monkeypatch.setattr(live, "SPLIT_BYTES", 0)
+    for first in (0, 33, 61, 88):
+        got = shared.accumulated(first)
+        monkeypatch.setattr(live, "SPLIT_BYTES", float("inf"))
+        want = whole.accumulated(first)
+        monkeypatch.setattr(live, "SPLIT_BYTES", 0)
+        for name in got:
+            np.testing.assert_array_equal(got[name], want[name])
+    assert len(calls) == 3                      # each query with a GEMM was split (not 0)
+
+
+def test_after_the_helper_lagged_queries_are_done_alone(monkeypatch):
+    import time
+
+    import lstm_engine.live as live
+
+    rng = np.random.default_rng(2)
+    params = init_uniform(12, 40, rng, -0.5, 0.5)
+    tr = record(params, rng.standard_normal((90, 12)), rng.standard_normal(90))
+    calls = []
+    helper = live.on_helper
+
+    def slow(fn, *args):                                        # its core is busy
+        calls.append(1)
+        return helper(lambda: (time.sleep(0.05), fn(*args))[1])
+
+    monkeypatch.setattr(live, "on_helper", slow)
+    monkeypatch.setattr(live, "SPLIT_BYTES", 0)
+    g = LiveGradients(tr, budget_bytes=1)
+    firsts = [5, 40, 70, 20, 60, 10, 50, 30, 80, 15, 45, 75, 25, 55, 35, 65, 85]
+    assert len(firsts) == 1 + live.ALONE_QUERIES
+    for first in firsts:
+        g.accumulated(first)
+    assert len(calls) == 1                       # the first lagged: the next ones alone
+    g.accumulated(2)
+    assert len(calls) == 2                       # ALONE_QUERIES later: shared again
