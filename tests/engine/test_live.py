@@ -112,7 +112,7 @@ def test_the_checkpoints_hold_a_quarter_of_a_big_trace_and_64_mib_of_a_small_one
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_query_shared_with_the_helper_thread_is_the_same_to_the_bit(monkeypatch, dtype):
     """Split by rows (live.SPLIT_ROWS) between this thread and the helper, a query's GEMM
-    gives the sums a whole GEMM gives, bit for bit, and both the direct sums to rounding."""
+    gives the sums a whole GEMM gives, bit for bit (SPLIT_BYTES is read per query)."""
     import lstm_engine.live as live
 
     rng = np.random.default_rng(9)
@@ -124,9 +124,7 @@ def test_a_query_shared_with_the_helper_thread_is_the_same_to_the_bit(monkeypatc
     monkeypatch.setattr(live, "SPLIT_BYTES", 0)               # split every GEMM,
     monkeypatch.setattr(live, "ALONE_QUERIES", 0)             # however small
     shared = LiveGradients(tr, budget_bytes=1)                 # one checkpoint: long GEMMs
-    monkeypatch.setattr(live, "SPLIT_BYTES", float("inf"))
     whole = LiveGradients(tr, budget_bytes=1)
-    monkeypatch.setattr(live, "SPLIT_BYTES", 0)
     for first in (0, 33, 61, 88):
         got = shared.accumulated(first)
         monkeypatch.setattr(live, "SPLIT_BYTES", float("inf"))
