@@ -16,6 +16,7 @@ arrangement.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmapCache
 from PySide6.QtWidgets import QDockWidget
 
 from ..pictures.model_views import ModelViews
@@ -26,9 +27,10 @@ from .dock_tabs import keep_tab_titles_whole
 from .embedding_grad_view import EmbeddingGradView
 from .export import ExportButton, add_export_menu
 from .flow_view import FlowView
-from .heatmap_view import ParamGradView, TimeHeatmapsView
+from .heatmap_view import TimeHeatmapsView
 from .intervene_menu import add_intervene
 from .lazy_dock import LazyViews, build_shown, wait_behind
+from .param_grads_view import ParamGradView
 from .paths_view import PathsView
 from .predictions_view import PredictionsView
 from .readout_grad_view import ReadoutGradView
@@ -59,10 +61,19 @@ PASS_VIEWS = (
 BEHIND_HEATMAPS = ("param_grads", "flow", "loss_to_cell", "paths")
 
 
+# Room in Qt's pixmap cache, which holds every item's device-resolution pixmap (curves,
+# axes, colour bars, kept images: plots.py): with every view shown at 1366 x 768 and the
+# two sizes of a stacked model's parameter gradients, its default 10 MB was full, and it
+# threw other views' curve pixmaps away on each seek into the other layer (drawn anew).
+PIXMAP_CACHE_KB = 32 * 1024
+
+
 def add_view_docks(window) -> tuple[dict[str, QDockWidget], LazyViews]:
     """Create the view docks of ``window`` (a MainWindow); returns ({name: dock},
     {name: view}). The views of ``PASS_VIEWS`` the shown pass lacks are built when their
     docks are first shown or looked up (``lazy_dock.py``)."""
+    if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+        QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
     right = Qt.DockWidgetArea.RightDockWidgetArea
     docks: dict[str, QDockWidget] = {}
     views = LazyViews(docks)

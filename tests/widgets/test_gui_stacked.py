@@ -354,13 +354,16 @@ def test_a_seek_into_the_other_layer_refreshes_each_panel_once(window, qapp, mon
     s.goto("fwd:2:L0:o")
     qapp.processEvents()
     calls = {"source": 0, "status": 0, "table": 0}
+    def counting(name, f):
+        def counted(*a):
+            calls[name] += 1
+            return f(*a)
+        return counted
+
     for name, obj, method in (("source", w.source_panel.view, "set_state"),
                               ("status", w.status_line.frame, "set_full_text"),
                               ("table", w.variables_panel.model, "refresh")):
-        def counted(*a, _name=name, _f=getattr(obj, method)):
-            calls[_name] += 1
-            return _f(*a)
-        monkeypatch.setattr(obj, method, counted)
+        monkeypatch.setattr(obj, method, counting(name, getattr(obj, method)))
     s.goto("fwd:4:L1:s")                                    # another layer
     assert s.view_layer == 1 and calls == {"source": 1, "status": 1, "table": 1}
     assert "t = 4 · layer 1" in w.source_panel.header.text()

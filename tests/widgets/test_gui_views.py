@@ -131,18 +131,18 @@ def test_parameter_gradients_are_the_live_accumulators_as_of_the_frame(window, q
     qapp.processEvents()
     acc = s.data.accumulators(s.cursor)
     for name in WEIGHT_DIFFS:
-        np.testing.assert_allclose(view._buffers[name], acc[name].astype(np.float32))
+        np.testing.assert_allclose(view.page.buffers[name], acc[name].astype(np.float32))
         assert not view.maps[name].pending.isVisible()
         lo, hi = view.maps[name].image.levels
         assert lo == -hi
     bias = np.stack([acc[n] for n in BIAS_DIFFS])
-    np.testing.assert_allclose(view._buffers["bias"], bias.astype(np.float32))
+    np.testing.assert_allclose(view.page.buffers["bias"], bias.astype(np.float32))
     view.mode.setCurrentIndex(1)                              # this step's contribution alone
     qapp.processEvents()
     own = s.data.live.contribution(s.frame.t)
     for name in WEIGHT_DIFFS:
         if name in view.state.arrays:
-            np.testing.assert_allclose(view._buffers[name], own[name].astype(np.float32))
+            np.testing.assert_allclose(view.page.buffers[name], own[name].astype(np.float32))
         else:
             assert view.maps[name].pending.isVisible()
 
@@ -155,7 +155,7 @@ def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
     fill = view._fill
 
     def counted(buf, a, special, *peak):
-        calls[next(n for n, b in view._buffers.items() if b is buf)] += 1
+        calls[next(n for n, b in view.page.buffers.items() if b is buf)] += 1
         return fill(buf, a, special, *peak)
     monkeypatch.setattr(view, "_fill", counted)
 
@@ -174,10 +174,10 @@ def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
         return before
 
     at("bwd:6:dg_input")
-    before = view._buffers["wi_diff"].copy()
+    before = view.page.buffers["wi_diff"].copy()
     got = at("bwd:6:wi_diff")                # adds step 6's wi_diff update: redrawn
     assert got["wi_diff"] == 1 and got["wf_diff"] == 0
-    assert not np.array_equal(view._buffers["wi_diff"], before)
+    assert not np.array_equal(view.page.buffers["wi_diff"], before)
     got = at("bwd:6:wf_diff")                # wi_diff unchanged: the same image
     assert got["wi_diff"] == 0 and got["wf_diff"] == 1
     got = at("bwd:6:wg_diff")                # wo_diff and wg_diff updated on the way
@@ -191,7 +191,7 @@ def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
     assert all(calls[n] == 1 for n in WEIGHT_DIFFS)
     own = s.data.live.contribution(s.frame.t)
     for name in WEIGHT_DIFFS:
-        np.testing.assert_allclose(view._buffers[name], own[name].astype(np.float32))
+        np.testing.assert_allclose(view.page.buffers[name], own[name].astype(np.float32))
     view.mode.setCurrentIndex(0)
     qapp.processEvents()
     at("bwd:0")
@@ -313,7 +313,7 @@ def test_a_dock_hidden_while_seeking_shows_the_current_frame_when_shown(window, 
     qapp.processEvents()
     grads = window.views["param_grads"]
     acc = s.data.accumulators(s.cursor)
-    np.testing.assert_allclose(grads._buffers["wo_diff"], acc["wo_diff"].astype(np.float32))
+    np.testing.assert_allclose(grads.page.buffers["wo_diff"], acc["wo_diff"].astype(np.float32))
 
 
 def test_flow_axes_are_set_once_per_trace_and_hold_every_norm(window, qapp):

@@ -134,7 +134,7 @@ def test_the_views_that_wait_behind_the_heatmaps_are_no_larger_at_their_least(ma
 def test_the_stated_least_size_of_the_parameter_gradients_is_what_they_need(make_window):
     """Stated, not guessed: the view built needs no more room than its stated least size
     (its own minimum size hint fits in it), and no less."""
-    from lstm_viz.widgets.heatmap_view import ParamGradView
+    from lstm_viz.widgets.param_grads_view import ParamGradView
 
     w = make_window()
     view = w.views["param_grads"]

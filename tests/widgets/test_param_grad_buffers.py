@@ -1,7 +1,8 @@
-"""The parameter-gradient view keeps one set of image buffers per layer's sizes for the
-pass shown: a seek into the other layer and back re-uses them (no 2.5 MB allocated and
-zeroed at each change) and always shows the frame's gradients, never what a buffer held
-before; another pass drops them."""
+"""The parameter-gradient view keeps a page of plots and image buffers per layer size
+(``param_grads_view.py``): a seek into the other layer and back shows the same page again
+(no plot given other sizes, no 2.5 MB allocated and zeroed at each change) and always
+the frame's gradients, never what a buffer held before; another pass of the same sizes
+re-uses the page, filled anew; at most MAX_PAGES sizes are kept."""
 
 import numpy as np
 from docks import show_view as _front
@@ -35,27 +36,68 @@ def test_buffers_are_kept_per_layer_and_refilled_at_each_seek(make_window, qapp)
     view = _front(w, "param_grads", qapp)
     _go(s, qapp, "bwd:5:L0:ds")
     _shows_the_frame(view, s)
-    first = dict(view._buffers)
+    first = dict(view.page.buffers)
     assert first["wi_diff"].shape == (4, 3 + 4)
     _go(s, qapp, "bwd:7:L1:ds")
     _shows_the_frame(view, s)
-    assert view._buffers["wi_diff"].shape == (4, 4 + 4)
+    assert view.page.buffers["wi_diff"].shape == (4, 4 + 4)
     _go(s, qapp, "bwd:2:L0:ds")                 # back: the same buffers, the new frame's
-    assert all(view._buffers[n] is first[n] for n in first)
+    assert all(view.page.buffers[n] is first[n] for n in first)
     _shows_the_frame(view, s)
     _go(s, qapp, "bwd:9:L1:ds")
     _shows_the_frame(view, s)
 
 
-def test_buffers_are_dropped_with_the_pass(make_window, qapp):
+def test_another_pass_of_the_same_sizes_reuses_the_page_filled_anew(make_window, qapp):
     w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4,
                                            layers=2)))
     s = w.session
     view = _front(w, "param_grads", qapp)
     _go(s, qapp, "bwd:5:L0:ds")
-    first = dict(view._buffers)
+    page, first = view.page, dict(view.page.buffers)
     s.configure(s.config.with_(seed=s.config.seed + 1))     # another run: another pass
     qapp.processEvents()
     _go(s, qapp, "bwd:5:L0:ds")
-    assert all(view._buffers[n] is not first[n] for n in first)
+    assert view.page is page and all(view.page.buffers[n] is first[n] for n in first)
+    _shows_the_frame(view, s)
+
+
+def test_a_seek_into_the_other_layer_shows_its_page_as_it_was_left(make_window, qapp):
+    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4,
+                                           layers=2)))
+    s = w.session
+    view = _front(w, "param_grads", qapp)
+    _go(s, qapp, "bwd:5:L0:ds")
+    lower = view.page
+    _go(s, qapp, "bwd:7:L1:ds")
+    upper = view.page
+    assert upper is not lower and view.pages.currentWidget() is upper.graphics
+    ticks = {n: upper.maps[n].plot.getAxis("bottom")._tickLevels for n in WEIGHT_DIFFS}
+    _go(s, qapp, "bwd:2:L0:ds")
+    assert view.page is lower and view.pages.currentWidget() is lower.graphics
+    _go(s, qapp, "bwd:9:L1:ds")
+    assert view.page is upper
+    for n in WEIGHT_DIFFS:                      # its plots as set up once: x | h_prev at 4
+        assert upper.maps[n].plot.getAxis("bottom")._tickLevels is ticks[n]
+        assert upper.splits[n].value() == 4
+        assert upper.maps[n].plot.getViewBox().viewRange()[0] == [0.0, 8.0]
+    _shows_the_frame(view, s)
+
+
+def test_at_most_max_pages_sizes_are_kept(make_window, qapp):
+    from lstm_viz.widgets.param_grads_view import MAX_PAGES
+
+    w = make_window(Session(default_config("random", steps=8, inputs=3, hidden=4,
+                                           layers=2)))
+    s = w.session
+    view = _front(w, "param_grads", qapp)
+    for frame in ("bwd:5:L0:ds", "bwd:5:L1:ds"):
+        _go(s, qapp, frame)
+    assert view.pages.count() == 2
+    s.configure(default_config("random", steps=8, inputs=5, hidden=6))   # a third size
+    qapp.processEvents()
+    _go(s, qapp, "bwd:3:ds")
+    assert view.page.shape == (5, 6)
+    assert view.pages.count() == len(view._pages) == MAX_PAGES
+    assert (3, 4) not in view._pages                   # the least recently shown went
     _shows_the_frame(view, s)
