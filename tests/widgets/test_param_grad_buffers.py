@@ -28,12 +28,16 @@ def _go(session, qapp, frame):
     qapp.processEvents()
 
 
-def test_buffers_are_kept_per_layer_and_refilled_at_each_seek(make_window, qapp):
-    # Layer 0 reads x (3 inputs), layer 1 reads layer 0's h (4): other sizes.
-    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4,
+def _stacked(make_window, qapp, steps=12):
+    """The parameter-gradient view of a two-layer pass in front: layer 0 reads x (3
+    inputs), layer 1 reads layer 0's h (4): other sizes. (session, view)"""
+    w = make_window(Session(default_config("random", steps=steps, inputs=3, hidden=4,
                                            layers=2)))
-    s = w.session
-    view = _front(w, "param_grads", qapp)
+    return w.session, _front(w, "param_grads", qapp)
+
+
+def test_buffers_are_kept_per_layer_and_refilled_at_each_seek(make_window, qapp):
+    s, view = _stacked(make_window, qapp)
     _go(s, qapp, "bwd:5:L0:ds")
     _shows_the_frame(view, s)
     first = dict(view.page.buffers)
@@ -49,10 +53,7 @@ def test_buffers_are_kept_per_layer_and_refilled_at_each_seek(make_window, qapp)
 
 
 def test_another_pass_of_the_same_sizes_reuses_the_page_filled_anew(make_window, qapp):
-    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4,
-                                           layers=2)))
-    s = w.session
-    view = _front(w, "param_grads", qapp)
+    s, view = _stacked(make_window, qapp)
     _go(s, qapp, "bwd:5:L0:ds")
     page, first = view.page, dict(view.page.buffers)
     s.configure(s.config.with_(seed=s.config.seed + 1))     # another run: another pass
@@ -63,10 +64,7 @@ def test_another_pass_of_the_same_sizes_reuses_the_page_filled_anew(make_window,
 
 
 def test_a_seek_into_the_other_layer_shows_its_page_as_it_was_left(make_window, qapp):
-    w = make_window(Session(default_config("random", steps=12, inputs=3, hidden=4,
-                                           layers=2)))
-    s = w.session
-    view = _front(w, "param_grads", qapp)
+    s, view = _stacked(make_window, qapp)
     _go(s, qapp, "bwd:5:L0:ds")
     lower = view.page
     _go(s, qapp, "bwd:7:L1:ds")
@@ -87,10 +85,7 @@ def test_a_seek_into_the_other_layer_shows_its_page_as_it_was_left(make_window, 
 def test_at_most_max_pages_sizes_are_kept(make_window, qapp):
     from lstm_viz.widgets.param_grads_view import MAX_PAGES
 
-    w = make_window(Session(default_config("random", steps=8, inputs=3, hidden=4,
-                                           layers=2)))
-    s = w.session
-    view = _front(w, "param_grads", qapp)
+    s, view = _stacked(make_window, qapp, steps=8)
     for frame in ("bwd:5:L0:ds", "bwd:5:L1:ds"):
         _go(s, qapp, frame)
     assert view.pages.count() == 2
