@@ -33,7 +33,10 @@ from .plots import MIN_PARAM_GRADS_HEIGHT, ROOM_PX, Heatmap
 from .steady import steady_box, steady_height
 from .view_base import VisibleView
 
-MAX_PAGES = 2                  # the sizes kept: a stacked model's two (layer 0, the rest)
+# The sizes kept: a stacked model's two (layer 0, the rest), or every size of the pass
+# shown when its layers have more (widths of their own: a frame's layer changes every
+# few statements, and a page built again costs 0.1 s).
+MAX_PAGES = 2
 
 
 class _Page:
@@ -80,6 +83,7 @@ class _Page:
         self.maps["bias"].set_image(self.buffers["bias"], QRectF(0, 0, H, 4), DIVERGING,
                                     (-1, 1))
         self.marks = self._add_marks()
+        self.marked_map: str | None = None      # the map whose rows are marked, if any
         self.forget()
 
     def _add_marks(self) -> dict:
@@ -100,10 +104,10 @@ class _Page:
 
     def forget(self) -> None:
         """Another layer or pass: nothing shown is known to be its (every map is filled
-        again), and its marks are set again."""
+        again), and its marks are set again (the map marked stays known: the next frame
+        clears its marks and border unless it marks it too)."""
         self.shown: dict = {}                   # image -> key of the array it shows
         self.marked = None                      # what the marks were set for
-        self.marked_map: str | None = None      # the map whose rows are marked, if any
         self.mark_points: dict[str, tuple] = {}     # map -> the points its marks hold
 
     def close(self) -> None:
@@ -176,16 +180,23 @@ class ParamGradView(VisibleView):
         tr = self.session.trace
         return tr.inputs, tr.hidden
 
+    def _pass_sizes(self) -> set[tuple[int, int]]:
+        """The (X, H) of each layer of the pass shown."""
+        layers = self.session.layers
+        return {(d.trace.inputs, d.trace.hidden)
+                for d in (layers.data(n) for n in range(self.session.num_layers))}
+
     def _page_for(self, shape: tuple[int, int]) -> _Page:
         """The page of ``shape``, built the first time, shown; the least recently shown
-        one goes when more than MAX_PAGES sizes have been."""
+        one goes when more sizes have been than MAX_PAGES or the pass's own."""
         page = self._pages.pop(shape, None)
         if page is None:
             page = _Page(*shape)
             page.graphics.scene().sigMouseMoved.connect(self._hover)
             self.pages.addWidget(page.graphics)
         self._pages[shape] = page                   # the most recent last
-        while len(self._pages) > MAX_PAGES:
+        keep = max(MAX_PAGES, len(self._pass_sizes()))
+        while len(self._pages) > keep:
             old = self._pages.pop(next(iter(self._pages)))
             self.pages.removeWidget(old.graphics)
             old.close()

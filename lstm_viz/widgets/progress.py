@@ -119,6 +119,8 @@ class BackgroundJob(QObject):
         except BaseException:
             self._stop()
             raise
-        self._progress(done, total, what)
-        if self.running:
-            self._timer.start()
+        try:
+            self._progress(done, total, what)
+        finally:                                # a progress that raised stops nothing
+            if self.running:
+                self._timer.start()

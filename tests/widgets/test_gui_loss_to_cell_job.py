@@ -114,3 +114,38 @@ def test_a_timer_due_during_a_slice_runs_before_the_next_slice(qapp, monkeypatch
     assert done == ["done"]
     steps = "".join("s" if e == "step" else "t" for e in events)
     assert steps.count("s") == 12 and "ss" not in steps, steps
+
+
+def test_a_progress_report_that_raises_stops_nothing(qapp, monkeypatch):
+    """The error goes where errors go; the job goes on to its end (its timer is re-armed
+    whatever the report did)."""
+    import time
+
+    from lstm_viz.widgets.progress import BackgroundJob
+
+    monkeypatch.setattr("lstm_viz.widgets.progress.SLICE", 0.0)
+    reports: list[int] = []
+    caught: list[BaseException] = []
+    monkeypatch.setattr("sys.excepthook", lambda t, e, tb: caught.append(e))
+
+    def report(done, total, what):
+        reports.append(done)
+        if len(reports) == 2:
+            raise RuntimeError("a label that could not be set")
+
+    def job():
+        for n in range(6):
+            yield n, 6, "steps"
+        return "done"
+
+    done: list[str] = []
+    runner = BackgroundJob(job(), report, done.append)
+    try:
+        runner.start()
+    except RuntimeError as err:                 # the first slice runs in start()
+        caught.append(err)
+    deadline = time.monotonic() + 5
+    while not done and time.monotonic() < deadline:
+        qapp.processEvents()
+    assert done == ["done"] and not runner.running
+    assert len(caught) == 1 and len(reports) >= 5

@@ -6,6 +6,7 @@ re-uses the page, filled anew; at most MAX_PAGES sizes are kept."""
 
 import numpy as np
 from docks import show_view as _front
+from PySide6.QtCore import Qt
 
 from lstm_engine.live import BIAS_DIFFS, WEIGHT_DIFFS
 from lstm_viz.model.config import default_config
@@ -96,3 +97,51 @@ def test_at_most_max_pages_sizes_are_kept(make_window, qapp):
     assert view.pages.count() == len(view._pages) == MAX_PAGES
     assert (3, 4) not in view._pages                   # the least recently shown went
     _shows_the_frame(view, s)
+
+
+def _marked(view) -> set:
+    """The maps with marks shown or an orange border."""
+    return {n for n, h in view.maps.items()
+            if view.marks[n].isVisible() or h.plot.getViewBox().border.style()
+            != Qt.PenStyle.NoPen}
+
+
+def test_marks_go_with_the_frame_across_passes_and_pages(make_window, qapp):
+    s, view = _stacked(make_window, qapp)
+    _go(s, qapp, "bwd:5:L1:wo_diff")
+    assert _marked(view) == {"wo_diff"}
+    _go(s, qapp, "bwd:5:L0:ds")
+    _go(s, qapp, "bwd:4:L1:ds")                     # the upper page again: nothing marked
+    assert view.state.changed is None and _marked(view) == set()
+    _go(s, qapp, "bwd:2:L0:wo_diff")
+    assert _marked(view) == {"wo_diff"}
+    s.configure(s.config.with_(seed=s.config.seed + 1))     # another pass
+    qapp.processEvents()
+    _go(s, qapp, "bwd:1:L0:ds")
+    assert _marked(view) == set()
+
+
+def test_a_pass_of_three_sizes_keeps_a_page_for_each(make_window, qapp, monkeypatch):
+    """Layers of widths of their own (Model.hiddens): each size's page is built once,
+    not again at every change of layer."""
+    from lstm_engine import Model, ReadoutMSE, init_uniform, record_model
+    from lstm_viz.widgets import param_grads_view
+
+    rng = np.random.default_rng(3)
+    cells = [init_uniform(4, 7, rng, -0.6, 0.6), init_uniform(7, 5, rng, -0.6, 0.6),
+             init_uniform(5, 6, rng, -0.6, 0.6)]
+    model = Model(cells, "seed", ReadoutMSE(rng.standard_normal((2, 6)), np.zeros(2)))
+    mt = record_model(model, rng.standard_normal((6, 4)), rng.standard_normal((6, 2)))
+    w = make_window(Session(trace=mt))
+    s = w.session
+    view = _front(w, "param_grads", qapp)
+    built = []
+    make = param_grads_view._Page.__init__
+    monkeypatch.setattr(param_grads_view._Page, "__init__",
+                        lambda page, *sizes: (built.append(sizes), make(page, *sizes))[1])
+    for t in (5, 4, 3):
+        for layer in (2, 1, 0):
+            _go(s, qapp, f"bwd:{t}:L{layer}:ds")
+            _shows_the_frame(view, s)
+    assert sorted(view._pages) == [(4, 7), (5, 6), (7, 5)]
+    assert len(built) <= 2                      # the sizes not built before the seeks
