@@ -9,11 +9,9 @@ can fall far below the smallest float without becoming 0.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from .helper import on_helper
+from .helper import Sharing
 from .recorder import backward_coefficients, stacked_weights
 from .trace import Trace
 
@@ -83,7 +81,8 @@ def loss_to_cell_steps(trace: Trace, sources=None):
     carry_h = np.zeros((H, K))
     carry_s = np.zeros((H, K))
     dz = np.empty((4, H, K))
-    active = alone = 0
+    active = 0
+    sharing = Sharing(ALONE_STEPS)
     for t in range(T - 1, -1, -1):
         yield T - 1 - t
         while active < K and order[active] >= t:
@@ -101,24 +100,19 @@ def loss_to_cell_steps(trace: Trace, sources=None):
         np.multiply(C4[t, 2][:, None], tdh, out=dz[2, :, :n])
         carry_s[:, :n] = ds * f[t][:, None]
         rows = dz[:, :, :n].reshape(4 * H, n)
-        m = n // 2 if n >= SPLIT_COLUMNS and not alone else 0   # the helper's columns
-        alone = max(alone - 1, 0)
-        half = on_helper(_product, WhT, rows[:, :m], carry_h[:, :m]) if m else None
-        start = time.perf_counter()
-        _product(WhT, rows[:, m:], carry_h[:, m:n])
-        if half is not None:
-            mine = time.perf_counter() - start
-            half.result()
-            if time.perf_counter() - start > 2 * mine:      # it lagged: its core is busy
-                alone = ALONE_STEPS
+        if sharing.wanted() and n >= SPLIT_COLUMNS:
+            m = n // 2                                      # the helper's columns
+            sharing.split(_product, (WhT, rows[:, :m], carry_h[:, :m]),
+                          (WhT, rows[:, m:], carry_h[:, m:n]))
+        else:
+            _product(WhT, rows, carry_h[:, :n])
     return sources, out[::-1]
 
 
 # From this many sources on, each step's GEMM is split between this thread and the
-# engine's helper thread (helper.py; BLAS releases the GIL): below it, handing half over costs more
-# than it saves. On a busy machine the helper's half can wait for a core far longer than
-# the product takes: after a step where it lagged this thread waits for it more than it
-# worked itself, the next ALONE_STEPS steps are done here alone.
+# engine's helper thread (helper.Sharing; BLAS releases the GIL): below it, handing half
+# over costs more than it saves. After a step where the helper lagged, the next
+# ALONE_STEPS steps are done here alone.
 SPLIT_COLUMNS = 16
 ALONE_STEPS = 64
 

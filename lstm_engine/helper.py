@@ -1,6 +1,6 @@
 """The engine's helper thread: work over blocks of a pass's steps that runs beside the
 recorder's loops (``recorder.py``), and half of each GEMM of the loss-to-cell matrix
-(``flow.py``).
+(``flow.py``) and of a large query of the live gradients (``live.py``): ``Sharing``.
 
 The work around the loops is split into blocks of BLOCK steps for a helper thread: the
 input projections ahead of the forward loop, the backward's coefficients as each block
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 BLOCK = 128
@@ -52,6 +53,35 @@ def on_helper(fn, *args) -> Future:
         except RuntimeError:                                # shut down
             pass
     return _now(fn, *args)
+
+
+class Sharing:
+    """Products split in two, one half on the helper thread, while it keeps up. On a busy
+    machine its half can wait for a core far longer than the product takes: after a
+    split where this thread waited for it longer than it worked itself, the next
+    ``pause`` products are done here alone (``wanted`` says so)."""
+
+    def __init__(self, pause: int):
+        self.pause = pause
+        self._alone = 0                         # products left to do here alone
+
+    def wanted(self) -> bool:
+        """Whether to split the next product; False counts one done alone."""
+        if self._alone:
+            self._alone -= 1
+            return False
+        return True
+
+    def split(self, fn, theirs: tuple, mine: tuple) -> None:
+        """``fn(*theirs)`` on the helper thread and ``fn(*mine)`` here; both are done
+        when this returns (an error in either is raised here)."""
+        half = on_helper(fn, *theirs)
+        start = time.perf_counter()
+        fn(*mine)
+        own = time.perf_counter() - start
+        half.result()
+        if time.perf_counter() - start > 2 * own:          # it lagged: its core is busy
+            self._alone = self.pause
 
 
 class Blocks:

@@ -15,11 +15,9 @@ backward pass runs) costs one outer product; any other move costs one small GEMM
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from .helper import on_helper
+from .helper import Sharing
 from .memory import trace_bytes
 from .trace import GATE_ORDER, Trace
 
@@ -39,13 +37,13 @@ TRACE_SHARE = 4                 # the checkpoints may hold 1/TRACE_SHARE of the 
 
 
 # A query's GEMM is split by rows between this thread and the engine's helper thread
-# (helper.py; BLAS releases the GIL) from SPLIT_BYTES of operand traffic on: multiply-adds
-# times the item size, as one core here does about 70 G float32 and 32 G float64
-# multiply-adds a second, about the same in bytes. Below it, handing half over (~0.1 ms)
-# costs more than it saves. Split at a multiple of SPLIT_ROWS, each half is the same
-# blocked GEMM on its rows, so the sum is the same to the bit (tests/engine/test_live.py).
-# On a busy machine the helper's half can wait for a core: after a query where it lagged
-# (this thread waited for it more than it worked), the next ALONE_QUERIES are done here.
+# (helper.Sharing; BLAS releases the GIL) from SPLIT_BYTES of operand traffic on:
+# multiply-adds times the item size, as one core here does about 70 G float32 and 32 G
+# float64 multiply-adds a second, about the same in bytes. Below it, handing half over
+# (~0.1 ms) costs more than it saves. Split at a multiple of SPLIT_ROWS, each half is the
+# same blocked GEMM on its rows, so the sum is the same to the bit
+# (tests/engine/test_live.py). After a query where the helper lagged, the next
+# ALONE_QUERIES are done here alone.
 SPLIT_BYTES = 64e6
 SPLIT_ROWS = 64
 ALONE_QUERIES = 16
@@ -93,7 +91,7 @@ class LiveGradients:
         np.cumsum(self.dz[::-1], axis=0, out=bias[T - 1::-1])
         self._bias_suffix = bias
         self._cache: tuple[int, np.ndarray] | None = None
-        self._alone = 0                                     # queries left to do alone
+        self._sharing = Sharing(ALONE_QUERIES)
 
     def _build(self) -> np.ndarray:
         """``ckpt[c]`` = the suffix sum from step ``min(c * stride, T)``."""
@@ -137,17 +135,10 @@ class LiveGradients:
         rows = a.shape[0]
         m = rows // 2 // SPLIT_ROWS * SPLIT_ROWS            # the helper's rows
         big = a.size * b.shape[1] * a.itemsize >= SPLIT_BYTES
-        if self._alone or not big or m == 0:
-            self._alone = max(self._alone - 1, 0)
+        if not (self._sharing.wanted() and big and m):
             return a @ b
         out = np.empty((rows, b.shape[1]), np.result_type(a, b))
-        half = on_helper(np.matmul, a[:m], b, out[:m])
-        start = time.perf_counter()
-        np.matmul(a[m:], b, out=out[m:])
-        mine = time.perf_counter() - start
-        half.result()
-        if time.perf_counter() - start > 2 * mine:          # it lagged: its core is busy
-            self._alone = ALONE_QUERIES
+        self._sharing.split(np.matmul, (a[:m], b, out[:m]), (a[m:], b, out[m:]))
         return out
 
     def _remember(self, first: int, value: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from lstm_engine import helper as helper_thread
 from lstm_engine import init_uniform, record
 from lstm_engine.flow import gradient_norms, log10_forget_product, loss_to_cell_gradients
 
@@ -72,12 +73,12 @@ def test_many_sources_split_between_two_threads_match_a_plain_pass_per_source(
     from lstm_engine import flow
 
     split = []
-    helper = flow.on_helper
+    helper = helper_thread.on_helper
 
     def counted(fn, WhT, rows, out):
         split.append(rows.shape[1])
         return helper(fn, WhT, rows, out)
-    monkeypatch.setattr(flow, "on_helper", counted)
+    monkeypatch.setattr(helper_thread, "on_helper", counted)
     monkeypatch.setattr(flow, "ALONE_STEPS", 0)            # split every step, however busy
     rng = np.random.default_rng(11)
     T = 2 * flow.SPLIT_COLUMNS + 7
@@ -118,7 +119,7 @@ def test_a_helper_that_lags_is_left_out_for_a_while(monkeypatch):
         done = Late()
         done.set_result(None)
         return done
-    monkeypatch.setattr(flow, "on_helper", slow)
+    monkeypatch.setattr(helper_thread, "on_helper", slow)
     monkeypatch.setattr(flow, "SPLIT_COLUMNS", 2)
     monkeypatch.setattr(flow, "ALONE_STEPS", 5)
     rng = np.random.default_rng(3)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from lstm_engine import helper as helper_thread
 from lstm_engine import init_uniform, record
 from lstm_engine.live import LiveGradients
 
@@ -119,8 +120,8 @@ def test_a_query_shared_with_the_helper_thread_is_the_same_to_the_bit(monkeypatc
     params = init_uniform(12, 40, rng, -0.5, 0.5)             # 4H = 160 rows
     tr = record(params, rng.standard_normal((90, 12)), rng.standard_normal(90), dtype=dtype)
     calls = []
-    helper = live.on_helper
-    monkeypatch.setattr(live, "on_helper", lambda *a: calls.append(1) or helper(*a))
+    helper = helper_thread.on_helper
+    monkeypatch.setattr(helper_thread, "on_helper", lambda *a: calls.append(1) or helper(*a))
     monkeypatch.setattr(live, "SPLIT_BYTES", 0)               # split every GEMM,
     monkeypatch.setattr(live, "ALONE_QUERIES", 0)             # however small
     shared = LiveGradients(tr, budget_bytes=1)                 # one checkpoint: long GEMMs
@@ -144,13 +145,13 @@ def test_after_the_helper_lagged_queries_are_done_alone(monkeypatch):
     params = init_uniform(12, 40, rng, -0.5, 0.5)
     tr = record(params, rng.standard_normal((90, 12)), rng.standard_normal(90))
     calls = []
-    helper = live.on_helper
+    helper = helper_thread.on_helper
 
     def slow(fn, *args):                                        # its core is busy
         calls.append(1)
         return helper(lambda: (time.sleep(0.05), fn(*args))[1])
 
-    monkeypatch.setattr(live, "on_helper", slow)
+    monkeypatch.setattr(helper_thread, "on_helper", slow)
     monkeypatch.setattr(live, "SPLIT_BYTES", 0)
     g = LiveGradients(tr, budget_bytes=1)
     firsts = [5, 40, 70, 20, 60, 10, 50, 30, 80, 15, 45, 75, 25, 55, 35, 65, 85]
