@@ -159,7 +159,7 @@ class ParamGradView(VisibleView):
         # captions on rows of their own, in boxes: a new frame's text moves nothing
         self.stack(top, steady_box(self.info), steady_box(self.change), self.pages)
 
-    # The page shown: its plots, split lines, marks and buffers.
+    # The page shown: its plots and marks (its split lines and buffers: ``page``).
     @property
     def graphics(self) -> pg.GraphicsLayoutWidget:
         return self.page.graphics
@@ -167,10 +167,6 @@ class ParamGradView(VisibleView):
     @property
     def maps(self) -> dict[str, Heatmap]:
         return self.page.maps
-
-    @property
-    def splits(self) -> dict:
-        return self.page.splits
 
     @property
     def marks(self) -> dict:
