@@ -3,7 +3,8 @@ the carousel.
 
 Curves show only the steps computed at the frame (they grow from T-1 down in the backward
 pass); the cursor line follows the frame. Each curve holds the whole pass, set once per
-trace, inside a clipping window that a frame only moves to the steps computed: no frame
+trace, inside a clipping window that a frame only moves to the steps computed
+(``step_window.py``: Qt repaints the strips between its old and new edges): no frame
 rebuilds a 1000-point path. Each layer of a stacked model has its own curves and band,
 kept in frames of that layer's ranges (``layer_frames.py``): the layer in view follows
 the cursor, so a random seek changes it every other time, and shows the other layer's
@@ -14,14 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QGraphicsItem,
-    QGraphicsRectItem,
-    QHBoxLayout,
-    QSizePolicy,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QSizePolicy
 
 from ..pictures.flow import FLOW_CURVES
 from ..pictures.tables import csv_text
@@ -30,6 +25,7 @@ from .layer_frames import LayerFrame, framed_plot, set_log
 from .plain import PlainLabel
 from .plots import MIN_PLOT_HEIGHT, CursorLine, quiet_plot
 from .steady import steady_box, steady_height
+from .step_window import StepWindow
 from .view_base import VisibleView
 
 # Thin (width 1) pens: Qt draws them without stroking; a 2 px pen made the flow view the
@@ -74,9 +70,7 @@ class _FlowLayer:
         self.show(False)                    # until its layer is in view
         self.curves, self.windows = {}, {}
         for name in FLOW_CURVES:
-            window = QGraphicsRectItem(self.norm_frame)    # shows the computed steps only
-            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-            window.setPen(pg.mkPen(None))
+            window = StepWindow(self.norm_frame)    # shows the computed steps only
             c = pg.PlotDataItem(pen=CURVE_PENS[name])
             c.setParentItem(window)
             _cached(c.curve)
@@ -115,7 +109,10 @@ class _FlowLayer:
         ``pictures/whatif.py``, or None), in a frame of their range."""
         flow = vd.flow
         self.norms_of = (vd, log)
-        self.norm_frame.set_range(*flow.norm_range(log))
+        lo, hi = flow.norm_range(log)
+        self.norm_frame.set_range(lo, hi)
+        for window in self.windows.values():
+            window.set_frame(-1.0, float(len(flow.t)), lo, hi)
         for name, values in flow.curve_values(log).items():
             self.curves[name].setData(flow.t, values, connect="finite")
         self.other_label = "" if other is None else other[0]
@@ -138,16 +135,9 @@ class _FlowLayer:
         self.f_median.setData(flow.t, med)
 
     def show_steps(self, known: dict) -> None:
-        """Each curve's steps lo … hi-1, from just before lo: the segment into lo from
-        lo-1 (not computed) stays clipped away, the curve from lo on shows. Nothing known:
-        an empty window. The windows clip in x only: three times the range tall."""
-        y0, y1 = self.norm_frame.range
-        y0, y1 = y0 - (y1 - y0), y1 + (y1 - y0)
+        """Each curve's steps lo … hi-1 (``step_window.py``)."""
         for name, (lo, hi) in known.items():
-            window = self.windows[name]
-            rect = QRectF() if hi <= lo else QRectF(lo - 1e-3, y0, hi - 1 - lo + 2e-3, y1 - y0)
-            if rect != window.rect():
-                window.setRect(rect)
+            self.windows[name].show_steps(lo, hi)
 
     def show_forget(self, known: bool) -> None:
         """The band once the forward pass is done (by opacity: hiding an item throws its
@@ -364,11 +354,11 @@ class FlowView(VisibleView):
 
     def shown(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (t, value) points of a curve inside its window: what the frame shows."""
-        window, c = self.windows[name], self.curves[name]
+        span, c = self.windows[name].span, self.curves[name]
         t, v = c.xData, c.yData
-        if window.rect().isEmpty() or t is None:
+        if span is None or t is None:
             return np.zeros(0), np.zeros(0)
-        keep = t >= window.rect().left()
+        keep = (t >= span[0]) & (t <= span[1])
         return t[keep], v[keep]
 
     def csv(self) -> str:

@@ -9,19 +9,19 @@ own (a cut h-path leaves the carousel alone: share 1).
 
 As in the gradient-flow view, each curve holds the whole pass, set once per pass and
 layer with the axes' ranges, inside a clipping window that a frame only moves to the
-steps computed: a seek re-ranges no axis and rebuilds no path. Each layer of a stacked
-model has its own curves, kept (transparent) while another layer is in view, each layer's
-norms in a frame of their own range (``layer_frames.py``): the layer in view follows the
-cursor, so a random seek changes it every other time, and shows the other layer's curves
-from their pixmaps.
+steps computed (``step_window.py``): a seek re-ranges no axis and rebuilds no path.
+Each layer of a stacked model has its own curves, kept (transparent) while another layer
+is in view, each layer's norms in a frame of their own range (``layer_frames.py``): the
+layer in view follows the cursor, so a random seek changes it every other time, and shows
+the other layer's curves from their pixmaps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QSizePolicy
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy
 
 from ..pictures.paths import NORM_CURVES, PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
@@ -29,6 +29,7 @@ from .layer_frames import LayerFrame, framed_plot
 from .plain import PlainLabel
 from .plots import MIN_PLOT_HEIGHT, CursorLine, StepAxis, quiet_plot
 from .steady import steady_box, steady_height
+from .step_window import StepWindow
 from .view_base import VisibleView
 
 PENS = {"carousel": pg.mkPen((40, 150, 60), width=1),
@@ -37,7 +38,7 @@ PENS = {"carousel": pg.mkPen((40, 150, 60), width=1),
 LABELS = {"carousel": "carousel", "through_h": "through h", "ds": "‖ds‖"}
 
 
-# The shares' y range; the windows clip in x only, so they reach well past the plot.
+# The shares' y range (the windows clip in x only, ``step_window.py``).
 SHARE_RANGE = (0.0, 1.0)
 
 
@@ -55,10 +56,7 @@ class _LayerCurves:
         for plot, names in ((shares, PATH_CURVES), (norms, NORM_CURVES)):
             frame = self.frames[plot] = LayerFrame(plot)
             frame.show_layer(False)             # until its layer is in view
-            window = QGraphicsRectItem(frame)
-            window.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-            window.setPen(pg.mkPen(None))
-            self.windows[plot] = window
+            window = self.windows[plot] = StepWindow(frame)
             self.curves[plot] = {}
             for name in names:
                 c = pg.PlotDataItem(pen=PENS[name])
@@ -74,8 +72,8 @@ class _LayerCurves:
         self._norms = norms
 
     def set_picture(self, picture: PathShares) -> None:
-        """The whole pass's curves of ``picture``, the norms' frame their range; the
-        windows as tall as three times their plot's range, centred on it."""
+        """The whole pass's curves of ``picture``, the norms' frame their range; each
+        window's frame the pass's steps by its plot's range (``step_window.py``)."""
         self.picture = picture
         v, log_norms = picture.values(), picture.log_norms()
         self.frames[self._norms].set_range(*picture.norm_range())
@@ -84,20 +82,12 @@ class _LayerCurves:
             for name, c in curves.items():
                 c.setData(picture.t, values[name], connect="finite")
             y0, y1 = picture.norm_range() if plot is self._norms else SHARE_RANGE
-            rect = self.windows[plot].rect()
-            self.windows[plot].setRect(QRectF(rect.left(), y0 - (y1 - y0), rect.width(),
-                                              3 * (y1 - y0)))
+            self.windows[plot].set_frame(-1.0, float(len(picture.t)), y0, y1)
 
     def show_steps(self, lo: int, hi: int) -> None:
-        """Steps lo … hi-1, from just before lo: the segment into lo from lo-1 (not
-        computed) stays clipped away, the curve from lo on shows; none known, an empty
-        window."""
+        """Steps lo … hi-1 (``step_window.py``)."""
         for window in self.windows.values():
-            rect = window.rect()
-            rect.setLeft(lo - 1e-3)
-            rect.setRight(hi - 1 + 1e-3 if hi > lo else lo - 1e-3)
-            if rect != window.rect():
-                window.setRect(rect)
+            window.show_steps(lo, hi)
 
     def set_visible(self, on: bool) -> None:
         for frame in self.frames.values():
@@ -264,10 +254,10 @@ class PathsView(VisibleView):
         """The (t, value) points of a curve of ``plot`` inside its window: what the frame
         shows."""
         c = (self.share_curves if plot is self.shares else self.norm_curves)[name]
-        window, t, v = self.windows[plot], c.xData, c.yData
-        if t is None or not self._current.shown:
+        span, t, v = self.windows[plot].span, c.xData, c.yData
+        if t is None or span is None or not self._current.shown:
             return np.zeros(0), np.zeros(0)
-        keep = (t >= window.rect().left()) & (t <= window.rect().right())
+        keep = (t >= span[0]) & (t <= span[1])
         return t[keep], v[keep]
 
     def csv(self) -> str:
