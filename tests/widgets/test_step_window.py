@@ -47,13 +47,11 @@ def _on_screen(widget) -> QImage:
                                    widget.height()).toImage()
 
 
-def _view(cls, session, size, qtbot, log: bool = True):
+def _view(cls, session, size, qtbot):
     """A view of ``cls`` on ``session``, shown, its graphics of ``size``."""
     view = cls(session)
     qtbot.addWidget(view)
     view.graphics.setFixedSize(*size)
-    if cls is FlowView:
-        view.log.setChecked(log)
     view.show()
     return view
 
