@@ -19,6 +19,7 @@ from ..pictures.colors import (
     special_rgba,
 )
 from .kept_axis import KeptAxis, KeptPictures
+from .step_window import StepWindow
 
 PENDING = QColor(*NOT_COMPUTED_RGB)
 # The app's look (app.main sets it before any plot is made; the benchmarks too): plots on
@@ -301,15 +302,18 @@ class Heatmap:
         self.special = ColourImage(axisOrder=order)
         self.special.setZValue(5)
         self.special.hide()                      # until an image with NaN/Inf is set
-        self.pending = QGraphicsRectItem()
+        # The grey box over the steps not computed: a rectangle over the whole image,
+        # seen through a window (step_window.py) that a seek moves, so that Qt repaints
+        # only the strips between the old and the new edges, not the old and new boxes.
+        self.pending_window = StepWindow()
+        self.pending_window.setZValue(10)
+        self.pending = QGraphicsRectItem(self.pending_window)
         self.pending.setBrush(QBrush(PENDING))
         self.pending.setPen(pg.mkPen(None))
-        self.pending.setZValue(10)
-        self.pending.hide()
         self.cursor = CursorLine()
         self.cursor.setZValue(20)
         self.cursor.hide()
-        for item in (self.image, self.special, self.pending, self.cursor):
+        for item in (self.image, self.special, self.pending_window, self.cursor):
             self.plot.addItem(item)
         self.bar = MenulessColorBar(values=(-1, 1), width=bar_width,
                                     colorMap=cmap_for(DIVERGING), interactive=False,
@@ -424,13 +428,21 @@ class Heatmap:
 
     def set_pending(self, x0: float | None, x1: float | None = None) -> None:
         """Grey out [x0, x1) over the full height (None: nothing pending)."""
-        if x0 is None or x1 <= x0:
-            self.pending.hide()
+        if x0 is None or x1 is None or x1 <= x0:
+            self.pending_window.show_span(None)
             return
-        r = QRectF(x0, self.rect.top(), x1 - x0, self.rect.height())
-        if r != self.pending.rect():
-            self.pending.setRect(r)
-        self.pending.show()
+        # the box's frame: the image's, wide enough for the span
+        r = self.rect
+        left, right = min(r.left(), x0), max(r.right(), x1)
+        frame = QRectF(left, r.top(), right - left, r.height())
+        if frame != self.pending.rect():
+            self.pending.setRect(frame)
+            self.pending_window.set_frame(left, right, r.top(), r.bottom())
+        self.pending_window.show_span((x0, x1))
+
+    def pending_span(self) -> tuple[float, float] | None:
+        """The x interval greyed out (None: nothing pending)."""
+        return self.pending_window.span
 
     def set_cursor(self, x: float | None) -> None:
         if x is None:

@@ -1,6 +1,7 @@
 """A clipping window over a plot's curves that shows only the steps computed at the frame
 (the gradient-flow and path views: each curve holds the whole pass, drawn once into a
-device pixmap, and a seek moves the window).
+device pixmap, and a seek moves the window), or over a heatmap's grey box only the steps
+not computed yet (``plots.Heatmap.set_pending``: ``show_span``).
 
 Qt clips an item's children to its ``shape()`` (``ItemClipsChildrenToShape``), asked again
 at every paint; it repaints an item over its ``boundingRect()``. A rectangle item whose
@@ -60,8 +61,14 @@ class StepWindow(QGraphicsRectItem):
         if (lo, hi) == self.steps:
             return
         self.steps = (lo, hi)
-        old = self.span
-        self.span = (lo - EDGE, hi - 1 + EDGE) if hi > lo else None
+        self.show_span((lo - EDGE, hi - 1 + EDGE) if hi > lo else None)
+
+    def show_span(self, span: tuple[float, float] | None) -> None:
+        """The window over x = span[0] … span[1] (None: empty): repaint the strips whose
+        pixels change."""
+        if span == self.span:
+            return
+        old, self.span = self.span, span
         self._reshape()
         y0, y1 = self.values
         for a, b in changed_strips(old, self.span):

@@ -64,14 +64,14 @@ def test_readout_gradient_view_fills_in_with_the_engines_numbers(xent_window, qa
     view = _show(w, "readout_grads", qapp)
     w.session.goto("loss")
     qapp.processEvents()
-    assert view.map.pending.isVisible() and "not computed" in view.info.text()
+    assert view.map.pending_span() is not None and "not computed" in view.info.text()
     w.session.goto("bwd:5:L1:ds")
     qapp.processEvents()
     e, h = mt.outputs["dl_dlogits"], mt.top.h
     want = e[5:].T @ h[5:]                         # the steps T-1 … 5 processed
     np.testing.assert_allclose(view.state.wy, want, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(view.map.image.image, want.astype(np.float32))
-    assert not view.map.pending.isVisible() and "11 … 5" in view.info.text()
+    assert view.map.pending_span() is None and "11 … 5" in view.info.text()
     w.session.last()
     qapp.processEvents()
     np.testing.assert_allclose(view.map.image.image, mt.wy_diff.astype(np.float32))

@@ -31,10 +31,10 @@ def window(make_window, qapp):
 
 def pending_steps(heatmap, T):
     """The steps the grey rectangle covers (empty if hidden)."""
-    if not heatmap.pending.isVisible():
+    span = heatmap.pending_span()
+    if span is None:
         return set()
-    r = heatmap.pending.rect()
-    return {t for t in range(T) if r.left() < t < r.right()}
+    return {t for t in range(T) if span[0] < t < span[1]}
 
 
 def test_every_view_is_a_dock_with_a_view_menu_toggle(window):
@@ -132,7 +132,7 @@ def test_parameter_gradients_are_the_live_accumulators_as_of_the_frame(window, q
     acc = s.data.accumulators(s.cursor)
     for name in WEIGHT_DIFFS:
         np.testing.assert_allclose(view.page.buffers[name], acc[name].astype(np.float32))
-        assert not view.maps[name].pending.isVisible()
+        assert view.maps[name].pending_span() is None
         lo, hi = view.maps[name].image.levels
         assert lo == -hi
     bias = np.stack([acc[n] for n in BIAS_DIFFS])
@@ -144,7 +144,7 @@ def test_parameter_gradients_are_the_live_accumulators_as_of_the_frame(window, q
         if name in view.state.arrays:
             np.testing.assert_allclose(view.page.buffers[name], own[name].astype(np.float32))
         else:
-            assert view.maps[name].pending.isVisible()
+            assert view.maps[name].pending_span() is not None
 
 
 def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
@@ -168,7 +168,7 @@ def test_parameter_gradient_images_are_redrawn_exactly_when_their_array_changes(
                 np.testing.assert_allclose(view.maps[name].image.image,
                                            acc[name].astype(np.float32))
         else:
-            assert all(view.maps[n].pending.isVisible() for n in WEIGHT_DIFFS)
+            assert all(view.maps[n].pending_span() is not None for n in WEIGHT_DIFFS)
         before = dict(calls)
         calls.update({n: 0 for n in calls})
         return before
@@ -201,7 +201,7 @@ def test_parameter_gradients_are_grey_before_the_backward_pass(window, qapp):
     view = show(window, "param_grads", qapp)
     window.session.goto("loss")
     qapp.processEvents()
-    assert all(view.maps[n].pending.isVisible() for n in (*WEIGHT_DIFFS, "bias"))
+    assert all(view.maps[n].pending_span() is not None for n in (*WEIGHT_DIFFS, "bias"))
     assert "not computed" in view.info.text()
 
 

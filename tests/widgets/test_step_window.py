@@ -185,3 +185,33 @@ def test_a_seek_repaints_only_the_strips_its_windows_moved_across(make_window, q
     for name, painted in plots.items():
         share = np.sum(painted.areas) / painted.size / seeks
         assert share < {"flow": 0.3, "paths": 0.21}[name], (name, share)
+
+
+
+def test_a_seek_leaves_the_grey_boxes_as_drawn_whole(make_window, qapp):
+    # The heatmaps' grey boxes (plots.Heatmap.set_pending) are seen through a window too:
+    # after each seek the loss-to-cell map and the heatmaps over time, as the partial
+    # repaints left them, are what the same plot drawn whole shows. The box's left edge
+    # moves back and forth (the backward pass), it goes (the loss frame: nothing pending
+    # in the forward maps), comes back on the right (the forward pass) and moves from
+    # the right to the left and back (forward to backward).
+    w = make_window(Session(default_config("random", steps=12, inputs=4, hidden=6)))
+    show_every_view(w)
+    _settle(qapp)
+    plots = {"loss_to_cell": w.views["loss_to_cell"]}
+    plots.update((f"heatmaps{k}", panel) for k, panel in enumerate(w.views["heatmaps"].panels()))
+    spans = set()
+    for frame in ("bwd:8:ds", "bwd:3:ds", "bwd:5:ds", "bwd:11:ds", "loss", "fwd:4:h",
+                  "fwd:9:h", "bwd:2:ds", "fwd:1:h", "bwd:0:ds", "bwd:6:dxc", "bwd:9:ds"):
+        w.session.goto(frame)
+        _settle(qapp)
+        for name, view in plots.items():
+            viewport = view.graphics.viewport()
+            left = _on_screen(viewport)
+            viewport.repaint()                                  # drawn whole
+            assert left == _on_screen(viewport), (frame, name)
+            spans.add((name, view.map.pending_span()))
+    # each plot's box moved, and was there and not
+    for name in plots:
+        seen = [span for n, span in spans if n == name]
+        assert None in seen and len(seen) >= 4, (name, seen)
