@@ -1,6 +1,7 @@
 """Axes that keep their tick pictures (``KeptPictures``): a plot shown again with a range
 it had before (a seek back into the other layer of a stacked model, a colour bar back at
-its levels) plays the picture its axes drew then instead of generating the ticks again."""
+its levels) plays the picture its axes drew then instead of generating the ticks again;
+and that keep their bounding rectangle (``KeptPictures.boundingRect``)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,86 @@ class KeptPictures:
     picture: object
     _kept: dict | None = None
     _text_size: object = None
+    _bounds: QRectF | None = None           # ``boundingRect``'s, and what it was of
+    _bounds_of: tuple = ()
+    _bounds_watched: object = None          # the link whose view's geometry drops it
+
+    def boundingRect(self):
+        """pyqtgraph's rectangle, kept until what it is worked out from changes.
+
+        Qt asks every item of a view for its rectangle each time it paints the view
+        (and when it repaints a part of it), ~120 times a seek over the app's axes, and
+        pyqtgraph works it out anew each time (its geometry mapped into it, style
+        look-ups: 5 us, 10 with a grid). It is the axis's geometry in its own
+        coordinates, widened by the ticks' length and the labels' overflow (style
+        ``tickLength`` and ``hideOverlappingLabels``), or with a grid the union of that
+        geometry with the linked view's rectangle mapped into the axis. So it is kept
+        with the style entries, the grid and the link to the view, compared on each
+        call, and dropped when the axis's geometry changes (``_resetCachedProperties``,
+        on its ``geometryChanged``), when it is transformed (``setTransform``,
+        ``setRotation`` and the like below; Qt never transforms an item by itself), and
+        with a grid when the view's geometry changes (its ``geometryChanged``). With a
+        grid it is kept only while the view is the axis's sibling (as in every PlotItem;
+        pyqtgraph transforms a view's child group, never the view): else worked out
+        each time, as pyqtgraph does.
+
+        The kept rectangle itself is returned, as pyqtgraph's lines and curves return
+        theirs (a copy was a third of the cost): Qt copies it, and no caller changes
+        it in place."""
+        axis: pg.AxisItem = self                 # type: ignore[assignment]
+        style = axis.style
+        of = (axis.grid, style["tickLength"], style["hideOverlappingLabels"],
+              axis._linkedView)
+        bounds = self._bounds
+        if bounds is None or of != self._bounds_of:
+            bounds = super().boundingRect()     # type: ignore[misc]
+            if not self._keeps_bounds():
+                return bounds
+            self._bounds, self._bounds_of = bounds, of
+        return bounds
+
+    def _keeps_bounds(self) -> bool:
+        """Whether the rectangle just worked out can be kept (``boundingRect``); with a
+        grid, has the view's geometry changes drop it."""
+        axis: pg.AxisItem = self                 # type: ignore[assignment]
+        view = axis.linkedView()
+        if axis.grid is False or view is None:
+            return True
+        if view.parentItem() is not axis.parentItem():
+            return False            # then it moves with what neither's geometry tells
+        if self._bounds_watched is not axis._linkedView:        # a new link
+            view.geometryChanged.connect(self._drop_bounds)
+            self._bounds_watched = axis._linkedView
+        return True
+
+    def _drop_bounds(self):
+        self._bounds = None
+
+    def _resetCachedProperties(self):
+        self._bounds = None                     # the geometry changed
+        super()._resetCachedProperties()        # type: ignore[misc]
+
+    # A transform set on the axis changes its rectangle (mapped from its parent): dropped
+    # after it is set (Qt asks for the old one while setting it).
+    def setTransform(self, *args, **kwargs):
+        super().setTransform(*args, **kwargs)   # type: ignore[misc]
+        self._bounds = None
+
+    def resetTransform(self):
+        super().resetTransform()                # type: ignore[misc]
+        self._bounds = None
+
+    def setRotation(self, angle):
+        super().setRotation(angle)              # type: ignore[misc]
+        self._bounds = None
+
+    def setScale(self, scale):
+        super().setScale(scale)                 # type: ignore[misc]
+        self._bounds = None
+
+    def setTransformOriginPoint(self, *args):
+        super().setTransformOriginPoint(*args)  # type: ignore[misc]
+        self._bounds = None
 
     def picture_key_extra(self) -> tuple:
         """What else a subclass's ticks are drawn from (hashable)."""

@@ -37,16 +37,27 @@ class CursorLine(pg.InfiniteLine):
     cursors). In the line's own coordinates a move across it changes nothing: the
     rectangle spans the view along the line and the pen's width across it. So it is kept
     through such a move; a change of the view, or a move along the line, drops it as
-    pyqtgraph does."""
+    pyqtgraph does.
+
+    pyqtgraph has each of its items send Qt's geometry changes (``ItemSendsGeometryChanges``)
+    for one use: on a change of position or transform, its ``itemChange`` tells the view
+    the item's bounds changed (``informViewBoundsChanged``: the view forgets the bounds
+    it kept for auto-ranging, and auto-ranges again if it does). Every move of the line
+    cost two calls from Qt into Python (before and after), each converting Qt's change
+    to a Python enum. The line sends none and tells the view itself after each move.
+    (A change of angle is a rotation, which pyqtgraph's ``itemChange`` ignores.)"""
 
     def __init__(self, pen=CURSOR_PEN, **kwargs):
         super().__init__(angle=90, pen=pen, **kwargs)
+        self.setFlag(self.GraphicsItemFlag.ItemSendsGeometryChanges, False)
 
     def setPos(self, pos):
-        kept, along = self._boundingRect, self.p[1]
+        kept, along, was = self._boundingRect, self.p[1], self.p
         super().setPos(pos)
-        if kept is not None and self.angle == 90 and self.p[1] == along:
-            self._boundingRect = kept
+        if self.p is not was:                   # moved (pyqtgraph sets a new list)
+            self.informViewBoundsChanged()
+            if kept is not None and self.angle == 90 and self.p[1] == along:
+                self._boundingRect = kept
 
 
 def colormap(anchors) -> pg.ColorMap:

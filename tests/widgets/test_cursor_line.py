@@ -62,3 +62,61 @@ def test_a_move_across_the_line_does_not_work_the_rectangle_out_again(qtbot, qap
     _grab(qapp, view)
     line.boundingRect()
     assert computed
+
+
+def _auto_ranged(qtbot, line):
+    """A plot that auto-ranges over a curve and ``line`` (not ignoring its bounds)."""
+    view = pg.PlotWidget()
+    view.resize(300, 200)
+    view.plot([0.0, 10.0], [0.0, 1.0])
+    view.addItem(line)
+    view.enableAutoRange()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def _settled_range(qapp, view):
+    for _ in range(3):
+        qapp.processEvents()
+    return view.getViewBox().viewRange()
+
+
+def test_a_move_re_ranges_an_auto_ranging_view_as_pyqtgraphs_line(qtbot, qapp):
+    # The line sends Qt no geometry changes; it tells its view of each move itself.
+    ours, theirs = CursorLine(), pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+    mine, plain = _auto_ranged(qtbot, ours), _auto_ranged(qtbot, theirs)
+    steps = [lambda line: line.setValue(5.0),
+             lambda line: line.setValue(30.0),           # past the curve: x grows
+             lambda line: line.setValue(-12.0),
+             lambda line: line.setAngle(0),              # (pyqtgraph's view is not told)
+             lambda line: line.setValue(7.0)]
+    ranges = []
+    for step in steps:
+        for line in (ours, theirs):
+            step(line)
+        ranges.append(_settled_range(qapp, mine))
+        assert ranges[-1] == _settled_range(qapp, plain)
+        assert _grab(qapp, mine) == _grab(qapp, plain)
+    assert ranges[1][0][1] >= 30 and ranges[2][0][0] <= -12 and ranges[4][1][1] >= 7
+
+
+def test_a_move_calls_no_item_change_from_qt(qtbot, qapp, monkeypatch):
+    from pyqtgraph.graphicsItems.GraphicsObject import GraphicsObject
+    changes = []
+    original = GraphicsObject.itemChange
+
+    def counted(item, change, value):
+        changes.append((type(item).__name__, change.name))
+        return original(item, change, value)
+    monkeypatch.setattr(GraphicsObject, "itemChange", counted)   # before the lines exist
+    ours, theirs = CursorLine(), pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
+    views = [_plot(qtbot, ours), _plot(qtbot, theirs)]   # kept: they own the lines
+    changes.clear()
+    for x in (10.0, 20.0, 30.0):
+        ours.setValue(x)
+        theirs.setValue(x)
+    assert ours.value() == theirs.value() == 30.0 and len(views) == 2
+    assert [c for c in changes if c[0] == "CursorLine"] == []
+    assert changes.count(("InfiniteLine", "ItemPositionHasChanged")) == 3   # were counted

@@ -160,6 +160,64 @@ def test_a_random_seek_re_lays_out_no_view(make_window, qapp, layers):
         pages == dict.fromkeys(pages, 0)
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_random_seek_works_out_no_axis_rectangle_and_sends_no_cursor_move_to_python(
+        make_window, qapp, monkeypatch, layers):
+    # Qt asks each item of a view for its bounding rectangle on every paint of the view:
+    # the axes give the one they keep (kept_axis.py; pyqtgraph worked it out ~117 times
+    # a seek), and a cursor's move calls no itemChange (plots.CursorLine; two a move).
+    from pyqtgraph.graphicsItems.GraphicsObject import GraphicsObject
+
+    from lstm_viz.widgets.kept_axis import KeptPictures
+    from lstm_viz.widgets.plots import CursorLine
+
+    on = [False]
+    counts = {"asked": 0, "worked out": 0, "cursor moves": 0}
+    # (an axis keeping no rectangle is asked through pyqtgraph's own method)
+    kept = KeptPictures.__dict__.get("boundingRect")
+    worked, change = pg.AxisItem.boundingRect, GraphicsObject.itemChange
+
+    def asked(axis):
+        counts["asked"] += on[0]
+        return kept(axis)
+
+    def worked_out(axis):
+        ours = on[0] and isinstance(axis, KeptPictures)
+        counts["worked out"] += ours
+        counts["asked"] += ours and kept is None
+        return worked(axis)
+
+    moves = {GraphicsObject.GraphicsItemChange.ItemPositionChange,
+             GraphicsObject.GraphicsItemChange.ItemPositionHasChanged}
+
+    def item_change(item, what, value):
+        counts["cursor moves"] += on[0] and isinstance(item, CursorLine) and what in moves
+        return change(item, what, value)
+    # before any item is made: PySide looks an item's Python methods up at its first call
+    if kept is not None:
+        monkeypatch.setattr(KeptPictures, "boundingRect", asked)
+    monkeypatch.setattr(pg.AxisItem, "boundingRect", worked_out)
+    monkeypatch.setattr(GraphicsObject, "itemChange", item_change)
+    w, _ = _every_view_shown(make_window, qapp, layers)
+    s = w.session
+    for layer in range(layers):                 # each layer's axes laid out once
+        s.goto(f"bwd:5:L{layer}:ds" if layers > 1 else "bwd:5:ds")
+        qapp.processEvents()
+    seeks = switches = 0
+    layer = s.view_layer
+    on[0] = True
+    for _ in random_seeks(s, qapp, 9, 30):
+        seeks += 1
+        switches += s.view_layer != layer
+        layer = s.view_layer
+    on[0] = False
+    assert seeks >= 25 and (switches > 5) == (layers > 1)
+    assert counts["asked"] >= 30 * seeks, counts           # Qt did ask, often
+    # again only for an axis re-laid out (its labels' width changed)
+    assert counts["worked out"] <= seeks, counts
+    assert counts["cursor moves"] == 0, counts
+
+
 def test_the_flow_view_paints_once_a_seek_across_layers(make_window, qapp):
     # A seek into the other layer gives the flow view and the parameter gradients new
     # ranges and axes: settled at the change, not in the paint, where they queued a second
