@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy
 
 from ..pictures.paths import NORM_CURVES, PATH_CURVES, PathShares
 from ..pictures.tables import csv_text
+from .kept_axis import KeptAxis
 from .layer_frames import LayerFrame, framed_plot
 from .plain import PlainLabel
 from .plots import MIN_PLOT_HEIGHT, CursorLine, StepAxis, quiet_plot
@@ -118,8 +119,10 @@ class PathsView(VisibleView):
         self.legend = pg.LegendItem(colCount=3, labelTextSize="8pt", frame=False)
         self.graphics.addItem(self.legend, row=0, col=0)
         self.graphics.ci.layout.setRowFixedHeight(0, 20)
+        # a kept axis on the left too: its bounding rectangle is kept (kept_axis.py)
         self.shares = self.graphics.addPlot(row=1, col=0,
-                                            axisItems={"bottom": StepAxis("bottom")})
+                                            axisItems={"bottom": StepAxis("bottom"),
+                                                       "left": KeptAxis("left")})
         self.norms = framed_plot(self.graphics, 2, log=True)   # each layer's own range
         self.shares.setLabel("left", "share of ‖ds‖")
         self.norms.setLabel("left", "norm")
