@@ -401,6 +401,7 @@ class SourcePanel(QWidget):
         # the cell that runs: the cursor's layer (the one in view at the loss)
         layer = s.view_layer if frame.layer is None else frame.layer
         data, index = s.layers.data(layer), s.layers.local_index(layer)
+        heights = self.view.minimumHeight(), self.driver.minimumHeight()
         self._driver(frame, data.trace.steps)
         state = data.source(index)
         notes = {}
@@ -413,9 +414,9 @@ class SourcePanel(QWidget):
             side = f" ({branch.variant} side ran)" if branch is not None else ""
             text = f"{name}{side}: {stats.long() if current else stats.short()}"
             notes[line] = (text, current, stats.nonfinite > 0)
-        height = self.view.minimumHeight()
         self.view.set_state(state, notes)
-        if self.view.minimumHeight() != height:
+        if self.isVisible() and \
+                (self.view.minimumHeight(), self.driver.minimumHeight()) != heights:
             self._settle()
         where = "" if frame.phase == "loss" else f" · t = {frame.t}"
         if frame.layer is not None:
@@ -435,9 +436,11 @@ class SourcePanel(QWidget):
         self._drawn = drawn_key(s)
 
     def _settle(self) -> None:
-        """The view's new height in the scroll area's range now (the scroll then goes
+        """The views' new heights in the scroll area's range now (the scroll then goes
         where it will stay): left to the queued layout requests, the view was painted at
-        the old range's scroll, then again at the new (a third of seeks painted it twice)."""
+        the old range's scroll, then again at the new (a third of seeks painted it twice).
+        Only when shown: hidden, nothing is painted, and the range at the size it has
+        before it is shown would move the scroll from where it starts."""
         self.scroll.widget().layout().activate()
         QApplication.sendEvent(self.scroll, QEvent(QEvent.Type.LayoutRequest))
 
