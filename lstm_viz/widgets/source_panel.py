@@ -59,10 +59,11 @@ class SourceView(QWidget):
     in the gutter, notes beside them (or under them, when they do not fit).
 
     A seek repaints only what it changed (``_update_changes``): the rows of the old and
-    the new current line, the rows whose mark or branch changed and the notes whose text
-    did; all of it when the rows move (another function, a note wrapping to its own row,
-    another width). The code and the line numbers, the same at every seek, are drawn
-    from ``QStaticText`` laid out once per line (the notes, new at every seek, are not)."""
+    the new current line, the rows whose mark or branch changed, the notes whose text
+    did, and every row from the first that moved down (a note that took or left a row of
+    its own); all of it for another function or width. The code and the line numbers,
+    the same at every seek, are drawn from ``QStaticText`` laid out once per line (the
+    notes, new at every seek, are not)."""
 
     BOTTOM_ROWS = 2                  # empty rows under the last line (room to scroll to it)
     INK = 4                          # px a glyph may reach past its text's advance
@@ -145,6 +146,8 @@ class SourceView(QWidget):
         every seek; the notes beside them are placed after them at every seek)."""
         found = self._advances.get(line)
         if found is None:
+            if len(self._advances) > 4000:        # another pass's loss, another file: bounded
+                self._advances.clear()
             found = self._advances[line] = self.fm.horizontalAdvance(line)
         return found
 
