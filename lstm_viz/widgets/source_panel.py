@@ -14,9 +14,26 @@ above the cell, with t, l and where ``top_diff_h`` comes from beside them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPalette
-from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+import bisect
+
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QFontMetricsF,
+    QPainter,
+    QPalette,
+    QStaticText,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..model.driver_source import driver_state
 from .plain import PlainLabel
@@ -38,21 +55,36 @@ SKIPPED_FG = QColor(120, 120, 130)
 
 
 class SourceView(QWidget):
+    """The lines of one function, the current one bold on a yellow row, the ran ones marked
+    in the gutter, notes beside them (or under them, when they do not fit).
+
+    A seek repaints only what it changed (``_update_changes``): the rows of the old and
+    the new current line, the rows whose mark or branch changed, the notes whose text
+    did, and every row from the first that moved down (a note that took or left a row of
+    its own); all of it for another function or width. The code and the line numbers,
+    the same at every seek, are drawn from ``QStaticText`` laid out once per line (the
+    notes, new at every seek, are not)."""
+
     BOTTOM_ROWS = 2                  # empty rows under the last line (room to scroll to it)
+    INK = 4                          # px a glyph may reach past its text's advance
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        # The view's own fonts, fixed here: the caches below hold text laid out in them.
         self.font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.font.setPointSizeF(max(9.0, self.font.pointSizeF()))
         self.bold = QFont(self.font)
         self.bold.setBold(True)
         self.fm = QFontMetricsF(self.font)
+        self.bold_fm = QFontMetricsF(self.bold)
         self.line_h = self.fm.height() + 3
         self.gutter = self.fm.horizontalAdvance("0000") + 14
         self.state = None
         self._layout = None
         self.notes: dict[int, tuple[str, bool, bool]] = {}     # line -> (text, current, nan)
+        self._advances: dict[str, float] = {}      # a line's width in the regular font
+        self._static: dict[tuple[str, bool], QStaticText] = {}   # (text, bold) -> laid out
         self.paints = 0
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.MinimumExpanding)
@@ -60,12 +92,64 @@ class SourceView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)   # paints all of itself
 
     def set_state(self, state, notes) -> None:
+        before = self.state, self.notes, self._layout
         self.state, self.notes = state, notes
         self._layout = None
         self._fit_height()
-        self.update()
+        self._update_changes(*before)
+
+    def _update_changes(self, old, old_notes, old_layout) -> None:
+        """Mark for repainting what differs between the state shown before (``old``, its
+        notes and layout) and now. Everything the paint draws is compared: the lines and
+        their numbers, the current line, the ran marks, the branches, the notes and where
+        each row and note goes."""
+        new, layout = self.state, self._layout
+        if old is None or new is None or old_layout is None or layout is None \
+                or old_layout[0] != layout[0] or old.first_line != new.first_line \
+                or (old.lines is not new.lines and old.lines != new.lines):
+            self.update()                 # another function (or none before): all of it
+            return
+        (old_ys, old_places, old_height), (ys, places, height) = old_layout[1], layout[1]
+        moved = next((n for n, (a, b) in enumerate(zip(old_ys, ys, strict=True)) if a != b),
+                     None if old_height == height else len(ys))
+        if moved is not None:             # a note took or left a row: all rows below moved
+            # (only the height: the last line's note took or left its row)
+            top = min(old_ys[moved], ys[moved]) if moved < len(ys) else ys[-1] if ys else 0
+            self.update(QRectF(0, top, self.width(), max(self.height(), old_height, height)
+                               - top).toAlignedRect())
+        rows = set(old.ran.keys() ^ new.ran.keys())                # marks come or go
+        if old.current != new.current:
+            rows.update(n for n in (old.current, new.current) if n is not None)
+        if old.branches != new.branches:
+            rows.update(n for n in old.branches.keys() | new.branches.keys()
+                        if old.branches.get(n) != new.branches.get(n))
+        notes = self.notes
+        for n in old_notes.keys() | notes.keys():
+            was, now = old_notes.get(n), notes.get(n)
+            if was == now or n in rows or (moved is not None and n >= moved):
+                continue
+            if was is None or now is None or was[1] != now[1] \
+                    or old_places[n][:2] != places[n][:2]:
+                rows.add(n)
+                continue
+            # the same note's text (or colour) changed: its box alone, as wide as the wider
+            x, y, w = places[n]
+            self.update(self._ink(x - 5, y, max(w, old_places[n][2])))
+        for n in rows:
+            if moved is None or n < moved:
+                self.update(self.line_rect(n).toAlignedRect())
 
     # ---- layout: where each line and each note goes (shared by painting and scrolling) ----
+
+    def advance(self, line: str) -> float:
+        """``line``'s width in the regular font, measured once (the lines are the same at
+        every seek; the notes beside them are placed after them at every seek)."""
+        found = self._advances.get(line)
+        if found is None:
+            if len(self._advances) > 4000:        # another pass's loss, another file: bounded
+                self._advances.clear()
+            found = self._advances[line] = self.fm.horizontalAdvance(line)
+        return found
 
     def layout(self):
         """``(ys, notes, height)``: the top of every line, each note's ``(x, y, width)``
@@ -81,7 +165,7 @@ class SourceView(QWidget):
             ys.append(y)
             note = self.notes.get(n)
             if note is not None:
-                end = self.gutter + fm.horizontalAdvance(line) + 18
+                end = self.gutter + self.advance(line) + 18
                 note_w = fm.horizontalAdvance(note[0]) + 10
                 if end + note_w <= width:
                     places[n] = (end, y, note_w)
@@ -118,6 +202,20 @@ class SourceView(QWidget):
             return None
         return self.line_rect(self.state.current)
 
+    def _text(self, text: str, bold: bool) -> QStaticText:
+        """``text`` laid out once in the regular or the bold font (plain text: a line of
+        code is never read as markup)."""
+        found = self._static.get((text, bold))
+        if found is None:
+            if len(self._static) > 4000:          # another pass's loss, another file: bounded
+                self._static.clear()
+            found = QStaticText(text)
+            found.setTextFormat(Qt.TextFormat.PlainText)
+            found.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+            found.prepare(font=self.bold if bold else self.font)
+            self._static[text, bold] = found
+        return found
+
     def paintEvent(self, event):
         self.paints += 1
         p = QPainter(self)
@@ -125,41 +223,79 @@ class SourceView(QWidget):
         st = self.state
         if st is None:
             return
-        lh, fm = self.line_h, self.fm
-        ascent = fm.ascent() + 1.5
         p.fillRect(QRectF(0, 0, self.gutter - 6, self.height()), GUTTER_BG)
-        width = self.width()
-        ys, places, _ = self.layout()
-        # Only the rows in the region being painted: the scroll area shows a third of them.
-        top, bottom = event.rect().top() - 2 * lh, event.rect().bottom() + lh
-        for n, line in enumerate(st.lines):
-            y = ys[n]
-            if y > bottom:
-                break
-            if y < top:
-                continue
+        # Only what the region being painted holds: the scroll area shows a third of the
+        # rows, and a seek repaints a few rows and notes of them (_update_changes). Each
+        # part is drawn whole or not at all, and the parts that overlap (a row's
+        # background, its text, a branch's marks over it) in the order of a paint of
+        # everything: the pixels are the same either way.
+        region = event.region()
+        rows = self._rows_in(region)
+        lh, width = self.line_h, self.width()
+        for n, y, _ in rows:                       # the current row and the ran marks
             if n == st.current:
                 p.fillRect(QRectF(self.gutter - 6, y, width, lh), CURRENT_BG)
-            p.setFont(self.font)
-            p.setPen(GUTTER_FG)
-            p.drawText(QRectF(0, y, self.gutter - 12, lh),
-                       int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                       str(st.first_line + n))
             if n in st.ran:
                 p.fillRect(QRectF(self.gutter - 5, y + 2, 3, lh - 4),
                            NOW_FG if n == st.current else RAN_MARK)
-            p.setPen(CODE_FG)
-            font = self.bold if n == st.current else self.font
-            p.setFont(font)
-            p.drawText(QPointF(self.gutter, y + ascent), line)
+        self._paint_text(p, region, rows)
+        for n, y, _ in rows:                       # over the code: which side ran
             branch = st.branches.get(n)
             if branch is not None:
-                self._branch(p, line, font, y, branch)
-            place = places.get(n)
+                self._branch(p, st.lines[n], self.bold if n == st.current else self.font,
+                             y, branch)
+        p.setFont(self.font)
+        for n, _, place in rows:
             if place is not None:
-                text, current, nan = self.notes[n]
-                self._note(p, place[0], place[1], place[2], text, current, nan)
+                x, y, w = place
+                if region.intersects(self._ink(x - 5, y, w)):
+                    self._note(p, x, y, w, *self.notes[n])
         p.end()
+
+    def _rows_in(self, region) -> list[tuple[int, float, tuple | None]]:
+        """``(line, top, note's place)`` of each row (with its note's row) that
+        ``region`` touches."""
+        ys, places, _ = self.layout()
+        lh, width = self.line_h, self.width()
+        bounds = region.boundingRect()
+        first = bisect.bisect_left(ys, bounds.top() - 2 * lh)
+        last = bisect.bisect_right(ys, bounds.bottom() + lh)
+        rows = []
+        for n in range(first, last):
+            y = ys[n]
+            place = places.get(n)
+            below = place[1] + lh if place is not None else y + lh
+            if region.intersects(QRectF(0, y, width, below - y).toAlignedRect()):
+                rows.append((n, y, place))
+        return rows
+
+    def _ink(self, x: float, y: float, w: float) -> QRect:
+        """The pixels text drawn from ``x`` to ``x + w`` on the row at ``y`` may touch."""
+        return QRectF(x - self.INK, y, w + 2 * self.INK, self.line_h).toAlignedRect()
+
+    def _paint_text(self, p, region, rows) -> None:
+        """The line numbers and the code of ``rows`` that ``region`` touches."""
+        st = self.state
+        p.setFont(self.font)
+        p.setPen(GUTTER_FG)
+        right = self.gutter - 12                  # the numbers' right edge
+        for n, y, _ in rows:
+            number = self._text(str(st.first_line + n), False)
+            w = number.size().width()
+            if region.intersects(self._ink(right - w, y, w)):
+                p.drawStaticText(QPointF(right - w, y + 1.5), number)
+        p.setPen(CODE_FG)
+        bold = False
+        for n, y, _ in rows:
+            line = st.lines[n]
+            current = n == st.current
+            w = self.bold_fm.horizontalAdvance(line) if current else self.advance(line)
+            if not line or not region.intersects(self._ink(self.gutter, y, w)):
+                continue
+            if current != bold:
+                bold = current
+                p.setFont(self.bold if bold else self.font)
+            p.drawStaticText(QPointF(self.gutter, y + 1.5), self._text(line, current))
 
     def _branch(self, p, line, font, y, branch) -> None:
         """``a if seed else b``: the side that ran underlined, the other struck through and
@@ -180,7 +316,6 @@ class SourceView(QWidget):
         lh = self.line_h
         if current:
             p.fillRect(QRectF(x - 5, y + 1, w, lh - 2), NOW_BG)
-        p.setFont(self.font)
         p.setPen(NAN_FG if nan else (NOW_FG if current else NOTE_FG))
         p.drawText(QPointF(x, y + self.fm.ascent() + 1.5), text)
 
@@ -269,6 +404,7 @@ class SourcePanel(QWidget):
         # the cell that runs: the cursor's layer (the one in view at the loss)
         layer = s.view_layer if frame.layer is None else frame.layer
         data, index = s.layers.data(layer), s.layers.local_index(layer)
+        heights = self.view.minimumHeight(), self.driver.minimumHeight()
         self._driver(frame, data.trace.steps)
         state = data.source(index)
         notes = {}
@@ -282,6 +418,9 @@ class SourcePanel(QWidget):
             text = f"{name}{side}: {stats.long() if current else stats.short()}"
             notes[line] = (text, current, stats.nonfinite > 0)
         self.view.set_state(state, notes)
+        if self.isVisible() and \
+                (self.view.minimumHeight(), self.driver.minimumHeight()) != heights:
+            self._settle()
         where = "" if frame.phase == "loss" else f" · t = {frame.t}"
         if frame.layer is not None:
             where += f" · layer {frame.layer}"
@@ -298,6 +437,15 @@ class SourcePanel(QWidget):
             self._last = key
             self.scroll_to_current()
         self._drawn = drawn_key(s)
+
+    def _settle(self) -> None:
+        """The views' new heights in the scroll area's range now (the scroll then goes
+        where it will stay): left to the queued layout requests, the view was painted at
+        the old range's scroll, then again at the new (a third of seeks painted it twice).
+        Only when shown: hidden, nothing is painted, and the range at the size it has
+        before it is shown would move the scroll from where it starts."""
+        self.scroll.widget().layout().activate()
+        QApplication.sendEvent(self.scroll, QEvent(QEvent.Type.LayoutRequest))
 
     def _driver(self, frame, steps: int) -> None:
         layers = self.session.num_layers

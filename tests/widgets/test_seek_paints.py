@@ -856,3 +856,96 @@ def test_the_flow_view_shows_each_layers_numbers_through_pass_what_if_and_scale(
     qapp.processEvents()
     check()
     assert list(view._layers) == [0]
+
+
+def test_a_random_seek_paints_the_source_view_once(make_window, qapp):
+    # A note that takes a row of its own changes the view's height: the scroll area took
+    # the new height only after a paint, so the view was painted at the old range's
+    # scroll, then again at the new (a third of the seeks painted it twice).
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    w.resize(1366, 768)
+    w.resizeDocks([w.source_dock], [620], Qt.Orientation.Horizontal)     # notes wrap
+    for _ in range(5):
+        qapp.processEvents()
+    view = w.source_panel.view
+    counter = PaintCounter({"source": view})
+    s = w.session
+    heights = set()
+    seeks = 0
+    for _ in random_seeks(s, qapp, 11, 30):
+        seeks += 1
+        heights.add(view.height())
+    assert seeks >= 25 and len(heights) >= 10              # the height did change
+    assert seeks * 0.5 <= counter.counts["source"] <= seeks
+
+
+def test_a_step_repaints_the_source_rows_that_changed_alone(make_window, qapp):
+    # From fwd:5:g to fwd:5:i the current line moves from g's line to i's (g's note turns
+    # short, i's appears): those two rows are repainted, not the view. From bwd:5:ds to
+    # bwd:6:ds the same line is current and only the notes' numbers change: the notes
+    # are repainted, not the code or the line numbers.
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    w.resize(2400, 1000)
+    w.resizeDocks([w.source_dock], [1700], Qt.Orientation.Horizontal)    # notes beside
+    s = w.session
+    panel = w.source_panel
+    view = panel.view
+    s.goto("fwd:5:g")
+    qapp.processEvents()
+    paints = PaintRects(view)
+    st = view.state
+    rows = {name: line for line, name in st.ran.items()}
+    s.goto("fwd:5:i")
+    qapp.processEvents()
+    assert view.state.current == rows["g"] + 1                 # i's line under g's
+    assert len(paints.rects) == 1
+    painted = paints.rects[0]
+    ys = view.layout()[0]
+    assert painted.top() >= int(ys[rows["g"]]) and \
+        painted.bottom() <= ys[rows["g"]] + 2 * view.line_h + 1, painted
+    s.goto("bwd:5:ds")
+    qapp.processEvents()
+    places = view.layout()[1]
+    assert all(p[1] == view.layout()[0][n] for n, p in places.items())    # all beside
+    paints.rects.clear()
+    s.goto("bwd:6:ds")
+    qapp.processEvents()
+    assert len(paints.rects) == 1
+    left = min(p[0] for p in places.values()) - 10            # a note's box, its ink
+    assert paints.rects[0].left() >= left, (paints.rects, left)
+
+
+def test_a_full_paint_of_the_source_lays_out_only_the_notes(make_window, qapp,
+                                                           monkeypatch):
+    # The code and the line numbers are the same at every seek: laid out once per line
+    # (QStaticText), a paint of all of the view shapes only the notes' texts. Each line
+    # and each number was shaped again at every paint (drawText, two a row).
+    from lstm_viz.widgets import source_panel
+
+    calls = {"drawText": 0, "drawStaticText": 0}
+
+    class Counted(source_panel.QPainter):
+        def drawText(self, *args):
+            calls["drawText"] += 1
+            return super().drawText(*args)
+
+        def drawStaticText(self, *args):
+            calls["drawStaticText"] += 1
+            return super().drawStaticText(*args)
+
+    monkeypatch.setattr(source_panel, "QPainter", Counted)
+    w = make_window(Session(default_config("random", steps=40, inputs=6, hidden=8)))
+    s = w.session
+    view = w.source_panel.view
+    for frame in ("fwd:5:h", "bwd:5:ds", "loss", "bwd:7:dg"):
+        s.goto(frame)
+        qapp.processEvents()
+        shown = view.visibleRegion()
+        rows = [n for n in range(len(view.state.lines))
+                if shown.intersects(view.line_rect(n).toAlignedRect())]
+        calls.update(dict.fromkeys(calls, 0))
+        view.repaint()
+        notes = sum(n in view.layout()[1] for n in rows)
+        assert len(rows) >= 5, frame
+        assert calls["drawText"] == notes, (frame, calls, notes)
+        assert calls["drawStaticText"] >= len(rows), (frame, calls)
