@@ -8,6 +8,9 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QRectF
 from PySide6.QtGui import QFont, QPen
+from PySide6.QtWidgets import QGraphicsItem
+
+_DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
 def _rect_key(r: QRectF) -> tuple:
@@ -35,10 +38,18 @@ class KeptPictures:
     the ticks and spacing set on it, its style, pens and fonts, and
     ``picture_key_extra`` for what a subclass adds (tokens, row texts). The one side
     effect of generating, the text space the labels need (``_updateMaxTextSize``), is
-    recorded with the picture and applied again when it is reused."""
+    recorded with the picture and applied again when it is reused.
+
+    An axis drawn from a device pixmap (``plots.cached_axis``) throws the pixmap away
+    with each picture it forgets (``picture = None``: a new range, size, style...; never
+    in its own paint, while Qt draws into it). pyqtgraph's ``update()`` was not enough:
+    when the axis's bounding rectangle (its labels overflow it by 15 px at each end) stuck
+    out of a view too short to hold it, Qt cached only the part inside, and from then on,
+    each time that part moved or grew, repainted only the strip it uncovered, whatever
+    ``update()`` asked. A colour bar first painted in a squeezed dock, then grown with a
+    new picture, kept its old labels above the new ones (two "-0.4", the rest closer)."""
 
     KEEP = 8
-    picture: object
     _kept: dict | None = None
     _text_size: object = None
     _bounds: QRectF | None = None           # ``boundingRect``'s, and what it was of
@@ -122,6 +133,24 @@ class KeptPictures:
         super().setTransformOriginPoint(*args)  # type: ignore[misc]
         self._bounds = None
 
+    _picture: object = None
+    _painting = False                 # in paint: Qt is drawing into the pixmap
+
+    @property
+    def picture(self):
+        """pyqtgraph's picture of the ticks (None: to be made at the next paint)."""
+        return self._picture
+
+    @picture.setter
+    def picture(self, picture) -> None:
+        # (forgotten again before it was painted: the pixmap went with the first)
+        drawn, self._picture = self._picture, picture
+        if (picture is None and drawn is not None and not self._painting
+                and self.cacheMode() == _DEVICE_CACHE):     # type: ignore[attr-defined]
+            # Setting the mode again purges the pixmap and where the view clipped it;
+            # the next paint draws it whole (pyqtgraph's update() alone did not).
+            self.setCacheMode(_DEVICE_CACHE)                # type: ignore[attr-defined]
+
     def picture_key_extra(self) -> tuple:
         """What else a subclass's ticks are drawn from (hashable)."""
         return ()
@@ -151,6 +180,15 @@ class KeptPictures:
         super()._updateMaxTextSize(x)           # type: ignore[misc]
 
     def paint(self, p, opt, widget):
+        # Never purge the pixmap Qt is painting into (generating resizes the text space,
+        # which forgets the picture): the resize that may follow purges it.
+        self._painting = True
+        try:
+            self._paint(p, opt, widget)
+        finally:
+            self._painting = False
+
+    def _paint(self, p, opt, widget):
         if self.picture is not None or self.KEEP <= 0:
             super().paint(p, opt, widget)       # type: ignore[misc]
             return

@@ -156,9 +156,13 @@ class ColourImage(pg.ImageItem):
 
 def cached_axis(axis: pg.AxisItem) -> pg.AxisItem:
     """Draw ``axis`` from a device-resolution pixmap (its ticks are redrawn only when they
-    change), and throw that pixmap away whenever the axis is resized: pyqtgraph's own
-    resize only forgets its picture, and Qt kept painting the old pixmap, so a colour bar
-    squeezed by a dock and grown back showed its squeezed labels over the new ones."""
+    change), and repaint it whenever the axis is resized or moved: pyqtgraph's own resize
+    only forgets its picture, and Qt kept painting the old pixmap, so a colour bar
+    squeezed by a dock and grown back showed its squeezed labels over the new ones. The
+    axis must keep its pictures (``KeptPictures``): that is what throws the pixmap away
+    with each picture it forgets (Qt's ``update()`` alone left stale parts of it)."""
+    if not isinstance(axis, KeptPictures):
+        raise TypeError(f"{type(axis).__name__}: a cached axis must keep its pictures")
     axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     axis.geometryChanged.connect(axis.update)
     return axis
@@ -169,6 +173,8 @@ def quiet_plot(plot: pg.PlotItem) -> None:
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     for side in ("left", "bottom"):
+        if not isinstance(plot.getAxis(side), KeptPictures):   # pyqtgraph's own axis
+            plot.setAxisItems({side: KeptAxis(side)})        # (cached_axis needs one)
         axis = cached_axis(plot.getAxis(side))
         axis.setStyle(tickTextOffset=2, autoReduceTextSpace=False)   # no re-layout to shrink
     plain_axes(plot)

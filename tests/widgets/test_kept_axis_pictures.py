@@ -7,10 +7,18 @@ that keeps nothing draws."""
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPicture
+from PySide6.QtWidgets import QGraphicsItem
 
 from lstm_viz.pictures.tokens import Tokens
-from lstm_viz.widgets.plots import KeptAxis, LogAxis, MenulessColorBar, StepAxis
+from lstm_viz.widgets.plots import (
+    KeptAxis,
+    LogAxis,
+    MenulessColorBar,
+    StepAxis,
+    cached_axis,
+    quiet_plot,
+)
 from lstm_viz.widgets.token_axis import RowAxis, TokenAxis
 
 
@@ -18,9 +26,9 @@ class Canvas:
     """A shown plot whose bottom and left axes are of ``cls``; ``keep`` False: they keep
     no pictures (the reference: pyqtgraph's own drawing)."""
 
-    def __init__(self, qtbot, cls=StepAxis, keep=True, bar=False):
+    def __init__(self, qtbot, cls=StepAxis, keep=True, bar=False, height=220):
         self.view = pg.GraphicsLayoutWidget()
-        self.view.resize(320, 220)
+        self.view.resize(320, height)
         self.plot = self.view.ci.addPlot(row=0, col=0,
                                          axisItems={"bottom": cls("bottom"),
                                                     "left": cls("left")})
@@ -123,3 +131,59 @@ def test_new_tokens_or_row_texts_draw_their_labels(qtbot, qapp, cls, change):
         change(axis)
     after = kept.grab(qapp)
     assert after != before and after == plain.grab(qapp)
+
+
+def _cached(c: Canvas) -> Canvas:
+    """``c`` with its axes drawn from device pixmaps, as the app's plots are."""
+    for axis in c.axes:
+        cached_axis(axis)
+    return c
+
+
+@pytest.mark.parametrize("cls", [StepAxis, KeptAxis])
+def test_a_cached_axis_first_drawn_squeezed_then_grown_draws_what_a_fresh_one_does(
+        qtbot, qapp, cls):
+    # Qt cached only the part of each axis inside the 40 px view (the labels overflow an
+    # axis by 15 px at each end) and, once the view grew, painted only the strip it
+    # uncovered: the colour bar kept its squeezed labels ("0" over "0.5") above the new.
+    squeezed = _cached(Canvas(qtbot, cls, bar=True, height=40))
+    squeezed.grab(qapp)
+    squeezed.view.resize(320, 220)
+    fresh = _cached(Canvas(qtbot, cls, bar=True))
+    assert squeezed.grab(qapp) == fresh.grab(qapp)
+
+
+def test_a_cached_axis_throws_its_pixmap_away_with_its_picture_and_only_then(
+        qtbot, qapp, monkeypatch):
+    c = _cached(Canvas(qtbot, bar=True))
+    c.grab(qapp)
+    axis = c.bar.axis
+    purged = []
+    set_mode = axis.setCacheMode
+    monkeypatch.setattr(axis, "setCacheMode", lambda mode: purged.append(mode) or set_mode(mode))
+    c.bar.setLevels((-3.0, 3.0))                 # a new range: pyqtgraph forgets its picture
+    assert purged == [QGraphicsItem.CacheMode.DeviceCoordinateCache]
+    made = c.made
+    c.grab(qapp)
+    assert c.made == made + 1 and len(purged) == 1   # not while painting it again
+    axis.picture = QPicture()                    # a picture set: nothing thrown away
+    assert len(purged) == 1
+    c.bar.setLevels((-1.0, 1.0))                 # back to a kept picture: drawn, not made
+    assert len(purged) == 2
+    c.grab(qapp)
+    assert c.made == made + 1
+    plain = Canvas(qtbot, bar=True).bar.axis     # an axis with no pixmap has none to throw
+    monkeypatch.setattr(plain, "setCacheMode", lambda mode: purged.append(mode))
+    plain.setRange(-2.0, 2.0)
+    assert len(purged) == 2
+
+
+def test_only_an_axis_that_keeps_its_pictures_is_cached():
+    with pytest.raises(TypeError, match="must keep its pictures"):
+        cached_axis(pg.AxisItem("left"))
+    plot = pg.PlotItem()                         # pyqtgraph's own axes, replaced
+    quiet_plot(plot)
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        assert isinstance(axis, KeptAxis)
+        assert axis.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
