@@ -7,15 +7,18 @@ offscreen platform ``grabWindow`` copies it, with whatever the partial repaints 
 there (``QWidget.grab`` would paint the widget whole again, hiding a stale strip)."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QRectF
 from PySide6.QtGui import QImage
 from test_seek_paints import random_seeks
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
+from lstm_viz.pictures.colors import DIVERGING
 from lstm_viz.widgets.flow_view import FlowView
 from lstm_viz.widgets.paths_view import PathsView
+from lstm_viz.widgets.plots import Heatmap
 from lstm_viz.widgets.step_window import EDGE, changed_strips
 from lstm_viz.widgets.view_docks import show_every_view
 
@@ -215,3 +218,29 @@ def test_a_seek_leaves_the_grey_boxes_as_drawn_whole(make_window, qapp):
     for name in plots:
         seen = [span for n, span in spans if n == name]
         assert None in seen and len(seen) >= 4, (name, seen)
+
+
+def _heatmap_shown(qtbot, qapp, steps: list[tuple[int, tuple | None]]) -> QImage:
+    """A heatmap shown through ``steps`` (``(units, pending span)``: an image of 12
+    steps by that many units, then the span greyed out) as its window holds it."""
+    graphics = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(graphics)
+    graphics.setFixedSize(360, 240)
+    h = Heatmap(graphics.ci, 0, 0)
+    graphics.show()
+    for units, span in steps:
+        image = np.linspace(-1, 1, 12 * units, dtype=np.float32).reshape(12, units)
+        h.set_image(image, QRectF(-0.5, 0, 12, units), DIVERGING, (-1, 1))
+        h.set_pending(*(span or (None,)))
+        _settle(qapp)
+    return _on_screen(graphics.viewport())
+
+
+def test_the_grey_box_follows_the_image_when_only_its_height_changes(qtbot, qapp):
+    # A new pass of more units (another quantity, a taller page) at a frame with the
+    # same steps pending: the span is the same, the image taller, and the box must be
+    # as tall as the new image (its frame follows the image's rectangle).
+    span = (4.5, 11.5)
+    again = _heatmap_shown(qtbot, qapp, [(3, span), (8, span)])
+    fresh = _heatmap_shown(qtbot, qapp, [(8, span)])
+    assert again == fresh
