@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage
 
 from lstm_viz.model.config import default_config
+from lstm_viz.model.frame_data import Branch, SourceState
 from lstm_viz.model.session import Session
 from lstm_viz.widgets.source_panel import SourcePanel, SourceView
 
@@ -142,3 +143,40 @@ def test_the_driver_and_the_cell_of_two_layers_are_drawn_as_afresh(make_window, 
             check(w, qapp, s.frame_text)
             s.step_into()
     assert drivers >= 12
+
+
+def _state(current: int, ran: dict, branches: dict | None = None) -> SourceState:
+    lines = ("def f(x, seed):", "    a = x + 1", "    b = a if seed else -a",
+             "    c = b * 2", "    return c")
+    return SourceState("forward", "f", lines, 10, current, ran, branches or {})
+
+
+def test_marks_and_branches_changing_alone_are_repainted(qtbot, qapp):
+    # Rows whose ran mark or branch changed while nothing else on them did (no note, the
+    # current line elsewhere): the paints they get leave what a view drawn afresh shows.
+    # (In the seeks above a mark never changed without its row's note: those tests
+    # passed with these rows left out of the repaint.)
+    branch = Branch("seed", (8, 9), (23, 25))
+    other = Branch("standard", (23, 25), (8, 9))
+    states = [_state(4, {1: "a", 2: "b", 3: "c", 4: "c"}, {2: branch}),
+              _state(4, {1: "a", 4: "c"}),                          # marks go
+              _state(4, {1: "a", 2: "b", 3: "c", 4: "c"}, {2: branch}),   # and come back
+              _state(4, {1: "a", 2: "b", 3: "c", 4: "c"}, {2: other})]    # the other side
+    view = SourceView(None)
+    qtbot.addWidget(view)
+    view.resize(420, 200)
+    view.set_state(states[0], {})
+    view.show()
+    for state in states[1:]:
+        for _ in range(3):
+            qapp.processEvents()
+        view.set_state(state, {})
+        for _ in range(3):
+            qapp.processEvents()
+        shown = view.screen().grabWindow(view.winId()).toImage().convertToFormat(
+            QImage.Format.Format_RGB32)
+        fresh = SourceView(None)
+        fresh.resize(view.size())
+        fresh.set_state(state, {})
+        drawn = fresh.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        assert shown == drawn, (state.ran, state.branches)
