@@ -19,7 +19,7 @@ from lstm_viz.pictures.colors import DIVERGING
 from lstm_viz.widgets.flow_view import FlowView
 from lstm_viz.widgets.paths_view import PathsView
 from lstm_viz.widgets.plots import Heatmap
-from lstm_viz.widgets.step_window import EDGE, changed_strips
+from lstm_viz.widgets.step_window import EDGE, StepWindow, changed_strips
 from lstm_viz.widgets.view_docks import show_every_view
 
 VIEWS = {"flow": FlowView, "paths": PathsView}
@@ -244,3 +244,34 @@ def test_the_grey_box_follows_the_image_when_only_its_height_changes(qtbot, qapp
     again = _heatmap_shown(qtbot, qapp, [(3, span), (8, span)])
     fresh = _heatmap_shown(qtbot, qapp, [(8, span)])
     assert again == fresh
+
+
+def _window_plot_shown(qtbot, qapp, frames: list[tuple[float, float]]) -> QImage:
+    """A plot of a curve at y 150 over steps 0 … 9 seen through a StepWindow showing
+    steps 2 … 7, given the frames ``frames`` (y0, y1) in turn, as its window holds it."""
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.setFixedSize(300, 200)
+    widget.setRange(xRange=(-0.5, 9.5), yRange=(100, 200), padding=0)
+    window = StepWindow()
+    widget.addItem(window)
+    curve = pg.PlotDataItem(np.arange(10.0), np.full(10, 150.0),
+                           pen=pg.mkPen((255, 0, 0), width=3))
+    curve.setParentItem(window)
+    widget.show()
+    for y0, y1 in frames:
+        window.set_frame(-1.0, 10.0, y0, y1)
+        window.show_steps(2, 8)
+        _settle(qapp)
+    return _on_screen(widget.viewport())
+
+
+def test_a_new_frame_moves_the_window_with_it(qtbot, qapp):
+    # The values' range changes (another pass, the log scale) far from the old one: the
+    # window's bounding rectangle and shape follow it, the curve shows as in a window
+    # given that frame alone (a shape kept from the first frame clipped it all away).
+    again = _window_plot_shown(qtbot, qapp, [(0.0, 1.0), (100.0, 200.0)])
+    fresh = _window_plot_shown(qtbot, qapp, [(100.0, 200.0)])
+    assert again == fresh
+    blank = _window_plot_shown(qtbot, qapp, [(0.0, 1.0)])
+    assert fresh != blank                               # the curve shows
