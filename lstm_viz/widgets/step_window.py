@@ -42,7 +42,6 @@ class StepWindow(QGraphicsRectItem):
         self.setPen(pg.mkPen(None))
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
         self.values = (0.0, 1.0)            # the y range the plot shows
-        self.steps = (0, 0)                 # lo, hi: the steps shown
         self.span: tuple[float, float] | None = None
         self._shape = QPainterPath()        # empty: clips every child away
 
@@ -58,9 +57,6 @@ class StepWindow(QGraphicsRectItem):
 
     def show_steps(self, lo: int, hi: int) -> None:
         """Steps lo … hi-1 (none when hi <= lo): repaint the strips whose pixels change."""
-        if (lo, hi) == self.steps:
-            return
-        self.steps = (lo, hi)
         self.show_span((lo - EDGE, hi - 1 + EDGE) if hi > lo else None)
 
     def show_span(self, span: tuple[float, float] | None) -> None:

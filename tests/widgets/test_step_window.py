@@ -275,3 +275,14 @@ def test_a_new_frame_moves_the_window_with_it(qtbot, qapp):
     assert again == fresh
     blank = _window_plot_shown(qtbot, qapp, [(0.0, 1.0)])
     assert fresh != blank                               # the curve shows
+
+
+def test_steps_shown_again_after_a_span_are_shown(qapp):
+    # show_steps and show_span set the same window: steps asked for again after another
+    # span was shown are shown (an early return on the steps last asked for kept the span)
+    window = StepWindow()
+    window.set_frame(-1.0, 10.0, 0.0, 1.0)
+    window.show_steps(2, 5)
+    window.show_span(None)
+    window.show_steps(2, 5)
+    assert window.span == (2 - EDGE, 4 + EDGE)
