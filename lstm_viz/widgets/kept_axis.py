@@ -180,8 +180,10 @@ class KeptPictures:
         super()._updateMaxTextSize(x)           # type: ignore[misc]
 
     def paint(self, p, opt, widget):
-        # Never purge the pixmap Qt is painting into (generating resizes the text space,
-        # which forgets the picture): the resize that may follow purges it.
+        # Never purge the pixmap Qt is painting into. Defensive: what paint forgets today
+        # (pyqtgraph's text-space update, while a picture is made or replayed) is None
+        # already; a drawn picture forgotten in paint would free the pixmap under Qt's
+        # painter. The resize that may follow purges it.
         self._painting = True
         try:
             self._paint(p, opt, widget)
