@@ -6,11 +6,18 @@ import pyqtgraph as pg
 from lstm_viz.widgets.plots import CURSOR_PEN, CursorLine
 
 
-def _plot(qtbot, line):
+def _plot(qtbot, line, auto_ranged=False):
+    """A plot with ``line``, over x 0 … 100; ``auto_ranged``: one that auto-ranges over
+    a curve and the line instead (not ignoring its bounds)."""
     view = pg.PlotWidget()
     view.resize(300, 200)
-    view.setRange(xRange=(0, 100), yRange=(-1, 1), padding=0)
+    if auto_ranged:
+        view.plot([0.0, 10.0], [0.0, 1.0])
+    else:
+        view.setRange(xRange=(0, 100), yRange=(-1, 1), padding=0)
     view.addItem(line)
+    if auto_ranged:
+        view.enableAutoRange()
     qtbot.addWidget(view)
     view.show()
     qtbot.waitExposed(view)
@@ -64,19 +71,6 @@ def test_a_move_across_the_line_does_not_work_the_rectangle_out_again(qtbot, qap
     assert computed
 
 
-def _auto_ranged(qtbot, line):
-    """A plot that auto-ranges over a curve and ``line`` (not ignoring its bounds)."""
-    view = pg.PlotWidget()
-    view.resize(300, 200)
-    view.plot([0.0, 10.0], [0.0, 1.0])
-    view.addItem(line)
-    view.enableAutoRange()
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
-
-
 def _settled_range(qapp, view):
     for _ in range(3):
         qapp.processEvents()
@@ -86,7 +80,7 @@ def _settled_range(qapp, view):
 def test_a_move_re_ranges_an_auto_ranging_view_as_pyqtgraphs_line(qtbot, qapp):
     # The line sends Qt no geometry changes; it tells its view of each move itself.
     ours, theirs = CursorLine(), pg.InfiniteLine(angle=90, pen=CURSOR_PEN)
-    mine, plain = _auto_ranged(qtbot, ours), _auto_ranged(qtbot, theirs)
+    mine, plain = _plot(qtbot, ours, True), _plot(qtbot, theirs, True)
     steps = [lambda line: line.setValue(5.0),
              lambda line: line.setValue(30.0),           # past the curve: x grows
              lambda line: line.setValue(-12.0),
