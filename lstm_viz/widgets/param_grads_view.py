@@ -37,6 +37,8 @@ from .view_base import VisibleView
 # shown when its layers have more (widths of their own: a frame's layer changes every
 # few statements, and a page built again costs 0.1 s).
 MAX_PAGES = 2
+# The map the statement writes: an orange border round its plot's view.
+MARK_BORDER = pg.mkPen((235, 120, 0), width=2)
 
 
 class _Page:
@@ -287,7 +289,7 @@ class ParamGradView(VisibleView):
             # marks are hidden, not emptied (a scatter's setData costs one too, and the
             # next step's update of this gradient marks the same rows again: kept)
             page.marks[page.marked_map].hide()
-            page.maps[page.marked_map].plot.getViewBox().setBorder(None)
+            _set_border(page.maps[page.marked_map], None)
             page.marked_map = None
         if st.changed is None:
             return
@@ -311,7 +313,7 @@ class ParamGradView(VisibleView):
         marks.show()
         if page.marked_map != name:
             page.marked_map = name
-            h.plot.getViewBox().setBorder(pg.mkPen((235, 120, 0), width=2))
+            _set_border(h, MARK_BORDER)
 
     def _key(self, st, name: str):
         """What ``name``'s image shows: equal keys, equal arrays (the trace, the mode and
@@ -369,3 +371,16 @@ class ParamGradView(VisibleView):
         st = vd.params.state(self.session.view_index, self.mode.currentData(),
                              self.autoscale.isChecked())
         return csv_text(*vd.params.table(st))
+
+
+def _set_border(heatmap, pen) -> None:
+    """Give ``heatmap``'s view ``pen`` as its border (None: none). The pen is centred on
+    the view's edge, so its outer pixel lies outside the view's bounding rectangle, all
+    that Qt repaints for the change: a border taken off left that pixel on screen (an
+    orange outline on the map marked before). The scene repaints the rectangle widened
+    by the pen too."""
+    view = heatmap.plot.getViewBox()
+    view.setBorder(pen)
+    scene = view.scene()
+    if scene is not None:
+        scene.update(view.sceneBoundingRect().adjusted(-2, -2, 2, 2))

@@ -145,3 +145,26 @@ def test_a_pass_of_three_sizes_keeps_a_page_for_each(make_window, qapp, monkeypa
             _shows_the_frame(view, s)
     assert sorted(view._pages) == [(4, 7), (5, 6), (7, 5)]
     assert len(built) <= 2                      # the sizes not built before the seeks
+
+
+def test_a_border_moved_to_another_map_leaves_no_outline_on_screen(make_window, qapp):
+    # The orange border of the map the statement writes is 2 px, centred on its view's
+    # edge: the outer pixel lies outside the view's bounding rectangle, which is all Qt
+    # repainted for the change. A border taken off left a 1 px orange outline on the map
+    # marked before (seen in a real window). On screen (the backing store, as the
+    # partial repaints left it) the view is what a whole repaint draws.
+    from test_step_window import _on_screen
+
+    w = make_window(Session(default_config("random", steps=30, inputs=6, hidden=8)))
+    view = _front(w, "param_grads", qapp)
+    marked = []
+    for frame in ("bwd:20:bo_diff", "bwd:20:wi_diff", "bwd:20:wf_diff", "bwd:19:bi_diff",
+                  "fwd:3:h", "bwd:20:wo_diff"):
+        _go(w.session, qapp, frame)
+        qapp.processEvents()
+        viewport = view.graphics.viewport()
+        left = _on_screen(viewport)
+        viewport.repaint()
+        assert left == _on_screen(viewport), frame
+        marked.append(view.page.marked_map)
+    assert marked == ["bias", "wi_diff", "wf_diff", "bias", None, "wo_diff"]
