@@ -354,12 +354,8 @@ class FlowView(VisibleView):
 
     def shown(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (t, value) points of a curve inside its window: what the frame shows."""
-        span, c = self.windows[name].span, self.curves[name]
-        t, v = c.xData, c.yData
-        if span is None or t is None:
-            return np.zeros(0), np.zeros(0)
-        keep = (t >= span[0]) & (t <= span[1])
-        return t[keep], v[keep]
+        c = self.curves[name]
+        return self.windows[name].points(c.xData, c.yData)
 
     def csv(self) -> str:
         return csv_text(*self.view_data.flow.table(self.session.view_index))

@@ -257,11 +257,9 @@ class PathsView(VisibleView):
         """The (t, value) points of a curve of ``plot`` inside its window: what the frame
         shows."""
         c = (self.share_curves if plot is self.shares else self.norm_curves)[name]
-        span, t, v = self.windows[plot].span, c.xData, c.yData
-        if t is None or span is None or not self._current.shown:
+        if not self._current.shown:
             return np.zeros(0), np.zeros(0)
-        keep = (t >= span[0]) & (t <= span[1])
-        return t[keep], v[keep]
+        return self.windows[plot].points(c.xData, c.yData)
 
     def csv(self) -> str:
         return csv_text(*self.picture().table(self.session.view_index))

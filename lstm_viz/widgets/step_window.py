@@ -22,6 +22,7 @@ with no contents: Qt drops the repaint requests of an item with no contents.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainterPath
@@ -69,6 +70,14 @@ class StepWindow(QGraphicsRectItem):
         y0, y1 = self.values
         for a, b in changed_strips(old, self.span):
             self.update(QRectF(a, y0, b - a, y1 - y0))
+
+    def points(self, t, v) -> tuple[np.ndarray, np.ndarray]:
+        """The points (``t``, ``v``) of a curve that the window shows (none if ``t`` is
+        None or the window empty)."""
+        if t is None or self.span is None:
+            return np.zeros(0), np.zeros(0)
+        keep = (t >= self.span[0]) & (t <= self.span[1])
+        return t[keep], v[keep]
 
     def _reshape(self) -> None:
         path = QPainterPath()
