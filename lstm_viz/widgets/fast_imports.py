@@ -53,7 +53,7 @@ def _forwarding_module(name: str, source: types.ModuleType) -> types.ModuleType:
         setattr(module, attr, value)            # kept: asked once
         return value
 
-    module.__getattr__ = __getattr__            # type: ignore[attr-defined]
+    setattr(module, "__getattr__", __getattr__)   # PEP 562: asked for names it lacks
     return module
 
 
@@ -61,7 +61,8 @@ def _scan_bytes(original):
     def uses_pyside(module) -> bool:
         spec = getattr(module, "__spec__", None)
         path = getattr(spec, "origin", None)
-        if not (isinstance(path, str) and path.endswith(".py") and spec.has_location):
+        if not (isinstance(path, str) and path.endswith(".py")
+                and getattr(spec, "has_location", False)):
             return original(module)
         try:
             with open(path, "rb") as source:
