@@ -53,7 +53,7 @@ def _forwarding_module(name: str, source: types.ModuleType) -> types.ModuleType:
         setattr(module, attr, value)            # kept: asked once
         return value
 
-    setattr(module, "__getattr__", __getattr__)   # PEP 562: asked for names it lacks
+    vars(module)["__getattr__"] = __getattr__   # PEP 562: asked for names it lacks
     return module
 
 
