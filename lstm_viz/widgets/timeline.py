@@ -9,7 +9,7 @@ keyboard focus, so the arrow keys stay with the window's shortcuts.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
@@ -58,9 +58,12 @@ class TimelineBar(QWidget):
         return list(self._marks)
 
     def _on_frame(self, index: int) -> None:
+        # Only the handle moves: repaint where it was and where it is (a whole bar is
+        # 1350 × 30 px over the toolbar's gradient, on every seek; issue 16).
         if index != self._value:
-            self._value = index
-            self.update()
+            old, self._value = self._value, index
+            self.update(self._handle_rect(old))
+            self.update(self._handle_rect(index))
 
     def _on_trace(self, trace) -> None:
         self._ticks = None
@@ -84,6 +87,19 @@ class TimelineBar(QWidget):
     def index_at(self, x: float) -> int:
         left, width = self._span()
         return round((x - left) / width * self.maximum())
+
+    def _handle_box(self, index: int) -> QRectF:
+        top, bottom = self._track()
+        x = self.x_of(index)
+        return QRectF(x - 3, top - 2, 6, bottom - top + 4)
+
+    def _handle_rect(self, index: int) -> QRect:
+        """The pixels the handle at ``index`` paints, with its anti-aliased edge."""
+        return self._handle_box(index).toAlignedRect().adjusted(-1, -1, 1, 1)
+
+    def _track(self) -> tuple[float, float]:
+        """The coloured track's top and bottom."""
+        return 9.0, self.height() - 6.0
 
     def resizeEvent(self, event):
         self._ticks = None
@@ -111,8 +127,7 @@ class TimelineBar(QWidget):
         self.paints += 1
         frames = self.session.frames
         p = QPainter(self)
-        h = self.height()
-        top, bottom = 9.0, h - 6.0
+        top, bottom = self._track()
         x_loss0, x_loss1 = self.x_of(frames.loss_index - 0.5), self.x_of(frames.loss_index + 0.5)
         left, width = self._span()
         p.fillRect(QRectF(left, top, x_loss0 - left, bottom - top), FORWARD)
@@ -130,9 +145,8 @@ class TimelineBar(QWidget):
             xs = self.x_of(stop.index)
             p.setBrush(STOP)
             p.drawPolygon([QPointF(xs - 5, 0.5), QPointF(xs + 5, 0.5), QPointF(xs, 8.5)])
-        x = self.x_of(self._value)
         p.setBrush(HANDLE)
-        p.drawRoundedRect(QRectF(x - 3, top - 2, 6, bottom - top + 4), 2, 2)
+        p.drawRoundedRect(self._handle_box(self._value), 2, 2)
         p.end()
 
     # ---- input: intent only -------------------------------------------------------------
