@@ -155,3 +155,18 @@ def test_the_window_refuses_it_and_keeps_its_session(trace_file, make_window, mo
     assert not w.open_path(trace_file)
     assert "showing this" in w.errors.messages[-1] and w.session.trace is before
     w.errors.box.close()
+
+
+def test_exit_after_paint_says_the_clock_time_of_its_first_paint():
+    # the start-up benchmark (bench_gui.first_paint) subtracts its launch time from it
+    import time
+
+    launched = time.time()
+    done = subprocess.run([sys.executable, "-m", "lstm_viz", "--exit-after-paint"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    ended = time.time()
+    assert done.returncode == 0, done.stderr
+    head, clock = done.stdout.rsplit(f" {app.PAINTED_AT} ", 1)
+    assert head.startswith("first paint after ")
+    assert launched < float(clock) < ended
