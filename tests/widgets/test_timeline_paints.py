@@ -1,6 +1,19 @@
 """The timeline bar repaints only where its handle was and is on a seek, and what is on
-screen is what a whole repaint draws."""
+screen is what a whole repaint draws: at scale 1 and at QT_SCALE_FACTOR=1.5, where the
+handle's anti-aliased edge reaches the pixel beyond its rectangle (the repaint takes one
+more pixel around it).
 
+Each runs in a child interpreter: the scale is set before Qt starts, and run in the
+suite's own process this window made the interpreter crash at exit (SIGSEGV in
+finalization, after every test had passed, with the whole suite only: not with this
+file alone, nor with the widgets' tests, nor the engine's and model's with it). The
+cause was not found; the child keeps the suite's process as it was before this test."""
+
+import os
+import subprocess
+import sys
+
+import pytest
 from PySide6.QtCore import QEvent, QObject
 from test_step_window import _on_screen
 
@@ -23,6 +36,10 @@ class _Painted(QObject):
         return False
 
 
+CHILD = "LSTM_VIZ_TIMELINE_CHILD"
+
+
+@pytest.mark.skipif(not os.environ.get(CHILD), reason="run in a child by the tests below")
 def test_a_seek_repaints_the_handle_only_and_leaves_the_bar_as_a_whole_repaint_draws(
         make_window, qapp):
     w = make_window(Session(default_config("random", steps=40, inputs=3, hidden=4)))
@@ -45,18 +62,14 @@ def test_a_seek_repaints_the_handle_only_and_leaves_the_bar_as_a_whole_repaint_d
     bar.removeEventFilter(watch)
 
 
-def test_the_same_at_a_fractional_scale():
-    # At QT_SCALE_FACTOR=1.5 the handle's anti-aliased edge reaches the pixel beyond its
-    # rectangle (the repaint takes one more pixel around it); the scale is set before Qt
-    # starts, so the test above runs again in a new interpreter.
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "1.5"}
+@pytest.mark.parametrize("scale", ["1", "1.5"])
+def test_a_seek_repaints_the_handle_only(scale):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": scale,
+           CHILD: "1"}
     name = test_a_seek_repaints_the_handle_only_and_leaves_the_bar_as_a_whole_repaint_draws
     test = f"{__file__}::{name.__name__}"
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
                           capture_output=True, text=True, env=env, timeout=300,
                           cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert done.returncode == 0, done.stdout[-2000:]
+    assert "1 passed" in done.stdout                 # it ran, not skipped
