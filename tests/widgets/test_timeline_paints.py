@@ -3,11 +3,7 @@ screen is what a whole repaint draws: at scale 1 and at QT_SCALE_FACTOR=1.5, whe
 handle's anti-aliased edge reaches the pixel beyond its rectangle (the repaint takes one
 more pixel around it).
 
-Each runs in a child interpreter: the scale is set before Qt starts, and run in the
-suite's own process this window made the interpreter crash at exit (SIGSEGV in
-finalization, after every test had passed, with the whole suite only: not with this
-file alone, nor with the widgets' tests, nor the engine's and model's with it). The
-cause was not found; the child keeps the suite's process as it was before this test."""
+Each scale runs in a child interpreter: the scale is set before Qt starts."""
 
 import os
 import subprocess
