@@ -18,9 +18,8 @@ from lstm_viz.model.session import Session
 
 
 class _Painted(QObject):
-    """The area of each paint event a widget gets, counted while the event lives: the
-    region PySide6 hands out is the event's own, and one kept past it made the
-    interpreter crash at exit, after the whole run."""
+    """The area of each paint event a widget gets, counted while the event lives (the
+    region belongs to the event)."""
 
     def __init__(self):
         super().__init__()
