@@ -61,6 +61,7 @@ def test_a_seek_repaints_the_handle_only_and_leaves_the_bar_as_a_whole_repaint_d
 def test_a_seek_repaints_the_handle_only(scale):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": scale,
            CHILD: "1"}
+    env.pop("LSTM_VIZ_REQUIRE_TORCH", None)          # (a one-test session runs no torch test)
     name = test_a_seek_repaints_the_handle_only_and_leaves_the_bar_as_a_whole_repaint_draws
     test = f"{__file__}::{name.__name__}"
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
