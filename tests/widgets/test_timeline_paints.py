@@ -10,26 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from PySide6.QtCore import QEvent, QObject
-from test_step_window import _on_screen
+from test_step_window import PaintedArea, _on_screen
 
 from lstm_viz.model.config import default_config
 from lstm_viz.model.session import Session
-
-
-class _Painted(QObject):
-    """The area of each paint event a widget gets, counted while the event lives (the
-    region belongs to the event)."""
-
-    def __init__(self):
-        super().__init__()
-        self.areas: list[int] = []
-
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint:
-            self.areas.append(sum(r.width() * r.height() for r in event.region()))
-        return False
-
 
 CHILD = "LSTM_VIZ_TIMELINE_CHILD"
 
@@ -39,8 +23,7 @@ def test_a_seek_repaints_the_handle_only_and_leaves_the_bar_as_a_whole_repaint_d
         make_window, qapp):
     w = make_window(Session(default_config("random", steps=40, inputs=3, hidden=4)))
     bar = w.timeline.bar
-    watch = _Painted()
-    bar.installEventFilter(watch)
+    watch = PaintedArea(bar)
     painted = watch.areas
     session = w.session
     last = len(session.frames) - 1
